@@ -1,0 +1,79 @@
+# Referral Pathways: `make run` to try it, `make test` to check it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app referrals
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEMO_REFERRALS ?= 5000
+DEMO_SEED ?= 1
+INSTANCE ?= instance
+export INSTANCE_PATH := $(abspath $(INSTANCE))
+SECRET := SECRET_KEY="$${SECRET_KEY:-$$(cat $(INSTANCE)/secret_key)}"
+
+.PHONY: run test install install-test db demo serve lint format bench clean help
+
+help:
+	@echo "make run    set up .venv, the SQLite database and demo data, and serve http://$(HOST):$(PORT)"
+	@echo "make test   install the test tools and run the whole test suite"
+	@echo "make serve  serve with gunicorn (uses DATABASE_URL and SECRET_KEY from the environment)"
+	@echo "make lint   ruff check and format check"
+	@echo "make bench  run the benchmarks under bench/"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# A secret key for this machine's local server, made once and kept in instance/.
+$(INSTANCE)/secret_key:
+	@mkdir -p $(INSTANCE)
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+db: install $(INSTANCE)/secret_key
+	$(SECRET) $(FLASK) db upgrade
+	$(SECRET) $(FLASK) seed-reference
+
+demo: db
+	$(SECRET) $(FLASK) seed-demo --referrals $(DEMO_REFERRALS) --seed $(DEMO_SEED)
+
+run: demo
+	@echo
+	@echo "Referral Pathways is starting at http://$(HOST):$(PORT)"
+	@echo "Demo accounts (password: demo-password):"
+	@echo "  custody@demo.test   custody officer: make and follow referrals"
+	@echo "  provider@demo.test  service provider: worklist and listings"
+	@echo "  lead@demo.test      area lead: reports and targets"
+	@echo "  admin@demo.test     administrator: users, imports, audit log"
+	@echo "Press Ctrl+C to stop."
+	@echo
+	$(SECRET) $(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/gunicorn wsgi:app
+
+test: install-test
+	$(BIN)/pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

@@ -1,0 +1,52 @@
+"""Referral Pathways: maps treatment services, tracks custody referrals, reports by area."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import MISSING_KEY_HELP, ConfigError, settings_from_env
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` overrides settings read from the environment."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings_from_env(app.instance_path))
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        if not (app.debug or app.testing):
+            raise ConfigError(MISSING_KEY_HELP)
+        app.config["SECRET_KEY"] = "insecure-key-for-debug-and-tests-only"  # noqa: S105
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from . import cli, database, errors, templating
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+
+    from . import auth, health, home
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
+    auth.init_app(app)
+    return app

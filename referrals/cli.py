@@ -1,0 +1,87 @@
+"""Command-line tasks: ``flask --app referrals <command>``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from .extensions import db
+from .seed.csvfiles import SeedError
+from .seed.demo import DemoRefused, load_demo
+from .seed.reference import DEFAULT_DIRECTORY, load_reference
+
+
+@click.command("seed-reference")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=DEFAULT_DIRECTORY,
+    show_default="seeds/",
+    help="Folder holding service_types.csv, council_areas.csv, postcode_districts.csv, "
+    "places.csv and custody_suites.csv.",
+)
+@with_appcontext
+def seed_reference_command(directory: Path) -> None:
+    """Load service types, council areas and their groups, postcode districts, the
+    gazetteer of places and custody suites. Safe to run again: rows are matched on their
+    codes and updated in place; a bad row stops the load and nothing is saved."""
+    try:
+        report = load_reference(db.session, directory)
+        db.session.commit()
+    except SeedError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing was loaded. {exc}") from exc
+    for line in report.lines():
+        click.echo(line)
+    click.echo("Reference data is up to date." if not report.changed else "Reference data loaded.")
+
+
+@click.command("seed-demo")
+@click.option(
+    "--referrals",
+    "count",
+    type=click.IntRange(min=0),
+    default=5000,
+    show_default=True,
+    help="How many referrals to generate.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Random seed: the same seed and date give the same referrals.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Generate referrals up to this date (YYYY-MM-DD). Default: today.",
+)
+@click.option("--reset", is_flag=True, help="Delete all referrals and generate them again.")
+@with_appcontext
+def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
+    """Load fictional demo data: organisations and services in real towns, the demo
+    accounts (password demo-password) and COUNT generated referrals with their full
+    lifecycle over the last two years. Run seed-reference first. Safe to run again:
+    what is already loaded is left as it is. Refuses to touch a database with real
+    accounts."""
+    as_of_date = as_of.date() if as_of else dt.date.today()
+    try:
+        report = load_demo(db.session, referrals=count, seed=seed, as_of=as_of_date, reset=reset)
+        db.session.commit()
+    except (DemoRefused, ValueError) as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing was loaded. {exc}") from exc
+    for line in report.lines:
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_reference_command)
+    app.cli.add_command(seed_demo_command)

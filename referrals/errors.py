@@ -1,0 +1,81 @@
+"""Error pages in the site's own look, and 503 when the database does not answer."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+MESSAGES = {
+    400: (
+        "Something in that request was not right",
+        "Go back, check what you entered and try again.",
+    ),
+    403: (
+        "You do not have access to this page",
+        "If you think you should, ask your administrator to check your role.",
+    ),
+    404: (
+        "Page not found",
+        "The address may be mistyped, or the page may have moved. "
+        "Check the address, or start again from the home page.",
+    ),
+    405: ("That action is not allowed here", "Go back and use the buttons on the page."),
+    413: ("That file is too large", "Upload a smaller file, or split it into parts."),
+    429: ("Too many attempts", "Wait a few minutes, then try again."),
+    500: (
+        "Sorry, something went wrong",
+        "The problem has been logged. Try again in a "
+        "moment; if it keeps happening, tell your administrator.",
+    ),
+    503: (
+        "The service is unavailable",
+        "The database is not answering at the moment. "
+        "Nothing you were doing has been half-saved. Try again in a minute.",
+    ),
+}
+
+
+def render_error(code: int, detail: str | None = None):
+    title, advice = MESSAGES.get(code, MESSAGES[500])
+    return (
+        render_template("error.html", code=code, title=title, advice=advice, detail=detail),
+        code,
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc
+        detail = None
+        if isinstance(exc, CSRFError):
+            detail = (
+                "The form had expired or was sent from another page, so nothing was saved. "
+                "Reload the page and submit it again."
+            )
+        elif exc.code in (400, 403, 413, 429) and exc.description != type(exc).description:
+            detail = exc.description
+        response = render_error(exc.code, detail)
+        if exc.code == 405 and exc.response is None:
+            return response
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):
+        db.session.rollback()
+        app.logger.error("Database unavailable: %s", exc.orig)
+        return render_error(503)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(exc: InternalServerError):
+        original = getattr(exc, "original_exception", None)
+        if isinstance(original, DBAPIError) and original.connection_invalidated:
+            db.session.rollback()
+            return render_error(503)
+        db.session.rollback()
+        return render_error(500)

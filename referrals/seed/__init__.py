@@ -1,0 +1,1 @@
+"""Loading reference and demo data into the database."""

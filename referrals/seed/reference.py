@@ -1,0 +1,257 @@
+"""Load the reference data in ``seeds/``: service types, the geography and custody suites.
+
+Every loader upserts by its natural key (a code or a name), so loading twice changes
+nothing and loading a corrected file updates rows in place. Another country's areas load
+the same way from files of the same shape (see ``seeds/README.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..choices import AreaGroupKind
+from ..models import AreaGroup, CouncilArea, CustodySuite, Place, PostcodeDistrict, ServiceType
+from ..postcodes import area_of, normalise_district
+from .csvfiles import SeedError, coordinates, need, number, read_rows
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@dataclass
+class LoadReport:
+    """Counts of rows created, updated and left unchanged, per table."""
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+
+    def add(self, table: str, outcome: str) -> None:
+        self.counts.setdefault(table, Counter())[outcome] += 1
+
+    @property
+    def changed(self) -> int:
+        return sum(c["created"] + c["updated"] for c in self.counts.values())
+
+    def lines(self) -> list[str]:
+        return [
+            f"{table}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged"
+            for table, c in self.counts.items()
+        ]
+
+
+def place_key(name: str) -> str:
+    """The key place names are matched on: case, spacing and punctuation ignored."""
+    text = re.sub(r"[^\w\s]", " ", name.casefold().replace("'", ""))
+    text = re.sub(r"\bsaint\b", "st", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def upsert(
+    session: Session,
+    model: type,
+    key: str | tuple[str, ...],
+    rows: list[dict[str, Any]],
+    report: LoadReport,
+) -> dict[Any, Any]:
+    """Insert or update ``rows`` of ``model`` matched on ``key``; return objects by key."""
+    keys = (key,) if isinstance(key, str) else key
+
+    def key_of(values: Any) -> Any:
+        if isinstance(values, dict):
+            found = tuple(values[k] for k in keys)
+        else:
+            found = tuple(getattr(values, k) for k in keys)
+        return found[0] if len(found) == 1 else found
+
+    existing = {key_of(obj): obj for obj in session.scalars(sa.select(model))}
+    table = model.__tablename__
+    for row in rows:
+        obj = existing.get(key_of(row))
+        if obj is None:
+            obj = model(**row)
+            session.add(obj)
+            existing[key_of(row)] = obj
+            report.add(table, "created")
+            continue
+        changed = False
+        for name, value in row.items():
+            if getattr(obj, name) != value:
+                setattr(obj, name, value)
+                changed = True
+        report.add(table, "updated" if changed else "unchanged")
+    session.flush()
+    return existing
+
+
+def load_service_types(session: Session, directory: Path, report: LoadReport) -> None:
+    path = directory / "service_types.csv"
+    rows = []
+    for order, (line, row) in enumerate(read_rows(path, ["code", "name", "colour"])):
+        colour = need(path, line, row, "colour")
+        if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
+            raise SeedError(f"{path}:{line}: colour must look like #1A2B3C, not {colour!r}")
+        rows.append(
+            {
+                "code": need(path, line, row, "code"),
+                "name": need(path, line, row, "name"),
+                "colour": colour.upper(),
+                "sort_order": order,
+            }
+        )
+    upsert(session, ServiceType, "code", rows, report)
+
+
+GROUP_COLUMNS = {
+    AreaGroupKind.ADP: ("adp_code", "adp_name"),
+    AreaGroupKind.POLICE_DIVISION: ("police_division_code", "police_division_name"),
+    AreaGroupKind.HEALTH_BOARD: ("health_board_code", "health_board_name"),
+}
+
+
+def load_council_areas(session: Session, directory: Path, report: LoadReport) -> None:
+    path = directory / "council_areas.csv"
+    required = ["code", "name", "latitude", "longitude", "population"]
+    for code_col, name_col in GROUP_COLUMNS.values():
+        required += [code_col, name_col]
+    parsed = list(read_rows(path, required))
+
+    groups: dict[tuple[AreaGroupKind, str], str] = {}
+    for line, row in parsed:
+        for kind, (code_col, name_col) in GROUP_COLUMNS.items():
+            code, name = need(path, line, row, code_col), need(path, line, row, name_col)
+            if groups.setdefault((kind, code), name) != name:
+                raise SeedError(
+                    f"{path}:{line}: {code_col} {code} is named both "
+                    f"{groups[(kind, code)]!r} and {name!r}"
+                )
+    group_rows = [{"kind": k, "code": c, "name": n} for (k, c), n in groups.items()]
+    by_key = upsert(session, AreaGroup, ("kind", "code"), group_rows, report)
+
+    councils, seen = [], set()
+    for line, row in parsed:
+        code = need(path, line, row, "code")
+        if code in seen:
+            raise SeedError(f"{path}:{line}: council code {code} appears twice")
+        seen.add(code)
+        lat, lon = coordinates(path, line, row)
+        population = number(path, line, row, "population", optional=True)
+        councils.append(
+            {
+                "code": code,
+                "name": need(path, line, row, "name"),
+                "latitude": lat,
+                "longitude": lon,
+                "population": int(population) if population is not None else None,
+                "adp_id": by_key[(AreaGroupKind.ADP, row["adp_code"])].id,
+                "police_division_id": by_key[
+                    (AreaGroupKind.POLICE_DIVISION, row["police_division_code"])
+                ].id,
+                "health_board_id": by_key[
+                    (AreaGroupKind.HEALTH_BOARD, row["health_board_code"])
+                ].id,
+            }
+        )
+    upsert(session, CouncilArea, "code", councils, report)
+
+
+def _council_ids(session: Session) -> dict[str, int]:
+    return dict(session.execute(sa.select(CouncilArea.code, CouncilArea.id)).all())
+
+
+def _council_id(councils: dict[str, int], path: Path, line: int, row: dict[str, str]) -> int:
+    code = need(path, line, row, "council_code")
+    if code not in councils:
+        raise SeedError(f"{path}:{line}: council_code {code} is not a known council area")
+    return councils[code]
+
+
+def load_postcode_districts(session: Session, directory: Path, report: LoadReport) -> None:
+    path = directory / "postcode_districts.csv"
+    councils = _council_ids(session)
+    rows, seen = [], set()
+    for line, row in read_rows(path, ["district", "council_code", "latitude", "longitude"]):
+        district = normalise_district(need(path, line, row, "district"))
+        if district is None:
+            raise SeedError(f"{path}:{line}: {row['district']!r} is not a postcode district")
+        if district in seen:
+            raise SeedError(f"{path}:{line}: district {district} appears twice")
+        seen.add(district)
+        lat, lon = coordinates(path, line, row)
+        rows.append(
+            {
+                "district": district,
+                "area": area_of(district),
+                "council_area_id": _council_id(councils, path, line, row),
+                "latitude": lat,
+                "longitude": lon,
+            }
+        )
+    upsert(session, PostcodeDistrict, "district", rows, report)
+
+
+def load_places(session: Session, directory: Path, report: LoadReport) -> None:
+    path = directory / "places.csv"
+    councils = _council_ids(session)
+    rows, seen = [], set()
+    for line, row in read_rows(path, ["name", "council_code", "latitude", "longitude"]):
+        name = need(path, line, row, "name")
+        key = place_key(name)
+        if key in seen:
+            raise SeedError(f"{path}:{line}: place {name!r} appears twice")
+        seen.add(key)
+        lat, lon = coordinates(path, line, row)
+        population = number(path, line, row, "population", optional=True)
+        rows.append(
+            {
+                "name": name,
+                "name_key": key,
+                "council_area_id": _council_id(councils, path, line, row),
+                "latitude": lat,
+                "longitude": lon,
+                "population": int(population) if population is not None else None,
+            }
+        )
+    upsert(session, Place, "name_key", rows, report)
+
+
+def load_custody_suites(session: Session, directory: Path, report: LoadReport) -> None:
+    path = directory / "custody_suites.csv"
+    councils = _council_ids(session)
+    rows, seen = [], set()
+    required = ["code", "name", "town", "council_code", "latitude", "longitude"]
+    for line, row in read_rows(path, required):
+        code = need(path, line, row, "code").upper()
+        if code in seen:
+            raise SeedError(f"{path}:{line}: custody suite {code} appears twice")
+        seen.add(code)
+        lat, lon = coordinates(path, line, row)
+        rows.append(
+            {
+                "code": code,
+                "name": need(path, line, row, "name"),
+                "town": need(path, line, row, "town"),
+                "council_area_id": _council_id(councils, path, line, row),
+                "latitude": lat,
+                "longitude": lon,
+            }
+        )
+    upsert(session, CustodySuite, "code", rows, report)
+
+
+def load_reference(session: Session, directory: Path = DEFAULT_DIRECTORY) -> LoadReport:
+    """Load every reference file from ``directory`` in one transaction's worth of work.
+
+    The caller commits; on a ``SeedError`` it should roll back, leaving nothing half-loaded.
+    """
+    report = LoadReport()
+    load_service_types(session, directory, report)
+    load_council_areas(session, directory, report)
+    load_postcode_districts(session, directory, report)
+    load_places(session, directory, report)
+    load_custody_suites(session, directory, report)
+    return report

@@ -1,0 +1,96 @@
+"""What every template gets: navigation for the signed-in role, the demo banner flag,
+and display filters for dates, times and coded values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from .choices import Role
+from .extensions import db
+from .models import AppSetting
+
+DEMO_SETTING = "demo_data"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    roles: frozenset[str] | None = None  # None: everyone, signed in or not
+
+
+NAV = [
+    NavItem("directory.search", "Find a service"),
+    NavItem("directory.services_map", "Services map"),
+    NavItem("tracking.new_referral", "New referral", frozenset({Role.CUSTODY})),
+    NavItem("tracking.referral_list", "Referrals", frozenset({Role.CUSTODY, Role.ADMIN})),
+    NavItem("tracking.worklist", "Worklist", frozenset({Role.PROVIDER})),
+    NavItem("directory.my_listings", "Our listings", frozenset({Role.PROVIDER})),
+    NavItem("reports.dashboard", "Reports", frozenset({Role.LEAD, Role.ADMIN})),
+    NavItem("admin.index", "Admin", frozenset({Role.ADMIN})),
+]
+
+
+def nav_items() -> list[dict]:
+    """The navigation links for the current user, limited to pages this app serves."""
+    role = current_user.role if current_user.is_authenticated else None
+    items = []
+    for item in NAV:
+        if item.endpoint not in current_app.view_functions:
+            continue
+        if item.roles is not None and role not in item.roles:
+            continue
+        url = url_for(item.endpoint)
+        current = request.endpoint == item.endpoint
+        items.append({"url": url, "label": item.label, "current": current})
+    return items
+
+
+def demo_data_loaded() -> bool:
+    try:
+        return db.session.get(AppSetting, DEMO_SETTING) is not None
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def format_date(value: dt.date | dt.datetime | None) -> str:
+    """``2026-11-22`` -> ``22 Nov 2026`` (datetimes in local time)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(local_zone()).date()
+    return f"{value.day} {value:%b %Y}"
+
+
+def format_datetime(value: dt.datetime | None) -> str:
+    """A timestamp in local time: ``22 Nov 2026, 14:05``."""
+    if value is None:
+        return ""
+    local = value.astimezone(local_zone())
+    return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def label(value: object) -> str:
+    """The human label of a coded value (a ``Choice`` member); other values as text."""
+    if value is None:
+        return ""
+    return getattr(value, "label", str(value))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(date=format_date, datetime=format_datetime, label=label)
+
+    @app.context_processor
+    def inject() -> dict:
+        return {"nav_items": nav_items, "demo_data_loaded": demo_data_loaded, "Role": Role}

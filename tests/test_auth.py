@@ -1,0 +1,210 @@
+"""Signing in and out, the lock-out, the idle timeout, CSRF and create-user."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from referrals.choices import Role
+from referrals.models import AuditEvent, User
+
+from .conftest import csrf_token
+from .factories import PASSWORD, make_user, suite
+
+
+def sign_in(client, email, password=PASSWORD, next_url=None):
+    url = "/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"email": email, "password": password})
+
+
+def audit_actions(session):
+    return [a for (a,) in session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id))]
+
+
+def test_sign_in_and_out(client, session):
+    user = make_user(session, Role.ADMIN, email="admin@test.example")
+    session.commit()
+    response = sign_in(client, "  Admin@Test.Example ")
+    assert response.status_code == 302 and response.location == "/"
+    html = client.get("/").get_data(as_text=True)
+    assert user.name in html and "Sign out" in html
+    response = client.post("/logout")
+    assert response.status_code == 302
+    html = client.get("/").get_data(as_text=True)
+    assert user.name not in html and "Sign in" in html
+    assert audit_actions(session) == ["sign_in", "sign_out"]
+
+
+def test_passwords_are_hashed(session):
+    user = make_user(session, Role.ADMIN)
+    assert PASSWORD not in user.password_hash
+    assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_wrong_password_is_refused_with_a_clear_message(client, session):
+    make_user(session, Role.ADMIN, email="a@test.example")
+    session.commit()
+    response = sign_in(client, "a@test.example", "wrong password")
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert "The email address or password is not right" in html
+    assert "Sign out" not in html
+    assert audit_actions(session) == ["sign_in_failed"]
+
+
+def test_unknown_email_is_audited_without_revealing_it(client, session):
+    response = sign_in(client, "nobody@test.example", "whatever password")
+    assert response.status_code == 401
+    assert "The email address or password is not right" in response.get_data(as_text=True)
+    row = session.scalar(sa.select(AuditEvent))
+    assert row.action == "sign_in_failed" and row.actor == "nobody@test.example"
+    assert row.user_id is None and row.ip == "127.0.0.1"
+
+
+def test_empty_form_says_what_to_enter(client):
+    html = client.post("/login", data={}).get_data(as_text=True)
+    assert "Enter your email address." in html and "Enter your password." in html
+
+
+def test_lock_out_after_five_failures_for_fifteen_minutes(client, session):
+    user = make_user(
+        session, Role.CUSTODY, email="c@test.example", custody_suite=suite(session, "GLA-LR")
+    )
+    session.commit()
+    for _ in range(4):
+        assert "is not right" in sign_in(client, "c@test.example", "nope").get_data(as_text=True)
+    html = sign_in(client, "c@test.example", "nope").get_data(as_text=True)
+    assert "This account is locked" in html
+    # Even the right password is refused while locked.
+    response = sign_in(client, "c@test.example")
+    assert response.status_code == 401
+    assert "This account is locked" in response.get_data(as_text=True)
+    session.expire_all()
+    locked_until = session.get(User, user.id).locked_until
+    assert (
+        dt.timedelta(minutes=14)
+        < locked_until - dt.datetime.now(dt.UTC)
+        <= dt.timedelta(minutes=15)
+    )
+    assert audit_actions(session).count("lock_out") == 1
+    assert "sign_in_refused_locked" in audit_actions(session)
+
+
+def test_lock_out_expires(client, session):
+    user = make_user(session, Role.ADMIN, email="x@test.example")
+    user.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    session.commit()
+    assert sign_in(client, "x@test.example").status_code == 302
+
+
+def test_lock_out_is_shared_by_every_worker(app_factory, session):
+    """Two app instances (as two gunicorn workers) count failures in the database."""
+    make_user(session, Role.ADMIN, email="w@test.example")
+    session.commit()
+    first, second = app_factory().test_client(), app_factory().test_client()
+    for client in (first, second, first, second):
+        sign_in(client, "w@test.example", "nope")
+    html = sign_in(second, "w@test.example", "nope").get_data(as_text=True)
+    assert "This account is locked" in html
+    assert "This account is locked" in sign_in(first, "w@test.example").get_data(as_text=True)
+
+
+def test_deactivated_user_cannot_sign_in_and_is_signed_out(client, session):
+    user = make_user(session, Role.ADMIN, email="d@test.example")
+    session.commit()
+    assert sign_in(client, "d@test.example").status_code == 302
+    user.active = False
+    user.session_version += 1
+    session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert "Sign out" not in html
+    assert "deactivated" in sign_in(client, "d@test.example").get_data(as_text=True)
+
+
+def test_idle_session_times_out(app, client, session):
+    make_user(session, Role.ADMIN, email="i@test.example")
+    session.commit()
+    sign_in(client, "i@test.example")
+    with client.session_transaction() as s:
+        s["last_seen"] -= 31 * 60
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
+    html = client.get(response.location).get_data(as_text=True)
+    assert "signed out after 30 minutes without activity" in html
+    assert "sign_out_idle" in audit_actions(session)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_next_parameter_cannot_send_users_elsewhere(client, session, target):
+    make_user(session, Role.ADMIN, email="n@test.example")
+    session.commit()
+    response = sign_in(client, "n@test.example", next_url=target)
+    assert response.status_code == 302 and response.location == "/"
+
+
+def test_next_parameter_returns_to_the_page_asked_for(client, session):
+    make_user(session, Role.ADMIN, email="m@test.example")
+    session.commit()
+    response = sign_in(client, "m@test.example", next_url="/healthz")
+    assert response.location == "/healthz"
+
+
+def test_forms_refuse_posts_without_csrf_token(app_factory, session):
+    make_user(session, Role.ADMIN, email="t@test.example")
+    session.commit()
+    client = app_factory(WTF_CSRF_ENABLED=True).test_client()
+    response = client.post("/login", data={"email": "t@test.example", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "nothing was saved" in response.get_data(as_text=True)
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"email": "t@test.example", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    # Signing out needs the token too.
+    assert client.post("/logout").status_code == 400
+
+
+def test_create_user_command(runner, session):
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "New.Officer@Police.Example",
+            "--role",
+            "custody",
+            "--custody-suite",
+            "gla-lr",
+            "--name",
+            "New Officer",
+            "--password",
+            "a sufficiently long one",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    user = session.scalar(sa.select(User).where(User.email == "new.officer@police.example"))
+    assert user.custody_suite.code == "GLA-LR" and user.check_password("a sufficiently long one")
+    assert audit_actions(session) == ["user_created"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "custody"], "custody suite"),
+        (["--role", "provider", "--organisation", "Nobody Ltd"], "known organisation"),
+        (["--role", "lead", "--area", "S12009999"], "GSS code"),
+        (["--role", "admin", "--password", "short"], "at least 12 characters"),
+    ],
+)
+def test_create_user_refuses_incomplete_accounts(runner, session, args, message):
+    base = ["create-user", "--email", "x@police.example"]
+    if "--password" not in args:
+        args = [*args, "--password", "a sufficiently long one"]
+    result = runner.invoke(args=base + args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
