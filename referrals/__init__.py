@@ -44,9 +44,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from . import auth, health, home
+    from . import admin, api, auth, directory, health, home, vendor
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(vendor.bp)
+    app.register_blueprint(api.bp)
     auth.init_app(app)
+    directory.init_app(app)
+    admin.init_app(app)
     return app

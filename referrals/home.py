@@ -1,6 +1,6 @@
 """The home page: one search box and the main tasks for the signed-in role."""
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from .choices import Role
@@ -58,6 +58,11 @@ TASKS = {
         ("tracking.referral_list", "All referrals", "Every referral, with its timeline."),
     ],
 }
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/")

@@ -207,6 +207,8 @@ class ServiceType(db.Model):
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     colour: Mapped[str] = mapped_column(sa.String(7))
+    # A short label shown on map markers, so colour is not the only clue to the type.
+    abbreviation: Mapped[str] = mapped_column(sa.String(4), default="", server_default="")
     sort_order: Mapped[int] = mapped_column(default=0)
 
 
@@ -306,6 +308,10 @@ class OpeningHours(db.Model):
 
 class Location(db.Model):
     __tablename__ = "locations"
+    # Nearest-service search scans a latitude band and filters longitude in the index.
+    __table_args__ = (
+        sa.Index("ix_locations_position", "latitude", "longitude", "service_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(
@@ -316,7 +322,7 @@ class Location(db.Model):
     address_2: Mapped[str | None] = mapped_column(sa.String(200))
     town: Mapped[str] = mapped_column(sa.String(120))
     postcode: Mapped[str] = mapped_column(sa.String(8))
-    latitude: Mapped[float] = mapped_column(index=True)
+    latitude: Mapped[float]
     longitude: Mapped[float]
     council_area_id: Mapped[int] = mapped_column(sa.ForeignKey("council_areas.id"), index=True)
 

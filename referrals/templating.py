@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from .choices import Role
+from .clock import local_zone
 from .extensions import db
+from .forms import form_errors
 from .models import AppSetting
 
 DEMO_SETTING = "demo_data"
@@ -60,10 +62,6 @@ def demo_data_loaded() -> bool:
         return False
 
 
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def format_date(value: dt.date | dt.datetime | None) -> str:
     """``2026-11-22`` -> ``22 Nov 2026`` (datetimes in local time)."""
     if value is None:
@@ -88,9 +86,24 @@ def label(value: object) -> str:
     return getattr(value, "label", str(value))
 
 
+def web_link(url: str | None) -> str:
+    """``url`` if it is an http(s) address safe to link to; otherwise empty."""
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(date=format_date, datetime=format_datetime, label=label)
+    app.jinja_env.globals["form_errors"] = form_errors
+    app.jinja_env.filters.update(
+        date=format_date, datetime=format_datetime, label=label, web_link=web_link
+    )
 
     @app.context_processor
     def inject() -> dict:
-        return {"nav_items": nav_items, "demo_data_loaded": demo_data_loaded, "Role": Role}
+        return {
+            "nav_items": nav_items,
+            "demo_data_loaded": demo_data_loaded,
+            "Role": Role,
+        }

@@ -17,8 +17,8 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from ..audit import record
+from ..clock import now_utc
 from ..extensions import db
-from ..models import utcnow
 from ..templating import format_datetime
 from .forms import SignInForm
 from .signin import attempt_sign_in, normalise_email
@@ -51,7 +51,7 @@ def login():
             db.session,
             email,
             form.password.data,
-            utcnow(),
+            now_utc(),
             max_failures=current_app.config.get("LOGIN_MAX_FAILURES", 5),
             lockout=dt.timedelta(minutes=current_app.config.get("LOGIN_LOCKOUT_MINUTES", 15)),
         )

@@ -91,7 +91,8 @@ def upsert(
 def load_service_types(session: Session, directory: Path, report: LoadReport) -> None:
     path = directory / "service_types.csv"
     rows = []
-    for order, (line, row) in enumerate(read_rows(path, ["code", "name", "colour"])):
+    required = ["code", "name", "colour", "abbreviation"]
+    for order, (line, row) in enumerate(read_rows(path, required)):
         colour = need(path, line, row, "colour")
         if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
             raise SeedError(f"{path}:{line}: colour must look like #1A2B3C, not {colour!r}")
@@ -100,6 +101,7 @@ def load_service_types(session: Session, directory: Path, report: LoadReport) ->
                 "code": need(path, line, row, "code"),
                 "name": need(path, line, row, "name"),
                 "colour": colour.upper(),
+                "abbreviation": need(path, line, row, "abbreviation")[:4],
                 "sort_order": order,
             }
         )

@@ -1,0 +1,11 @@
+"""Administration: users, imports, boundaries and the audit log (admins only)."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def init_app(app: Flask) -> None:
+    from . import imports, views  # noqa: F401  (register routes)
+
+    app.register_blueprint(bp)

@@ -1,0 +1,27 @@
+from flask import current_app, render_template
+
+from ..auth.access import role_required
+from ..choices import Role
+from . import bp
+
+# (endpoint, title, description): shown when the page exists.
+TASKS = [
+    ("admin.users", "Users", "Create accounts, set roles, reset passwords, deactivate."),
+    ("admin.import_services", "Import services", "Load or update listings from a CSV file."),
+    ("directory.my_listings", "Directory upkeep", "Stale listings and reported problems."),
+    ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),
+    ("admin.targets", "Targets", "Local targets per area and measure."),
+    ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
+]
+
+
+@bp.before_request
+@role_required(Role.ADMIN)
+def admins_only():
+    return None
+
+
+@bp.get("/")
+def index():
+    tasks = [t for t in TASKS if t[0] in current_app.view_functions]
+    return render_template("admin/index.html", tasks=tasks)

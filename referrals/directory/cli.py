@@ -1,0 +1,121 @@
+"""``import-services`` and ``import-postcodes``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from ..audit import record
+from ..clock import today_local
+from ..extensions import db
+from .exchange import import_services
+from .postcode_import import PostcodeFileError, import_postcodes
+
+
+@click.command("import-services")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report, save nothing.")
+@with_appcontext
+def import_services_command(file: Path, dry_run: bool) -> None:
+    """Import services from a CSV FILE (see README for the columns). Every row is checked
+    first; if any is wrong nothing is imported and each bad row is listed by line number.
+    Services are matched on external_id, so importing again updates them."""
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        report = import_services(db.session, handle, today_local())
+    if not report.ok:
+        db.session.rollback()
+        click.echo(f"Nothing was imported: {len(report.errors)} problem(s) in {file.name}.")
+        for line, message in report.errors:
+            click.echo(f"  line {line}: {message}")
+        raise SystemExit(1)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"All {report.rows} rows are good (dry run: nothing saved).")
+        return
+    record(
+        "services_imported",
+        object_type="file",
+        object_id=file.name,
+        actor="command line",
+        detail={"created": report.created, "updated": report.updated},
+    )
+    db.session.commit()
+    click.echo(
+        f"Imported {report.rows} rows: {report.created} services created, "
+        f"{report.updated} updated."
+    )
+
+
+@click.command("import-postcodes")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--postcode-column", help="Column with the postcode (default: pcds, pcd, postcode).")
+@click.option("--latitude-column", help="Column with the latitude (default: lat, latitude).")
+@click.option("--longitude-column", help="Column with the longitude (default: long, longitude).")
+@click.option(
+    "--council-column",
+    help="Column with the council area GSS code (default: laua, lad..cd, oslaua, council_code).",
+)
+@click.option(
+    "--include-terminated",
+    is_flag=True,
+    help="Also load postcodes that are no longer in use (ONSPD doterm set).",
+)
+@with_appcontext
+def import_postcodes_command(
+    file: Path,
+    postcode_column,
+    latitude_column,
+    longitude_column,
+    council_column,
+    include_terminated,
+) -> None:
+    """Load full postcodes from an ONS Postcode Directory style CSV FILE, so searches
+    by full postcode are exact. Streams the file; safe to run again (rows update)."""
+    chosen = {
+        "postcode": postcode_column,
+        "latitude": latitude_column,
+        "longitude": longitude_column,
+        "council": council_column,
+    }
+    started = time.perf_counter()
+    connection = db.session.connection()
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        try:
+            report = import_postcodes(
+                connection,
+                handle,
+                chosen,
+                include_terminated=include_terminated,
+                progress=lambda n: (
+                    click.echo(f"  {n:,} rows read", err=True) if n % 500_000 == 0 else None
+                ),
+            )
+        except PostcodeFileError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"Nothing was loaded: {exc}.") from exc
+    record(
+        "postcodes_imported",
+        object_type="file",
+        object_id=file.name,
+        actor="command line",
+        detail={"loaded": report.loaded, "read": report.read},
+    )
+    db.session.commit()
+    seconds = time.perf_counter() - started
+    click.echo(f"Loaded {report.loaded:,} postcodes from {report.read:,} rows in {seconds:.0f} s.")
+    if report.terminated:
+        click.echo(f"Skipped {report.terminated:,} terminated postcodes.")
+    if report.no_position:
+        click.echo(f"Skipped {report.no_position:,} rows with no position.")
+    if report.malformed:
+        lines = ", ".join(str(n) for n in report.malformed_lines)
+        click.echo(f"Skipped {report.malformed:,} malformed postcodes (lines {lines}...).")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(import_services_command)
+    app.cli.add_command(import_postcodes_command)

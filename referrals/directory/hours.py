@@ -1,0 +1,130 @@
+"""Weekly opening hours: open now, today's hours and the week, in local time.
+
+A session runs from ``opens`` to ``closes`` on its weekday (0 is Monday). When
+``closes`` is earlier than ``opens`` the session runs past midnight into the next day
+(a night outreach from 20:00 to 02:00). A closing time of 23:59 means "until midnight",
+so 00:00 to 23:59 is open all day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+DAY_ABBREVIATIONS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+END_OF_DAY = dt.time(23, 59)
+
+
+class Session(Protocol):
+    weekday: int
+    opens: dt.time
+    closes: dt.time
+
+
+def _minutes(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _closing_minutes(t: dt.time) -> int:
+    return 24 * 60 if t == END_OF_DAY else _minutes(t)
+
+
+def is_open(sessions: Iterable[Session], at: dt.datetime) -> bool:
+    """Whether any session is open at the local time ``at`` (open at the opening
+    minute, closed from the closing minute)."""
+    day = at.weekday()
+    now = at.hour * 60 + at.minute
+    for s in sessions:
+        opens, closes = _minutes(s.opens), _closing_minutes(s.closes)
+        if opens < closes:
+            if s.weekday == day and opens <= now < closes:
+                return True
+        else:  # past midnight
+            if s.weekday == day and now >= opens:
+                return True
+            if s.weekday == (day - 1) % 7 and now < closes:
+                return True
+    return False
+
+
+def _fmt(t: dt.time) -> str:
+    return "midnight" if t == END_OF_DAY else t.strftime("%H:%M")
+
+
+def describe_day(sessions: Sequence[Session], weekday: int) -> str:
+    """``"09:00 to 17:00"``, ``"08:30 to 12:30 and 13:30 to 16:30"``, ``"Open 24 hours"``
+    or ``"Closed"``."""
+    todays = sorted((s for s in sessions if s.weekday == weekday), key=lambda s: s.opens)
+    if not todays:
+        return "Closed"
+    if len(todays) == 1 and todays[0].opens == dt.time(0) and todays[0].closes == END_OF_DAY:
+        return "Open 24 hours"
+    parts = []
+    for s in todays:
+        text = f"{_fmt(s.opens)} to {_fmt(s.closes)}"
+        if s.closes < s.opens:
+            text += f" ({DAY_NAMES[(weekday + 1) % 7]})"
+        parts.append(text)
+    return " and ".join(parts)
+
+
+def week(sessions: Sequence[Session]) -> list[tuple[str, str]]:
+    """``[("Monday", "09:00 to 17:00"), ...]`` for the whole week."""
+    return [(DAY_NAMES[d], describe_day(sessions, d)) for d in range(7)]
+
+
+def parse_hours(text: str) -> list[tuple[int, dt.time, dt.time]]:
+    """Read ``"Mon 09:00-17:00; Fri 20:00-02:00"`` (days may be ranges, ``Mon-Fri``, or
+    lists, ``Mon,Wed``; several times per day with commas) into sessions.
+
+    Raises ``ValueError`` with a message naming the part that is not understood.
+    """
+    sessions: list[tuple[int, dt.time, dt.time]] = []
+    for part in (p.strip() for p in (text or "").split(";")):
+        if not part:
+            continue
+        try:
+            days_text, times_text = part.split(None, 1)
+        except ValueError:
+            raise ValueError(
+                f"“{part}” needs days and times, like “Mon-Fri 09:00-17:00”"
+            ) from None
+        days = _parse_days(days_text)
+        for span in times_text.split(","):
+            try:
+                opens_text, closes_text = (x.strip() for x in span.split("-"))
+                opens = dt.time.fromisoformat(opens_text.zfill(5))
+                closes = dt.time.fromisoformat(closes_text.zfill(5))
+            except ValueError:
+                raise ValueError(
+                    f"“{span.strip()}” is not a time range like 09:00-17:00"
+                ) from None
+            if opens == closes:
+                raise ValueError(f"“{span.strip()}” opens and closes at the same time")
+            sessions += [(day, opens, closes) for day in days]
+    return sessions
+
+
+def _parse_days(text: str) -> list[int]:
+    lookup = {name.lower(): i for i, name in enumerate(DAY_ABBREVIATIONS)}
+    days: list[int] = []
+    for piece in text.split(","):
+        ends = [e.strip().lower()[:3] for e in piece.split("-")]
+        if not all(e in lookup for e in ends) or len(ends) > 2:
+            raise ValueError(f"“{piece}” is not a day or range of days, like Mon or Mon-Fri")
+        first, last = lookup[ends[0]], lookup[ends[-1]]
+        span = range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
+        days += [d for d in span if d not in days]
+    return days
+
+
+def format_hours(sessions: Iterable[Session]) -> str:
+    """The inverse of ``parse_hours``: one part per day, e.g. ``Mon 09:00-17:00; ...``."""
+    by_day: dict[int, list[str]] = {}
+    for s in sorted(sessions, key=lambda s: (s.weekday, s.opens)):
+        by_day.setdefault(s.weekday, []).append(
+            f"{s.opens.strftime('%H:%M')}-{s.closes.strftime('%H:%M')}"
+        )
+    return "; ".join(f"{DAY_ABBREVIATIONS[d]} {','.join(t)}" for d, t in sorted(by_day.items()))

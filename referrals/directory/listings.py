@@ -1,0 +1,187 @@
+"""Writing a service listing from checked values: shared by the edit form and the CSV
+import, so both apply the same rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..choices import Gender, ServiceStatus
+from ..models import (
+    CouncilArea,
+    Location,
+    OpeningHours,
+    Organisation,
+    Postcode,
+    PostcodeDistrict,
+    Service,
+    ServiceType,
+)
+from ..postcodes import normalise_postcode
+
+_PHONE_ALLOWED = re.compile(r"^[0-9 +()\-]+$")
+
+
+def phone_problem(phone: str) -> str | None:
+    """Why ``phone`` is not a usable UK phone number; ``None`` if it is."""
+    if not _PHONE_ALLOWED.match(phone):
+        return "Use only digits, spaces and + ( ) -, like 0141 496 0123."
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("44"):
+        digits = "0" + digits[2:]
+    if not digits.startswith("0") or not 10 <= len(digits) <= 11:
+        return "Enter a UK number of 10 or 11 digits, like 0141 496 0123 or 0800 123 456."
+    return None
+
+
+@dataclass
+class Position:
+    latitude: float
+    longitude: float
+    council_area_id: int | None
+    approximate: bool
+
+
+def position_for_postcode(session: Session, postcode: str) -> Position | None:
+    """Where a full postcode is: exact from the postcode table, else the middle of its
+    district (approximate)."""
+    normal = normalise_postcode(postcode)
+    if normal is None:
+        return None
+    exact = session.get(Postcode, normal)
+    district = session.get(PostcodeDistrict, normal.split()[0])
+    if exact is not None:
+        council = exact.council_area_id or (district.council_area_id if district else None)
+        return Position(exact.latitude, exact.longitude, council, False)
+    if district is not None:
+        return Position(district.latitude, district.longitude, district.council_area_id, True)
+    return None
+
+
+def nearest_council_id(session: Session, lat: float, lon: float) -> int | None:
+    district = session.scalar(
+        sa.select(PostcodeDistrict).order_by(
+            (PostcodeDistrict.latitude - lat) * (PostcodeDistrict.latitude - lat)
+            + (PostcodeDistrict.longitude - lon) * (PostcodeDistrict.longitude - lon) / 3
+        )
+    )
+    return district.council_area_id if district else None
+
+
+@dataclass
+class LocationData:
+    address_1: str
+    town: str
+    postcode: str
+    latitude: float
+    longitude: float
+    council_area_id: int
+    address_2: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class ServiceData:
+    name: str
+    type_codes: list[str]
+    primary_type_code: str
+    locations: list[LocationData]
+    description: str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    gender: str = Gender.ANY
+    veterans_only: bool = False
+    self_referral: bool = True
+    accepts_custody_referrals: bool = True
+    same_day_access: bool = False
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    referral_method: str | None = None
+    typical_wait_days: int | None = None
+    status: str = ServiceStatus.ACTIVE
+    alert: str | None = None
+    confidential_address: bool = False
+    hours: list[tuple[int, dt.time, dt.time]] = field(default_factory=list)
+    area_ids: list[int] = field(default_factory=list)
+    last_verified_on: dt.date | None = None
+
+
+SIMPLE_FIELDS = (
+    "name",
+    "description",
+    "min_age",
+    "max_age",
+    "gender",
+    "veterans_only",
+    "self_referral",
+    "accepts_custody_referrals",
+    "same_day_access",
+    "phone",
+    "email",
+    "website",
+    "referral_method",
+    "typical_wait_days",
+    "status",
+    "alert",
+    "confidential_address",
+)
+
+
+def apply_service_data(
+    session: Session, service: Service, data: ServiceData, organisation: Organisation
+) -> Service:
+    """Write ``data`` onto ``service`` (new or existing), replacing its types, hours,
+    areas served and locations. The caller commits."""
+    types = {t.code: t for t in session.scalars(sa.select(ServiceType))}
+    area_ids = data.area_ids or sorted({loc.council_area_id for loc in data.locations})
+    areas = list(session.scalars(sa.select(CouncilArea).where(CouncilArea.id.in_(area_ids))))
+    # Nothing is flushed until every field is set: a half-filled listing never reaches
+    # the database.
+    with session.no_autoflush:
+        _assign(service, data, organisation, types, areas)
+    session.add(service)
+    session.flush()
+    return service
+
+
+def _assign(
+    service: Service,
+    data: ServiceData,
+    organisation: Organisation,
+    types: dict[str, ServiceType],
+    areas: list[CouncilArea],
+) -> None:
+    service.organisation = organisation
+    for name in SIMPLE_FIELDS:
+        setattr(service, name, getattr(data, name))
+    service.primary_type = types[data.primary_type_code]
+    codes = [data.primary_type_code] + [c for c in data.type_codes if c != data.primary_type_code]
+    service.types = [types[c] for c in dict.fromkeys(codes)]
+    if data.last_verified_on is not None:
+        service.last_verified_on = data.last_verified_on
+    service.areas_served = areas
+    wanted_hours = sorted(set(data.hours))
+    current_hours = sorted((h.weekday, h.opens, h.closes) for h in service.opening_hours)
+    if wanted_hours != current_hours:
+        service.opening_hours = [
+            OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in wanted_hours
+        ]
+    existing = list(service.locations)
+    new_locations = []
+    for index, loc in enumerate(data.locations):
+        target = existing[index] if index < len(existing) else Location()
+        target.name = loc.name
+        target.address_1 = loc.address_1
+        target.address_2 = loc.address_2
+        target.town = loc.town
+        target.postcode = loc.postcode
+        target.latitude = loc.latitude
+        target.longitude = loc.longitude
+        target.council_area_id = loc.council_area_id
+        new_locations.append(target)
+    service.locations = new_locations

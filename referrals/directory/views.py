@@ -1,0 +1,222 @@
+"""Finding services: search, a service's page, reporting a problem with a listing."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from ..audit import record
+from ..choices import Role, ServiceStatus
+from ..clock import now_local, today_local
+from ..extensions import db
+from ..forms import options
+from ..models import ListingProblem, Service, ServiceType
+from . import bp
+from .access import can_edit, can_see_confidential
+from .exchange import csv_text, export_rows
+from .forms import ProblemForm, SearchForm
+from .geocoder import current_geocoder
+from .hours import describe_day, is_open, week
+from .locate import NotFound, Origin, locate
+from .search import DEFAULT_RADIUS_KM, Filters, search_services
+
+
+def type_choices() -> list[SelectChoice]:
+    return options(
+        (t.code, t.name)
+        for t in db.session.scalars(sa.select(ServiceType).order_by(ServiceType.sort_order))
+    )
+
+
+def is_stale(service: Service) -> bool:
+    if service.last_verified_on is None:
+        return True
+    limit = current_app.config["STALE_AFTER_DAYS"]
+    return (today_local() - service.last_verified_on).days > limit
+
+
+def filters_from(form: SearchForm) -> Filters:
+    return Filters(
+        types=list(form.type.data or []),
+        same_day=bool(form.same_day.data),
+        custody=bool(form.custody.data),
+        open_now=bool(form.open_now.data),
+        age=form.age.data,
+        gender=form.gender.data or None,
+        veterans=bool(form.veterans.data),
+        radius_km=form.radius_km.data or DEFAULT_RADIUS_KM,
+    )
+
+
+def query_with(**changes) -> str:
+    """The current query string with some parameters changed (``None`` removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [str(value)]
+    return urlencode(args, doseq=True)
+
+
+@bp.app_context_processor
+def directory_helpers() -> dict:
+    return {"is_stale": is_stale, "today_hours": today_hours}
+
+
+def today_hours(service: Service) -> str:
+    local = now_local()
+    text = describe_day(service.opening_hours, local.weekday())
+    if text == "Closed":
+        return "Closed today"
+    state = "open now" if is_open(service.opening_hours, local) else "closed now"
+    if text == "Open 24 hours":
+        return f"Open 24 hours today ({state})"
+    return f"Today {text} ({state})"
+
+
+@bp.get("/services")
+def search():
+    form = SearchForm(request.args)
+    form.type.choices = type_choices()
+    submitted = bool(request.args)
+    status = 200
+    origin: Origin | NotFound | None = None
+    result = None
+    if submitted and not form.validate():
+        status = 400
+    elif submitted and form.q.data:
+        origin = locate(db.session, form.q.data, current_geocoder(current_app))
+        if isinstance(origin, Origin):
+            result = search_services(
+                db.session,
+                origin.latitude,
+                origin.longitude,
+                filters_from(form),
+                now_local=now_local(),
+                show_confidential=can_see_confidential(),
+                page=form.page.data or 1,
+            )
+    wider = None
+    if result is not None and result.total == 0 and result.nearest_outside_km is not None:
+        steps = (25, 50, 100, 200, 500, 1000)
+        wider = next((s for s in steps if s >= result.nearest_outside_km), 1000)
+    return (
+        render_template(
+            "directory/search.html",
+            form=form,
+            origin=origin,
+            result=result,
+            submitted=submitted,
+            wider=wider,
+            query_with=query_with,
+            can_refer=_can_refer(),
+        ),
+        status,
+    )
+
+
+def _can_refer() -> bool:
+    return (
+        current_user.is_authenticated
+        and current_user.role == Role.CUSTODY
+        and "tracking.new_referral" in current_app.view_functions
+    )
+
+
+def load_service(service_id: int) -> Service:
+    service = db.session.scalar(
+        sa.select(Service)
+        .where(Service.id == service_id)
+        .options(
+            selectinload(Service.types),
+            selectinload(Service.opening_hours),
+            selectinload(Service.locations),
+            selectinload(Service.areas_served),
+            selectinload(Service.organisation),
+            selectinload(Service.last_verified_by),
+        )
+    )
+    if service is None:
+        abort(404)
+    return service
+
+
+@bp.get("/services/<int:service_id>")
+def service_detail(service_id: int):
+    service = load_service(service_id)
+    return render_template(
+        "directory/service.html",
+        service=service,
+        week=week(service.opening_hours),
+        today=now_local().weekday(),
+        show_address=not service.confidential_address or can_see_confidential(),
+        can_edit=can_edit(service),
+        can_refer=_can_refer(),
+    )
+
+
+@bp.route("/services/<int:service_id>/report-problem", methods=["GET", "POST"])
+def report_problem(service_id: int):
+    service = load_service(service_id)
+    form = ProblemForm()
+    if form.validate_on_submit():
+        problem = ListingProblem(
+            service=service,
+            category=form.category.data,
+            description=form.description.data.strip(),
+            reporter_contact=(form.reporter_contact.data or "").strip() or None,
+        )
+        db.session.add(problem)
+        db.session.flush()
+        record("problem_reported", problem, detail={"service_id": service.id})
+        db.session.commit()
+        flash(
+            "Thank you. The service's provider and the directory's administrators will check "
+            "the listing.",
+            "success",
+        )
+        return redirect(url_for("directory.service_detail", service_id=service.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("directory/report_problem.html", service=service, form=form), status
+
+
+@bp.get("/services.csv")
+def export_csv():
+    """Every listed service as CSV, in the format ``import-services`` reads."""
+    query = sa.select(Service).options(
+        selectinload(Service.types),
+        selectinload(Service.primary_type),
+        selectinload(Service.opening_hours),
+        selectinload(Service.locations),
+        selectinload(Service.areas_served),
+        selectinload(Service.organisation),
+    )
+    admin = current_user.is_authenticated and current_user.role == Role.ADMIN
+    if not admin:
+        query = query.where(Service.status != ServiceStatus.INACTIVE)
+    services = db.session.scalars(query.order_by(Service.id)).all()
+    if current_user.is_authenticated:
+        record("services_exported", object_type="services", detail={"rows": len(services)})
+        db.session.commit()
+    rows = export_rows(services, include_confidential=can_see_confidential())
+    response = Response(stream_with_context(csv_text(rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="services-{today_local().isoformat()}.csv"'
+    )
+    return response

@@ -1,0 +1,60 @@
+"""Form pieces shared across capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
+    """``(value, label)`` pairs as choices for select, radio and checkbox fields."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes (rendered by ``macros/forms.html``)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        known = {str(c.value) for c in self.choices or []}
+        if any(str(value) not in known for value in self.data or []):
+            raise ValidationError("Choose only from the options listed.")
+
+
+class QueryForm(FlaskForm):
+    """A GET form: no CSRF token (it changes nothing) and no prefix on field names."""
+
+    class Meta:
+        csrf = False
+
+
+def yes(value: object) -> bool:
+    """Whether a query-string flag is set: ``1``, ``y``, ``yes``, ``true``, ``on``."""
+    return str(value or "").strip().lower() in {"1", "y", "yes", "true", "on"}
+
+
+def form_errors(form) -> list[tuple[str, str]]:
+    """Every error message in ``form`` as ``(field id, message)``, including those in
+    nested forms and those added after validation."""
+    found: list[tuple[str, str]] = []
+    for field in form:
+        entries = getattr(field, "entries", None)
+        if entries is not None:  # a FieldList
+            for entry in entries:
+                if hasattr(entry, "form"):
+                    found += form_errors(entry.form)
+                else:
+                    found += [(entry.id, message) for message in entry.errors]
+            found += [(field.id, m) for m in field.errors if isinstance(m, str)]
+        elif hasattr(field, "form") and field.type == "FormField":
+            found += form_errors(field.form)
+        else:
+            found += [(field.id, message) for message in field.errors]
+    return found

@@ -1,0 +1,317 @@
+"""Directory search: every kind of input, every filter, distances, paging, bad input."""
+
+import datetime as dt
+import random
+import re
+
+import pytest
+import sqlalchemy as sa
+from geopy.distance import geodesic
+
+from referrals.choices import Gender, Role, ServiceStatus
+from referrals.directory.geocoder import EXTENSION_KEY, GeocoderFailed
+from referrals.directory.search import Filters, search_services
+from referrals.models import Postcode, Service
+
+from .factories import council, make_service, make_user, suite
+from .test_auth import sign_in
+
+ORIGIN = (55.8560, -4.2100)  # the postcode G31 2AB, as loaded below
+
+
+@pytest.fixture
+def placed(session):
+    """A full postcode and services due north of it at known distances.
+
+    On the WGS84 ellipsoid one degree of latitude near 55.9°N is 111.34 km, so 0.05°,
+    0.1°, 0.2° and 0.3° north are 5.57, 11.13, 22.27 and 33.40 km away.
+    """
+    session.add(
+        Postcode(
+            postcode="G31 2AB",
+            latitude=ORIGIN[0],
+            longitude=ORIGIN[1],
+            council_area_id=council(session, "Glasgow City").id,
+        )
+    )
+    lat, lon = ORIGIN
+    services = {
+        "near": make_service(
+            session,
+            name="Near Service",
+            lat=lat + 0.05,
+            lon=lon,
+            type_code="ost",
+            same_day_access=True,
+        ),
+        "middle": make_service(
+            session,
+            name="Middle Service",
+            lat=lat + 0.1,
+            lon=lon,
+            type_code="iep",
+            accepts_custody_referrals=False,
+        ),
+        "far": make_service(
+            session,
+            name="Far Service",
+            lat=lat + 0.2,
+            lon=lon,
+            type_code="womens",
+            gender=Gender.FEMALE,
+            min_age=18,
+            max_age=25,
+        ),
+        "outside": make_service(
+            session,
+            name="Outside Service",
+            lat=lat + 0.3,
+            lon=lon,
+            type_code="veterans",
+            veterans_only=True,
+        ),
+    }
+    session.commit()
+    return services
+
+
+def names_in(html):
+    return re.findall(r'id="service-\d+-name"><a href="[^"]+">([^<]+)</a>', html)
+
+
+def get(client, url):
+    response = client.get(url)
+    return response, response.get_data(as_text=True)
+
+
+def test_full_postcode_gives_nearest_first_with_distances(client, placed):
+    response, html = get(client, "/services?q=g312ab")
+    assert response.status_code == 200
+    assert "3 services within 25 km of G31 2AB" in html
+    assert names_in(html) == ["Near Service", "Middle Service", "Far Service"]
+    for km in ("5.6 km", "11.1 km", "22.3 km"):
+        assert f"<dd>{km}</dd>" in html
+    assert "Outside Service" not in html
+
+
+def test_full_postcode_not_in_table_falls_back_to_district(client, placed):
+    _, html = get(client, "/services?q=G31+9ZZ")
+    assert "within 25 km of G31 9ZZ" in html
+    assert "Distances are from the middle of postcode district G31" in html
+
+
+def test_district_and_area_and_town(client, placed):
+    _, html = get(client, "/services?q=g31")
+    assert "within 25 km of G31" in html and "Distances are from the middle" not in html
+    _, html = get(client, "/services?q=G")
+    assert "within 25 km of the G postcode area" in html
+    assert "approximate" in html
+    _, html = get(client, "/services?q=glasgow")
+    assert "within 25 km of Glasgow" in html and "Near Service" in html
+
+
+def test_start_of_a_town_name_finds_it_and_offers_the_others(client, placed):
+    _, html = get(client, "/services?q=kirkc")
+    assert "of Kirkcaldy" in html
+    assert "Other places with that name" in html and "Kirkcudbright" in html
+
+
+def test_unknown_place_and_malformed_postcode_are_explained(client, placed):
+    response, html = get(client, "/services?q=Glasgoww")
+    assert response.status_code == 200
+    assert "We could not find a place called “Glasgoww”." in html
+    assert "Did you mean" in html and ">Glasgow</a>" in html
+    response, html = get(client, "/services?q=G31-2AB%21%21")
+    assert response.status_code == 200
+    assert "We could not find the postcode “G31-2AB!!”." in html
+    response, html = get(client, "/services?q=ZZ99+9ZZ")
+    assert "We could not find the postcode “ZZ99 9ZZ”." in html
+    assert "This directory covers Scotland" in html
+
+
+def test_input_is_echoed_safely(client, placed):
+    response, html = get(client, "/services?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("type=ost", ["Near Service"]),
+        ("type=ost&type=iep", ["Near Service", "Middle Service"]),
+        ("same_day=1", ["Near Service"]),
+        ("custody=1", ["Near Service", "Far Service"]),
+        ("age=40", ["Near Service", "Middle Service"]),
+        ("age=20", ["Near Service", "Middle Service", "Far Service"]),
+        ("gender=male", ["Near Service", "Middle Service"]),
+        ("gender=female", ["Near Service", "Middle Service", "Far Service"]),
+        ("veterans=1&radius_km=50", ["Outside Service"]),
+        ("radius_km=10", ["Near Service"]),
+        ("radius_km=50", ["Near Service", "Middle Service", "Far Service", "Outside Service"]),
+    ],
+)
+def test_each_filter(client, placed, query, expected):
+    _, html = get(client, f"/services?q=G31+2AB&{query}")
+    assert names_in(html) == expected
+
+
+def test_open_now_uses_uk_time(app, client, session, placed):
+    make_service(
+        session,
+        name="Night Outreach",
+        lat=ORIGIN[0] + 0.01,
+        lon=ORIGIN[1],
+        hours=[(4, "20:00", "02:00")],
+    )
+    session.commit()
+    # Saturday 1 August 2026 at 00:30 UK time (BST) is 23:30 UTC on the Friday.
+    app.config["CLOCK"] = lambda: dt.datetime(2026, 7, 31, 23, 30, tzinfo=dt.UTC)
+    _, html = get(client, "/services?q=G31+2AB&open_now=1")
+    assert names_in(html) == ["Night Outreach"]
+    # Monday 23 November 2026, 09:00 UK time (GMT): the office-hours services are open.
+    app.config["CLOCK"] = lambda: dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    _, html = get(client, "/services?q=G31+2AB&open_now=1")
+    assert names_in(html) == ["Near Service", "Middle Service", "Far Service"]
+    app.config["CLOCK"] = lambda: dt.datetime(2026, 11, 23, 17, 0, tzinfo=dt.UTC)
+    _, html = get(client, "/services?q=G31+2AB&open_now=1")
+    assert names_in(html) == []
+
+
+def test_nothing_inside_the_radius_offers_a_wider_search(client, placed):
+    _, html = get(client, "/services?q=G31+2AB&veterans=1")
+    assert "No services within 25 km of G31 2AB" in html
+    assert "The nearest matching service is 33 km away." in html
+    link = re.search(r'href="(/services\?[^"]+)">Search within 50 km', html).group(1)
+    _, wider = get(client, link.replace("&amp;", "&"))
+    assert names_in(wider) == ["Outside Service"]
+
+
+def test_default_radius_is_stated(client, placed):
+    _, html = get(client, "/services?q=G31+2AB")
+    assert "Searching within 25 km, the default." in html
+
+
+def test_inactive_and_closed_services_are_not_listed(client, session, placed):
+    placed["near"].status = ServiceStatus.INACTIVE
+    placed["middle"].status = ServiceStatus.TEMPORARILY_CLOSED
+    session.commit()
+    _, html = get(client, "/services?q=G31+2AB")
+    assert names_in(html) == ["Far Service"]
+
+
+def test_results_are_paged(client, session, placed):
+    for i in range(12):
+        make_service(
+            session, name=f"Cluster {i:02d}", lat=ORIGIN[0] + 0.001 * (i + 1), lon=ORIGIN[1]
+        )
+    session.commit()
+    _, html = get(client, "/services?q=G31+2AB")
+    assert "15 services within 25 km" in html and "Page 1 of 2" in html
+    assert len(names_in(html)) == 10
+    _, html = get(client, "/services?q=G31+2AB&page=2")
+    assert names_in(html) == [
+        "Cluster 10",
+        "Cluster 11",
+        "Near Service",
+        "Middle Service",
+        "Far Service",
+    ]
+    response, html = get(client, "/services?q=G31+2AB&page=999999999")
+    assert response.status_code == 200
+    assert "There is no page 999999999: there are 2 pages of results." in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("radius_km=-3", "Enter a distance from 1 to 1000 km."),
+        ("radius_km=lots", "Enter a whole number, like 25."),
+        ("age=200", "Enter an age from 0 to 120."),
+        ("page=0", "Pages start at 1."),
+        ("type=nonsense", "Choose only from the options listed."),
+    ],
+)
+def test_bad_parameters_answer_400_with_a_message(client, placed, query, message):
+    response, html = get(client, f"/services?q=G31+2AB&{query}")
+    assert response.status_code == 400
+    assert message in html
+    assert "There is a problem" in html
+
+
+def test_online_geocoder_is_used_only_for_unknown_places(app, client, placed):
+    asked = []
+
+    def fake(query):
+        asked.append(query)
+        return (ORIGIN[0] + 0.04, ORIGIN[1], "Somewhere Small, Glasgow, Scotland")
+
+    app.extensions[EXTENSION_KEY] = fake
+    _, html = get(client, "/services?q=Somewhere+Small")
+    assert asked == ["Somewhere Small, Scotland"]
+    assert "Found with an online map service" in html
+    assert names_in(html)[0] == "Near Service"
+    _, html = get(client, "/services?q=Kirkcaldy")
+    assert len(asked) == 1  # known places never go online
+
+
+def test_failing_geocoder_is_reported_and_search_falls_back(app, client, placed):
+    def broken(query):
+        raise GeocoderFailed("timed out")
+
+    app.extensions[EXTENSION_KEY] = broken
+    response, html = get(client, "/services?q=Somewhere+Small")
+    assert response.status_code == 200
+    assert "The online place finder did not answer" in html
+    assert "We could not find a place called" in html
+    _, html = get(client, "/services?q=G31+2AB")
+    assert "3 services within 25 km" in html
+
+
+def test_signed_in_custody_worker_can_refer_from_results(client, session, placed):
+    make_user(
+        session, Role.CUSTODY, email="c@test.example", custody_suite=suite(session, "GLA-LR")
+    )
+    session.commit()
+    sign_in(client, "c@test.example")
+    _, html = get(client, "/services?q=G31+2AB")
+    if "tracking.new_referral" in client.application.view_functions:
+        assert html.count("Refer to this service") == 2  # not the one refusing custody
+
+
+def test_search_agrees_with_brute_force_geodesic(session):
+    """Random services around the origin: the bounded search gives exactly what
+    computing every geodesic would."""
+    rng = random.Random(4)
+    for i in range(250):
+        make_service(
+            session,
+            name=f"R{i}",
+            lat=ORIGIN[0] + rng.uniform(-0.4, 0.4),
+            lon=ORIGIN[1] + rng.uniform(-0.7, 0.7),
+        )
+    session.commit()
+    now = dt.datetime(2026, 11, 23, 12, 0)
+    for radius, page in [(25, 1), (25, 3), (40, 2), (10, 1)]:
+        result = search_services(
+            session,
+            *ORIGIN,
+            Filters(radius_km=radius),
+            now_local=now,
+            show_confidential=True,
+            page=page,
+        )
+        exact = []
+        for service in session.scalars(sa.select(Service)):
+            d = min(
+                geodesic(ORIGIN, (loc.latitude, loc.longitude)).km for loc in service.locations
+            )
+            if d <= radius:
+                exact.append((d, service.id))
+        exact.sort()
+        assert result.total == len(exact)
+        expected = exact[(page - 1) * 10 : page * 10]
+        assert [(round(h.distance_km, 9), h.service.id) for h in result.hits] == [
+            (round(d, 9), sid) for d, sid in expected
+        ]
