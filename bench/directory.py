@@ -45,11 +45,10 @@ def grow_directory(target: int) -> int:
     """Copy the demo services, jittered around real towns, until there are ``target``."""
     session = db.session
     rng = random.Random(7)
-    templates = session.execute(
-        sa.select(Service.__table__).order_by(Service.id)
-    ).mappings().all()
-    places = session.execute(sa.select(Place.latitude, Place.longitude, Place.council_area_id,
-                                       Place.population)).all()
+    templates = session.execute(sa.select(Service.__table__).order_by(Service.id)).mappings().all()
+    places = session.execute(
+        sa.select(Place.latitude, Place.longitude, Place.council_area_id, Place.population)
+    ).all()
     weights = [max(p.population or 500, 500) ** 0.7 for p in places]
     have = len(templates)
     next_id = (session.scalar(sa.select(sa.func.max(Service.id))) or 0) + 1
@@ -62,25 +61,51 @@ def grow_directory(target: int) -> int:
         place = rng.choices(places, weights)[0]
         sid = next_id + i
         row = dict(template)
-        row.update(id=sid, external_id=f"bench-{sid}", name=f"{template['name']} #{sid}",
-                   created_at=stamp, updated_at=stamp, last_verified_by_id=None,
-                   last_verified_on=str(template["last_verified_on"]))
+        row.update(
+            id=sid,
+            external_id=f"bench-{sid}",
+            name=f"{template['name']} #{sid}",
+            created_at=stamp,
+            updated_at=stamp,
+            last_verified_by_id=None,
+            last_verified_on=str(template["last_verified_on"]),
+        )
         services.append(tuple(row.values()))
-        locations.append((sid, "1 Bench Street", "Benchtown", "G1 1AA",
-                          place.latitude + rng.uniform(-0.02, 0.02),
-                          place.longitude + rng.uniform(-0.03, 0.03), place.council_area_id))
+        locations.append(
+            (
+                sid,
+                "1 Bench Street",
+                "Benchtown",
+                "G1 1AA",
+                place.latitude + rng.uniform(-0.02, 0.02),
+                place.longitude + rng.uniform(-0.03, 0.03),
+                place.council_area_id,
+            )
+        )
         links.append((sid, template["primary_type_id"]))
         areas.append((sid, place.council_area_id))
         hours += [(sid, d, "09:00:00", "17:00:00") for d in range(5)]
     connection = session.connection()
     bulk_insert(connection, Service.__table__, list(templates[0].keys()), services)
-    bulk_insert(connection, Location.__table__, ["service_id", "address_1", "town", "postcode",
-                                                 "latitude", "longitude", "council_area_id"],
-                locations)
+    bulk_insert(
+        connection,
+        Location.__table__,
+        [
+            "service_id",
+            "address_1",
+            "town",
+            "postcode",
+            "latitude",
+            "longitude",
+            "council_area_id",
+        ],
+        locations,
+    )
     bulk_insert(connection, service_type_links, ["service_id", "service_type_id"], links)
     bulk_insert(connection, service_areas, ["service_id", "council_area_id"], areas)
-    bulk_insert(connection, OpeningHours.__table__, ["service_id", "weekday", "opens", "closes"],
-                hours)
+    bulk_insert(
+        connection, OpeningHours.__table__, ["service_id", "weekday", "opens", "closes"], hours
+    )
     session.commit()
     return session.scalar(sa.select(sa.func.count()).select_from(Service))
 
@@ -94,19 +119,34 @@ def bench_search(app, runs: int = 200) -> None:
     with app.test_request_context():
         places = db.session.execute(sa.select(Place.latitude, Place.longitude)).all()
         rng = random.Random(3)
-        filter_sets = [Filters(), Filters(types=["ost"]), Filters(custody=True, same_day=True),
-                       Filters(open_now=True), Filters(radius_km=50), Filters(age=30)]
+        filter_sets = [
+            Filters(),
+            Filters(types=["ost"]),
+            Filters(custody=True, same_day=True),
+            Filters(open_now=True),
+            Filters(radius_km=50),
+            Filters(age=30),
+        ]
         timings = []
         for i in range(runs):
             lat, lon = rng.choice(places)
             started = time.perf_counter()
-            search_services(db.session, lat, lon, filter_sets[i % len(filter_sets)],
-                            now_local=now_local(), show_confidential=False, page=1)
+            search_services(
+                db.session,
+                lat,
+                lon,
+                filter_sets[i % len(filter_sets)],
+                now_local=now_local(),
+                show_confidential=False,
+                page=1,
+            )
             timings.append((time.perf_counter() - started) * 1000)
             db.session.rollback()
     p50, p95 = percentile(timings, 50), percentile(timings, 95)
-    print(f"search: {runs} searches, p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-          f"(target p50 < 30 ms: {'met' if p50 < 30 else 'MISSED'})")
+    print(
+        f"search: {runs} searches, p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+        f"(target p50 < 30 ms: {'met' if p50 < 30 else 'MISSED'})"
+    )
 
 
 def bench_map(app, runs: int = 10) -> None:
@@ -120,8 +160,10 @@ def bench_map(app, runs: int = 10) -> None:
         size = len(response.data)
     p50 = percentile(timings, 50)
     ok = size < 1.5e6 and p50 < 300
-    print(f"map: {size / 1e6:.2f} MB, built in {p50:.0f} ms (median of {runs}) "
-          f"(target < 1.5 MB and < 300 ms: {'met' if ok else 'MISSED'})")
+    print(
+        f"map: {size / 1e6:.2f} MB, built in {p50:.0f} ms (median of {runs}) "
+        f"(target < 1.5 MB and < 300 ms: {'met' if ok else 'MISSED'})"
+    )
 
 
 def bench_postcodes(app, rows: int, folder: Path) -> None:
@@ -135,8 +177,16 @@ def bench_postcodes(app, rows: int, folder: Path) -> None:
             district = f"G{i % 90 + 1}"
             inward = f"{i // 8000 % 10}{letters[i // 400 % 20]}{letters[i // 20 % 20]}"
             postcode = f"{district} {inward}"
-            writer.writerow([postcode, postcode, "", "S12000049",
-                             f"{55.8 + rng.random() / 5:.6f}", f"{-4.3 + rng.random() / 5:.6f}"])
+            writer.writerow(
+                [
+                    postcode,
+                    postcode,
+                    "",
+                    "S12000049",
+                    f"{55.8 + rng.random() / 5:.6f}",
+                    f"{-4.3 + rng.random() / 5:.6f}",
+                ]
+            )
     size_mb = path.stat().st_size / 1e6
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with app.app_context():
@@ -146,10 +196,12 @@ def bench_postcodes(app, rows: int, folder: Path) -> None:
         db.session.commit()
         seconds = time.perf_counter() - started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"postcodes: {report.read:,} rows ({size_mb:.0f} MB file), {report.loaded:,} loaded "
-          f"in {seconds:.0f} s ({report.read / seconds:,.0f} rows/s); peak memory "
-          f"{rss_before:.0f} MB before, {rss_after:.0f} MB after "
-          f"(target 1.8 million in < 180 s: {'met' if seconds < 180 else 'MISSED'})")
+    print(
+        f"postcodes: {report.read:,} rows ({size_mb:.0f} MB file), {report.loaded:,} loaded "
+        f"in {seconds:.0f} s ({report.read / seconds:,.0f} rows/s); peak memory "
+        f"{rss_before:.0f} MB before, {rss_after:.0f} MB after "
+        f"(target 1.8 million in < 180 s: {'met' if seconds < 180 else 'MISSED'})"
+    )
 
 
 def main() -> int:

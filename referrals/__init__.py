@@ -44,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from . import admin, api, auth, directory, health, home, vendor
+    from . import admin, api, auth, directory, health, home, tracking, vendor
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
@@ -52,5 +52,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     auth.init_app(app)
     directory.init_app(app)
+    tracking.init_app(app)
     admin.init_app(app)
     return app

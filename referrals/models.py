@@ -309,9 +309,7 @@ class OpeningHours(db.Model):
 class Location(db.Model):
     __tablename__ = "locations"
     # Nearest-service search scans a latitude band and filters longitude in the index.
-    __table_args__ = (
-        sa.Index("ix_locations_position", "latitude", "longitude", "service_id"),
-    )
+    __table_args__ = (sa.Index("ix_locations_position", "latitude", "longitude", "service_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(

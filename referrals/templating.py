@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
+from jinja2 import StrictUndefined
 from sqlalchemy.exc import SQLAlchemyError
 
 from .choices import Role
-from .clock import local_zone
+from .clock import local_zone, now_utc
 from .extensions import db
 from .forms import form_errors
 from .models import AppSetting
@@ -95,7 +96,10 @@ def web_link(url: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    # A misspelt name in a template is an error, not a silently empty page section.
+    app.jinja_env.undefined = StrictUndefined
     app.jinja_env.globals["form_errors"] = form_errors
+    app.jinja_env.globals["now_utc"] = now_utc
     app.jinja_env.filters.update(
         date=format_date, datetime=format_datetime, label=label, web_link=web_link
     )

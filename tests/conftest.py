@@ -141,10 +141,18 @@ def runner(app):
 
 
 @pytest.fixture
-def session(app):
-    """The database session, inside an app context."""
-    with app.app_context():
+def session(app, database_url):
+    """A database session for the test itself.
+
+    It belongs to a separate app instance, so the test's app context never leaks into
+    the requests the test makes (each request gets a fresh context and ``g``, exactly
+    as in production). Expire objects to see what a request changed.
+    """
+    own = make_app(database_url)
+    with own.app_context():
         yield db.session
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
 from referrals.choices import Role
 from referrals.models import (
@@ -40,7 +41,8 @@ def make_user(session, role: Role, *, email=None, password=PASSWORD, **fields) -
     user = User(
         email=email or f"{role}{n}@test.example", name=f"Test {role} {n}", role=role, **fields
     )
-    user.set_password(password)
+    # A cheap hash keeps the tests fast; the app itself uses werkzeug's default (scrypt).
+    user.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
     session.add(user)
     session.flush()
     return user
@@ -100,3 +102,57 @@ def make_service(
     session.add(service)
     session.flush()
     return service
+
+
+def make_referral(
+    session,
+    *,
+    service: Service,
+    referrer: User,
+    referred_on: dt.date | None = None,
+    council_name: str = "Glasgow City",
+    **fields,
+):
+    """A referral as the form would make it, with its first event."""
+    from referrals.models import Referral, ReferralEvent
+    from referrals.references import new_reference
+
+    referred_on = referred_on or dt.date.today()
+    made_at = dt.datetime.combine(referred_on, dt.time(10, 0), dt.UTC)
+    values = {
+        "pathway": "arrest_referral",
+        "person_ref": f"CR/{next(_counter):05d}",
+        "age_band": "25_34",
+        "sex": "male",
+        "postcode_district": "G31",
+        "consent_recorded": True,
+        "consent_date": referred_on,
+        "contact_method": "phone",
+        "contact_name": "Alex Example",
+        "contact_phone": "07700 900123",
+        "notes": "Prefers mornings.",
+    }
+    values.update(fields)
+    referral = Referral(
+        reference=new_reference(),
+        made_at=made_at,
+        referred_on=referred_on,
+        custody_suite_id=referrer.custody_suite_id,
+        referrer_id=referrer.id,
+        service_id=service.id,
+        council_area_id=council(session, council_name).id,
+        **values,
+    )
+    session.add(referral)
+    session.flush()
+    session.add(
+        ReferralEvent(
+            referral=referral,
+            user_id=referrer.id,
+            to_status="made",
+            event_date=referred_on,
+            at=made_at,
+        )
+    )
+    session.flush()
+    return referral

@@ -35,10 +35,12 @@ def test_sign_in_and_out(client, session):
     assert audit_actions(session) == ["sign_in", "sign_out"]
 
 
-def test_passwords_are_hashed(session):
+def test_passwords_are_hashed_with_scrypt(session):
     user = make_user(session, Role.ADMIN)
+    user.set_password(PASSWORD)
     assert PASSWORD not in user.password_hash
-    assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+    assert user.password_hash.startswith("scrypt:")
+    assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "x")
 
 
 def test_wrong_password_is_refused_with_a_clear_message(client, session):

@@ -274,10 +274,12 @@ def test_signed_in_custody_worker_can_refer_from_results(client, session, placed
         session, Role.CUSTODY, email="c@test.example", custody_suite=suite(session, "GLA-LR")
     )
     session.commit()
+    _, html = get(client, "/services?q=G31+2AB")
+    assert "Refer to this service" not in html
     sign_in(client, "c@test.example")
     _, html = get(client, "/services?q=G31+2AB")
-    if "tracking.new_referral" in client.application.view_functions:
-        assert html.count("Refer to this service") == 2  # not the one refusing custody
+    assert html.count("Refer to this service") == 2  # not the one refusing custody referrals
+    assert f"/referrals/new?service={placed['near'].id}" in html
 
 
 def test_search_agrees_with_brute_force_geodesic(session):

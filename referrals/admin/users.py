@@ -1,0 +1,291 @@
+"""User management: create accounts, set role and scope, reset passwords, deactivate."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from ..audit import record
+from ..auth.passwords import password_problem
+from ..auth.signin import normalise_email
+from ..choices import Role
+from ..clock import now_utc
+from ..extensions import db
+from ..forms import MultiCheckboxField, QueryForm, options
+from ..models import CouncilArea, CustodySuite, Organisation, User
+from . import bp
+
+
+class UserForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[
+            DataRequired("Enter the email address."),
+            Email("Enter an email address like name@example.org."),
+            Length(max=254),
+        ],
+    )
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the person's name."), Length(max=200)]
+    )
+    role = RadioField(
+        "Role", choices=options(Role.choices()), validators=[DataRequired("Choose a role.")]
+    )
+    organisation_id = SelectField("Organisation (providers)", choices=[], validators=[Optional()])
+    custody_suite_id = SelectField(
+        "Custody suite (custody staff)", choices=[], validators=[Optional()]
+    )
+    area_ids = MultiCheckboxField("Council areas (area leads)", choices=[])
+    active = BooleanField("Account active")
+
+
+class NewUserForm(UserForm):
+    password = PasswordField("Password", validators=[DataRequired("Enter a password.")])
+    confirm = PasswordField(
+        "Password again", validators=[EqualTo("password", "The two passwords do not match.")]
+    )
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired("Enter a password.")])
+    confirm = PasswordField(
+        "New password again", validators=[EqualTo("password", "The two passwords do not match.")]
+    )
+
+
+class UserFilterForm(QueryForm):
+    q = StringField("Name or email", validators=[Optional(), Length(max=100)])
+    role = SelectField("Role", choices=[], validators=[Optional()])
+    status = SelectField(
+        "Status",
+        choices=options(
+            [("", "Any"), ("active", "Active"), ("inactive", "Deactivated"), ("locked", "Locked")]
+        ),
+        validators=[Optional()],
+    )
+
+
+def _prepare(form: UserForm) -> None:
+    form.organisation_id.choices = options(
+        [
+            ("", "None"),
+            *[
+                (str(o.id), o.name)
+                for o in db.session.scalars(sa.select(Organisation).order_by(Organisation.name))
+            ],
+        ]
+    )
+    form.custody_suite_id.choices = options(
+        [
+            ("", "None"),
+            *[
+                (str(s.id), s.name)
+                for s in db.session.scalars(sa.select(CustodySuite).order_by(CustodySuite.name))
+            ],
+        ]
+    )
+    form.area_ids.choices = options(
+        (str(c.id), c.name)
+        for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
+    )
+
+
+def _check_scope(form: UserForm) -> bool:
+    ok = True
+    if form.role.data == Role.CUSTODY and not form.custody_suite_id.data:
+        form.custody_suite_id.errors.append("Custody staff need a custody suite.")
+        ok = False
+    if form.role.data == Role.PROVIDER and not form.organisation_id.data:
+        form.organisation_id.errors.append("Providers need an organisation.")
+        ok = False
+    if form.role.data == Role.LEAD and not form.area_ids.data:
+        form.area_ids.errors.append("Area leads need at least one council area.")
+        ok = False
+    return ok
+
+
+def _apply(form: UserForm, user: User) -> dict:
+    """Copy the form onto ``user``; return what changed, for the audit log."""
+    role = Role(form.role.data)
+    before = {
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "active": user.active,
+        "organisation_id": user.organisation_id,
+        "custody_suite_id": user.custody_suite_id,
+        "areas": sorted(a.id for a in user.areas),
+    }
+    user.email = normalise_email(form.email.data)
+    user.name = form.name.data.strip()
+    user.role = role
+    user.organisation_id = int(form.organisation_id.data) if role == Role.PROVIDER else None
+    user.custody_suite_id = int(form.custody_suite_id.data) if role == Role.CUSTODY else None
+    ids = [int(i) for i in form.area_ids.data or []] if role == Role.LEAD else []
+    user.areas = list(db.session.scalars(sa.select(CouncilArea).where(CouncilArea.id.in_(ids))))
+    user.active = bool(form.active.data)
+    after = {
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "active": user.active,
+        "organisation_id": user.organisation_id,
+        "custody_suite_id": user.custody_suite_id,
+        "areas": sorted(ids),
+    }
+    return {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
+
+
+def _email_taken(email: str, user_id: int | None = None) -> bool:
+    query = sa.select(User.id).where(User.email == normalise_email(email))
+    if user_id is not None:
+        query = query.where(User.id != user_id)
+    return db.session.scalar(query) is not None
+
+
+@bp.get("/users")
+def users():
+    form = UserFilterForm(request.args)
+    form.role.choices = options([("", "Any"), *Role.choices()])
+    query = sa.select(User).options(
+        selectinload(User.organisation), selectinload(User.custody_suite), selectinload(User.areas)
+    )
+    if form.validate():
+        if form.q.data:
+            like = f"%{form.q.data.strip().lower()}%"
+            query = query.where(sa.or_(sa.func.lower(User.name).like(like), User.email.like(like)))
+        if form.role.data:
+            query = query.where(User.role == form.role.data)
+        if form.status.data == "active":
+            query = query.where(User.active)
+        elif form.status.data == "inactive":
+            query = query.where(~User.active)
+        elif form.status.data == "locked":
+            query = query.where(User.locked_until > now_utc())
+    found = db.session.scalars(query.order_by(User.active.desc(), User.name).limit(500)).all()
+    return render_template("admin/users.html", users=found, form=form)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form = NewUserForm()
+    _prepare(form)
+    if not form.is_submitted():
+        form.active.data = True
+    if form.validate_on_submit():
+        ok = _check_scope(form)
+        if _email_taken(form.email.data):
+            form.email.errors.append("There is already an account with this email address.")
+            ok = False
+        if problem := password_problem(form.password.data, form.email.data):
+            form.password.errors.append(problem)
+            ok = False
+        if ok:
+            user = User(email="", name="", role=Role(form.role.data), password_hash="")
+            _apply(form, user)
+            user.set_password(form.password.data)
+            db.session.add(user)
+            db.session.flush()
+            record("user_created", user, detail={"role": user.role.value})
+            db.session.commit()
+            flash(
+                f"Account created for {user.email}. Tell them their password separately.",
+                "success",
+            )
+            return redirect(url_for("admin.users"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = _user_or_404(user_id)
+    form = UserForm()
+    _prepare(form)
+    password_form = PasswordForm(prefix="pw", formdata=None)
+    if not form.is_submitted():
+        form.email.data, form.name.data = user.email, user.name
+        form.role.data = user.role.value
+        form.organisation_id.data = str(user.organisation_id or "")
+        form.custody_suite_id.data = str(user.custody_suite_id or "")
+        form.area_ids.data = [str(a.id) for a in user.areas]
+        form.active.data = user.active
+    elif form.validate():
+        ok = _check_scope(form)
+        if _email_taken(form.email.data, user.id):
+            form.email.errors.append("There is already an account with this email address.")
+            ok = False
+        if user.id == current_user.id and (not form.active.data or form.role.data != Role.ADMIN):
+            form.active.errors.append(
+                "You cannot deactivate your own account or remove your own administrator role."
+            )
+            ok = False
+        if ok:
+            changes = _apply(form, user)
+            if "active" in changes or "role" in changes:
+                user.session_version += 1  # end every session of this account
+            action = (
+                "user_deactivated"
+                if changes.get("active") == ["True", "False"]
+                else ("user_updated")
+            )
+            record(action, user, detail=changes)
+            db.session.commit()
+            flash(f"Saved {user.email}.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "admin/user_form.html", form=form, user=user, password_form=password_form
+    ), status
+
+
+@bp.post("/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    user = _user_or_404(user_id)
+    form = PasswordForm(prefix="pw")
+    ok = form.validate()
+    if ok and (problem := password_problem(form.password.data, user.email)):
+        form.password.errors.append(problem)
+        ok = False
+    if not ok:
+        edit = UserForm(formdata=None, obj=None)
+        _prepare(edit)
+        edit.email.data, edit.name.data, edit.role.data = user.email, user.name, user.role.value
+        edit.organisation_id.data = str(user.organisation_id or "")
+        edit.custody_suite_id.data = str(user.custody_suite_id or "")
+        edit.area_ids.data = [str(a.id) for a in user.areas]
+        edit.active.data = user.active
+        return render_template(
+            "admin/user_form.html", form=edit, user=user, password_form=form
+        ), 400
+    user.set_password(form.password.data)
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    record("user_password_reset", user)
+    db.session.commit()
+    flash(f"New password set for {user.email}; they are signed out everywhere.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def unlock_user(user_id: int):
+    user = _user_or_404(user_id)
+    user.failed_logins = 0
+    user.locked_until = None
+    record("user_unlocked", user)
+    db.session.commit()
+    flash(f"{user.email} is unlocked.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))

@@ -1,0 +1,12 @@
+"""Referrals: recording them from custody and following them to treatment."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("tracking", __name__)
+
+
+def init_app(app: Flask) -> None:
+    from . import cli, views  # noqa: F401  (register routes)
+
+    cli.init_app(app)
+    app.register_blueprint(bp)

@@ -1,0 +1,277 @@
+"""Making a referral: the one-page form, its look-ups and checks, and the save.
+
+Everything is checked before anything is written; the referral, its first event and
+its audit row are saved in one transaction, so an error leaves nothing behind and the
+form keeps what was typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from ..audit import record
+from ..choices import ContactMethod, ServiceStatus
+from ..clock import now_local, now_utc
+from ..directory.listings import phone_problem
+from ..directory.search import Filters, Hit, search_services
+from ..forms import options
+from ..models import CouncilArea, PostcodeDistrict, Referral, ReferralEvent, Service, User
+from ..postcodes import normalise_district
+from ..references import new_reference
+from .forms import ReferralForm
+
+SUGGESTIONS = 8
+SUGGESTION_RADIUS_KM = 50
+CONSENT_MAX_AGE_DAYS = 30
+
+
+@dataclass
+class Suggestions:
+    origin_label: str
+    hits: list[Hit]
+
+
+class ReferralMaker:
+    """Drives ``/referrals/new`` for one custody user."""
+
+    def __init__(self, session: Session, user: User, today: dt.date):
+        self.session, self.user, self.today = session, user, today
+        self.form = ReferralForm()
+        councils = session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name)).all()
+        self.form.council_area_id.choices = options(
+            [("", "Choose the council area"), *[(str(c.id), c.name) for c in councils]]
+        )
+        self.district_councils = {
+            d: str(c)
+            for d, c in session.execute(
+                sa.select(PostcodeDistrict.district, PostcodeDistrict.council_area_id)
+            )
+        }
+        self.service: Service | None = None
+        self.service_problem: str | None = None
+        self.suggestions: Suggestions | None = None
+
+    # -- the three entry points ---------------------------------------------------------
+
+    def start(self, service_id: int | None) -> None:
+        """A fresh form, for a chosen service or with suggestions."""
+        self.form.consent_date.data = self.today
+        if service_id:
+            self._choose_service(service_id)
+        if self.service is None:
+            self._suggest()
+
+    def look_up(self) -> None:
+        """Fill the council area from the district and suggest services; save nothing."""
+        self.form.validate()  # parse what was typed; errors are not shown for a look-up
+        for field in self.form:
+            field.errors = []
+        district = normalise_district(self.form.postcode_district.data or "")
+        if district and district in self.district_councils:
+            self.form.council_area_id.data = self.district_councils[district]
+            self.form.postcode_district.data = district
+        elif district or (self.form.postcode_district.data or "").strip():
+            self.form.postcode_district.errors.append(self._unknown_district())
+        self._keep_service()
+        self._suggest()
+
+    def submit(self) -> Referral | None:
+        """Check everything and save, or return ``None`` with messages on the form."""
+        valid = self.form.validate()
+        self._keep_service()
+        valid = self._check(valid)
+        if not valid:
+            self._suggest()
+            return None
+        return self._save()
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    def _unknown_district(self) -> str:
+        return (
+            "We do not know that postcode district. Check it (the first part of the "
+            "postcode, like G31), or tick “No fixed abode” and choose the council area."
+        )
+
+    def _choose_service(self, service_id: int) -> None:
+        service = self.session.scalar(
+            sa.select(Service)
+            .where(Service.id == service_id)
+            .options(selectinload(Service.organisation), selectinload(Service.opening_hours))
+        )
+        if service is None:
+            self.service_problem = "That service was not found. Choose one below."
+        elif service.status != ServiceStatus.ACTIVE:
+            self.service_problem = (
+                f"{service.name} is {service.status.label.lower()}, so it cannot take "
+                "referrals. Choose another service below."
+            )
+        elif not service.accepts_custody_referrals:
+            self.service_problem = (
+                f"{service.name} does not take referrals from custody. Choose another "
+                "service below."
+            )
+        else:
+            self.service = service
+            self.form.service_id.data = str(service.id)
+
+    def _keep_service(self) -> None:
+        chosen = self.form.chosen_service.data or self.form.service_id.data
+        if chosen and str(chosen).isdigit():
+            self._choose_service(int(chosen))
+
+    def _origin(self) -> tuple[float, float, str]:
+        district = normalise_district(self.form.postcode_district.data or "")
+        if district and not self.form.no_fixed_abode.data:
+            row = self.session.get(PostcodeDistrict, district)
+            if row is not None:
+                return row.latitude, row.longitude, f"postcode district {district}"
+        suite = self.user.custody_suite
+        return suite.latitude, suite.longitude, suite.name
+
+    def _suggest(self) -> None:
+        if self.service is not None:
+            return
+        lat, lon, label = self._origin()
+        result = search_services(
+            self.session,
+            lat,
+            lon,
+            Filters(custody=True, radius_km=SUGGESTION_RADIUS_KM),
+            now_local=now_local(),
+            show_confidential=True,
+            per_page=SUGGESTIONS,
+        )
+        self.suggestions = Suggestions(label, result.hits)
+        self.form.chosen_service.choices = options(
+            (str(hit.service.id), hit.service.name) for hit in result.hits
+        )
+
+    def _check(self, valid: bool) -> bool:
+        form = self.form
+        if self.service is None:
+            form.chosen_service.errors.append("Choose the service to refer to.")
+            valid = False
+        if not form.consent_recorded.data:
+            form.consent_recorded.errors.append(
+                "The person's consent must be recorded. A referral cannot be made without it: "
+                "ask the person, and tick the box once they agree."
+            )
+            valid = False
+        elif form.consent_date.data is None:
+            form.consent_date.errors.append("Enter the date consent was given.")
+            valid = False
+        elif form.consent_date.data > self.today:
+            form.consent_date.errors.append("The consent date cannot be in the future.")
+            valid = False
+        elif (self.today - form.consent_date.data).days > CONSENT_MAX_AGE_DAYS:
+            form.consent_date.errors.append(
+                f"Consent must have been given in the last {CONSENT_MAX_AGE_DAYS} days. Ask "
+                "the person again."
+            )
+            valid = False
+        if form.no_fixed_abode.data:
+            form.postcode_district.data = ""
+        else:
+            raw = (form.postcode_district.data or "").strip()
+            district = normalise_district(raw)
+            if not raw:
+                form.postcode_district.errors.append(
+                    "Enter the postcode district (like G31), or tick “No fixed abode”."
+                )
+                valid = False
+            elif district is None or district not in self.district_councils:
+                form.postcode_district.errors.append(self._unknown_district())
+                valid = False
+            else:
+                form.postcode_district.data = district
+                if not form.council_area_id.data:
+                    form.council_area_id.data = self.district_councils[district]
+        if not form.council_area_id.data:
+            form.council_area_id.errors.append("Choose the council area where the person lives.")
+            valid = False
+        method = form.contact_method.data
+        phone = (form.contact_phone.data or "").strip()
+        if method in (ContactMethod.PHONE, ContactMethod.TEXT):
+            if not phone:
+                form.contact_phone.errors.append(
+                    "Enter a phone number, or choose another way to make contact."
+                )
+                valid = False
+            elif problem := phone_problem(phone):
+                form.contact_phone.errors.append(problem)
+                valid = False
+        elif phone and (problem := phone_problem(phone)):
+            form.contact_phone.errors.append(problem)
+            valid = False
+        if method == ContactMethod.LETTER and not (form.contact_name.data or "").strip():
+            form.contact_name.errors.append("Enter the person's name for the letter.")
+            valid = False
+        return valid
+
+    def _save(self) -> Referral | None:
+        form = self.form
+        now = now_utc()
+        supplied = bool(form.naloxone_supplied.data)
+        self_present = form.contact_method.data == ContactMethod.SELF_PRESENT
+        referral = Referral(
+            made_at=now,
+            referred_on=now_local().date(),
+            custody_suite_id=self.user.custody_suite_id,
+            referrer_id=self.user.id,
+            pathway=form.pathway.data,
+            service_id=self.service.id,
+            person_ref=form.person_ref.data.strip(),
+            age_band=form.age_band.data,
+            sex=form.sex.data,
+            postcode_district=form.postcode_district.data or None,
+            council_area_id=int(form.council_area_id.data),
+            consent_recorded=True,
+            consent_date=form.consent_date.data,
+            substances=",".join(form.substances.data or []),
+            needs=",".join(form.needs.data or []),
+            naloxone_offered=bool(form.naloxone_offered.data) or supplied,
+            naloxone_supplied=supplied,
+            children_in_household=bool(form.children_in_household.data),
+            same_day_urgent=bool(form.same_day_urgent.data),
+            notes=(form.notes.data or "").strip() or None,
+            contact_name=None if self_present else (form.contact_name.data or "").strip() or None,
+            contact_phone=None
+            if self_present
+            else (form.contact_phone.data or "").strip() or None,
+            contact_method=form.contact_method.data,
+        )
+        for _attempt in range(5):
+            referral.reference = new_reference()
+            try:
+                with self.session.begin_nested():
+                    self.session.add(referral)
+                    self.session.flush()
+                break
+            except IntegrityError:  # the random reference was taken: draw another
+                continue
+        else:  # pragma: no cover - five collisions in 10^12 codes
+            raise RuntimeError("could not draw a free referral reference")
+        self.session.add(
+            ReferralEvent(
+                referral=referral,
+                user_id=self.user.id,
+                from_status=None,
+                to_status="made",
+                event_date=referral.referred_on,
+                at=now,
+            )
+        )
+        record(
+            "referral_created",
+            referral,
+            user=self.user,
+            detail={"service_id": self.service.id, "reference": referral.reference},
+        )
+        self.session.commit()
+        return referral

@@ -1,0 +1,60 @@
+"""Retention: erase the most sensitive fields of referrals finished long ago.
+
+A referral is finished when it is closed or declined. After the retention period its
+contact name, phone number and notes are erased, and so are the free-text notes on its
+events (the one change ever made to events: their status, dates and reasons stay). The
+pseudonymous fields the measures need (dates, area, service, pathway, age band, sex)
+are kept, so every report gives the same figures before and after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..choices import ReferralStatus
+from ..models import Referral, ReferralEvent
+
+
+@dataclass
+class PurgeReport:
+    eligible: int
+    already_erased: int
+    erased: int
+    cutoff: dt.date
+
+
+def _finished_before(cutoff: dt.date) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        sa.and_(Referral.status == ReferralStatus.CLOSED, Referral.closed_on < cutoff),
+        sa.and_(Referral.status == ReferralStatus.DECLINED, Referral.declined_on < cutoff),
+    )
+
+
+def purge_personal_data(
+    session: Session, older_than_days: int, today: dt.date, now: dt.datetime, dry_run: bool
+) -> PurgeReport:
+    """Erase name, phone and notes of referrals finished more than ``older_than_days``
+    before ``today``. The caller commits."""
+    cutoff = today - dt.timedelta(days=older_than_days)
+    finished = _finished_before(cutoff)
+    eligible = session.scalar(sa.select(sa.func.count()).select_from(Referral).where(finished))
+    pending = sa.select(Referral.id).where(finished, Referral.personal_data_erased_at.is_(None))
+    to_erase = session.scalar(sa.select(sa.func.count()).select_from(pending.subquery()))
+    if not dry_run and to_erase:
+        ids = pending.scalar_subquery()
+        session.execute(
+            sa.update(ReferralEvent.__table__)
+            .where(ReferralEvent.referral_id.in_(ids), ReferralEvent.note.is_not(None))
+            .values(note=None)
+        )
+        session.execute(
+            sa.update(Referral.__table__)
+            .where(Referral.id.in_(ids))
+            .values(contact_name=None, contact_phone=None, notes=None, personal_data_erased_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return PurgeReport(eligible, eligible - to_erase, 0 if dry_run else to_erase, cutoff)
