@@ -44,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from . import admin, api, auth, directory, health, home, tracking, vendor
+    from . import admin, api, auth, directory, health, home, reports, tracking, vendor
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
@@ -53,5 +53,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     directory.init_app(app)
     tracking.init_app(app)
+    reports.init_app(app)
     admin.init_app(app)
     return app

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from .clock import today_local
 from .extensions import db
 from .seed.csvfiles import SeedError
 from .seed.demo import DemoRefused, load_demo
@@ -71,7 +71,7 @@ def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
     lifecycle over the last two years. Run seed-reference first. Safe to run again:
     what is already loaded is left as it is. Refuses to touch a database with real
     accounts."""
-    as_of_date = as_of.date() if as_of else dt.date.today()
+    as_of_date = as_of.date() if as_of else today_local()
     try:
         report = load_demo(db.session, referrals=count, seed=seed, as_of=as_of_date, reset=reset)
         db.session.commit()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from referrals.choices import ReferralStatus, Role
 from referrals.models import AppendOnlyError, AuditEvent, Referral, ReferralEvent
+from referrals.reports.measures import Params, grouped_counts
 
 from .conftest import csrf_token
 from .factories import make_organisation, make_referral, make_service, make_user, suite
@@ -674,6 +675,43 @@ def test_purge_personal_data_dry_run_then_real(runner, session, people, today):
         "personal_data_purged",
         "personal_data_purged",
     ]
+
+
+def test_measures_are_the_same_before_and_after_a_purge(runner, session, people, today):
+    """The purge keeps every field the reports count: the figures do not move."""
+    for i in range(12):
+        referred = today - dt.timedelta(days=700 - 40 * i)
+        stages = {"accepted_on": referred + dt.timedelta(days=1 + i % 3)}
+        if i % 2:
+            stages["engaged_on"] = referred + dt.timedelta(days=4 + i)
+        if i % 4 == 1:
+            stages["treatment_started_on"] = referred + dt.timedelta(days=10 + 3 * i)
+        make_referral(
+            session,
+            service=people["service"],
+            referrer=people["custody"],
+            referred_on=referred,
+            council_name="Fife" if i % 3 else "Glasgow City",
+            status="closed",
+            closed_on=referred + dt.timedelta(days=100),
+            close_reason="completed",
+            naloxone_offered=True,
+            naloxone_supplied=bool(i % 2),
+            **stages,
+        )
+    session.commit()
+    params = Params(today - dt.timedelta(days=729), today, today, current=True)
+    before = {grouping: grouped_counts(session, grouping, params) for grouping in GROUPS}
+    assert before["council"][1]["made"] == 12 and before["council"][1]["started"] == 3
+
+    result = runner.invoke(args=["purge-personal-data", "--older-than", "30"])
+    assert "erased name, phone and notes of 12" in result.output
+    session.expire_all()
+    after = {grouping: grouped_counts(session, grouping, params) for grouping in GROUPS}
+    assert after == before
+
+
+GROUPS = ("council", "adp", "custody_suite", "service", "provider", "pathway")
 
 
 def test_purged_referral_page_says_so(client, session, runner, people, today):

@@ -258,7 +258,7 @@ def test_bulk_generation_leaves_database_checks_on(app):
         db.session.remove()
         # Indexes dropped for the load are back.
         names = {ix["name"] for ix in sa.inspect(db.engine).get_indexes("referrals")}
-        assert {"ix_referrals_referred_on_council", "ix_referrals_referrer_id"} <= names
+        assert {"ix_referrals_measures", "ix_referrals_referrer_id"} <= names
         if db.engine.dialect.name == "sqlite":
             with db.engine.connect() as connection:
                 raw = connection.connection.driver_connection

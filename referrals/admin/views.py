@@ -10,7 +10,7 @@ TASKS = [
     ("admin.import_services", "Import services", "Load or update listings from a CSV file."),
     ("directory.my_listings", "Directory upkeep", "Stale listings and reported problems."),
     ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),
-    ("admin.targets", "Targets", "Local targets per area and measure."),
+    ("reports.targets", "Targets", "Local targets per area and measure."),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
 ]
 

@@ -206,6 +206,8 @@ REFERRAL_COLUMNS = (
     "treatment_started_on",
     "closed_on",
     "close_reason",
+    "days_to_engagement",
+    "days_to_treatment",
     "version",
     "created_at",
     "updated_at",
@@ -404,6 +406,7 @@ class _Trail:
     __slots__ = (
         "clock",
         "dates",
+        "days",
         "declined_by",
         "events",
         "reasons",
@@ -418,14 +421,16 @@ class _Trail:
         self.clock = made
         self.status = "made"
         self.dates: dict[str, str] = {}
+        self.days: dict[str, int] = {}  # stage -> ordinal of its date
         self.reasons: dict[str, str] = {}
         self.declined_by: str | None = None
         self.events = [(referral_id, made_text, referrer_id, None, "made", day_text, None)]
 
-    def move(self, to: str, on: str, at: str, reason: str | None) -> None:
+    def move(self, to: str, on: str, at: str, reason: str | None, day: int) -> None:
         self.events.append((self.referral_id, at, self.staff, self.status, to, on, reason))
         self.status = to
         self.dates[to] = on
+        self.days[to] = day
         if reason:
             self.reasons[to] = reason
 
@@ -489,7 +494,7 @@ def _rows(
         moment = midnight[lag if lag < as_of_ord else as_of_ord] + 32_400 + int(r() * 28_800)
         floor = trail.clock + 300 + int(r() * 7200)
         trail.clock = moment if moment > floor else floor
-        trail.move(to, date_text[day], stamp(trail.clock), reason)
+        trail.move(to, date_text[day], stamp(trail.clock), reason, day)
 
     pathway_keys, pathway_cum = _cumulative({k: v[0] for k, v in PATHWAYS.items()})
     age_keys, age_cum = _cumulative(AGE_BANDS)
@@ -508,9 +513,9 @@ def _rows(
         suite_id, suite_code, _, referrer_id = model.suites[min(index, last_suite)]
         roll = r()
         home_id, division_ids, division_cum = model.residence[suite_id]
-        if roll < 0.78:
+        if roll < 0.62:
             council_id = home_id
-        elif roll < 0.95:
+        elif roll < 0.93:
             council_id = division_ids[bisect_right(division_cum, r() * division_cum[-1])]
         else:
             council_id = all_ids[bisect_right(all_cum, r() * all_cum[-1])]
@@ -615,6 +620,10 @@ def _rows(
                 dates.get("treatment_started"),
                 dates.get("closed"),
                 reasons.get("closed"),
+                trail.days["engaged"] - day if "engaged" in trail.days else None,
+                trail.days["treatment_started"] - day
+                if "treatment_started" in trail.days
+                else None,
                 len(events),
                 made_text,
                 events[-1][1],

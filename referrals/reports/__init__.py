@@ -1,0 +1,13 @@
+"""Area reports: engagement and conversion by area, the map, the funnel plot, trends,
+targets and the quarterly paper."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+def init_app(app: Flask) -> None:
+    from . import cli, map_views, quarterly, targets, trends, views  # noqa: F401
+
+    cli.init_app(app)
+    app.register_blueprint(bp)

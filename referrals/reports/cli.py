@@ -1,0 +1,70 @@
+"""``flask --app referrals import-boundaries``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from ..audit import record
+from ..extensions import db
+from .boundaries import DEFAULT_TOLERANCE, BoundaryFileError, import_boundaries
+
+
+@click.command("import-boundaries")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--code-property",
+    required=True,
+    help="The feature property holding the council area's GSS code, e.g. CA19CD.",
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=DEFAULT_TOLERANCE,
+    show_default=True,
+    help="Simplification tolerance in degrees (larger: lighter, coarser).",
+)
+@with_appcontext
+def import_boundaries_command(file: Path, code_property: str, tolerance: float) -> None:
+    """Load council area boundaries from a GeoJSON FILE for the area map, simplified so
+    the map page stays light. Loading again replaces them."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8-sig"))
+        report = import_boundaries(db.session, data, code_property, tolerance)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing was loaded: the file is not JSON ({exc}).") from exc
+    except BoundaryFileError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing was loaded: {exc}.") from exc
+    record(
+        "boundaries_imported",
+        object_type="file",
+        object_id=file.name,
+        actor="command line",
+        detail={"loaded": report.loaded},
+    )
+    db.session.commit()
+    click.echo(
+        f"Loaded boundaries for {report.loaded} council areas from {report.features} "
+        f"features ({report.points_before:,} points simplified to "
+        f"{report.points_after:,})."
+    )
+    if report.unknown_codes:
+        click.echo(
+            f"Ignored {len(report.unknown_codes)} features with codes that are not "
+            f"council areas here: {', '.join(report.unknown_codes[:10])}"
+        )
+    if report.missing_councils:
+        click.echo(
+            f"No boundary for {len(report.missing_councils)} council areas: "
+            f"{', '.join(report.missing_councils[:10])}"
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(import_boundaries_command)

@@ -1,0 +1,171 @@
+"""Local targets: area leads set them for their own areas, administrators for any."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, SelectField
+from wtforms.validators import DataRequired, InputRequired, NumberRange
+
+from ..audit import record
+from ..choices import Geography, Role
+from ..extensions import db
+from ..forms import options
+from ..models import AreaGroup, CouncilArea, Target
+from ..tracking.forms import UKDateField
+from . import bp
+from .tables import MEASURES
+
+
+def allowed_areas(user) -> dict[tuple[str, str], str]:
+    """(geography, area code) -> name: the areas ``user`` may set targets for. Leads: their
+    council areas, and any group whose councils are all theirs."""
+    councils = db.session.execute(
+        sa.select(
+            CouncilArea.id,
+            CouncilArea.code,
+            CouncilArea.name,
+            CouncilArea.adp_id,
+            CouncilArea.police_division_id,
+            CouncilArea.health_board_id,
+        )
+    ).all()
+    groups = {g.id: g for g in db.session.scalars(sa.select(AreaGroup))}
+    mine = {c.id for c in councils} if user.role == Role.ADMIN else {a.id for a in user.areas}
+    allowed = {("council", c.code): c.name for c in councils if c.id in mine}
+    for index, kind in ((3, "adp"), (4, "police_division"), (5, "health_board")):
+        members: dict[int, set[int]] = {}
+        for c in councils:
+            members.setdefault(c[index], set()).add(c.id)
+        for group_id, ids in members.items():
+            if ids <= mine:
+                group = groups[group_id]
+                allowed[(kind, group.code)] = group.name
+    return allowed
+
+
+class TargetForm(FlaskForm):
+    area = SelectField("Area", choices=[], validators=[DataRequired("Choose the area.")])
+    measure = SelectField(
+        "Measure",
+        choices=options((m.code, m.label) for m in MEASURES.values()),
+        validators=[DataRequired("Choose the measure.")],
+    )
+    period_start = UKDateField(
+        "Period from",
+        validators=[InputRequired("Enter the first day of the target period, like 2026-04-01.")],
+    )
+    period_end = UKDateField(
+        "Period to",
+        validators=[InputRequired("Enter the last day of the target period, like 2027-03-31.")],
+    )
+    value = DecimalField(
+        "Target",
+        validators=[
+            InputRequired(
+                "Enter the target: a percentage for rates, a number of "
+                "referrals or days otherwise."
+            ),
+            NumberRange(min=0, message="The target cannot be negative."),
+        ],
+    )
+
+
+def _area_key(value: str) -> tuple[str, str]:
+    geography, _, code = value.partition(":")
+    return geography, code
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+def targets():
+    allowed = allowed_areas(current_user)
+    form = TargetForm()
+    labels = {
+        "council": "Council",
+        "adp": "ADP",
+        "police_division": "Police division",
+        "health_board": "Health board",
+    }
+    form.area.choices = options(
+        [
+            ("", "Choose an area"),
+            *[
+                (f"{g}:{c}", f"{name} ({labels[g]})")
+                for (g, c), name in sorted(
+                    allowed.items(), key=lambda i: (i[0][0] != "council", i[1])
+                )
+            ],
+        ]
+    )
+    if form.validate_on_submit():
+        geography, code = _area_key(form.area.data)
+        measure = MEASURES[form.measure.data]
+        value = float(form.value.data)
+        ok = True
+        if (geography, code) not in allowed:
+            form.area.errors.append("You can only set targets for your own areas.")
+            ok = False
+        if form.period_start.data > form.period_end.data:
+            form.period_end.errors.append("The period must end on or after its first day.")
+            ok = False
+        if measure.kind == "rate":
+            if value > 100:
+                form.value.errors.append("A rate target is a percentage from 0 to 100.")
+                ok = False
+            value = value / 100
+        if ok:
+            existing = db.session.scalar(
+                sa.select(Target).where(
+                    Target.geography == geography,
+                    Target.area_code == code,
+                    Target.measure == measure.code,
+                    Target.period_start == form.period_start.data,
+                )
+            )
+            target = existing or Target(
+                geography=Geography(geography),
+                area_code=code,
+                measure=measure.code,
+                period_start=form.period_start.data,
+            )
+            target.period_end = form.period_end.data
+            target.value = value
+            target.set_by_id = current_user.id
+            db.session.add(target)
+            db.session.flush()
+            record(
+                "target_set",
+                target,
+                detail={"area": code, "measure": measure.code, "value": value},
+            )
+            db.session.commit()
+            flash(f"Target saved for {allowed[(geography, code)]}.", "success")
+            return redirect(url_for("reports.targets"))
+    rows = db.session.scalars(
+        sa.select(Target).order_by(Target.area_code, Target.measure, Target.period_start)
+    ).all()
+    visible = [t for t in rows if (t.geography.value, t.area_code) in allowed]
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "reports/targets.html", form=form, targets=visible, names=allowed
+    ), status
+
+
+@bp.post("/targets/<int:target_id>/delete")
+def delete_target(target_id: int):
+    target = db.session.get(Target, target_id)
+    if target is None or (target.geography.value, target.area_code) not in allowed_areas(
+        current_user
+    ):
+        abort(404)
+    record(
+        "target_deleted",
+        target,
+        detail={"area": target.area_code, "measure": target.measure.value},
+    )
+    db.session.delete(target)
+    db.session.commit()
+    flash("Target removed.", "success")
+    return redirect(url_for("reports.targets"))
