@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = "insecure-key-for-debug-and-tests-only"  # noqa: S105
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import cli, database, errors, templating
+    from . import cli, database, errors, security, templating
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
 

@@ -53,6 +53,17 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}.") from None
 
 
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
 def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Return the app's settings from ``env`` (default: ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -84,5 +95,16 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 20 * 1024 * 1024, minimum=1024),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure cookies always (they are anyway whenever a request arrives over HTTPS).
+        "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", False),
+        # How many reverse proxies in front to believe X-Forwarded-* headers from (0: none).
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        # Rate limits per client address; counted per worker unless RATELIMIT_STORAGE_URI
+        # points at shared storage (for example redis://).
+        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "30 per minute"),
+        "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     }

@@ -39,6 +39,7 @@ def make_app(database_url: str, **overrides) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "MAP_TILES_URL": "",
         "GEOCODER": "",
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return create_app(config)

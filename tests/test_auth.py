@@ -12,9 +12,14 @@ from .conftest import csrf_token
 from .factories import PASSWORD, make_user, suite
 
 
-def sign_in(client, email, password=PASSWORD, next_url=None):
-    url = "/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"email": email, "password": password})
+def sign_in(client, email, password=PASSWORD, next_url=None, **request_options):
+    query = {"next": next_url} if next_url else None
+    return client.post(
+        "/login",
+        query_string=query,
+        data={"email": email, "password": password},
+        **request_options,
+    )
 
 
 def audit_actions(session):

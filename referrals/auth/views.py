@@ -19,6 +19,7 @@ from flask_login import current_user, login_user, logout_user
 from ..audit import record
 from ..clock import now_utc
 from ..extensions import db
+from ..security import limiter
 from ..templating import format_datetime
 from .forms import SignInForm
 from .signin import attempt_sign_in, normalise_email
@@ -32,6 +33,8 @@ def safe_next(target: str | None) -> str | None:
     if not target:
         return None
     target = target.strip().replace("\\", "/")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None  # browsers drop tabs and newlines: "/\t/evil.example" is "//evil..."
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -39,6 +42,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
 def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:

@@ -9,6 +9,7 @@ from ..clock import now_local
 from ..extensions import db
 from ..geo import bounding_box, geodesic_km
 from ..models import CouncilArea, Location, Service, ServiceType
+from ..security import limiter
 from . import bp
 from .access import can_see_confidential
 from .forms import SearchForm
@@ -145,6 +146,7 @@ def services_map():
 
 
 @bp.get("/map/frame")
+@limiter.limit(lambda: current_app.config["SEARCH_RATE_LIMIT"])
 def services_map_frame():
     form, valid, origin = _form_and_origin()
     assets = map_assets()

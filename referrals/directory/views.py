@@ -26,6 +26,7 @@ from ..clock import now_local, today_local
 from ..extensions import db
 from ..forms import options
 from ..models import ListingProblem, Service, ServiceType
+from ..security import limiter
 from . import bp
 from .access import can_edit, can_see_confidential
 from .exchange import csv_text, export_rows
@@ -91,6 +92,7 @@ def today_hours(service: Service) -> str:
 
 
 @bp.get("/services")
+@limiter.limit(lambda: current_app.config["SEARCH_RATE_LIMIT"])
 def search():
     form = SearchForm(request.args)
     form.type.choices = type_choices()

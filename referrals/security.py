@@ -1,0 +1,89 @@
+"""Security on every response: headers, HTTPS-aware cookies, one trusted proxy, rate limits.
+
+Normal pages run no inline script: the Content-Security-Policy allows scripts from this
+site only. Map documents (folium's generated HTML, served on their own ``/map/frame``
+routes and shown in an iframe) carry their own scripts inline, so they get a policy of
+their own that allows that and nothing else from outside.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+MAP_DOCUMENT_HEADER = "X-Map-Document"
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def tile_source(tiles_url: str) -> str | None:
+    """The CSP source for the map tile server (``{s}`` subdomains become ``*``)."""
+    if not tiles_url:
+        return None
+    parts = urlsplit(tiles_url.replace("{s}", "*"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(tiles_url: str, map_document: bool) -> str:
+    images = " ".join(filter(None, ["'self'", "data:", tile_source(tiles_url)]))
+    if map_document:
+        scripts, styles, ancestors = "'self' 'unsafe-inline'", "'self' 'unsafe-inline'", "'self'"
+    else:
+        scripts, styles, ancestors = "'self'", "'self'", "'none'"
+    directives = [
+        "default-src 'self'",
+        f"script-src {scripts}",
+        f"style-src {styles}",
+        # colour swatches and legend badges set their colour in a style attribute
+        "style-src-attr 'unsafe-inline'",
+        f"img-src {images}",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        f"frame-ancestors {ancestors}",
+    ]
+    return "; ".join(directives)
+
+
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """Session cookies are marked Secure whenever the request came over HTTPS (directly or
+    through the trusted proxy), or always when ``SESSION_COOKIE_SECURE`` is set."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def add_security_headers(response: Response, tiles_url: str) -> Response:
+    map_document = response.headers.pop(MAP_DOCUMENT_HEADER, None) is not None
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy(tiles_url, map_document))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN" if map_document else "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Believe X-Forwarded-For/-Proto/-Host/-Port from this many proxies in front.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
+    app.session_interface = HttpsAwareSessionInterface()
+    limiter.init_app(app)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        return add_security_headers(response, app.config["MAP_TILES_URL"])
