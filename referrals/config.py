@@ -107,4 +107,7 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "30 per minute"),
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # Test each pooled connection before use, so that after the database restarts the
+        # first requests get a fresh connection instead of an error.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

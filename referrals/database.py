@@ -6,9 +6,31 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db
 from .seed.bulk import restore_pragmas
+
+# Row ids are 32-bit integers in PostgreSQL; a bigger number can name no row, and asking
+# for one would be an error in the database rather than "not found".
+MAX_ID = 2**31 - 1
+
+
+def as_id(value: object) -> int | None:
+    """``value`` as a row id, or None when it cannot be one (not a number, out of range)."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a 404 for numbers no row can have, on every database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -24,6 +46,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

@@ -39,8 +39,36 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, detail: str | None = None):
-    title, advice = MESSAGES.get(code, MESSAGES[500])
+# The database answers but refuses to write: it is read-only, or its disk is full.
+CANNOT_SAVE = (
+    "Changes cannot be saved at the moment",
+    "The database is refusing to save anything (it is read-only or out of disk space). "
+    "Nothing you entered has been saved: keep a note of it and try again later. "
+    "Looking things up still works. Tell your administrator.",
+)
+# SQLSTATEs (PostgreSQL) and messages (SQLite) that mean "cannot write".
+_CANNOT_SAVE_STATES = {"25006", "53100"}  # read_only_sql_transaction, disk_full
+_CANNOT_SAVE_TEXT = (
+    "readonly database",
+    "read-only",
+    "database or disk is full",
+    "disk is full",
+    "no space left",
+    "could not extend file",
+)
+
+
+def cannot_save(exc: DBAPIError) -> bool:
+    """Whether a database error means it cannot write (read-only or disk full)."""
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if state in _CANNOT_SAVE_STATES:
+        return True
+    text = str(exc.orig).lower()
+    return any(fragment in text for fragment in _CANNOT_SAVE_TEXT)
+
+
+def render_error(code: int, detail: str | None = None, message: tuple[str, str] | None = None):
+    title, advice = message or MESSAGES.get(code, MESSAGES[500])
     return (
         render_template("error.html", code=code, title=title, advice=advice, detail=detail),
         code,
@@ -65,11 +93,17 @@ def init_app(app: Flask) -> None:
             return response
         return response
 
-    @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError):
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
         db.session.rollback()
-        app.logger.error("Database unavailable: %s", exc.orig)
-        return render_error(503)
+        if cannot_save(exc):
+            app.logger.error("Database cannot save: %s", exc.orig)
+            return render_error(503, message=CANNOT_SAVE)
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            app.logger.error("Database unavailable: %s", exc.orig)
+            return render_error(503)
+        app.logger.exception("Database error")
+        return render_error(500)
 
     @app.errorhandler(InternalServerError)
     def internal_error(exc: InternalServerError):

@@ -729,3 +729,15 @@ def test_purged_referral_page_says_so(client, session, runner, people, today):
     sign_in(client, "p@t.example")
     html = client.get(f"/referrals/{old.id}").get_data(as_text=True)
     assert "erased on" in html and "Alex Example" not in html and "07700 900123" not in html
+
+
+def test_a_reference_already_taken_is_never_reused(client, session, people, monkeypatch):
+    existing = make_referral(session, service=people["service"], referrer=people["custody"])
+    session.commit()
+    codes = iter([existing.reference, "RP-2222-3333"])
+    monkeypatch.setattr("referrals.tracking.making.new_reference", lambda: next(codes))
+    sign_in(client, "c@t.example")
+    response = client.post("/referrals/new", data=referral_form(people["service"].id))
+    assert response.status_code == 302
+    newest = session.scalar(sa.select(Referral).order_by(Referral.id.desc()).limit(1))
+    assert newest.reference == "RP-2222-3333" and newest.id != existing.id

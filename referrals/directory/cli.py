@@ -8,12 +8,21 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..audit import record
 from ..clock import today_local
 from ..extensions import db
 from .exchange import import_services
 from .postcode_import import PostcodeFileError, import_postcodes
+
+
+def _database_refused(exc: SQLAlchemyError) -> click.ClickException:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return click.ClickException(
+        f"Nothing was imported: the database stopped the import ({reason}). "
+        "Fix the database problem and run the command again."
+    )
 
 
 @click.command("import-services")
@@ -24,8 +33,12 @@ def import_services_command(file: Path, dry_run: bool) -> None:
     """Import services from a CSV FILE (see README for the columns). Every row is checked
     first; if any is wrong nothing is imported and each bad row is listed by line number.
     Services are matched on external_id, so importing again updates them."""
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        report = import_services(db.session, handle, today_local())
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            report = import_services(db.session, handle, today_local())
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        raise _database_refused(exc) from exc
     if not report.ok:
         db.session.rollback()
         click.echo(f"Nothing was imported: {len(report.errors)} problem(s) in {file.name}.")
@@ -43,7 +56,11 @@ def import_services_command(file: Path, dry_run: bool) -> None:
         actor="command line",
         detail={"created": report.created, "updated": report.updated},
     )
-    db.session.commit()
+    try:
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        raise _database_refused(exc) from exc
     click.echo(
         f"Imported {report.rows} rows: {report.created} services created, "
         f"{report.updated} updated."

@@ -13,6 +13,7 @@ from ..audit import record
 from ..auth.access import role_required
 from ..choices import Role
 from ..clock import now_utc, today_local
+from ..database import as_id
 from ..extensions import db
 from ..forms import options
 from ..models import CouncilArea, ListingProblem, Organisation, Service
@@ -209,7 +210,7 @@ def new_service():
     if not form.is_submitted():
         form.self_referral.data = True
         form.accepts_custody_referrals.data = True
-    org_id = request.form.get("organisation_id", type=int)
+    org_id = as_id(request.form.get("organisation_id"))
     organisation = (
         organisations.get(org_id)
         if len(organisations) > 1

@@ -11,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..audit import record
 from ..choices import ContactMethod, ServiceStatus
 from ..clock import now_local, now_utc
+from ..database import as_id
 from ..directory.listings import phone_problem
 from ..directory.search import Filters, Hit, search_services
 from ..forms import options
@@ -58,7 +58,7 @@ class ReferralMaker:
 
     # -- the three entry points ---------------------------------------------------------
 
-    def start(self, service_id: int | None) -> None:
+    def start(self, service_id: str | None) -> None:
         """A fresh form, for a chosen service or with suggestions."""
         self.form.consent_date.data = self.today
         if service_id:
@@ -98,8 +98,9 @@ class ReferralMaker:
             "postcode, like G31), or tick “No fixed abode” and choose the council area."
         )
 
-    def _choose_service(self, service_id: int) -> None:
-        service = self.session.scalar(
+    def _choose_service(self, service_id: object) -> None:
+        service_id = as_id(service_id)
+        service = service_id and self.session.scalar(
             sa.select(Service)
             .where(Service.id == service_id)
             .options(selectinload(Service.organisation), selectinload(Service.opening_hours))
@@ -122,8 +123,8 @@ class ReferralMaker:
 
     def _keep_service(self) -> None:
         chosen = self.form.chosen_service.data or self.form.service_id.data
-        if chosen and str(chosen).isdigit():
-            self._choose_service(int(chosen))
+        if chosen:
+            self._choose_service(chosen)
 
     def _origin(self) -> tuple[float, float, str]:
         district = normalise_district(self.form.postcode_district.data or "")
@@ -246,17 +247,19 @@ class ReferralMaker:
             else (form.contact_phone.data or "").strip() or None,
             contact_method=form.contact_method.data,
         )
+        # A random reference not already taken. (No savepoint here: on SQLite, releasing
+        # one would commit the referral before its first event and audit record.)
         for _attempt in range(5):
-            referral.reference = new_reference()
-            try:
-                with self.session.begin_nested():
-                    self.session.add(referral)
-                    self.session.flush()
+            reference = new_reference()
+            taken = self.session.scalar(
+                sa.select(Referral.id).where(Referral.reference == reference)
+            )
+            if taken is None:
                 break
-            except IntegrityError:  # the random reference was taken: draw another
-                continue
         else:  # pragma: no cover - five collisions in 10^12 codes
             raise RuntimeError("could not draw a free referral reference")
+        referral.reference = reference
+        self.session.add(referral)
         self.session.add(
             ReferralEvent(
                 referral=referral,
