@@ -28,11 +28,43 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError("Choose only from the options listed.")
 
 
+class PlainMessages:
+    """WTForms' built-in messages, reworded to say how to put the problem right."""
+
+    REWORDED = {
+        "Not a valid choice.": "Choose one of the options listed.",
+        "Not a valid integer value.": "Enter a whole number, like 25.",
+    }
+
+    def gettext(self, string: str) -> str:
+        return self.REWORDED.get(string, string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
 class QueryForm(FlaskForm):
-    """A GET form: no CSRF token (it changes nothing) and no prefix on field names."""
+    """A GET form: no CSRF token (it changes nothing) and no prefix on field names.
+    Its values often come from links and bookmarks, so its messages say what to choose."""
 
     class Meta:
         csrf = False
+
+        def get_translations(self, form):
+            return PlainMessages()
+
+        def bind_field(self, form, unbound_field, options):
+            # Surrounding spaces never mean anything in a query: " " is no choice at all.
+            filters = [_strip, *unbound_field.kwargs.get("filters", ())]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
+def _strip(value: object) -> object:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [v.strip() if isinstance(v, str) else v for v in value]
+    return value
 
 
 def yes(value: object) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,6 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import TextInput
 
 from ..choices import (
     AgeBand,
@@ -31,20 +33,31 @@ from ..choices import (
 from ..forms import MultiCheckboxField, QueryForm, options
 
 DATE_MESSAGE = "Enter a date like 2026-11-22."
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
 
 
 class UKDateField(DateField):
-    """A date field with a message a person can act on."""
+    """A date typed as YYYY-MM-DD, with a message a person can act on. A plain text box:
+    browsers' date pickers show their own local format, which contradicts the hints."""
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist):
-        if not valuelist or not "".join(valuelist).strip():
+        text = "".join(valuelist or []).strip()
+        if not text:
             self.data = None
             return
         try:
-            self.data = dt.date.fromisoformat("".join(valuelist).strip())
+            if not ISO_DATE.fullmatch(text):
+                raise ValueError
+            self.data = dt.date.fromisoformat(text)
         except ValueError:
             self.data = None
             raise ValueError(DATE_MESSAGE) from None
+        if not EARLIEST_YEAR <= self.data.year <= LATEST_YEAR:
+            self.data = None
+            raise ValueError(f"Enter a year from {EARLIEST_YEAR} to {LATEST_YEAR}.")
 
 
 class ReferralForm(FlaskForm):
