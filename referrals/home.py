@@ -45,7 +45,7 @@ TASKS = {
     ],
     Role.LEAD: [
         (
-            "reports.area_table",
+            "reports.area_report",
             "Compare areas",
             "Engagement and conversion by area, against Scotland and your targets.",
         ),

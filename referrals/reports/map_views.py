@@ -79,10 +79,18 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
     largest = max((r.counts["made"].value for r in table.rows), default=1) or 1
     areas: list[MapArea] = []
 
+    comparing = scale != "sequential" and measure in RATES
+
     def badge(row: Row) -> str | None:
-        if row.measure_value(measure) is not None:
-            return None
-        return f"{row.name}: {'no data' if not row.counts['made'].value else 'suppressed'}"
+        """Words for grey areas, and the symbol of areas that differ from Scotland, so
+        that colour is never the only way the map says how an area compares."""
+        if row.measure_value(measure) is None:
+            return f"{row.name}: {'no data' if not row.counts['made'].value else 'suppressed'}"
+        if comparing:
+            state = state_for(row.comparison(measure))
+            if state.shape in ("up", "down"):
+                return state.symbol
+        return None
 
     if boundaries and len(boundaries) >= len(councils) // 2:
         for council in councils:
