@@ -17,7 +17,7 @@ SECRET := SECRET_KEY="$${SECRET_KEY:-$$(cat $(INSTANCE)/secret_key)}"
 help:
 	@echo "make run    set up .venv, the SQLite database and demo data, and serve http://$(HOST):$(PORT)"
 	@echo "make test   install the test tools and run the whole test suite"
-	@echo "make serve  serve with gunicorn (uses DATABASE_URL and SECRET_KEY from the environment)"
+	@echo "make serve  upgrade the database and serve with gunicorn (DATABASE_URL, SECRET_KEY, BIND)"
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  run the benchmarks under bench/"
 
@@ -61,8 +61,12 @@ run: demo
 	@echo
 	$(SECRET) $(FLASK) run --host $(HOST) --port $(PORT)
 
-serve: install
-	$(BIN)/gunicorn wsgi:app
+# Production-style: gunicorn workers (gunicorn.conf.py) on DATABASE_URL (PostgreSQL or the
+# SQLite default), after bringing the schema and the reference data up to date.
+serve: install $(INSTANCE)/secret_key
+	$(SECRET) $(FLASK) db upgrade
+	$(SECRET) $(FLASK) seed-reference
+	$(SECRET) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install-test
 	$(BIN)/pytest
@@ -74,6 +78,13 @@ lint: install-test
 format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Each benchmark prints its figures; together they take several minutes.
+bench: install
+	$(BIN)/python bench/seed_referrals.py
+	$(BIN)/python bench/directory.py
+	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

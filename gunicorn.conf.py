@@ -1,0 +1,45 @@
+"""gunicorn settings for Referral Pathways: ``gunicorn -c gunicorn.conf.py wsgi:app``.
+
+Every setting can be changed from the environment; the defaults suit one server behind
+one reverse proxy (nginx or a load balancer) that terminates HTTPS.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+# Where to listen. Behind a proxy on the same host, loopback is enough.
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+
+# Two workers per core plus one: requests mostly wait on the database.
+workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
+worker_class = "sync"
+
+# A request taking longer than this is stuck: its worker is killed and replaced (its
+# database transaction is rolled back, so nothing is half-saved).
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = 30
+keepalive = 5
+
+# Recycle workers now and then so that slow leaks cannot build up.
+max_requests = 5000
+max_requests_jitter = 500
+
+# Logs to stdout/stderr for the service manager or container runtime to collect.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# Believe X-Forwarded-Proto (HTTPS) only from the one trusted proxy. The app itself reads
+# X-Forwarded-For/-Proto/-Host through TRUSTED_PROXIES=1 (see README, Production).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Each worker makes its own app and database pool; no preloading, so no connection is
+# shared across a fork.
+preload_app = False
