@@ -7,10 +7,12 @@ created.
 
 Each simulated user, with a pause of 0.5 to 2.5 seconds between steps ("think time"):
 searches for services near a postcode district, opens the services map, signs in as a
-custody officer and makes a referral, signs in as a provider and accepts that referral from
-the worklist and records the first attendance, signs in as an area lead and opens the area
-table; and starts again. Sign-in and every form go through the real pages with their CSRF
-tokens.
+custody officer (afresh every time, as on a shared custody PC) and makes a referral, as a
+provider accepts that referral from the worklist and records the first attendance, as an
+area lead opens the area table; and starts again. The provider and the lead sign in on
+their first journey and stay signed in (--sign-in-every-time makes them sign in on every
+journey too). Sign-in and every form go through the real pages with their CSRF tokens.
+Users start no new journey once the time is up, so the run ends a little later.
 
 The database named by --database-url is emptied and rebuilt (reference and demo data)
 before the run; without it a throwaway SQLite file is used. All simulated users come
@@ -28,6 +30,7 @@ import datetime as dt
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -60,6 +63,7 @@ from referrals.models import (  # noqa: E402
 )
 
 PASSWORD = "load-test-password"  # noqa: S105 - throwaway accounts in a throwaway database
+ROLES = {"custody": "custody", "provider": "providers", "lead": "leads"}
 STEPS = ["search", "map", "sign in", "new referral", "worklist updates", "area report"]
 DISTRICTS = ["G31", "G40", "G34", "EH1", "EH7", "AB10", "DD1", "KY1", "PA1", "FK1", "IV1"]
 HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*>', re.I)
@@ -214,13 +218,36 @@ def hidden_fields(html: str, action: str | None = None) -> dict[str, str]:
 
 
 class User_:
-    def __init__(self, n: int, base: str, accounts: Accounts, results: Results, seed: int):
+    """One simulated person at work: a browser for looking things up, and one signed-in
+    browser each as custody officer, provider and area lead."""
+
+    def __init__(
+        self,
+        n: int,
+        base: str,
+        accounts: Accounts,
+        results: Results,
+        seed: int,
+        sign_in_every_time: bool,
+    ):
         self.n = n
         self.base = base
         self.accounts = accounts
         self.results = results
         self.random = random.Random(seed * 1000 + n)
-        self.http = requests.Session()
+        self.sign_in_every_time = sign_in_every_time
+        self.browsers = {role: requests.Session() for role in ("public", *ROLES)}
+        self.http = self.browsers["public"]
+        self.signed_in: set[str] = set()
+
+    def as_(self, role: str) -> None:
+        """Switch to that role's browser, signing in when needed: the custody officer
+        signs in afresh for every referral (a shared custody PC); the provider and the area
+        lead stay signed in, unless every role is to sign in every time."""
+        self.http = self.browsers[role]
+        if role == "custody" or self.sign_in_every_time or role not in self.signed_in:
+            self.sign_in(getattr(self.accounts, ROLES[role])[self.n])
+            self.signed_in.add(role)
 
     def request(self, step: str, method: str, path: str, expect: int, **kwargs):
         started = time.perf_counter()
@@ -243,14 +270,14 @@ class User_:
 
     def journey(self) -> None:
         district = self.random.choice(DISTRICTS)
-        self.http.cookies.clear()
+        self.http = self.browsers["public"]
         self.request("search", "GET", "/services", 200, params={"q": district})
         self.think()
         self.request("map", "GET", "/map", 200, params={"q": district})
         self.request("map", "GET", "/map/frame", 200, params={"q": district})
         self.think()
 
-        self.sign_in(self.accounts.custody[self.n])
+        self.as_("custody")
         self.think()
         service = self.random.choice(self.accounts.services)
         form = self.request("new referral", "GET", f"/referrals/new?service={service}", 200)
@@ -279,7 +306,7 @@ class User_:
             self.results.made.add(referral_id)
         self.think()
 
-        self.sign_in(self.accounts.providers[self.n])
+        self.as_("provider")
         worklist = self.request("worklist updates", "GET", "/worklist", 200)
         action = f"/referrals/{referral_id}/accept"
         try:
@@ -300,7 +327,7 @@ class User_:
             self.results.attended += 1
         self.think()
 
-        self.sign_in(self.accounts.leads[self.n])
+        self.as_("lead")
         self.request("area report", "GET", "/reports/areas", 200)
         self.think()
 
@@ -328,6 +355,12 @@ def main() -> int:
     parser.add_argument("--referrals", type=int, default=5000, help="demo referrals first")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: from CPUs)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sign-in-every-time",
+        action="store_true",
+        help="provider and area lead sign in again on every journey too (three sign-ins "
+        "per journey instead of one)",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="referrals-load-"))
@@ -345,17 +378,26 @@ def main() -> int:
     )
 
     process, base = start_gunicorn(url, args.workers, folder / "gunicorn.log")
-    workers = args.workers or (os.cpu_count() or 1) * 2 + 1
+    workers = args.workers or (os.cpu_count() or 1) + 1  # as gunicorn.conf.py
     print(
         f"gunicorn with {workers} workers at {base}; {args.users} users for "
-        f"{args.duration} s (rate limits off: every user comes from one address)"
+        f"{args.duration} s (rate limits off: every user comes from one address); "
+        + (
+            "every role signs in on every journey"
+            if args.sign_in_every_time
+            else "custody signs in for every referral, provider and lead stay signed in"
+        )
     )
     results = Results()
     try:
         until = time.perf_counter() + args.duration
-        users = [User_(n, base, accounts, results, args.seed) for n in range(args.users)]
+        users = [
+            User_(n, base, accounts, results, args.seed, args.sign_in_every_time)
+            for n in range(args.users)
+        ]
         threads = [threading.Thread(target=u.run, args=(until,)) for u in users]
         run_started = time.perf_counter()
+        cpu_started = resource.getrusage(resource.RUSAGE_SELF)
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -378,7 +420,12 @@ def main() -> int:
         worst_p95 = max(worst_p95, p95)
         worst = 1000 * max(values)
         print(f"{step:<18}{len(values):>9}{p50:>9.0f}{p95:>9.0f}{p99:>9.0f}{worst:>9.0f}")
-    print(f"errors: {len(results.errors)}")
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    generator_cpu = (cpu.ru_utime + cpu.ru_stime) - (cpu_started.ru_utime + cpu_started.ru_stime)
+    print(
+        f"errors: {len(results.errors)}  (the load generator itself used "
+        f"{generator_cpu:.0f} CPU seconds of this machine during the run)"
+    )
     for message in results.errors[:20]:
         print(f"  {message}")
 
