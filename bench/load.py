@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from bench._setup import bench_app, prepare  # noqa: E402
 from referrals.choices import Role, ServiceStatus  # noqa: E402
 from referrals.config import normalise_database_url  # noqa: E402
+from referrals.database import reset_schema  # noqa: E402
 from referrals.extensions import db  # noqa: E402
 from referrals.models import (  # noqa: E402
     CustodySuite,
@@ -71,15 +72,6 @@ ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
 
 
 # -- the server -------------------------------------------------------------------------
-
-
-def reset_database(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 @dataclass
@@ -366,7 +358,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="referrals-load-"))
     url = normalise_database_url(args.database_url or f"sqlite:///{folder / 'load.sqlite'}")
     print(f"Database: {sa.engine.make_url(url).render_as_string(hide_password=True)}")
-    reset_database(url)
+    reset_schema(url)
     app, _ = bench_app(url)
     started = time.perf_counter()
     prepare(app, referrals=args.referrals, seed=args.seed)

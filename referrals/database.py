@@ -33,6 +33,17 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def reset_schema(url: str) -> None:
+    """Empty a throwaway PostgreSQL database (for the tests and benchmarks) by dropping and
+    recreating its public schema. Nothing to do for SQLite: they use a new file."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # SQLite leaves foreign keys unenforced unless asked, per connection.

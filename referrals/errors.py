@@ -88,10 +88,7 @@ def init_app(app: Flask) -> None:
             )
         elif exc.code in (400, 403, 413, 429) and exc.description != type(exc).description:
             detail = exc.description
-        response = render_error(exc.code, detail)
-        if exc.code == 405 and exc.response is None:
-            return response
-        return response
+        return render_error(exc.code, detail)
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):
@@ -107,9 +104,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def internal_error(exc: InternalServerError):
-        original = getattr(exc, "original_exception", None)
-        if isinstance(original, DBAPIError) and original.connection_invalidated:
-            db.session.rollback()
-            return render_error(503)
+        # Database errors never get here: database_error above answers them.
         db.session.rollback()
         return render_error(500)

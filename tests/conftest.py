@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 
 from referrals import create_app
 from referrals.config import normalise_database_url
+from referrals.database import reset_schema
 from referrals.extensions import db
 from referrals.seed.reference import load_reference
 
@@ -45,21 +46,12 @@ def make_app(database_url: str, **overrides) -> Flask:
     return create_app(config)
 
 
-def _reset_schema(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         url = normalise_database_url(url)
-        _reset_schema(url)
+        reset_schema(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
     app = make_app(url)

@@ -45,6 +45,16 @@ def write(tmp_path, text, name="services.csv"):
     return str(path)
 
 
+def upload_services(client, file, name="services.csv", **options):
+    """Post ``file`` (a binary stream) on the admin upload page."""
+    return client.post(
+        "/admin/imports/services",
+        data={"file": (file, name)},
+        content_type="multipart/form-data",
+        **options,
+    )
+
+
 def count(session, model):
     return session.scalar(sa.select(sa.func.count()).select_from(model))
 
@@ -165,21 +175,12 @@ def test_admin_upload_page_imports_all_or_nothing(client, session):
     session.commit()
     sign_in(client, "a@test.example")
     bad = csv_file([GOOD, {**GOOD, "external_id": "x2", "types": "magic"}])
-    response = client.post(
-        "/admin/imports/services",
-        data={"file": (io.BytesIO(bad.encode()), "s.csv")},
-        content_type="multipart/form-data",
-    )
+    response = upload_services(client, io.BytesIO(bad.encode()))
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Line 3" in html and "magic" in html
     assert count(session, Service) == 0
     good = csv_file([GOOD])
-    response = client.post(
-        "/admin/imports/services",
-        data={"file": (io.BytesIO(good.encode()), "s.csv")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    response = upload_services(client, io.BytesIO(good.encode()), follow_redirects=True)
     assert "1 services created" in response.get_data(as_text=True)
     assert count(session, Service) == 1
 

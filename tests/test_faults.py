@@ -25,7 +25,7 @@ from referrals.models import AuditEvent, Organisation, Referral, ReferralEvent, 
 from .conftest import make_app
 from .factories import PASSWORD, make_organisation, make_referral, make_service, make_user, suite
 from .test_auth import sign_in
-from .test_directory_import import GOOD, csv_file, write
+from .test_directory_import import GOOD, csv_file, upload_services, write
 from .test_referrals import referral_form
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,11 +274,7 @@ def test_upload_failing_half_way_imports_nothing(app, client, session, tmp_path)
     with app.app_context():
         _fail_on_insert(db.engine, "locations", after=15)
     with open(path, "rb") as handle:
-        response = client.post(
-            "/admin/imports/services",
-            data={"file": (handle, "services.csv")},
-            content_type="multipart/form-data",
-        )
+        response = upload_services(client, handle)
     assert response.status_code == 503
     assert "Nothing you were doing has been half-saved" in response.get_data(as_text=True)
     assert count(session, Service) == 0 and count(session, Organisation) == 0

@@ -9,6 +9,7 @@ from referrals.choices import Role
 
 from .factories import make_service, make_user
 from .test_auth import sign_in
+from .test_directory_import import upload_services
 
 
 def csp(response) -> dict[str, str]:
@@ -152,10 +153,6 @@ def test_oversized_upload_is_refused(app_factory, session):
     client = app.test_client()
     sign_in(client, "u@test.example")
     big = io.BytesIO(b"external_id,name\n" + b"x,y\n" * 40_000)
-    response = client.post(
-        "/admin/imports/services",
-        data={"file": (big, "services.csv")},
-        content_type="multipart/form-data",
-    )
+    response = upload_services(client, big)
     assert response.status_code == 413
     assert "That file is too large" in response.get_data(as_text=True)

@@ -231,6 +231,7 @@ def referral_list():
             total=total,
             page=page,
             pages=pages,
+            filtered=any(value for key, value in request.args.items() if key != "page"),
         ),
         200 if valid else 400,
     )
