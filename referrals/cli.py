@@ -80,6 +80,12 @@ def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
         raise click.ClickException(f"Nothing was loaded. {exc}") from exc
     for line in report.lines:
         click.echo(line)
+    if as_of_date == today_local():
+        from .reports.params import settings
+        from .reports.snapshot import rebuild
+
+        rebuild(db.session, settings(as_of_date))
+        click.echo("Today's report figures worked out.")
 
 
 def init_app(app: Flask) -> None:

@@ -90,6 +90,11 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "ENGAGEMENT_WINDOW_DAYS": _int(env, "ENGAGEMENT_WINDOW_DAYS", 28, minimum=1),
         "TREATMENT_WINDOW_DAYS": _int(env, "TREATMENT_WINDOW_DAYS", 84, minimum=1),
         "DISCLOSURE_THRESHOLD": _int(env, "DISCLOSURE_THRESHOLD", 5, minimum=1),
+        # Rates on fewer referrals than this are hidden ("fewer than 10").
+        "DISCLOSURE_MIN_DENOMINATOR": _int(env, "DISCLOSURE_MIN_DENOMINATOR", 10, minimum=1),
+        # Police divisions and health boards with at least this many referrals in 12 months
+        # also get quarterly rates and figures for groups of people.
+        "REPORT_LARGE_AREA": _int(env, "REPORT_LARGE_AREA", 200, minimum=1),
         "STALE_AFTER_DAYS": _int(env, "STALE_AFTER_DAYS", 180, minimum=1),
         "OVERDUE_WORKING_DAYS": _int(env, "OVERDUE_WORKING_DAYS", 5, minimum=1),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 20 * 1024 * 1024, minimum=1024),

@@ -169,7 +169,7 @@ def test_a_search_for_an_unknown_place_says_what_to_enter(client):
         (None, "/services?q=G31&gender=x", "Choose one of the options listed."),
         (None, "/services?q=G31&age=abc", "Enter a whole number, like 25."),
         ("lead", "/reports/areas?group=zzz", "Choose one of the options listed."),
-        ("lead", "/reports/areas?from=soon", "Enter a date like 2026-11-22."),
+        ("lead", "/reports/areas?from=soon", "Reports show fixed periods, not dates"),
         ("custody", "/referrals?status=lost", "Choose one of the options listed."),
         ("admin", "/admin/users?role=zz", "Choose one of the options listed."),
     ],

@@ -66,5 +66,23 @@ def import_boundaries_command(file: Path, code_property: str, tolerance: float) 
         )
 
 
+@click.command("refresh-reports")
+@with_appcontext
+def refresh_reports_command() -> None:
+    """Work out today's published report figures again now (they are otherwise worked out
+    once a day, by the first report asked for). Run it after an import or a correction
+    that should show in today's reports."""
+    from ..clock import today_local
+    from .params import settings
+    from .snapshot import rebuild
+
+    snapshot = rebuild(db.session, settings(today_local()))
+    click.echo(
+        f"Report figures as at {snapshot.as_of:%d %B %Y} worked out "
+        f"({len(snapshot.periods)} periods)."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_boundaries_command)
+    app.cli.add_command(refresh_reports_command)

@@ -16,7 +16,7 @@ from ..forms import options
 from ..models import AreaGroup, CouncilArea, Target
 from ..tracking.forms import UKDateField
 from . import bp
-from .tables import MEASURES
+from .measures import MEASURES
 
 
 def allowed_areas(user) -> dict[tuple[str, str], str]:

@@ -113,7 +113,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     _flask(env, "db", "upgrade")
     _flask(env, "seed-reference")
     # README screenshots show the demo as `make run` loads it; the tests need less.
-    referrals = "5000" if update_readme_screenshots() else "300"
+    referrals = "5000" if update_readme_screenshots() else "3000"
     _flask(env, "seed-demo", "--referrals", referrals, "--seed", "1")
 
     port = _free_port()

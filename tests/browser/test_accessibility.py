@@ -257,7 +257,18 @@ def test_the_report_map_says_how_each_area_compares_in_words_and_symbols(session
     badges = frame.locator(".area-badge").all_inner_texts()
     states = page.locator("table .state").all_inner_texts()
     grey = [s for s in states if "Not compared" in s or s.strip().startswith("-")]
-    worded = [b for b in badges if b.endswith((": suppressed", ": no data"))]
+    worded = [
+        b
+        for b in badges
+        if b.endswith(
+            (
+                ": small numbers",
+                " referrals",
+                ": hidden so that another figure cannot be worked out",
+                ": not published, to protect small numbers",
+            )
+        )
+    ]
     assert grey and len(worded) == len(grey), (states, badges)
     outside = [s for s in states if "▲" in s or "▼" in s]
     assert len([b for b in badges if b in ("▲", "▲▲", "▼", "▼▼")]) == len(outside)

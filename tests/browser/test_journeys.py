@@ -191,7 +191,7 @@ def test_area_lead_reads_the_reports_and_sees_no_person_level_page(custody_refer
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Outcomes by council area of residence"
     )
-    page.get_by_label("Geography").select_option(label="Police division")
+    page.get_by_label("Areas", exact=True).select_option(label="Police division")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Outcomes by police division")
     expect(page.locator(".area-table")).to_contain_text("Greater Glasgow")
@@ -203,9 +203,9 @@ def test_area_lead_reads_the_reports_and_sees_no_person_level_page(custody_refer
     assert download.suggested_filename.startswith("areas-police_division-")
     assert download.suggested_filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert rows[0][:4] == ["area_code", "area", "referrals", "pending"]
-    assert "compared_with_scotland" in rows[0]
-    names = [r[1] for r in rows[1:]]
+    assert rows[0][:6] == ["as_of", "period", "period_label", "area_type", "area_code", "area"]
+    assert {"numerator", "denominator", "value_note", "compared_with_national"} <= set(rows[0])
+    names = [r[5] for r in rows[1:]]
     assert "Greater Glasgow" in names
     assert names[-1] == "Scotland"
     assert all(len(r) == len(rows[0]) for r in rows)
@@ -213,7 +213,7 @@ def test_area_lead_reads_the_reports_and_sees_no_person_level_page(custody_refer
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Map").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("by police division")
     legend = page.get_by_role("list", name="What the colours mean")
-    expect(legend).to_contain_text("Suppressed (small numbers) or no data")
+    expect(legend).to_contain_text("Not shown")
     for text in legend.get_by_role("listitem").all_inner_texts():
         assert text.strip(), "a legend entry has a colour but no words"
     frame = page.frame_locator("iframe.services-map")
