@@ -98,7 +98,7 @@ def main() -> int:
         rows.append((size, backend, "F0: bare COUNT(*) GROUP BY council, 12 months", f0, 1.0))
         rows.append((size, backend, "the day's figures, worked out and stored", build, build / f0))
         for name, url in PAGES:
-            seconds = median_time(lambda url=url: _get(client, url))
+            seconds = median_time(lambda url=url, client=client: _get(client, url))
             rows.append((size, backend, name, seconds, seconds / f0))
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
