@@ -179,6 +179,19 @@ class AreaBoundary(db.Model):
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AreaGroupBoundary(db.Model):
+    """An ADP's, police division's or health board's boundary as GeoJSON: the union of
+    its councils' simplified boundaries, made when council boundaries are imported."""
+
+    __tablename__ = "area_group_boundaries"
+
+    area_group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("area_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    geojson: Mapped[str] = mapped_column(sa.Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # ---------------------------------------------------------------------------------------
 # Directory
 # ---------------------------------------------------------------------------------------
