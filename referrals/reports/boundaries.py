@@ -91,11 +91,15 @@ def _polygonal(geometry: dict, number: int) -> shapely.Geometry:
     """The feature's geometry as a valid (Multi)Polygon."""
     kind = geometry.get("type")
     if kind not in ("Polygon", "MultiPolygon"):
-        raise BoundaryFileError(f"feature {number} has a {kind or 'missing'} geometry, not a polygon")
+        raise BoundaryFileError(
+            f"feature {number} has a {kind or 'missing'} geometry, not a polygon"
+        )
     try:
         geom = shape(geometry)
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
-        raise BoundaryFileError(f"feature {number} has coordinates that are not a polygon") from exc
+        raise BoundaryFileError(
+            f"feature {number} has coordinates that are not a polygon"
+        ) from exc
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and not p.is_empty]
@@ -206,13 +210,17 @@ def _dissolve_groups(session: Session, report: BoundaryReport) -> None:
     """Store each area group's boundary as the union of its councils' boundaries."""
     stored = {
         cid: shape(json.loads(text))
-        for cid, text in session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson))
+        for cid, text in session.execute(
+            sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)
+        )
     }
     session.execute(sa.delete(AreaGroupBoundary))
     members: dict[int, list[int]] = {}
     for council in session.execute(
         sa.select(
-            CouncilArea.id, CouncilArea.adp_id, CouncilArea.police_division_id,
+            CouncilArea.id,
+            CouncilArea.adp_id,
+            CouncilArea.police_division_id,
             CouncilArea.health_board_id,
         )
     ):
