@@ -34,6 +34,7 @@ from .choices import (
     Sex,
 )
 from .extensions import db
+from .spatial import attach_to as attach_spatial_index
 
 UTC = dt.UTC
 # A password hash no password matches: for accounts that must never sign in.
@@ -339,6 +340,10 @@ class Location(db.Model):
 
     service: Mapped[Service] = relationship(back_populates="locations")
     council_area: Mapped[CouncilArea] = relationship()
+
+
+# The spatial index (an R-tree on SQLite, GiST on PostgreSQL): see ``spatial.py``.
+attach_spatial_index(Location.__table__)
 
 
 class ListingProblem(db.Model):
