@@ -42,7 +42,7 @@ def neighbours(geoms: dict[str, shapely.Geometry]) -> set[tuple[str, str]]:
 
 
 def test_official_boundaries_load_valid_light_and_still_meeting(runner, session, source):
-    data, original = source
+    _, original = source
     result = runner.invoke(
         args=["import-boundaries", str(COUNCIL_BOUNDARIES), "--code-property", "code"]
     )

@@ -151,7 +151,10 @@ PAGES = {
 }
 # Query parameters read straight from the URL rather than through a form on a page.
 EXTRA_GETS = {
-    None: [("/api/v1/services", ["page", "per_page", "type"]), ("/map/markers.json", ["q", "radius_km", "bbox", "zoom", "lat", "lon"])],
+    None: [
+        ("/api/v1/services", ["page", "per_page", "type"]),
+        ("/map/markers.json", ["q", "radius_km", "bbox", "zoom", "lat", "lon"]),
+    ],
     "l@t.example": [
         ("/reports/quarterly", ["quarter"]),
         ("/reports/map/frame", ["measure", "geography", "scale", "period"]),

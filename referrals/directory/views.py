@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..audit import record
-from ..choices import Role, ServiceStatus
+from ..choices import Role
 from ..clock import now_local, today_local
 from ..extensions import db
 from ..forms import options
@@ -29,7 +29,7 @@ from ..models import ListingProblem, Service, ServiceType
 from ..security import limiter
 from . import bp
 from .access import can_edit, can_see_confidential
-from .exchange import csv_text, export_rows
+from .export import export_count, export_stream
 from .finding import find_services
 from .forms import ProblemForm, SearchForm
 from .geocoder import current_geocoder
@@ -215,25 +215,19 @@ def report_problem(service_id: int):
 
 
 @bp.get("/services.csv")
+@limiter.limit(lambda: current_app.config["EXPORT_RATE_LIMIT"])
 def export_csv():
-    """Every listed service as CSV, in the format ``import-services`` reads."""
-    query = sa.select(Service).options(
-        selectinload(Service.types),
-        selectinload(Service.primary_type),
-        selectinload(Service.opening_hours),
-        selectinload(Service.locations),
-        selectinload(Service.areas_served),
-        selectinload(Service.organisation),
-    )
+    """Every listed service as CSV, in the format ``import-services`` reads, streamed a
+    batch of services at a time."""
     admin = current_user.is_authenticated and current_user.role == Role.ADMIN
-    if not admin:
-        query = query.where(Service.status != ServiceStatus.INACTIVE)
-    services = db.session.scalars(query.order_by(Service.id)).all()
     if current_user.is_authenticated:
-        record("services_exported", object_type="services", detail={"rows": len(services)})
+        rows = export_count(db.session, include_inactive=admin)
+        record("services_exported", object_type="services", detail={"rows": rows})
         db.session.commit()
-    rows = export_rows(services, include_confidential=can_see_confidential())
-    response = Response(stream_with_context(csv_text(rows)), mimetype="text/csv")
+    stream = export_stream(
+        db.engine, include_inactive=admin, include_confidential=can_see_confidential()
+    )
+    response = Response(stream_with_context(stream), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="services-{today_local().isoformat()}.csv"'
     )
