@@ -41,7 +41,7 @@ def neighbours(geoms: dict[str, shapely.Geometry]) -> set[tuple[str, str]]:
     return pairs
 
 
-def test_official_boundaries_load_valid_light_and_still_meeting(runner, session, source):
+def test_official_boundaries_load_valid_light_and_still_meeting(runner, session, client, source):
     _, original = source
     result = runner.invoke(
         args=["import-boundaries", str(COUNCIL_BOUNDARIES), "--code-property", "code"]
@@ -100,6 +100,20 @@ def test_official_boundaries_load_valid_light_and_still_meeting(runner, session,
     group = shape(json.loads(parents[meldap.id]))
     assert group.symmetric_difference(shapely.union_all(members)).area < 1e-6
     assert "Office for National Statistics" in attribution(session, BOUNDARIES)
+
+    # The services map without tiles draws a light outline of the councils, and credits it.
+    with client.get("/map/outlines.json") as response:
+        assert response.status_code == 200 and len(response.data) < 60_000
+        lines = shape(response.get_json())
+    assert lines.geom_type == "MultiLineString"
+    for code, geom in councils.items():
+        # Each council's main edge, bar narrow inlets the coarse outline cuts across.
+        main = max(shapely.get_parts(geom), key=lambda part: part.area)
+        points = shapely.points(shapely.get_coordinates(main.exterior))
+        close = shapely.distance(points, lines) < 0.05  # degrees: a few kilometres
+        assert close.mean() > 0.95, code
+    page = client.get("/map").get_data(as_text=True)
+    assert "Map data: Source: Office for National Statistics" in page
 
 
 def test_retired_council_codes_load_as_their_replacements_with_a_message(client, session, source):

@@ -16,7 +16,8 @@ from flask import Response, abort, current_app, jsonify, render_template, reques
 from ..attributions import BOUNDARIES, POSTCODES, attribution
 from ..clock import now_local
 from ..extensions import db
-from ..models import AppSetting, CouncilArea, ServiceType
+from ..models import CouncilArea, ServiceType
+from ..outlines import outline
 from ..security import limiter
 from . import bp
 from .access import can_see_confidential
@@ -29,8 +30,6 @@ from .query import Understood, understand
 from .search import DEFAULT_RADIUS_KM
 from .viewport import Circle, View, markers_in_view, zoom_for_radius
 from .views import filters_from, load_service, query_with, type_choices
-
-OUTLINE_SETTING = "boundaries.outline"
 
 
 def map_assets() -> Assets:
@@ -134,7 +133,7 @@ def _map_settings(form: SearchForm, origin: Origin | None) -> dict:
             [c.name, round(c.latitude, 4), round(c.longitude, 4)]
             for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
         ]
-        if db.session.get(AppSetting, OUTLINE_SETTING) is not None:
+        if outline(db.session) is not None:
             settings["outlines"] = url_for("directory.map_outlines")
     return settings
 
@@ -144,7 +143,7 @@ def _data_attributions(origin: Origin | None) -> list[str]:
     shown = []
     if origin is not None and origin.exact_postcode:
         shown.append(attribution(db.session, POSTCODES))
-    if not current_app.config["MAP_TILES_URL"] and db.session.get(AppSetting, OUTLINE_SETTING):
+    if not current_app.config["MAP_TILES_URL"] and outline(db.session) is not None:
         shown.append(attribution(db.session, BOUNDARIES))
     return [text for text in shown if text]
 
@@ -229,10 +228,10 @@ def map_markers():
 @bp.get("/map/outlines.json")
 def map_outlines():
     """Council area outlines (light, for a map without background tiles)."""
-    row = db.session.get(AppSetting, OUTLINE_SETTING)
-    if row is None:
+    text = outline(db.session)
+    if text is None:
         abort(404)
-    response = Response(row.value, mimetype="application/geo+json")
+    response = Response(text, mimetype="application/geo+json")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 

@@ -16,7 +16,9 @@ polygons overlap are not a coverage; each polygon is then simplified on its own 
 report says so.
 
 Each group of councils is the union of its councils' simplified boundaries, so a group
-map and a council map agree exactly. Loading again replaces what is stored.
+map and a council map agree exactly. A coarser outline of every council's edges (each
+shared edge once, ``OUTLINE_TOLERANCE``) is kept for maps that draw the areas only as
+a background. Loading again replaces what is stored.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from sqlalchemy.orm import Session
 from ..areacodes import current_code
 from ..attributions import BOUNDARIES, default_boundaries_attribution, set_attribution
 from ..models import AreaBoundary, AreaGroup, AreaGroupBoundary, CouncilArea, utcnow
+from ..outlines import store_outline
 
 DEFAULT_TOLERANCE = 0.004  # degrees of latitude: about 450 m
+OUTLINE_TOLERANCE = 0.012  # about 1.3 km: a background needs no more
 DECIMALS = 4  # about 10 m
 MIN_ISLAND_KM2 = 0.5
 KM_PER_DEGREE = 111.32
@@ -117,19 +121,19 @@ def _merge(parts: list[shapely.Geometry]) -> shapely.Geometry:
     return shapely.union_all(parts)
 
 
-def _rounded(value: Any) -> Any:
+def _rounded(value: Any, decimals: int) -> Any:
     if isinstance(value, (list, tuple)):
         if value and isinstance(value[0], float | int):
-            return [round(float(value[0]), DECIMALS), round(float(value[1]), DECIMALS)]
-        return [_rounded(v) for v in value]
+            return [round(float(value[0]), decimals), round(float(value[1]), decimals)]
+        return [_rounded(v, decimals) for v in value]
     return value
 
 
-def geojson_text(geom: shapely.Geometry) -> str:
-    """Compact GeoJSON for a (Multi)Polygon, coordinates rounded to ``DECIMALS`` places."""
+def geojson_text(geom: shapely.Geometry, decimals: int = DECIMALS) -> str:
+    """Compact GeoJSON for a geometry, coordinates rounded to ``decimals`` places."""
     data = mapping(geom)
     return json.dumps(
-        {"type": data["type"], "coordinates": _rounded(data["coordinates"])},
+        {"type": data["type"], "coordinates": _rounded(data["coordinates"], decimals)},
         separators=(",", ":"),
     )
 
@@ -206,14 +210,24 @@ def _read_features(
     return {cid: _merge(parts) for cid, parts in found.items()}
 
 
+def _outline(councils: list[shapely.Geometry]) -> str:
+    """Every council's edges as lines, each shared edge once, coarsely simplified."""
+    coarse, _ = simplify_coverage(councils, OUTLINE_TOLERANCE)
+    lines = shapely.line_merge(shapely.union_all([g.boundary for g in coarse]))
+    return geojson_text(lines, decimals=3)
+
+
 def _dissolve_groups(session: Session, report: BoundaryReport) -> None:
-    """Store each area group's boundary as the union of its councils' boundaries."""
+    """Store each area group's boundary as the union of its councils' boundaries, and
+    the outline of all councils."""
     stored = {
         cid: shape(json.loads(text))
         for cid, text in session.execute(
             sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)
         )
     }
+    if stored:
+        store_outline(session, _outline(list(stored.values())))
     session.execute(sa.delete(AreaGroupBoundary))
     members: dict[int, list[int]] = {}
     for council in session.execute(
