@@ -61,7 +61,7 @@
   if (origin) {
     var centre = [origin.lat, origin.lon];
     L.circle(centre, {radius: origin.radiusKm * 1000, color: '#1d70b8', weight: 2,
-                      fillOpacity: 0.05, interactive: false}).addTo(map);
+                      fillOpacity: 0.05, interactive: false, className: 'search-radius'}).addTo(map);
     var pin = document.createElement('span');
     pin.className = 'origin-pin';
     pin.textContent = origin.label;
