@@ -76,6 +76,7 @@
 
   var layer = L.layerGroup().addTo(map);
   var pending = null;
+  var loads = 0;
 
   function serviceMarker(row) {
     var kind = settings.types[row[2]];
@@ -157,6 +158,8 @@
         say(data);
         box.setAttribute('aria-busy', 'false');
         box.setAttribute('data-state', 'ready');
+        loads += 1;
+        box.setAttribute('data-loads', String(loads));
       })
       .catch(function (error) {
         if (error.name === 'AbortError') { return; }
