@@ -2,12 +2,14 @@
 when zoomed out), filters, the searched place and radius."""
 
 import json
+import math
 import re
 from html import unescape
 
-import pytest
+import numpy as np
 
 from referrals.choices import ServiceStatus
+from referrals.directory.viewport import SPACING_PIXELS
 
 from .factories import make_service
 
@@ -84,23 +86,43 @@ def test_map_page_carries_no_services_and_loads_everything_from_the_app(client, 
     assert "<noscript>" in html and "Find the same services as a list" in html
 
 
-def test_markers_are_clustered_when_zoomed_out_and_listed_when_zoomed_in(
-    client, session, monkeypatch
-):
-    monkeypatch.setattr("referrals.directory.viewport.MAX_MARKERS", 5)
-    for i in range(12):
-        make_service(session, name=f"S{i}", lat=55.80 + i / 1000, lon=-4.2)
+def spacing_in_pixels(points, zoom):
+    from referrals.directory.viewport import _pixels
+
+    x, y = _pixels(np.array([p[0] for p in points]), np.array([p[1] for p in points]), zoom)
+    return min(
+        math.hypot(x[i] - x[j], y[i] - y[j])
+        for i in range(len(points))
+        for j in range(i + 1, len(points))
+    )
+
+
+def test_markers_are_grouped_when_close_on_screen_and_separate_when_zoomed_in(client, session):
+    for i in range(12):  # 12 services 110 m apart, in a line north of Glasgow's centre
+        make_service(session, name=f"S{i:02}", lat=55.80 + i / 1000, lon=-4.2)
     make_service(session, name="Inverness one", lat=57.48, lon=-4.22)
+    make_service(session, name="Twin A", lat=56.5, lon=-3.0)
+    make_service(session, name="Twin B", lat=56.5, lon=-3.0)  # the same address
     session.commit()
     whole = markers(client, zoom=6)
-    assert whole["services"] == whole["locations"] == 13
-    assert whole["clusters"] == [[pytest.approx(55.8055), pytest.approx(-4.2), 12]]
+    assert whole["services"] == whole["locations"] == 15
+    assert sorted(c[2] for c in whole["clusters"]) == [2, 12]
     assert [m[3] for m in whole["markers"]] == ["Inverness one"]
-    close = markers(client, bbox="-4.21,55.799,-4.19,55.8015", zoom=17)
+    points = [c[:2] for c in whole["clusters"]] + [m[:2] for m in whole["markers"]]
+    assert spacing_in_pixels(points, 6) >= SPACING_PIXELS  # no two targets overlap
+
+    close = markers(client, bbox="-4.21,55.799,-4.19,55.812", zoom=17)
     assert close["clusters"] == []
-    assert sorted(m[3] for m in close["markers"]) == ["S0", "S1"]
-    marker = next(m for m in close["markers"] if m[3] == "S0")
+    assert sorted(m[3] for m in close["markers"]) == [f"S{i:02}" for i in range(12)]
+    marker = next(m for m in close["markers"] if m[3] == "S00")
     assert marker[:2] == [55.8, -4.2] and isinstance(marker[6], int)
+    assert spacing_in_pixels([m[:2] for m in close["markers"]], 17) >= SPACING_PIXELS
+
+    # Two services at one address never separate: zoomed right in, the group lists them.
+    twins = markers(client, bbox="-3.01,56.49,-2.99,56.51", zoom=18)
+    assert twins["markers"] == []
+    [(_, _, count, members)] = twins["clusters"]
+    assert count == 2 and sorted(m[3] for m in members) == ["Twin A", "Twin B"]
     assert markers(client, bbox="-3,58,-2,59", zoom=9)["services"] == 0
 
 

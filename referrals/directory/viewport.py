@@ -1,12 +1,15 @@
 """What the services map shows for one view: the matching locations inside the visible
-box (from the spatial index), grouped on the server into clusters when there are more
-than a screenful, so the browser receives a few hundred points whatever the directory's
-size.
+box (from the spatial index), grouped on the server so the browser receives a few
+hundred points whatever the directory's size, and no two targets overlap.
 
-Clusters are cells of a grid ``CELL_PIXELS`` wide on screen at the view's zoom (Web
-Mercator: a tile of 256 pixels spans 360 / 2**zoom degrees of longitude). A cell with one
-location is sent as that service's marker; with more, as a count at the cells' average
-position. With a searched place, only locations within the radius are counted and shown.
+Zoomed out (``SQL_GRID_BELOW``), the database itself counts the locations in cells of a
+fine grid (``GRID_PIXELS`` on screen) and only the cells leave it; closer in, the
+locations themselves are read. Either way, points are then merged on screen: the
+largest takes in everything within ``SPACING_PIXELS`` of it, and so on, so markers and
+clusters are at least that far apart (a touch target each, WCAG 2.5.8). A group of one
+is sent as that service's marker; a bigger one as a count, listing its services when
+the map is zoomed in so far that they would not separate. With a searched place, only
+locations within the radius are counted and shown.
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ from ..models import Location, Service, ServiceType
 from .filters import Filters, locations_in, matching_services
 from .nearness import spherical_km_array
 
-CELL_PIXELS = 56
-# Up to this many locations in view are sent one by one, however far out the map is.
-MAX_MARKERS = 300
+GRID_PIXELS = 24
+SPACING_PIXELS = 52
+SQL_GRID_BELOW = 13
+# More locations than this read one by one are counted per grid cell before merging.
+ROWS_BEFORE_GRID = 2000
+# Clusters this small list their services once the map is zoomed in this far.
+LIST_AT_ZOOM, LIST_UP_TO = 16, 12
 
 
 @dataclass(frozen=True)
@@ -44,14 +51,42 @@ class Circle:
     radius_km: float
 
 
-def cell_degrees(zoom: int) -> float:
-    return 360 / 2**zoom / 256 * CELL_PIXELS
+def world_pixels(zoom: int) -> float:
+    return 256 * 2**zoom
 
 
-def _mercator_y(lat: np.ndarray) -> np.ndarray:
-    """Latitude as Web Mercator y in degree-like units (equal to longitude degrees)."""
-    phi = np.radians(np.clip(lat, -85, 85))
-    return np.degrees(np.log(np.tan(np.pi / 4 + phi / 2)))
+def _pixels(lats: np.ndarray, lons: np.ndarray, zoom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Web Mercator pixel coordinates at ``zoom``."""
+    size = world_pixels(zoom)
+    phi = np.radians(np.clip(lats, -85, 85))
+    x = (lons + 180) / 360 * size
+    y = (1 - np.log(np.tan(phi) + 1 / np.cos(phi)) / np.pi) / 2 * size
+    return x, y
+
+
+def spaced_groups(lats: np.ndarray, lons: np.ndarray, counts: np.ndarray, zoom: int) -> np.ndarray:
+    """For each point, the index of the point it is grouped under: the biggest first
+    takes every ungrouped point within ``SPACING_PIXELS``; group leaders stay where
+    they are, so any two are at least that far apart."""
+    x, y = _pixels(lats, lons, zoom)
+    cell_x = np.floor(x / SPACING_PIXELS).astype(np.int64)
+    cell_y = np.floor(y / SPACING_PIXELS).astype(np.int64)
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i, key in enumerate(zip(cell_x.tolist(), cell_y.tolist(), strict=True)):
+        cells.setdefault(key, []).append(i)
+    leader = np.full(len(lats), -1, dtype=np.int64)
+    reach = SPACING_PIXELS**2
+    for i in np.argsort(-counts, kind="stable").tolist():
+        if leader[i] >= 0:
+            continue
+        leader[i] = i
+        cx, cy = int(cell_x[i]), int(cell_y[i])
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for j in cells.get((cx + dx, cy + dy), ()):
+                    if leader[j] < 0 and (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 < reach:
+                        leader[j] = i
+    return leader
 
 
 def within_circle(circle: Circle, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
@@ -72,6 +107,52 @@ def type_index(session: Session) -> dict[int, int]:
     return {type_id: i for i, type_id in enumerate(types)}
 
 
+def _grid_rows(lats, lons, ids, zoom: int):
+    """Locations counted per grid cell (as ``_grid_cells`` does in the database)."""
+    x, y = _pixels(lats, lons, zoom)
+    keys = np.floor(x / GRID_PIXELS).astype(np.int64) * 10_000_019 + np.floor(
+        y / GRID_PIXELS
+    ).astype(np.int64)
+    _, first, inverse, counts = np.unique(
+        keys, return_index=True, return_inverse=True, return_counts=True
+    )
+    return (
+        np.bincount(inverse, weights=lats) / counts,
+        np.bincount(inverse, weights=lons) / counts,
+        counts,
+        ids[first],
+    )
+
+
+def _grid_cells(session, dialect, services, view: View, box):
+    """Locations in view counted per grid cell by the database: arrays of latitude,
+    longitude (the cell's mean), count, and one location id per cell; and the number
+    of distinct services."""
+    degrees = GRID_PIXELS * 360 / world_pixels(view.zoom)
+    squeeze = math.cos(math.radians((view.south + view.north) / 2))
+    # Shifted to be positive, so truncation is the floor on every database.
+    to_cell = sa.func.floor if dialect == "postgresql" else (lambda e: sa.cast(e, sa.Integer))
+    cx = to_cell((Location.longitude + 180) / degrees)
+    cy = to_cell((Location.latitude + 90) / (degrees * squeeze))
+    cells = session.execute(
+        locations_in(
+            dialect,
+            services,
+            box,
+            sa.func.avg(Location.latitude),
+            sa.func.avg(Location.longitude),
+            sa.func.count(),
+            sa.func.min(Location.id),
+        ).group_by(cx, cy)
+    ).all()
+    total = session.scalar(
+        locations_in(dialect, services, box, sa.func.count(sa.distinct(Location.service_id)))
+    )
+    table = np.array([tuple(float(v) for v in c) for c in cells], dtype=np.float64)
+    table = table.reshape(-1, 4)
+    return table[:, 0], table[:, 1], table[:, 2].astype(np.int64), table[:, 3], total or 0
+
+
 def markers_in_view(
     session: Session,
     view: View,
@@ -81,64 +162,77 @@ def markers_in_view(
     show_confidential: bool,
     circle: Circle | None = None,
 ) -> dict:
-    """``{"services": n, "locations": n, "clusters": [[lat, lon, count]], "markers":
-    [[lat, lon, type index, name, address, phone, service id]]}`` for the view."""
+    """``{"services": n, "locations": n, "clusters": [[lat, lon, count, members]],
+    "markers": [[lat, lon, type index, name, address, phone, service id]]}`` for the
+    view; ``members`` (marker rows) only for small clusters when zoomed right in."""
     dialect = session.get_bind().dialect.name
     services = matching_services(filters, now_local)
     if not show_confidential:
         services = services.where(~Service.confidential_address)
     box = (view.south, view.north, view.west, view.east)
-    rows = session.execute(
-        locations_in(
-            dialect,
-            services,
-            box,
-            Location.id,
-            Location.service_id,
-            Location.latitude,
-            Location.longitude,
-        )
-    ).all()
-    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    service_ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-    lats = np.fromiter((r[2] for r in rows), float, len(rows))
-    lons = np.fromiter((r[3] for r in rows), float, len(rows))
-    if circle is not None and len(rows):
-        inside = within_circle(circle, lats, lons)
-        ids, service_ids, lats, lons = ids[inside], service_ids[inside], lats[inside], lons[inside]
-    result = {
-        "services": len(np.unique(service_ids)),
-        "locations": len(ids),
-        "clusters": [],
-        "markers": [],
-    }
-    singles = np.arange(len(ids))
-    if len(ids) > MAX_MARKERS:
-        size = cell_degrees(view.zoom)
-        cx = np.floor(lons / size).astype(np.int64)
-        cy = np.floor(_mercator_y(lats) / size).astype(np.int64)
-        keys = cx * 1_000_003 + cy
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        lat_mean = np.bincount(inverse, weights=lats) / counts
-        lon_mean = np.bincount(inverse, weights=lons) / counts
-        crowded = counts > 1
-        result["clusters"] = [
-            [round(float(la), 5), round(float(lo), 5), int(n)]
-            for la, lo, n in zip(
-                lat_mean[crowded], lon_mean[crowded], counts[crowded], strict=True
+    if circle is None and view.zoom < SQL_GRID_BELOW:
+        lats, lons, counts, ids, total = _grid_cells(session, dialect, services, view, box)
+        located = int(counts.sum())
+    else:
+        rows = session.execute(
+            locations_in(
+                dialect,
+                services,
+                box,
+                Location.id,
+                Location.service_id,
+                Location.latitude,
+                Location.longitude,
             )
-        ]
-        singles = np.flatnonzero(~crowded[inverse])
-    result["markers"] = _marker_rows(session, [int(i) for i in ids[singles]])
-    return result
+        ).all()
+        table = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(-1, 4)
+        ids, service_ids, lats, lons = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+        if circle is not None and len(rows):
+            inside = within_circle(circle, lats, lons)
+            ids, service_ids, lats, lons = (
+                ids[inside],
+                service_ids[inside],
+                lats[inside],
+                lons[inside],
+            )
+        counts = np.ones(len(ids), dtype=np.int64)
+        total, located = len(np.unique(service_ids)), len(ids)
+        if located > ROWS_BEFORE_GRID:
+            lats, lons, counts, ids = _grid_rows(lats, lons, ids, view.zoom)
+    leader = spaced_groups(lats, lons, counts, view.zoom)
+    groups: dict[int, list[int]] = {}
+    for i, head in enumerate(leader.tolist()):
+        groups.setdefault(head, []).append(i)
+    single = [int(ids[head]) for head, members in groups.items() if counts[members].sum() == 1]
+    listed = []
+    clusters = []
+    for head, members in groups.items():
+        n = int(counts[members].sum())
+        if n == 1:
+            continue
+        clusters.append([round(float(lats[head]), 5), round(float(lons[head]), 5), n])
+        if view.zoom >= LIST_AT_ZOOM and n <= LIST_UP_TO and len(members) == n:
+            listed.append((clusters[-1], [int(ids[m]) for m in members]))
+    rows = _marker_rows(session, single + [i for _, member_ids in listed for i in member_ids])
+    by_location = dict(zip(single + [i for _, m in listed for i in m], rows, strict=True))
+    for cluster, member_ids in listed:
+        cluster.append([by_location[i] for i in member_ids])
+    return {
+        "services": int(total),
+        "locations": located,
+        "clusters": clusters,
+        "markers": [by_location[i] for i in single],
+    }
 
 
 def _marker_rows(session: Session, location_ids: list[int]) -> list[list]:
+    """One marker row per location id, in the order given."""
     if not location_ids:
         return []
     index = type_index(session)
     rows = session.execute(
         sa.select(
+            Location.id,
             Location.latitude,
             Location.longitude,
             Service.primary_type_id,
@@ -152,25 +246,22 @@ def _marker_rows(session: Session, location_ids: list[int]) -> list[list]:
         )
         .join(Service, Service.id == Location.service_id)
         .where(Location.id.in_(location_ids))
-        .order_by(Location.id)
     ).all()
-    markers = []
+    markers = {}
     for r in rows:
         address = f"{r.address_1}, {r.town} {r.postcode}"
         if r.confidential_address:
             address += " (confidential address)"
-        markers.append(
-            [
-                round(r.latitude, 5),
-                round(r.longitude, 5),
-                index[r.primary_type_id],
-                r.name,
-                address,
-                r.phone or "",
-                r.id,
-            ]
-        )
-    return markers
+        markers[r[0]] = [
+            round(r.latitude, 5),
+            round(r.longitude, 5),
+            index[r.primary_type_id],
+            r.name,
+            address,
+            r.phone or "",
+            r.id,
+        ]
+    return [markers[i] for i in location_ids]
 
 
 def zoom_for_radius(radius_km: float) -> int:

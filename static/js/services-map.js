@@ -111,6 +111,7 @@
 
   function clusterMarker(cell) {
     var n = cell[2];
+    var members = cell[3];
     var bubble = document.createElement('span');
     bubble.className = 'svc-cluster' + (n >= 100 ? ' svc-cluster-large' : '');
     bubble.textContent = n >= 1000 ? Math.round(n / 100) / 10 + 'k' : String(n);
@@ -118,11 +119,31 @@
     var marker = L.marker([cell[0], cell[1]], {
       icon: L.divIcon({className: 'svc-marker', html: bubble.outerHTML,
                        iconSize: [size, size], iconAnchor: [size / 2, size / 2]}),
-      title: n + ' service locations here: zoom in to see them', keyboard: true
+      title: n + ' service locations here: ' + (members ? 'select to list them' : 'select to zoom in'),
+      keyboard: true
     });
-    marker.on('click', function () {
-      map.setView([cell[0], cell[1]], Math.min(map.getZoom() + 2, 19));
-    });
+    if (members) {
+      marker.bindPopup(function () {
+        var list = document.createElement('ul');
+        list.className = 'svc-popup svc-popup-list';
+        members.forEach(function (row) {
+          var item = document.createElement('li');
+          var link = document.createElement('a');
+          link.textContent = row[3];
+          link.href = settings.serviceUrl.replace('{id}', String(row[6]));
+          item.appendChild(link);
+          var kind = document.createElement('div');
+          kind.textContent = settings.types[row[2]].name + (row[4] ? ', ' + row[4] : '');
+          item.appendChild(kind);
+          list.appendChild(item);
+        });
+        return list;
+      });
+    } else {
+      marker.on('click', function () {
+        map.setView([cell[0], cell[1]], Math.min(map.getZoom() + 2, 19));
+      });
+    }
     return marker;
   }
 
