@@ -61,3 +61,23 @@ def test_a_postcode_the_file_lacks_is_placed_at_its_district(session):
     assert isinstance(newer, Origin) and newer.approximate
     assert newer.district == "G31"
     assert "middle of postcode district G31" in newer.note
+
+
+def test_a_retired_council_code_in_a_postcode_file_is_read_as_its_replacement(
+    runner, session, tmp_path
+):
+    path = tmp_path / "old.csv"
+    path.write_text(
+        "pcds,lat,long,laua,doterm\n"
+        "G31 2AB,55.856,-4.21,S12000046,\n"
+        "KY1 1AA,56.11,-3.16,S12000015,\n"
+        "G1 9ZZ,55.86,-4.25,S12000046,201001\n"
+    )
+    result = runner.invoke(args=["import-postcodes", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Skipped 1 terminated postcodes." in result.output
+    councils = {
+        p.postcode: session.get(CouncilArea, p.council_area_id).code
+        for p in session.scalars(sa.select(Postcode))
+    }
+    assert councils == {"G31 2AB": "S12000049", "KY1 1AA": "S12000047"}
