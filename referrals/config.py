@@ -111,6 +111,8 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "30 per minute"),
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
+        # Downloading the whole directory is heavy: a few times a minute is plenty.
+        "EXPORT_RATE_LIMIT": env.get("EXPORT_RATE_LIMIT", "5 per minute"),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Test each pooled connection before use, so that after the database restarts the
         # first requests get a fresh connection instead of an error.

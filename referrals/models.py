@@ -34,6 +34,7 @@ from .choices import (
     Sex,
 )
 from .extensions import db
+from .spatial import attach_to as attach_spatial_index
 
 UTC = dt.UTC
 # A password hash no password matches: for accounts that must never sign in.
@@ -174,6 +175,19 @@ class AreaBoundary(db.Model):
 
     council_area_id: Mapped[int] = mapped_column(
         sa.ForeignKey("council_areas.id"), primary_key=True
+    )
+    geojson: Mapped[str] = mapped_column(sa.Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AreaGroupBoundary(db.Model):
+    """An ADP's, police division's or health board's boundary as GeoJSON: the union of
+    its councils' simplified boundaries, made when council boundaries are imported."""
+
+    __tablename__ = "area_group_boundaries"
+
+    area_group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("area_groups.id", ondelete="CASCADE"), primary_key=True
     )
     geojson: Mapped[str] = mapped_column(sa.Text)
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -326,6 +340,10 @@ class Location(db.Model):
 
     service: Mapped[Service] = relationship(back_populates="locations")
     council_area: Mapped[CouncilArea] = relationship()
+
+
+# The spatial index (an R-tree on SQLite, GiST on PostgreSQL): see ``spatial.py``.
+attach_spatial_index(Location.__table__)
 
 
 class ListingProblem(db.Model):

@@ -151,7 +151,10 @@ PAGES = {
 }
 # Query parameters read straight from the URL rather than through a form on a page.
 EXTRA_GETS = {
-    None: [("/api/v1/services", ["page", "per_page", "type"]), ("/map/frame", ["q", "radius"])],
+    None: [
+        ("/api/v1/services", ["page", "per_page", "type"]),
+        ("/map/markers.json", ["q", "radius_km", "bbox", "zoom", "lat", "lon"]),
+    ],
     "l@t.example": [
         ("/reports/quarterly", ["quarter"]),
         ("/reports/map/frame", ["measure", "geography", "scale", "period"]),
@@ -231,7 +234,8 @@ def test_no_input_makes_a_500_or_reflects_markup(client, session, world, email):
     [
         "/services?q=%FF%FE%FD",
         "/services?q=G31&radius=%C3%28",
-        "/map/frame?q=%ED%A0%80",
+        "/map?q=%ED%A0%80",
+        "/map/markers.json?bbox=-4,55,-3,56&zoom=7&q=%ED%A0%80",
         "/api/v1/services?page=%F0%28%8C%28",
         "/login?next=%FF",
         "/referrals?reference=%80",

@@ -28,7 +28,7 @@ from wtforms.validators import (
 
 from ..choices import Gender, ProblemCategory, ServiceStatus
 from ..forms import MultiCheckboxField, QueryForm, options
-from .search import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
+from .filters import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
 
 FALSE_VALUES = ("false", "", "0", "no", "off", "n")
 

@@ -261,17 +261,30 @@ def test_someone_on_a_phone_finds_services_and_sees_them_on_the_map(open_session
 
     page.get_by_role("link", name="Show these services on a map").tap()
     expect(page.get_by_role("heading", level=1, name="Services map")).to_be_visible()
-    frame = page.frame_locator("iframe.services-map")
-    markers = frame.locator(".leaflet-marker-icon, .marker-cluster")
+    box = page.locator("#services-map")
+    expect(box).to_have_attribute("data-state", "ready")
+    expect(page.locator("#map-count")).to_contain_text("within 25 km of Kirkcaldy in view")
+    expect(box.locator(".origin-pin")).to_have_text("Kirkcaldy")  # the place searched
+    expect(box.locator("path.search-radius")).to_have_count(1)  # the radius
+    markers = box.locator(".svc-badge, .svc-cluster")
     expect(markers.first).to_be_visible()
-    assert markers.count() >= 1
-    expect(frame.locator(".leaflet-container")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the map page scrolls sideways on a phone ({width}px wide)"
     session.screenshot("phone-services-map")
 
     session.goto("/map")
-    expect(page.locator("#map-count")).to_contain_text("active services")
-    frame = page.frame_locator("iframe.services-map")
-    expect(frame.locator(".leaflet-marker-icon, .marker-cluster").first).to_be_visible()
+    expect(page.locator("#services-map")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#map-count")).to_contain_text("active services in view")
+    expect(page.locator("#services-map .svc-cluster").first).to_be_visible()
+    # Selecting groups zooms in until they separate into services with their types.
+    box = page.locator("#services-map")
+    for _ in range(6):
+        if box.locator(".svc-badge").count():
+            break
+        loads = int(box.get_attribute("data-loads"))
+        box.locator(".svc-cluster").first.tap()
+        expect(box).not_to_have_attribute("data-loads", str(loads))
+    expect(box.locator(".svc-badge").first).to_be_visible()
     session.screenshot("phone-services-map-scotland")
     assert session.watch.blocked == [], "the map reached for the network"
     session.watch.assert_clean()
