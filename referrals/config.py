@@ -106,6 +106,9 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "30 per minute"),
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
+        # Base URI of the identifier and code systems in the FHIR resources the referral
+        # API gives; empty: this site's own /api/v1/fhir/.
+        "FHIR_SYSTEM_BASE": env.get("FHIR_SYSTEM_BASE", "").strip(),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Test each pooled connection before use, so that after the database restarts the
         # first requests get a fresh connection instead of an error.
