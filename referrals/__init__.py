@@ -50,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(vendor.bp)
-    app.register_blueprint(api.bp)
+    api.init_app(app)
     auth.init_app(app)
     directory.init_app(app)
     tracking.init_app(app)

@@ -113,6 +113,9 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
         # Downloading the whole directory is heavy: a few times a minute is plenty.
         "EXPORT_RATE_LIMIT": env.get("EXPORT_RATE_LIMIT", "5 per minute"),
+        # Base URI of the identifier and code systems in the FHIR resources the referral
+        # API gives; empty: this site's own /api/v1/fhir/.
+        "FHIR_SYSTEM_BASE": env.get("FHIR_SYSTEM_BASE", "").strip(),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Test each pooled connection before use, so that after the database restarts the
         # first requests get a fresh connection instead of an error.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -43,6 +44,12 @@ UNUSABLE_PASSWORD = "!"  # noqa: S105
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
+
+
+def uuid_column() -> Mapped[UUID]:
+    """A stable public identifier kept beside the internal id: the APIs name records by
+    it, so it never changes and never reveals how many records there are."""
+    return mapped_column(sa.Uuid, unique=True, default=uuid4)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -218,6 +225,7 @@ class ServiceType(db.Model):
     __tablename__ = "service_types"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     colour: Mapped[str] = mapped_column(sa.String(7))
@@ -230,6 +238,7 @@ class Organisation(db.Model):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     external_id: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
@@ -250,6 +259,7 @@ class Service(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     external_id: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
@@ -326,6 +336,7 @@ class Location(db.Model):
     __table_args__ = (sa.Index("ix_locations_position", "latitude", "longitude", "service_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     service_id: Mapped[int] = mapped_column(
         sa.ForeignKey("services.id", ondelete="CASCADE"), index=True
     )
@@ -496,6 +507,7 @@ class Referral(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
     made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # The referral date in local (Europe/London) time; the measures' period and clocks.

@@ -156,3 +156,24 @@ def make_referral(
     )
     session.flush()
     return referral
+
+
+def make_api_client(
+    session, role: Role, *, suites=(), organisation=None, name=None
+) -> tuple[object, str]:
+    """A registered system and its token, as an administrator would register it."""
+    from referrals.api.clients import register
+
+    issued = register(
+        session,
+        name=name or f"Test system {next(_counter)}",
+        role=role,
+        suite_ids=[s.id for s in suites],
+        organisation_id=organisation.id if organisation else None,
+    )
+    session.flush()
+    return issued.client, issued.token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -85,7 +85,7 @@ def test_hostile_text_reaches_the_map_only_as_escaped_json(client, hostile):
 
 
 def test_hostile_text_in_the_api_is_plain_json(client, hostile):
-    response = client.get(f"/api/v1/services/{hostile.id}")
+    response = client.get(f"/api/v1/services/{hostile.uuid}")
     assert response.mimetype == "application/json"
     data = json.loads(response.get_data(as_text=True))
     assert data["name"] == XSS
@@ -167,11 +167,13 @@ def test_confidential_address_hidden_from_the_public(client, session):
         f"/services/{refuge.id}",
         MARKERS,
         f"/services/{refuge.id}/map",
-        "/api/v1/services",
-        f"/api/v1/services/{refuge.id}",
+        "/api/v1/services?full=true",
+        f"/api/v1/services/{refuge.uuid}",
         "/services.csv",
     ):
-        html = client.get(url).get_data(as_text=True)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
         assert "Secret Lane" not in html, url
         assert "G2 9ZZ" not in html, url
         assert "55.8642" not in html, url
@@ -187,7 +189,7 @@ def test_confidential_address_hidden_from_the_public(client, session):
     assert "77 Secret Lane" in body(client, f"/services/{refuge.id}")
     assert "77 Secret Lane" in body(client, "/services?q=Glasgow")
     assert "Secret Lane" in body(client, MARKERS)
-    assert "Secret Lane" not in client.get("/api/v1/services").get_data(as_text=True)
+    assert "Secret Lane" not in client.get("/api/v1/services?full=true").get_data(as_text=True)
 
 
 def test_area_lead_does_not_see_confidential_addresses(client, session):

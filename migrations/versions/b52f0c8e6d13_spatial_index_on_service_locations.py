@@ -2,7 +2,7 @@
 a GiST index on the location's point on PostgreSQL
 
 Revision ID: b52f0c8e6d13
-Revises: 7d3e1a9c4b21
+Revises: e3b5f525d0dc
 Create Date: 2026-11-23 09:30:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b52f0c8e6d13'
-down_revision = '7d3e1a9c4b21'
+down_revision = 'e3b5f525d0dc'
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from ..api.clients import client_accounts, is_client_account
 from ..audit import record
 from ..auth.passwords import password_problem
 from ..auth.signin import normalise_email
@@ -152,8 +153,15 @@ def _email_taken(email: str, user_id: int | None = None) -> bool:
 def users():
     form = UserFilterForm(request.args)
     form.role.choices = options([("", "Any"), *Role.choices()])
-    query = sa.select(User).options(
-        selectinload(User.organisation), selectinload(User.custody_suite), selectinload(User.areas)
+    # API clients' own accounts are managed with the clients, not here.
+    query = (
+        sa.select(User)
+        .where(User.id.not_in(client_accounts()))
+        .options(
+            selectinload(User.organisation),
+            selectinload(User.custody_suite),
+            selectinload(User.areas),
+        )
     )
     if form.validate():
         if form.q.data:
@@ -204,7 +212,7 @@ def new_user():
 
 def _user_or_404(user_id: int) -> User:
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or is_client_account(db.session, user_id):
         abort(404)
     return user
 

@@ -11,6 +11,11 @@ TASKS = [
     ("directory.my_listings", "Directory upkeep", "Stale listings and reported problems."),
     ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),
     ("reports.targets", "Targets", "Local targets per area and measure."),
+    (
+        "api_clients.index",
+        "API clients",
+        "Systems that make and follow referrals through the API, and their tokens.",
+    ),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
 ]
 

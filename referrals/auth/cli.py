@@ -14,7 +14,7 @@ from .passwords import password_problem
 from .signin import normalise_email
 
 
-def _organisation(value: str) -> Organisation | None:
+def find_organisation(value: str) -> Organisation | None:
     if value.isdigit():
         return db.session.get(Organisation, int(value))
     return db.session.scalar(
@@ -60,7 +60,7 @@ def create_user_command(email, name, role, suite_code, organisation, area_codes,
             )
         user.custody_suite = suite
     if role == Role.PROVIDER:
-        org = _organisation(organisation or "")
+        org = find_organisation(organisation or "")
         if org is None:
             raise click.BadParameter("give a known organisation", param_hint="--organisation")
         user.organisation = org

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import Gender, ServiceStatus
+from ..clock import now_utc
 from ..models import (
     CouncilArea,
     Location,
@@ -157,6 +158,9 @@ def _assign(
     areas: list[CouncilArea],
 ) -> None:
     service.organisation = organisation
+    # Saved listings count as changed even when only their hours, areas or locations
+    # did, which live in other tables: the directory API's modified_after relies on it.
+    service.updated_at = now_utc()
     for name in SIMPLE_FIELDS:
         setattr(service, name, getattr(data, name))
     service.primary_type = types[data.primary_type_code]

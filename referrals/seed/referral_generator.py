@@ -21,6 +21,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from uuid import uuid5
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -41,7 +42,7 @@ from ..models import (
 )
 from ..references import reference_for
 from .bulk import bulk_insert, bulk_load_mode, reset_sequence
-from .demo_directory import ISLAND_CODES, RURAL_CODES
+from .demo_directory import DEMO_UUIDS, ISLAND_CODES, RURAL_CODES
 
 DAYS = 730
 CHUNK = 50_000
@@ -174,6 +175,7 @@ NOTES = [
 REFERRAL_COLUMNS = (
     "id",
     "reference",
+    "uuid",
     "made_at",
     "referred_on",
     "custody_suite_id",
@@ -580,10 +582,13 @@ def _rows(
                 advance(trail, "declined", respond, "person_declined")
 
         events, dates, reasons = trail.events, trail.dates, trail.reasons
+        reference = reference_for(referral_id)
+        public_id = uuid5(DEMO_UUIDS, reference)
         yield (
             (
                 referral_id,
-                reference_for(referral_id),
+                reference,
+                str(public_id) if postgres else public_id.hex,
                 made_text,
                 day_text,
                 suite_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
 
 from ..audit import record
 from ..choices import ContactMethod, ServiceStatus
@@ -20,7 +21,15 @@ from ..database import as_id
 from ..directory.listings import phone_problem
 from ..directory.search import Filters, Hit, search_services
 from ..forms import options
-from ..models import CouncilArea, PostcodeDistrict, Referral, ReferralEvent, Service, User
+from ..models import (
+    CouncilArea,
+    CustodySuite,
+    PostcodeDistrict,
+    Referral,
+    ReferralEvent,
+    Service,
+    User,
+)
 from ..postcodes import normalise_district
 from ..references import new_reference
 from .forms import ReferralForm
@@ -37,11 +46,30 @@ class Suggestions:
 
 
 class ReferralMaker:
-    """Drives ``/referrals/new`` for one custody user."""
+    """Drives ``/referrals/new`` for one custody user, and the referral API for a custody
+    system: both make referrals with exactly these checks.
 
-    def __init__(self, session: Session, user: User, today: dt.date):
+    ``formdata`` replaces the posted form (the API passes the fields it was sent, with no
+    CSRF token, since its callers prove themselves with a bearer token); ``suite`` is the
+    custody suite the referral is made in (default: the user's own).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        user: User,
+        today: dt.date,
+        *,
+        formdata: MultiDict | None = None,
+        suite: CustodySuite | None = None,
+    ):
         self.session, self.user, self.today = session, user, today
-        self.form = ReferralForm()
+        self.suite = suite or user.custody_suite
+        self.form = (
+            ReferralForm()
+            if formdata is None
+            else ReferralForm(formdata=formdata, meta={"csrf": False})
+        )
         councils = session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name)).all()
         self.form.council_area_id.choices = options(
             [("", "Choose the council area"), *[(str(c.id), c.name) for c in councils]]
@@ -132,8 +160,7 @@ class ReferralMaker:
             row = self.session.get(PostcodeDistrict, district)
             if row is not None:
                 return row.latitude, row.longitude, f"postcode district {district}"
-        suite = self.user.custody_suite
-        return suite.latitude, suite.longitude, suite.name
+        return self.suite.latitude, self.suite.longitude, self.suite.name
 
     def _suggest(self) -> None:
         if self.service is not None:
@@ -223,7 +250,7 @@ class ReferralMaker:
         referral = Referral(
             made_at=now,
             referred_on=now_local().date(),
-            custody_suite_id=self.user.custody_suite_id,
+            custody_suite_id=self.suite.id,
             referrer_id=self.user.id,
             pathway=form.pathway.data,
             service_id=self.service.id,
@@ -270,6 +297,7 @@ class ReferralMaker:
                 at=now,
             )
         )
+        self.session.flush()  # gives the referral its id, for the audit record
         record(
             "referral_created",
             referral,

@@ -49,6 +49,8 @@ PAGES = [
     ("admin", "users", "/admin/users"),
     ("admin", "audit log", "/admin/audit"),
     ("admin", "import services", "/admin/imports/services"),
+    ("admin", "API clients", "/admin/api-clients"),
+    ("admin", "register a system", "/admin/api-clients/new"),
 ]
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
+import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -288,3 +290,31 @@ def test_someone_on_a_phone_finds_services_and_sees_them_on_the_map(open_session
     session.screenshot("phone-services-map-scotland")
     assert session.watch.blocked == [], "the map reached for the network"
     session.watch.assert_clean()
+
+
+def test_admin_on_a_phone_registers_a_custody_system_whose_token_works(open_session, live_server):
+    session = open_session("admin@demo.test", **MOBILE)
+    page = session.page
+    session.goto("/admin/")
+    page.get_by_role("link", name="API clients").tap()
+    page.get_by_role("link", name="Register a system").tap()
+    page.get_by_label("Name of the system").fill("Custody system, Glasgow East")
+    page.get_by_label("Custody system (for a set of custody suites)").check()
+    page.get_by_label(re.compile("London Road Police Office custody")).check()
+    page.get_by_role("button", name="Register and show the token").tap()
+    expect(page.get_by_text("Copy the token now: it is shown only this once.")).to_be_visible()
+    token = page.get_by_label("Token").input_value()
+    assert token.startswith("rpk_")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the token page scrolls sideways on a phone ({width}px wide)"
+    session.watch.assert_clean()
+
+    request = urllib.request.Request(  # noqa: S310 - the app on loopback
+        f"{live_server.url}/api/v1/referrals?per_page=1",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        listed = json.load(response)
+    assert listed["total_items"] > 0  # the demo suite's referrals
+    page.get_by_role("link", name="Done: back to API clients").tap()
+    expect(page.get_by_role("cell", name="Custody system, Glasgow East")).to_be_visible()

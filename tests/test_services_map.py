@@ -1,5 +1,5 @@
-"""The HSDS-shaped API, and the services map: local assets, markers by view (clustered
-when zoomed out), filters, the searched place and radius."""
+"""The services map: local assets, markers by view (clustered when zoomed out), filters,
+the searched place and radius."""
 
 import json
 import math
@@ -8,54 +8,9 @@ from html import unescape
 
 import numpy as np
 
-from referrals.choices import ServiceStatus
 from referrals.directory.viewport import SPACING_PIXELS
 
 from .factories import make_service
-
-
-def test_api_lists_services_in_hsds_shape(client, session):
-    for i in range(3):
-        make_service(
-            session,
-            name=f"API {i}",
-            phone="0141 496 0000",
-            min_age=18,
-            hours=[(0, "09:00", "17:00")],
-        )
-    make_service(session, name="Gone", status=ServiceStatus.INACTIVE)
-    session.commit()
-    data = client.get("/api/v1/services?per_page=2").get_json()
-    assert data["total_items"] == 3 and data["total_pages"] == 2
-    assert data["page_number"] == 1 and data["first_page"] and not data["last_page"]
-    item = data["contents"][0]
-    assert item["name"] == "API 0"
-    assert item["organization"]["name"].startswith("Test Organisation")
-    location = item["service_at_locations"][0]["location"]
-    assert location["addresses"][0]["postal_code"] == "G1 1AA"
-    assert location["latitude"] == 55.8642
-    assert item["schedules"] == [
-        {"freq": "WEEKLY", "byday": "MO", "opens_at": "09:00", "closes_at": "17:00"}
-    ]
-    area = item["service_areas"][0]
-    assert area["gss_code"] == "S12000049" and area["uri"].endswith("/S12000049")
-    assert item["assured_date"] and item["minimum_age"] == 18
-    assert item["attributes"][0]["taxonomy_term"]["code"] == "ost"
-    page2 = client.get("/api/v1/services?per_page=2&page=2").get_json()
-    assert [c["name"] for c in page2["contents"]] == ["API 2"] and page2["last_page"]
-
-
-def test_api_single_service_and_errors(client, session):
-    service = make_service(session, name="One")
-    session.commit()
-    assert client.get(f"/api/v1/services/{service.id}").get_json()["name"] == "One"
-    missing = client.get("/api/v1/services/999999")
-    assert missing.status_code == 404 and missing.get_json()["status"] == 404
-    for query in ("page=0", "per_page=1000", "page=abc"):
-        response = client.get(f"/api/v1/services?{query}")
-        assert response.status_code == 400 and "must be" in response.get_json()["detail"]
-    assert client.get("/api/v1/services?type=ost").get_json()["total_items"] == 1
-    assert client.get("/api/v1/services?type=iep").get_json()["total_items"] == 0
 
 
 def map_settings(html: str) -> dict:
