@@ -12,6 +12,7 @@ TASKS = [
     ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),
     ("reports.targets", "Targets", "Local targets per area and measure."),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
+    ("notifications.outbox", "Outbox", "Messages that could not be sent, to try again."),
 ]
 
 
