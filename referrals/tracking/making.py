@@ -117,6 +117,8 @@ class ReferralMaker:
         self.duplicate = recent_duplicate(
             self.session, self.form.person_ref.data.strip(), self.service.id, self.today
         )
+        if self.duplicate is not None and self.duplicate.form_token == self.form.form_token.data:
+            return self.duplicate  # this same form, submitted in parallel, made it
         if self.duplicate is not None and not self.form.confirm_duplicate.data:
             return None
         return self._save()

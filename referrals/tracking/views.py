@@ -23,7 +23,7 @@ from ..workdays import is_overdue, overdue_cutoff, respond_by
 from . import bp
 from .actions import ACTIONS, StaleReferral, TransitionError, done_message
 from .detail import detail_page
-from .forms import ReferralSearchForm, TransitionForm, VersionForm, reason_choices
+from .forms import ReferralSearchForm, TransitionForm, reason_choices
 from .lifecycle import UNDO_WINDOW, apply
 from .making import ReferralMaker
 from .scope import in_scope, referral_for
@@ -214,6 +214,4 @@ def worklist():
     found = build_worklist(
         db.session, current_user._get_current_object(), today_local(), now_utc(), working_days()
     )
-    return render_template(
-        "tracking/worklist.html", worklist=found, today=today_local(), undo_form=VersionForm()
-    )
+    return render_template("tracking/worklist.html", worklist=found, today=today_local())
