@@ -243,4 +243,3 @@ def test_overdue_on_the_worklist_counts_the_bank_holiday(app, client, session, o
     assert "Overdue: no response within 5 working days (1)" in page
     assert made.reference in page
     assert session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
-

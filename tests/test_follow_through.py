@@ -340,7 +340,7 @@ def test_a_provider_passes_a_referral_on_and_the_journey_is_linked(
     client.post("/logout")
     sign_in(client, "q@t.example")
     page = client.get(f"/referrals/{new.id}").get_data(as_text=True)
-    assert f"Passed on from" in page and first.reference in page
+    assert "Passed on from" in page and first.reference in page
     assert f"Passed on from {first.reference}" in client.get("/worklist").get_data(as_text=True)
     client.post("/logout")
     sign_in(client, "c@t.example")
@@ -559,7 +559,7 @@ def test_form_errors_are_listed_in_the_order_of_the_page(client, people):
     assert 'class="age-band"' in page  # wide enough for "Choose an age band"
 
 
-# -- retention and managers ------------------------------------------------------------------------
+# -- retention and managers ---------------------------------------------------------------
 
 
 def test_the_purge_erases_attempt_notes_and_update_messages(runner, session, people, referral):

@@ -61,9 +61,7 @@ def create_user_command(
         raise click.BadParameter(
             "only custody staff and providers can be managers", param_hint="--manager"
         )
-    user = User(
-        email=email, name=name or email.split("@")[0], role=Role(role), manager=manager
-    )
+    user = User(email=email, name=name or email.split("@")[0], role=Role(role), manager=manager)
     if role == Role.CUSTODY:
         suite = db.session.scalar(
             sa.select(CustodySuite).where(CustodySuite.code == (suite_code or "").upper())
