@@ -544,7 +544,9 @@ class Referral(db.Model):
     referred_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
     # Made although a referral for the same custody record number went to the same
     # service within 28 days: flagged on the worklist.
-    possible_duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"))
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("referrals.id"), index=True
+    )
     # The one-time token of the form that made it: a second submit finds this referral.
     form_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     version: Mapped[int] = mapped_column(default=1)
@@ -572,6 +574,8 @@ class ReferralEvent(db.Model):
     """One change of a referral: append-only, never updated or deleted."""
 
     __tablename__ = "referral_events"
+    # A user's recent changes, for the offer to undo them.
+    __table_args__ = (sa.Index("ix_referral_events_user_at", "user_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
@@ -589,7 +593,9 @@ class ReferralEvent(db.Model):
     reason: Mapped[str | None] = mapped_column(sa.String(40))
     note: Mapped[str | None] = mapped_column(sa.Text)
     # Set on an undo: the change it took back (which stays in the history).
-    undoes_event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referral_events.id"))
+    undoes_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("referral_events.id"), index=True
+    )
 
     referral: Mapped[Referral] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()

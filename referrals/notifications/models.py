@@ -31,7 +31,9 @@ class Notification(db.Model):
     # then writes one message per member of staff).
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     address: Mapped[str | None] = mapped_column(sa.String(254))
-    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
     referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
     # What the message needs besides the referral, as JSON (never personal data).
     payload: Mapped[str] = mapped_column(sa.Text, default="{}")

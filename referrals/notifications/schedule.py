@@ -40,8 +40,9 @@ def _insert_once(session: Session, **values) -> int:
         dialect.insert(Notification.__table__)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.__table__.c.id)
     )
-    return session.execute(statement).rowcount
+    return len(session.execute(statement).all())
 
 
 def _staff(session: Session, organisation_ids, managers_only: bool) -> dict[int, list[int]]:

@@ -39,6 +39,9 @@ PAGES = [
     ("provider", "worklist", "/worklist"),
     ("provider", "listings", "/listings"),
     ("provider", "referral", ("/referrals", re.compile(r"^RP-"))),
+    ("provider", "refer on", ("/worklist", re.compile(r"^RP-"), "Refer on")),
+    ("custody", "slip", ("/referrals", re.compile(r"^RP-"), "Print a slip for the person")),
+    ("custody", "settings", "/settings"),
     ("lead", "reports", "/reports/"),
     ("lead", "area table", "/reports/areas?measure=engagement_rate"),
     ("lead", "area map", "/reports/map?measure=engagement_rate"),
@@ -49,6 +52,7 @@ PAGES = [
     ("admin", "users", "/admin/users"),
     ("admin", "audit log", "/admin/audit"),
     ("admin", "import services", "/admin/imports/services"),
+    ("admin", "outbox", "/admin/outbox"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Follow-through: outbox, preferences, contact attempts, referrer updates, refer on, duplicates, managers
+"""Follow-through: notifications outbox and preferences, contact attempts, referrer updates, referral links (referred on, possible duplicate, form token), undo, managers, referral inboxes
 
 Revision ID: 2c0f40d47a52
 Revises: 12c1c4de6baf
@@ -76,6 +76,7 @@ def upgrade():
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_referral_id'), ['referral_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
 
@@ -99,6 +100,9 @@ def upgrade():
 
     with op.batch_alter_table('referral_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('undoes_event_id', sa.Integer(), nullable=True))
+        batch_op.create_index('ix_referral_events_user_at', ['user_id', 'at'], unique=False)
+        # Foreign keys to the same table are checked on every delete: index them.
+        batch_op.create_index(batch_op.f('ix_referral_events_undoes_event_id'), ['undoes_event_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_referral_events_undoes_event_id_referral_events'), 'referral_events', ['undoes_event_id'], ['id'])
 
     with op.batch_alter_table('referrals', schema=None) as batch_op:
@@ -106,6 +110,7 @@ def upgrade():
         batch_op.add_column(sa.Column('possible_duplicate_of_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('form_token', sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f('ix_referrals_referred_from_id'), ['referred_from_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_referrals_possible_duplicate_of_id'), ['possible_duplicate_of_id'], unique=False)
         batch_op.create_unique_constraint(batch_op.f('uq_referrals_form_token'), ['form_token'])
         batch_op.create_foreign_key(batch_op.f('fk_referrals_possible_duplicate_of_id_referrals'), 'referrals', ['possible_duplicate_of_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_referrals_referred_from_id_referrals'), 'referrals', ['referred_from_id'], ['id'])
@@ -143,12 +148,15 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_referrals_possible_duplicate_of_id_referrals'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_referrals_form_token'), type_='unique')
         batch_op.drop_index(batch_op.f('ix_referrals_referred_from_id'))
+        batch_op.drop_index(batch_op.f('ix_referrals_possible_duplicate_of_id'))
         batch_op.drop_column('form_token')
         batch_op.drop_column('possible_duplicate_of_id')
         batch_op.drop_column('referred_from_id')
 
     with op.batch_alter_table('referral_events', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_referral_events_undoes_event_id_referral_events'), type_='foreignkey')
+        batch_op.drop_index('ix_referral_events_user_at')
+        batch_op.drop_index(batch_op.f('ix_referral_events_undoes_event_id'))
         batch_op.drop_column('undoes_event_id')
 
     with op.batch_alter_table('organisations', schema=None) as batch_op:
@@ -161,6 +169,7 @@ def downgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
         batch_op.drop_index(batch_op.f('ix_notifications_referral_id'))
+        batch_op.drop_index(batch_op.f('ix_notifications_organisation_id'))
         batch_op.drop_index('ix_notifications_due')
 
     op.drop_table('notifications')
