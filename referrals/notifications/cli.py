@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..clock import now_local
 from ..extensions import db
-from .backends import backend_from_config
+from .backends import Backend, backend_from_config
 from .schedule import queue_digests
 from .sender import Policy, Tally, deliver_due
 
@@ -30,22 +30,30 @@ def _log_to_stderr() -> None:
         log.propagate = False
 
 
-def one_pass(batch: int) -> Tally:
+def one_pass(batch: int, backend: Backend | None = None) -> Tally:
     """Queue any digest now due, then deliver everything due."""
     config = current_app.config
     queue_digests(db.session, now_local())
     return deliver_due(
-        db.session, backend_from_config(config), Policy.from_config(config), batch=batch
+        db.session, backend or backend_from_config(config), Policy.from_config(config), batch=batch
     )
 
 
-def run(stop: threading.Event, *, interval: float, batch: int, once: bool = False) -> Tally:
+def run(
+    stop: threading.Event,
+    *,
+    interval: float,
+    batch: int,
+    once: bool = False,
+    backend: Backend | None = None,
+) -> Tally:
     """Send until ``stop`` is set (or one pass with ``once``); survives the database
     going away and comes back to work when it returns."""
     total = Tally()
+    backend = backend or backend_from_config(current_app.config)
     while not stop.is_set():
         try:
-            total.add(one_pass(batch))
+            total.add(one_pass(batch, backend))
         except SQLAlchemyError as exc:
             db.session.rollback()
             log.warning("The database did not answer (%s); trying again shortly.", exc)
@@ -89,7 +97,7 @@ def send_notifications_command(once: bool, interval: float, batch: int) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         log.info("Sending notifications through %s every %s seconds.", backend.name, interval)
-    total = run(stop, interval=interval, batch=batch, once=once)
+    total = run(stop, interval=interval, batch=batch, once=once, backend=backend)
     click.echo(f"Outbox: {total}.")
 
 

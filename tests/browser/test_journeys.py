@@ -155,7 +155,7 @@ def test_provider_accepts_the_referral_and_records_attendance_and_treatment(
     expect(accepted.get_by_role("listitem").filter(has_text=reference)).to_have_count(1)
 
     # First attendance from the referral's page, with the date typed in.
-    accepted.get_by_role("link", name=reference).click()
+    accepted.get_by_role("link", name=reference, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Referral {reference}")
     expect(page.get_by_role("note").filter(has_text="Child protection.")).to_be_visible()
     attend = page.get_by_role("form", name="Record first attendance")
