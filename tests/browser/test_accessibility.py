@@ -39,7 +39,11 @@ PAGES = [
     ("provider", "worklist", "/worklist"),
     ("provider", "listings", "/listings"),
     ("provider", "referral", ("/referrals", re.compile(r"^RP-"))),
-    ("provider", "refer on", ("/referrals?status=treatment_started", re.compile(r"^RP-"), "Refer on")),
+    (
+        "provider",
+        "refer on",
+        ("/referrals?status=treatment_started", re.compile(r"^RP-"), "Refer on"),
+    ),
     ("custody", "slip", ("/referrals", re.compile(r"^RP-"), "Print a slip for the person")),
     ("custody", "settings", "/settings"),
     ("lead", "reports", "/reports/"),
