@@ -17,7 +17,7 @@ SECRET := SECRET_KEY="$${SECRET_KEY:-$$(cat $(INSTANCE)/secret_key)}"
 help:
 	@echo "make run    set up .venv, the SQLite database and demo data, and serve http://$(HOST):$(PORT)"
 	@echo "make test   install the test tools and run the whole test suite"
-	@echo "make serve  upgrade the database and serve with gunicorn (DATABASE_URL, SECRET_KEY, BIND)"
+	@echo "make serve  upgrade the database, serve with gunicorn and send notifications (DATABASE_URL, SECRET_KEY, BIND)"
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  run the benchmarks under bench/"
 
@@ -57,15 +57,21 @@ run: demo
 	@echo "  provider@demo.test  service provider: worklist and listings"
 	@echo "  lead@demo.test      area lead: reports and targets"
 	@echo "  admin@demo.test     administrator: users, imports, audit log"
+	@echo "Messages (notifications) are printed below by the sender, not emailed."
 	@echo "Press Ctrl+C to stop."
 	@echo
+	@$(SECRET) $(FLASK) send-notifications & sender=$$!; \
+	trap 'kill -TERM $$sender 2>/dev/null; wait $$sender' EXIT INT TERM; \
 	$(SECRET) $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Production-style: gunicorn workers (gunicorn.conf.py) on DATABASE_URL (PostgreSQL or the
-# SQLite default), after bringing the schema and the reference data up to date.
+# SQLite default), after bringing the schema and the reference data up to date, with the
+# notification sender beside them (stopping the server stops the sender too).
 serve: install $(INSTANCE)/secret_key
 	$(SECRET) $(FLASK) db upgrade
 	$(SECRET) $(FLASK) seed-reference
+	@$(SECRET) $(FLASK) send-notifications & sender=$$!; \
+	trap 'kill -TERM $$sender 2>/dev/null; wait $$sender' EXIT INT TERM; \
 	$(SECRET) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install-test

@@ -45,7 +45,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from . import admin, api, auth, directory, health, home, reports, tracking, vendor
+    from . import (
+        admin,
+        api,
+        auth,
+        directory,
+        health,
+        home,
+        notifications,
+        reports,
+        tracking,
+        vendor,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
@@ -56,4 +67,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     tracking.init_app(app)
     reports.init_app(app)
     admin.init_app(app)
+    notifications.init_app(app)
     return app

@@ -18,6 +18,9 @@ MISSING_KEY_HELP = (
 )
 
 
+BANK_HOLIDAY_REGIONS = ("SCT", "ENG", "WLS", "NIR")
+
+
 class ConfigError(RuntimeError):
     """A setting in the environment is missing or malformed."""
 
@@ -64,6 +67,52 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}.")
 
 
+def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    for value in allowed:
+        if raw.lower() == value.lower():
+            return value
+    raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
+
+
+def notification_settings(env: dict[str, str]) -> dict[str, Any]:
+    """How messages are sent (see the README's "Notifications")."""
+    templates = {
+        key: value.strip()
+        for key, value in env.items()
+        if key.startswith("NOTIFY_TEMPLATE_") and value.strip()
+    }
+    return {
+        # log (print to the sender's log; development), smtp or notify (GOV.UK Notify).
+        "NOTIFICATIONS_BACKEND": _choice(
+            env, "NOTIFICATIONS_BACKEND", "log", ("log", "smtp", "notify")
+        ),
+        # The address links in messages start with, e.g. https://referrals.example.org
+        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").strip().rstrip("/"),
+        "NOTIFY_MAX_ATTEMPTS": _int(env, "NOTIFY_MAX_ATTEMPTS", 8, minimum=1),
+        "NOTIFY_RETRY_SECONDS": _int(env, "NOTIFY_RETRY_SECONDS", 60, minimum=1),
+        "NOTIFY_RETRY_MAX_SECONDS": _int(env, "NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=1),
+        "NOTIFY_DIGEST_HOUR": _int(env, "NOTIFY_DIGEST_HOUR", 8, minimum=0),
+        "SMTP_HOST": env.get("SMTP_HOST", "localhost").strip(),
+        "SMTP_PORT": _int(env, "SMTP_PORT", 587, minimum=1),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env, "SMTP_STARTTLS", True),
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE", "").strip(),
+        "SMTP_TIMEOUT": _float(env, "SMTP_TIMEOUT", 20.0),
+        "MAIL_FROM": env.get("MAIL_FROM", "Referral Pathways <no-reply@localhost>").strip(),
+        "NOTIFY_API_KEY": env.get("NOTIFY_API_KEY", "").strip(),
+        "NOTIFY_BASE_URL": (
+            env.get("NOTIFY_BASE_URL") or "https://api.notifications.service.gov.uk"
+        ).strip(),
+        "NOTIFY_REPLY_TO_ID": env.get("NOTIFY_REPLY_TO_ID", "").strip(),
+        # NOTIFY_TEMPLATE_<KIND> per kind of message, or NOTIFY_TEMPLATE_DEFAULT for all.
+        "NOTIFY_TEMPLATES": templates,
+    }
+
+
 def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Return the app's settings from ``env`` (default: ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -97,6 +146,9 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "REPORT_LARGE_AREA": _int(env, "REPORT_LARGE_AREA", 200, minimum=1),
         "STALE_AFTER_DAYS": _int(env, "STALE_AFTER_DAYS", 180, minimum=1),
         "OVERDUE_WORKING_DAYS": _int(env, "OVERDUE_WORKING_DAYS", 5, minimum=1),
+        # Bank holidays left out of working days: SCT (Scotland), ENG, WLS or NIR.
+        "BANK_HOLIDAY_REGION": _choice(env, "BANK_HOLIDAY_REGION", "SCT", BANK_HOLIDAY_REGIONS),
+        **notification_settings(env),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 20 * 1024 * 1024, minimum=1024),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -245,6 +245,8 @@ class Organisation(db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     website: Mapped[str | None] = mapped_column(sa.String(500))
+    # Where new referrals are announced when a service has no inbox of its own.
+    referral_email: Mapped[str | None] = mapped_column(sa.String(254))
 
     services: Mapped[list[Service]] = relationship(back_populates="organisation")
 
@@ -279,6 +281,9 @@ class Service(db.Model):
     website: Mapped[str | None] = mapped_column(sa.String(500))
     referral_method: Mapped[str | None] = mapped_column(sa.Text)
     typical_wait_days: Mapped[int | None]
+    # The team inbox told of each new referral (no personal data goes there, only the
+    # reference and a link); without one, the organisation's referral inbox is used.
+    referral_email: Mapped[str | None] = mapped_column(sa.String(254))
     # State
     status: Mapped[ServiceStatus] = mapped_column(
         choice_column(ServiceStatus, "service_status"), default=ServiceStatus.ACTIVE, index=True
@@ -430,6 +435,9 @@ class User(UserMixin, db.Model):
         sa.ForeignKey("custody_suites.id"), index=True
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # Supervises their custody suite (custody staff) or manages their provider
+    # organisation (providers): gets the overdue digest and their unit's own figures.
+    manager: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Bumped on password reset or deactivation: it is part of the session id, so every
     # existing session of the user ends.
     session_version: Mapped[int] = mapped_column(default=1)
@@ -561,6 +569,16 @@ class Referral(db.Model):
     # instead of doing date arithmetic on every row.
     days_to_engagement: Mapped[int | None]
     days_to_treatment: Mapped[int | None]
+    # The referral this one was passed on from (that one is closed as "referred on"):
+    # the person's journey is the chain, counted once by the measures.
+    referred_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    # Made although a referral for the same custody record number went to the same
+    # service within 28 days: flagged on the worklist.
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("referrals.id"), index=True
+    )
+    # The one-time token of the form that made it: a second submit finds this referral.
+    form_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -571,6 +589,12 @@ class Referral(db.Model):
     referrer: Mapped[User] = relationship()
     service: Mapped[Service] = relationship()
     council_area: Mapped[CouncilArea] = relationship()
+    referred_from: Mapped[Referral | None] = relationship(
+        foreign_keys=[referred_from_id], remote_side=[id]
+    )
+    possible_duplicate_of: Mapped[Referral | None] = relationship(
+        foreign_keys=[possible_duplicate_of_id], remote_side=[id]
+    )
     events: Mapped[list[ReferralEvent]] = relationship(
         back_populates="referral", order_by="ReferralEvent.id"
     )
@@ -580,6 +604,8 @@ class ReferralEvent(db.Model):
     """One change of a referral: append-only, never updated or deleted."""
 
     __tablename__ = "referral_events"
+    # A user's recent changes, for the offer to undo them.
+    __table_args__ = (sa.Index("ix_referral_events_user_at", "user_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
@@ -596,6 +622,10 @@ class ReferralEvent(db.Model):
     event_date: Mapped[dt.date]
     reason: Mapped[str | None] = mapped_column(sa.String(40))
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # Set on an undo: the change it took back (which stays in the history).
+    undoes_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("referral_events.id"), index=True
+    )
 
     referral: Mapped[Referral] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()

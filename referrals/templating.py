@@ -37,6 +37,7 @@ NAV = [
     NavItem("directory.my_listings", "Our listings", frozenset({Role.PROVIDER})),
     NavItem("reports.dashboard", "Reports", frozenset({Role.LEAD, Role.ADMIN})),
     NavItem("admin.index", "Admin", frozenset({Role.ADMIN})),
+    NavItem("notifications.settings", "Settings", frozenset(Role)),
 ]
 
 

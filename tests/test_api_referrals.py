@@ -100,6 +100,28 @@ def test_custody_system_makes_a_referral_as_the_form_would(client, session, worl
     assert audit.user_id == world["west"].user_id and audit.object_id == str(made.id)
 
 
+def test_the_same_person_to_the_same_service_within_28_days_needs_confirming(
+    client, session, world
+):
+    headers = bearer(world["west_token"])
+    first = client.post("/api/v1/referrals", json=new_referral(world), headers=headers)
+    assert first.status_code == 201
+    again = client.post("/api/v1/referrals", json=new_referral(world), headers=headers)
+    assert again.status_code == 409
+    problem = again.get_json()
+    assert first.get_json()["reference"] in problem["detail"]
+    assert "confirm_duplicate" in problem["detail"]
+    assert count(session, Referral) == 3  # the two in the world and the first
+    confirmed = client.post(
+        "/api/v1/referrals", json=new_referral(world, confirm_duplicate=True), headers=headers
+    )
+    assert confirmed.status_code == 201, confirmed.get_json()
+    made = session.scalar(
+        sa.select(Referral).where(Referral.uuid == uuid.UUID(confirmed.get_json()["id"]))
+    )
+    assert made.possible_duplicate_of.reference == first.get_json()["reference"]
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [

@@ -535,7 +535,7 @@ def test_overdue_is_shown_to_the_referrer_too(client, session, people, today):
         session,
         service=people["service"],
         referrer=people["custody"],
-        referred_on=today - dt.timedelta(days=10),
+        referred_on=today - dt.timedelta(days=21),
     )
     session.commit()
     sign_in(client, "c@t.example")

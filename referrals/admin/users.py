@@ -42,6 +42,7 @@ class UserForm(FlaskForm):
         "Custody suite (custody staff)", choices=[], validators=[Optional()]
     )
     area_ids = MultiCheckboxField("Council areas (area leads)", choices=[])
+    manager = BooleanField("Manager")
     active = BooleanField("Account active")
 
 
@@ -121,6 +122,7 @@ def _apply(form: UserForm, user: User) -> dict:
         "organisation_id": user.organisation_id,
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(a.id for a in user.areas),
+        "manager": user.manager,
     }
     user.email = normalise_email(form.email.data)
     user.name = form.name.data.strip()
@@ -130,6 +132,8 @@ def _apply(form: UserForm, user: User) -> dict:
     ids = [int(i) for i in form.area_ids.data or []] if role == Role.LEAD else []
     user.areas = list(db.session.scalars(sa.select(CouncilArea).where(CouncilArea.id.in_(ids))))
     user.active = bool(form.active.data)
+    # Only custody staff and providers have a unit to supervise or manage.
+    user.manager = bool(form.manager.data) and role in (Role.CUSTODY, Role.PROVIDER)
     after = {
         "name": user.name,
         "email": user.email,
@@ -138,6 +142,7 @@ def _apply(form: UserForm, user: User) -> dict:
         "organisation_id": user.organisation_id,
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(ids),
+        "manager": user.manager,
     }
     return {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
 
@@ -229,6 +234,7 @@ def edit_user(user_id: int):
         form.organisation_id.data = str(user.organisation_id or "")
         form.custody_suite_id.data = str(user.custody_suite_id or "")
         form.area_ids.data = [str(a.id) for a in user.areas]
+        form.manager.data = user.manager
         form.active.data = user.active
     elif form.validate():
         ok = _check_scope(form)
@@ -274,6 +280,7 @@ def reset_password(user_id: int):
         edit.organisation_id.data = str(user.organisation_id or "")
         edit.custody_suite_id.data = str(user.custody_suite_id or "")
         edit.area_ids.data = [str(a.id) for a in user.areas]
+        edit.manager.data = user.manager
         edit.active.data = user.active
         return render_template(
             "admin/user_form.html", form=edit, user=user, password_form=form

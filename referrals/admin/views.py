@@ -17,6 +17,7 @@ TASKS = [
         "Systems that make and follow referrals through the API, and their tokens.",
     ),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
+    ("notifications.outbox", "Outbox", "Messages that could not be sent, to try again."),
 ]
 
 

@@ -126,7 +126,7 @@ def _paths() -> dict:
         "/organizations/{id}": get(
             "One organisation with its services",
             "getOrganizationById",
-            {"200": ok(ref("OrganizationFull")), "404": NOT_FOUND},
+            {"200": ok(ref("OrganizationFull")), "400": BAD_QUERY, "404": NOT_FOUND},
             [
                 path_id("The organisation's id."),
                 query("full_service", {"type": "boolean"}, "true: services fully nested."),

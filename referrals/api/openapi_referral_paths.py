@@ -72,6 +72,10 @@ def referral_paths() -> dict:
                     "400": problem("The body is not a JSON object."),
                     "401": UNAUTHORISED,
                     "403": FORBIDDEN,
+                    "409": problem(
+                        "The same person was referred to the same service in the last 28 "
+                        "days: send again with confirm_duplicate true if this is a new one."
+                    ),
                     "422": INVALID,
                 },
             },

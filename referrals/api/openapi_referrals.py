@@ -85,6 +85,11 @@ REFERRAL_SCHEMAS: dict[str, Any] = {
         contact_name=_text(200),
         contact_phone=_text(40),
         notes=_text(4000),
+        confirm_duplicate={
+            **BOOLEAN,
+            "description": "Set true to make the referral even though the same person was "
+            "referred to the same service in the last 28 days (otherwise 409).",
+        },
     ),
     "StatusChange": obj(
         ["action", "version"],

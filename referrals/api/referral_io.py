@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from ..choices import ContactMethod
 from ..clock import today_local
 from ..models import CouncilArea, CustodySuite, Referral, Service
-from ..tracking.workdays import is_overdue, respond_by
+from ..workdays import is_overdue, respond_by
 from .hsds import timestamp
 from .models import ApiClient
 from .params import NUL_MESSAGE, ApiError, has_nul, parse_uuid
@@ -48,6 +48,7 @@ FIELDS: dict[str, tuple[str, str | None]] = {
     "contact_name": (TEXT, "contact_name"),
     "contact_phone": (TEXT, "contact_phone"),
     "notes": (TEXT, "notes"),
+    "confirm_duplicate": (FLAG, "confirm_duplicate"),
 }
 FORM_TO_API = {form: api for api, (_kind, form) in FIELDS.items() if form}
 FORM_TO_API |= {"council_area_id": "council_area", "chosen_service": "service_id"}

@@ -62,6 +62,16 @@ def create_referral():
     # The one place the API makes a referral: the form's own maker, given the fields.
     maker = ReferralMaker(db.session, client.user, today_local(), formdata=formdata, suite=suite)
     referral = maker.submit()
+    if referral is None and maker.duplicate is not None:
+        earlier = maker.duplicate
+        db.session.rollback()
+        raise ApiError(
+            409,
+            "This person was referred to this service on "
+            f"{earlier.referred_on:%-d %B %Y} ({earlier.reference}). If this is a new "
+            "referral, send it again with confirm_duplicate set to true.",
+            {"confirm_duplicate": earlier.reference},
+        )
     if referral is None:
         db.session.rollback()
         errors = form_errors(maker.form, maker.service_problem)

@@ -36,9 +36,17 @@ def find_organisation(value: str) -> Organisation | None:
     multiple=True,
     help="Council area GSS code (area lead role); repeat for several.",
 )
+@click.option(
+    "--manager",
+    is_flag=True,
+    help="Supervises their custody suite (custody) or manages their organisation "
+    "(provider: gets the daily overdue digest).",
+)
 @click.password_option(help="Password (prompted for, twice, when not given).")
 @with_appcontext
-def create_user_command(email, name, role, suite_code, organisation, area_codes, password):
+def create_user_command(
+    email, name, role, suite_code, organisation, area_codes, manager, password
+):
     """Create a user account. Custody users need a custody suite, providers an
     organisation, area leads one or more council areas."""
     email = normalise_email(email)
@@ -49,7 +57,11 @@ def create_user_command(email, name, role, suite_code, organisation, area_codes,
     problem = password_problem(password, email)
     if problem:
         raise click.BadParameter(problem, param_hint="--password")
-    user = User(email=email, name=name or email.split("@")[0], role=Role(role))
+    if manager and role not in (Role.CUSTODY, Role.PROVIDER):
+        raise click.BadParameter(
+            "only custody staff and providers can be managers", param_hint="--manager"
+        )
+    user = User(email=email, name=name or email.split("@")[0], role=Role(role), manager=manager)
     if role == Role.CUSTODY:
         suite = db.session.scalar(
             sa.select(CustodySuite).where(CustodySuite.code == (suite_code or "").upper())

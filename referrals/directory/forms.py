@@ -178,6 +178,14 @@ class ServiceForm(FlaskForm):
         "Website",
         validators=[Optional(), web_address, Length(max=500)],
     )
+    referral_email = StringField(
+        "Referral inbox (not shown to the public)",
+        validators=[
+            Optional(),
+            Email("Enter an email address like referrals@example.org."),
+            Length(max=254),
+        ],
+    )
     referral_method = TextAreaField("How to refer", validators=[Optional(), Length(max=2000)])
     typical_wait_days = WholeNumberField(
         "Typical wait (days, optional)",

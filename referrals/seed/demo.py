@@ -93,6 +93,7 @@ def _create_accounts(session: Session) -> dict[str, User]:
             user.custody_suite = suite
         elif role == Role.PROVIDER:
             user.organisation = organisation
+            user.manager = True  # so the daily overdue digest has someone to go to
         elif role == Role.LEAD:
             user.areas = areas
         session.add(user)

@@ -7,121 +7,40 @@
 Every change checks who may make it, that it is allowed from the current state, that
 its date is not in the future, not before the referral and not before the stage
 before it, and that nobody else changed the referral since the form was shown. Every
-change writes a ``ReferralEvent``; events are never changed or deleted.
+change writes a ``ReferralEvent``; events are never changed or deleted, and the
+referrer hears of it through the outbox (in the same transaction).
+
+Two more changes live here: closing as "referred on" (only by passing the referral on,
+``refer_on.py``), and undo: the person who made the last status change may take it
+back within 15 minutes. The undo is an event of its own; the referral's status and
+stage columns go back exactly to what they were before the change, so the measures,
+which read those columns, count the referral as if the change had never been made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from ..choices import CloseReason, DeclinedBy, DeclineReason, ReferralStatus, Role
+from ..clock import now_utc
 from ..models import Referral, ReferralEvent, User
+from ..notifications.outbox import announce_status_change, withdraw_status_message
 from ..templating import format_date
+from .actions import (
+    ACTIONS,
+    CLOSED_STATES,
+    OPEN_STATES,
+    STAGE_DATE,
+    STAGE_NAMES,
+    StaleReferral,
+    TransitionError,
+    next_steps,
+    past,
+)
 
 S = ReferralStatus
-OPEN_STATES = frozenset({S.MADE, S.ACCEPTED, S.ENGAGED, S.TREATMENT_STARTED})
-CLOSED_STATES = frozenset({S.CLOSED, S.DECLINED})
-
-
-class TransitionError(ValueError):
-    """The change is not allowed; the message says why, for the person trying it."""
-
-
-class StaleReferral(TransitionError):
-    """Someone else changed the referral after the form was shown."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This referral was changed by someone else while you were looking at it, so "
-            "your change was not saved. Here is the current state: check it and try again "
-            "if your change is still needed."
-        )
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    label: str
-    sources: frozenset[ReferralStatus]
-    target: ReferralStatus | None  # None: back to the state before closing (reopen)
-    roles: frozenset[str]
-    date_label: str
-
-
-ACTIONS = {
-    a.name: a
-    for a in [
-        Action(
-            "accept",
-            "Accept",
-            frozenset({S.MADE}),
-            S.ACCEPTED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date accepted",
-        ),
-        Action(
-            "decline",
-            "Decline",
-            frozenset({S.MADE}),
-            S.DECLINED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date declined",
-        ),
-        Action(
-            "attend",
-            "Record first attendance",
-            frozenset({S.ACCEPTED}),
-            S.ENGAGED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date of first attendance",
-        ),
-        Action(
-            "start_treatment",
-            "Record treatment start",
-            frozenset({S.ENGAGED}),
-            S.TREATMENT_STARTED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date treatment started",
-        ),
-        Action(
-            "close",
-            "Close",
-            OPEN_STATES,
-            S.CLOSED,
-            frozenset({Role.PROVIDER, Role.ADMIN, Role.CUSTODY}),
-            "Date closed",
-        ),
-        Action("reopen", "Reopen", CLOSED_STATES, None, frozenset({Role.ADMIN}), "Date reopened"),
-    ]
-}
-# The date column each stage sets, and the stage that must come before it.
-STAGE_DATE = {
-    S.ACCEPTED: "accepted_on",
-    S.DECLINED: "declined_on",
-    S.ENGAGED: "engaged_on",
-    S.TREATMENT_STARTED: "treatment_started_on",
-    S.CLOSED: "closed_on",
-}
-STAGE_NAMES = {
-    "referred_on": "the referral was made",
-    "accepted_on": "the referral was accepted",
-    "engaged_on": "the first attendance",
-    "treatment_started_on": "treatment started",
-}
-
-
-def allowed_actions(referral: Referral, user: User) -> list[Action]:
-    """The changes ``user`` may make to ``referral`` now."""
-    found = []
-    for action in ACTIONS.values():
-        if referral.status in action.sources and user.role in action.roles:
-            if user.role == Role.CUSTODY and referral.status != S.MADE:
-                continue  # custody staff may only withdraw a referral entered in error
-            found.append(action)
-    return found
 
 
 def _previous_state(referral: Referral) -> ReferralStatus:
@@ -176,7 +95,7 @@ def apply(
     if referral.status not in action.sources:
         raise TransitionError(
             f"A referral that is “{referral.status.label.lower()}” cannot be "
-            f"{_past(action.name)}. {_next_steps(referral.status)}"
+            f"{past(action.name)}. {next_steps(referral.status)}"
         )
     if user.role == Role.CUSTODY and (
         referral.status != S.MADE or reason != CloseReason.ENTERED_IN_ERROR
@@ -190,6 +109,11 @@ def apply(
     if action.name == "reopen":
         if not note:
             raise TransitionError("Say why the referral is being reopened.")
+        if referral.close_reason == CloseReason.REFERRED_ON:
+            raise TransitionError(
+                "This referral was passed on to another service; follow the new referral "
+                "instead of reopening this one."
+            )
         target = _previous_state(referral)
         _check_date(referral, target, on, today)
         ended = referral.closed_on or referral.declined_on
@@ -215,6 +139,11 @@ def apply(
         elif action.name == "close":
             if reason not in CloseReason.values():
                 raise TransitionError("Choose the reason the referral is closed.")
+            if reason == CloseReason.REFERRED_ON:
+                raise TransitionError(
+                    "To pass the referral to another service, use “Refer on”: it makes the "
+                    "new referral and closes this one in one step."
+                )
             referral.close_reason = CloseReason(reason)
             event_reason = reason
         setattr(referral, STAGE_DATE[target], on)
@@ -227,28 +156,121 @@ def apply(
         event_date=on,
         reason=event_reason,
         note=note,
+        at=now_utc(),
     )
     session.add(event)
+    announce_status_change(session, referral, event, now_utc())
     return event
 
 
-def _past(action: str) -> str:
-    return {
-        "accept": "accepted",
-        "decline": "declined",
-        "attend": "marked as attended",
-        "start_treatment": "marked as starting treatment",
-        "close": "closed",
-        "reopen": "reopened",
-    }[action]
+def close_as_referred_on(
+    session: Session,
+    referral: Referral,
+    user: User,
+    *,
+    today: dt.date,
+    expected_version: int | None,
+    new_reference: str,
+) -> ReferralEvent:
+    """Close ``referral`` because it was passed on (the new referral is ``new_reference``)."""
+    if expected_version is not None and expected_version != referral.version:
+        raise StaleReferral()
+    if referral.status not in OPEN_STATES:
+        raise TransitionError(
+            f"A referral that is “{referral.status.label.lower()}” cannot be passed on. "
+            "Make a new referral instead."
+        )
+    source = referral.status
+    referral.status = S.CLOSED
+    referral.closed_on = today
+    referral.close_reason = CloseReason.REFERRED_ON
+    event = ReferralEvent(
+        referral=referral,
+        user_id=user.id,
+        from_status=source,
+        to_status=S.CLOSED,
+        event_date=today,
+        reason=CloseReason.REFERRED_ON.value,
+        note=f"Passed on: the new referral is {new_reference}.",
+    )
+    session.add(event)
+    announce_status_change(session, referral, event, now_utc())
+    return event
 
 
-def _next_steps(status: ReferralStatus) -> str:
-    return {
-        S.MADE: "It must be accepted or declined first.",
-        S.ACCEPTED: "The next step is to record the first attendance.",
-        S.ENGAGED: "The next step is to record the start of treatment.",
-        S.TREATMENT_STARTED: "It can only be closed now.",
-        S.DECLINED: "It is finished; an administrator can reopen it.",
-        S.CLOSED: "It is finished; an administrator can reopen it.",
-    }[status]
+# -- undo --------------------------------------------------------------------------------
+
+UNDO_WINDOW = dt.timedelta(minutes=15)
+UNDO_REASON = "undo"
+# What each stage reached set, to be cleared when the change is undone.
+STAGE_COLUMNS = {
+    S.ACCEPTED: ("accepted_on",),
+    S.ENGAGED: ("engaged_on",),
+    S.TREATMENT_STARTED: ("treatment_started_on",),
+    S.DECLINED: ("declined_on", "declined_by", "decline_reason"),
+    S.CLOSED: ("closed_on", "close_reason"),
+}
+
+
+def last_change(referral: Referral) -> ReferralEvent | None:
+    """The latest status change still in force (not undone, not an undo itself)."""
+    undone = {e.undoes_event_id for e in referral.events if e.undoes_event_id}
+    for event in reversed(referral.events):
+        if event.reason == UNDO_REASON or event.id in undone:
+            continue
+        return event if event.from_status is not None else None
+    return None
+
+
+def undo_problem(referral: Referral, user: User, now: dt.datetime) -> str | None:
+    """Why ``user`` cannot undo the last change now, or None if they can."""
+    event = last_change(referral)
+    if event is None:
+        return "There is no change to undo."
+    if event.user_id != user.id:
+        return "Only the person who made the last change can undo it."
+    if now - event.at > UNDO_WINDOW:
+        return "A change can only be undone within 15 minutes of making it."
+    if event.from_status in CLOSED_STATES:
+        return "Reopening cannot be undone; close the referral again instead."
+    if event.reason == CloseReason.REFERRED_ON:
+        return (
+            "Passing a referral on cannot be undone. Ask the new service to close its "
+            "referral as entered in error, and an administrator to reopen this one."
+        )
+    return None
+
+
+def undo(
+    session: Session,
+    referral: Referral,
+    user: User,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    expected_version: int | None,
+) -> ReferralEvent:
+    """Take back the last status change, restoring the referral as it was before it."""
+    if expected_version is not None and expected_version != referral.version:
+        raise StaleReferral()
+    problem = undo_problem(referral, user, now)
+    if problem:
+        raise TransitionError(problem)
+    event = last_change(referral)
+    for column in STAGE_COLUMNS[event.to_status]:
+        setattr(referral, column, None)
+    referral.status = event.from_status
+    undo_event = ReferralEvent(
+        referral=referral,
+        user_id=user.id,
+        from_status=event.to_status,
+        to_status=event.from_status,
+        event_date=today,
+        reason=UNDO_REASON,
+        note=f"Undid “{event.to_status.label}”, recorded by mistake.",
+        undoes_event_id=event.id,
+        at=now,
+    )
+    session.add(undo_event)
+    withdraw_status_message(session, referral.id, event.to_status.value)
+    return undo_event

@@ -1,8 +1,9 @@
 """Making a referral: the one-page form, its look-ups and checks, and the save.
 
-Everything is checked before anything is written; the referral, its first event and
-its audit row are saved in one transaction, so an error leaves nothing behind and the
-form keeps what was typed.
+Everything is checked before anything is written; the referral, its first event, its
+audit row and the message to the service's inbox are saved in one transaction, so an
+error leaves nothing behind and the form keeps what was typed. Duplicates are caught
+as ``duplicates.py`` says.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
@@ -30,8 +32,10 @@ from ..models import (
     Service,
     User,
 )
+from ..notifications.outbox import announce_new_referral
 from ..postcodes import normalise_district
 from ..references import new_reference
+from .duplicates import made_with_token, new_form_token, recent_duplicate
 from .forms import ReferralForm
 
 SUGGESTIONS = 8
@@ -43,6 +47,16 @@ CONSENT_MAX_AGE_DAYS = 30
 class Suggestions:
     origin_label: str
     hits: list[Hit]
+
+
+def free_reference(session: Session) -> str:
+    """A random reference not already taken. (No savepoint is used: on SQLite, releasing
+    one would commit the referral before its first event and audit record.)"""
+    for _attempt in range(5):
+        reference = new_reference()
+        if session.scalar(sa.select(Referral.id).where(Referral.reference == reference)) is None:
+            return reference
+    raise RuntimeError("could not draw a free referral reference")  # pragma: no cover
 
 
 class ReferralMaker:
@@ -83,12 +97,15 @@ class ReferralMaker:
         self.service: Service | None = None
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
+        # A recent referral of the same person to the same service, awaiting confirmation.
+        self.duplicate: Referral | None = None
 
     # -- the three entry points ---------------------------------------------------------
 
     def start(self, service_id: str | None) -> None:
         """A fresh form, for a chosen service or with suggestions."""
         self.form.consent_date.data = self.today
+        self.form.form_token.data = new_form_token()
         if service_id:
             self._choose_service(service_id)
         if self.service is None:
@@ -109,12 +126,28 @@ class ReferralMaker:
         self._suggest()
 
     def submit(self) -> Referral | None:
-        """Check everything and save, or return ``None`` with messages on the form."""
+        """Check everything and save, or return ``None`` with messages on the form (or
+        with ``duplicate`` set, to ask whether this is a new referral). A form submitted
+        again returns the referral it made the first time."""
+        already = made_with_token(
+            self.session, self.form.form_token.data, self.user.custody_suite_id
+        )
+        if already is not None:
+            return already
+        if not self.form.form_token.data:
+            self.form.form_token.data = new_form_token()
         valid = self.form.validate()
         self._keep_service()
         valid = self._check(valid)
         if not valid:
             self._suggest()
+            return None
+        self.duplicate = recent_duplicate(
+            self.session, self.form.person_ref.data.strip(), self.service.id, self.today
+        )
+        if self.duplicate is not None and self.duplicate.form_token == self.form.form_token.data:
+            return self.duplicate  # this same form, submitted in parallel, made it
+        if self.duplicate is not None and not self.form.confirm_duplicate.data:
             return None
         return self._save()
 
@@ -273,19 +306,10 @@ class ReferralMaker:
             if self_present
             else (form.contact_phone.data or "").strip() or None,
             contact_method=form.contact_method.data,
+            form_token=form.form_token.data or None,
+            possible_duplicate_of_id=self.duplicate.id if self.duplicate else None,
         )
-        # A random reference not already taken. (No savepoint here: on SQLite, releasing
-        # one would commit the referral before its first event and audit record.)
-        for _attempt in range(5):
-            reference = new_reference()
-            taken = self.session.scalar(
-                sa.select(Referral.id).where(Referral.reference == reference)
-            )
-            if taken is None:
-                break
-        else:  # pragma: no cover - five collisions in 10^12 codes
-            raise RuntimeError("could not draw a free referral reference")
-        referral.reference = reference
+        referral.reference = free_reference(self.session)
         self.session.add(referral)
         self.session.add(
             ReferralEvent(
@@ -297,12 +321,23 @@ class ReferralMaker:
                 at=now,
             )
         )
-        self.session.flush()  # gives the referral its id, for the audit record
-        record(
-            "referral_created",
-            referral,
-            user=self.user,
-            detail={"service_id": self.service.id, "reference": referral.reference},
-        )
-        self.session.commit()
+        try:
+            self.session.flush()  # gives the referral its id, for the audit record
+            record(
+                "referral_created",
+                referral,
+                user=self.user,
+                detail={"service_id": self.service.id, "reference": referral.reference},
+            )
+            announce_new_referral(self.session, referral, self.service)
+            self.session.commit()
+        except IntegrityError:
+            # The same form, submitted at the same moment, made the referral first.
+            self.session.rollback()
+            already = made_with_token(
+                self.session, form.form_token.data, self.user.custody_suite_id
+            )
+            if already is None:
+                raise
+            return already
         return referral

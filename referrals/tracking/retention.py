@@ -2,7 +2,8 @@
 
 A referral is finished when it is closed or declined. After the retention period its
 contact name, phone number and notes are erased, and so are the free-text notes on its
-events (the one change ever made to events: their status, dates and reasons stay). The
+events (the one change ever made to events: their status, dates and reasons stay), on
+its contact attempts and on the referrer's updates. The
 pseudonymous fields the measures need (dates, area, service, pathway, age band, sex)
 are kept, so every report gives the same figures before and after.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..choices import ReferralStatus
 from ..models import Referral, ReferralEvent
+from .models import ContactAttempt, ReferralUpdate
 
 
 @dataclass
@@ -50,6 +52,16 @@ def purge_personal_data(
             sa.update(ReferralEvent.__table__)
             .where(ReferralEvent.referral_id.in_(ids), ReferralEvent.note.is_not(None))
             .values(note=None)
+        )
+        session.execute(
+            sa.update(ContactAttempt.__table__)
+            .where(ContactAttempt.referral_id.in_(ids), ContactAttempt.note.is_not(None))
+            .values(note=None)
+        )
+        session.execute(
+            sa.update(ReferralUpdate.__table__)
+            .where(ReferralUpdate.referral_id.in_(ids), ReferralUpdate.message.is_not(None))
+            .values(message=None)
         )
         session.execute(
             sa.update(Referral.__table__)

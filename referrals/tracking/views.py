@@ -14,17 +14,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..audit import record
 from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Need, ReferralStatus, Role, Substance
-from ..clock import today_local
+from ..clock import now_utc, today_local
 from ..extensions import db
 from ..forms import form_errors, options
 from ..models import Referral
 from ..references import normalise_reference
+from ..workdays import is_overdue, overdue_cutoff, respond_by
 from . import bp
+from .actions import ACTIONS, StaleReferral, TransitionError, done_message
+from .detail import detail_page
 from .forms import ReferralSearchForm, TransitionForm, reason_choices
-from .lifecycle import ACTIONS, StaleReferral, TransitionError, allowed_actions, apply
+from .lifecycle import UNDO_WINDOW, apply
 from .making import ReferralMaker
 from .scope import in_scope, referral_for
-from .workdays import is_overdue, respond_by
+from .worklist import build_worklist
 
 PER_PAGE = 25
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
@@ -58,6 +61,7 @@ def tracking_helpers() -> dict:
         "respond_by": due,
         "coded_list": coded_list,
         "reason_label": reason_label,
+        "undo_window": UNDO_WINDOW,
     }
 
 
@@ -73,7 +77,9 @@ def new_referral():
         return render_template("tracking/new.html", maker=maker, form=maker.form)
     referral = maker.submit()
     if referral is None:
-        return render_template("tracking/new.html", maker=maker, form=maker.form), 400
+        # A possible duplicate is a question, not an error in what was typed.
+        status = 200 if maker.duplicate is not None and not form_errors(maker.form) else 400
+        return render_template("tracking/new.html", maker=maker, form=maker.form), status
     return redirect(url_for("tracking.referral_made", referral_id=referral.id))
 
 
@@ -84,53 +90,13 @@ def referral_made(referral_id: int):
     return render_template("tracking/made.html", referral=referral)
 
 
-def _transition_forms(referral: Referral) -> dict[str, TransitionForm]:
-    forms = {}
-    for action in allowed_actions(referral, current_user):
-        form = TransitionForm(prefix=action.name, formdata=None)
-        form.version.data = referral.version
-        form.on.data = today_local()
-        form.on.label.text = action.date_label
-        form.reason.choices = reason_choices(action.name)
-        if current_user.role == Role.CUSTODY and action.name == "close":
-            form.reason.choices = options([("entered_in_error", "Entered in error")])
-        forms[action.name] = form
-    return forms
-
-
 @bp.get("/referrals/<int:referral_id>")
 @role_required(*PERSON_LEVEL_ROLES)
 def referral_detail(referral_id: int):
     referral = referral_for(db.session, current_user, referral_id)
     record("referral_viewed", referral)
     db.session.commit()
-    return _detail_page(referral)
-
-
-def _detail_page(
-    referral: Referral,
-    error: str | None = None,
-    failed: str | None = None,
-    failed_form: TransitionForm | None = None,
-    status: int = 200,
-):
-    forms = _transition_forms(referral)
-    if failed and failed_form is not None and failed in forms:
-        failed_form.version.data = referral.version
-        failed_form.reason.choices = forms[failed].reason.choices
-        failed_form.on.label.text = ACTIONS[failed].date_label
-        forms[failed] = failed_form
-    return (
-        render_template(
-            "tracking/detail.html",
-            referral=referral,
-            forms=forms,
-            actions=ACTIONS,
-            error=error,
-            failed=failed,
-        ),
-        status,
-    )
+    return detail_page(referral)
 
 
 @bp.post("/referrals/<int:referral_id>/<action>")
@@ -146,7 +112,7 @@ def change_referral(referral_id: int, action: str):
     back = request.form.get("back")
     if not form.validate():
         message = " ".join(m for _, m in form_errors(form)) or "Check the form and try again."
-        return _detail_page(referral, message, action, form, 400)
+        return detail_page(referral, message, action, form, 400)
     try:
         event = apply(
             db.session,
@@ -175,8 +141,8 @@ def change_referral(referral_id: int, action: str):
     except TransitionError as exc:
         db.session.rollback()
         referral = referral_for(db.session, current_user, referral_id)
-        return _detail_page(referral, str(exc), action, form, 400)
-    flash(f"{referral.reference}: {ACTIONS[action].label.lower()} saved.", "success")
+        return detail_page(referral, str(exc), action, form, 400)
+    flash(done_message(action, referral.reference), "success")
     if back == "worklist":
         return redirect(url_for("tracking.worklist"))
     return redirect(url_for("tracking.referral_detail", referral_id=referral.id))
@@ -185,7 +151,7 @@ def change_referral(referral_id: int, action: str):
 def _stale(referral_id: int, message: str):
     db.session.expire_all()
     referral = referral_for(db.session, current_user, referral_id)
-    return _detail_page(referral, message, status=409)
+    return detail_page(referral, message, status=409)
 
 
 @bp.get("/referrals")
@@ -239,60 +205,13 @@ def referral_list():
 
 def _overdue_cutoff() -> dt.date:
     """Referrals made before this date and still unanswered are overdue today."""
-    today = today_local()
-    day = today
-    while respond_by(day, working_days()) >= today:
-        day -= dt.timedelta(days=1)
-    return day + dt.timedelta(days=1)
+    return overdue_cutoff(today_local(), working_days())
 
 
 @bp.get("/worklist")
 @role_required(Role.PROVIDER, Role.ADMIN)
 def worklist():
-    base = (
-        sa.select(Referral)
-        .where(in_scope(current_user))
-        .options(
-            selectinload(Referral.service),
-            selectinload(Referral.council_area),
-            selectinload(Referral.custody_suite),
-        )
-        .order_by(Referral.referred_on, Referral.id)
+    found = build_worklist(
+        db.session, current_user._get_current_object(), today_local(), now_utc(), working_days()
     )
-    cutoff = _overdue_cutoff()
-    made = base.where(Referral.status == ReferralStatus.MADE)
-    sections = [
-        (
-            "overdue",
-            "Overdue: no response within 5 working days",
-            made.where(Referral.referred_on < cutoff),
-            "accept",
-        ),
-        ("new", "New: awaiting acceptance", made.where(Referral.referred_on >= cutoff), "accept"),
-        (
-            "accepted",
-            "Awaiting first attendance",
-            base.where(Referral.status == ReferralStatus.ACCEPTED),
-            "attend",
-        ),
-        (
-            "engaged",
-            "Awaiting treatment start",
-            base.where(Referral.status == ReferralStatus.ENGAGED),
-            "start_treatment",
-        ),
-    ]
-    lists = []
-    for key, title, query, action in sections:
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-        items = db.session.scalars(query.limit(100)).all()
-        lists.append(
-            {
-                "key": key,
-                "title": title,
-                "count": count,
-                "referrals": items,
-                "action": ACTIONS[action],
-            }
-        )
-    return render_template("tracking/worklist.html", lists=lists, today=today_local())
+    return render_template("tracking/worklist.html", worklist=found, today=today_local())

@@ -39,6 +39,13 @@ PAGES = [
     ("provider", "worklist", "/worklist"),
     ("provider", "listings", "/listings"),
     ("provider", "referral", ("/referrals", re.compile(r"^RP-"))),
+    (
+        "provider",
+        "refer on",
+        ("/referrals?status=treatment_started", re.compile(r"^RP-"), "Refer on"),
+    ),
+    ("custody", "slip", ("/referrals", re.compile(r"^RP-"), "Print a slip for the person")),
+    ("custody", "settings", "/settings"),
     ("lead", "reports", "/reports/"),
     ("lead", "area table", "/reports/areas?measure=engagement_rate"),
     ("lead", "area map", "/reports/map?measure=engagement_rate"),
@@ -51,6 +58,7 @@ PAGES = [
     ("admin", "import services", "/admin/imports/services"),
     ("admin", "API clients", "/admin/api-clients"),
     ("admin", "register a system", "/admin/api-clients/new"),
+    ("admin", "outbox", "/admin/outbox"),
 ]
 
 

@@ -143,33 +143,37 @@ def test_provider_accepts_the_referral_and_records_attendance_and_treatment(
     new = page.locator("section").filter(
         has=page.get_by_role("heading", name=re.compile("^New: awaiting acceptance"))
     )
-    row = new.get_by_role("row").filter(has_text=reference)
+    row = new.get_by_role("listitem").filter(has_text=reference)
     expect(row).to_contain_text(SERVICE)
     expect(row).to_contain_text("Children in household")
     session.screenshot("provider-worklist")
     readme_screenshot(session, "worklist")
 
     row.get_by_role("button", name=re.compile(r"^Accept today")).click()
-    expect(page.get_by_role("status")).to_contain_text(f"{reference}: accept saved.")
+    expect(page.get_by_role("status")).to_contain_text(f"Referral {reference} accepted.")
     accepted = page.locator("section").filter(
         has=page.get_by_role("heading", name=re.compile("^Awaiting first attendance"))
     )
-    expect(accepted.get_by_role("row").filter(has_text=reference)).to_have_count(1)
+    expect(accepted.get_by_role("listitem").filter(has_text=reference)).to_have_count(1)
 
     # First attendance from the referral's page, with the date typed in.
-    accepted.get_by_role("link", name=reference).click()
+    accepted.get_by_role("link", name=reference, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Referral {reference}")
     expect(page.get_by_role("note").filter(has_text="Child protection.")).to_be_visible()
     attend = page.get_by_role("form", name="Record first attendance")
     attend.get_by_label("Date").fill(today().isoformat())
     attend.get_by_role("button", name="Record first attendance").click()
-    expect(page.get_by_role("status")).to_contain_text("record first attendance saved")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"First attendance recorded for referral {reference}."
+    )
     expect(page.locator(".lead .status")).to_have_text("Engaged (attended)")
 
     start = page.get_by_role("form", name="Record treatment start")
     start.get_by_label("Date").fill(today().isoformat())
     start.get_by_role("button", name="Record treatment start").click()
-    expect(page.get_by_role("status")).to_contain_text("record treatment start saved")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Treatment start recorded for referral {reference}."
+    )
     expect(page.locator(".lead .status")).to_have_text("Treatment started")
 
     timeline = page.locator(".timeline > li")
