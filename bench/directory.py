@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._setup import bench_app, prepare
 from referrals.clock import now_local
+from referrals.directory.access import PUBLIC
 from referrals.directory.postcode_import import import_postcodes
 from referrals.directory.search import Filters, search_services
 from referrals.extensions import db
@@ -137,7 +138,7 @@ def bench_search(app, runs: int = 200) -> None:
                 lon,
                 filter_sets[i % len(filter_sets)],
                 now_local=now_local(),
-                show_confidential=False,
+                viewer=PUBLIC,
                 page=1,
             )
             timings.append((time.perf_counter() - started) * 1000)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -22,8 +21,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session, selectinload
 
 from ..choices import Gender, ServiceStatus
+from ..csvsafe import csv_uncell
 from ..models import CouncilArea, Organisation, Service, ServiceType
 from ..postcodes import normalise_postcode
+from .access import AddressViewer
 from .hours import format_hours, parse_hours
 from .listings import (
     LocationData,
@@ -303,7 +304,7 @@ def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportR
             if None in row:
                 report.errors.append((line, "this row has more cells than the header"))
                 continue
-            row = {k: unsafe_cell(v) if isinstance(v, str) else v for k, v in row.items()}
+            row = {k: csv_uncell(v) if isinstance(v, str) else v for k, v in row.items()}
             cells = _RowReader(line, row, report.errors)
             data, location = _read_service(session, cells, type_codes, councils, today)
             external_id = (row.get("external_id") or "").strip()
@@ -360,12 +361,12 @@ def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def export_rows(services: Iterable[Service], include_confidential: bool) -> Iterator[list[str]]:
+def export_rows(services: Iterable[Service], viewer: AddressViewer) -> Iterator[list[str]]:
     """CSV rows (header first) for ``services``, in the import format. Confidential
-    addresses are left out unless ``include_confidential``."""
+    addresses are left out unless ``viewer`` may see them."""
     yield COLUMNS
     for s in services:
-        hidden = s.confidential_address and not include_confidential
+        hidden = not viewer.reveals_service(s)
         for location in s.locations:
             yield [
                 s.external_id or f"service-{s.id}",
@@ -400,29 +401,3 @@ def export_rows(services: Iterable[Service], include_confidential: bool) -> Iter
                 format_hours(s.opening_hours),
                 s.last_verified_on.isoformat() if s.last_verified_on else "",
             ]
-
-
-def csv_text(rows: Iterable[list[str]]) -> Iterator[str]:
-    """Rows as CSV text, a line at a time (for streaming responses). Cells that a
-    spreadsheet would run as a formula are prefixed with an apostrophe."""
-    for row in rows:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerow([_safe_cell(c) for c in row])
-        yield buffer.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    """Defuse spreadsheet formulas (=, @, or + and - not followed by a number)."""
-    if value and (
-        value[0] in "=@\t\r"
-        or (value[0] in "+-" and not (len(value) > 1 and (value[1].isdigit() or value[1] == " ")))
-    ):
-        return "'" + value
-    return value
-
-
-def unsafe_cell(value: str) -> str:
-    """Undo ``_safe_cell`` when reading a file this app exported."""
-    if len(value) > 1 and value[0] == "'" and _safe_cell(value[1:]) == value:
-        return value[1:]
-    return value

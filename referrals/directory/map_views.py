@@ -11,7 +11,7 @@ from ..geo import bounding_box, geodesic_km
 from ..models import CouncilArea, Location, Service, ServiceType
 from ..security import limiter
 from . import bp
-from .access import can_see_confidential
+from .access import address_viewer
 from .forms import SearchForm
 from .geocoder import current_geocoder
 from .locate import NotFound, Origin, locate
@@ -67,7 +67,7 @@ def map_rows(form: SearchForm, origin: Origin | None) -> list[list]:
     """One compact row per location of each matching active service:
     ``[lat, lon, type index, name, address, phone, service id]``."""
     filters = filters_from(form)
-    show_confidential = can_see_confidential()
+    viewer = address_viewer()
     query = filtered_locations(filters, now_local()).add_columns(
         Service.name,
         Service.phone,
@@ -75,8 +75,11 @@ def map_rows(form: SearchForm, origin: Origin | None) -> list[list]:
         Location.address_1,
         Location.postcode,
     )
-    if not show_confidential:
-        query = query.where(~Service.confidential_address)
+    if not viewer.everything:
+        shown = ~Service.confidential_address
+        if viewer.organisation_id is not None:
+            shown = sa.or_(shown, Service.organisation_id == viewer.organisation_id)
+        query = query.where(shown)
     if origin is not None:
         box = bounding_box(origin.latitude, origin.longitude, filters.radius_km)
         query = query.where(
@@ -177,7 +180,7 @@ def service_map_frame(service_id: int):
     config = current_app.config
     m = new_map(assets, config["MAP_TILES_URL"], config["MAP_TILES_ATTRIBUTION"], zoom=14)
     rows = []
-    if not service.confidential_address or can_see_confidential():
+    if address_viewer().reveals_service(service):
         types, index = marker_types()
         rows = [
             [

@@ -28,6 +28,7 @@ from ..models import (
     service_type_links,
 )
 from ..seed.reference import place_key
+from .access import AddressViewer
 from .hours import END_OF_DAY
 
 DEFAULT_RADIUS_KM = 25
@@ -79,6 +80,7 @@ def filtered_locations(filters: Filters, now_local: dt.datetime | None = None) -
             Location.town,
             Location.council_area_id,
             Service.confidential_address,
+            Service.organisation_id,
         )
         .join(Service, Location.service_id == Service.id)
         .where(Service.status == ServiceStatus.ACTIVE)
@@ -148,9 +150,10 @@ def open_service_ids(at: dt.datetime) -> sa.Select:
     return sa.select(OpeningHours.service_id).where(open_now_condition(at))
 
 
-def _public_positions(session: Session, rows) -> dict[int, tuple[float, float]]:
-    """Town-level positions for locations whose address is confidential."""
-    towns = {place_key(r.town) for r in rows if r.confidential_address}
+def _public_positions(session: Session, rows, viewer) -> dict[int, tuple[float, float]]:
+    """Town-level positions for the locations whose address ``viewer`` may not see."""
+    rows = [r for r in rows if not viewer.reveals(r.confidential_address, r.organisation_id)]
+    towns = {place_key(r.town) for r in rows}
     if not towns:
         return {}
     places = {
@@ -160,16 +163,10 @@ def _public_positions(session: Session, rows) -> dict[int, tuple[float, float]]:
     councils = {
         c.id: (c.latitude, c.longitude)
         for c in session.scalars(
-            sa.select(CouncilArea).where(
-                CouncilArea.id.in_({r.council_area_id for r in rows if r.confidential_address})
-            )
+            sa.select(CouncilArea).where(CouncilArea.id.in_({r.council_area_id for r in rows}))
         )
     }
-    return {
-        r.id: places.get(place_key(r.town), councils.get(r.council_area_id))
-        for r in rows
-        if r.confidential_address
-    }
+    return {r.id: places.get(place_key(r.town), councils.get(r.council_area_id)) for r in rows}
 
 
 def search_services(
@@ -179,24 +176,31 @@ def search_services(
     filters: Filters,
     *,
     now_local: dt.datetime,
-    show_confidential: bool,
+    viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> SearchResult:
     """Active services matching ``filters`` within the radius of (lat, lon), nearest
-    first, one page of them."""
+    first, one page of them. Where ``viewer`` may not see a confidential address, the
+    service is placed, boxed and measured at its town alone: its real position never
+    decides whether it is found."""
     radius = filters.radius_km
     box = bounding_box(lat, lon, radius)
     candidates = filtered_locations(filters, now_local)
-    query = candidates.where(
+    in_box = sa.and_(
         Location.latitude.between(box.south, box.north),
         Location.longitude.between(box.west, box.east),
     )
+    # Hidden addresses are few: fetch them all and box them by their town below.
+    query = candidates.where(in_box if viewer.everything else sa.or_(in_box, _confidential()))
     rows = session.execute(query).all()
-    hidden = {} if show_confidential else _public_positions(session, rows)
+    hidden = _public_positions(session, rows, viewer)
 
     def position(row) -> tuple[float, float]:
         return hidden.get(row.id) or (row.latitude, row.longitude)
+
+    if hidden:
+        rows = [r for r in rows if _inside(box, position(r))]
 
     # Per service: its locations and the spherical distance to the nearest one. (The
     # haversine is written out here: this loop runs over thousands of rows.)
@@ -241,16 +245,25 @@ def search_services(
         contenders.sort(key=lambda sid: (exact_distance(sid), sid))
         page_ids = contenders[start:end]
 
-    hits = _load_hits(session, page_ids, exact, show_confidential)
+    hits = _load_hits(session, page_ids, exact, viewer)
     result = SearchResult(hits, total, page, pages, radius)
     if total == 0:
         result.nearest_outside_km = _nearest_anywhere(
-            session, lat, lon, filters, now_local, show_confidential
+            session, lat, lon, filters, now_local, viewer
         )
     return result
 
 
-def _load_hits(session, page_ids, exact, show_confidential) -> list[Hit]:
+def _confidential() -> sa.ColumnElement[bool]:
+    return Service.confidential_address.is_(True)
+
+
+def _inside(box, position: tuple[float, float]) -> bool:
+    latitude, longitude = position
+    return box.south <= latitude <= box.north and box.west <= longitude <= box.east
+
+
+def _load_hits(session, page_ids, exact, viewer: AddressViewer) -> list[Hit]:
     if not page_ids:
         return []
     services = {
@@ -273,17 +286,17 @@ def _load_hits(session, page_ids, exact, show_confidential) -> list[Hit]:
         service = services[service_id]
         distance, location_id = exact[service_id]
         location = next(loc for loc in service.locations if loc.id == location_id)
-        hidden = service.confidential_address and not show_confidential
+        hidden = not viewer.reveals_service(service)
         hits.append(Hit(service, location, distance, address_hidden=hidden))
     return hits
 
 
-def _nearest_anywhere(session, lat, lon, filters, now_local, show_confidential) -> float | None:
+def _nearest_anywhere(session, lat, lon, filters, now_local, viewer) -> float | None:
     """How far the nearest matching service is, wherever it is (for "search wider")."""
     rows = session.execute(filtered_locations(filters, now_local)).all()
     if not rows:
         return None
-    hidden = {} if show_confidential else _public_positions(session, rows)
+    hidden = _public_positions(session, rows, viewer)
 
     def where(row) -> tuple[float, float]:
         return hidden.get(row.id) or (row.latitude, row.longitude)

@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -23,13 +22,14 @@ from wtforms.fields.choices import SelectChoice
 from ..audit import record
 from ..choices import Role, ServiceStatus
 from ..clock import now_local, today_local
+from ..csvsafe import csv_lines
 from ..extensions import db
 from ..forms import options
 from ..models import ListingProblem, Service, ServiceType
 from ..security import limiter
 from . import bp
-from .access import can_edit, can_see_confidential
-from .exchange import csv_text, export_rows
+from .access import address_viewer, can_edit
+from .exchange import export_rows
 from .forms import ProblemForm, SearchForm
 from .geocoder import current_geocoder
 from .hours import describe_day, is_open, week
@@ -111,7 +111,7 @@ def search():
                 origin.longitude,
                 filters_from(form),
                 now_local=now_local(),
-                show_confidential=can_see_confidential(),
+                viewer=address_viewer(),
                 page=form.page.data or 1,
             )
     wider = None
@@ -167,7 +167,7 @@ def service_detail(service_id: int):
         service=service,
         week=week(service.opening_hours),
         today=now_local().weekday(),
-        show_address=not service.confidential_address or can_see_confidential(),
+        show_address=address_viewer().reveals_service(service),
         can_edit=can_edit(service),
         can_refer=_can_refer(),
     )
@@ -213,11 +213,12 @@ def export_csv():
     if not admin:
         query = query.where(Service.status != ServiceStatus.INACTIVE)
     services = db.session.scalars(query.order_by(Service.id)).all()
+    # Every cell is read before the audit commit expires the loaded services.
+    rows = list(export_rows(services, address_viewer()))
     if current_user.is_authenticated:
-        record("services_exported", object_type="services", detail={"rows": len(services)})
+        record("services_exported", object_type="services", detail={"rows": len(rows) - 1})
         db.session.commit()
-    rows = export_rows(services, include_confidential=can_see_confidential())
-    response = Response(stream_with_context(csv_text(rows)), mimetype="text/csv")
+    response = Response(csv_lines(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="services-{today_local().isoformat()}.csv"'
     )
