@@ -16,6 +16,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import rate_limits  # noqa: F401  (registers the database:// limiter storage)
+
 MAP_DOCUMENT_HEADER = "X-Map-Document"
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

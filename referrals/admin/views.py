@@ -12,6 +12,11 @@ TASKS = [
     ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),
     ("reports.targets", "Targets", "Local targets per area and measure."),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
+    (
+        "privacy.subject_access",
+        "Subject access",
+        "Everything held about one person, by custody record number.",
+    ),
 ]
 
 

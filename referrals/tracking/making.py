@@ -271,6 +271,7 @@ class ReferralMaker:
                 at=now,
             )
         )
+        self.session.flush()  # the referral's id, for the audit row
         record(
             "referral_created",
             referral,
