@@ -14,6 +14,10 @@ from ..directory.exchange import COLUMNS, REQUIRED, import_services
 from ..extensions import db
 from . import bp
 
+# What the page imports within one request's time limit (GUNICORN_TIMEOUT) on a busy
+# server; bigger files go through the import-services command.
+PAGE_MAX_ROWS = 5_000
+
 
 class ServicesUploadForm(FlaskForm):
     file = FileField(
@@ -32,7 +36,7 @@ def import_services_page():
     if form.validate_on_submit():
         upload = form.file.data
         text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
-        report = import_services(db.session, text, today_local())
+        report = import_services(db.session, text, today_local(), max_rows=PAGE_MAX_ROWS)
         if report.ok:
             record(
                 "services_imported",

@@ -24,7 +24,7 @@ def email_address(form, field) -> None:
     """A well-formed address. Not whether it can receive mail: internal and test domains
     (like the demo accounts' ``.test``) are accounts too."""
     try:
-        validate_email(field.data or "", check_deliverability=False, globally_deliverable=False)
+        validate_email(field.data or "", check_deliverability=False, test_environment=True)
     except EmailNotValidError:
         raise ValidationError("Enter an email address like name@example.org.") from None
 

@@ -68,12 +68,13 @@ def second_factor():
             return complete_sign_in(user, next_url, "app")
         if mfa.use_recovery_code(db.session, user, form.code.data, now):
             left = mfa.recovery_codes_left(db.session, user)
-            flash(
+            response = complete_sign_in(user, next_url, "recovery code")
+            flash(  # after signing in, which starts a fresh session
                 f"You signed in with a recovery code; {left} left. If you have lost your "
-                "phone, set up the sign-in app again in Your account.",
+                "phone, set the sign-in app up again in Sign-in and security.",
                 "warning",
             )
-            return complete_sign_in(user, next_url, "recovery code")
+            return response
         throttle.count_failure(db.session.connection(), [(key, limit)])
         record("sign_in_failed", user, user=user, detail={"reason": "wrong code"})
         db.session.commit()

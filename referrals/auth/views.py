@@ -21,7 +21,7 @@ from ..clock import now_utc
 from ..extensions import db
 from ..security import limiter
 from ..templating import format_datetime
-from . import sessions, throttle
+from . import mfa, sessions, throttle
 from .flow import SID, begin_second_step, complete_sign_in, needs_second_factor, pending
 from .forms import SignInForm
 from .signin import attempt_sign_in, normalise_email
@@ -79,7 +79,8 @@ def login():
                 record("sign_in_password_ok", user, user=user)
                 db.session.commit()
                 begin_second_step(user, next_url)
-                return redirect(url_for("auth.second_factor"))
+                step = "auth.second_factor" if mfa.enrolled(user) else "auth.enrol"
+                return redirect(url_for(step))
             return complete_sign_in(user, next_url, "none")
         known = result.user
         # The log says what really happened; the person signing in is told the same

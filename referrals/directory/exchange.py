@@ -28,6 +28,7 @@ from .access import AddressViewer
 from .hours import format_hours, parse_hours
 from .listings import (
     LocationData,
+    Lookups,
     ServiceData,
     apply_service_data,
     nearest_council_id,
@@ -72,6 +73,8 @@ REQUIRED = ["external_id", "organisation", "name", "types", "address_1", "town",
 TRUE = {"yes", "y", "true", "1"}
 FALSE = {"no", "n", "false", "0", ""}
 MAX_ROWS = 50_000
+_POSITIONS = "import_postcode_positions"  # session.info key: postcode -> position
+FLUSH_EVERY = 2000
 
 
 @dataclass
@@ -250,7 +253,11 @@ def _read_location(session: Session, reader: _RowReader) -> LocationData | None:
         return None
     if postcode is None:
         return None
-    position = position_for_postcode(session, postcode)
+    # Many rows share a postcode: look each one up once per import.
+    positions = session.info.setdefault(_POSITIONS, {})
+    if postcode not in positions:
+        positions[postcode] = position_for_postcode(session, postcode)
+    position = positions[postcode]
     if lat is None:
         if position is None:
             reader.fail(
@@ -273,11 +280,22 @@ def _read_location(session: Session, reader: _RowReader) -> LocationData | None:
     )
 
 
-def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportReport:
+def import_services(
+    session: Session, stream: TextIO, today: dt.date, max_rows: int = MAX_ROWS
+) -> ImportReport:
     """Check every row of a services CSV; if all are good, create or update the services.
 
     Nothing is written when any row is bad. The caller commits (or rolls back).
     """
+    try:
+        return _import_services(session, stream, today, max_rows)
+    finally:
+        session.info.pop(_POSITIONS, None)
+
+
+def _import_services(
+    session: Session, stream: TextIO, today: dt.date, max_rows: int
+) -> ImportReport:
     report = ImportReport()
     reader = csv.DictReader(stream)
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -298,8 +316,8 @@ def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportR
         for row in reader:
             report.rows += 1
             line = reader.line_num
-            if report.rows > MAX_ROWS:
-                report.errors.append((line, f"more than {MAX_ROWS} rows: split the file"))
+            if report.rows > max_rows:
+                report.errors.append((line, too_many_rows(max_rows)))
                 break
             if None in row:
                 report.errors.append((line, "this row has more cells than the header"))
@@ -339,7 +357,8 @@ def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportR
         )
     }
     organisations = {o.name: o for o in session.scalars(sa.select(Organisation))}
-    for external_id, (_line, org_name, data) in services.items():
+    lookups = Lookups.load(session)
+    for number, (external_id, (_line, org_name, data)) in enumerate(services.items(), 1):
         organisation = organisations.get(org_name)
         if organisation is None:
             organisation = Organisation(name=org_name)
@@ -353,8 +372,23 @@ def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportR
             report.updated += 1
         if data.last_verified_on is None and service.last_verified_on is None:
             data.last_verified_on = today
-        apply_service_data(session, service, data, organisation)
+        # Flushed in batches: one INSERT per table per batch, not per listing (a 50,000
+        # row file loads well within a request's time limit).
+        apply_service_data(session, service, data, organisation, lookups, flush=False)
+        if number % FLUSH_EVERY == 0:
+            session.flush()
+    session.flush()
     return report
+
+
+def too_many_rows(max_rows: int) -> str:
+    if max_rows < MAX_ROWS:
+        return (
+            f"more than {max_rows:,} rows, the most this page imports at once: split the "
+            "file, or import it on the server with `flask --app referrals import-services "
+            f"FILE.csv` (up to {MAX_ROWS:,} rows)"
+        )
+    return f"more than {MAX_ROWS:,} rows: split the file"
 
 
 def _yes(value: bool) -> str:

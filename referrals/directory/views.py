@@ -173,8 +173,16 @@ def service_detail(service_id: int):
     )
 
 
+# A problem report is a few lines of text: anything much bigger is refused unread.
+PUBLIC_FORM_MAX_BYTES = 64 * 1024
+
+
 @bp.route("/services/<int:service_id>/report-problem", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PUBLIC_FORM_RATE_LIMIT"], methods=["POST"])
 def report_problem(service_id: int):
+    request.max_content_length = PUBLIC_FORM_MAX_BYTES
+    if (request.content_length or 0) > PUBLIC_FORM_MAX_BYTES:
+        abort(413, "That is too long for a problem report: keep it under 2,000 characters.")
     service = load_service(service_id)
     form = ProblemForm()
     if form.validate_on_submit():

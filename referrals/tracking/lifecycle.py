@@ -4,6 +4,9 @@
       \\-> declined                any open state -> closed
     closed or declined -> reopened to where it was (administrators only)
 
+Only the referring custody suite (before the service responds) and administrators may
+close a referral as entered in error, since that removes it from every measure.
+
 Every change checks who may make it, that it is allowed from the current state, that
 its date is not in the future, not before the referral and not before the stage
 before it, and that nobody else changed the referral since the form was shown. Every
@@ -97,6 +100,8 @@ ACTIONS = {
         Action("reopen", "Reopen", CLOSED_STATES, None, frozenset({Role.ADMIN}), "Date reopened"),
     ]
 }
+# Who may close a referral as entered in error (which removes it from every measure).
+ENTERED_IN_ERROR_ROLES = frozenset({Role.CUSTODY, Role.ADMIN})
 # The date column each stage sets, and the stage that must come before it.
 STAGE_DATE = {
     S.ACCEPTED: "accepted_on",
@@ -184,6 +189,18 @@ def apply(
         raise TransitionError(
             "Custody staff can only close a referral as entered in error, before the service "
             "has responded."
+        )
+    if (
+        action.name == "close"
+        and reason == CloseReason.ENTERED_IN_ERROR
+        and user.role not in ENTERED_IN_ERROR_ROLES
+    ):
+        # "Entered in error" takes a referral out of every measure: the service it was
+        # sent to must not be able to drop its own unsuccessful referrals that way.
+        raise TransitionError(
+            "Only the custody suite that made the referral (before the service responds) "
+            "or an administrator can close it as entered in error. Choose the reason "
+            "that says what happened, or ask an administrator."
         )
     note = (note or "").strip() or None
     source = referral.status

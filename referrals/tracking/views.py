@@ -20,7 +20,14 @@ from ..models import Referral
 from ..references import normalise_reference
 from . import bp
 from .forms import ReferralSearchForm, TransitionForm, reason_choices
-from .lifecycle import ACTIONS, StaleReferral, TransitionError, allowed_actions, apply
+from .lifecycle import (
+    ACTIONS,
+    ENTERED_IN_ERROR_ROLES,
+    StaleReferral,
+    TransitionError,
+    allowed_actions,
+    apply,
+)
 from .listing import ReferralSearch, list_referrals
 from .making import ReferralMaker
 from .scope import in_scope, referral_for
@@ -96,6 +103,10 @@ def _transition_forms(referral: Referral) -> dict[str, TransitionForm]:
         form.reason.choices = reason_choices(action.name)
         if current_user.role == Role.CUSTODY and action.name == "close":
             form.reason.choices = options([("entered_in_error", "Entered in error")])
+        elif action.name == "close" and current_user.role not in ENTERED_IN_ERROR_ROLES:
+            form.reason.choices = [
+                c for c in form.reason.choices if c.value != CloseReason.ENTERED_IN_ERROR
+            ]
         forms[action.name] = form
     return forms
 
