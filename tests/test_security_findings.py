@@ -6,6 +6,9 @@ limits shared by workers and big imports through the admin page."""
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,10 +16,13 @@ import sqlalchemy as sa
 from referrals.choices import ReferralStatus, Role
 from referrals.models import AuditEvent, ListingProblem, Referral, Service
 
+from .conftest import TEST_DATA_KEY
 from .factories import council, make_organisation, make_referral, make_service, make_user, suite
 from .test_auth import sign_in
 from .test_directory_import import GOOD, csv_file, upload_services
 from .test_referrals import act
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -186,17 +192,40 @@ def test_a_huge_problem_report_is_refused_without_being_echoed(client, session, 
     assert session.scalar(sa.select(sa.func.count()).select_from(ListingProblem)) == 0
 
 
-def test_sign_in_rate_limit_is_shared_by_every_worker(app_factory, session):
-    """Two app instances, as two gunicorn workers: the count is kept in the database."""
-    first = app_factory(RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="3 per minute")
-    second = app_factory(RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="3 per minute")
-    answers = []
-    for app in (first, second, first, second):
-        response = app.test_client().post(
-            "/login", data={"email": f"x{len(answers)}@t.example", "password": "wrong"}
+WORKER = """
+import sys
+from referrals import create_app
+
+url, key, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+app = create_app({
+    "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
+    "DATA_ENCRYPTION_KEYS": key, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
+    "SIGN_IN_RATE_LIMIT": "3 per minute",
+})
+client = app.test_client()
+for n in range(count):
+    answer = client.post("/login", data={"email": f"w{n}@t.example", "password": "wrong"})
+    print(answer.status_code)
+"""
+
+
+def test_sign_in_rate_limit_is_shared_by_every_worker(database_url, session):
+    """Two processes, as two gunicorn workers: the second one sees the first one's count,
+    because it is kept in the database (it was once kept in each worker's memory)."""
+
+    def worker(count: int) -> list[int]:
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, database_url, TEST_DATA_KEY, str(count)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
-        answers.append(response.status_code)
-    assert answers == [401, 401, 401, 429]
+        return [int(line) for line in done.stdout.split()]
+
+    assert worker(3) == [401, 401, 401]
+    assert worker(1) == [429]
 
 
 # -- big imports through the admin page -----------------------------------------------

@@ -81,12 +81,24 @@ def _matching_step(secret: str, code: str, now: dt.datetime, after: int | None) 
     return None
 
 
-def verify(user: User, code: str, now: dt.datetime) -> bool:
-    """Check a code from the enrolled app; a used code (or an earlier one) fails."""
+def verify(session: Session, user: User, code: str, now: dt.datetime) -> bool:
+    """Check a code from the enrolled app; a used code (or an earlier one) fails, even
+    when the same code is sent twice at once."""
     if not enrolled(user):
         return False
     step = _matching_step(user.totp_secret, code, now, user.totp_last_step)
     if step is None:
+        return False
+    claimed = session.execute(
+        sa.update(User)
+        .where(
+            User.id == user.id,
+            sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
         return False
     user.totp_last_step = step
     return True

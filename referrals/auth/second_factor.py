@@ -64,7 +64,7 @@ def second_factor():
             record("sign_in_paused", user, user=user, detail={"reason": "second factor"})
             db.session.commit()
             return _start_again(paused_message(until))
-        if mfa.verify(user, form.code.data, now):
+        if mfa.verify(db.session, user, form.code.data, now):
             return complete_sign_in(user, next_url, "app")
         if mfa.use_recovery_code(db.session, user, form.code.data, now):
             left = mfa.recovery_codes_left(db.session, user)
