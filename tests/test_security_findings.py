@@ -196,11 +196,11 @@ WORKER = """
 import sys
 from referrals import create_app
 
-url, key, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, key, count, storage = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 app = create_app({
     "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
     "DATA_ENCRYPTION_KEYS": key, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
-    "SIGN_IN_RATE_LIMIT": "3 per minute",
+    "SIGN_IN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": storage,
 })
 client = app.test_client()
 for n in range(count):
@@ -209,23 +209,24 @@ for n in range(count):
 """
 
 
+def worker(database_url: str, count: int, storage: str = "database://") -> list[int]:
+    """Sign-in attempts from a process of its own, as one gunicorn worker makes them."""
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, database_url, TEST_DATA_KEY, str(count), storage],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [int(line) for line in done.stdout.split()]
+
+
 def test_sign_in_rate_limit_is_shared_by_every_worker(database_url, session):
     """Two processes, as two gunicorn workers: the second one sees the first one's count,
     because it is kept in the database (it was once kept in each worker's memory)."""
-
-    def worker(count: int) -> list[int]:
-        done = subprocess.run(
-            [sys.executable, "-c", WORKER, database_url, TEST_DATA_KEY, str(count)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        return [int(line) for line in done.stdout.split()]
-
-    assert worker(3) == [401, 401, 401]
-    assert worker(1) == [429]
+    assert worker(database_url, 3) == [401, 401, 401]
+    assert worker(database_url, 1) == [429]
 
 
 # -- big imports through the admin page -----------------------------------------------
