@@ -114,6 +114,9 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "STALE_AFTER_DAYS": _int(env, "STALE_AFTER_DAYS", 180, minimum=1),
         "OVERDUE_WORKING_DAYS": _int(env, "OVERDUE_WORKING_DAYS", 5, minimum=1),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 20 * 1024 * 1024, minimum=1024),
+        # What the services upload page imports within one request's time limit
+        # (GUNICORN_TIMEOUT) on a busy server; bigger files go through import-services.
+        "IMPORT_PAGE_MAX_ROWS": _int(env, "IMPORT_PAGE_MAX_ROWS", 5000, minimum=1),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies always (they are anyway whenever a request arrives over HTTPS).

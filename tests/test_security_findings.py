@@ -232,12 +232,15 @@ def test_sign_in_rate_limit_is_shared_by_every_worker(database_url, session):
 # -- big imports through the admin page -----------------------------------------------
 
 
-def test_a_file_too_big_for_the_page_gets_a_clear_answer(client, session, people):
+def test_a_file_too_big_for_the_page_gets_a_clear_answer(app_factory, session, people):
+    """It used to run past the worker's time limit and end in a bare error."""
+    assert app_factory().config["IMPORT_PAGE_MAX_ROWS"] == 5000
+    client = app_factory(IMPORT_PAGE_MAX_ROWS=10).test_client()
     sign_in(client, "a@t.example")
-    rows = [{**GOOD, "external_id": f"bulk-{n}"} for n in range(5001)]
+    rows = [{**GOOD, "external_id": f"bulk-{n}"} for n in range(11)]
     response = upload_services(client, io.BytesIO(csv_file(rows).encode()))
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "more than 5,000 rows, the most this page imports at once" in page
+    assert "more than 10 rows, the most this page imports at once" in page
     assert "import-services" in page
     assert session.scalar(sa.select(sa.func.count()).select_from(Service)) == 1
