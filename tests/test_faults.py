@@ -231,13 +231,14 @@ def test_worker_killed_just_after_the_save_leaves_the_whole_referral(
 
 
 def _fail_on_insert(engine, table: str, after: int):
-    """Make the database fail on the ``after``-th INSERT into ``table`` (as a full disk or
-    a dropped connection would)."""
+    """Make the database fail on the INSERT that brings the rows inserted into ``table`` to
+    ``after`` (as a full disk or a dropped connection would)."""
     seen = {"n": 0}
 
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
-            seen["n"] += 1
+            # Rows, not statements: an import sends many rows in one INSERT.
+            seen["n"] += statement.count("), (") + 1
             if seen["n"] >= after:
                 raise OperationalError(statement, parameters, RuntimeError("disk I/O error"))
 
