@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,13 @@ from typing import Any
 from flask import Flask
 
 from .config import MISSING_KEY_HELP, ConfigError, settings_from_env
+from .encryption import (
+    KEYS_SETTING,
+    MISSING_KEYS_HELP,
+    EncryptionKeyError,
+    new_key,
+    parse_keys,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,10 +34,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings_from_env(app.instance_path))
     if config:
         app.config.update(config)
+    try:
+        app.config[KEYS_SETTING] = parse_keys(app.config.get(KEYS_SETTING))
+    except EncryptionKeyError as exc:
+        raise ConfigError(str(exc)) from None
     if not app.config.get("SECRET_KEY"):
-        if not (app.debug or app.testing):
+        if not app.testing:
             raise ConfigError(MISSING_KEY_HELP)
-        app.config["SECRET_KEY"] = "insecure-key-for-debug-and-tests-only"  # noqa: S105
+        # Tests that set none get a key of their own, never one written in the code.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if not app.config.get(KEYS_SETTING):
+        if not app.testing:
+            raise ConfigError(MISSING_KEYS_HELP)
+        app.config[KEYS_SETTING] = (new_key(),)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from . import cli, database, errors, security, templating
@@ -53,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         health,
         home,
         notifications,
+        privacy,
         reports,
         tracking,
         vendor,
@@ -68,4 +86,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     reports.init_app(app)
     admin.init_app(app)
     notifications.init_app(app)
+    privacy.init_app(app)
     return app

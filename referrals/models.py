@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .choices import (
@@ -34,6 +34,7 @@ from .choices import (
     ServiceStatus,
     Sex,
 )
+from .encryption import EncryptedText, keyring
 from .extensions import db
 from .spatial import attach_to as attach_spatial_index
 
@@ -375,7 +376,8 @@ class ListingProblem(db.Model):
         choice_column(ProblemCategory, "problem_category")
     )
     description: Mapped[str] = mapped_column(sa.Text)
-    reporter_contact: Mapped[str | None] = mapped_column(sa.String(254))
+    # A member of the public's email or phone: encrypted, erased after resolution.
+    reporter_contact: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -441,8 +443,11 @@ class User(UserMixin, db.Model):
     # Bumped on password reset or deactivation: it is part of the session id, so every
     # existing session of the user ends.
     session_version: Mapped[int] = mapped_column(default=1)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Multi-factor sign-in: the sign-in app's shared secret (encrypted), when it was
+    # confirmed, and the last 30-second step whose code was used (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None]
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -524,8 +529,10 @@ class Referral(db.Model):
     referrer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     pathway: Mapped[Pathway] = mapped_column(choice_column(Pathway, "pathway"))
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"))
-    # The person, pseudonymously
-    person_ref: Mapped[str] = mapped_column(sa.String(40))
+    # The person, pseudonymously. The custody record number is encrypted; it is found
+    # through its keyed hash (see encryption.py). Both are erased by the retention job.
+    person_ref: Mapped[str | None] = mapped_column(EncryptedText)
+    person_ref_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     age_band: Mapped[AgeBand] = mapped_column(choice_column(AgeBand, "age_band"))
     sex: Mapped[Sex] = mapped_column(choice_column(Sex, "sex"))
     postcode_district: Mapped[str | None] = mapped_column(sa.String(4))
@@ -536,12 +543,13 @@ class Referral(db.Model):
     needs: Mapped[str] = mapped_column(sa.String(200), default="")
     naloxone_offered: Mapped[bool] = mapped_column(default=False)
     naloxone_supplied: Mapped[bool] = mapped_column(default=False)
-    children_in_household: Mapped[bool] = mapped_column(default=False)
+    # None once erased by the retention job.
+    children_in_household: Mapped[bool | None] = mapped_column(default=False)
     same_day_urgent: Mapped[bool] = mapped_column(default=False)
-    # The most sensitive fields: erased by the retention job.
-    notes: Mapped[str | None] = mapped_column(sa.Text)
-    contact_name: Mapped[str | None] = mapped_column(sa.String(200))
-    contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # The most sensitive fields: encrypted, and erased by the retention job.
+    notes: Mapped[str | None] = mapped_column(EncryptedText)
+    contact_name: Mapped[str | None] = mapped_column(EncryptedText)
+    contact_phone: Mapped[str | None] = mapped_column(EncryptedText)
     contact_method: Mapped[ContactMethod] = mapped_column(
         choice_column(ContactMethod, "contact_method")
     )
@@ -599,6 +607,11 @@ class Referral(db.Model):
         back_populates="referral", order_by="ReferralEvent.id"
     )
 
+    @validates("person_ref")
+    def _hash_person_ref(self, key: str, value: str | None) -> str | None:
+        self.person_ref_hash = keyring().search_hash(value) if value else None
+        return value
+
 
 class ReferralEvent(db.Model):
     """One change of a referral: append-only, never updated or deleted."""
@@ -621,7 +634,7 @@ class ReferralEvent(db.Model):
     # earlier than ``at``, when it was recorded.
     event_date: Mapped[dt.date]
     reason: Mapped[str | None] = mapped_column(sa.String(40))
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(EncryptedText)
     # Set on an undo: the change it took back (which stays in the history).
     undoes_event_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("referral_events.id"), index=True

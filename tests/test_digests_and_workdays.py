@@ -239,6 +239,9 @@ def test_overdue_on_the_worklist_counts_the_bank_holiday(app, client, session, o
     assert "Overdue: no response within 5 working days (0)" in page
     assert "respond by 7 Dec 2026" in page
     app.config["CLOCK"] = Clock(dt.datetime(2026, 12, 8, 12, 0, tzinfo=dt.UTC))
+    # Four days on, that session has ended: the next page signs the browser out.
+    assert client.get("/worklist").location.startswith("/login")
+    sign_in(client, "manager@harbour.example.org")
     page = client.get("/worklist").get_data(as_text=True)
     assert "Overdue: no response within 5 working days (1)" in page
     assert made.reference in page

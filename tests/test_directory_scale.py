@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from geopy.distance import geodesic
 
 from referrals.choices import ServiceStatus
+from referrals.directory.access import PUBLIC
 from referrals.directory.search import Filters, nearest_services, search_services
 from referrals.models import Location
 from referrals.spatial import RTREE
@@ -39,23 +40,17 @@ def test_the_spatial_index_follows_every_new_moved_and_removed_location(session)
         },
     )
     near_dundee = Filters(radius_km=10)
-    found = search_services(
-        session, 56.46, -2.97, near_dundee, now_local=NOW, show_confidential=False
-    )
+    found = search_services(session, 56.46, -2.97, near_dundee, now_local=NOW, viewer=PUBLIC)
     assert [h.service.name for h in found.hits] == ["Stayer"]
 
     service.locations[0].latitude, service.locations[0].longitude = 56.47, -2.98  # moved
     session.commit()
-    found = search_services(
-        session, 56.46, -2.97, near_dundee, now_local=NOW, show_confidential=False
-    )
+    found = search_services(session, 56.46, -2.97, near_dundee, now_local=NOW, viewer=PUBLIC)
     assert [h.service.name for h in found.hits] == ["Stayer", "Mover"]
 
     session.execute(sa.delete(Location).where(Location.id == other.locations[0].id))
     session.commit()
-    found = search_services(
-        session, 56.46, -2.97, near_dundee, now_local=NOW, show_confidential=False
-    )
+    found = search_services(session, 56.46, -2.97, near_dundee, now_local=NOW, viewer=PUBLIC)
     assert [h.service.name for h in found.hits] == ["Mover"]
     assert indexed_positions(session) in (None, {service.locations[0].id: (56.47, -2.98)})
 
@@ -79,7 +74,7 @@ def test_with_nothing_near_the_nearest_few_are_found_wherever_they_are(client, s
         -1.145,
         Filters(types=["naloxone"]),
         now_local=NOW,
-        show_confidential=False,
+        viewer=PUBLIC,
     )
     assert [h.service.name for h in hits] == [
         "Aberdeen Naloxone",

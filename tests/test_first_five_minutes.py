@@ -139,7 +139,7 @@ def test_filters_that_match_nothing_can_be_cleared(client, people, session):
     make_referral(session, service=make_service(session), referrer=custody)
     session.commit()
     sign_in(client, people["custody"])
-    response = client.get("/referrals?reference=CR/NOBODY")
+    response = client.post("/referrals", data={"reference": "CR/NOBODY"})
     page = text_of(response)
     assert "No referrals match these filters. Clear the filters" in page
     assert '<a href="/referrals">Clear the filters</a>' in response.get_data(as_text=True)

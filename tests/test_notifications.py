@@ -256,6 +256,7 @@ def test_settings_offer_each_role_its_own_messages(client, session, people):
 
 def test_settings_need_a_csrf_token(app_factory, session, people):
     from .conftest import csrf_token
+    from .test_auth import next_code
 
     client = app_factory(WTF_CSRF_ENABLED=True).test_client()
     html = client.get("/login").get_data(as_text=True)
@@ -267,6 +268,10 @@ def test_settings_need_a_csrf_token(app_factory, session, people):
             "csrf_token": csrf_token(html),
         },
     )
+    verify = client.get("/login/verify").get_data(as_text=True)
+    code = next_code(client.application, "officer@police.example")
+    signed_in = client.post("/login/verify", data={"code": code, "csrf_token": csrf_token(verify)})
+    assert signed_in.status_code == 302
     assert client.post("/settings", data={"kinds": []}).status_code == 400
     assert session.scalar(sa.select(sa.func.count()).select_from(NotificationPreference)) == 0
     page = client.get("/settings").get_data(as_text=True)

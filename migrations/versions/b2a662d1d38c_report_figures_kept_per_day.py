@@ -1,7 +1,7 @@
 """Report figures kept per day
 
 Revision ID: b2a662d1d38c
-Revises: 12c1c4de6baf
+Revises: f58dd469ac5f
 Create Date: 2026-12-01 22:56:39.264972
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b2a662d1d38c'
-down_revision = '12c1c4de6baf'
+down_revision = 'f58dd469ac5f'
 branch_labels = None
 depends_on = None
 

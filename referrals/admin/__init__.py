@@ -6,6 +6,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def init_app(app: Flask) -> None:
-    from . import audit_log, boundaries, imports, users, views  # noqa: F401
+    from . import audit_log, boundaries, imports, user_access, users, views  # noqa: F401
 
     app.register_blueprint(bp)

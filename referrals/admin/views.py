@@ -18,6 +18,11 @@ TASKS = [
     ),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
     ("notifications.outbox", "Outbox", "Messages that could not be sent, to try again."),
+    (
+        "privacy.subject_access",
+        "Subject access",
+        "Everything held about one person, by custody record number.",
+    ),
 ]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from ..choices import ServiceStatus
+from ..csvsafe import csv_lines
 from ..models import (
     CouncilArea,
     Location,
@@ -27,7 +28,8 @@ from ..models import (
     service_areas,
     service_type_links,
 )
-from .exchange import csv_text, export_rows
+from .access import AddressViewer
+from .exchange import export_rows
 
 BATCH = 500
 SERVICE_COLUMNS = [c for c in Service.__table__.columns]
@@ -132,9 +134,10 @@ def services_in_batches(connection: Connection, *, include_inactive: bool):
 
 
 def export_stream(
-    engine: Engine, *, include_inactive: bool, include_confidential: bool
+    engine: Engine, *, include_inactive: bool, viewer: AddressViewer
 ) -> Iterator[str]:
-    """The CSV text, a line at a time."""
+    """The CSV text, a line at a time, every cell safe from spreadsheet formulas;
+    confidential addresses only where ``viewer`` may see them."""
     with engine.connect() as connection:
         services = services_in_batches(connection, include_inactive=include_inactive)
-        yield from csv_text(export_rows(services, include_confidential=include_confidential))
+        yield from csv_lines(export_rows(services, viewer))

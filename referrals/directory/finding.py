@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from .access import AddressViewer
 from .geocoder import Geocoder
 from .locate import NotFound, Origin, locate
 from .query import Understood, understand
@@ -36,7 +37,7 @@ def find_services(
     *,
     geocoder: Geocoder | None,
     now_local: dt.datetime,
-    show_confidential: bool,
+    viewer: AddressViewer,
     page: int = 1,
     home: Origin | None = None,
 ) -> Found:
@@ -56,7 +57,7 @@ def find_services(
             session,
             filters,
             now_local=now_local,
-            show_confidential=show_confidential,
+            viewer=viewer,
             page=page,
         )
         return Found(understood, None, result)
@@ -66,7 +67,7 @@ def find_services(
         origin.longitude,
         filters,
         now_local=now_local,
-        show_confidential=show_confidential,
+        viewer=viewer,
         page=page,
     )
     return Found(understood, origin, result)

@@ -20,7 +20,7 @@ from ..models import CouncilArea, ServiceType
 from ..outlines import outline
 from ..security import limiter
 from . import bp
-from .access import can_see_confidential
+from .access import address_viewer
 from .finding import with_query
 from .forms import SearchForm
 from .geocoder import current_geocoder
@@ -217,7 +217,7 @@ def map_markers():
         view,
         filters,
         now_local=now_local(),
-        show_confidential=can_see_confidential(),
+        viewer=address_viewer(),
         circle=_circle_from(request.args, form),
     )
     response = jsonify(data)
@@ -243,7 +243,7 @@ def service_map_frame(service_id: int):
     config = current_app.config
     m = new_map(assets, config["MAP_TILES_URL"], config["MAP_TILES_ATTRIBUTION"], zoom=14)
     rows = []
-    if not service.confidential_address or can_see_confidential():
+    if address_viewer().reveals_service(service):
         types, index = marker_types()
         rows = [
             [

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..geo import bounding_box
 from ..models import CouncilArea, Location, Place, Service
 from ..seed.reference import place_key
+from .access import AddressViewer
 from .filters import (  # noqa: F401  (the search's vocabulary, used with it)
     DEFAULT_RADIUS_KM,
     MAX_RADIUS_KM,
@@ -80,42 +81,50 @@ def _public_positions(session: Session, rows) -> dict[int, tuple[float, float] |
     return {r.id: places.get(place_key(r.town), councils.get(r.council_area_id)) for r in rows}
 
 
-def candidates(session, filters, now_local, box, show_confidential) -> Ranking | None:
-    """The matching locations in ``box`` as arrays for ranking (confidential addresses
-    at town level for viewers who may not see them)."""
+def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranking | None:
+    """The matching locations in ``box`` as arrays for ranking. A location whose address
+    ``viewer`` may not see is placed, boxed and measured at its town alone, so its real
+    position never decides whether it is found: those (few) are read wherever they are
+    and kept when their town is in the box."""
     dialect = session.get_bind().dialect.name
-    confidential = (
-        sa.select(Service.confidential_address)
+    hidden_flag = (
+        sa.select(sa.case((viewer.shown(), 0), else_=1))
         .where(Service.id == Location.service_id)
         .scalar_subquery()
     )
-    query = locations_in(
-        dialect,
-        matching_services(filters, now_local),
-        box,
-        Location.id,
-        Location.service_id,
-        Location.latitude,
-        Location.longitude,
-        confidential,
-    )
-    table = numbers(session, query, 5)
+    columns = (Location.id, Location.service_id, Location.latitude, Location.longitude)
+    services = matching_services(filters, now_local)
+    table = numbers(session, locations_in(dialect, services, box, *columns, hidden_flag), 5)
+    if not viewer.everything and box is not None:
+        hidden_anywhere = services.where(~viewer.shown())
+        extra = numbers(session, locations_in(dialect, hidden_anywhere, None, *columns), 4)
+        if extra is not None:
+            extra = np.column_stack([extra, np.ones(len(extra))])
+            table = extra if table is None else np.vstack([table[table[:, 4] == 0], extra])
     if table is None:
         return None
     ids, service_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
     lats, lons = table[:, 2].copy(), table[:, 3].copy()
     secret = np.flatnonzero(table[:, 4] != 0)
-    if len(secret) and not show_confidential:
+    if len(secret):
         rows = session.execute(
             sa.select(Location.id, Location.town, Location.council_area_id).where(
                 Location.id.in_([int(i) for i in ids[secret]])
             )
         ).all()
-        hidden = _public_positions(session, rows)
+        towns = _public_positions(session, rows)
         for i in secret:
-            position = hidden.get(int(ids[i]))
+            position = towns.get(int(ids[i]))
             if position is not None:
                 lats[i], lons[i] = position
+        if box is not None:
+            south, north, west, east = box
+            keep = (table[:, 4] == 0) | (
+                (lats >= south) & (lats <= north) & (lons >= west) & (lons <= east)
+            )
+            if not keep.any():
+                return None
+            ids, service_ids, lats, lons = ids[keep], service_ids[keep], lats[keep], lons[keep]
     return ids, service_ids, lats, lons
 
 
@@ -133,8 +142,8 @@ def numbers(session: Session, query: sa.Select, width: int) -> np.ndarray | None
     return np.fromiter(flat, np.float64, width * len(rows)).reshape(-1, width)
 
 
-def _ranking(session, lat, lon, filters, now_local, box, show_confidential) -> Ranking | None:
-    found = candidates(session, filters, now_local, box, show_confidential)
+def _ranking(session, lat, lon, filters, now_local, box, viewer) -> Ranking | None:
+    found = candidates(session, filters, now_local, box, viewer)
     return Ranking(lat, lon, *found) if found is not None else None
 
 
@@ -145,7 +154,7 @@ def search_services(
     filters: Filters,
     *,
     now_local: dt.datetime,
-    show_confidential: bool,
+    viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> SearchResult:
@@ -153,7 +162,7 @@ def search_services(
     first, one page of them; with none inside, the nearest few outside it."""
     radius = filters.radius_km
     box = astuple(bounding_box(lat, lon, radius))
-    ranking = _ranking(session, lat, lon, filters, now_local, box, show_confidential)
+    ranking = _ranking(session, lat, lon, filters, now_local, box, viewer)
     page_ids: list[int] = []
     total = 0
     if ranking is not None:
@@ -161,11 +170,11 @@ def search_services(
         total = len(inside)
         page_ids = ranking.page(inside, spherical, (page - 1) * per_page, page * per_page)
     exact = ranking.exact if ranking is not None else {}
-    hits = _load_hits(session, page_ids, exact, show_confidential)
+    hits = _load_hits(session, page_ids, exact, viewer)
     result = SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), radius)
     if total == 0:
         result.nearest_outside = nearest_services(
-            session, lat, lon, filters, now_local=now_local, show_confidential=show_confidential
+            session, lat, lon, filters, now_local=now_local, viewer=viewer
         )
         if result.nearest_outside:
             result.nearest_outside_km = result.nearest_outside[0].distance_km
@@ -179,7 +188,7 @@ def nearest_services(
     filters: Filters,
     *,
     now_local: dt.datetime,
-    show_confidential: bool,
+    viewer: AddressViewer,
     count: int = NEAREST_FEW,
 ) -> list[Hit]:
     """The ``count`` nearest matching services at any distance. The spatial index is
@@ -189,12 +198,12 @@ def nearest_services(
     while True:
         whole_world = reach >= WHOLE_WORLD_KM
         box = None if whole_world else astuple(bounding_box(lat, lon, reach))
-        ranking = _ranking(session, lat, lon, filters, now_local, box, show_confidential)
+        ranking = _ranking(session, lat, lon, filters, now_local, box, viewer)
         if ranking is not None:
             inside, spherical = ranking.within(math.inf if whole_world else reach)
             if len(inside) >= count or whole_world:
                 ids = ranking.page(inside, spherical, 0, count)
-                return _load_hits(session, ids, ranking.exact, show_confidential)
+                return _load_hits(session, ids, ranking.exact, viewer)
         elif whole_world:
             return []
         reach *= 2 if ranking is not None else 4
@@ -205,7 +214,7 @@ def list_services(
     filters: Filters,
     *,
     now_local: dt.datetime,
-    show_confidential: bool,
+    viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> SearchResult:
@@ -222,11 +231,11 @@ def list_services(
             .limit(per_page)
         )
     )
-    hits = _load_hits(session, page_ids, {}, show_confidential)
+    hits = _load_hits(session, page_ids, {}, viewer)
     return SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), None)
 
 
-def _load_hits(session, page_ids, exact, show_confidential) -> list[Hit]:
+def _load_hits(session, page_ids, exact, viewer) -> list[Hit]:
     if not page_ids:
         return []
     services = {
@@ -247,7 +256,7 @@ def _load_hits(session, page_ids, exact, show_confidential) -> list[Hit]:
     hits = []
     for service_id in page_ids:
         service = services[service_id]
-        hidden = service.confidential_address and not show_confidential
+        hidden = not viewer.reveals_service(service)
         if service_id in exact:
             distance, location_id = exact[service_id]
             location = next(loc for loc in service.locations if loc.id == location_id)

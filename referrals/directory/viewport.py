@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..geo import SPHERICAL_ERROR, geodesic_km
 from ..models import Location, Service, ServiceType
+from .access import AddressViewer
 from .filters import Filters, locations_in, matching_services
 from .nearness import spherical_km_array
 
@@ -159,7 +160,7 @@ def markers_in_view(
     filters: Filters,
     *,
     now_local,
-    show_confidential: bool,
+    viewer: AddressViewer,
     circle: Circle | None = None,
 ) -> dict:
     """``{"services": n, "locations": n, "clusters": [[lat, lon, count, members]],
@@ -167,8 +168,8 @@ def markers_in_view(
     view; ``members`` (marker rows) only for small clusters when zoomed right in."""
     dialect = session.get_bind().dialect.name
     services = matching_services(filters, now_local)
-    if not show_confidential:
-        services = services.where(~Service.confidential_address)
+    if not viewer.everything:
+        services = services.where(viewer.shown())
     box = (view.south, view.north, view.west, view.east)
     if circle is None and view.zoom < SQL_GRID_BELOW:
         lats, lons, counts, ids, total = _grid_cells(session, dialect, services, view, box)

@@ -28,7 +28,7 @@ from ..forms import options
 from ..models import ListingProblem, Service, ServiceType
 from ..security import limiter
 from . import bp
-from .access import can_edit, can_see_confidential
+from .access import address_viewer, can_edit
 from .export import export_count, export_stream
 from .finding import find_services
 from .forms import ProblemForm, SearchForm
@@ -109,7 +109,7 @@ def search():
             filters_from(form),
             geocoder=current_geocoder(current_app),
             now_local=now_local(),
-            show_confidential=can_see_confidential(),
+            viewer=address_viewer(),
             page=form.page.data or 1,
             home=_custody_home(),
         )
@@ -183,14 +183,22 @@ def service_detail(service_id: int):
         service=service,
         week=week(service.opening_hours),
         today=now_local().weekday(),
-        show_address=not service.confidential_address or can_see_confidential(),
+        show_address=address_viewer().reveals_service(service),
         can_edit=can_edit(service),
         can_refer=_can_refer(),
     )
 
 
+# A problem report is a few lines of text: anything much bigger is refused unread.
+PUBLIC_FORM_MAX_BYTES = 64 * 1024
+
+
 @bp.route("/services/<int:service_id>/report-problem", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PUBLIC_FORM_RATE_LIMIT"], methods=["POST"])
 def report_problem(service_id: int):
+    request.max_content_length = PUBLIC_FORM_MAX_BYTES
+    if (request.content_length or 0) > PUBLIC_FORM_MAX_BYTES:
+        abort(413, "That is too long for a problem report: keep it under 2,000 characters.")
     service = load_service(service_id)
     form = ProblemForm()
     if form.validate_on_submit():
@@ -224,9 +232,7 @@ def export_csv():
         rows = export_count(db.session, include_inactive=admin)
         record("services_exported", object_type="services", detail={"rows": rows})
         db.session.commit()
-    stream = export_stream(
-        db.engine, include_inactive=admin, include_confidential=can_see_confidential()
-    )
+    stream = export_stream(db.engine, include_inactive=admin, viewer=address_viewer())
     response = Response(stream_with_context(stream), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="services-{today_local().isoformat()}.csv"'

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import ServiceStatus
+from ..encryption import Keyring, keyring
 from ..models import (
     CouncilArea,
     CustodySuite,
@@ -183,6 +184,7 @@ REFERRAL_COLUMNS = (
     "pathway",
     "service_id",
     "person_ref",
+    "person_ref_hash",
     "age_band",
     "sex",
     "postcode_district",
@@ -388,7 +390,8 @@ def generate_referrals(
 
     tables = [Referral.__table__, ReferralEvent.__table__]
     with bulk_load_mode(connection, tables, drop_indexes=n >= max(50_000, start_id)):
-        for referral, referral_events in _rows(model, rng, n, start_id, as_of, now, postgres):
+        rows = _rows(model, rng, n, start_id, as_of, now, postgres)
+        for referral, referral_events in _encrypted(rows, keyring()):
             referrals.append(referral)
             events.extend(referral_events)
             if len(referrals) >= CHUNK:
@@ -397,6 +400,27 @@ def generate_referrals(
     reset_sequence(connection, Referral.__table__)
     session.expire_all()
     return GeneratorResult(referrals=count, events=count_events)
+
+
+# Positions in a generated referral row of the fields stored encrypted (see
+# encryption.py), and of the custody record number, whose keyed hash follows it.
+_PERSON_REF = REFERRAL_COLUMNS.index("person_ref")
+_ENCRYPTED = [REFERRAL_COLUMNS.index(c) for c in ("notes", "contact_name", "contact_phone")]
+
+
+def _encrypted(rows, ring: Keyring) -> Iterator[tuple[tuple, list[tuple]]]:
+    """The generated rows as stored: personal fields encrypted, the custody record
+    number with its keyed hash."""
+    encrypt, search_hash = ring.encrypt, ring.search_hash
+    for referral, events in rows:
+        row = list(referral)
+        ref = row[_PERSON_REF]
+        row[_PERSON_REF] = encrypt(ref)
+        row[_PERSON_REF + 1] = search_hash(ref)
+        for i in _ENCRYPTED:
+            if row[i] is not None:
+                row[i] = encrypt(row[i])
+        yield tuple(row), events
 
 
 class _Trail:
@@ -596,6 +620,7 @@ def _rows(
                 pathway,
                 service_id,
                 f"{suite_code}/{day_text[2:4]}/{int(r() * 1_000_000):06d}",
+                None,  # the custody record number's keyed hash, added by _encrypted
                 age_keys[bisect_right(age_cum, r() * age_cum[-1])],
                 sex_keys[bisect_right(sex_cum, r() * sex_cum[-1])],
                 district,

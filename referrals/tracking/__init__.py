@@ -6,7 +6,6 @@ bp = Blueprint("tracking", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, followup_views, models, views  # noqa: F401  (register routes, tables)
+    from . import followup_views, models, views  # noqa: F401  (register routes, tables)
 
-    cli.init_app(app)
     app.register_blueprint(bp)

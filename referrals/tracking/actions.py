@@ -84,6 +84,8 @@ ACTIONS = {
         Action("reopen", "Reopen", CLOSED_STATES, None, frozenset({Role.ADMIN}), "Date reopened"),
     ]
 }
+# Who may close a referral as entered in error (which removes it from every measure).
+ENTERED_IN_ERROR_ROLES = frozenset({Role.CUSTODY, Role.ADMIN})
 # The date column each stage sets, and the stage that must come before it.
 STAGE_DATE = {
     S.ACCEPTED: "accepted_on",

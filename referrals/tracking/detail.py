@@ -12,7 +12,7 @@ from ..clock import now_utc, today_local
 from ..extensions import db
 from ..forms import options
 from ..models import Referral
-from .actions import ACTIONS, OPEN_STATES, allowed_actions
+from .actions import ACTIONS, ENTERED_IN_ERROR_ROLES, OPEN_STATES, allowed_actions
 from .followup import follow_ups, timeline
 from .forms import ContactAttemptForm, TransitionForm, UpdateForm, VersionForm, reason_choices
 from .lifecycle import last_change, undo_problem
@@ -29,6 +29,10 @@ def transition_forms(referral: Referral) -> dict[str, TransitionForm]:
         form.reason.choices = reason_choices(action.name)
         if current_user.role == Role.CUSTODY and action.name == "close":
             form.reason.choices = options([("entered_in_error", "Entered in error")])
+        elif action.name == "close" and current_user.role not in ENTERED_IN_ERROR_ROLES:
+            form.reason.choices = [
+                c for c in form.reason.choices if c.value != CloseReason.ENTERED_IN_ERROR
+            ]
         forms[action.name] = form
     return forms
 

@@ -3,7 +3,8 @@
 - Each blank referral form carries a one-time token, saved with the referral it makes
   (the column is unique). A second submit of the same form, a double click or ten
   parallel posts, finds that referral instead of making another.
-- A referral for the same custody record number to the same service within 28 days
+- A referral for the same custody record number (found by its keyed search hash, as the
+  number itself is stored encrypted) to the same service within 28 days
   (not counting one entered in error) is made only when the referrer confirms it is a
   new one; it is then flagged on the service's worklist as a possible duplicate.
 """
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import CloseReason
+from ..encryption import keyring
 from ..models import Referral
 
 DUPLICATE_WINDOW_DAYS = 28
@@ -44,7 +46,7 @@ def recent_duplicate(
     return session.scalar(
         sa.select(Referral)
         .where(
-            Referral.person_ref == person_ref,
+            Referral.person_ref_hash.in_(keyring().search_hashes(person_ref)),
             Referral.service_id == service_id,
             Referral.referred_on >= today - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
             sa.or_(

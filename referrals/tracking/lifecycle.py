@@ -4,6 +4,9 @@
       \\-> declined                any open state -> closed
     closed or declined -> reopened to where it was (administrators only)
 
+Only the referring custody suite (before the service responds) and administrators may
+close a referral as entered in error, since that removes it from every measure.
+
 Every change checks who may make it, that it is allowed from the current state, that
 its date is not in the future, not before the referral and not before the stage
 before it, and that nobody else changed the referral since the form was shown. Every
@@ -31,6 +34,7 @@ from ..templating import format_date
 from .actions import (
     ACTIONS,
     CLOSED_STATES,
+    ENTERED_IN_ERROR_ROLES,
     OPEN_STATES,
     STAGE_DATE,
     STAGE_NAMES,
@@ -103,6 +107,18 @@ def apply(
         raise TransitionError(
             "Custody staff can only close a referral as entered in error, before the service "
             "has responded."
+        )
+    if (
+        action.name == "close"
+        and reason == CloseReason.ENTERED_IN_ERROR
+        and user.role not in ENTERED_IN_ERROR_ROLES
+    ):
+        # "Entered in error" takes a referral out of every measure: the service it was
+        # sent to must not be able to drop its own unsuccessful referrals that way.
+        raise TransitionError(
+            "Only the custody suite that made the referral (before the service responds) "
+            "or an administrator can close it as entered in error. Choose the reason "
+            "that says what happened, or ask an administrator."
         )
     note = (note or "").strip() or None
     source = referral.status

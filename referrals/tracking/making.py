@@ -20,6 +20,7 @@ from ..audit import record
 from ..choices import ContactMethod, ServiceStatus
 from ..clock import now_local, now_utc
 from ..database import as_id
+from ..directory.access import EVERYTHING
 from ..directory.listings import phone_problem
 from ..directory.search import Filters, Hit, search_services
 from ..forms import options
@@ -205,7 +206,7 @@ class ReferralMaker:
             lon,
             Filters(custody=True, radius_km=SUGGESTION_RADIUS_KM),
             now_local=now_local(),
-            show_confidential=True,
+            viewer=EVERYTHING,
             per_page=SUGGESTIONS,
         )
         self.suggestions = Suggestions(label, result.hits)

@@ -1,6 +1,7 @@
 """Following a referral through, beside its lifecycle: the provider's contact attempts
 and the referrer's updates. Neither changes the referral's status; both show on its
-timeline, and their free text is erased by the retention job like the referral's notes.
+timeline, and their free text is stored encrypted and erased by the retention job like
+the referral's notes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import AttemptMethod, AttemptOutcome
+from ..encryption import EncryptedText
 from ..extensions import db
 from ..models import Referral, User, UTCDateTime, choice_column, utcnow
 
@@ -29,7 +31,7 @@ class ContactAttempt(db.Model):
     outcome: Mapped[AttemptOutcome] = mapped_column(
         choice_column(AttemptOutcome, "attempt_outcome")
     )
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(EncryptedText)
 
     referral: Mapped[Referral] = relationship()
     user: Mapped[User | None] = relationship()
@@ -47,7 +49,7 @@ class ReferralUpdate(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     release_on: Mapped[dt.date | None]
     phone_changed: Mapped[bool] = mapped_column(default=False)
-    message: Mapped[str | None] = mapped_column(sa.Text)
+    message: Mapped[str | None] = mapped_column(EncryptedText)
 
     referral: Mapped[Referral] = relationship()
     user: Mapped[User | None] = relationship()

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ..audit import record
-from ..choices import Role, ServiceStatus
+from ..choices import ServiceStatus
 from ..database import as_id
+from ..directory.access import viewer_for
 from ..directory.search import Filters, Hit, search_services
 from ..models import PostcodeDistrict, Referral, ReferralEvent, Service, User
 from ..notifications.outbox import announce_new_referral
@@ -47,7 +48,7 @@ def candidates(
         origin.longitude,
         Filters(types=[type_code] if type_code else [], radius_km=RADIUS_KM),
         now_local=now_local,
-        show_confidential=user.role == Role.CUSTODY,
+        viewer=viewer_for(user),
         per_page=CHOICES + 1,
     ).hits
     return [hit for hit in hits if hit.service.id != referral.service_id][:CHOICES]

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import record
@@ -25,11 +22,11 @@ from .actions import ACTIONS, StaleReferral, TransitionError, done_message
 from .detail import detail_page
 from .forms import ReferralSearchForm, TransitionForm, reason_choices
 from .lifecycle import UNDO_WINDOW, apply
+from .listing import ReferralSearch, list_referrals
 from .making import ReferralMaker
-from .scope import in_scope, referral_for
+from .scope import referral_for
 from .worklist import build_worklist
 
-PER_PAGE = 25
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
 
 
@@ -87,7 +84,10 @@ def new_referral():
 @role_required(Role.CUSTODY)
 def referral_made(referral_id: int):
     referral = referral_for(db.session, current_user, referral_id)
-    return render_template("tracking/made.html", referral=referral)
+    page = render_template("tracking/made.html", referral=referral)
+    record("referral_viewed", referral, detail={"page": "made"})
+    db.session.commit()
+    return page
 
 
 @bp.get("/referrals/<int:referral_id>")
@@ -154,53 +154,53 @@ def _stale(referral_id: int, message: str):
     return detail_page(referral, message, status=409)
 
 
-@bp.get("/referrals")
+@bp.route("/referrals", methods=["GET", "POST"])
 @role_required(*PERSON_LEVEL_ROLES)
 def referral_list():
-    form = ReferralSearchForm(request.args)
+    # A custody record number is searched for by POST, so that it never appears in an
+    # address (and so in browser history or server logs); the other filters also work
+    # as links.
+    posted = request.method == "POST"
+    csrf = posted and current_app.config.get("WTF_CSRF_ENABLED", True)
+    form = ReferralSearchForm(request.form if posted else request.args, meta={"csrf": csrf})
     form.status.choices = options([("", "Any status"), *ReferralStatus.choices()])
-    query = sa.select(Referral).where(in_scope(current_user))
-    valid = form.validate() if request.args else True
-    if valid:
-        text = (form.reference.data or "").strip()
-        if text:
-            reference = normalise_reference(text)
-            query = query.where(
-                sa.or_(Referral.reference == reference, Referral.person_ref == text)
-                if reference
-                else Referral.person_ref == text
-            )
-        if form.date_from.data:
-            query = query.where(Referral.referred_on >= form.date_from.data)
-        if form.date_to.data:
-            query = query.where(Referral.referred_on <= form.date_to.data)
-        if form.status.data:
-            query = query.where(Referral.status == form.status.data)
-        if form.overdue.data:
-            query = query.where(Referral.status == ReferralStatus.MADE).where(
-                Referral.referred_on < _overdue_cutoff()
-            )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(form.page.data or 1, 1), pages)
-    referrals = db.session.scalars(
-        query.options(selectinload(Referral.service), selectinload(Referral.council_area))
-        .order_by(Referral.made_at.desc(), Referral.id.desc())
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-    ).all()
-    return (
-        render_template(
-            "tracking/list.html",
-            form=form,
-            referrals=referrals,
-            total=total,
-            page=page,
-            pages=pages,
-            filtered=any(value for key, value in request.args.items() if key != "page"),
-        ),
-        200 if valid else 400,
+    given = request.form if posted else request.args
+    valid = form.validate() if given else True
+    text = (form.reference.data or "").strip()
+    reference = normalise_reference(text) if text else None
+    if valid and text and not reference and not posted:
+        form.reference.errors.append(
+            "Search for a custody record number with the Search button on this page."
+        )
+        valid = False
+    search = ReferralSearch(
+        reference=reference if valid else None,
+        person_ref=text if valid and text and posted else None,
+        date_from=form.date_from.data if valid else None,
+        date_to=form.date_to.data if valid else None,
+        status=form.status.data if valid else None,
+        overdue=bool(form.overdue.data) if valid else False,
+        page=form.page.data or 1,
     )
+    found = list_referrals(db.session, current_user, search, _overdue_cutoff())
+    page = render_template(
+        "tracking/list.html",
+        form=form,
+        referrals=found.referrals,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        link_args=search.link_args(),
+        filtered=any(v for k, v in given.items() if k not in ("page", "csrf_token")),
+    )
+    # Written after the page is made, so that committing does not expire what it shows.
+    record(
+        "referral_searched" if search.person_ref else "referrals_listed",
+        object_type="referrals",
+        detail={"ids": [r.id for r in found.referrals], **search.audit_detail()},
+    )
+    db.session.commit()
+    return page, 200 if valid else 400
 
 
 def _overdue_cutoff() -> dt.date:
@@ -214,4 +214,8 @@ def worklist():
     found = build_worklist(
         db.session, current_user._get_current_object(), today_local(), now_utc(), working_days()
     )
-    return render_template("tracking/worklist.html", worklist=found, today=today_local())
+    page = render_template("tracking/worklist.html", worklist=found, today=today_local())
+    shown = [r.id for section in found.sections for r in section.referrals]
+    record("worklist_viewed", object_type="referrals", detail={"ids": shown})
+    db.session.commit()
+    return page

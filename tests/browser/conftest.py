@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import TEST_DATA_KEY
 from .support import Session, update_readme_screenshots
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -102,6 +103,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     env.update(
         {
             "SECRET_KEY": "browser-tests-secret-key",
+            "DATA_ENCRYPTION_KEYS": TEST_DATA_KEY,
             "DATABASE_URL": f"sqlite:///{folder / 'referrals.sqlite'}",
             "INSTANCE_PATH": str(folder),
             "MAP_TILES_URL": "",
