@@ -45,7 +45,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from . import admin, api, auth, directory, health, home, reports, tracking, vendor
+    from . import (
+        admin,
+        api,
+        auth,
+        contacts,
+        directory,
+        health,
+        home,
+        reports,
+        schemes,
+        tracking,
+        vendor,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
@@ -54,6 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     directory.init_app(app)
     tracking.init_app(app)
+    contacts.init_app(app)
+    schemes.init_app(app)
     reports.init_app(app)
     admin.init_app(app)
     return app

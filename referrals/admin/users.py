@@ -18,6 +18,7 @@ from ..clock import now_utc
 from ..extensions import db
 from ..forms import MultiCheckboxField, QueryForm, options
 from ..models import CouncilArea, CustodySuite, Organisation, User
+from ..schemes.managing import scheme_options
 from . import bp
 
 
@@ -41,6 +42,9 @@ class UserForm(FlaskForm):
         "Custody suite (custody staff)", choices=[], validators=[Optional()]
     )
     area_ids = MultiCheckboxField("Council areas (area leads)", choices=[])
+    scheme_id = SelectField(
+        "Lead of an arrest referral scheme", choices=[], validators=[Optional()]
+    )
     active = BooleanField("Account active")
 
 
@@ -93,6 +97,7 @@ def _prepare(form: UserForm) -> None:
         (str(c.id), c.name)
         for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
     )
+    form.scheme_id.choices = options([("", "None"), *scheme_options(db.session)])
 
 
 def _check_scope(form: UserForm) -> bool:
@@ -120,6 +125,7 @@ def _apply(form: UserForm, user: User) -> dict:
         "organisation_id": user.organisation_id,
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(a.id for a in user.areas),
+        "scheme_id": user.scheme_id,
     }
     user.email = normalise_email(form.email.data)
     user.name = form.name.data.strip()
@@ -128,6 +134,7 @@ def _apply(form: UserForm, user: User) -> dict:
     user.custody_suite_id = int(form.custody_suite_id.data) if role == Role.CUSTODY else None
     ids = [int(i) for i in form.area_ids.data or []] if role == Role.LEAD else []
     user.areas = list(db.session.scalars(sa.select(CouncilArea).where(CouncilArea.id.in_(ids))))
+    user.scheme_id = int(form.scheme_id.data) if form.scheme_id.data else None
     user.active = bool(form.active.data)
     after = {
         "name": user.name,
@@ -137,6 +144,7 @@ def _apply(form: UserForm, user: User) -> dict:
         "organisation_id": user.organisation_id,
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(ids),
+        "scheme_id": user.scheme_id,
     }
     return {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
 
@@ -168,7 +176,8 @@ def users():
         elif form.status.data == "locked":
             query = query.where(User.locked_until > now_utc())
     found = db.session.scalars(query.order_by(User.active.desc(), User.name).limit(500)).all()
-    return render_template("admin/users.html", users=found, form=form)
+    schemes = dict(scheme_options(db.session))
+    return render_template("admin/users.html", users=found, form=form, schemes=schemes)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -221,6 +230,7 @@ def edit_user(user_id: int):
         form.organisation_id.data = str(user.organisation_id or "")
         form.custody_suite_id.data = str(user.custody_suite_id or "")
         form.area_ids.data = [str(a.id) for a in user.areas]
+        form.scheme_id.data = str(user.scheme_id or "")
         form.active.data = user.active
     elif form.validate():
         ok = _check_scope(form)
@@ -266,6 +276,7 @@ def reset_password(user_id: int):
         edit.organisation_id.data = str(user.organisation_id or "")
         edit.custody_suite_id.data = str(user.custody_suite_id or "")
         edit.area_ids.data = [str(a.id) for a in user.areas]
+        edit.scheme_id.data = str(user.scheme_id or "")
         edit.active.data = user.active
         return render_template(
             "admin/user_form.html", form=edit, user=user, password_form=form

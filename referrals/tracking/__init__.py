@@ -6,7 +6,7 @@ bp = Blueprint("tracking", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, views  # noqa: F401  (register routes)
+    from . import cli, outcome_views, views  # noqa: F401  (register routes)
 
     cli.init_app(app)
     app.register_blueprint(bp)
