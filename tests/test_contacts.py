@@ -131,6 +131,14 @@ def test_custody_officer_records_a_declined_offer(client, session, people, today
         ({"outcome": "referral_made", "offered": None}, {"offered": True}),
         ({"outcome": "released_before_seen", "offered": None}, {"offered": False}),
         (
+            {"outcome": "not_suitable", "offered": None, "not_suitable_reason": "no_need"},
+            {"offered": False},
+        ),
+        (
+            {"outcome": "not_suitable", "offered": "yes", "not_suitable_reason": "risk"},
+            {"offered": True},
+        ),
+        (
             {"outcome": "not_suitable", "offered": "no", "not_suitable_reason": "intoxicated"},
             {"not_suitable_reason": "intoxicated", "decline_reason": None},
         ),

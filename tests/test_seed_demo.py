@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from referrals.choices import Need, Role, ServiceStatus, Substance
+from referrals.contacts.models import CustodyContact
 from referrals.models import (
     CouncilArea,
     Location,
@@ -44,10 +45,20 @@ def table_digest(session, table, order_by="id"):
 def referral_digest(session):
     referrals = Referral.__table__
     events = ReferralEvent.__table__
-    return table_digest(session, referrals), table_digest(
-        session,
-        sa.select(*[c for c in events.c if c.name != "id"]).subquery(),
-        order_by="referral_id, at, to_status",
+    contacts = CustodyContact.__table__
+    return (
+        table_digest(session, referrals),
+        table_digest(
+            session,
+            sa.select(*[c for c in events.c if c.name != "id"]).subquery(),
+            order_by="referral_id, at, to_status",
+        ),
+        table_digest(
+            session,
+            sa.select(*[c for c in contacts.c if c.name != "id"]).subquery(),
+            order_by="custody_suite_id, contact_on, recorded_at, referral_id, age_band, sex, "
+            "outcome, naloxone, council_area_id, postcode_district",
+        ),
     )
 
 
@@ -208,7 +219,7 @@ def test_generated_lifecycles_are_consistent(session):
 def test_generated_codes_are_all_allowed_values(session):
     """The bulk load skips per-row CHECKs on SQLite, so check every coded column here."""
     load(session, referrals=3000, seed=9)
-    for table in (Referral.__table__, ReferralEvent.__table__):
+    for table in (Referral.__table__, ReferralEvent.__table__, CustodyContact.__table__):
         for column in table.columns:
             if not isinstance(column.type, sa.Enum):
                 continue

@@ -13,10 +13,11 @@ class ContactOutcome(Choice):
     RELEASED_BEFORE_SEEN = "released_before_seen", "Released or transferred before being seen"
 
 
-# Outcomes that mean the person was offered arrest referral, and one that means they
-# cannot have been (nobody saw them).
+# Outcomes that mean the person was offered arrest referral; one that means they cannot
+# have been (nobody saw them); and one that means they usually were not.
 OFFERED_OUTCOMES = frozenset({ContactOutcome.REFERRAL_MADE, ContactOutcome.DECLINED})
 UNSEEN_OUTCOMES = frozenset({ContactOutcome.RELEASED_BEFORE_SEEN})
+NOT_OFFERED_UNLESS_SAID = frozenset({ContactOutcome.NOT_SUITABLE})
 
 
 class ContactDeclineReason(Choice):

@@ -8,7 +8,8 @@ A contact is checked as a whole before anything is written:
   suite's own;
 - "offered arrest referral" agrees with the outcome: a referral made or a declined
   offer means it was offered, and someone released before being seen was not. Left
-  blank, it is worked out from those outcomes; for the others it must be given;
+  blank, it is worked out from those outcomes, and "not suitable" means not offered;
+  for "already in treatment" it must be given;
 - a declined offer and "not suitable" each need their reason, and only they keep one;
   only "already in treatment" keeps the service the person is with.
 
@@ -31,6 +32,7 @@ from ..models import CustodySuite, PostcodeDistrict, User
 from ..postcodes import normalise_district, normalise_postcode
 from ..templating import format_date
 from .choices import (
+    NOT_OFFERED_UNLESS_SAID,
     OFFERED_OUTCOMES,
     UNSEEN_OUTCOMES,
     ContactDeclineReason,
@@ -144,7 +146,7 @@ class ContactChecker:
         if outcome is not None:
             if offered is None and outcome in OFFERED_OUTCOMES:
                 offered = True
-            elif offered is None and outcome in UNSEEN_OUTCOMES:
+            elif offered is None and outcome in UNSEEN_OUTCOMES | NOT_OFFERED_UNLESS_SAID:
                 offered = False
             elif offered is None:
                 problems.append(("offered", "Say whether the person was offered arrest referral."))
