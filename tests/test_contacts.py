@@ -603,3 +603,21 @@ def test_old_contacts_keep_their_date_when_changed(client, session, people):
     )
     assert response.status_code == 302
     assert contacts(session)[0].not_suitable_reason == "risk"
+
+
+def test_an_administrator_sees_every_suites_waiting_contacts_but_makes_no_referral(
+    client, session, people
+):
+    sign_in(client, "a@t.example")
+    glasgow = suite(session, "GLA-LR").id
+    response = client.post(
+        "/contacts/new",
+        data=contact_form(
+            custody_suite_id=str(glasgow), outcome="referral_made", decline_reason=None
+        ),
+    )
+    assert response.status_code == 302 and response.location == "/contacts/new"
+    listing = client.get("/contacts").get_data(as_text=True)
+    assert "Referrals still to make (1)" in listing
+    assert "London Road Police Office custody" in listing
+    assert "/referrals/new?contact=" not in listing  # only custody staff make referrals

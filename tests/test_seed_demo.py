@@ -257,6 +257,24 @@ def test_engagement_genuinely_differs_between_areas(session):
     assert lowest[0].high < highest[0].low
 
 
+def test_the_share_of_offers_declined_differs_by_suite(session):
+    load(session, referrals=4000, seed=1)
+    offers = defaultdict(lambda: [0, 0])
+    for suite_id, outcome in session.execute(
+        sa.select(CustodyContact.custody_suite_id, CustodyContact.outcome).where(
+            CustodyContact.offered
+        )
+    ):
+        offers[suite_id][0] += 1
+        offers[suite_id][1] += outcome == "referral_made"
+    rows = [(n, x) for n, x in offers.values() if n >= 200]
+    assert len(rows) >= 5
+    rates = sorted((x / n, wilson(x, n)) for n, x in rows)
+    (low, low_ci), (high, high_ci) = rates[0], rates[-1]
+    assert high - low > 0.15
+    assert low_ci.high < high_ci.low  # the lottery is real, not noise
+
+
 def test_bulk_generation_leaves_database_checks_on(app):
     from referrals.extensions import db
 

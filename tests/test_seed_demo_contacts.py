@@ -10,20 +10,29 @@ import sqlalchemy as sa
 
 from referrals.contacts.choices import NALOXONE_FLAGS
 from referrals.contacts.models import CustodyContact
+from referrals.extensions import db
 from referrals.models import AreaGroup, CouncilArea, CustodySuite, Referral, ReferralEvent
 from referrals.schemes.models import Scheme, scheme_suites
 from referrals.seed.demo import load_demo
-from referrals.statistics import wilson
+
+from .conftest import _clean as clean
+from .conftest import make_app
 
 AS_OF = dt.date(2026, 6, 30)
 NOW = dt.datetime(2026, 6, 30, 18, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def demo(session):
-    load_demo(session, referrals=2500, seed=4, as_of=AS_OF, now=NOW)
-    session.commit()
-    return session
+@pytest.fixture(scope="module")
+def demo(database_url, reference_counts):
+    """The demo loaded once for the module's read-only checks, and removed afterwards."""
+    app = make_app(database_url)
+    with app.app_context():
+        load_demo(db.session, referrals=1500, seed=4, as_of=AS_OF, now=NOW)
+        db.session.commit()
+        yield db.session
+        db.session.remove()
+        clean(reference_counts)
+        db.engine.dispose()
 
 
 def test_every_referral_comes_from_one_contact_that_agrees_with_it(demo):
@@ -56,7 +65,7 @@ def test_contacts_not_referred_cover_every_outcome_with_consistent_answers(demo)
         sa.select(CustodyContact).where(CustodyContact.referral_id.is_(None))
     ).all()
     total = demo.scalar(sa.select(sa.func.count()).select_from(CustodyContact))
-    assert 2.2 * 2500 < total < 3.6 * 2500  # about three contacts for each referral
+    assert 2.2 * 1500 < total < 3.6 * 1500  # about three contacts for each referral
     outcomes = Counter(c.outcome for c in contacts)
     assert set(outcomes) == {
         "declined",
@@ -89,25 +98,6 @@ def test_contacts_not_referred_cover_every_outcome_with_consistent_answers(demo)
     assert set(veterans) == {True, False, None} and veterans[True] < veterans[False] / 10
     assert any(c.treatment_service_id for c in contacts)
     assert any(c.outcome == "already_in_treatment" and c.offered for c in contacts)
-
-
-def test_the_share_of_offers_declined_differs_by_suite(session):
-    load_demo(session, referrals=6000, seed=1, as_of=AS_OF, now=NOW)
-    session.commit()
-    offers = defaultdict(lambda: [0, 0])
-    for suite_id, outcome in session.execute(
-        sa.select(CustodyContact.custody_suite_id, CustodyContact.outcome).where(
-            CustodyContact.offered
-        )
-    ):
-        offers[suite_id][0] += 1
-        offers[suite_id][1] += outcome == "referral_made"
-    rows = [(n, x) for n, x in offers.values() if n >= 300]
-    assert len(rows) >= 5
-    rates = sorted((x / n, wilson(x, n)) for n, x in rows)
-    (low, low_ci), (high, high_ci) = rates[0], rates[-1]
-    assert high - low > 0.15
-    assert low_ci.high < high_ci.low  # the lottery is real, not noise
 
 
 def test_outcomes_after_treatment_are_consistent_with_each_lifecycle(demo):

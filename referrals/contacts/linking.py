@@ -40,7 +40,10 @@ def awaiting_referral(
             CustodyContact.referral_id.is_(None),
             CustodyContact.contact_on >= today - dt.timedelta(days=AWAITING_DAYS),
         )
-        .options(selectinload(CustodyContact.council_area))
+        .options(
+            selectinload(CustodyContact.council_area),
+            selectinload(CustodyContact.custody_suite),
+        )
         .order_by(CustodyContact.contact_on, CustodyContact.id)
         .limit(limit)
     )

@@ -112,7 +112,7 @@ def new_contact():
         return render_template("contacts/new.html", form=form, contact=None), 400
     contact = add_contact(db.session, _user(), values)
     db.session.commit()
-    if contact.outcome == ContactOutcome.REFERRAL_MADE:
+    if contact.outcome == ContactOutcome.REFERRAL_MADE and not _is_admin():
         flash("Contact saved. Now make the referral: what the contact holds is filled in.")
         return redirect(url_for("tracking.new_referral", contact=contact.id))
     flash(
@@ -212,6 +212,6 @@ def edit_contact(contact_id: int):
         flash("Someone else changed this contact at the same moment: check it and try again.")
         return redirect(url_for("contacts.edit_contact", contact_id=contact_id))
     flash("Contact saved." if changes else "Nothing was changed.", "success")
-    if contact.outcome == ContactOutcome.REFERRAL_MADE and contact.referral_id is None:
+    if contact.awaiting_referral and not _is_admin():
         return redirect(url_for("tracking.new_referral", contact=contact.id))
     return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
