@@ -38,11 +38,11 @@ class CustodyContact(db.Model):
         ),
         sa.CheckConstraint("outcome <> 'released_before_seen' OR NOT offered", name="unseen"),
         sa.CheckConstraint(
-            "(outcome = 'declined') = (decline_reason IS NOT NULL)", name="decline_reason"
+            "(outcome = 'declined') = (decline_reason IS NOT NULL)", name="declined_has_reason"
         ),
         sa.CheckConstraint(
             "(outcome = 'not_suitable') = (not_suitable_reason IS NOT NULL)",
-            name="not_suitable_reason",
+            name="not_suitable_has_reason",
         ),
         sa.CheckConstraint(
             "treatment_service_id IS NULL OR outcome = 'already_in_treatment'",

@@ -184,34 +184,34 @@ def edit_contact(contact_id: int):
     if not form.is_submitted():
         fill_contact_form(form, contact)
         return render_template("contacts/new.html", form=form, contact=contact)
+    if str(contact.version) != (form.version.data or ""):
+        return _changed_meanwhile(contact)
     valid = form.validate()
-    stale = str(contact.version) != (form.version.data or "")
     checker = ContactChecker(db.session, today_local())
     suite_id = as_id(form.custody_suite_id.data) if _is_admin() else contact.custody_suite_id
     values, problems = checker.check(answers_of(form), suite_id, keep_date=contact.contact_on)
-    if stale or not valid or values is None:
+    if not valid or values is None:
         apply_problems(form, problems)
-        error = (
-            "Someone else changed this contact while you were editing it, so your change "
-            "was not saved. Here is the contact as it is now."
-            if stale
-            else None
-        )
-        if stale:
-            form = ContactForm(formdata=None)
-            _prepare(form)
-            fill_contact_form(form, contact)
-        return render_template(
-            "contacts/new.html", form=form, contact=contact, error=error
-        ), 409 if stale else 400
+        return render_template("contacts/new.html", form=form, contact=contact), 400
     try:
         changes = update_contact(db.session, contact, _user(), values)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        flash("Someone else changed this contact at the same moment: check it and try again.")
-        return redirect(url_for("contacts.edit_contact", contact_id=contact_id))
+        return _changed_meanwhile(contact_for(db.session, _user(), contact_id))
     flash("Contact saved." if changes else "Nothing was changed.", "success")
     if contact.awaiting_referral and not _is_admin():
         return redirect(url_for("tracking.new_referral", contact=contact.id))
     return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
+
+
+def _changed_meanwhile(contact):
+    """The contact as it is now, when someone else changed it after the form was shown."""
+    form = ContactForm(formdata=None)
+    _prepare(form)
+    fill_contact_form(form, contact)
+    error = (
+        "Someone else changed this contact while you were editing it, so your change was "
+        "not saved. Here is the contact as it is now."
+    )
+    return render_template("contacts/new.html", form=form, contact=contact, error=error), 409
