@@ -90,9 +90,11 @@ def main() -> int:
     print(f"time: {elapsed:.1f} s ({rate:,.0f} referrals/s)")
     print(f"floor: {floor:.1f} s to write {contacts:,} identical contact rows, not generated")
     verdict = "met" if elapsed < TARGET_SECONDS or args.referrals < 1_000_000 else "MISSED"
+    if backend != "sqlite":
+        verdict = "not judged (the target is for SQLite; compare with the floor)"
     print(
-        f"target: 1,000,000 referrals and 3,000,000 contacts in under {TARGET_SECONDS} s: "
-        f"{verdict}"
+        f"target: 1,000,000 referrals and 3,000,000 contacts in under {TARGET_SECONDS} s "
+        f"on SQLite: {verdict}"
     )
     return 0
 
