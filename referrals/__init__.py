@@ -66,12 +66,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        contacts,
         directory,
         health,
         home,
         notifications,
         privacy,
         reports,
+        schemes,
         tracking,
         vendor,
     )
@@ -83,6 +85,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     directory.init_app(app)
     tracking.init_app(app)
+    contacts.init_app(app)
+    schemes.init_app(app)
     reports.init_app(app)
     admin.init_app(app)
     notifications.init_app(app)

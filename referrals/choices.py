@@ -112,6 +112,7 @@ class CloseReason(Choice):
     MOVED_AREA = "moved_area", "Moved area"
     IN_CUSTODY = "in_custody", "In custody or prison"
     DIED = "died", "Died"
+    TRANSFERRED = "transferred", "Transferred to another service"
     ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
     # Set only by passing the referral on to another service (the new one links back).
     REFERRED_ON = "referred_on", "Referred on to another service"
@@ -151,6 +152,27 @@ UNSUCCESSFUL_OUTCOMES = frozenset(
 TREATMENT_TYPE_CODES = frozenset(
     {"ost", "psychosocial", "detox", "residential_rehab", "hat", "alcohol"}
 )
+
+
+class RetentionOutcome(Choice):
+    """What the provider records 12 weeks after treatment started."""
+
+    RETAINED = "retained", "Still in treatment"
+    COMPLETED = "completed", "Completed treatment"
+    DROPPED_OUT = "dropped_out", "Dropped out"
+    TRANSFERRED = "transferred", "Transferred to another service"
+
+
+class DiversionOutcome(Choice):
+    COMPLETED = "completed", "Diversion completed"
+    NOT_COMPLETED = "not_completed", "Diversion not completed"
+
+
+class BbvTesting(Choice):
+    """Blood-borne virus testing, for referrals that recorded the need."""
+
+    OFFERED = "offered", "Test offered, not taken (yet)"
+    TAKEN = "taken", "Test offered and taken"
 
 
 class AgeBand(Choice):

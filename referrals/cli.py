@@ -63,14 +63,20 @@ def seed_reference_command(directory: Path) -> None:
     default=None,
     help="Generate referrals up to this date (YYYY-MM-DD). Default: today.",
 )
-@click.option("--reset", is_flag=True, help="Delete all referrals and generate them again.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Delete all referrals and custody contacts and generate them again.",
+)
 @with_appcontext
 def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
     """Load fictional demo data: organisations and services in real towns, the demo
-    accounts (password demo-password) and COUNT generated referrals with their full
-    lifecycle over the last two years. Run seed-reference first. Safe to run again:
-    what is already loaded is left as it is. Refuses to touch a database with real
-    accounts."""
+    accounts (password demo-password), arrest referral schemes serving every custody
+    suite, and COUNT generated referrals with their full lifecycle over the last two
+    years (including 12-week checks, diversion outcomes and blood-borne virus testing),
+    each from a custody contact, with the contacts not referred around them. Run
+    seed-reference first. Safe to run again: what is already loaded is left as it is.
+    Refuses to touch a database with real accounts."""
     as_of_date = as_of.date() if as_of else today_local()
     try:
         report = load_demo(db.session, referrals=count, seed=seed, as_of=as_of_date, reset=reset)

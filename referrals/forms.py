@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField
+from wtforms import DateField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 
 def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
@@ -26,6 +28,34 @@ class MultiCheckboxField(SelectMultipleField):
         known = {str(c.value) for c in self.choices or []}
         if any(str(value) not in known for value in self.data or []):
             raise ValidationError("Choose only from the options listed.")
+
+
+DATE_MESSAGE = "Enter a date like 2026-11-22."
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
+
+
+class UKDateField(DateField):
+    """A date typed as YYYY-MM-DD, with a message a person can act on. A plain text box:
+    browsers' date pickers show their own local format, which contradicts the hints."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        text = "".join(valuelist or []).strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            if not ISO_DATE.fullmatch(text):
+                raise ValueError
+            self.data = dt.date.fromisoformat(text)
+        except ValueError:
+            self.data = None
+            raise ValueError(DATE_MESSAGE) from None
+        if not EARLIEST_YEAR <= self.data.year <= LATEST_YEAR:
+            self.data = None
+            raise ValueError(f"Enter a year from {EARLIEST_YEAR} to {LATEST_YEAR}.")
 
 
 class PlainMessages:

@@ -24,12 +24,14 @@ from .choices import (
     ContactMethod,
     DeclinedBy,
     DeclineReason,
+    DiversionOutcome,
     Gender,
     Geography,
     Measure,
     Pathway,
     ProblemCategory,
     ReferralStatus,
+    RetentionOutcome,
     Role,
     ServiceStatus,
     Sex,
@@ -436,6 +438,8 @@ class User(UserMixin, db.Model):
     custody_suite_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("custody_suites.id"), index=True
     )
+    # A lead of this arrest referral scheme (``referrals.schemes``), whatever the role.
+    scheme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schemes.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     # Supervises their custody suite (custody staff) or manages their provider
     # organisation (providers): gets the overdue digest and their unit's own figures.
@@ -493,6 +497,18 @@ class Referral(db.Model):
         sa.CheckConstraint("consent_recorded", name="consent_recorded"),
         sa.CheckConstraint("NOT naloxone_supplied OR naloxone_offered", name="naloxone"),
         sa.CheckConstraint("version >= 1", name="version"),
+        sa.CheckConstraint(
+            "(retention_outcome IS NULL) = (retention_outcome_on IS NULL)", name="retention"
+        ),
+        sa.CheckConstraint(
+            "(diversion_outcome IS NULL) = (diversion_outcome_on IS NULL)", name="diversion"
+        ),
+        sa.CheckConstraint(
+            "diversion_outcome IS NULL OR pathway = 'diversion'", name="diversion_pathway"
+        ),
+        sa.CheckConstraint(
+            "bbv_test_taken_on IS NULL OR bbv_test_offered_on IS NOT NULL", name="bbv_test"
+        ),
         # Covers every column the report measures read, so a year of referrals is
         # aggregated from the index alone, without visiting the (wide) table rows.
         sa.Index(
@@ -572,6 +588,19 @@ class Referral(db.Model):
     close_reason: Mapped[CloseReason | None] = mapped_column(
         choice_column(CloseReason, "close_reason")
     )
+    # After treatment starts: the 12-week check, the diversion outcome (diversion pathway
+    # only) and blood-borne virus testing where that need was recorded. Each is set by
+    # ``tracking.lifecycle.record_outcome`` with an event, on the date it happened.
+    retention_outcome: Mapped[RetentionOutcome | None] = mapped_column(
+        choice_column(RetentionOutcome, "retention_outcome")
+    )
+    retention_outcome_on: Mapped[dt.date | None]
+    diversion_outcome: Mapped[DiversionOutcome | None] = mapped_column(
+        choice_column(DiversionOutcome, "diversion_outcome")
+    )
+    diversion_outcome_on: Mapped[dt.date | None]
+    bbv_test_offered_on: Mapped[dt.date | None]
+    bbv_test_taken_on: Mapped[dt.date | None]
     # Days from referral to first attendance and to treatment start, kept in step with
     # the dates (see ``_sync_waits``) so the report measures compare whole numbers
     # instead of doing date arithmetic on every row.

@@ -63,6 +63,7 @@ def people(session):
             ("Make a referral", "/referrals/new"),
             {
                 "Make a referral": "/referrals/new",
+                "Record a custody contact": "/contacts/new",
                 "Follow up your suite's referrals": "/referrals",
                 "Find a service": "/services",
             },

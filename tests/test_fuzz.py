@@ -131,7 +131,14 @@ PAGES = {
         "/map",
         "/login",
     ],
-    "c@t.example": ["/referrals/new?service={service}", "/referrals", "/referrals/{referral}"],
+    "c@t.example": [
+        "/referrals/new?service={service}",
+        "/referrals",
+        "/referrals/{referral}",
+        "/contacts/new",
+        "/contacts/new/batch",
+        "/contacts",
+    ],
     "p@t.example": ["/worklist", "/listings", "/referrals/{referral}", "/services/{service}/edit"],
     "l@t.example": [
         "/reports/",
@@ -147,6 +154,7 @@ PAGES = {
         "/admin/audit",
         "/admin/imports/services",
         "/services/new",
+        "/admin/schemes/new",
     ],
 }
 # Query parameters read straight from the URL rather than through a form on a page.
@@ -162,6 +170,7 @@ EXTRA_GETS = {
         ("/reports/trends", ["area", "measure"]),
     ],
     "a@t.example": [("/admin/audit", ["page"])],
+    "c@t.example": [("/contacts", ["before", "outcome", "on_or_before"])],
 }
 
 

@@ -40,7 +40,7 @@ def account_state(user: User) -> dict:
 
 
 # A change to any of these changes what the person may see: their sessions end.
-SEEING = {"active", "role", "organisation_id", "custody_suite_id", "manager"}
+SEEING = {"active", "role", "organisation_id", "custody_suite_id", "manager", "scheme_id"}
 
 
 def _fill(form: UserForm, user: User) -> None:
@@ -51,6 +51,7 @@ def _fill(form: UserForm, user: User) -> None:
     form.custody_suite_id.data = str(user.custody_suite_id or "")
     form.area_ids.data = [str(a.id) for a in user.areas]
     form.manager.data = user.manager
+    form.scheme_id.data = str(user.scheme_id or "")
     form.active.data = user.active
 
 

@@ -18,6 +18,7 @@ from ..choices import Role
 from ..extensions import db
 from ..forms import MultiCheckboxField, QueryForm, options
 from ..models import CouncilArea, CustodySuite, Organisation, User
+from ..schemes.managing import scheme_options
 from . import bp
 
 
@@ -47,6 +48,9 @@ class UserForm(FlaskForm):
     )
     area_ids = MultiCheckboxField("Council areas (area leads)", choices=[])
     manager = BooleanField("Manager")
+    scheme_id = SelectField(
+        "Lead of an arrest referral scheme", choices=[], validators=[Optional()]
+    )
     active = BooleanField("Account active")
 
 
@@ -97,6 +101,7 @@ def _prepare(form: UserForm) -> None:
         (str(c.id), c.name)
         for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
     )
+    form.scheme_id.choices = options([("", "None"), *scheme_options(db.session)])
 
 
 def _check_scope(form: UserForm) -> bool:
@@ -125,6 +130,7 @@ def _apply(form: UserForm, user: User) -> dict:
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(a.id for a in user.areas),
         "manager": user.manager,
+        "scheme_id": user.scheme_id,
     }
     user.email = normalise_email(form.email.data)
     user.name = form.name.data.strip()
@@ -133,6 +139,7 @@ def _apply(form: UserForm, user: User) -> dict:
     user.custody_suite_id = int(form.custody_suite_id.data) if role == Role.CUSTODY else None
     ids = [int(i) for i in form.area_ids.data or []] if role == Role.LEAD else []
     user.areas = list(db.session.scalars(sa.select(CouncilArea).where(CouncilArea.id.in_(ids))))
+    user.scheme_id = int(form.scheme_id.data) if form.scheme_id.data else None
     user.active = bool(form.active.data)
     # Only custody staff and providers have a unit to supervise or manage.
     user.manager = bool(form.manager.data) and role in (Role.CUSTODY, Role.PROVIDER)
@@ -145,6 +152,7 @@ def _apply(form: UserForm, user: User) -> dict:
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(ids),
         "manager": user.manager,
+        "scheme_id": user.scheme_id,
     }
     return {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
 
@@ -181,7 +189,8 @@ def users():
         elif form.status.data == "inactive":
             query = query.where(~User.active)
     found = db.session.scalars(query.order_by(User.active.desc(), User.name).limit(500)).all()
-    return render_template("admin/users.html", users=found, form=form)
+    schemes = dict(scheme_options(db.session))
+    return render_template("admin/users.html", users=found, form=form, schemes=schemes)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -7,6 +7,11 @@ from . import bp
 # (endpoint, title, description): shown when the page exists.
 TASKS = [
     ("admin.users", "Users", "Create accounts, set roles, reset passwords, deactivate."),
+    (
+        "schemes.index",
+        "Arrest referral schemes",
+        "Provider teams, the custody suites they serve, and their leads.",
+    ),
     ("admin.import_services", "Import services", "Load or update listings from a CSV file."),
     ("directory.my_listings", "Directory upkeep", "Stale listings and reported problems."),
     ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),

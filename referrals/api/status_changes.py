@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ..tracking.forms import DATE_MESSAGE, EARLIEST_YEAR, ISO_DATE, LATEST_YEAR
+from ..forms import DATE_MESSAGE, EARLIEST_YEAR, ISO_DATE, LATEST_YEAR
 from ..tracking.lifecycle import ACTIONS
 from .params import NUL_MESSAGE, ApiError, has_nul
 

@@ -6,6 +6,6 @@ bp = Blueprint("tracking", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import followup_views, models, views  # noqa: F401  (register routes, tables)
+    from . import followup_views, models, outcome_views, views  # noqa: F401  (routes, tables)
 
     app.register_blueprint(bp)

@@ -3,6 +3,7 @@
     made -> accepted -> engaged -> treatment_started -> closed
       \\-> declined                any open state -> closed
     closed or declined -> reopened to where it was (administrators only)
+    after treatment starts: 12-week check, diversion outcome, BBV testing (see the end)
 
 Only the referring custody suite (before the service responds) and administrators may
 close a referral as entered in error, since that removes it from every measure.
@@ -26,7 +27,16 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from ..choices import CloseReason, DeclinedBy, DeclineReason, ReferralStatus, Role
+from ..choices import (
+    BbvTesting,
+    CloseReason,
+    DeclinedBy,
+    DeclineReason,
+    DiversionOutcome,
+    ReferralStatus,
+    RetentionOutcome,
+    Role,
+)
 from ..clock import now_utc
 from ..models import Referral, ReferralEvent, User
 from ..notifications.outbox import announce_status_change, withdraw_status_message
@@ -42,6 +52,13 @@ from .actions import (
     TransitionError,
     next_steps,
     past,
+)
+from .outcomes import (
+    OUTCOME_CHOICES,
+    OUTCOME_TITLES,
+    outcomes_open,
+    retention_due_on,
+    why_not_open,
 )
 
 S = ReferralStatus
@@ -137,6 +154,7 @@ def apply(
             raise TransitionError(
                 f"The date cannot be before the referral was closed ({format_date(ended)})."
             )
+        _forget_closing_outcome(referral)
         referral.closed_on = referral.close_reason = None
         referral.declined_on = referral.declined_by = referral.decline_reason = None
         event_reason = None
@@ -290,3 +308,92 @@ def undo(
     session.add(undo_event)
     withdraw_status_message(session, referral.id, event.to_status.value)
     return undo_event
+
+
+# -- After treatment starts: the 12-week check, diversion, blood-borne virus testing ------
+#
+# What may be recorded when is in ``outcomes.py``; these are the changes. Each is an event
+# on its date; an outcome that ends the referral (completed, dropped out, transferred, a
+# diversion finished either way) also closes it with the matching reason.
+
+CLOSES = {
+    ("retention", RetentionOutcome.COMPLETED): CloseReason.COMPLETED,
+    ("retention", RetentionOutcome.DROPPED_OUT): CloseReason.DISENGAGED,
+    ("retention", RetentionOutcome.TRANSFERRED): CloseReason.TRANSFERRED,
+    ("diversion", DiversionOutcome.COMPLETED): CloseReason.COMPLETED,
+    ("diversion", DiversionOutcome.NOT_COMPLETED): CloseReason.DISENGAGED,
+}
+
+
+def record_outcome(
+    session: Session,
+    referral: Referral,
+    kind: str,
+    value: str | None,
+    user: User,
+    *,
+    on: dt.date,
+    today: dt.date,
+    expected_version: int | None,
+    note: str | None = None,
+) -> ReferralEvent:
+    """Record an outcome after treatment starts, or raise ``TransitionError`` saying why
+    not. The caller commits; ``StaleDataError`` on commit means a concurrent change won."""
+    if expected_version is not None and expected_version != referral.version:
+        raise StaleReferral()
+    choice = OUTCOME_CHOICES.get(kind)
+    if choice is None:
+        raise TransitionError("That is not an outcome that can be recorded.")
+    if value not in choice.values():
+        raise TransitionError(f"Choose the {OUTCOME_TITLES[kind].lower()} outcome.")
+    value = choice(value)
+    if kind not in outcomes_open(referral, user, today):
+        raise TransitionError(why_not_open(referral, kind, user))
+    if on > today:
+        raise TransitionError("The date cannot be in the future.")
+    floor, floor_name = referral.engaged_on, "the first attendance"
+    if kind == "retention":
+        floor, floor_name = referral.treatment_started_on, "treatment started"
+        if value == RetentionOutcome.RETAINED:
+            floor, floor_name = retention_due_on(referral), "12 weeks after treatment started"
+    elif kind == "bbv" and value == BbvTesting.TAKEN and referral.bbv_test_offered_on:
+        floor, floor_name = referral.bbv_test_offered_on, "the test was offered"
+    if floor is not None and on < floor:
+        raise TransitionError(f"The date cannot be before {floor_name} ({format_date(floor)}).")
+
+    source = referral.status
+    if kind == "retention":
+        referral.retention_outcome, referral.retention_outcome_on = value, on
+    elif kind == "diversion":
+        referral.diversion_outcome, referral.diversion_outcome_on = value, on
+    else:
+        referral.bbv_test_offered_on = referral.bbv_test_offered_on or on
+        if value == BbvTesting.TAKEN:
+            referral.bbv_test_taken_on = on
+    close_reason = CLOSES.get((kind, value))
+    if close_reason is not None:
+        referral.status, referral.closed_on, referral.close_reason = S.CLOSED, on, close_reason
+    event = ReferralEvent(
+        referral=referral,
+        user_id=user.id,
+        from_status=source,
+        to_status=referral.status,
+        event_date=on,
+        reason=f"{kind}:{value.value}",
+        note=(note or "").strip() or None,
+        at=now_utc(),
+    )
+    session.add(event)
+    if referral.status != source:  # the outcome closed the referral: tell the referrer
+        announce_status_change(session, referral, event, now_utc())
+    return event
+
+
+def _forget_closing_outcome(referral: Referral) -> None:
+    """On reopening, the outcome that closed the referral no longer stands."""
+    closing = next((e for e in reversed(referral.events) if e.to_status == S.CLOSED), None)
+    kind = (closing.reason or "").partition(":")[0] if closing else ""
+    if kind == "retention":
+        referral.retention_outcome = referral.retention_outcome_on = None
+    elif kind == "diversion":
+        referral.diversion_outcome = referral.diversion_outcome_on = None

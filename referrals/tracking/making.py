@@ -19,6 +19,13 @@ from werkzeug.datastructures import MultiDict
 from ..audit import record
 from ..choices import ContactMethod, ServiceStatus
 from ..clock import now_local, now_utc
+from ..contacts.linking import (
+    awaiting_referral,
+    contact_awaiting,
+    contact_for_new_referral,
+    link,
+    prefill,
+)
 from ..database import as_id
 from ..directory.access import EVERYTHING
 from ..directory.listings import phone_problem
@@ -100,17 +107,27 @@ class ReferralMaker:
         self.suggestions: Suggestions | None = None
         # A recent referral of the same person to the same service, awaiting confirmation.
         self.duplicate: Referral | None = None
+        self.contact = None  # the custody contact the referral comes from
+        self.contact_problem: str | None = None
+        self.awaiting: list = []
 
     # -- the three entry points ---------------------------------------------------------
 
-    def start(self, service_id: str | None) -> None:
-        """A fresh form, for a chosen service or with suggestions."""
+    def start(self, service_id: str | None, contact_id: str | None = None) -> None:
+        """A fresh form, for a chosen service or with suggestions, and filled in from
+        the contact it comes from when there is one."""
         self.form.consent_date.data = self.today
         self.form.form_token.data = new_form_token()
+        if contact_id:
+            self._attach_contact(contact_id)
+            if self.contact is not None:
+                for name, value in prefill(self.contact).items():
+                    getattr(self.form, name).data = value
         if service_id:
             self._choose_service(service_id)
         if self.service is None:
             self._suggest()
+        self._find_awaiting()
 
     def look_up(self) -> None:
         """Fill the council area from the district and suggest services; save nothing."""
@@ -124,7 +141,9 @@ class ReferralMaker:
         elif district or (self.form.postcode_district.data or "").strip():
             self.form.postcode_district.errors.append(self._unknown_district())
         self._keep_service()
+        self._keep_contact()
         self._suggest()
+        self._find_awaiting()
 
     def submit(self) -> Referral | None:
         """Check everything and save, or return ``None`` with messages on the form (or
@@ -139,9 +158,11 @@ class ReferralMaker:
             self.form.form_token.data = new_form_token()
         valid = self.form.validate()
         self._keep_service()
+        self._keep_contact()
         valid = self._check(valid)
         if not valid:
             self._suggest()
+            self._find_awaiting()
             return None
         self.duplicate = recent_duplicate(
             self.session, self.form.person_ref.data.strip(), self.service.id, self.today
@@ -182,6 +203,23 @@ class ReferralMaker:
         else:
             self.service = service
             self.form.service_id.data = str(service.id)
+
+    def _attach_contact(self, contact_id: object) -> None:
+        contact, problem = contact_awaiting(self.session, self.user, as_id(contact_id))
+        self.contact, self.contact_problem = contact, problem
+        self.form.contact_id.data = str(contact.id) if contact is not None else ""
+
+    def _keep_contact(self) -> None:
+        if self.form.contact_id.data:
+            self._attach_contact(self.form.contact_id.data)
+
+    def _find_awaiting(self) -> None:
+        """Contacts of the suite waiting for their referral, when this referral is not
+        for one already: it may be for one of them."""
+        if self.contact is None:
+            self.awaiting = awaiting_referral(
+                self.session, self.user.custody_suite_id, self.today, 10
+            )
 
     def _keep_service(self) -> None:
         chosen = self.form.chosen_service.data or self.form.service_id.data
@@ -324,6 +362,11 @@ class ReferralMaker:
         )
         try:
             self.session.flush()  # gives the referral its id, for the audit record
+            # Every referral comes from a custody contact (see ``contacts.linking``).
+            if self.contact is not None:
+                link(self.session, self.contact, referral, self.user)
+            else:
+                contact_for_new_referral(self.session, referral, self.user)
             record(
                 "referral_created",
                 referral,

@@ -67,7 +67,7 @@ def tracking_helpers() -> dict:
 def new_referral():
     maker = ReferralMaker(db.session, current_user._get_current_object(), today_local())
     if request.method == "GET":
-        maker.start(request.args.get("service"))
+        maker.start(request.args.get("service"), request.args.get("contact"))
         return render_template("tracking/new.html", maker=maker, form=maker.form)
     if "lookup" in request.form:
         maker.look_up()
