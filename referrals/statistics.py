@@ -3,6 +3,10 @@
 DESIGN.md section 6 item 5: an area's rate x/n is "significantly higher" or "lower" at
 99.8% when it lies outside p0 +/- 3.090232 * sqrt(p0 (1 - p0) / n) around the national
 pooled rate p0, at 95% when outside the 1.959964 limits only, otherwise "similar".
+
+A period's rate differs significantly from the period before it (the markers on the trend
+charts) when the pooled two-proportion z-test is beyond 1.959964 either way:
+z = (x2/n2 - x1/n1) / sqrt(p (1 - p) (1/n1 + 1/n2)), with p = (x1 + x2) / (n1 + n2).
 """
 
 from __future__ import annotations
@@ -80,3 +84,25 @@ def compare(x: int, n: int, p0: float | None) -> Comparison:
     if rate < inner.low:
         return Comparison.LOWER_95
     return Comparison.SIMILAR
+
+
+def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """The pooled two-proportion z statistic for ``x2/n2`` against ``x1/n1``: positive when
+    the second rate is higher; ``None`` when either denominator is 0 or the pooled rate is 0
+    or 1 (no spread to test against)."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    spread = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if spread <= 0:
+        return None
+    return (x2 / n2 - x1 / n1) / math.sqrt(spread)
+
+
+def changed(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> int:
+    """Whether the rate ``x2/n2`` differs significantly (two-sided, 95% by default) from
+    the rate ``x1/n1`` before it: 1 higher, -1 lower, 0 not significantly different."""
+    statistic = two_proportion_z(x1, n1, x2, n2)
+    if statistic is None or abs(statistic) <= z:
+        return 0
+    return 1 if statistic > 0 else -1

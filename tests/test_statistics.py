@@ -79,3 +79,32 @@ def test_rule_is_the_wilson_interval_excluding_the_national_rate():
             state = compare(x, n, p0)
             if z == Z998 and outside:
                 assert state in (higher, lower)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "z", "direction"),
+    [
+        # Worked by hand: p = 115/200 = 0.575, sqrt(0.575 * 0.425 * (1/100 + 1/100)) = 0.069911.
+        ((50, 100), (65, 100), 2.1456, 1),
+        # p = 0.55, sqrt(0.55 * 0.45 * 0.02) = 0.070356: 0.10 / 0.070356 = 1.4213.
+        ((50, 100), (60, 100), 1.4213, 0),
+        ((65, 100), (50, 100), -2.1456, -1),
+        # Unequal denominators: p = 0.325, sqrt(0.219375 * 0.0053333) = 0.034205; -0.12 / it.
+        ((120, 300), (140, 500), -3.5082, -1),
+    ],
+)
+def test_a_change_between_periods_is_significant_beyond_the_95_percent_z(
+    before, after, z, direction
+):
+    from referrals.statistics import changed, two_proportion_z
+
+    assert two_proportion_z(*before, *after) == pytest.approx(z, abs=5e-4)
+    assert changed(*before, *after) == direction
+
+
+def test_no_change_is_tested_without_spread_or_denominator():
+    from referrals.statistics import changed, two_proportion_z
+
+    assert two_proportion_z(0, 0, 5, 10) is None
+    assert two_proportion_z(10, 10, 20, 20) is None  # both 100%: no spread
+    assert changed(10, 10, 20, 20) == 0

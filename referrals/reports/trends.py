@@ -6,15 +6,18 @@ year and the latest 12 months."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import render_template, request
 
 from ..extensions import db
 from . import bp
-from .measures import GEOGRAPHIES, RATES
+from .measures import GEOGRAPHIES, MEASURES
 from .params import read_choices
 from .tables import FAMILY, Row, area_codes, make_row
+from .target_status import target_for
+from .trend_charts import area_charts
 from .views import national_name
 
 QUARTERS_SHOWN = 8
@@ -58,11 +61,13 @@ def trends():
     if code not in codes:
         choices.form.group.errors.append("Choose an area from the list.")
         valid = False
-    quarters = years = []
+    quarters = years = charts = []
+    measure = choices.measure if choices.measure in MEASURES else "conversion_rate"
     if valid:
         quarters = series(choices.snapshot, grouping, code, "quarter", QUARTERS_SHOWN)
         years = series(choices.snapshot, grouping, code, "financial_year", 4)
         years += series(choices.snapshot, grouping, code, "rolling_year", 3)
+        charts = _charts(grouping, code, codes[code], measure, quarters, years)
     return (
         render_template(
             "reports/trends.html",
@@ -71,7 +76,26 @@ def trends():
             code=code,
             quarters=quarters,
             years=years,
-            measure=choices.measure if choices.measure in RATES else "conversion_rate",
+            measure=measure,
+            charts=charts,
         ),
         200 if valid else 400,
+    )
+
+
+def _charts(grouping: str, code: str, name: str, measure: str, quarters, years) -> list:
+    latest = quarters[-1].period if quarters else None
+    target = None
+    if latest:
+        found = target_for(
+            db.session,
+            grouping,
+            code,
+            measure,
+            dt.date.fromisoformat(latest["start"]),
+            dt.date.fromisoformat(latest["end"]),
+        )
+        target = found.value if found else None
+    return area_charts(
+        quarters, years, measure, area_name=name, national_name=national_name(), target=target
     )

@@ -4,4 +4,9 @@
   for (var i = 0; i < buttons.length; i++) {
     buttons[i].addEventListener("click", function () { window.print(); });
   }
+  // Tables folded away on screen are printed open.
+  window.addEventListener("beforeprint", function () {
+    var folded = document.querySelectorAll("details.print-open");
+    for (var i = 0; i < folded.length; i++) { folded[i].open = true; }
+  });
 })();

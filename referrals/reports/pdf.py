@@ -1,0 +1,24 @@
+"""Reports as PDF, made on the server with WeasyPrint from the same HTML as the page.
+
+WeasyPrint needs the Pango libraries (Debian: ``libpango-1.0-0`` and ``libpangoft2-1.0-0``),
+so it is imported only when a PDF is asked for: the rest of the app runs without them. The
+PDF's HTML carries its stylesheets as files given here and no links, so making a PDF never
+fetches anything over the network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint or its system libraries are not installed."""
+
+
+def html_to_pdf(html: str, stylesheets: list[Path]) -> bytes:
+    try:
+        from weasyprint import CSS, HTML
+    except (ImportError, OSError) as error:  # OSError: Pango is missing
+        raise PdfUnavailable(str(error)) from error
+    return HTML(string=html).write_pdf(
+        stylesheets=[CSS(filename=str(path)) for path in stylesheets]
+    )
