@@ -97,6 +97,8 @@ def _count_key(measure: str) -> str:
 def _missing_reason(measure: str, missing: str | None, national_has_it: bool, figure) -> str:
     if not missing:
         return why_not_shown(figure)
+    if MEASURES[measure].scotland_only:
+        return "published for Scotland only"
     if national_has_it:
         return "published only for Scotland and the largest areas for this period"
     if MEASURES[measure].follow_up:
