@@ -243,3 +243,20 @@ def test_only_report_users_get_the_pack(client, data, who, status):
         sign_in(client, who)
     assert client.get("/reports/pack").status_code == status
     assert client.get("/reports/pack.pdf").status_code == status
+
+
+def test_quarterly_report_lets_the_reader_choose_measure_and_areas(client, data):
+    sign_in(client, "lead@t.example")
+    html = client.get(
+        f"/reports/quarterly?quarter={LATEST.code}&group=police_division&measure=engagement_rate"
+    ).get_data(as_text=True)
+    assert "2. Police divisions: 12 months to" in html
+    assert '<th scope="col">Police division</th>' in html
+    assert '<option value="police_division" selected>' in html
+    assert '<option value="engagement_rate" selected>' in html
+    assert "Engagement rate by quarter: Scotland" in html and 'class="trend-plot"' in html
+    assert "Greater Glasgow" in html and "Map of police divisions" in html
+    for bad in ("group=street", "measure=favourite_colour"):
+        page = client.get(f"/reports/quarterly?quarter={LATEST.code}&{bad}")
+        assert page.status_code == 400
+        assert "from the list" in page.get_data(as_text=True)

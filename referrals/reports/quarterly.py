@@ -1,5 +1,6 @@
-"""The printable quarterly report for a board paper: Scotland's quarter, every council area
-over the 12 months to the quarter's end, the funnel plot and Scotland's recent quarters."""
+"""The printable quarterly report for a board paper: Scotland's quarter, every area of the
+chosen geography (council areas unless chosen otherwise) over the 12 months to the quarter's
+end for the chosen rate, its map and funnel plot, and Scotland's recent quarters."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import sqlalchemy as sa
 from flask import render_template, request
 
 from ..extensions import db
-from ..models import AreaBoundary, CouncilArea
+from ..models import AreaBoundary, AreaGroup, CouncilArea
 from . import bp
 from .charts import funnel_plot, polygon_rings, static_map
 from .colours import state_for
-from .measures import MEASURES, RATES
+from .measures import GEOGRAPHIES, MEASURES, RATES
 from .params import read_choices
 from .periods import parse
 from .tables import area_table, make_row
+from .trend_charts import trend_chart
 from .trends import series
 from .views import hidden_summary, national_name, provision_by_area, sorted_rows
 
@@ -47,7 +49,10 @@ def quarterly():
         )
     measure = request.args.get("measure") or "conversion_rate"
     if measure not in RATES:
-        measure = "conversion_rate"
+        return _error(choices, quarters, asked, "Choose a measure from the list.", "measure")
+    grouping = request.args.get("group") or "council"
+    if grouping not in GEOGRAPHIES:
+        return _error(choices, quarters, asked, "Choose the areas from the list.", "group")
     year_code = f"12m-{code[:4]}-{int(code[-1]) * 3:02d}"
     latest_for = snapshot.settings.get("latest_for", {})
     table_period = (
@@ -57,7 +62,7 @@ def quarterly():
         area_table(
             db.session,
             snapshot,
-            "council",
+            grouping,
             table_period,
             measure=measure,
             national_name=national_name(),
@@ -71,26 +76,16 @@ def quarterly():
     trend_periods = [
         row.period for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)
     ]
+    trend_chart_ = trend_chart(
+        [(period, row, None) for period, row in zip(trend_periods, trend, strict=True)],
+        measure,
+        f"{MEASURES[measure].label} by quarter: {national_name()}",
+        area_name=national_name(),
+        national_name=national_name(),
+    )
     shapes = plot = None
     if councils:
-        boundaries = dict(
-            db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
-        )
-        places = {c.code: c for c in db.session.scalars(sa.select(CouncilArea))}
-        shapes = static_map(
-            [
-                (
-                    row,
-                    state_for(row.comparison(measure)).colour,
-                    places[row.code].latitude,
-                    places[row.code].longitude,
-                    polygon_rings(boundaries[places[row.code].id])
-                    if places[row.code].id in boundaries
-                    else None,
-                )
-                for row in councils.rows
-            ]
-        )
+        shapes = static_map(_map_areas(councils, measure))
         plot = funnel_plot(
             councils, measure, f"{MEASURES[measure].label} against number of referrals"
         )
@@ -106,20 +101,47 @@ def quarterly():
         rows=sorted_rows(councils, "name", measure) if councils else [],
         table_period=snapshot.period(table_period) if table_period else None,
         trend=list(zip(trend_periods, trend, strict=True)),
+        trend_chart=trend_chart_,
         shapes=shapes,
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],
         settings=snapshot.settings,
-        provision=provision_by_area("council"),
+        provision=provision_by_area(grouping),
+        grouping=grouping,
     )
 
 
-def _error(choices, quarters, asked, message):
+def _map_areas(table, measure: str) -> list[tuple]:
+    """(row, colour, latitude, longitude, rings) for the printed map: each council drawn in
+    the colour of the area of the chosen geography it belongs to."""
+    boundaries = dict(
+        db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
+    )
+    groups = dict(db.session.execute(sa.select(AreaGroup.id, AreaGroup.code)).all())
+    rows = {row.code: row for row in table.rows}
+    parent = {
+        "adp": "adp_id",
+        "police_division": "police_division_id",
+        "health_board": "health_board_id",
+    }.get(table.grouping)
+    areas = []
+    for place in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name)):
+        row = rows.get(groups[getattr(place, parent)] if parent else place.code)
+        if row is None:
+            continue
+        rings = polygon_rings(boundaries[place.id]) if place.id in boundaries else None
+        colour = state_for(row.comparison(measure)).colour
+        areas.append((row, colour, place.latitude, place.longitude, rings))
+    return areas
+
+
+def _error(choices, quarters, asked, message, field="quarter"):
     return (
         render_template(
             "reports/quarterly.html",
             error=message,
+            error_field=field,
             choices=choices,
             quarters=quarters,
             quarter=None,
