@@ -59,15 +59,20 @@ def data(session):
             accepted_on=day + dt.timedelta(days=1),
             engaged_on=day + dt.timedelta(days=3) if converted else None,
             treatment_started_on=day + dt.timedelta(days=12) if converted else None,
+            flush=False,
         )
 
-    for k, converted in enumerate(reversed(GLASGOW_CONVERTED)):
-        day = quarter_back(k).start + dt.timedelta(days=20)
-        for j in range(60):
-            refer("Glasgow City", day, j < converted)
-        for name, (made, converted_there) in (("City of Edinburgh", EDINBURGH), ("Fife", FIFE)):
-            for j in range(made):
-                refer(name, day, j < converted_there)
+    with session.no_autoflush:  # one write for them all
+        for k, converted in enumerate(reversed(GLASGOW_CONVERTED)):
+            day = quarter_back(k).start + dt.timedelta(days=20)
+            for j in range(60):
+                refer("Glasgow City", day, j < converted)
+            for name, (made, converted_there) in (
+                ("City of Edinburgh", EDINBURGH),
+                ("Fife", FIFE),
+            ):
+                for j in range(made):
+                    refer(name, day, j < converted_there)
     session.commit()
     return {"service": service}
 
