@@ -190,6 +190,7 @@ def test_small_areas_keep_their_figures_hidden_in_the_pack_and_its_pdf(client, d
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Fife ADP" in html
     assert "&lt;5" in html and "12.5%" not in html
+    assert "Figures not shown in this pack, and why:" in html
     pdf = client.get(f"/reports/pack.pdf?quarter={LATEST.code}&area=adp:ADP-FI")
     text = pdf_text(pdf.data)
     assert "Fife ADP" in text and "<5" in text and "12.5%" not in text

@@ -114,9 +114,10 @@ class Pack:
         """How many of the pack's figures for the area are hidden, by label."""
         counts: dict[str, int] = {}
         for line in self.lines:
-            for text in {line.quarter.text, line.year.text} | {
-                p.area.text for p in line.chart.points
-            }:
+            earlier = [
+                p.area.text for p in line.chart.points if p.period["code"] != self.quarter["code"]
+            ]
+            for text in [line.quarter.text, line.year.text, *earlier]:
                 if text.startswith(("<", "fewer", "[c]", "not published")):
                     counts[text] = counts.get(text, 0) + 1
         return sorted(counts.items())
