@@ -68,8 +68,11 @@ serve: install $(INSTANCE)/secret_key
 	$(SECRET) $(FLASK) seed-reference
 	$(SECRET) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# The suite in parallel: one worker per CPU (TEST_WORKERS=1 for one process), each with
+# its own database; the browser tests stay together on one worker and one live server.
+TEST_WORKERS ?= auto
 test: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -26,13 +26,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings_from_env(app.instance_path))
     if config:
         app.config.update(config)
+    from . import cli
+
+    help_only = False
     if not app.config.get("SECRET_KEY"):
-        if not (app.debug or app.testing):
+        if app.debug or app.testing:
+            app.config["SECRET_KEY"] = "insecure-key-for-debug-and-tests-only"  # noqa: S105
+        elif cli.help_requested():
+            help_only = True  # `flask --app referrals COMMAND --help` needs no key
+        else:
             raise ConfigError(MISSING_KEY_HELP)
-        app.config["SECRET_KEY"] = "insecure-key-for-debug-and-tests-only"  # noqa: S105
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import cli, database, errors, security, templating
+    from . import database, errors, security, templating
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -45,15 +51,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from . import admin, api, auth, directory, health, home, reports, tracking, vendor
+    from . import about, admin, api, auth, directory, health, home, reports, tracking, vendor
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(vendor.bp)
     app.register_blueprint(api.bp)
+    about.init_app(app)
     auth.init_app(app)
     directory.init_app(app)
     tracking.init_app(app)
     reports.init_app(app)
     admin.init_app(app)
+    if help_only:
+        cli.help_only(app)
     return app

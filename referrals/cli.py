@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +12,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .clock import today_local
+from .config import MISSING_KEY_HELP, ConfigError
 from .extensions import db
 from .seed.csvfiles import SeedError
 from .seed.demo import DemoRefused, load_demo
@@ -85,3 +89,32 @@ def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_reference_command)
     app.cli.add_command(seed_demo_command)
+
+
+def help_requested(argv: list[str] | None = None) -> bool:
+    """Whether this process is the ``flask`` command asked for help, which needs no
+    secret key: ``flask --app referrals seed-demo --help``."""
+    argv = sys.argv[1:] if argv is None else argv
+    return os.environ.get("FLASK_RUN_FROM_CLI") == "true" and "--help" in argv
+
+
+def _refuse(*_args, **_kwargs):
+    raise ConfigError(MISSING_KEY_HELP)
+
+
+def _refusing(command: click.Command) -> click.Command:
+    """A copy of ``command`` (and of a group's subcommands) that shows its help but
+    refuses to run. Copies, so the shared command objects stay as they are."""
+    clone = copy.copy(command)
+    if isinstance(command, click.Group):
+        clone.commands = {name: _refusing(sub) for name, sub in command.commands.items()}
+    else:
+        clone.callback = _refuse
+    return clone
+
+
+def help_only(app: Flask) -> None:
+    """Let an app without a secret key print its commands' help and nothing more: every
+    command and every request is refused with the missing-key message."""
+    app.cli = _refusing(app.cli)
+    app.before_request(_refuse)

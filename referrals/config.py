@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
+
 MISSING_KEY_HELP = (
     "SECRET_KEY is not set. Referral Pathways signs sessions and forms with it, so it "
     "refuses to start without one. Set it in the environment, for example:\n"
@@ -18,8 +20,9 @@ MISSING_KEY_HELP = (
 )
 
 
-class ConfigError(RuntimeError):
-    """A setting in the environment is missing or malformed."""
+class ConfigError(click.ClickException, RuntimeError):
+    """A setting in the environment is missing or malformed. On the command line it is
+    shown as a plain error message, not a traceback."""
 
 
 def normalise_database_url(url: str) -> str:
@@ -64,6 +67,15 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}.")
 
 
+def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
+    return raw
+
+
 def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Return the app's settings from ``env`` (default: ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -106,6 +118,14 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "30 per minute"),
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
+        # The public-sector pages (accessibility, privacy, cookies, contact) and the banner.
+        "SERVICE_PHASE": _choice(env, "SERVICE_PHASE", "beta", ("alpha", "beta", "live")),
+        "OPERATOR_NAME": env.get("OPERATOR_NAME", "").strip(),
+        "CONTACT_EMAIL": env.get("CONTACT_EMAIL", "").strip(),
+        "DATA_PROTECTION_EMAIL": env.get("DATA_PROTECTION_EMAIL", "").strip(),
+        # Contact details and notes of finished referrals are erased after this many days
+        # (purge-personal-data's default; the privacy notice says so).
+        "PERSONAL_DATA_RETENTION_DAYS": _int(env, "PERSONAL_DATA_RETENTION_DAYS", 180, minimum=1),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Test each pooled connection before use, so that after the database restarts the
         # first requests get a fresh connection instead of an error.

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField
+from wtforms import DateField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+from .clock import today_local
+from .dates import DateProblem, parse_date, short_date
 
 
 def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
@@ -26,6 +29,29 @@ class MultiCheckboxField(SelectMultipleField):
         known = {str(c.value) for c in self.choices or []}
         if any(str(value) not in known for value in self.data or []):
             raise ValidationError("Choose only from the options listed.")
+
+
+class UKDateField(DateField):
+    """One box for a date, read day first (``1/12/2026``, ``1 Dec 2026``, ``2026-12-01``;
+    see ``dates.py``), shown as ``1/12/2026``. A plain text box: browsers' date pickers
+    show their own local format, which contradicts the hints."""
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        text = "".join(valuelist or []).strip()
+        self.data = None
+        if not text:
+            return
+        try:
+            self.data = parse_date(text, today_local())
+        except DateProblem as problem:
+            raise ValueError(str(problem)) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return short_date(self.data) if self.data else ""
 
 
 class PlainMessages:

@@ -1,6 +1,10 @@
-"""Fixtures: one database per test session (SQLite, or PostgreSQL when
+"""Fixtures: one database per test process (SQLite, or PostgreSQL when
 ``TEST_DATABASE_URL`` is set), built by the migrations with the reference data loaded;
 a fresh app per test; and every table but the reference ones emptied after each test.
+
+Under pytest-xdist each worker has a database of its own: a SQLite file in the worker's
+temporary folder, or on PostgreSQL a database named after ``TEST_DATABASE_URL``'s with
+the worker's id added (``referrals_test_gw0``), dropped and created afresh at the start.
 """
 
 from __future__ import annotations
@@ -46,11 +50,26 @@ def make_app(database_url: str, **overrides) -> Flask:
     return create_app(config)
 
 
+def worker_database(url: str, worker: str) -> str:
+    """A new, empty PostgreSQL database for one xdist worker, beside the one in ``url``."""
+    given = sa.engine.make_url(url)
+    name = f"{given.database}_{worker}"
+    engine = sa.create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         url = normalise_database_url(url)
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker and url.startswith("postgresql"):
+            url = worker_database(url, worker)
         reset_schema(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
@@ -63,14 +82,27 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+# Areas an administrator edited (at /admin/areas) carry the time of the edit.
+EDITED_AREAS = (
+    "SELECT (SELECT COUNT(*) FROM council_areas WHERE edited_at IS NOT NULL)"
+    " + (SELECT COUNT(*) FROM area_groups WHERE edited_at IS NOT NULL)"
+)
+
+
+def _reference_state(connection) -> dict[str, int]:
+    state = {
+        t: connection.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+        for t in REFERENCE_TABLES
+    }
+    state["edited areas"] = connection.execute(sa.text(EDITED_AREAS)).scalar_one()
+    return state
+
+
 @pytest.fixture(scope="session")
 def reference_counts(database_url) -> dict[str, int]:
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
-        counts = {
-            table: connection.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-            for table in REFERENCE_TABLES
-        }
+        counts = _reference_state(connection)
     engine.dispose()
     return counts
 
@@ -80,11 +112,7 @@ def _clean(reference_counts: dict[str, int]) -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     keep = set(REFERENCE_TABLES)
     with db.engine.begin() as connection:
-        current = {
-            t: connection.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-            for t in REFERENCE_TABLES
-        }
-        reference_changed = current != reference_counts
+        reference_changed = _reference_state(connection) != reference_counts
         doomed = [t.name for t in tables if reference_changed or t.name not in keep]
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text(f"TRUNCATE {', '.join(doomed)} RESTART IDENTITY CASCADE"))

@@ -130,6 +130,7 @@ PAGES = {
         "/services/{service}/report-problem",
         "/map",
         "/login",
+        "/contact",
     ],
     "c@t.example": ["/referrals/new?service={service}", "/referrals", "/referrals/{referral}"],
     "p@t.example": ["/worklist", "/listings", "/referrals/{referral}", "/services/{service}/edit"],
@@ -147,6 +148,9 @@ PAGES = {
         "/admin/audit",
         "/admin/imports/services",
         "/services/new",
+        "/admin/areas/new",
+        "/admin/areas/groups/new",
+        "/admin/feedback",
     ],
 }
 # Query parameters read straight from the URL rather than through a form on a page.
@@ -158,7 +162,7 @@ EXTRA_GETS = {
         ("/reports/areas.csv", ["geography", "period", "sort"]),
         ("/reports/trends", ["area", "measure"]),
     ],
-    "a@t.example": [("/admin/audit", ["page"])],
+    "a@t.example": [("/admin/audit", ["page"]), ("/admin/feedback", ["page", "waiting"])],
 }
 
 

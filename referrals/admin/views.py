@@ -7,11 +7,18 @@ from . import bp
 # (endpoint, title, description): shown when the page exists.
 TASKS = [
     ("admin.users", "Users", "Create accounts, set roles, reset passwords, deactivate."),
+    (
+        "admin.areas",
+        "Areas",
+        "Council areas with their ADP, police division and health board: names, codes, "
+        "population.",
+    ),
     ("admin.import_services", "Import services", "Load or update listings from a CSV file."),
     ("directory.my_listings", "Directory upkeep", "Stale listings and reported problems."),
     ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),
     ("reports.targets", "Targets", "Local targets per area and measure."),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
+    ("admin.feedback", "Feedback", "What people told us through the contact page."),
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ..audit import record
@@ -17,14 +17,16 @@ from .retention import purge_personal_data
     "--older-than",
     "days",
     type=click.IntRange(min=1),
-    required=True,
-    help="Erase referrals closed or declined more than this many days ago.",
+    default=None,
+    help="Erase referrals closed or declined more than this many days ago. "
+    "Default: the PERSONAL_DATA_RETENTION_DAYS setting (180), which the privacy notice states.",
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be erased; change nothing.")
 @with_appcontext
-def purge_command(days: int, dry_run: bool) -> None:
+def purge_command(days: int | None, dry_run: bool) -> None:
     """Erase the contact name, phone number and notes of referrals closed or declined
     more than DAYS ago (and the notes on their events). Keeps what the reports need."""
+    days = days or current_app.config["PERSONAL_DATA_RETENTION_DAYS"]
     report = purge_personal_data(db.session, days, today_local(), now_utc(), dry_run)
     record(
         "personal_data_purge_dry_run" if dry_run else "personal_data_purged",

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -17,7 +13,6 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import TextInput
 
 from ..choices import (
     AgeBand,
@@ -30,34 +25,10 @@ from ..choices import (
     Sex,
     Substance,
 )
-from ..forms import MultiCheckboxField, QueryForm, options
+from ..forms import MultiCheckboxField, QueryForm, UKDateField, options
 
-DATE_MESSAGE = "Enter a date like 2026-11-22."
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
-
-
-class UKDateField(DateField):
-    """A date typed as YYYY-MM-DD, with a message a person can act on. A plain text box:
-    browsers' date pickers show their own local format, which contradicts the hints."""
-
-    widget = TextInput()
-
-    def process_formdata(self, valuelist):
-        text = "".join(valuelist or []).strip()
-        if not text:
-            self.data = None
-            return
-        try:
-            if not ISO_DATE.fullmatch(text):
-                raise ValueError
-            self.data = dt.date.fromisoformat(text)
-        except ValueError:
-            self.data = None
-            raise ValueError(DATE_MESSAGE) from None
-        if not EARLIEST_YEAR <= self.data.year <= LATEST_YEAR:
-            self.data = None
-            raise ValueError(f"Enter a year from {EARLIEST_YEAR} to {LATEST_YEAR}.")
+# UKDateField lives in ..forms; the report forms still import it from here.
+__all__ = ["ReferralForm", "ReferralSearchForm", "TransitionForm", "UKDateField"]
 
 
 class ReferralForm(FlaskForm):

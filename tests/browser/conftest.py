@@ -52,13 +52,17 @@ if _MISSING and IN_CI:
     raise pytest.UsageError(f"Browser tests cannot run in CI: {_MISSING}.")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    if not _MISSING:
-        return
-    skip = pytest.mark.skip(reason=f"{_MISSING}; browser tests skipped")
     here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
+    mine = [item for item in items if here in item.path.parents]
+    for item in mine:
+        # Under pytest-xdist (--dist loadgroup) every browser test runs on one worker, so
+        # the demo database and live server are set up once.
+        item.add_marker(pytest.mark.xdist_group("browser"))
+    if _MISSING:
+        skip = pytest.mark.skip(reason=f"{_MISSING}; browser tests skipped")
+        for item in mine:
             item.add_marker(skip)
 
 
@@ -90,6 +94,60 @@ def _flask(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def _serve(env: dict[str, str], folder: Path) -> tuple[subprocess.Popen, str, Path]:
+    """Start the app on a free loopback port. Each pytest-xdist worker starts its own
+    server; should two pick the same port at once, the one that loses tries another."""
+    for attempt in range(5):
+        port = _free_port()
+        log = folder / f"server-{attempt}.log"
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "--app",
+                    "referrals",
+                    "run",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-reload",
+                    "--no-debugger",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        if _answers(process, url, log):
+            return process, url, log
+        if "already in use" not in log.read_text():
+            raise RuntimeError(f"The app did not start:\n{log.read_text()}")
+    raise RuntimeError("No free port for the app after 5 tries")
+
+
+def _answers(process: subprocess.Popen, url: str, log: Path) -> bool:
+    """Whether ``process`` (not some other server on the port) serves /healthz."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if f"Running on {url}" in log.read_text():
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return True
+            except OSError:
+                pass
+        time.sleep(0.2)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"The app did not answer /healthz in 30 s:\n{log.read_text()}")
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The app on a free loopback port, with demo data in its own SQLite database."""
@@ -116,44 +174,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     referrals = "5000" if update_readme_screenshots() else "300"
     _flask(env, "seed-demo", "--referrals", referrals, "--seed", "1")
 
-    port = _free_port()
-    log = folder / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "referrals",
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-reload",
-                "--no-debugger",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"The app did not start:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"The app did not answer /healthz in 30 s:\n{log.read_text()}")
-        time.sleep(0.2)
+    process, url, log = _serve(env, folder)
     try:
         yield LiveServer(url=url, process=process, log=log, env=env)
     finally:
