@@ -1,6 +1,12 @@
 """Fixtures: one database per test process (SQLite, or PostgreSQL when
 ``TEST_DATABASE_URL`` is set), built by the migrations with the reference data loaded;
-a fresh app per test; and every table but the reference ones emptied after each test.
+an app whose settings are restored after each test; and every table but the reference
+ones emptied after each test.
+
+Building an app takes longer than most tests (its URL rules are compiled), so each test
+process builds two and keeps them: the one the test's requests go to, and the one behind
+the test's own ``session``. Tests that need other settings or a fresh app use
+``app_factory``.
 
 Under pytest-xdist each worker has a database of its own: a SQLite file in the worker's
 temporary folder, or on PostgreSQL a database named after ``TEST_DATABASE_URL``'s with
@@ -24,6 +30,7 @@ from referrals import create_app
 from referrals.config import normalise_database_url
 from referrals.database import reset_schema
 from referrals.extensions import db
+from referrals.security import limiter
 from referrals.seed.reference import load_reference
 
 REFERENCE_TABLES = (
@@ -124,14 +131,30 @@ def _clean(reference_counts: dict[str, int]) -> None:
         db.session.commit()
 
 
+@pytest.fixture(scope="session")
+def _kept_apps(database_url) -> Iterator[tuple[Flask, Flask]]:
+    apps = (make_app(database_url), make_app(database_url))
+    yield apps
+    for kept in apps:
+        with kept.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
-def app(database_url, reference_counts) -> Iterator[Flask]:
-    app = make_app(database_url)
+def app(_kept_apps, reference_counts) -> Iterator[Flask]:
+    app = _kept_apps[0]
+    settings = dict(app.config)
+    # The rate limiter is one object for the process: the last app built (perhaps one
+    # with limits on, from app_factory) switched it on or off. Start each test afresh.
+    limiter.enabled = app.config["RATELIMIT_ENABLED"]
+    if limiter.enabled:
+        limiter.reset()
     yield app
+    app.config.clear()
+    app.config.update(settings)
     with app.app_context():
         db.session.remove()
         _clean(reference_counts)
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -162,18 +185,16 @@ def runner(app):
 
 
 @pytest.fixture
-def session(app, database_url):
+def session(app, _kept_apps):
     """A database session for the test itself.
 
     It belongs to a separate app instance, so the test's app context never leaks into
     the requests the test makes (each request gets a fresh context and ``g``, exactly
     as in production). Expire objects to see what a request changed.
     """
-    own = make_app(database_url)
-    with own.app_context():
+    with _kept_apps[1].app_context():
         yield db.session
         db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
