@@ -56,7 +56,7 @@ run: demo
 	@echo "  custody@demo.test   custody officer: make and follow referrals"
 	@echo "  provider@demo.test  service provider: worklist and listings"
 	@echo "  lead@demo.test      area lead: reports and targets"
-	@echo "  admin@demo.test     administrator: users, imports, audit log"
+	@echo "  admin@demo.test     administrator: users, areas, imports, feedback, audit log"
 	@echo "Press Ctrl+C to stop."
 	@echo
 	$(SECRET) $(FLASK) run --host $(HOST) --port $(PORT)

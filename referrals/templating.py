@@ -41,7 +41,8 @@ NAV = [
 ]
 
 
-# The role as a phone's header shows it, where the full label would not fit on one row.
+# The role as the header shows it: short, so the name, role and "Sign out" keep to one
+# row beside the links at 1280 px and beside the name of the service on a phone.
 ROLE_TAGS = {
     Role.CUSTODY: "Custody",
     Role.PROVIDER: "Provider",
