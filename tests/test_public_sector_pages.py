@@ -114,13 +114,17 @@ def test_purge_erases_after_the_period_the_privacy_notice_states(runner):
     assert f"finished before {cutoff.isoformat()}" in result.output
 
 
-def test_the_cookies_page_names_the_one_cookie_and_anonymous_browsing_sets_none(client):
+def test_the_cookies_page_names_the_one_cookie_and_anonymous_browsing_sets_none(app_factory):
+    client = app_factory(WTF_CSRF_ENABLED=True).test_client()
     html = client.get("/cookies").get_data(as_text=True)
     assert "<code>session</code>" in html
     assert "When you close your browser" in html and "30 minutes" in html
     for path in ("/", "/services?q=G31", "/map", "/accessibility", "/privacy", "/cookies"):
         response = client.get(path)
         assert "Set-Cookie" not in response.headers, path
+    cookie = client.get("/contact").headers["Set-Cookie"]  # a form to send: the one cookie
+    assert cookie.startswith("session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Expires" not in cookie and "Max-Age" not in cookie  # gone when the browser closes
 
 
 def test_the_accessibility_statement_shows_the_recorded_checks_and_known_issues(client):
