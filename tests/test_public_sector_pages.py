@@ -132,6 +132,7 @@ def test_the_accessibility_statement_shows_the_recorded_checks_and_known_issues(
     assert checks is not None, "run the browser tests with UPDATE_SCREENSHOTS=1 to record them"
     html = client.get("/accessibility").get_data(as_text=True)
     assert "partially compliant with the" in html
+    assert "This service is run by the police force and health partners that use it." in html
     assert "<h2>Known issues</h2>" in html and "Maps." in html
     assert f"ran on {len(checks.pages)} pages" in html
     assert "no serious or critical problems" in html
