@@ -57,6 +57,23 @@ def make_app(database_url: str, **overrides) -> Flask:
     return create_app(config)
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist with ``--dist loadgroup`` (as ``make test`` runs it), send every
+    browser test to one worker, so the demo database and live server are set up once; the
+    other tests go to whichever worker is free."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class BrowserTestsTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/browser/"):
+                return "tests/browser"
+            return super()._split_scope(nodeid)
+
+    return BrowserTestsTogether(config, log)
+
+
 def worker_database(url: str, worker: str) -> str:
     """A new, empty PostgreSQL database for one xdist worker, beside the one in ``url``."""
     given = sa.engine.make_url(url)

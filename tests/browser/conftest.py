@@ -52,17 +52,13 @@ if _MISSING and IN_CI:
     raise pytest.UsageError(f"Browser tests cannot run in CI: {_MISSING}.")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    if not _MISSING:
+        return
+    skip = pytest.mark.skip(reason=f"{_MISSING}; browser tests skipped")
     here = Path(__file__).parent
-    mine = [item for item in items if here in item.path.parents]
-    for item in mine:
-        # Under pytest-xdist (--dist loadgroup) every browser test runs on one worker, so
-        # the demo database and live server are set up once.
-        item.add_marker(pytest.mark.xdist_group("browser"))
-    if _MISSING:
-        skip = pytest.mark.skip(reason=f"{_MISSING}; browser tests skipped")
-        for item in mine:
+    for item in items:
+        if here in item.path.parents:
             item.add_marker(skip)
 
 
