@@ -95,22 +95,36 @@ def _flask_without_key(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_command_help_needs_no_secret_key_but_running_a_command_does(tmp_path):
+def test_command_help_needs_no_secret_key(tmp_path):
     shown = _flask_without_key("seed-demo", "--help")
     assert shown.returncode == 0, shown.stderr
     assert "Usage: flask seed-demo [OPTIONS]" in shown.stdout
     assert "--referrals INTEGER RANGE" in shown.stdout
     assert "Traceback" not in shown.stderr
 
-    listed = _flask_without_key("--help")
-    assert listed.returncode == 0, listed.stderr
-    assert "seed-reference" in listed.stdout and "purge-personal-data" in listed.stdout
-    assert "Traceback" not in listed.stderr
 
-    refused = _flask_without_key("seed-reference")
-    assert refused.returncode == 1
-    assert "SECRET_KEY is not set" in refused.stderr
-    assert "Traceback" not in refused.stderr
+def flask_command_line(monkeypatch, *args: str):
+    """``flask --app referrals ARGS`` in this process, without a secret key."""
+    from click.testing import CliRunner
+    from flask.cli import cli
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "")  # the command line sets it: undo after
+    monkeypatch.setattr(sys, "argv", ["flask", "--app", "referrals", *args])
+    return CliRunner().invoke(cli, ["--app", "referrals", *args])
+
+
+def test_the_command_list_needs_no_secret_key_but_running_a_command_does(monkeypatch):
+    listed = flask_command_line(monkeypatch, "--help")
+    assert listed.exit_code == 0, listed.output
+    assert "seed-reference" in listed.output and "purge-personal-data" in listed.output
+    assert "Traceback" not in listed.output
+
+    refused = flask_command_line(monkeypatch, "seed-reference")
+    assert refused.exit_code == 1
+    assert "Error: SECRET_KEY is not set" in refused.output
+    assert "Traceback" not in refused.output
 
 
 def test_an_app_without_a_key_built_for_help_refuses_every_command_and_request(monkeypatch):
