@@ -171,6 +171,8 @@ def test_main_pages_have_no_serious_accessibility_problems(sessions, role, name,
     open_page(session, how)
     for frame in session.page.frames[1:]:
         frame.wait_for_load_state("load")
+        # A map is audited once Leaflet has drawn it, not while its document is bare.
+        frame.locator(".leaflet-container").first.wait_for(state="attached")
     violations, response = audit(session.page)
     seen_as = role or "anonymous"
     FOUND[(seen_as, name)] = {
