@@ -4,6 +4,7 @@ paginated; confidential addresses are never included, whoever asks."""
 from __future__ import annotations
 
 import math
+import re
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request, url_for
@@ -18,6 +19,7 @@ csrf.exempt(bp)
 
 HSDS_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 DEFAULT_PER_PAGE = 50
+TYPE_CODE = re.compile(r"[a-z0-9_]{1,40}")
 MAX_PER_PAGE = 200
 STATISTICAL_GEOGRAPHY = "http://statistics.data.gov.uk/id/statistical-geography/"
 
@@ -161,8 +163,11 @@ def services():
         if isinstance(value, str):
             return _problem(400, value)
     query = sa.select(Service.id).where(Service.status != ServiceStatus.INACTIVE)
-    type_codes = [t for t in request.args.getlist("type") if t]
-    if type_codes:
+    asked = [t for t in request.args.getlist("type") if t]
+    if asked:
+        # Anything that cannot be a code (a NUL byte, which PostgreSQL refuses in a query,
+        # or 5,000 characters) matches no service type, as an unknown code does.
+        type_codes = [t for t in asked if TYPE_CODE.fullmatch(t)]
         query = query.where(
             Service.id.in_(
                 sa.select(service_type_links.c.service_id)

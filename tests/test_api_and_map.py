@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from referrals.choices import ServiceStatus
 
 from .factories import make_service
@@ -50,6 +52,17 @@ def test_api_single_service_and_errors(client, session):
         assert response.status_code == 400 and "must be" in response.get_json()["detail"]
     assert client.get("/api/v1/services?type=ost").get_json()["total_items"] == 1
     assert client.get("/api/v1/services?type=iep").get_json()["total_items"] == 0
+
+
+@pytest.mark.parametrize("code", ["\x00", "ost\x00", "x" * 5000, "OST; DROP"])
+def test_api_type_that_cannot_be_a_code_matches_nothing(client, session, code):
+    make_service(session, name="One")
+    session.commit()
+    response = client.get("/api/v1/services", query_string={"type": code})
+    assert response.status_code == 200
+    assert response.get_json()["total_items"] == 0
+    both = client.get("/api/v1/services", query_string=[("type", code), ("type", "ost")])
+    assert both.get_json()["total_items"] == 1
 
 
 def test_map_assets_are_served_by_the_app(client, session):
