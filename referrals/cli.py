@@ -33,7 +33,8 @@ from .seed.reference import DEFAULT_DIRECTORY, load_reference
 def seed_reference_command(directory: Path) -> None:
     """Load service types, council areas and their groups, postcode districts, the
     gazetteer of places and custody suites. Safe to run again: rows are matched on their
-    codes and updated in place; a bad row stops the load and nothing is saved."""
+    codes and updated in place, except areas an administrator has edited, which are kept;
+    a bad row stops the load and nothing is saved."""
     try:
         report = load_reference(db.session, directory)
         db.session.commit()
@@ -52,7 +53,7 @@ def seed_reference_command(directory: Path) -> None:
     type=click.IntRange(min=0),
     default=5000,
     show_default=True,
-    help="How many referrals to generate.",
+    help="How many referrals in all (up to 14 of them placed for the demo accounts).",
 )
 @click.option(
     "--seed",
@@ -71,10 +72,11 @@ def seed_reference_command(directory: Path) -> None:
 @with_appcontext
 def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
     """Load fictional demo data: organisations and services in real towns, the demo
-    accounts (password demo-password) and COUNT generated referrals with their full
-    lifecycle over the last two years. Run seed-reference first. Safe to run again:
-    what is already loaded is left as it is. Refuses to touch a database with real
-    accounts."""
+    accounts (password demo-password), targets for several areas and measures, and
+    COUNT referrals with their full lifecycle over the last two years: a few placed so
+    the demo custody officer and provider see overdue, new and open referrals, the rest
+    generated. Run seed-reference first. Safe to run again: what is already loaded is
+    left as it is. Refuses to touch a database with real accounts."""
     as_of_date = as_of.date() if as_of else today_local()
     try:
         report = load_demo(db.session, referrals=count, seed=seed, as_of=as_of_date, reset=reset)
