@@ -68,9 +68,10 @@ serve: install $(INSTANCE)/secret_key
 	$(SECRET) $(FLASK) seed-reference
 	$(SECRET) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-# The suite in parallel: one worker per CPU (TEST_WORKERS=1 for one process), each with
-# its own database; the browser tests stay together on one worker and one live server.
-TEST_WORKERS ?= auto
+# The suite in parallel (TEST_WORKERS=1 for one process), each worker with its own
+# database. Twice as many workers as CPUs: the browser tests and the command-line tests
+# spend much of their time waiting for other processes.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
 test: install-test
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 

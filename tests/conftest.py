@@ -1,7 +1,7 @@
 """Fixtures: one database per test process (SQLite, or PostgreSQL when
 ``TEST_DATABASE_URL`` is set), built by the migrations with the reference data loaded;
-an app whose settings are restored after each test; and every table but the reference
-ones emptied after each test.
+an app whose settings and extensions are restored after each test; and every table but
+the reference ones emptied after each test.
 
 Building an app takes longer than most tests (its URL rules are compiled), so each test
 process builds two and keeps them: the one the test's requests go to, and the one behind
@@ -58,20 +58,21 @@ def make_app(database_url: str, **overrides) -> Flask:
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """Under pytest-xdist with ``--dist loadgroup`` (as ``make test`` runs it), send every
-    browser test to one worker, so the demo database and live server are set up once; the
-    other tests go to whichever worker is free."""
+    """Under pytest-xdist with ``--dist loadgroup`` (as ``make test`` runs it), each file
+    of browser tests stays on one worker (a journey follows one referral from custody to
+    the provider; each worker running browser tests starts a live server and a browser of
+    its own); every other test goes to whichever worker is free."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
 
-    class BrowserTestsTogether(LoadGroupScheduling):
+    class BrowserFilesTogether(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
             if nodeid.startswith("tests/browser/"):
-                return "tests/browser"
+                return nodeid.split("::", 1)[0]
             return super()._split_scope(nodeid)
 
-    return BrowserTestsTogether(config, log)
+    return BrowserFilesTogether(config, log)
 
 
 def worker_database(url: str, worker: str) -> str:
@@ -160,7 +161,7 @@ def _kept_apps(database_url) -> Iterator[tuple[Flask, Flask]]:
 @pytest.fixture
 def app(_kept_apps, reference_counts) -> Iterator[Flask]:
     app = _kept_apps[0]
-    settings = dict(app.config)
+    settings, extensions = dict(app.config), dict(app.extensions)
     # The rate limiter is one object for the process: the last app built (perhaps one
     # with limits on, from app_factory) switched it on or off. Start each test afresh.
     limiter.enabled = app.config["RATELIMIT_ENABLED"]
@@ -169,6 +170,8 @@ def app(_kept_apps, reference_counts) -> Iterator[Flask]:
     yield app
     app.config.clear()
     app.config.update(settings)
+    app.extensions.clear()  # a test may swap one in, like a fake geocoder
+    app.extensions.update(extensions)
     with app.app_context():
         db.session.remove()
         _clean(reference_counts)

@@ -8,13 +8,16 @@ request is aborted and recorded, so a page that needs the network fails its test
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +147,31 @@ def _answers(process: subprocess.Popen, url: str, log: Path) -> bool:
     raise RuntimeError(f"The app did not answer /healthz in 30 s:\n{log.read_text()}")
 
 
+def _demo_database(tmp_path_factory, env: dict[str, str]) -> Path:
+    """The demo database the live servers start from, built once per test run: under
+    pytest-xdist the first worker builds it (the others wait for the lock) and each
+    worker's server then works on a copy of its own."""
+    # README screenshots show the demo as `make run` loads it; the tests need less.
+    referrals = "5000" if update_readme_screenshots() else "300"
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    built = shared / f"demo-{referrals}.sqlite"
+    with (shared / "demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            building = shared / f"building-{os.getpid()}"
+            building.mkdir()
+            build_env = env | {
+                "DATABASE_URL": f"sqlite:///{building / 'referrals.sqlite'}",
+                "INSTANCE_PATH": str(building),
+            }
+            _flask(build_env, "db", "upgrade")
+            _flask(build_env, "seed-reference")
+            _flask(build_env, "seed-demo", "--referrals", referrals, "--seed", "1")
+            (building / "referrals.sqlite").rename(built)
+    return built
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The app on a free loopback port, with demo data in its own SQLite database."""
@@ -164,11 +192,13 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    _flask(env, "db", "upgrade")
-    _flask(env, "seed-reference")
-    # README screenshots show the demo as `make run` loads it; the tests need less.
-    referrals = "5000" if update_readme_screenshots() else "300"
-    _flask(env, "seed-demo", "--referrals", referrals, "--seed", "1")
+    demo = _demo_database(tmp_path_factory, env)
+    # A consistent copy, whatever the source's journal holds.
+    with (
+        closing(sqlite3.connect(demo)) as source,
+        closing(sqlite3.connect(folder / "referrals.sqlite")) as copy,
+    ):
+        source.backup(copy)
 
     process, url, log = _serve(env, folder)
     try:
