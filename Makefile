@@ -10,14 +10,15 @@ DEMO_REFERRALS ?= 5000
 DEMO_SEED ?= 1
 INSTANCE ?= instance
 export INSTANCE_PATH := $(abspath $(INSTANCE))
-SECRET := SECRET_KEY="$${SECRET_KEY:-$$(cat $(INSTANCE)/secret_key)}"
+SECRET := SECRET_KEY="$${SECRET_KEY:-$$(cat $(INSTANCE)/secret_key)}" \
+	DATA_ENCRYPTION_KEYS="$${DATA_ENCRYPTION_KEYS:-$$(cat $(INSTANCE)/data_key)}"
 
 .PHONY: run test install install-test db demo serve lint format bench clean help
 
 help:
 	@echo "make run    set up .venv, the SQLite database and demo data, and serve http://$(HOST):$(PORT)"
 	@echo "make test   install the test tools and run the whole test suite"
-	@echo "make serve  upgrade the database and serve with gunicorn (DATABASE_URL, SECRET_KEY, BIND)"
+	@echo "make serve  upgrade the database, serve with gunicorn and send notifications (DATABASE_URL, SECRET_KEY, DATA_ENCRYPTION_KEYS, BIND)"
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  run the benchmarks under bench/"
 
@@ -42,7 +43,13 @@ $(INSTANCE)/secret_key:
 	@mkdir -p $(INSTANCE)
 	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
 
-db: install $(INSTANCE)/secret_key
+# The key that encrypts personal data in this machine's local database (a Fernet key:
+# 32 random bytes, URL-safe base64), made once and kept in instance/.
+$(INSTANCE)/data_key:
+	@mkdir -p $(INSTANCE)
+	@umask 077 && $(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' > $@
+
+db: install $(INSTANCE)/secret_key $(INSTANCE)/data_key
 	$(SECRET) $(FLASK) db upgrade
 	$(SECRET) $(FLASK) seed-reference
 
@@ -57,15 +64,21 @@ run: demo
 	@echo "  provider@demo.test  service provider: worklist and listings"
 	@echo "  lead@demo.test      area lead: reports and targets"
 	@echo "  admin@demo.test     administrator: users, areas, imports, feedback, audit log"
+	@echo "Messages (notifications) are printed below by the sender, not emailed."
 	@echo "Press Ctrl+C to stop."
 	@echo
+	@$(SECRET) $(FLASK) send-notifications & sender=$$!; \
+	trap 'kill -TERM $$sender 2>/dev/null; wait $$sender' EXIT INT TERM; \
 	$(SECRET) $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Production-style: gunicorn workers (gunicorn.conf.py) on DATABASE_URL (PostgreSQL or the
-# SQLite default), after bringing the schema and the reference data up to date.
-serve: install $(INSTANCE)/secret_key
+# SQLite default), after bringing the schema and the reference data up to date, with the
+# notification sender beside them (stopping the server stops the sender too).
+serve: install $(INSTANCE)/secret_key $(INSTANCE)/data_key
 	$(SECRET) $(FLASK) db upgrade
 	$(SECRET) $(FLASK) seed-reference
+	@$(SECRET) $(FLASK) send-notifications & sender=$$!; \
+	trap 'kill -TERM $$sender 2>/dev/null; wait $$sender' EXIT INT TERM; \
 	$(SECRET) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # The suite in parallel (TEST_WORKERS=1 for one process), each worker with its own

@@ -11,7 +11,10 @@ custody officer (afresh every time, as on a shared custody PC) and makes a refer
 provider accepts that referral from the worklist and records the first attendance, as an
 area lead opens the area table; and starts again. The provider and the lead sign in on
 their first journey and stay signed in (--sign-in-every-time makes them sign in on every
-journey too). Sign-in and every form go through the real pages with their CSRF tokens.
+journey too). Custody officers and providers sign in with a code from their sign-in app
+too (computed from the account's TOTP secret); a code works once, so an officer who
+signs in again within the same 30 seconds waits for the next code, outside the timings.
+Sign-in and every form go through the real pages with their CSRF tokens.
 Users start no new journey once the time is up, so the run ends a little later.
 
 The database named by --database-url is emptied and rebuilt (reference and demo data)
@@ -43,8 +46,10 @@ from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
 
+import pyotp
 import requests
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from werkzeug.security import generate_password_hash
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +81,7 @@ ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
 
 @dataclass
 class Accounts:
+    secrets: dict[str, str]  # email -> TOTP secret, for the roles that need a code
     custody: list[str]
     providers: list[str]
     leads: list[str]
@@ -100,7 +106,7 @@ def make_accounts(app, users: int) -> Accounts:
             )
         )
         hashed = generate_password_hash(PASSWORD)  # the app's own scheme (scrypt)
-        accounts = Accounts([], [], [], services)
+        accounts = Accounts({}, [], [], [], services)
         for n in range(users):
             for role, kind, extra in (
                 (Role.CUSTODY, accounts.custody, {"custody_suite_id": suite.id}),
@@ -110,6 +116,9 @@ def make_accounts(app, users: int) -> Accounts:
                 email = f"load-{role}-{n}@bench.test"
                 user = User(email=email, name=f"Load {role} {n}", role=role, **extra)
                 user.password_hash = hashed
+                if role in (Role.CUSTODY, Role.PROVIDER):
+                    user.totp_secret = accounts.secrets[email] = pyotp.random_base32()
+                    user.totp_enrolled_at = dt.datetime.now(dt.UTC)
                 if role == Role.LEAD:
                     user.areas = list(lead.areas)
                 session.add(user)
@@ -138,6 +147,7 @@ def start_gunicorn(url: str, workers: int | None, log: Path) -> tuple[subprocess
     env.update(
         DATABASE_URL=url,
         SECRET_KEY="load-test-secret-key",  # noqa: S106 - a throwaway server
+        DATA_ENCRYPTION_KEYS=os.environ["DATA_ENCRYPTION_KEYS"],
         BIND=f"127.0.0.1:{port}",
         RATELIMIT_ENABLED="false",
         MAP_TILES_URL="",
@@ -231,6 +241,7 @@ class User_:
         self.browsers = {role: requests.Session() for role in ("public", *ROLES)}
         self.http = self.browsers["public"]
         self.signed_in: set[str] = set()
+        self.last_step: dict[str, int] = {}
 
     def as_(self, role: str) -> None:
         """Switch to that role's browser, signing in when needed: the custody officer
@@ -258,7 +269,21 @@ class User_:
         self.http.cookies.clear()
         form = self.request("sign in", "GET", "/login", 200)
         data = hidden_fields(form.text) | {"email": email, "password": PASSWORD}
-        self.request("sign in", "POST", "/login", 302, data=data)
+        answer = self.request("sign in", "POST", "/login", 302, data=data)
+        if "/login/verify" not in answer.headers["Location"]:
+            return
+        page = self.request("sign in", "GET", "/login/verify", 200)
+        data = hidden_fields(page.text) | {"code": self.code(email)}
+        self.request("sign in", "POST", "/login/verify", 302, data=data)
+
+    def code(self, email: str) -> str:
+        """A code the app has not accepted yet for ``email``: waits (untimed) when this
+        30-second step's and the next one's are both used."""
+        step = max(int(time.time()) // 30 - 1, self.last_step.get(email, 0) + 1)
+        while step > int(time.time()) // 30 + 1:
+            time.sleep(1)
+        self.last_step[email] = step
+        return pyotp.TOTP(self.accounts.secrets[email]).at(step * 30)
 
     def journey(self) -> None:
         district = self.random.choice(DISTRICTS)
@@ -355,6 +380,8 @@ def main() -> int:
     )
     args = parser.parse_args()
 
+    # One key for this run, shared by the set-up and the server.
+    os.environ.setdefault("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     folder = Path(tempfile.mkdtemp(prefix="referrals-load-"))
     url = normalise_database_url(args.database_url or f"sqlite:///{folder / 'load.sqlite'}")
     print(f"Database: {sa.engine.make_url(url).render_as_string(hide_password=True)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,13 @@ from typing import Any
 from flask import Flask
 
 from .config import MISSING_KEY_HELP, ConfigError, settings_from_env
+from .encryption import (
+    KEYS_SETTING,
+    MISSING_KEYS_HELP,
+    EncryptionKeyError,
+    new_key,
+    parse_keys,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,14 +36,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     from . import cli
 
+    try:
+        app.config[KEYS_SETTING] = parse_keys(app.config.get(KEYS_SETTING))
+    except EncryptionKeyError as exc:
+        raise ConfigError(str(exc)) from None
     help_only = False
-    if not app.config.get("SECRET_KEY"):
-        if app.debug or app.testing:
-            app.config["SECRET_KEY"] = "insecure-key-for-debug-and-tests-only"  # noqa: S105
-        elif cli.help_requested():
-            help_only = True  # `flask --app referrals COMMAND --help` needs no key
-        else:
-            raise ConfigError(MISSING_KEY_HELP)
+    if app.testing:
+        # Tests that set none get keys of their own, never ones written in the code.
+        app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secrets.token_hex(32)
+        app.config[KEYS_SETTING] = app.config.get(KEYS_SETTING) or (new_key(),)
+    elif not (app.config.get("SECRET_KEY") and app.config.get(KEYS_SETTING)):
+        if not cli.help_requested():
+            raise ConfigError(
+                MISSING_KEY_HELP if not app.config.get("SECRET_KEY") else MISSING_KEYS_HELP
+            )
+        help_only = True  # `flask --app referrals COMMAND --help` needs no keys
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from . import database, errors, security, templating
@@ -51,18 +66,37 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from . import about, admin, api, auth, directory, health, home, reports, tracking, vendor
+    from . import (
+        about,
+        admin,
+        api,
+        auth,
+        contacts,
+        directory,
+        health,
+        home,
+        notifications,
+        privacy,
+        reports,
+        schemes,
+        tracking,
+        vendor,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(vendor.bp)
-    app.register_blueprint(api.bp)
+    api.init_app(app)
     about.init_app(app)
     auth.init_app(app)
     directory.init_app(app)
     tracking.init_app(app)
+    contacts.init_app(app)
+    schemes.init_app(app)
     reports.init_app(app)
     admin.init_app(app)
+    notifications.init_app(app)
+    privacy.init_app(app)
     if help_only:
         cli.help_only(app)
     return app

@@ -112,7 +112,67 @@ class CloseReason(Choice):
     MOVED_AREA = "moved_area", "Moved area"
     IN_CUSTODY = "in_custody", "In custody or prison"
     DIED = "died", "Died"
+    TRANSFERRED = "transferred", "Transferred to another service"
     ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+    # Set only by passing the referral on to another service (the new one links back).
+    REFERRED_ON = "referred_on", "Referred on to another service"
+
+
+class AttemptMethod(Choice):
+    PHONE = "phone", "Phone call"
+    TEXT = "text", "Text message"
+    LETTER = "letter", "Letter"
+    EMAIL = "email", "Email"
+    VISIT = "visit", "Visit or outreach"
+    VIA_REFERRER = "via_referrer", "Through the referring worker"
+
+
+class AttemptOutcome(Choice):
+    SPOKE = "spoke", "Spoke to the person"
+    APPOINTMENT = "appointment", "Appointment booked"
+    NO_ANSWER = "no_answer", "No answer"
+    MESSAGE_LEFT = "message_left", "Left a message"
+    NO_REPLY = "no_reply", "No reply to a letter, text or email"
+    WRONG_NUMBER = "wrong_number", "Wrong or unobtainable number"
+
+
+# Outcomes that did not reach the person: three in a row suggest closing as not contactable.
+UNSUCCESSFUL_OUTCOMES = frozenset(
+    {
+        AttemptOutcome.NO_ANSWER,
+        AttemptOutcome.MESSAGE_LEFT,
+        AttemptOutcome.NO_REPLY,
+        AttemptOutcome.WRONG_NUMBER,
+    }
+)
+
+
+# Service types that treat (so a referral there has a "treatment started" stage); the
+# others (naloxone, injecting equipment, drug checking, housing, ...) end at attendance.
+TREATMENT_TYPE_CODES = frozenset(
+    {"ost", "psychosocial", "detox", "residential_rehab", "hat", "alcohol"}
+)
+
+
+class RetentionOutcome(Choice):
+    """What the provider records 12 weeks after treatment started."""
+
+    RETAINED = "retained", "Still in treatment"
+    COMPLETED = "completed", "Completed treatment"
+    DROPPED_OUT = "dropped_out", "Dropped out"
+    TRANSFERRED = "transferred", "Transferred to another service"
+
+
+class DiversionOutcome(Choice):
+    COMPLETED = "completed", "Diversion completed"
+    NOT_COMPLETED = "not_completed", "Diversion not completed"
+
+
+class BbvTesting(Choice):
+    """Blood-borne virus testing, for referrals that recorded the need."""
+
+    OFFERED = "offered", "Test offered, not taken (yet)"
+    TAKEN = "taken", "Test offered and taken"
 
 
 class AgeBand(Choice):

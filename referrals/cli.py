@@ -68,15 +68,22 @@ def seed_reference_command(directory: Path) -> None:
     default=None,
     help="Generate referrals up to this date (YYYY-MM-DD). Default: today.",
 )
-@click.option("--reset", is_flag=True, help="Delete all referrals and generate them again.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Delete all referrals and custody contacts and generate them again.",
+)
 @with_appcontext
 def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
     """Load fictional demo data: organisations and services in real towns, the demo
-    accounts (password demo-password), targets for several areas and measures, and
-    COUNT referrals with their full lifecycle over the last two years: a few placed so
-    the demo custody officer and provider see overdue, new and open referrals, the rest
-    generated. Run seed-reference first. Safe to run again: what is already loaded is
-    left as it is. Refuses to touch a database with real accounts."""
+    accounts (password demo-password), arrest referral schemes serving every custody
+    suite, targets for several areas and measures, and COUNT referrals with their full
+    lifecycle over the last two years (including 12-week checks, diversion outcomes and
+    blood-borne virus testing), each from a custody contact, with the contacts not
+    referred around them: a few placed so the demo custody officer and provider see
+    overdue, new and open referrals, the rest generated. Run seed-reference first. Safe
+    to run again: what is already loaded is left as it is. Refuses to touch a database
+    with real accounts."""
     as_of_date = as_of.date() if as_of else today_local()
     try:
         report = load_demo(db.session, referrals=count, seed=seed, as_of=as_of_date, reset=reset)
@@ -86,6 +93,12 @@ def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
         raise click.ClickException(f"Nothing was loaded. {exc}") from exc
     for line in report.lines:
         click.echo(line)
+    if as_of_date == today_local():
+        from .reports.params import settings
+        from .reports.snapshot import rebuild
+
+        rebuild(db.session, settings(as_of_date))
+        click.echo("Today's report figures worked out.")
 
 
 def init_app(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Configuration read from the environment.
 
-Every setting has a safe default except ``SECRET_KEY``, which must be set outside
-debug and testing (``create_app`` refuses to start without it).
+Every setting has a safe default except ``SECRET_KEY`` and ``DATA_ENCRYPTION_KEYS``,
+which must be set outside testing (``create_app`` refuses to start without them).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from .encryption import KEYS_SETTING, EncryptionKeyError, parse_keys
+
 MISSING_KEY_HELP = (
     "SECRET_KEY is not set. Referral Pathways signs sessions and forms with it, so it "
     "refuses to start without one. Set it in the environment, for example:\n"
@@ -20,9 +22,19 @@ MISSING_KEY_HELP = (
 )
 
 
+BANK_HOLIDAY_REGIONS = ("SCT", "ENG", "WLS", "NIR")
+
+
 class ConfigError(click.ClickException, RuntimeError):
     """A setting in the environment is missing or malformed. On the command line it is
     shown as a plain error message, not a traceback."""
+
+
+def _keys(env: dict[str, str]) -> tuple[str, ...]:
+    try:
+        return parse_keys(env.get(KEYS_SETTING))
+    except EncryptionKeyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -68,12 +80,49 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
 
 
 def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    raw = env.get(name, "").strip().lower()
+    raw = env.get(name, "").strip()
     if raw == "":
         return default
-    if raw not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
-    return raw
+    for value in allowed:
+        if raw.lower() == value.lower():
+            return value
+    raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
+
+
+def notification_settings(env: dict[str, str]) -> dict[str, Any]:
+    """How messages are sent (see the README's "Notifications")."""
+    templates = {
+        key: value.strip()
+        for key, value in env.items()
+        if key.startswith("NOTIFY_TEMPLATE_") and value.strip()
+    }
+    return {
+        # log (print to the sender's log; development), smtp or notify (GOV.UK Notify).
+        "NOTIFICATIONS_BACKEND": _choice(
+            env, "NOTIFICATIONS_BACKEND", "log", ("log", "smtp", "notify")
+        ),
+        # The address links in messages start with, e.g. https://referrals.example.org
+        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").strip().rstrip("/"),
+        "NOTIFY_MAX_ATTEMPTS": _int(env, "NOTIFY_MAX_ATTEMPTS", 8, minimum=1),
+        "NOTIFY_RETRY_SECONDS": _int(env, "NOTIFY_RETRY_SECONDS", 60, minimum=1),
+        "NOTIFY_RETRY_MAX_SECONDS": _int(env, "NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=1),
+        "NOTIFY_DIGEST_HOUR": _int(env, "NOTIFY_DIGEST_HOUR", 8, minimum=0),
+        "SMTP_HOST": env.get("SMTP_HOST", "localhost").strip(),
+        "SMTP_PORT": _int(env, "SMTP_PORT", 587, minimum=1),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env, "SMTP_STARTTLS", True),
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE", "").strip(),
+        "SMTP_TIMEOUT": _float(env, "SMTP_TIMEOUT", 20.0),
+        "MAIL_FROM": env.get("MAIL_FROM", "Referral Pathways <no-reply@localhost>").strip(),
+        "NOTIFY_API_KEY": env.get("NOTIFY_API_KEY", "").strip(),
+        "NOTIFY_BASE_URL": (
+            env.get("NOTIFY_BASE_URL") or "https://api.notifications.service.gov.uk"
+        ).strip(),
+        "NOTIFY_REPLY_TO_ID": env.get("NOTIFY_REPLY_TO_ID", "").strip(),
+        # NOTIFY_TEMPLATE_<KIND> per kind of message, or NOTIFY_TEMPLATE_DEFAULT for all.
+        "NOTIFY_TEMPLATES": templates,
+    }
 
 
 def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -82,6 +131,8 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
     default_db = "sqlite:///" + str(Path(instance_path) / "referrals.sqlite")
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or None,
+        # Fernet keys for personal data at rest, newest first (see encryption.py).
+        KEYS_SETTING: _keys(env),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or default_db),
         # Map tiles: an empty MAP_TILES_URL draws maps with no background tiles.
         "MAP_TILES_URL": env.get(
@@ -97,35 +148,69 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "referral-pathways"),
         "GEOCODER_TIMEOUT": _float(env, "GEOCODER_TIMEOUT", 3.0),
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 30, minimum=1),
+        # However active, a session ends this long after signing in.
+        "SESSION_LIFETIME_HOURS": _int(env, "SESSION_LIFETIME_HOURS", 12, minimum=1),
+        # The name a sign-in app shows beside the six-digit codes.
+        "MFA_ISSUER": env.get("MFA_ISSUER", "Referral Pathways"),
+        # Retention (the scheduled purge): referrals finished this long ago lose their
+        # personal data; a problem reporter's contact goes this long after it is resolved.
+        "PERSONAL_DATA_RETENTION_DAYS": _int(env, "PERSONAL_DATA_RETENTION_DAYS", 730, minimum=1),
+        "PROBLEM_CONTACT_RETENTION_DAYS": _int(
+            env, "PROBLEM_CONTACT_RETENTION_DAYS", 90, minimum=1
+        ),
         "TIMEZONE": env.get("TIMEZONE", "Europe/London"),
         # Measures (DESIGN.md section 6).
         "ENGAGEMENT_WINDOW_DAYS": _int(env, "ENGAGEMENT_WINDOW_DAYS", 28, minimum=1),
         "TREATMENT_WINDOW_DAYS": _int(env, "TREATMENT_WINDOW_DAYS", 84, minimum=1),
         "DISCLOSURE_THRESHOLD": _int(env, "DISCLOSURE_THRESHOLD", 5, minimum=1),
+        # Rates on fewer referrals than this are hidden ("fewer than 10").
+        "DISCLOSURE_MIN_DENOMINATOR": _int(env, "DISCLOSURE_MIN_DENOMINATOR", 10, minimum=1),
+        # Police divisions and health boards with at least this many referrals in 12 months
+        # also get quarterly rates and figures for groups of people.
+        "REPORT_LARGE_AREA": _int(env, "REPORT_LARGE_AREA", 200, minimum=1),
         "STALE_AFTER_DAYS": _int(env, "STALE_AFTER_DAYS", 180, minimum=1),
         "OVERDUE_WORKING_DAYS": _int(env, "OVERDUE_WORKING_DAYS", 5, minimum=1),
+        # Bank holidays left out of working days: SCT (Scotland), ENG, WLS or NIR.
+        "BANK_HOLIDAY_REGION": _choice(env, "BANK_HOLIDAY_REGION", "SCT", BANK_HOLIDAY_REGIONS),
+        **notification_settings(env),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 20 * 1024 * 1024, minimum=1024),
+        # What the services upload page imports within one request's time limit
+        # (GUNICORN_TIMEOUT) on a busy server; bigger files go through import-services.
+        "IMPORT_PAGE_MAX_ROWS": _int(env, "IMPORT_PAGE_MAX_ROWS", 5000, minimum=1),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies always (they are anyway whenever a request arrives over HTTPS).
         "SESSION_COOKIE_SECURE": _bool(env, "SESSION_COOKIE_SECURE", False),
         # How many reverse proxies in front to believe X-Forwarded-* headers from (0: none).
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
-        # Rate limits per client address; counted per worker unless RATELIMIT_STORAGE_URI
-        # points at shared storage (for example redis://).
+        # Rate limits per client address, counted in the app's own database by default
+        # (shared by every worker and machine), or in Redis (redis://host:6379).
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "database://"),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "30 per minute"),
+        "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "20 per minute"),
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
         # The public-sector pages (accessibility, privacy, cookies, contact) and the banner.
         "SERVICE_PHASE": _choice(env, "SERVICE_PHASE", "beta", ("alpha", "beta", "live")),
         "OPERATOR_NAME": env.get("OPERATOR_NAME", "").strip(),
         "CONTACT_EMAIL": env.get("CONTACT_EMAIL", "").strip(),
         "DATA_PROTECTION_EMAIL": env.get("DATA_PROTECTION_EMAIL", "").strip(),
-        # Contact details and notes of finished referrals are erased after this many days
-        # (purge-personal-data's default; the privacy notice says so).
-        "PERSONAL_DATA_RETENTION_DAYS": _int(env, "PERSONAL_DATA_RETENTION_DAYS", 180, minimum=1),
+        # Downloading the whole directory is heavy: a few times a minute is plenty.
+        "EXPORT_RATE_LIMIT": env.get("EXPORT_RATE_LIMIT", "5 per minute"),
+        # Base URI of the identifier and code systems in the FHIR resources the referral
+        # API gives; empty: this site's own /api/v1/fhir/.
+        "FHIR_SYSTEM_BASE": env.get("FHIR_SYSTEM_BASE", "").strip(),
+        "PUBLIC_FORM_RATE_LIMIT": env.get("PUBLIC_FORM_RATE_LIMIT", "5 per 10 minutes"),
+        # Failed sign-ins (see auth/throttle.py): for one account from one address or
+        # recognised device; for one account from all unrecognised devices; from one
+        # address for any accounts.
+        "SIGN_IN_FAILURES_PER_ACCOUNT": env.get(
+            "SIGN_IN_FAILURES_PER_ACCOUNT", "5 per 15 minutes"
+        ),
+        "SIGN_IN_FAILURES_PER_ACCOUNT_ANYWHERE": env.get(
+            "SIGN_IN_FAILURES_PER_ACCOUNT_ANYWHERE", "20 per hour"
+        ),
+        "SIGN_IN_FAILURES_PER_ADDRESS": env.get("SIGN_IN_FAILURES_PER_ADDRESS", "50 per hour"),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Test each pooled connection before use, so that after the database restarts the
         # first requests get a fresh connection instead of an error.

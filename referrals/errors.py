@@ -1,8 +1,15 @@
-"""Error pages in the site's own look, and 503 when the database does not answer."""
+"""Error pages in the site's own look, and 503 when the database does not answer.
+
+Under ``/api/`` the same errors answer as JSON problem documents (RFC 9457) instead of
+pages, since a program, not a person, reads them.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -67,8 +74,38 @@ def cannot_save(exc: DBAPIError) -> bool:
     return any(fragment in text for fragment in _CANNOT_SAVE_TEXT)
 
 
+PROBLEM_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
+
+
+def problem(
+    status: int,
+    detail: str,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A JSON problem document: the status, its title, what went wrong and, for a
+    request that failed validation, a message per field."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_TYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def render_error(code: int, detail: str | None = None, message: tuple[str, str] | None = None):
     title, advice = message or MESSAGES.get(code, MESSAGES[500])
+    if request.path.startswith(API_PREFIX):
+        return problem(code, detail or f"{title}. {advice}")
     return (
         render_template("error.html", code=code, title=title, advice=advice, detail=detail),
         code,
@@ -88,7 +125,10 @@ def init_app(app: Flask) -> None:
             )
         elif exc.code in (400, 403, 413, 429) and exc.description != type(exc).description:
             detail = exc.description
-        return render_error(exc.code, detail)
+        page = render_error(exc.code, detail)
+        if isinstance(page, Response) and "Allow" in (allowed := dict(exc.get_headers())):
+            page.headers["Allow"] = allowed["Allow"]  # a 405 says which methods would do
+        return page
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):

@@ -24,6 +24,12 @@ TASKS = {
             "Refer someone in custody to a service: one page, about two minutes.",
         ),
         (
+            "contacts.new_contact",
+            "Record a custody contact",
+            "Everyone seen about drugs or alcohol, referred or not: a few answers, or a "
+            "batch at the end of a shift.",
+        ),
+        (
             "tracking.referral_list",
             "Follow up your suite's referrals",
             "See which referrals were accepted, attended or are overdue.",

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .choices import (
@@ -23,17 +24,21 @@ from .choices import (
     ContactMethod,
     DeclinedBy,
     DeclineReason,
+    DiversionOutcome,
     Gender,
     Geography,
     Measure,
     Pathway,
     ProblemCategory,
     ReferralStatus,
+    RetentionOutcome,
     Role,
     ServiceStatus,
     Sex,
 )
+from .encryption import EncryptedText, keyring
 from .extensions import db
+from .spatial import attach_to as attach_spatial_index
 
 UTC = dt.UTC
 # A password hash no password matches: for accounts that must never sign in.
@@ -42,6 +47,12 @@ UNUSABLE_PASSWORD = "!"  # noqa: S105
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
+
+
+def uuid_column() -> Mapped[UUID]:
+    """A stable public identifier kept beside the internal id: the APIs name records by
+    it, so it never changes and never reveals how many records there are."""
+    return mapped_column(sa.Uuid, unique=True, default=uuid4)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -183,6 +194,19 @@ class AreaBoundary(db.Model):
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AreaGroupBoundary(db.Model):
+    """An ADP's, police division's or health board's boundary as GeoJSON: the union of
+    its councils' simplified boundaries, made when council boundaries are imported."""
+
+    __tablename__ = "area_group_boundaries"
+
+    area_group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("area_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    geojson: Mapped[str] = mapped_column(sa.Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # ---------------------------------------------------------------------------------------
 # Directory
 # ---------------------------------------------------------------------------------------
@@ -208,6 +232,7 @@ class ServiceType(db.Model):
     __tablename__ = "service_types"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     colour: Mapped[str] = mapped_column(sa.String(7))
@@ -220,12 +245,15 @@ class Organisation(db.Model):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     external_id: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     website: Mapped[str | None] = mapped_column(sa.String(500))
+    # Where new referrals are announced when a service has no inbox of its own.
+    referral_email: Mapped[str | None] = mapped_column(sa.String(254))
 
     services: Mapped[list[Service]] = relationship(back_populates="organisation")
 
@@ -240,6 +268,7 @@ class Service(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     external_id: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
@@ -259,6 +288,9 @@ class Service(db.Model):
     website: Mapped[str | None] = mapped_column(sa.String(500))
     referral_method: Mapped[str | None] = mapped_column(sa.Text)
     typical_wait_days: Mapped[int | None]
+    # The team inbox told of each new referral (no personal data goes there, only the
+    # reference and a link); without one, the organisation's referral inbox is used.
+    referral_email: Mapped[str | None] = mapped_column(sa.String(254))
     # State
     status: Mapped[ServiceStatus] = mapped_column(
         choice_column(ServiceStatus, "service_status"), default=ServiceStatus.ACTIVE, index=True
@@ -316,6 +348,7 @@ class Location(db.Model):
     __table_args__ = (sa.Index("ix_locations_position", "latitude", "longitude", "service_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     service_id: Mapped[int] = mapped_column(
         sa.ForeignKey("services.id", ondelete="CASCADE"), index=True
     )
@@ -332,6 +365,10 @@ class Location(db.Model):
     council_area: Mapped[CouncilArea] = relationship()
 
 
+# The spatial index (an R-tree on SQLite, GiST on PostgreSQL): see ``spatial.py``.
+attach_spatial_index(Location.__table__)
+
+
 class ListingProblem(db.Model):
     """A problem with a listing reported by anyone; queued until resolved."""
 
@@ -345,7 +382,8 @@ class ListingProblem(db.Model):
         choice_column(ProblemCategory, "problem_category")
     )
     description: Mapped[str] = mapped_column(sa.Text)
-    reporter_contact: Mapped[str | None] = mapped_column(sa.String(254))
+    # A member of the public's email or phone: encrypted, erased after resolution.
+    reporter_contact: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -404,12 +442,20 @@ class User(UserMixin, db.Model):
     custody_suite_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("custody_suites.id"), index=True
     )
+    # A lead of this arrest referral scheme (``referrals.schemes``), whatever the role.
+    scheme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schemes.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Supervises their custody suite (custody staff) or manages their provider
+    # organisation (providers): gets the overdue digest and their unit's own figures.
+    manager: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Bumped on password reset or deactivation: it is part of the session id, so every
     # existing session of the user ends.
     session_version: Mapped[int] = mapped_column(default=1)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Multi-factor sign-in: the sign-in app's shared secret (encrypted), when it was
+    # confirmed, and the last 30-second step whose code was used (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None]
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -455,6 +501,18 @@ class Referral(db.Model):
         sa.CheckConstraint("consent_recorded", name="consent_recorded"),
         sa.CheckConstraint("NOT naloxone_supplied OR naloxone_offered", name="naloxone"),
         sa.CheckConstraint("version >= 1", name="version"),
+        sa.CheckConstraint(
+            "(retention_outcome IS NULL) = (retention_outcome_on IS NULL)", name="retention"
+        ),
+        sa.CheckConstraint(
+            "(diversion_outcome IS NULL) = (diversion_outcome_on IS NULL)", name="diversion"
+        ),
+        sa.CheckConstraint(
+            "diversion_outcome IS NULL OR pathway = 'diversion'", name="diversion_pathway"
+        ),
+        sa.CheckConstraint(
+            "bbv_test_taken_on IS NULL OR bbv_test_offered_on IS NOT NULL", name="bbv_test"
+        ),
         # Covers every column the report measures read, so a year of referrals is
         # aggregated from the index alone, without visiting the (wide) table rows.
         sa.Index(
@@ -482,6 +540,7 @@ class Referral(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[UUID] = uuid_column()
     reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
     made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # The referral date in local (Europe/London) time; the measures' period and clocks.
@@ -490,8 +549,10 @@ class Referral(db.Model):
     referrer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     pathway: Mapped[Pathway] = mapped_column(choice_column(Pathway, "pathway"))
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"))
-    # The person, pseudonymously
-    person_ref: Mapped[str] = mapped_column(sa.String(40))
+    # The person, pseudonymously. The custody record number is encrypted; it is found
+    # through its keyed hash (see encryption.py). Both are erased by the retention job.
+    person_ref: Mapped[str | None] = mapped_column(EncryptedText)
+    person_ref_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     age_band: Mapped[AgeBand] = mapped_column(choice_column(AgeBand, "age_band"))
     sex: Mapped[Sex] = mapped_column(choice_column(Sex, "sex"))
     postcode_district: Mapped[str | None] = mapped_column(sa.String(4))
@@ -502,12 +563,13 @@ class Referral(db.Model):
     needs: Mapped[str] = mapped_column(sa.String(200), default="")
     naloxone_offered: Mapped[bool] = mapped_column(default=False)
     naloxone_supplied: Mapped[bool] = mapped_column(default=False)
-    children_in_household: Mapped[bool] = mapped_column(default=False)
+    # None once erased by the retention job.
+    children_in_household: Mapped[bool | None] = mapped_column(default=False)
     same_day_urgent: Mapped[bool] = mapped_column(default=False)
-    # The most sensitive fields: erased by the retention job.
-    notes: Mapped[str | None] = mapped_column(sa.Text)
-    contact_name: Mapped[str | None] = mapped_column(sa.String(200))
-    contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # The most sensitive fields: encrypted, and erased by the retention job.
+    notes: Mapped[str | None] = mapped_column(EncryptedText)
+    contact_name: Mapped[str | None] = mapped_column(EncryptedText)
+    contact_phone: Mapped[str | None] = mapped_column(EncryptedText)
     contact_method: Mapped[ContactMethod] = mapped_column(
         choice_column(ContactMethod, "contact_method")
     )
@@ -530,11 +592,34 @@ class Referral(db.Model):
     close_reason: Mapped[CloseReason | None] = mapped_column(
         choice_column(CloseReason, "close_reason")
     )
+    # After treatment starts: the 12-week check, the diversion outcome (diversion pathway
+    # only) and blood-borne virus testing where that need was recorded. Each is set by
+    # ``tracking.lifecycle.record_outcome`` with an event, on the date it happened.
+    retention_outcome: Mapped[RetentionOutcome | None] = mapped_column(
+        choice_column(RetentionOutcome, "retention_outcome")
+    )
+    retention_outcome_on: Mapped[dt.date | None]
+    diversion_outcome: Mapped[DiversionOutcome | None] = mapped_column(
+        choice_column(DiversionOutcome, "diversion_outcome")
+    )
+    diversion_outcome_on: Mapped[dt.date | None]
+    bbv_test_offered_on: Mapped[dt.date | None]
+    bbv_test_taken_on: Mapped[dt.date | None]
     # Days from referral to first attendance and to treatment start, kept in step with
     # the dates (see ``_sync_waits``) so the report measures compare whole numbers
     # instead of doing date arithmetic on every row.
     days_to_engagement: Mapped[int | None]
     days_to_treatment: Mapped[int | None]
+    # The referral this one was passed on from (that one is closed as "referred on"):
+    # the person's journey is the chain, counted once by the measures.
+    referred_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    # Made although a referral for the same custody record number went to the same
+    # service within 28 days: flagged on the worklist.
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("referrals.id"), index=True
+    )
+    # The one-time token of the form that made it: a second submit finds this referral.
+    form_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -545,15 +630,28 @@ class Referral(db.Model):
     referrer: Mapped[User] = relationship()
     service: Mapped[Service] = relationship()
     council_area: Mapped[CouncilArea] = relationship()
+    referred_from: Mapped[Referral | None] = relationship(
+        foreign_keys=[referred_from_id], remote_side=[id]
+    )
+    possible_duplicate_of: Mapped[Referral | None] = relationship(
+        foreign_keys=[possible_duplicate_of_id], remote_side=[id]
+    )
     events: Mapped[list[ReferralEvent]] = relationship(
         back_populates="referral", order_by="ReferralEvent.id"
     )
+
+    @validates("person_ref")
+    def _hash_person_ref(self, key: str, value: str | None) -> str | None:
+        self.person_ref_hash = keyring().search_hash(value) if value else None
+        return value
 
 
 class ReferralEvent(db.Model):
     """One change of a referral: append-only, never updated or deleted."""
 
     __tablename__ = "referral_events"
+    # A user's recent changes, for the offer to undo them.
+    __table_args__ = (sa.Index("ix_referral_events_user_at", "user_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
@@ -569,7 +667,11 @@ class ReferralEvent(db.Model):
     # earlier than ``at``, when it was recorded.
     event_date: Mapped[dt.date]
     reason: Mapped[str | None] = mapped_column(sa.String(40))
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(EncryptedText)
+    # Set on an undo: the change it took back (which stays in the history).
+    undoes_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("referral_events.id"), index=True
+    )
 
     referral: Mapped[Referral] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()

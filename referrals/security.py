@@ -14,9 +14,14 @@ from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import rate_limits  # noqa: F401  (registers the database:// limiter storage)
+
 MAP_DOCUMENT_HEADER = "X-Map-Document"
+# Pages never to be cached, even before signing in (sign-in steps, recovery codes).
+PRIVATE_BLUEPRINTS = frozenset({"auth", "privacy", "tracking", "admin"})
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
@@ -60,9 +65,13 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
-def add_security_headers(response: Response, tiles_url: str) -> Response:
+def add_security_headers(response: Response, tiles_url: str, private: bool) -> Response:
+    """``private``: the page is for one signed-in person (or part of signing in), so no
+    browser or proxy may keep a copy of it."""
     map_document = response.headers.pop(MAP_DOCUMENT_HEADER, None) is not None
     headers = response.headers
+    if private:
+        headers["Cache-Control"] = "no-store"
     headers.setdefault("Content-Security-Policy", content_security_policy(tiles_url, map_document))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
@@ -86,4 +95,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        return add_security_headers(response, app.config["MAP_TILES_URL"])
+        private = request.blueprint in PRIVATE_BLUEPRINTS or (
+            request.endpoint not in (None, "static") and current_user.is_authenticated
+        )
+        return add_security_headers(response, app.config["MAP_TILES_URL"], private)

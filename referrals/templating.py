@@ -34,10 +34,12 @@ NAV = [
     NavItem("directory.services_map", "Services map"),
     NavItem("tracking.new_referral", "New referral", frozenset({Role.CUSTODY})),
     NavItem("tracking.referral_list", "Referrals", frozenset({Role.CUSTODY, Role.ADMIN})),
+    NavItem("contacts.contact_list", "Contacts", frozenset({Role.CUSTODY, Role.ADMIN})),
     NavItem("tracking.worklist", "Worklist", frozenset({Role.PROVIDER})),
     NavItem("directory.my_listings", "Our listings", frozenset({Role.PROVIDER})),
     NavItem("reports.dashboard", "Reports", frozenset({Role.LEAD, Role.ADMIN})),
     NavItem("admin.index", "Admin", frozenset({Role.ADMIN})),
+    NavItem("notifications.settings", "Settings", frozenset(Role)),
 ]
 
 

@@ -43,10 +43,15 @@ REFERENCE_TABLES = (
 )
 
 
+# A fixed key for the tests' personal data (every app of a test run reads the same rows).
+TEST_DATA_KEY = "SatPuvNgSCVRLZ0PF8Vs65idQEkitcW9tCX4DwvSdic="
+
+
 def make_app(database_url: str, **overrides) -> Flask:
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        "DATA_ENCRYPTION_KEYS": TEST_DATA_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "MAP_TILES_URL": "",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pyotp
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from referrals.auth.mfa import REQUIRED_ROLES
 from referrals.choices import Role
 from referrals.models import (
     CouncilArea,
@@ -36,13 +38,20 @@ def service_type(session, code: str) -> ServiceType:
     return session.scalar(sa.select(ServiceType).where(ServiceType.code == code))
 
 
-def make_user(session, role: Role, *, email=None, password=PASSWORD, **fields) -> User:
+def make_user(
+    session, role: Role, *, email=None, password=PASSWORD, mfa: bool | None = None, **fields
+) -> User:
+    """An account; enrolled with a sign-in app (as if they had scanned the QR code) when
+    its role needs one, or when ``mfa`` says so."""
     n = next(_counter)
     user = User(
         email=email or f"{role}{n}@test.example", name=f"Test {role} {n}", role=role, **fields
     )
     # A cheap hash keeps the tests fast; the app itself uses werkzeug's default (scrypt).
     user.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
+    if mfa if mfa is not None else role in REQUIRED_ROLES:
+        user.totp_secret = pyotp.random_base32()
+        user.totp_enrolled_at = dt.datetime.now(dt.UTC)
     session.add(user)
     session.flush()
     return user
@@ -156,3 +165,24 @@ def make_referral(
     )
     session.flush()
     return referral
+
+
+def make_api_client(
+    session, role: Role, *, suites=(), organisation=None, name=None
+) -> tuple[object, str]:
+    """A registered system and its token, as an administrator would register it."""
+    from referrals.api.clients import register
+
+    issued = register(
+        session,
+        name=name or f"Test system {next(_counter)}",
+        role=role,
+        suite_ids=[s.id for s in suites],
+        organisation_id=organisation.id if organisation else None,
+    )
+    session.flush()
+    return issued.client, issued.token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

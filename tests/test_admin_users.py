@@ -1,7 +1,5 @@
 """Administrators manage accounts: create, scope, reset passwords, deactivate, unlock."""
 
-import datetime as dt
-
 import pytest
 import sqlalchemy as sa
 
@@ -105,8 +103,9 @@ def test_change_role_and_scope_ends_the_users_sessions(admin_client, app, sessio
 
 def test_deactivate_and_reset_password(admin_client, app, session):
     user = make_user(session, Role.ADMIN, email="other@t.example")
-    user.locked_until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
     session.commit()
+    theirs = app.test_client()
+    sign_in(theirs, "other@t.example")
     response = admin_client.post(
         f"/admin/users/{user.id}/password", data={"pw-password": "short", "pw-confirm": "short"}
     )
@@ -120,7 +119,9 @@ def test_deactivate_and_reset_password(admin_client, app, session):
     assert response.status_code == 302
     session.expire_all()
     saved = session.get(User, user.id)
-    assert saved.check_password(GOOD_PASSWORD) and saved.locked_until is None
+    assert saved.check_password(GOOD_PASSWORD)
+    # A new password signs them out everywhere, copied cookies included.
+    assert "Sign out" not in theirs.get("/").get_data(as_text=True)
     admin_client.post(
         f"/admin/users/{user.id}",
         data={"email": "other@t.example", "name": "Other", "role": "admin"},
@@ -129,7 +130,9 @@ def test_deactivate_and_reset_password(admin_client, app, session):
     assert not session.get(User, user.id).active
     assert audit(session)[-2:] == ["user_password_reset", "user_deactivated"]
     fresh = app.test_client()
-    assert "deactivated" in sign_in(fresh, "other@t.example", GOOD_PASSWORD).get_data(as_text=True)
+    refused = sign_in(fresh, "other@t.example", GOOD_PASSWORD)
+    assert refused.status_code == 401  # told as if the password were wrong
+    assert "deactivated" not in refused.get_data(as_text=True)
 
 
 def test_admin_cannot_lock_themselves_out(admin_client, session):
@@ -141,12 +144,22 @@ def test_admin_cannot_lock_themselves_out(admin_client, session):
     assert "You cannot deactivate your own account" in response.get_data(as_text=True)
 
 
-def test_unlock(admin_client, session):
-    user = make_user(session, Role.ADMIN, email="locked@t.example")
-    user.locked_until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
+def test_clearing_failed_sign_ins_lets_a_paused_account_in(admin_client, app, session):
+    user = make_user(
+        session, Role.CUSTODY, email="locked@t.example", custody_suite=suite(session, "GLA-LR")
+    )
     session.commit()
-    assert "Locked" in admin_client.get("/admin/users?status=locked").get_data(as_text=True)
+    attacker = app.test_client()
+    for n in range(20):  # a spread-out attack: one wrong guess from each of 20 addresses
+        sign_in(
+            attacker, "locked@t.example", "wrong", environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}
+        )
+    page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "is paused until" in page
+    assert sign_in(app.test_client(), "locked@t.example").status_code == 429
     admin_client.post(f"/admin/users/{user.id}/unlock")
-    session.expire_all()
-    assert session.get(User, user.id).locked_until is None
+    assert "is paused until" not in admin_client.get(f"/admin/users/{user.id}").get_data(
+        as_text=True
+    )
     assert audit(session)[-1] == "user_unlocked"
+    assert sign_in(app.test_client(), "locked@t.example").status_code == 302

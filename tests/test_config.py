@@ -11,6 +11,8 @@ from referrals import create_app
 from referrals.cli import _refuse
 from referrals.config import ConfigError, normalise_database_url, settings_from_env
 
+from .conftest import TEST_DATA_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,18 +28,63 @@ def test_refuses_to_start_without_secret_key_outside_debug_and_testing(monkeypat
 
 def test_starts_with_secret_key_from_environment(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", TEST_DATA_KEY)
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["DATA_ENCRYPTION_KEYS"] == (TEST_DATA_KEY,)
     assert not app.testing
 
 
-def test_testing_and_debug_may_run_without_secret_key(monkeypatch):
+def test_debug_mode_refuses_to_start_without_secret_key(monkeypatch):
+    """It used to sign sessions with a key written in the code, so anyone could forge
+    an administrator's session."""
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    assert create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}).config[
-        "SECRET_KEY"
-    ]
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", TEST_DATA_KEY)
     monkeypatch.setenv("FLASK_DEBUG", "1")
-    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).debug
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_tests_without_a_secret_key_get_a_random_one(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    keys = {
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SECRET_KEY"]
+        for _ in range(2)
+    }
+    assert len(keys) == 2 and all(len(k) >= 32 for k in keys)
+
+
+def test_a_forged_debug_session_cookie_is_not_an_administrator(app_factory, session):
+    """A cookie signed with the key the code once held gets nowhere."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    from referrals.choices import Role
+
+    from .factories import make_user
+
+    admin = make_user(session, Role.ADMIN, email="forged@test.example")
+    session.commit()
+    app = app_factory(SECRET_KEY=None)  # as when run without one
+    forger = app_factory(SECRET_KEY="insecure-key-for-debug-and-tests-only")
+    serializer = SecureCookieSessionInterface().get_signing_serializer(forger)
+    cookie = serializer.dumps({"_user_id": f"{admin.id}:1", "_fresh": True})
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    assert client.get("/admin/users").status_code == 302  # sent to sign in
+
+
+def test_refuses_to_start_without_encryption_keys(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.delenv("DATA_ENCRYPTION_KEYS", raising=False)
+    with pytest.raises(ConfigError, match="DATA_ENCRYPTION_KEYS is not set"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_malformed_encryption_key_is_reported(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", f"{TEST_DATA_KEY}, not-a-key")
+    with pytest.raises(ConfigError, match="Key 2 in DATA_ENCRYPTION_KEYS is not a Fernet key"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
 def test_database_defaults_to_sqlite_file_in_instance_folder(tmp_path):
@@ -140,5 +187,6 @@ def test_an_app_without_a_key_built_for_help_refuses_every_command_and_request(m
     assert app.test_client().get("/healthz").status_code == 500
     # The shared command objects are untouched: an app with a key runs them.
     monkeypatch.setenv("SECRET_KEY", "now-set")
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", TEST_DATA_KEY)
     keyed = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert keyed.cli.get_command(None, "seed-reference").callback is not _refuse

@@ -157,13 +157,15 @@ def test_export_then_import_round_trips(client, runner, session, tmp_path):
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert list(rows[0]) == COLUMNS
     assert rows[0]["alert"].startswith("'=")  # defused for spreadsheets
-    assert rows[0]["phone"] == "+44 141 496 0000"
+    # "+44 ..." would be a formula too: it is shown as text, and read back as typed
+    assert rows[0]["phone"] == "'+44 141 496 0000"
     session.delete(service)
     session.commit()
     result = runner.invoke(args=["import-services", write(tmp_path, exported)])
     assert result.exit_code == 0, result.output
     again = session.scalar(sa.select(Service).where(Service.external_id == "rt-1"))
     assert again.name == "Round Trip" and again.alert == '=HYPERLINK("http://evil")'
+    assert again.phone == "+44 141 496 0000"
     assert [(h.weekday, str(h.opens), str(h.closes)) for h in again.opening_hours] == [
         (0, "09:00:00", "17:00:00"),
         (4, "20:00:00", "02:00:00"),

@@ -41,6 +41,9 @@ def hostile(session):
     return service
 
 
+MARKERS = "/map/markers.json?bbox=-8,54.5,0,61&zoom=7"
+
+
 def body(client, url):
     response = client.get(url)
     assert response.status_code == 200, url
@@ -64,19 +67,25 @@ def test_hostile_text_is_shown_as_text_in_search_and_detail(client, hostile):
 
 
 def test_hostile_text_reaches_the_map_only_as_escaped_json(client, hostile):
-    for url in ("/map/frame", f"/services/{hostile.id}/map"):
-        html = body(client, url)
-        assert_no_live_markup(html)
-        assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html
-        # The marker script reads names with textContent, never as HTML.
-        assert "textContent = text" in html and "innerHTML" not in html
-        # The whole document has exactly the scripts the map needs.
-        scripts = re.findall(r"<script[^>]*>", html)
-        assert all(s == "<script>" or 'src="/vendor/' in s for s in scripts)
+    html = body(client, f"/services/{hostile.id}/map")
+    assert_no_live_markup(html)
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html
+    # The marker script reads names with textContent, never as HTML.
+    assert "textContent = text" in html and "innerHTML" not in html
+    # The whole document has exactly the scripts the map needs.
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert all(s == "<script>" or 'src="/vendor/' in s for s in scripts)
+    # The services map gets its markers as JSON data, placed as text by its script.
+    response = client.get(MARKERS)
+    assert response.mimetype == "application/json"
+    assert [m[3] for m in response.get_json()["markers"]] == [XSS]
+    with client.get("/static/js/services-map.js") as response:
+        script = response.get_data(as_text=True)
+    assert "textContent" in script and not re.search(r"innerHTML\s*=", script)
 
 
 def test_hostile_text_in_the_api_is_plain_json(client, hostile):
-    response = client.get(f"/api/v1/services/{hostile.id}")
+    response = client.get(f"/api/v1/services/{hostile.uuid}")
     assert response.mimetype == "application/json"
     data = json.loads(response.get_data(as_text=True))
     assert data["name"] == XSS
@@ -156,19 +165,21 @@ def test_confidential_address_hidden_from_the_public(client, session):
     for url in (
         "/services?q=Glasgow",
         f"/services/{refuge.id}",
-        "/map/frame",
+        MARKERS,
         f"/services/{refuge.id}/map",
-        "/api/v1/services",
-        f"/api/v1/services/{refuge.id}",
+        "/api/v1/services?full=true",
+        f"/api/v1/services/{refuge.uuid}",
         "/services.csv",
     ):
-        html = client.get(url).get_data(as_text=True)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
         assert "Secret Lane" not in html, url
         assert "G2 9ZZ" not in html, url
         assert "55.8642" not in html, url
     assert "Safe Haven Women" in body(client, "/services?q=Glasgow")
     assert "address is confidential" in body(client, f"/services/{refuge.id}")
-    assert "Safe Haven" not in body(client, "/map/frame")
+    assert "Safe Haven" not in body(client, MARKERS)
 
     make_user(
         session, Role.CUSTODY, email="c@test.example", custody_suite=suite(session, "GLA-LR")
@@ -177,8 +188,8 @@ def test_confidential_address_hidden_from_the_public(client, session):
     sign_in(client, "c@test.example")
     assert "77 Secret Lane" in body(client, f"/services/{refuge.id}")
     assert "77 Secret Lane" in body(client, "/services?q=Glasgow")
-    assert "Secret Lane" in body(client, "/map/frame")
-    assert "Secret Lane" not in client.get("/api/v1/services").get_data(as_text=True)
+    assert "Secret Lane" in body(client, MARKERS)
+    assert "Secret Lane" not in client.get("/api/v1/services?full=true").get_data(as_text=True)
 
 
 def test_area_lead_does_not_see_confidential_addresses(client, session):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from geopy.distance import geodesic
 
 from referrals.choices import Gender, Role, ServiceStatus
+from referrals.directory.access import EVERYTHING
 from referrals.directory.geocoder import EXTENSION_KEY, GeocoderFailed
 from referrals.directory.search import Filters, search_services
 from referrals.models import Postcode, Service
@@ -301,7 +302,7 @@ def test_search_agrees_with_brute_force_geodesic(session):
             *ORIGIN,
             Filters(radius_km=radius),
             now_local=now,
-            show_confidential=True,
+            viewer=EVERYTHING,
             page=page,
         )
         exact = []

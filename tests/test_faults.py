@@ -22,7 +22,7 @@ from referrals.errors import cannot_save
 from referrals.extensions import db
 from referrals.models import AuditEvent, Organisation, Referral, ReferralEvent, Service
 
-from .conftest import make_app
+from .conftest import TEST_DATA_KEY, make_app
 from .factories import PASSWORD, make_organisation, make_referral, make_service, make_user, suite
 from .test_auth import sign_in
 from .test_directory_import import GOOD, csv_file, upload_services, write
@@ -131,7 +131,7 @@ url, email, password, form, moment = sys.argv[1:6]
 app = create_app({
     "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
     "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "MAP_TILES_URL": "",
-    "GEOCODER": "",
+    "GEOCODER": "", "DATA_ENCRYPTION_KEYS": sys.argv[6],
 })
 
 def stop_here(session, *args):
@@ -156,6 +156,9 @@ else:
 
 client = app.test_client()
 assert client.post("/login", data={"email": email, "password": password}).status_code == 302
+from tests.test_auth import next_code
+code = next_code(app, email)
+assert client.post("/login/verify", data={"code": code}).status_code == 302
 response = client.post("/referrals/new", data=json.loads(form))
 print("ANSWERED", response.status_code, flush=True)
 """
@@ -164,7 +167,17 @@ print("ANSWERED", response.status_code, flush=True)
 def _kill_while_saving(database_url: str, people, moment: str) -> None:
     form = json.dumps(referral_form(people.service.id))
     child = subprocess.Popen(
-        [sys.executable, "-c", SAVER, database_url, "c@t.example", PASSWORD, form, moment],
+        [
+            sys.executable,
+            "-c",
+            SAVER,
+            database_url,
+            "c@t.example",
+            PASSWORD,
+            form,
+            moment,
+            TEST_DATA_KEY,
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -218,13 +231,14 @@ def test_worker_killed_just_after_the_save_leaves_the_whole_referral(
 
 
 def _fail_on_insert(engine, table: str, after: int):
-    """Make the database fail on the ``after``-th INSERT into ``table`` (as a full disk or
-    a dropped connection would)."""
+    """Make the database fail on the INSERT that brings the rows inserted into ``table`` to
+    ``after`` (as a full disk or a dropped connection would)."""
     seen = {"n": 0}
 
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
-            seen["n"] += 1
+            # Rows, not statements: an import sends many rows in one INSERT.
+            seen["n"] += statement.count("), (") + 1
             if seen["n"] >= after:
                 raise OperationalError(statement, parameters, RuntimeError("disk I/O error"))
 

@@ -63,6 +63,7 @@ def people(session):
             ("Make a referral", "/referrals/new"),
             {
                 "Make a referral": "/referrals/new",
+                "Record a custody contact": "/contacts/new",
                 "Follow up your suite's referrals": "/referrals",
                 "Find a service": "/services",
             },
@@ -139,7 +140,7 @@ def test_filters_that_match_nothing_can_be_cleared(client, people, session):
     make_referral(session, service=make_service(session), referrer=custody)
     session.commit()
     sign_in(client, people["custody"])
-    response = client.get("/referrals?reference=CR/NOBODY")
+    response = client.post("/referrals", data={"reference": "CR/NOBODY"})
     page = text_of(response)
     assert "No referrals match these filters. Clear the filters" in page
     assert '<a href="/referrals">Clear the filters</a>' in response.get_data(as_text=True)
@@ -169,7 +170,7 @@ def test_a_search_for_an_unknown_place_says_what_to_enter(client):
         (None, "/services?q=G31&gender=x", "Choose one of the options listed."),
         (None, "/services?q=G31&age=abc", "Enter a whole number, like 25."),
         ("lead", "/reports/areas?group=zzz", "Choose one of the options listed."),
-        ("lead", "/reports/areas?from=soon", "Enter a date like 27/11/2026 or 27 Nov 2026."),
+        ("lead", "/reports/areas?from=soon", "Reports show fixed periods, not dates"),
         ("custody", "/referrals?status=lost", "Choose one of the options listed."),
         ("admin", "/admin/users?role=zz", "Choose one of the options listed."),
     ],

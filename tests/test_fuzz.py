@@ -132,7 +132,14 @@ PAGES = {
         "/login",
         "/contact",
     ],
-    "c@t.example": ["/referrals/new?service={service}", "/referrals", "/referrals/{referral}"],
+    "c@t.example": [
+        "/referrals/new?service={service}",
+        "/referrals",
+        "/referrals/{referral}",
+        "/contacts/new",
+        "/contacts/new/batch",
+        "/contacts",
+    ],
     "p@t.example": ["/worklist", "/listings", "/referrals/{referral}", "/services/{service}/edit"],
     "l@t.example": [
         "/reports/",
@@ -151,11 +158,15 @@ PAGES = {
         "/admin/areas/new",
         "/admin/areas/groups/new",
         "/admin/feedback",
+        "/admin/schemes/new",
     ],
 }
 # Query parameters read straight from the URL rather than through a form on a page.
 EXTRA_GETS = {
-    None: [("/api/v1/services", ["page", "per_page", "type"]), ("/map/frame", ["q", "radius"])],
+    None: [
+        ("/api/v1/services", ["page", "per_page", "type"]),
+        ("/map/markers.json", ["q", "radius_km", "bbox", "zoom", "lat", "lon"]),
+    ],
     "l@t.example": [
         ("/reports/quarterly", ["quarter"]),
         ("/reports/map/frame", ["measure", "geography", "scale", "period"]),
@@ -163,6 +174,7 @@ EXTRA_GETS = {
         ("/reports/trends", ["area", "measure"]),
     ],
     "a@t.example": [("/admin/audit", ["page"]), ("/admin/feedback", ["page", "waiting"])],
+    "c@t.example": [("/contacts", ["before", "outcome", "on_or_before"])],
 }
 
 
@@ -235,7 +247,8 @@ def test_no_input_makes_a_500_or_reflects_markup(client, session, world, email):
     [
         "/services?q=%FF%FE%FD",
         "/services?q=G31&radius=%C3%28",
-        "/map/frame?q=%ED%A0%80",
+        "/map?q=%ED%A0%80",
+        "/map/markers.json?bbox=-4,55,-3,56&zoom=7&q=%ED%A0%80",
         "/api/v1/services?page=%F0%28%8C%28",
         "/login?next=%FF",
         "/referrals?reference=%80",

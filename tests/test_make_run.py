@@ -23,7 +23,11 @@ def free_port() -> int:
 
 
 def run_until_serving(instance: Path, port: int) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "SECRET_KEY", "DATA_ENCRYPTION_KEYS")
+    }
     process = subprocess.Popen(
         ["make", "run", f"INSTANCE={instance}", f"PORT={port}", "DEMO_REFERRALS=300"],
         cwd=ROOT,
@@ -63,6 +67,7 @@ def test_make_run_from_empty_instance_then_again(tmp_path):
     assert f"http://127.0.0.1:{port}" in first
     assert "Demo referrals: 300 referrals" in first
     assert (instance / "secret_key").stat().st_mode & 0o077 == 0
+    assert (instance / "data_key").stat().st_mode & 0o077 == 0
     database = instance / "referrals.sqlite"
     with closing(sqlite3.connect(database)) as db:
         assert db.execute("SELECT COUNT(*) FROM referrals").fetchone() == (300,)

@@ -6,12 +6,15 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from referrals.extensions import db
+from referrals.spatial import include_name
 
 from .conftest import make_app
 
 
 def drift(connection) -> list:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return compare_metadata(context, db.metadata)
 
 

@@ -103,14 +103,14 @@ def test_the_privacy_notice_says_what_is_held_why_how_long_who_sees_it_and_right
 def test_the_privacy_notice_reads_well_without_any_settings(client):
     html = client.get("/privacy").get_data(as_text=True)
     assert "The police force and health partners that run Referral Pathways decide" in html
-    assert "erased 180 days after the referral is closed or declined" in html
+    assert "erased 730 days after the referral is closed or declined" in html
     assert "mailto:" not in html
 
 
 def test_purge_erases_after_the_period_the_privacy_notice_states(runner):
     result = runner.invoke(args=["purge-personal-data", "--dry-run"])
     assert result.exit_code == 0, result.output
-    cutoff = dt.date.today() - dt.timedelta(days=180)
+    cutoff = dt.date.today() - dt.timedelta(days=730)
     assert f"finished before {cutoff.isoformat()}" in result.output
 
 

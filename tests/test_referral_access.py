@@ -48,6 +48,10 @@ MATRIX = [
     ("GET", "/admin/audit", [302, 403, 403, 403, 403, 403, 200]),
     ("GET", "/admin/imports/services", [302, 403, 403, 403, 403, 403, 200]),
     ("GET", "/listings", [302, 403, 403, 200, 200, 403, 200]),
+    ("GET", "/admin/subject-access", [302, 403, 403, 403, 403, 403, 200]),
+    ("POST", "/admin/users/{user}/sign-in-app", [302, 403, 403, 403, 403, 403, 302]),
+    ("POST", "/admin/users/{user}/password", [302, 403, 403, 403, 403, 403, 400]),
+    ("GET", "/settings/sign-in", [302, 200, 200, 200, 200, 200, 200]),
     ("GET", "/login", [200] * 7),
 ]
 

@@ -18,7 +18,8 @@ from .test_auth import sign_in
 @pytest.fixture
 def contrasting_areas(session):
     """Glasgow accepts 50 of 60 referrals, Edinburgh 10 of 60: far either side of
-    Scotland's 50%. Three areas accept half; Orkney has no referrals."""
+    Scotland's 50%. Three areas accept half; Orkney has no referrals, so its rate rests on
+    fewer than 10."""
     service = make_service(session, organisation=make_organisation(session))
     custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
     make_user(session, Role.LEAD, email="lead@t.example")
@@ -57,7 +58,7 @@ def test_areas_above_and_below_scotland_carry_their_symbol(client, contrasting_a
     assert areas["Glasgow City"]["badge"] == "▲▲"
     assert areas["Fife"]["badge"] is None  # similar to Scotland
     assert areas["City of Edinburgh"]["badge"] == "▼▼"
-    assert areas["Orkney Islands"]["badge"] == "Orkney Islands: no data"
+    assert areas["Orkney Islands"]["badge"] == "Orkney Islands: fewer than 10 referrals"
     page = client.get("/reports/map?group=council&measure=acceptance_rate").get_data(as_text=True)
     assert "Areas above or below Scotland also carry their symbol (▲ or ▼)." in page
 
@@ -67,7 +68,7 @@ def test_a_value_scale_map_labels_only_the_grey_areas(client, contrasting_areas)
     areas = map_areas(client, "group=council&measure=acceptance_rate&scale=sequential")
     assert areas["Glasgow City"]["badge"] is None
     assert areas["City of Edinburgh"]["badge"] is None
-    assert areas["Orkney Islands"]["badge"] == "Orkney Islands: no data"
+    assert areas["Orkney Islands"]["badge"] == "Orkney Islands: fewer than 10 referrals"
     page = client.get("/reports/map?measure=acceptance_rate&scale=sequential").get_data(
         as_text=True
     )

@@ -1,5 +1,6 @@
 """Report pages: who may see them, every grouping with and without boundaries, the CSV
-equal to the table, sorting, targets, trends, the quarterly paper and boundaries."""
+equal to the table, sorting, targets, trends, the quarterly paper, boundaries, fixed
+periods, and figures worked out once a day."""
 
 import csv
 import datetime as dt
@@ -12,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from referrals.choices import Role
-from referrals.models import AreaBoundary, AuditEvent, CouncilArea, Target
+from referrals.models import AreaBoundary, AuditEvent, CouncilArea, Service, Target, User
 from referrals.reports.boundaries import simplify_line
 from referrals.reports.measures import GROUPINGS
+from referrals.reports.periods import last_complete_quarter
 
 from .factories import council, make_organisation, make_referral, make_service, make_user, suite
 from .test_auth import sign_in
@@ -72,6 +74,8 @@ def test_only_leads_and_admins_see_reports(client, data, session, who, status):
         "/reports/trends",
         "/reports/targets",
         "/reports/quarterly",
+        "/reports/definitions",
+        "/reports/definitions.csv",
     ):
         assert client.get(url).status_code == status, (who, url)
     client.post("/logout")
@@ -79,7 +83,7 @@ def test_only_leads_and_admins_see_reports(client, data, session, who, status):
     assert client.get("/reports/areas").status_code == 403
 
 
-@pytest.mark.parametrize("grouping", GROUPINGS)
+@pytest.mark.parametrize("grouping", [g for g in GROUPINGS if g != "pathway"])
 def test_every_grouping_renders_table_map_and_funnel(client, data, grouping):
     sign_in(client, "lead@t.example")
     html = client.get(f"/reports/areas?group={grouping}").get_data(as_text=True)
@@ -99,10 +103,12 @@ def test_national_funnel_and_headline_measures(client, data):
     sign_in(client, "lead@t.example")
     html = client.get("/reports/").get_data(as_text=True)
     # 30 + 40 + 50 + 60 = 180 referrals, all made 150 days ago and accepted.
-    assert "180</span> referrals made" in html
-    assert "100.0%</span> accepted" in html
-    assert "The 3-week standard" in html and "Ongoing waits" in html
-    assert "Previous period" in html
+    assert re.search(r"180</span>\s*referrals made", html)
+    assert "100.0%" in html and "accepted by the service" in html
+    assert "The 3-week standard" in html
+    # The last 12 complete months have not all been followed up for 28 days yet: the
+    # page says which earlier 12 months its acceptance rate is for.
+    assert "the latest followed up" in html
 
 
 def table_cells(html):
@@ -116,7 +122,7 @@ def table_cells(html):
     return rows
 
 
-def test_csv_equals_the_table(client, data, session):
+def test_csv_has_a_row_per_area_and_measure_equal_to_the_table(client, data, session):
     sign_in(client, "lead@t.example")
     query = "group=council&measure=engagement_rate&sort=referrals:desc"
     shown = table_cells(client.get(f"/reports/areas?{query}").get_data(as_text=True))
@@ -125,55 +131,132 @@ def test_csv_equals_the_table(client, data, session):
             io.StringIO(client.get(f"/reports/areas.csv?{query}").get_data(as_text=True))
         )
     )
-    assert [r[0] for r in shown] == [r["area"] for r in exported]  # same rows, same order
-    for page_row, csv_row in zip(shown, exported, strict=True):
-        assert page_row[1] == csv_row["referrals"] and page_row[2] == csv_row["pending"]
-        for i, name in enumerate(
-            [
-                "acceptance_rate",
-                "engagement_rate",
-                "conversion_rate",
-                "engagement_to_treatment",
-                "within_3_weeks",
-            ],
-            start=3,
-        ):
-            if csv_row[name].endswith("%"):
-                interval = f"{csv_row[name + '_ci95_low'][:-1]} to {csv_row[name + '_ci95_high']}"
-                assert page_row[i] == f"{csv_row[name]} {interval}"
+    by_area = {}
+    for row in exported:
+        by_area.setdefault(row["area"], {})[row["measure"]] = row
+    assert {r[0] for r in shown} == set(by_area)
+    columns = [
+        "acceptance_rate",
+        "engagement_rate",
+        "conversion_rate",
+        "engagement_to_treatment",
+        "within_3_weeks",
+    ]
+    for page_row in shown:
+        figures = by_area[page_row[0]]
+        referrals = figures["referrals"]
+        assert page_row[1] == (
+            f"{int(referrals['value']):,}" if referrals["value"] else referrals["value_note"]
+        )
+        for i, name in enumerate(columns, start=2):
+            row = figures[name]
+            if row["value"]:
+                assert row["numerator"] and row["denominator"]  # plain numbers beside
+                assert float(row["value"]) == pytest.approx(
+                    int(row["numerator"]) / int(row["denominator"]), abs=1e-4
+                )
+                rate = f"{100 * int(row['numerator']) / int(row['denominator']):.1f}%"
+                low, high = float(row["ci95_low"]), float(row["ci95_high"])
+                assert page_row[i] == f"{rate} {100 * low:.1f} to {100 * high:.1f}%"
+            elif row["value_note"] in ("<5", "fewer than 10", "[c]", "not published"):
+                assert page_row[i] == row["value_note"]
             else:
-                assert page_row[i] == csv_row[name]
-        assert page_row[8] == csv_row["median_days_to_treatment"]
-        if csv_row["compared_with_scotland"]:
-            assert csv_row["compared_with_scotland"] in page_row[9]
-    assert exported[0]["area"] == "Dundee City"  # sorted by referrals, most first
+                assert page_row[i].startswith("\u2013")
+    assert all(r["period"] == exported[0]["period"] and r["as_of"] for r in exported)
     assert session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc())) == (
         "report_exported"
     )
 
 
-def test_sorting_puts_hidden_figures_last(client, data):
+def test_sorting_puts_hidden_figures_last_and_starts_lowest_first(client, data):
     sign_in(client, "lead@t.example")
     html = client.get("/reports/areas?sort=referrals:desc").get_data(as_text=True)
     names = [r[0] for r in table_cells(html)]
     assert names[:4] == ["Dundee City", "City of Edinburgh", "Fife", "Glasgow City"]
     assert names[-1] == "Scotland" and 'aria-sort="descending"' in html
-    html = client.get("/reports/areas?sort=conversion_rate").get_data(as_text=True)
-    rows = table_cells(html)
-    # Areas with a rate come first, lowest first; the 28 areas with no data follow.
-    assert {r[0] for r in rows[:4]} == {"Dundee City", "City of Edinburgh", "Fife", "Glasgow City"}
-    assert all(r[5] == "no data" for r in rows[4:-1])
+    # The first click on a rate sorts lowest first.
+    assert "sort=engagement_rate:asc" in html
+    html = client.get("/reports/areas?sort=referrals:asc").get_data(as_text=True)
+    names = [r[0] for r in table_cells(html)]
+    assert names.index("Glasgow City") < names.index("Dundee City")
 
 
-def test_bad_report_choices_are_explained(client, data):
+def test_reports_show_fixed_periods_not_dates(client, data):
     sign_in(client, "lead@t.example")
-    response = client.get("/reports/areas?from=2026-05-01&to=2026-01-01")
+    response = client.get("/reports/areas?from=2026-05-01&to=2026-06-01")
     assert response.status_code == 400
-    assert "The end of the period must not be before its start." in response.get_data(as_text=True)
+    assert "Reports show fixed periods, not dates" in response.get_data(as_text=True)
+    # A month is published for Scotland only.
+    month = client.get("/reports/areas?period=2026-09")
+    assert month.status_code == 400
+    assert "Choose one of the options listed" in month.get_data(as_text=True)
+    assert client.get("/reports/?period=2026-09").status_code == 200
     assert client.get("/reports/areas?group=planets").status_code == 400
-    assert client.get("/reports/areas?from=last+year").status_code == 400
     assert client.get("/reports/quarterly?quarter=2026Q5").status_code == 400
+    assert client.get("/reports/quarterly?quarter=0001Q1").status_code == 400
     assert client.get("/reports/quarterly?quarter=2999Q1").status_code == 400
+    # Groups of people are published for large areas and Scotland only.
+    small = client.get("/reports/areas?group=council&people=sex:female")
+    assert small.status_code == 400
+    assert "police divisions, health boards" in small.get_data(as_text=True)
+
+
+def test_figures_are_worked_out_once_a_day(client, data, session, runner):
+    sign_in(client, "lead@t.example")
+    before = client.get("/reports/areas.csv").get_data(as_text=True)
+    scotland = next(
+        r
+        for r in csv.DictReader(io.StringIO(before))
+        if r["area_type"] == "national" and r["measure"] == "referrals"
+    )
+    # A referral made in the same 12 months after the figures were worked out today does
+    # not move them until they are worked out again.
+    custody = session.scalar(sa.select(User).where(User.email == "c@t.example"))
+    service = session.scalar(sa.select(Service))
+    make_referral(
+        session, service=service, referrer=custody, referred_on=TODAY - dt.timedelta(days=150)
+    )
+    session.commit()
+    assert client.get("/reports/areas.csv").get_data(as_text=True) == before
+    result = runner.invoke(args=["refresh-reports"])
+    assert result.exit_code == 0, result.output
+    after = next(
+        r
+        for r in csv.DictReader(
+            io.StringIO(client.get("/reports/areas.csv").get_data(as_text=True))
+        )
+        if r["area_type"] == "national" and r["measure"] == "referrals"
+    )
+    assert int(after["value"]) == int(scotland["value"]) + 1
+
+
+def test_a_report_from_a_kept_day_is_shown_as_it_was(client, data, session):
+    sign_in(client, "lead@t.example")
+    assert client.get("/reports/").status_code == 200
+    today = client.get("/reports/areas.csv").get_data(as_text=True)
+    missing = client.get("/reports/areas?as_of=2020-01-01")
+    assert missing.status_code == 400 and "No figures were kept" in missing.get_data(as_text=True)
+    kept = client.get(f"/reports/areas.csv?as_of={TODAY.isoformat()}")
+    assert kept.status_code == 200 and kept.get_data(as_text=True) == today
+
+
+def test_definitions_explain_the_rules(client, data):
+    sign_in(client, "lead@t.example")
+    html = client.get("/reports/definitions").get_data(as_text=True)
+    for words in (
+        "7 of 8 (88%) is not shown",
+        "[c]",
+        "Treatment within 3 weeks",
+        "Services per 10,000 people",
+        "A median is hidden when it rests on fewer than 10 waits",
+        "entered in error",
+    ):
+        assert words in html
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/reports/definitions.csv").get_data(as_text=True)))
+    )
+    assert {r["measure"] for r in rows} >= {"conversion_rate", "within_3_weeks"}
+    assert next(r for r in rows if r["measure"] == "conversion_rate")["follow_up_days"] == "84"
 
 
 def test_lead_sets_targets_for_own_areas_only(client, data, session):
@@ -183,7 +266,7 @@ def test_lead_sets_targets_for_own_areas_only(client, data, session):
     assert "Fife" not in html
     form = {
         "area": "council:S12000049",
-        "measure": "conversion_rate",
+        "measure": "engagement_rate",
         "period_start": (TODAY - dt.timedelta(days=365)).isoformat(),
         "period_end": (TODAY + dt.timedelta(days=30)).isoformat(),
         "value": "80",
@@ -196,7 +279,7 @@ def test_lead_sets_targets_for_own_areas_only(client, data, session):
     assert refused.status_code == 400
     assert client.post("/reports/targets", data={**form, "value": "150"}).status_code == 400
     # The table shows red, amber or green against the target.
-    html = client.get("/reports/areas?measure=conversion_rate").get_data(as_text=True)
+    html = client.get("/reports/areas?measure=engagement_rate").get_data(as_text=True)
     glasgow = re.search(r">Glasgow City</a></th>(.*?)</tr>", html, re.S).group(1)
     assert "80%" in glasgow and re.search(r"rag-(red|amber|green)", glasgow)
 
@@ -214,26 +297,28 @@ def test_admin_sets_targets_for_any_area(client, data, session):
     assert session.scalar(sa.select(Target.value)) == 21
 
 
-def test_trends_show_each_quarter_beside_scotland(client, data):
+def test_trends_show_each_quarter_and_year_beside_scotland(client, data):
     sign_in(client, "lead@t.example")
     html = client.get("/reports/trends?group=council&area=S12000049").get_data(as_text=True)
-    assert "Trends by quarter" in html and html.count(" Q") >= 4
+    assert "Trends: Glasgow City" in html and "By quarter" in html and "By year" in html
+    assert "12 months to" in html
     assert client.get("/reports/trends?area=NOPE").status_code == 400
 
 
 def test_quarterly_report_is_printable(client, data):
     sign_in(client, "lead@t.example")
-    quarter_day = TODAY - dt.timedelta(days=150)
-    quarter = f"{quarter_day.year}Q{(quarter_day.month - 1) // 3 + 1}"
-    html = client.get(f"/reports/quarterly?quarter={quarter}").get_data(as_text=True)
+    quarter = last_complete_quarter(TODAY).code
+    html = client.get(f"/reports/quarterly?quarter={quarter}&measure=engagement_rate").get_data(
+        as_text=True
+    )
     for section in (
-        "1. Scotland",
-        "2. Council areas",
+        "1. Scotland in the quarter",
+        "2. Council areas: 12 months to",
         "3. Map",
         "4. Funnel plot",
-        "5. Trends",
+        "5. Scotland by quarter",
         "6. Definitions and caveats",
-        "Data as at",
+        "Figures as at",
     ):
         assert section in html
     assert "report-print.css" in html and "<svg" in html

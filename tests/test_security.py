@@ -47,9 +47,9 @@ def test_ordinary_pages_have_no_inline_script(client, session, path):
 
 
 def test_map_documents_get_their_own_policy(client, session):
-    make_service(session, name="On the map")
+    service = make_service(session, name="On the map")
     session.commit()
-    response = client.get("/map/frame?q=G31")
+    response = client.get(f"/services/{service.id}/map")
     assert response.status_code == 200
     assert "<script>" in response.get_data(as_text=True)  # folium's own inline scripts
     policy = csp(response)

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from referrals.choices import Need, Role, ServiceStatus, Substance
+from referrals.contacts.models import CustodyContact
 from referrals.models import (
     CouncilArea,
     Location,
@@ -45,10 +46,20 @@ def table_digest(session, table, order_by="id"):
 def referral_digest(session):
     referrals = Referral.__table__
     events = ReferralEvent.__table__
-    return table_digest(session, referrals), table_digest(
-        session,
-        sa.select(*[c for c in events.c if c.name != "id"]).subquery(),
-        order_by="referral_id, at, to_status",
+    contacts = CustodyContact.__table__
+    return (
+        table_digest(session, referrals),
+        table_digest(
+            session,
+            sa.select(*[c for c in events.c if c.name != "id"]).subquery(),
+            order_by="referral_id, at, to_status",
+        ),
+        table_digest(
+            session,
+            sa.select(*[c for c in contacts.c if c.name != "id"]).subquery(),
+            order_by="custody_suite_id, contact_on, recorded_at, referral_id, age_band, sex, "
+            "outcome, naloxone, council_area_id, postcode_district",
+        ),
     )
 
 
@@ -209,7 +220,7 @@ def test_generated_lifecycles_are_consistent(session):
 def test_generated_codes_are_all_allowed_values(session):
     """The bulk load skips per-row CHECKs on SQLite, so check every coded column here."""
     load(session, referrals=3000, seed=9)
-    for table in (Referral.__table__, ReferralEvent.__table__):
+    for table in (Referral.__table__, ReferralEvent.__table__, CustodyContact.__table__):
         for column in table.columns:
             if not isinstance(column.type, sa.Enum):
                 continue
@@ -245,6 +256,24 @@ def test_engagement_genuinely_differs_between_areas(session):
     assert highest[1] - lowest[1] > 0.15
     # The intervals of the best and worst areas do not even overlap.
     assert lowest[0].high < highest[0].low
+
+
+def test_the_share_of_offers_declined_differs_by_suite(session):
+    load(session, referrals=4000, seed=1)
+    offers = defaultdict(lambda: [0, 0])
+    for suite_id, outcome in session.execute(
+        sa.select(CustodyContact.custody_suite_id, CustodyContact.outcome).where(
+            CustodyContact.offered
+        )
+    ):
+        offers[suite_id][0] += 1
+        offers[suite_id][1] += outcome == "referral_made"
+    rows = [(n, x) for n, x in offers.values() if n >= 200]
+    assert len(rows) >= 5
+    rates = sorted((x / n, wilson(x, n)) for n, x in rows)
+    (low, low_ci), (high, high_ci) = rates[0], rates[-1]
+    assert high - low > 0.15
+    assert low_ci.high < high_ci.low  # the lottery is real, not noise
 
 
 def test_bulk_generation_leaves_database_checks_on(app):

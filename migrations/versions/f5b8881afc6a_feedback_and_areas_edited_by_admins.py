@@ -1,7 +1,7 @@
 """Feedback from the contact page; areas edited by administrators
 
 Revision ID: f5b8881afc6a
-Revises: 12c1c4de6baf
+Revises: 0222e5465400
 Create Date: 2026-12-01 23:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f5b8881afc6a'
-down_revision = '12c1c4de6baf'
+down_revision = "0222e5465400"
 branch_labels = None
 depends_on = None
 

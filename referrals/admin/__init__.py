@@ -7,6 +7,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def init_app(app: Flask) -> None:
-    from . import areas, audit_log, boundaries, feedback, imports, users, views  # noqa: F401
+    from . import areas, audit_log, boundaries, feedback, imports, user_access, users, views  # noqa: F401
 
     app.register_blueprint(bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
@@ -31,8 +31,14 @@ def import_services_page():
     report = None
     if form.validate_on_submit():
         upload = form.file.data
-        text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
-        report = import_services(db.session, text, today_local())
+        # Closing the reader closes the upload too (a temporary file when it is large).
+        with io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="") as text:
+            report = import_services(
+                db.session,
+                text,
+                today_local(),
+                max_rows=current_app.config["IMPORT_PAGE_MAX_ROWS"],
+            )
         if report.ok:
             record(
                 "services_imported",

@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from ..api.clients import client_accounts, is_client_account
 from ..audit import record
 from ..auth.passwords import password_problem
 from ..auth.signin import normalise_email
 from ..choices import Role
-from ..clock import now_utc
 from ..extensions import db
 from ..forms import MultiCheckboxField, QueryForm, options
 from ..models import CouncilArea, CustodySuite, Organisation, User
+from ..schemes.managing import scheme_options
 from . import bp
+
+
+def email_address(form, field) -> None:
+    """A well-formed address. Not whether it can receive mail: internal and test domains
+    (like the demo accounts' ``.test``) are accounts too."""
+    try:
+        validate_email(field.data or "", check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        raise ValidationError("Enter an email address like name@example.org.") from None
 
 
 class UserForm(FlaskForm):
     email = EmailField(
         "Email address",
-        validators=[
-            DataRequired("Enter the email address."),
-            Email("Enter an email address like name@example.org."),
-            Length(max=254),
-        ],
+        validators=[DataRequired("Enter the email address."), email_address, Length(max=254)],
     )
     name = StringField(
         "Full name", validators=[DataRequired("Enter the person's name."), Length(max=200)]
@@ -41,6 +47,10 @@ class UserForm(FlaskForm):
         "Custody suite (custody staff)", choices=[], validators=[Optional()]
     )
     area_ids = MultiCheckboxField("Council areas (area leads)", choices=[])
+    manager = BooleanField("Manager")
+    scheme_id = SelectField(
+        "Lead of an arrest referral scheme", choices=[], validators=[Optional()]
+    )
     active = BooleanField("Account active")
 
 
@@ -63,9 +73,7 @@ class UserFilterForm(QueryForm):
     role = SelectField("Role", choices=[], validators=[Optional()])
     status = SelectField(
         "Status",
-        choices=options(
-            [("", "Any"), ("active", "Active"), ("inactive", "Deactivated"), ("locked", "Locked")]
-        ),
+        choices=options([("", "Any"), ("active", "Active"), ("inactive", "Deactivated")]),
         validators=[Optional()],
     )
 
@@ -93,6 +101,7 @@ def _prepare(form: UserForm) -> None:
         (str(c.id), c.name)
         for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
     )
+    form.scheme_id.choices = options([("", "None"), *scheme_options(db.session)])
 
 
 def _check_scope(form: UserForm) -> bool:
@@ -120,6 +129,8 @@ def _apply(form: UserForm, user: User) -> dict:
         "organisation_id": user.organisation_id,
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(a.id for a in user.areas),
+        "manager": user.manager,
+        "scheme_id": user.scheme_id,
     }
     user.email = normalise_email(form.email.data)
     user.name = form.name.data.strip()
@@ -128,7 +139,10 @@ def _apply(form: UserForm, user: User) -> dict:
     user.custody_suite_id = int(form.custody_suite_id.data) if role == Role.CUSTODY else None
     ids = [int(i) for i in form.area_ids.data or []] if role == Role.LEAD else []
     user.areas = list(db.session.scalars(sa.select(CouncilArea).where(CouncilArea.id.in_(ids))))
+    user.scheme_id = int(form.scheme_id.data) if form.scheme_id.data else None
     user.active = bool(form.active.data)
+    # Only custody staff and providers have a unit to supervise or manage.
+    user.manager = bool(form.manager.data) and role in (Role.CUSTODY, Role.PROVIDER)
     after = {
         "name": user.name,
         "email": user.email,
@@ -137,6 +151,8 @@ def _apply(form: UserForm, user: User) -> dict:
         "organisation_id": user.organisation_id,
         "custody_suite_id": user.custody_suite_id,
         "areas": sorted(ids),
+        "manager": user.manager,
+        "scheme_id": user.scheme_id,
     }
     return {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
 
@@ -152,8 +168,15 @@ def _email_taken(email: str, user_id: int | None = None) -> bool:
 def users():
     form = UserFilterForm(request.args)
     form.role.choices = options([("", "Any"), *Role.choices()])
-    query = sa.select(User).options(
-        selectinload(User.organisation), selectinload(User.custody_suite), selectinload(User.areas)
+    # API clients' own accounts are managed with the clients, not here.
+    query = (
+        sa.select(User)
+        .where(User.id.not_in(client_accounts()))
+        .options(
+            selectinload(User.organisation),
+            selectinload(User.custody_suite),
+            selectinload(User.areas),
+        )
     )
     if form.validate():
         if form.q.data:
@@ -165,10 +188,9 @@ def users():
             query = query.where(User.active)
         elif form.status.data == "inactive":
             query = query.where(~User.active)
-        elif form.status.data == "locked":
-            query = query.where(User.locked_until > now_utc())
     found = db.session.scalars(query.order_by(User.active.desc(), User.name).limit(500)).all()
-    return render_template("admin/users.html", users=found, form=form)
+    schemes = dict(scheme_options(db.session))
+    return render_template("admin/users.html", users=found, form=form, schemes=schemes)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -204,88 +226,6 @@ def new_user():
 
 def _user_or_404(user_id: int) -> User:
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or is_client_account(db.session, user_id):
         abort(404)
     return user
-
-
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-def edit_user(user_id: int):
-    user = _user_or_404(user_id)
-    form = UserForm()
-    _prepare(form)
-    password_form = PasswordForm(prefix="pw", formdata=None)
-    if not form.is_submitted():
-        form.email.data, form.name.data = user.email, user.name
-        form.role.data = user.role.value
-        form.organisation_id.data = str(user.organisation_id or "")
-        form.custody_suite_id.data = str(user.custody_suite_id or "")
-        form.area_ids.data = [str(a.id) for a in user.areas]
-        form.active.data = user.active
-    elif form.validate():
-        ok = _check_scope(form)
-        if _email_taken(form.email.data, user.id):
-            form.email.errors.append("There is already an account with this email address.")
-            ok = False
-        if user.id == current_user.id and (not form.active.data or form.role.data != Role.ADMIN):
-            form.active.errors.append(
-                "You cannot deactivate your own account or remove your own administrator role."
-            )
-            ok = False
-        if ok:
-            changes = _apply(form, user)
-            if "active" in changes or "role" in changes:
-                user.session_version += 1  # end every session of this account
-            action = (
-                "user_deactivated"
-                if changes.get("active") == ["True", "False"]
-                else ("user_updated")
-            )
-            record(action, user, detail=changes)
-            db.session.commit()
-            flash(f"Saved {user.email}.", "success")
-            return redirect(url_for("admin.edit_user", user_id=user.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template(
-        "admin/user_form.html", form=form, user=user, password_form=password_form
-    ), status
-
-
-@bp.post("/users/<int:user_id>/password")
-def reset_password(user_id: int):
-    user = _user_or_404(user_id)
-    form = PasswordForm(prefix="pw")
-    ok = form.validate()
-    if ok and (problem := password_problem(form.password.data, user.email)):
-        form.password.errors.append(problem)
-        ok = False
-    if not ok:
-        edit = UserForm(formdata=None, obj=None)
-        _prepare(edit)
-        edit.email.data, edit.name.data, edit.role.data = user.email, user.name, user.role.value
-        edit.organisation_id.data = str(user.organisation_id or "")
-        edit.custody_suite_id.data = str(user.custody_suite_id or "")
-        edit.area_ids.data = [str(a.id) for a in user.areas]
-        edit.active.data = user.active
-        return render_template(
-            "admin/user_form.html", form=edit, user=user, password_form=form
-        ), 400
-    user.set_password(form.password.data)
-    user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
-    record("user_password_reset", user)
-    db.session.commit()
-    flash(f"New password set for {user.email}; they are signed out everywhere.", "success")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
-
-
-@bp.post("/users/<int:user_id>/unlock")
-def unlock_user(user_id: int):
-    user = _user_or_404(user_id)
-    user.failed_logins = 0
-    user.locked_until = None
-    record("user_unlocked", user)
-    db.session.commit()
-    flash(f"{user.email} is unlocked.", "success")
-    return redirect(url_for("admin.edit_user", user_id=user.id))

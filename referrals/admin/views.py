@@ -13,12 +13,28 @@ TASKS = [
         "Council areas with their ADP, police division and health board: names, codes, "
         "population.",
     ),
+    (
+        "schemes.index",
+        "Arrest referral schemes",
+        "Provider teams, the custody suites they serve, and their leads.",
+    ),
     ("admin.import_services", "Import services", "Load or update listings from a CSV file."),
     ("directory.my_listings", "Directory upkeep", "Stale listings and reported problems."),
     ("admin.boundaries", "Area boundaries", "Boundaries for the area map."),
     ("reports.targets", "Targets", "Local targets per area and measure."),
+    (
+        "api_clients.index",
+        "API clients",
+        "Systems that make and follow referrals through the API, and their tokens.",
+    ),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
     ("admin.feedback", "Feedback", "What people told us through the contact page."),
+    ("notifications.outbox", "Outbox", "Messages that could not be sent, to try again."),
+    (
+        "privacy.subject_access",
+        "Subject access",
+        "Everything held about one person, by custody record number.",
+    ),
 ]
 
 

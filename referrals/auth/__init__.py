@@ -1,61 +1,88 @@
-"""Sign-in, sign-out, session loading and the idle timeout."""
+"""Signing in and out: passwords, the second factor, sessions held on the server, the
+throttle on failed attempts, and each person's own sign-in settings."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from ..audit import record
+from ..clock import now_utc
 from ..extensions import db, login_manager
 from ..models import User
+from . import (
+    models,  # noqa: F401  (its tables)
+    sessions,
+)
 from .cli import create_user_command
-from .views import IDLE_KEY, bp
+from .flow import SID
+from .views import bp
+
+ENDED_MESSAGES = {
+    "idle": "You were signed out after {idle} minutes without activity. Sign in again to "
+    "carry on.",
+    "expired": "You were signed out {hours} hours after signing in. Sign in again to carry on.",
+}
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Sessions carry ``<user id>:<session version>``; a bumped version ends them."""
+    """Sessions carry ``<user id>:<session version>`` and the token of a live server-side
+    session; a bumped version or an ended session signs the browser out."""
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):
         return None
+    config = current_app.config
+    # Its own short transaction: marking the session seen or ended is kept whatever the
+    # request then does.
+    with db.engine.begin() as connection:
+        ended = sessions.check(
+            connection,
+            user.id,
+            session.get(SID),
+            now_utc(),
+            dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        )
+    if ended:
+        g.session_ended = (ended, user)
+        return None
     return user
 
 
-def _enforce_idle_timeout():
+def _sign_out_ended_sessions():
     if request.endpoint in (None, "static", "health.healthz"):
         return None
-    if not current_user.is_authenticated:
+    if current_user.is_authenticated or "session_ended" not in g:
         return None
-    limit = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    now = time.time()
-    last_seen = session.get(IDLE_KEY)
-    if last_seen is not None and now - float(last_seen) > limit:
-        record("sign_out_idle", current_user._get_current_object())
+    reason, user = g.pop("session_ended")
+    if reason in ENDED_MESSAGES:
+        record(f"sign_out_{reason}", user, user=user)
         db.session.commit()
-        logout_user()
-        session.clear()
-        flash(
-            f"You were signed out after {current_app.config['SESSION_IDLE_MINUTES']} minutes "
-            "without activity. Sign in again to carry on.",
-            "warning",
-        )
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    session[IDLE_KEY] = now
-    return None
+    logout_user()
+    session.clear()
+    config = current_app.config
+    message = ENDED_MESSAGES.get(reason, "You are signed out. Sign in again to carry on.")
+    flash(
+        message.format(
+            idle=config["SESSION_IDLE_MINUTES"], hours=config["SESSION_LIFETIME_HOURS"]
+        ),
+        "warning",
+    )
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def init_app(app: Flask) -> None:
+    from . import account, second_factor  # noqa: F401  (register routes)
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    app.permanent_session_lifetime = dt.timedelta(hours=12)
-    app.before_request(_enforce_idle_timeout)
+    app.before_request(_sign_out_ended_sessions)
     app.register_blueprint(bp)
     app.cli.add_command(create_user_command)

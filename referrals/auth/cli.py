@@ -14,7 +14,7 @@ from .passwords import password_problem
 from .signin import normalise_email
 
 
-def _organisation(value: str) -> Organisation | None:
+def find_organisation(value: str) -> Organisation | None:
     if value.isdigit():
         return db.session.get(Organisation, int(value))
     return db.session.scalar(
@@ -36,9 +36,17 @@ def _organisation(value: str) -> Organisation | None:
     multiple=True,
     help="Council area GSS code (area lead role); repeat for several.",
 )
+@click.option(
+    "--manager",
+    is_flag=True,
+    help="Supervises their custody suite (custody) or manages their organisation "
+    "(provider: gets the daily overdue digest).",
+)
 @click.password_option(help="Password (prompted for, twice, when not given).")
 @with_appcontext
-def create_user_command(email, name, role, suite_code, organisation, area_codes, password):
+def create_user_command(
+    email, name, role, suite_code, organisation, area_codes, manager, password
+):
     """Create a user account. Custody users need a custody suite, providers an
     organisation, area leads one or more council areas."""
     email = normalise_email(email)
@@ -49,7 +57,11 @@ def create_user_command(email, name, role, suite_code, organisation, area_codes,
     problem = password_problem(password, email)
     if problem:
         raise click.BadParameter(problem, param_hint="--password")
-    user = User(email=email, name=name or email.split("@")[0], role=Role(role))
+    if manager and role not in (Role.CUSTODY, Role.PROVIDER):
+        raise click.BadParameter(
+            "only custody staff and providers can be managers", param_hint="--manager"
+        )
+    user = User(email=email, name=name or email.split("@")[0], role=Role(role), manager=manager)
     if role == Role.CUSTODY:
         suite = db.session.scalar(
             sa.select(CustodySuite).where(CustodySuite.code == (suite_code or "").upper())
@@ -60,7 +72,7 @@ def create_user_command(email, name, role, suite_code, organisation, area_codes,
             )
         user.custody_suite = suite
     if role == Role.PROVIDER:
-        org = _organisation(organisation or "")
+        org = find_organisation(organisation or "")
         if org is None:
             raise click.BadParameter("give a known organisation", param_hint="--organisation")
         user.organisation = org

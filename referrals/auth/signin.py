@@ -1,5 +1,12 @@
-"""Signing in: password checks and the lock-out, kept in the database so that every
-gunicorn worker and machine sees the same count."""
+"""Checking a password: the same work and the same answer whether or not the account
+exists, is deactivated or is paused by the throttle (``throttle.py``).
+
+Every attempt looks the email up, reads the throttle's counts and checks one password
+hash (a dummy one when there is no account to check, or the attempt is paused), so
+neither the answer nor the time taken tells an account that exists from one that does
+not. A deactivated account with the right password is told the same as a wrong
+password: nothing confirms a password to anyone but its active owner.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +17,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..models import User
+from ..models import UNUSABLE_PASSWORD, User
+from . import throttle
 
-# Checked against when the email is unknown, so a wrong address takes as long as a
-# wrong password and response times do not reveal which accounts exist.
+# Checked against when there is no real hash to check, with the app's own hashing
+# (scrypt), so that such an attempt takes as long as a real one.
 _DUMMY_HASH = generate_password_hash("not a real password")
 
 
 @dataclass(frozen=True)
 class SignInResult:
-    outcome: str  # "ok", "bad", "locked", "locked_now", "inactive", "unknown"
+    # "ok"; or, all answered alike: "bad" (wrong password), "unknown" (no account),
+    # "inactive" (deactivated account, right password), "paused" (throttled)
+    outcome: str
     user: User | None = None
-    locked_until: dt.datetime | None = None
+    paused_until: dt.datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -36,35 +46,32 @@ def attempt_sign_in(
     session: Session,
     email: str,
     password: str,
-    now: dt.datetime,
     *,
-    max_failures: int = 5,
-    lockout: dt.timedelta = dt.timedelta(minutes=15),
+    address: str,
+    devices: dict[str, str],
+    now: dt.datetime,
 ) -> SignInResult:
-    """Check ``password`` for ``email`` and update the failure count and lock-out.
-
-    The caller commits (the failure count must persist even when sign-in fails).
-    """
-    user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-    if user is None:
+    """Check ``password`` for ``email`` from ``address`` (``devices``: the accounts this
+    browser is a recognised device for). Counts a failure; the caller commits."""
+    email = normalise_email(email)
+    user = session.scalar(sa.select(User).where(User.email == email))
+    device = devices.get(str(user.id)) if user is not None else None
+    keys = throttle.counters(email, address or "", device)
+    connection = session.connection()
+    until = throttle.paused_until(connection, keys)
+    if until is not None:
         check_password_hash(_DUMMY_HASH, password)
-        return SignInResult("unknown")
-    if user.locked_until is not None and user.locked_until > now:
-        return SignInResult("locked", user, user.locked_until)
-    if user.check_password(password):
-        if not user.active:
-            return SignInResult("inactive", user)
-        user.failed_logins = 0
-        user.locked_until = None
+        return SignInResult("paused", user, until)
+    if user is not None and not user.password_hash.startswith(UNUSABLE_PASSWORD):
+        right = user.check_password(password)
+    else:
+        check_password_hash(_DUMMY_HASH, password)
+        right = False
+    if right and user.active:
+        throttle.clear_account(connection, email, [address or ""])
         user.last_login_at = now
         return SignInResult("ok", user)
-    # Count the failure in one statement, so concurrent attempts cannot lose a count.
-    session.execute(
-        sa.update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-    )
-    session.refresh(user, ["failed_logins"])
-    if user.failed_logins >= max_failures:
-        user.failed_logins = 0
-        user.locked_until = now + lockout
-        return SignInResult("locked_now", user, user.locked_until)
-    return SignInResult("bad", user)
+    throttle.count_failure(connection, keys)
+    if user is None:
+        return SignInResult("unknown")
+    return SignInResult("inactive" if right else "bad", user)

@@ -1,7 +1,7 @@
+"""``/login`` (the password step) and ``/logout``."""
+
 from __future__ import annotations
 
-import datetime as dt
-import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -14,18 +14,24 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
-from ..audit import record
+from ..audit import client_ip, record
 from ..clock import now_utc
 from ..extensions import db
 from ..security import limiter
 from ..templating import format_datetime
+from . import mfa, sessions, throttle
+from .flow import SID, begin_second_step, complete_sign_in, needs_second_factor, pending
 from .forms import SignInForm
 from .signin import attempt_sign_in, normalise_email
 
 bp = Blueprint("auth", __name__)
-IDLE_KEY = "last_seen"  # session key: when the signed-in user last did something
+
+WRONG = (
+    "The email address or password is not right. Check them and try again. After several "
+    "failed attempts, signing in from here is paused for a few minutes."
+)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -41,6 +47,14 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def paused_message(until) -> str:
+    return (
+        "Signing in is paused after too many failed attempts. Try again after "
+        f"{format_datetime(until)}. If you have forgotten your password, ask your "
+        "administrator to set a new one."
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
 def login():
@@ -48,49 +62,44 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_url or url_for("home.index"))
     form = SignInForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
         email = normalise_email(form.email.data)
         result = attempt_sign_in(
             db.session,
             email,
             form.password.data,
-            now_utc(),
-            max_failures=current_app.config.get("LOGIN_MAX_FAILURES", 5),
-            lockout=dt.timedelta(minutes=current_app.config.get("LOGIN_LOCKOUT_MINUTES", 15)),
+            address=client_ip() or "",
+            devices=throttle.devices(request),
+            now=now_utc(),
         )
         if result.ok:
-            record("sign_in", result.user, user=result.user)
-            db.session.commit()
-            session.clear()  # a fresh session on sign-in: no fixation
-            login_user(result.user)
-            session[IDLE_KEY] = time.time()
-            return redirect(next_url or url_for("home.index"))
-        if result.outcome in ("locked", "locked_now"):
-            action = "lock_out" if result.outcome == "locked_now" else "sign_in_refused_locked"
-            record(action, result.user, user=result.user, actor=email)
-            error = (
-                "This account is locked after too many failed attempts. Try again after "
-                f"{format_datetime(result.locked_until)}, or ask your administrator to "
-                "unlock it."
-            )
-        elif result.outcome == "inactive":
-            record("sign_in_refused_inactive", result.user, user=result.user, actor=email)
-            error = "This account has been deactivated. Ask your administrator."
-        else:
-            record(
-                "sign_in_failed",
-                result.user,
-                object_type="users",
-                user=result.user,
-                actor=email,
-            )
-            error = (
-                "The email address or password is not right. Check them and try again. "
-                "After 5 failed attempts the account is locked for 15 minutes."
-            )
+            user = result.user
+            if needs_second_factor(user):
+                record("sign_in_password_ok", user, user=user)
+                db.session.commit()
+                begin_second_step(user, next_url)
+                step = "auth.second_factor" if mfa.enrolled(user) else "auth.enrol"
+                return redirect(url_for(step))
+            return complete_sign_in(user, next_url, "none")
+        known = result.user
+        # The log says what really happened; the person signing in is told the same
+        # whatever it was. Emails typed for no account are not kept.
+        record(
+            "sign_in_paused" if result.outcome == "paused" else "sign_in_failed",
+            known,
+            object_type="users",
+            user=known,
+            actor=known.email if known else None,
+            detail={"reason": result.outcome},
+        )
         db.session.commit()
-    status = 200 if error is None else 401
+        if result.outcome == "paused":
+            error, status = paused_message(result.paused_until), 429
+        else:
+            error, status = WRONG, 401
+    elif form.is_submitted():
+        status = 400
     return render_template("auth/login.html", form=form, error=error, next=next_url), status
 
 
@@ -99,9 +108,13 @@ def logout():
     if request.method == "GET":
         return render_template("auth/logout.html")
     if current_user.is_authenticated:
+        sessions.end(db.session, session.get(SID), now_utc(), "signed_out")
         record("sign_out", current_user._get_current_object())
         db.session.commit()
         logout_user()
+    elif pending()[0] is not None:
+        record("sign_in_abandoned", pending()[0])
+        db.session.commit()
     session.clear()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..attributions import POSTCODES, default_postcodes_attribution, set_attribution
 from ..audit import record
 from ..clock import today_local
 from ..extensions import db
@@ -74,7 +75,13 @@ def import_services_command(file: Path, dry_run: bool) -> None:
 @click.option("--longitude-column", help="Column with the longitude (default: long, longitude).")
 @click.option(
     "--council-column",
-    help="Column with the council area GSS code (default: laua, lad..cd, oslaua, council_code).",
+    help="Column with the council area GSS code (default: laua, lad..cd, oslaua, council_code, "
+    "council_area_code).",
+)
+@click.option(
+    "--attribution",
+    help="The attribution the file's licence asks for, shown on maps that place postcodes "
+    "(default: the OS, Royal Mail and National Statistics statement for this year).",
 )
 @click.option(
     "--include-terminated",
@@ -89,9 +96,11 @@ def import_postcodes_command(
     longitude_column,
     council_column,
     include_terminated,
+    attribution,
 ) -> None:
-    """Load full postcodes from an ONS Postcode Directory style CSV FILE, so searches
-    by full postcode are exact. Streams the file; safe to run again (rows update)."""
+    """Load full postcodes from an ONS Postcode Directory style CSV FILE (or any CSV with
+    postcode, latitude and longitude columns), so searches by full postcode are exact.
+    Streams the file; safe to run again (rows update)."""
     chosen = {
         "postcode": postcode_column,
         "latitude": latitude_column,
@@ -114,6 +123,7 @@ def import_postcodes_command(
         except PostcodeFileError as exc:
             db.session.rollback()
             raise click.ClickException(f"Nothing was loaded: {exc}.") from exc
+    set_attribution(db.session, POSTCODES, attribution or default_postcodes_attribution())
     record(
         "postcodes_imported",
         object_type="file",

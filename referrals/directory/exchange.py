@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -22,11 +21,14 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session, selectinload
 
 from ..choices import Gender, ServiceStatus
+from ..csvsafe import csv_uncell
 from ..models import CouncilArea, Organisation, Service, ServiceType
 from ..postcodes import normalise_postcode
+from .access import AddressViewer
 from .hours import format_hours, parse_hours
 from .listings import (
     LocationData,
+    Lookups,
     ServiceData,
     apply_service_data,
     nearest_council_id,
@@ -71,6 +73,8 @@ REQUIRED = ["external_id", "organisation", "name", "types", "address_1", "town",
 TRUE = {"yes", "y", "true", "1"}
 FALSE = {"no", "n", "false", "0", ""}
 MAX_ROWS = 50_000
+_POSITIONS = "import_postcode_positions"  # session.info key: postcode -> position
+FLUSH_EVERY = 2000
 
 
 @dataclass
@@ -249,7 +253,11 @@ def _read_location(session: Session, reader: _RowReader) -> LocationData | None:
         return None
     if postcode is None:
         return None
-    position = position_for_postcode(session, postcode)
+    # Many rows share a postcode: look each one up once per import.
+    positions = session.info.setdefault(_POSITIONS, {})
+    if postcode not in positions:
+        positions[postcode] = position_for_postcode(session, postcode)
+    position = positions[postcode]
     if lat is None:
         if position is None:
             reader.fail(
@@ -272,11 +280,22 @@ def _read_location(session: Session, reader: _RowReader) -> LocationData | None:
     )
 
 
-def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportReport:
+def import_services(
+    session: Session, stream: TextIO, today: dt.date, max_rows: int = MAX_ROWS
+) -> ImportReport:
     """Check every row of a services CSV; if all are good, create or update the services.
 
     Nothing is written when any row is bad. The caller commits (or rolls back).
     """
+    try:
+        return _import_services(session, stream, today, max_rows)
+    finally:
+        session.info.pop(_POSITIONS, None)
+
+
+def _import_services(
+    session: Session, stream: TextIO, today: dt.date, max_rows: int
+) -> ImportReport:
     report = ImportReport()
     reader = csv.DictReader(stream)
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -297,13 +316,13 @@ def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportR
         for row in reader:
             report.rows += 1
             line = reader.line_num
-            if report.rows > MAX_ROWS:
-                report.errors.append((line, f"more than {MAX_ROWS} rows: split the file"))
+            if report.rows > max_rows:
+                report.errors.append((line, too_many_rows(max_rows)))
                 break
             if None in row:
                 report.errors.append((line, "this row has more cells than the header"))
                 continue
-            row = {k: unsafe_cell(v) if isinstance(v, str) else v for k, v in row.items()}
+            row = {k: csv_uncell(v) if isinstance(v, str) else v for k, v in row.items()}
             cells = _RowReader(line, row, report.errors)
             data, location = _read_service(session, cells, type_codes, councils, today)
             external_id = (row.get("external_id") or "").strip()
@@ -338,7 +357,8 @@ def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportR
         )
     }
     organisations = {o.name: o for o in session.scalars(sa.select(Organisation))}
-    for external_id, (_line, org_name, data) in services.items():
+    lookups = Lookups.load(session)
+    for number, (external_id, (_line, org_name, data)) in enumerate(services.items(), 1):
         organisation = organisations.get(org_name)
         if organisation is None:
             organisation = Organisation(name=org_name)
@@ -352,20 +372,35 @@ def import_services(session: Session, stream: TextIO, today: dt.date) -> ImportR
             report.updated += 1
         if data.last_verified_on is None and service.last_verified_on is None:
             data.last_verified_on = today
-        apply_service_data(session, service, data, organisation)
+        # Flushed in batches: one INSERT per table per batch, not per listing (a 50,000
+        # row file loads well within a request's time limit).
+        apply_service_data(session, service, data, organisation, lookups, flush=False)
+        if number % FLUSH_EVERY == 0:
+            session.flush()
+    session.flush()
     return report
+
+
+def too_many_rows(max_rows: int) -> str:
+    if max_rows < MAX_ROWS:
+        return (
+            f"more than {max_rows:,} rows, the most this page imports at once: split the "
+            "file, or import it on the server with `flask --app referrals import-services "
+            f"FILE.csv` (up to {MAX_ROWS:,} rows)"
+        )
+    return f"more than {MAX_ROWS:,} rows: split the file"
 
 
 def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def export_rows(services: Iterable[Service], include_confidential: bool) -> Iterator[list[str]]:
+def export_rows(services: Iterable[Service], viewer: AddressViewer) -> Iterator[list[str]]:
     """CSV rows (header first) for ``services``, in the import format. Confidential
-    addresses are left out unless ``include_confidential``."""
+    addresses are left out unless ``viewer`` may see them."""
     yield COLUMNS
     for s in services:
-        hidden = s.confidential_address and not include_confidential
+        hidden = not viewer.reveals_service(s)
         for location in s.locations:
             yield [
                 s.external_id or f"service-{s.id}",
@@ -400,29 +435,3 @@ def export_rows(services: Iterable[Service], include_confidential: bool) -> Iter
                 format_hours(s.opening_hours),
                 s.last_verified_on.isoformat() if s.last_verified_on else "",
             ]
-
-
-def csv_text(rows: Iterable[list[str]]) -> Iterator[str]:
-    """Rows as CSV text, a line at a time (for streaming responses). Cells that a
-    spreadsheet would run as a formula are prefixed with an apostrophe."""
-    for row in rows:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerow([_safe_cell(c) for c in row])
-        yield buffer.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    """Defuse spreadsheet formulas (=, @, or + and - not followed by a number)."""
-    if value and (
-        value[0] in "=@\t\r"
-        or (value[0] in "+-" and not (len(value) > 1 and (value[1].isdigit() or value[1] == " ")))
-    ):
-        return "'" + value
-    return value
-
-
-def unsafe_cell(value: str) -> str:
-    """Undo ``_safe_cell`` when reading a file this app exported."""
-    if len(value) > 1 and value[0] == "'" and _safe_cell(value[1:]) == value:
-        return value[1:]
-    return value

@@ -28,7 +28,7 @@ from wtforms.validators import (
 
 from ..choices import Gender, ProblemCategory, ServiceStatus
 from ..forms import MultiCheckboxField, QueryForm, options
-from .search import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
+from .filters import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
 
 FALSE_VALUES = ("false", "", "0", "no", "off", "n")
 
@@ -177,6 +177,14 @@ class ServiceForm(FlaskForm):
     website = StringField(
         "Website",
         validators=[Optional(), web_address, Length(max=500)],
+    )
+    referral_email = StringField(
+        "Referral inbox (not shown to the public)",
+        validators=[
+            Optional(),
+            Email("Enter an email address like referrals@example.org."),
+            Length(max=254),
+        ],
     )
     referral_method = TextAreaField("How to refer", validators=[Optional(), Length(max=2000)])
     typical_wait_days = WholeNumberField(

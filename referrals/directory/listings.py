@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import Gender, ServiceStatus
+from ..clock import now_utc
 from ..models import (
     CouncilArea,
     Location,
@@ -132,20 +133,42 @@ SIMPLE_FIELDS = (
 )
 
 
+@dataclass
+class Lookups:
+    """Service types by code and council areas by id, read once for many listings."""
+
+    types: dict[str, ServiceType]
+    areas: dict[int, CouncilArea]
+
+    @classmethod
+    def load(cls, session: Session) -> Lookups:
+        return cls(
+            {t.code: t for t in session.scalars(sa.select(ServiceType))},
+            {a.id: a for a in session.scalars(sa.select(CouncilArea))},
+        )
+
+
 def apply_service_data(
-    session: Session, service: Service, data: ServiceData, organisation: Organisation
+    session: Session,
+    service: Service,
+    data: ServiceData,
+    organisation: Organisation,
+    lookups: Lookups | None = None,
+    flush: bool = True,
 ) -> Service:
     """Write ``data`` onto ``service`` (new or existing), replacing its types, hours,
-    areas served and locations. The caller commits."""
-    types = {t.code: t for t in session.scalars(sa.select(ServiceType))}
+    areas served and locations. The caller commits (and, with ``flush=False`` for many
+    listings at once, flushes)."""
+    lookups = lookups or Lookups.load(session)
     area_ids = data.area_ids or sorted({loc.council_area_id for loc in data.locations})
-    areas = list(session.scalars(sa.select(CouncilArea).where(CouncilArea.id.in_(area_ids))))
+    areas = [lookups.areas[i] for i in sorted(set(area_ids)) if i in lookups.areas]
     # Nothing is flushed until every field is set: a half-filled listing never reaches
     # the database.
     with session.no_autoflush:
-        _assign(service, data, organisation, types, areas)
+        _assign(service, data, organisation, lookups.types, areas)
     session.add(service)
-    session.flush()
+    if flush:
+        session.flush()
     return service
 
 
@@ -157,6 +180,9 @@ def _assign(
     areas: list[CouncilArea],
 ) -> None:
     service.organisation = organisation
+    # Saved listings count as changed even when only their hours, areas or locations
+    # did, which live in other tables: the directory API's modified_after relies on it.
+    service.updated_at = now_utc()
     for name in SIMPLE_FIELDS:
         setattr(service, name, getattr(data, name))
     service.primary_type = types[data.primary_type_code]

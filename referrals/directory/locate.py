@@ -32,6 +32,8 @@ class Origin:
     district: str | None = None
     council_area_id: int | None = None
     also_matching: tuple[str, ...] = ()
+    # Placed exactly from the loaded postcode table (whose attribution then applies).
+    exact_postcode: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def _locate_postcode(session, text, parsed, geocoder) -> Origin | NotFound:
                 district=parsed.district,
                 council_area_id=row.council_area_id
                 or (district.council_area_id if district else None),
+                exact_postcode=True,
             )
     district = _district(session, parsed.district)
     if district is not None:

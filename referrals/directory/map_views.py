@@ -1,31 +1,34 @@
-"""The services map page, and the map documents it and service pages show in frames."""
+"""The services map: the page, the markers for each view as JSON, and the small map
+documents a service page shows in a frame.
+
+The page itself carries no services: its script asks ``/map/markers.json`` for what is
+inside the visible box at the current zoom (clustered on the server), again after every
+pan or zoom. Without JavaScript the page offers the same search as a list.
+"""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Response, current_app, render_template, request, url_for
+import json
 
+import sqlalchemy as sa
+from flask import Response, abort, current_app, jsonify, render_template, request, url_for
+
+from ..attributions import BOUNDARIES, POSTCODES, attribution
 from ..clock import now_local
 from ..extensions import db
-from ..geo import bounding_box, geodesic_km
-from ..models import CouncilArea, Location, Service, ServiceType
+from ..models import CouncilArea, ServiceType
+from ..outlines import outline
 from ..security import limiter
 from . import bp
-from .access import can_see_confidential
+from .access import address_viewer
+from .finding import with_query
 from .forms import SearchForm
 from .geocoder import current_geocoder
 from .locate import NotFound, Origin, locate
-from .maps import (
-    Assets,
-    MarkerType,
-    ServiceMarkers,
-    area_labels,
-    document,
-    fit,
-    new_map,
-    text_colour,
-)
-from .search import filtered_locations
+from .maps import Assets, MarkerType, ServiceMarkers, document, fit, new_map, text_colour
+from .query import Understood, understand
+from .search import DEFAULT_RADIUS_KM
+from .viewport import Circle, View, markers_in_view, zoom_for_radius
 from .views import filters_from, load_service, query_with, type_choices
 
 
@@ -63,60 +66,16 @@ def marker_types() -> tuple[list[MarkerType], dict[int, int]]:
     return [MarkerType(t.name, t.colour, t.abbreviation) for t in types], index
 
 
-def map_rows(form: SearchForm, origin: Origin | None) -> list[list]:
-    """One compact row per location of each matching active service:
-    ``[lat, lon, type index, name, address, phone, service id]``."""
-    filters = filters_from(form)
-    show_confidential = can_see_confidential()
-    query = filtered_locations(filters, now_local()).add_columns(
-        Service.name,
-        Service.phone,
-        Service.primary_type_id,
-        Location.address_1,
-        Location.postcode,
-    )
-    if not show_confidential:
-        query = query.where(~Service.confidential_address)
-    if origin is not None:
-        box = bounding_box(origin.latitude, origin.longitude, filters.radius_km)
-        query = query.where(
-            Location.latitude.between(box.south, box.north),
-            Location.longitude.between(box.west, box.east),
-        )
-    rows = db.session.execute(query.order_by(Location.id)).all()
-    _, type_index = marker_types()
-    data = []
-    for r in rows:
-        if origin is not None and (
-            geodesic_km(origin.latitude, origin.longitude, r.latitude, r.longitude)
-            > filters.radius_km
-        ):
-            continue
-        address = f"{r.address_1}, {r.town} {r.postcode}"
-        if r.confidential_address:
-            address += " (confidential address)"
-        data.append(
-            [
-                round(r.latitude, 5),
-                round(r.longitude, 5),
-                type_index[r.primary_type_id],
-                r.name,
-                address,
-                r.phone or "",
-                r.service_id,
-            ]
-        )
-    return data
-
-
 def _form_and_origin():
     form = SearchForm(request.args)
     form.type.choices = type_choices()
     valid = form.validate() if request.args else True
-    origin = None
+    origin, understood = None, Understood()
     if valid and form.q.data:
-        origin = locate(db.session, form.q.data, current_geocoder(current_app))
-    return form, valid, origin
+        understood = understand(db.session, form.q.data)
+        if understood.place:
+            origin = locate(db.session, understood.place, current_geocoder(current_app))
+    return form, valid, origin, understood
 
 
 @bp.app_template_filter("badge_text")
@@ -124,50 +83,157 @@ def badge_text(colour: str) -> str:
     return text_colour(colour)
 
 
-@bp.get("/map")
-def services_map():
-    form, valid, origin = _form_and_origin()
-    count = None
-    if valid and not isinstance(origin, NotFound):
-        count = len({row[6] for row in map_rows(form, origin)})
+def _area_extent() -> list[list[float]]:
+    """The box around every council area's centre, padded: the map's first view."""
+    south, north, west, east = db.session.execute(
+        sa.select(
+            sa.func.min(CouncilArea.latitude),
+            sa.func.max(CouncilArea.latitude),
+            sa.func.min(CouncilArea.longitude),
+            sa.func.max(CouncilArea.longitude),
+        )
+    ).one()
+    if south is None:
+        return [[49.9, -8.2], [60.9, 1.8]]
+    return [[south - 0.3, west - 0.5], [north + 0.3, east + 0.5]]
+
+
+def _map_settings(form: SearchForm, origin: Origin | None) -> dict:
+    """Everything the page's script needs, as plain data for a data attribute."""
+    config = current_app.config
     types, _ = marker_types()
+    filters = query_with(page=None)
+    settings = {
+        "markers": url_for("directory.map_markers") + (f"?{filters}" if filters else ""),
+        "serviceUrl": service_url_template(),
+        "tiles": config["MAP_TILES_URL"],
+        "tilesAttribution": config["MAP_TILES_ATTRIBUTION"],
+        "types": [
+            {
+                "name": t.name,
+                "colour": t.colour,
+                "text": text_colour(t.colour),
+                "abbr": t.abbreviation,
+            }
+            for t in types
+        ],
+        "extent": _area_extent(),
+    }
+    if origin is not None:
+        radius = form.radius_km.data or DEFAULT_RADIUS_KM
+        settings["origin"] = {
+            "lat": origin.latitude,
+            "lon": origin.longitude,
+            "label": origin.label,
+            "radiusKm": radius,
+            "zoom": zoom_for_radius(radius),
+        }
+    if not config["MAP_TILES_URL"]:
+        settings["areas"] = [
+            [c.name, round(c.latitude, 4), round(c.longitude, 4)]
+            for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
+        ]
+        if outline(db.session) is not None:
+            settings["outlines"] = url_for("directory.map_outlines")
+    return settings
+
+
+def _data_attributions(origin: Origin | None) -> list[str]:
+    """Attribution for the loaded open data this map draws."""
+    shown = []
+    if origin is not None and origin.exact_postcode:
+        shown.append(attribution(db.session, POSTCODES))
+    if not current_app.config["MAP_TILES_URL"] and outline(db.session) is not None:
+        shown.append(attribution(db.session, BOUNDARIES))
+    return [text for text in shown if text]
+
+
+@bp.get("/map")
+@limiter.limit(lambda: current_app.config["SEARCH_RATE_LIMIT"])
+def services_map():
+    form, valid, origin, understood = _form_and_origin()
+    located = origin if isinstance(origin, Origin) else None
+    types, _ = marker_types()
+    settings = _map_settings(form, located)
+    settings["dataAttributions"] = data_attributions = _data_attributions(located)
+    settings["what"] = understood.what
     return (
         render_template(
             "directory/map.html",
             form=form,
             origin=origin,
-            count=count,
+            what=understood.what,
+            show_map=valid and not isinstance(origin, NotFound),
+            settings=json.dumps(settings, separators=(",", ":")),
+            data_attributions=data_attributions,
             types=types,
-            frame_query=query_with(page=None),
             query_with=query_with,
+            leaflet_js=url_for("vendor.asset", package="leaflet", filename="leaflet.js"),
+            leaflet_css=url_for("vendor.asset", package="leaflet", filename="leaflet.css"),
         ),
         200 if valid else 400,
     )
 
 
-@bp.get("/map/frame")
+def _view_from(args) -> View:
+    try:
+        west, south, east, north = (float(v) for v in args.get("bbox", "").split(","))
+        zoom = int(args.get("zoom", ""))
+    except ValueError:
+        abort(400, "Give bbox=west,south,east,north and zoom.")
+    if not (-90 <= south <= north <= 90 and -180 <= west <= east <= 180 and 0 <= zoom <= 22):
+        abort(400, "The bbox or zoom is out of range.")
+    return View(south, west, north, east, zoom)
+
+
+def _circle_from(args, form: SearchForm) -> Circle | None:
+    if "lat" not in args and "lon" not in args:
+        return None
+    try:
+        lat, lon = float(args["lat"]), float(args["lon"])
+    except (KeyError, ValueError):
+        abort(400, "Give both lat and lon as numbers.")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        abort(400, "lat or lon is out of range.")
+    return Circle(lat, lon, form.radius_km.data or DEFAULT_RADIUS_KM)
+
+
+@bp.get("/map/markers.json")
 @limiter.limit(lambda: current_app.config["SEARCH_RATE_LIMIT"])
-def services_map_frame():
-    form, valid, origin = _form_and_origin()
-    assets = map_assets()
-    config = current_app.config
-    m = new_map(assets, config["MAP_TILES_URL"], config["MAP_TILES_ATTRIBUTION"])
-    rows = []
-    if valid and not isinstance(origin, NotFound):
-        rows = map_rows(form, origin)
-    types, _ = marker_types()
-    if not config["MAP_TILES_URL"]:
-        area_labels(m, council_centres())
-    ServiceMarkers(rows, types, service_url_template(), assets).add_to(m)
-    fit(m, [(r[0], r[1]) for r in rows])
-    return map_document_response(document(m, f"Map of {len(rows)} service locations"))
+def map_markers():
+    """The markers and clusters inside ``bbox`` at ``zoom`` for the filters (and within
+    ``radius_km`` of ``lat``,``lon`` when given)."""
+    form = SearchForm(request.args)
+    form.type.choices = type_choices()
+    if not form.validate():
+        problems = [e for errors in form.errors.values() for e in errors]
+        return jsonify({"error": " ".join(problems)}), 400
+    view = _view_from(request.args)
+    filters = filters_from(form)
+    if form.q.data:
+        filters = with_query(filters, understand(db.session, form.q.data))
+    data = markers_in_view(
+        db.session,
+        view,
+        filters,
+        now_local=now_local(),
+        viewer=address_viewer(),
+        circle=_circle_from(request.args, form),
+    )
+    response = jsonify(data)
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
 
 
-def council_centres() -> list[tuple[str, float, float]]:
-    return [
-        (c.name, c.latitude, c.longitude)
-        for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
-    ]
+@bp.get("/map/outlines.json")
+def map_outlines():
+    """Council area outlines (light, for a map without background tiles)."""
+    text = outline(db.session)
+    if text is None:
+        abort(404)
+    response = Response(text, mimetype="application/geo+json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @bp.get("/services/<int:service_id>/map")
@@ -177,7 +243,7 @@ def service_map_frame(service_id: int):
     config = current_app.config
     m = new_map(assets, config["MAP_TILES_URL"], config["MAP_TILES_ATTRIBUTION"], zoom=14)
     rows = []
-    if not service.confidential_address or can_see_confidential():
+    if address_viewer().reveals_service(service):
         types, index = marker_types()
         rows = [
             [

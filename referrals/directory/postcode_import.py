@@ -3,8 +3,9 @@
 Rows are read and written in batches, so memory stays flat however big the file
 (the whole ONSPD is about 2.7 million rows). Rows without a position (ONSPD marks them
 with latitude 99.999999), terminated postcodes (unless asked for) and malformed
-postcodes are skipped and counted. Everything loads in one transaction: a failure part
-way leaves the table as it was.
+postcodes are skipped and counted. A retired council code is read as the code that
+replaced it. Everything loads in one transaction: a failure part way leaves the table as
+it was.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..areacodes import current_code
 from ..models import CouncilArea
 from ..postcodes import normalise_postcode
 
@@ -24,7 +26,16 @@ CANDIDATES = {
     "postcode": ["pcds", "pcd", "pcd2", "postcode"],
     "latitude": ["lat", "latitude"],
     "longitude": ["long", "lon", "longitude"],
-    "council": ["laua", "lad25cd", "lad24cd", "lad23cd", "oslaua", "council_code", "lad"],
+    "council": [
+        "laua",
+        "lad25cd",
+        "lad24cd",
+        "lad23cd",
+        "oslaua",
+        "council_code",
+        "council_area_code",
+        "lad",
+    ],
     "terminated": ["doterm"],
 }
 BATCH = 20_000
@@ -101,7 +112,8 @@ def import_postcodes(
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or lat > 99:
             report.no_position += 1
             continue
-        council = councils.get((row.get(council_col) or "").strip()) if council_col else None
+        code = (row.get(council_col) or "").strip() if council_col else ""
+        council = councils.get(current_code(code)) if code else None
         batch.append((postcode, lat, lon, council))
         if len(batch) >= BATCH:
             report.loaded += writer.write(batch)

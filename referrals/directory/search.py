@@ -1,57 +1,51 @@
-"""Nearest-service search: SQL narrows by filters and a bounding box, then distances.
+"""Directory search: the services matching the filters within the radius of a point,
+nearest first, a page at a time, with the exact count; with none inside the radius, the
+nearest few outside it. Without a point (a search by name or need alone), the matching
+services in name order.
 
-Distances shown and used for ordering are geopy geodesics. To keep a search over
-thousands of services fast, a spherical distance (within 1% of the geodesic) bounds
-each candidate first, and the geodesic is computed only where the bounds cannot decide:
-near the edge of the radius, and for the services on the page being shown.
+The spatial index gives the locations inside the radius's bounding box; only their ids
+and positions are read, and ``nearness.Ranking`` decides distances. The nearest few
+outside the radius are found by asking the index for ever wider boxes, so a search with
+nothing nearby reads the neighbourhood, not the whole directory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from itertools import chain
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from ..choices import ServiceStatus
-from ..geo import EARTH_RADIUS_KM, SPHERICAL_ERROR, bounding_box, geodesic_km, spherical_km
-from ..models import (
-    CouncilArea,
-    Location,
-    OpeningHours,
-    Place,
-    Service,
-    ServiceType,
-    service_type_links,
-)
+from ..geo import bounding_box
+from ..models import CouncilArea, Location, Place, Service
 from ..seed.reference import place_key
-from .hours import END_OF_DAY
+from .access import AddressViewer
+from .filters import (  # noqa: F401  (the search's vocabulary, used with it)
+    DEFAULT_RADIUS_KM,
+    MAX_RADIUS_KM,
+    Filters,
+    Need,
+    locations_in,
+    matching_services,
+    open_service_ids,
+)
+from .nearness import Ranking
 
-DEFAULT_RADIUS_KM = 25
-MAX_RADIUS_KM = 1000
 PER_PAGE = 10
-
-
-@dataclass
-class Filters:
-    types: list[str] = field(default_factory=list)
-    same_day: bool = False
-    custody: bool = False
-    open_now: bool = False
-    age: int | None = None
-    gender: str | None = None
-    veterans: bool = False
-    radius_km: float = DEFAULT_RADIUS_KM
+NEAREST_FEW = 3
+# Past this the search for the nearest few reads every location (the whole world).
+WHOLE_WORLD_KM = 5000
 
 
 @dataclass
 class Hit:
     service: Service
-    location: Location
-    distance_km: float
+    location: Location | None
+    distance_km: float | None
     # The service's address is confidential for this viewer: its position is given at
     # town level and its address must not be shown.
     address_hidden: bool = False
@@ -63,96 +57,17 @@ class SearchResult:
     total: int
     page: int
     pages: int
-    radius_km: float
+    radius_km: float | None
     nearest_outside_km: float | None = None
+    nearest_outside: list[Hit] = field(default_factory=list)
 
 
-def filtered_locations(filters: Filters, now_local: dt.datetime | None = None) -> sa.Select:
-    """Locations of active services matching every filter but distance; open-now is
-    judged at ``now_local``."""
-    query = (
-        sa.select(
-            Location.id,
-            Location.service_id,
-            Location.latitude,
-            Location.longitude,
-            Location.town,
-            Location.council_area_id,
-            Service.confidential_address,
-        )
-        .join(Service, Location.service_id == Service.id)
-        .where(Service.status == ServiceStatus.ACTIVE)
-    )
-    if filters.types:
-        query = query.where(
-            Service.id.in_(
-                sa.select(service_type_links.c.service_id)
-                .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
-                .where(ServiceType.code.in_(filters.types))
-            )
-        )
-    if filters.same_day:
-        query = query.where(Service.same_day_access)
-    if filters.custody:
-        query = query.where(Service.accepts_custody_referrals)
-    if filters.open_now and now_local is not None:
-        query = query.where(Service.id.in_(open_service_ids(now_local)))
-    if filters.age is not None:
-        query = query.where(
-            sa.or_(Service.min_age.is_(None), Service.min_age <= filters.age),
-            sa.or_(Service.max_age.is_(None), Service.max_age >= filters.age),
-        )
-    if filters.gender in ("female", "male"):
-        query = query.where(Service.gender.in_(["any", filters.gender]))
-    if filters.veterans:
-        query = query.where(
-            sa.or_(
-                Service.veterans_only,
-                Service.id.in_(
-                    sa.select(service_type_links.c.service_id)
-                    .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
-                    .where(ServiceType.code == "veterans")
-                ),
-            )
-        )
-    return query
-
-
-def open_now_condition(at: dt.datetime) -> sa.ColumnElement[bool]:
-    """SQL for "this opening session is open at local time ``at``", the same rule as
-    ``hours.is_open``: open from the opening minute, closed from the closing minute,
-    sessions closing before they open run past midnight, 23:59 means midnight."""
-    day, previous = at.weekday(), (at.weekday() - 1) % 7
-    now = dt.time(at.hour, at.minute)
-    midnight = END_OF_DAY
-    same_day = sa.and_(
-        OpeningHours.weekday == day,
-        OpeningHours.opens < OpeningHours.closes,
-        OpeningHours.opens <= now,
-        sa.or_(OpeningHours.closes > now, OpeningHours.closes == midnight),
-    )
-    overnight_start = sa.and_(
-        OpeningHours.weekday == day,
-        OpeningHours.closes < OpeningHours.opens,
-        OpeningHours.opens <= now,
-    )
-    overnight_end = sa.and_(
-        OpeningHours.weekday == previous,
-        OpeningHours.closes < OpeningHours.opens,
-        OpeningHours.closes > now,
-    )
-    return sa.or_(same_day, overnight_start, overnight_end)
-
-
-def open_service_ids(at: dt.datetime) -> sa.Select:
-    return sa.select(OpeningHours.service_id).where(open_now_condition(at))
-
-
-def _public_positions(session: Session, rows) -> dict[int, tuple[float, float]]:
-    """Town-level positions for locations whose address is confidential."""
-    towns = {place_key(r.town) for r in rows if r.confidential_address}
-    if not towns:
+def _public_positions(session: Session, rows) -> dict[int, tuple[float, float] | None]:
+    """Town-level positions for locations (rows of id, town, council_area_id) whose
+    address is confidential."""
+    if not rows:
         return {}
+    towns = {place_key(r.town) for r in rows}
     places = {
         p.name_key: (p.latitude, p.longitude)
         for p in session.scalars(sa.select(Place).where(Place.name_key.in_(towns)))
@@ -160,16 +75,76 @@ def _public_positions(session: Session, rows) -> dict[int, tuple[float, float]]:
     councils = {
         c.id: (c.latitude, c.longitude)
         for c in session.scalars(
-            sa.select(CouncilArea).where(
-                CouncilArea.id.in_({r.council_area_id for r in rows if r.confidential_address})
-            )
+            sa.select(CouncilArea).where(CouncilArea.id.in_({r.council_area_id for r in rows}))
         )
     }
-    return {
-        r.id: places.get(place_key(r.town), councils.get(r.council_area_id))
-        for r in rows
-        if r.confidential_address
-    }
+    return {r.id: places.get(place_key(r.town), councils.get(r.council_area_id)) for r in rows}
+
+
+def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranking | None:
+    """The matching locations in ``box`` as arrays for ranking. A location whose address
+    ``viewer`` may not see is placed, boxed and measured at its town alone, so its real
+    position never decides whether it is found: those (few) are read wherever they are
+    and kept when their town is in the box."""
+    dialect = session.get_bind().dialect.name
+    hidden_flag = (
+        sa.select(sa.case((viewer.shown(), 0), else_=1))
+        .where(Service.id == Location.service_id)
+        .scalar_subquery()
+    )
+    columns = (Location.id, Location.service_id, Location.latitude, Location.longitude)
+    services = matching_services(filters, now_local)
+    table = numbers(session, locations_in(dialect, services, box, *columns, hidden_flag), 5)
+    if not viewer.everything and box is not None:
+        hidden_anywhere = services.where(~viewer.shown())
+        extra = numbers(session, locations_in(dialect, hidden_anywhere, None, *columns), 4)
+        if extra is not None:
+            extra = np.column_stack([extra, np.ones(len(extra))])
+            table = extra if table is None else np.vstack([table[table[:, 4] == 0], extra])
+    if table is None:
+        return None
+    ids, service_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
+    lats, lons = table[:, 2].copy(), table[:, 3].copy()
+    secret = np.flatnonzero(table[:, 4] != 0)
+    if len(secret):
+        rows = session.execute(
+            sa.select(Location.id, Location.town, Location.council_area_id).where(
+                Location.id.in_([int(i) for i in ids[secret]])
+            )
+        ).all()
+        towns = _public_positions(session, rows)
+        for i in secret:
+            position = towns.get(int(ids[i]))
+            if position is not None:
+                lats[i], lons[i] = position
+        if box is not None:
+            south, north, west, east = box
+            keep = (table[:, 4] == 0) | (
+                (lats >= south) & (lats <= north) & (lons >= west) & (lons <= east)
+            )
+            if not keep.any():
+                return None
+            ids, service_ids, lats, lons = ids[keep], service_ids[keep], lats[keep], lons[keep]
+    return ids, service_ids, lats, lons
+
+
+def numbers(session: Session, query: sa.Select, width: int) -> np.ndarray | None:
+    """The rows of ``query`` (``width`` numeric columns) as one array, straight from the
+    database driver: thousands of rows without a Python object per row."""
+    result = session.connection().execute(query)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    if not rows:
+        return None
+    flat = chain.from_iterable(rows)
+    return np.fromiter(flat, np.float64, width * len(rows)).reshape(-1, width)
+
+
+def _ranking(session, lat, lon, filters, now_local, box, viewer) -> Ranking | None:
+    found = candidates(session, filters, now_local, box, viewer)
+    return Ranking(lat, lon, *found) if found is not None else None
 
 
 def search_services(
@@ -179,78 +154,88 @@ def search_services(
     filters: Filters,
     *,
     now_local: dt.datetime,
-    show_confidential: bool,
+    viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> SearchResult:
     """Active services matching ``filters`` within the radius of (lat, lon), nearest
-    first, one page of them."""
+    first, one page of them; with none inside, the nearest few outside it."""
     radius = filters.radius_km
-    box = bounding_box(lat, lon, radius)
-    candidates = filtered_locations(filters, now_local)
-    query = candidates.where(
-        Location.latitude.between(box.south, box.north),
-        Location.longitude.between(box.west, box.east),
-    )
-    rows = session.execute(query).all()
-    hidden = {} if show_confidential else _public_positions(session, rows)
-
-    def position(row) -> tuple[float, float]:
-        return hidden.get(row.id) or (row.latitude, row.longitude)
-
-    # Per service: its locations and the spherical distance to the nearest one. (The
-    # haversine is written out here: this loop runs over thousands of rows.)
-    locations: dict[int, list] = defaultdict(list)
-    nearest: dict[int, float] = {}
-    lat0, lon0 = math.radians(lat), math.radians(lon)
-    cos0 = math.cos(lat0)
-    sin, cos, asin, sqrt, rad = math.sin, math.cos, math.asin, math.sqrt, math.radians
-    diameter = 2 * EARTH_RADIUS_KM
-    for row in rows:
-        plat, plon = hidden.get(row.id) or (row.latitude, row.longitude)
-        p1 = rad(plat)
-        a = sin((p1 - lat0) / 2) ** 2 + cos0 * cos(p1) * sin((rad(plon) - lon0) / 2) ** 2
-        d = diameter * asin(min(1.0, sqrt(a)))
-        service_id = row.service_id
-        locations[service_id].append(row)
-        if d < nearest.get(service_id, math.inf):
-            nearest[service_id] = d
-
-    exact: dict[int, tuple[float, int]] = {}
-
-    def exact_distance(service_id: int) -> float:
-        if service_id not in exact:
-            best = min((geodesic_km(lat, lon, *position(r)), r.id) for r in locations[service_id])
-            exact[service_id] = best
-        return exact[service_id][0]
-
-    inside = []
-    for service_id, d in nearest.items():
-        low, high = d * (1 - SPHERICAL_ERROR), d * (1 + SPHERICAL_ERROR)
-        if high <= radius or (low <= radius and exact_distance(service_id) <= radius):
-            inside.append((low, high, service_id))
-    total = len(inside)
-    pages = max(1, math.ceil(total / per_page))
-    start, end = (page - 1) * per_page, page * per_page
+    box = astuple(bounding_box(lat, lon, radius))
+    ranking = _ranking(session, lat, lon, filters, now_local, box, viewer)
     page_ids: list[int] = []
-    if start < total:
-        # Only services whose lower bound is below the end-th smallest upper bound can
-        # be among the first ``end``: compute exact distances for those alone.
-        threshold = sorted(h for _, h, _ in inside)[min(end, total) - 1]
-        contenders = [sid for low, _, sid in inside if low <= threshold]
-        contenders.sort(key=lambda sid: (exact_distance(sid), sid))
-        page_ids = contenders[start:end]
-
-    hits = _load_hits(session, page_ids, exact, show_confidential)
-    result = SearchResult(hits, total, page, pages, radius)
+    total = 0
+    if ranking is not None:
+        inside, spherical = ranking.within(radius)
+        total = len(inside)
+        page_ids = ranking.page(inside, spherical, (page - 1) * per_page, page * per_page)
+    exact = ranking.exact if ranking is not None else {}
+    hits = _load_hits(session, page_ids, exact, viewer)
+    result = SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), radius)
     if total == 0:
-        result.nearest_outside_km = _nearest_anywhere(
-            session, lat, lon, filters, now_local, show_confidential
+        result.nearest_outside = nearest_services(
+            session, lat, lon, filters, now_local=now_local, viewer=viewer
         )
+        if result.nearest_outside:
+            result.nearest_outside_km = result.nearest_outside[0].distance_km
     return result
 
 
-def _load_hits(session, page_ids, exact, show_confidential) -> list[Hit]:
+def nearest_services(
+    session: Session,
+    lat: float,
+    lon: float,
+    filters: Filters,
+    *,
+    now_local: dt.datetime,
+    viewer: AddressViewer,
+    count: int = NEAREST_FEW,
+) -> list[Hit]:
+    """The ``count`` nearest matching services at any distance. The spatial index is
+    asked for ever wider boxes until ``count`` services lie within the box's circle
+    (the nearest are then among them), or the box is the whole world."""
+    reach = max(filters.radius_km, 10) * 2
+    while True:
+        whole_world = reach >= WHOLE_WORLD_KM
+        box = None if whole_world else astuple(bounding_box(lat, lon, reach))
+        ranking = _ranking(session, lat, lon, filters, now_local, box, viewer)
+        if ranking is not None:
+            inside, spherical = ranking.within(math.inf if whole_world else reach)
+            if len(inside) >= count or whole_world:
+                ids = ranking.page(inside, spherical, 0, count)
+                return _load_hits(session, ids, ranking.exact, viewer)
+        elif whole_world:
+            return []
+        reach *= 2 if ranking is not None else 4
+
+
+def list_services(
+    session: Session,
+    filters: Filters,
+    *,
+    now_local: dt.datetime,
+    viewer: AddressViewer,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> SearchResult:
+    """Active services matching ``filters`` anywhere, by name (for a search by name or
+    need with no place)."""
+    services = matching_services(filters, now_local).subquery()
+    total = session.scalar(sa.select(sa.func.count()).select_from(services)) or 0
+    page_ids = list(
+        session.scalars(
+            sa.select(Service.id)
+            .where(Service.id.in_(sa.select(services.c.id)))
+            .order_by(sa.func.lower(Service.name), Service.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    hits = _load_hits(session, page_ids, {}, viewer)
+    return SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), None)
+
+
+def _load_hits(session, page_ids, exact, viewer) -> list[Hit]:
     if not page_ids:
         return []
     services = {
@@ -271,22 +256,11 @@ def _load_hits(session, page_ids, exact, show_confidential) -> list[Hit]:
     hits = []
     for service_id in page_ids:
         service = services[service_id]
-        distance, location_id = exact[service_id]
-        location = next(loc for loc in service.locations if loc.id == location_id)
-        hidden = service.confidential_address and not show_confidential
+        hidden = not viewer.reveals_service(service)
+        if service_id in exact:
+            distance, location_id = exact[service_id]
+            location = next(loc for loc in service.locations if loc.id == location_id)
+        else:
+            distance, location = None, (service.locations[0] if service.locations else None)
         hits.append(Hit(service, location, distance, address_hidden=hidden))
     return hits
-
-
-def _nearest_anywhere(session, lat, lon, filters, now_local, show_confidential) -> float | None:
-    """How far the nearest matching service is, wherever it is (for "search wider")."""
-    rows = session.execute(filtered_locations(filters, now_local)).all()
-    if not rows:
-        return None
-    hidden = {} if show_confidential else _public_positions(session, rows)
-
-    def where(row) -> tuple[float, float]:
-        return hidden.get(row.id) or (row.latitude, row.longitude)
-
-    best = min(rows, key=lambda r: spherical_km(lat, lon, *where(r)))
-    return geodesic_km(lat, lon, *where(best))

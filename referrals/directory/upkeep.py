@@ -65,6 +65,7 @@ def _fill(form: ServiceForm, service: Service) -> None:
         "referral_method",
         "typical_wait_days",
         "confidential_address",
+        "referral_email",
     ):
         getattr(form, name).data = getattr(service, name)
     form.status.data = service.status.value
@@ -179,6 +180,8 @@ def _save(form: ServiceForm, service: Service, organisation: Organisation, actio
     if data is None:
         return None
     apply_service_data(db.session, service, data, organisation)
+    # Kept apart from the CSV's fields, so an import never clears a team's inbox.
+    service.referral_email = (form.referral_email.data or "").strip() or None
     service.last_verified_on = today_local()
     service.last_verified_by_id = current_user.id
     record(action, service)

@@ -21,20 +21,21 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..audit import record
-from ..choices import Role, ServiceStatus
+from ..choices import Role
 from ..clock import now_local, today_local
 from ..extensions import db
 from ..forms import options
 from ..models import ListingProblem, Service, ServiceType
 from ..security import limiter
 from . import bp
-from .access import can_edit, can_see_confidential
-from .exchange import csv_text, export_rows
+from .access import address_viewer, can_edit
+from .export import export_count, export_stream
+from .finding import find_services
 from .forms import ProblemForm, SearchForm
 from .geocoder import current_geocoder
 from .hours import describe_day, is_open, week
-from .locate import NotFound, Origin, locate
-from .search import DEFAULT_RADIUS_KM, Filters, search_services
+from .locate import Origin
+from .search import DEFAULT_RADIUS_KM, Filters
 
 
 def type_choices() -> list[SelectChoice]:
@@ -98,22 +99,21 @@ def search():
     form.type.choices = type_choices()
     submitted = bool(request.args)
     status = 200
-    origin: Origin | NotFound | None = None
-    result = None
+    found = None
     if submitted and not form.validate():
         status = 400
     elif submitted and form.q.data:
-        origin = locate(db.session, form.q.data, current_geocoder(current_app))
-        if isinstance(origin, Origin):
-            result = search_services(
-                db.session,
-                origin.latitude,
-                origin.longitude,
-                filters_from(form),
-                now_local=now_local(),
-                show_confidential=can_see_confidential(),
-                page=form.page.data or 1,
-            )
+        found = find_services(
+            db.session,
+            form.q.data,
+            filters_from(form),
+            geocoder=current_geocoder(current_app),
+            now_local=now_local(),
+            viewer=address_viewer(),
+            page=form.page.data or 1,
+            home=_custody_home(),
+        )
+    result = found.result if found else None
     wider = None
     if result is not None and result.total == 0 and result.nearest_outside_km is not None:
         steps = (25, 50, 100, 200, 500, 1000)
@@ -122,7 +122,8 @@ def search():
         render_template(
             "directory/search.html",
             form=form,
-            origin=origin,
+            origin=found.origin if found else None,
+            understood=found.understood if found else None,
             result=result,
             submitted=submitted,
             wider=wider,
@@ -130,6 +131,21 @@ def search():
             can_refer=_can_refer(),
         ),
         status,
+    )
+
+
+def _custody_home() -> Origin | None:
+    """Where a custody worker's search by need alone is measured from: their suite."""
+    if not (current_user.is_authenticated and current_user.role == Role.CUSTODY):
+        return None
+    suite = current_user.custody_suite
+    if suite is None:
+        return None
+    return Origin(
+        suite.latitude,
+        suite.longitude,
+        f"your custody suite ({suite.name})",
+        council_area_id=suite.council_area_id,
     )
 
 
@@ -167,14 +183,22 @@ def service_detail(service_id: int):
         service=service,
         week=week(service.opening_hours),
         today=now_local().weekday(),
-        show_address=not service.confidential_address or can_see_confidential(),
+        show_address=address_viewer().reveals_service(service),
         can_edit=can_edit(service),
         can_refer=_can_refer(),
     )
 
 
+# A problem report is a few lines of text: anything much bigger is refused unread.
+PUBLIC_FORM_MAX_BYTES = 64 * 1024
+
+
 @bp.route("/services/<int:service_id>/report-problem", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PUBLIC_FORM_RATE_LIMIT"], methods=["POST"])
 def report_problem(service_id: int):
+    request.max_content_length = PUBLIC_FORM_MAX_BYTES
+    if (request.content_length or 0) > PUBLIC_FORM_MAX_BYTES:
+        abort(413, "That is too long for a problem report: keep it under 2,000 characters.")
     service = load_service(service_id)
     form = ProblemForm()
     if form.validate_on_submit():
@@ -199,25 +223,17 @@ def report_problem(service_id: int):
 
 
 @bp.get("/services.csv")
+@limiter.limit(lambda: current_app.config["EXPORT_RATE_LIMIT"])
 def export_csv():
-    """Every listed service as CSV, in the format ``import-services`` reads."""
-    query = sa.select(Service).options(
-        selectinload(Service.types),
-        selectinload(Service.primary_type),
-        selectinload(Service.opening_hours),
-        selectinload(Service.locations),
-        selectinload(Service.areas_served),
-        selectinload(Service.organisation),
-    )
+    """Every listed service as CSV, in the format ``import-services`` reads, streamed a
+    batch of services at a time."""
     admin = current_user.is_authenticated and current_user.role == Role.ADMIN
-    if not admin:
-        query = query.where(Service.status != ServiceStatus.INACTIVE)
-    services = db.session.scalars(query.order_by(Service.id)).all()
     if current_user.is_authenticated:
-        record("services_exported", object_type="services", detail={"rows": len(services)})
+        rows = export_count(db.session, include_inactive=admin)
+        record("services_exported", object_type="services", detail={"rows": rows})
         db.session.commit()
-    rows = export_rows(services, include_confidential=can_see_confidential())
-    response = Response(stream_with_context(csv_text(rows)), mimetype="text/csv")
+    stream = export_stream(db.engine, include_inactive=admin, viewer=address_viewer())
+    response = Response(stream_with_context(stream), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="services-{today_local().isoformat()}.csv"'
     )

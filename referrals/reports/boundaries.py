@@ -1,9 +1,24 @@
-"""Council area boundaries from GeoJSON, simplified on import so map pages stay light.
+"""Council area boundaries from GeoJSON, simplified on import so map pages stay light, and
+the boundaries of the groups of councils (ADPs, police divisions, health boards)
+dissolved from them.
 
 Any GeoJSON FeatureCollection works whose features carry the council's GSS code in a
-property (named with ``--code-property``), e.g. the ONS council area boundaries.
-Polygons are simplified with the Ramer-Douglas-Peucker method and coordinates rounded,
-and stored one geometry per council area; loading again replaces them.
+property (named with ``--code-property``), e.g. the ONS council area boundaries. A code
+that was retired is read as the code that replaced it, with a message.
+
+Simplifying: the councils are simplified together as a coverage
+(``shapely.coverage_simplify``), so an edge two councils share is simplified once and
+stays shared: no gaps or slivers open between neighbours. The tolerance is in degrees of
+latitude, with longitudes scaled to the same length first. Islands smaller than
+``MIN_ISLAND_KM2`` are dropped (a council keeps at least its largest part), coordinates
+are rounded to ``DECIMALS`` places, and every result is checked valid. Files whose
+polygons overlap are not a coverage; each polygon is then simplified on its own and the
+report says so.
+
+Each group of councils is the union of its councils' simplified boundaries, so a group
+map and a council map agree exactly. A coarser outline of every council's edges (each
+shared edge once, ``OUTLINE_TOLERANCE``) is kept for maps that draw the areas only as
+a background. Loading again replaces what is stored.
 """
 
 from __future__ import annotations
@@ -13,13 +28,21 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
 import sqlalchemy as sa
+from shapely.geometry import mapping, shape
 from sqlalchemy.orm import Session
 
-from ..models import AreaBoundary, CouncilArea, utcnow
+from ..areacodes import current_code
+from ..attributions import BOUNDARIES, default_boundaries_attribution, set_attribution
+from ..models import AreaBoundary, AreaGroup, AreaGroupBoundary, CouncilArea, utcnow
+from ..outlines import store_outline
 
-DEFAULT_TOLERANCE = 0.002  # degrees: about 150 m across Scotland
-DECIMALS = 4
+DEFAULT_TOLERANCE = 0.004  # degrees of latitude: about 450 m
+OUTLINE_TOLERANCE = 0.012  # about 1.3 km: a background needs no more
+DECIMALS = 4  # about 10 m
+MIN_ISLAND_KM2 = 0.5
+KM_PER_DEGREE = 111.32
 
 
 class BoundaryFileError(ValueError):
@@ -30,10 +53,14 @@ class BoundaryFileError(ValueError):
 class BoundaryReport:
     features: int = 0
     loaded: int = 0
+    groups_loaded: int = 0
     unknown_codes: list[str] = field(default_factory=list)
     missing_councils: list[str] = field(default_factory=list)
     points_before: int = 0
     points_after: int = 0
+    stored_bytes: int = 0
+    shared_edges_kept: bool = True
+    messages: list[str] = field(default_factory=list)
 
 
 def _perpendicular(point, start, end) -> float:
@@ -45,7 +72,7 @@ def _perpendicular(point, start, end) -> float:
 
 
 def simplify_line(points: list, tolerance: float) -> list:
-    """Ramer-Douglas-Peucker, iteratively (boundary rings can have many thousand points)."""
+    """Ramer-Douglas-Peucker on one line, iteratively (for lines drawn outside a coverage)."""
     if len(points) < 3:
         return points
     keep = [False] * len(points)
@@ -64,98 +91,201 @@ def simplify_line(points: list, tolerance: float) -> list:
     return [p for p, k in zip(points, keep, strict=True) if k]
 
 
-def simplify_ring(ring: list, tolerance: float) -> list | None:
-    """A simplified closed ring, or None when it shrinks to nothing (a tiny islet).
-
-    The ring is split at the point farthest from its start, and each half simplified,
-    so no point is kept just for being where the ring happens to begin and end.
-    """
-    if len(ring) < 4:
-        return None
-    points = [tuple(p[:2]) for p in ring]
-    if points[0] != points[-1]:
-        points.append(points[0])
-    start = points[0]
-    far = max(range(len(points)), key=lambda i: math.dist(points[i], start))
-    if far == 0:
-        return None
-    first = simplify_line(points[: far + 1], tolerance)
-    second = simplify_line(points[far:], tolerance)
-    simplified = first[:-1] + second
-    if len(simplified) < 4:
-        return None
-    return [[round(x, DECIMALS), round(y, DECIMALS)] for x, y in simplified]
+def _polygonal(geometry: dict, number: int) -> shapely.Geometry:
+    """The feature's geometry as a valid (Multi)Polygon."""
+    kind = geometry.get("type")
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise BoundaryFileError(
+            f"feature {number} has a {kind or 'missing'} geometry, not a polygon"
+        )
+    try:
+        geom = shape(geometry)
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise BoundaryFileError(
+            f"feature {number} has coordinates that are not a polygon"
+        ) from exc
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and not p.is_empty]
+    if not parts:
+        raise BoundaryFileError(f"feature {number} has an empty polygon")
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
 
 
-def simplify_geometry(geometry: dict, tolerance: float) -> dict | None:
-    if geometry["type"] == "Polygon":
-        polygons = [geometry["coordinates"]]
-    elif geometry["type"] == "MultiPolygon":
-        polygons = geometry["coordinates"]
+def _merge(parts: list[shapely.Geometry]) -> shapely.Geometry:
+    """One geometry from pieces that meet edge to edge (exact), or that overlap."""
+    if len(parts) == 1:
+        return parts[0]
+    if shapely.coverage_is_valid(parts):
+        return shapely.coverage_union_all(parts)
+    return shapely.union_all(parts)
+
+
+def _rounded(value: Any, decimals: int) -> Any:
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], float | int):
+            return [round(float(value[0]), decimals), round(float(value[1]), decimals)]
+        return [_rounded(v, decimals) for v in value]
+    return value
+
+
+def geojson_text(geom: shapely.Geometry, decimals: int = DECIMALS) -> str:
+    """Compact GeoJSON for a geometry, coordinates rounded to ``decimals`` places."""
+    data = mapping(geom)
+    return json.dumps(
+        {"type": data["type"], "coordinates": _rounded(data["coordinates"], decimals)},
+        separators=(",", ":"),
+    )
+
+
+def _drop_islets(geom: shapely.Geometry, scale: float) -> shapely.Geometry:
+    parts = list(shapely.get_parts(geom))
+    km2 = KM_PER_DEGREE**2 * scale
+    kept = [p for p in parts if p.area * km2 >= MIN_ISLAND_KM2] or [
+        max(parts, key=lambda p: p.area)
+    ]
+    return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
+
+
+def _on_grid(geom: shapely.Geometry) -> shapely.Geometry:
+    snapped = shapely.set_precision(geom, 10**-DECIMALS)
+    parts = [p for p in shapely.get_parts(snapped) if p.geom_type == "Polygon" and p.area > 0]
+    return geom if not parts else (parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts))
+
+
+def simplify_coverage(
+    geoms: list[shapely.Geometry], tolerance: float
+) -> tuple[list[shapely.Geometry], bool]:
+    """Simplified copies of ``geoms``; True when they were simplified as one coverage
+    (shared edges kept shared), False when they overlap and were simplified one by one."""
+    if not geoms:
+        return [], True
+    south, north = min(g.bounds[1] for g in geoms), max(g.bounds[3] for g in geoms)
+    scale = math.cos(math.radians((south + north) / 2))
+    factor = [scale, 1.0]
+    scaled = [shapely.transform(g, lambda c: c * factor) for g in geoms]
+    as_coverage = bool(shapely.coverage_is_valid(scaled))
+    if as_coverage:
+        simplified = list(shapely.coverage_simplify(scaled, tolerance))
     else:
-        raise BoundaryFileError(f"geometry type {geometry['type']} is not a polygon")
-    kept = []
-    for polygon in polygons:
-        outer = simplify_ring(polygon[0], tolerance)
-        if outer is None:
-            continue
-        holes = [h for h in (simplify_ring(r, tolerance) for r in polygon[1:]) if h]
-        kept.append([outer, *holes])
-    if not kept:
-        return None
-    if len(kept) == 1:
-        return {"type": "Polygon", "coordinates": kept[0]}
-    return {"type": "MultiPolygon", "coordinates": kept}
+        simplified = [shapely.simplify(g, tolerance, preserve_topology=True) for g in scaled]
+    result = []
+    for original, geom in zip(geoms, simplified, strict=True):
+        geom = shapely.transform(geom, lambda c: c / factor)
+        geom = _on_grid(_drop_islets(geom, scale)) if not geom.is_empty else original
+        result.append(geom if geom.is_valid else shapely.make_valid(geom))
+    return result, as_coverage
 
 
-def _count_points(geometry: dict) -> int:
-    def walk(value: Any) -> int:
-        if isinstance(value, list) and value and isinstance(value[0], (int, float)):
-            return 1
-        return sum(walk(v) for v in value) if isinstance(value, list) else 0
-
-    return walk(geometry.get("coordinates", []))
-
-
-def import_boundaries(
-    session: Session, data: Any, code_property: str, tolerance: float = DEFAULT_TOLERANCE
-) -> BoundaryReport:
-    """Store simplified boundaries for the councils found in ``data`` (parsed GeoJSON).
-    The caller commits."""
+def _read_features(
+    data: Any, code_property: str, councils: dict[str, int], report: BoundaryReport
+) -> dict[int, shapely.Geometry]:
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise BoundaryFileError("the file is not a GeoJSON FeatureCollection")
-    councils = dict(session.execute(sa.select(CouncilArea.code, CouncilArea.id)).all())
-    report = BoundaryReport()
-    found: dict[int, dict] = {}
-    for feature in data.get("features", []):
+    found: dict[int, list[shapely.Geometry]] = {}
+    renamed: dict[str, str] = {}
+    for feature in data.get("features") or []:
         report.features += 1
-        properties = feature.get("properties") or {}
+        properties = (feature or {}).get("properties") or {}
         if code_property not in properties:
             raise BoundaryFileError(
                 f"feature {report.features} has no property “{code_property}”; properties "
                 f"are: {', '.join(sorted(properties)) or 'none'}"
             )
-        code = str(properties[code_property]).strip()
+        given = str(properties[code_property]).strip()
+        code = current_code(given)
         if code not in councils:
-            report.unknown_codes.append(code)
+            report.unknown_codes.append(given)
             continue
+        if code != given:
+            renamed[given] = code
         geometry = feature.get("geometry") or {}
-        report.points_before += _count_points(geometry)
-        simplified = simplify_geometry(geometry, tolerance)
-        if simplified is None:
+        geom = _polygonal(geometry, report.features)
+        report.points_before += int(shapely.get_num_coordinates(geom))
+        found.setdefault(councils[code], []).append(geom)
+    for old, new in sorted(renamed.items()):
+        report.messages.append(
+            f"{old} is a retired council area code: its boundary was loaded as {new}."
+        )
+    return {cid: _merge(parts) for cid, parts in found.items()}
+
+
+def _outline(councils: list[shapely.Geometry]) -> str:
+    """Every council's edges as lines, each shared edge once, coarsely simplified."""
+    coarse, _ = simplify_coverage(councils, OUTLINE_TOLERANCE)
+    lines = shapely.line_merge(shapely.union_all([g.boundary for g in coarse]))
+    return geojson_text(lines, decimals=3)
+
+
+def _dissolve_groups(session: Session, report: BoundaryReport) -> None:
+    """Store each area group's boundary as the union of its councils' boundaries, and
+    the outline of all councils."""
+    stored = {
+        cid: shape(json.loads(text))
+        for cid, text in session.execute(
+            sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)
+        )
+    }
+    if stored:
+        store_outline(session, _outline(list(stored.values())))
+    session.execute(sa.delete(AreaGroupBoundary))
+    members: dict[int, list[int]] = {}
+    for council in session.execute(
+        sa.select(
+            CouncilArea.id,
+            CouncilArea.adp_id,
+            CouncilArea.police_division_id,
+            CouncilArea.health_board_id,
+        )
+    ):
+        for group_id in council[1:]:
+            members.setdefault(group_id, []).append(council.id)
+    names = dict(session.execute(sa.select(AreaGroup.id, AreaGroup.name)).all())
+    for group_id, council_ids in sorted(members.items()):
+        if not all(cid in stored for cid in council_ids):
+            report.messages.append(
+                f"No boundary for {names[group_id]}: some of its council areas have none."
+            )
             continue
-        report.points_after += _count_points(simplified)
-        found[councils[code]] = simplified
-    for council_id, geometry in found.items():
+        union = _on_grid(_merge([stored[cid] for cid in council_ids]))
+        text = geojson_text(union if union.is_valid else shapely.make_valid(union))
+        session.add(AreaGroupBoundary(area_group_id=group_id, geojson=text))
+        report.groups_loaded += 1
+        report.stored_bytes += len(text)
+
+
+def import_boundaries(
+    session: Session,
+    data: Any,
+    code_property: str,
+    tolerance: float = DEFAULT_TOLERANCE,
+    *,
+    attribution: str | None = None,
+) -> BoundaryReport:
+    """Store simplified boundaries for the councils found in ``data`` (parsed GeoJSON),
+    and the boundaries of the groups dissolved from them. The caller commits."""
+    councils = dict(session.execute(sa.select(CouncilArea.code, CouncilArea.id)).all())
+    report = BoundaryReport()
+    found = _read_features(data, code_property, councils, report)
+    ids = list(found)
+    simplified, report.shared_edges_kept = simplify_coverage([found[i] for i in ids], tolerance)
+    if not report.shared_edges_kept:
+        report.messages.append(
+            "The boundaries in the file overlap one another, so each was simplified on its "
+            "own: neighbouring areas may not meet exactly."
+        )
+    for council_id, geom in zip(ids, simplified, strict=True):
+        text = geojson_text(geom)
+        report.points_after += int(shapely.get_num_coordinates(geom))
+        report.stored_bytes += len(text)
         row = session.get(AreaBoundary, council_id)
-        text = json.dumps(geometry, separators=(",", ":"))
         if row is None:
             session.add(AreaBoundary(council_area_id=council_id, geojson=text))
         else:
             row.geojson, row.imported_at = text, utcnow()
+    session.flush()
     report.loaded = len(found)
-    loaded_ids = set(found)
-    report.missing_councils = sorted(
-        code for code, cid in councils.items() if cid not in loaded_ids
-    )
+    report.missing_councils = sorted(code for code, cid in councils.items() if cid not in found)
+    _dissolve_groups(session, report)
+    set_attribution(session, BOUNDARIES, attribution or default_boundaries_attribution())
     return report

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..statistics import Z95, Z998, Comparison, funnel_limits
 from .colours import State, state_for
-from .tables import AreaTable, Row
+from .tables import AreaTable, Row, rounded
 
 
 @dataclass
@@ -36,16 +36,36 @@ class BarChart:
     national_x: float | None
     national_text: str
     ticks: list[tuple[float, str]]
-    omitted: list[str]
+    omitted: list[tuple[str, str]]
     title: str
+
+
+def why_not_shown(figure) -> str:
+    """Words for a rate that is not drawn."""
+    if figure.missing:
+        return "not published for this area"
+    label = figure.label or ""
+    if label == "[c]":
+        return "hidden so that another figure cannot be worked out"
+    if label.startswith("fewer"):
+        return f"{label} referrals"
+    if label.startswith("<"):
+        return "small numbers"
+    if label == "not published":
+        return "not published, to protect small numbers"
+    return "no referrals"
 
 
 def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:
     """Areas ranked by a rate, with 95% interval whiskers and Scotland's line."""
     left, width, row_height = 230, 760, 22
     plotted = [r for r in table.rows if r.rates[measure].available]
-    omitted = [r.name for r in table.rows if not r.rates[measure].available]
-    plotted.sort(key=lambda r: (-r.rates[measure].rate, r.name))
+    omitted = [
+        (r.name, why_not_shown(r.rates[measure]))
+        for r in table.rows
+        if not r.rates[measure].available
+    ]
+    plotted.sort(key=lambda r: (-r.rates[measure].shown_rate, r.name))
     top = max((r.rates[measure].ci95.high for r in plotted), default=1.0)
     top = min(1.0, math.ceil(top * 10) / 10 + 0.05) or 1.0
     span = width - left - 20
@@ -57,17 +77,18 @@ def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:
     for i, row in enumerate(plotted):
         figure = row.rates[measure]
         ci = figure.ci95
+        low, high = rounded(ci.low), rounded(ci.high)
         bars.append(
             Bar(
                 row.name,
-                figure.rate,
-                ci.low,
-                ci.high,
+                figure.shown_rate,
+                low,
+                high,
                 state_for(figure.comparison),
                 30 + i * row_height,
-                x(figure.rate) - left,
-                x(ci.low),
-                x(ci.high),
+                x(figure.shown_rate) - left,
+                x(low),
+                x(high),
                 figure.text,
             )
         )
@@ -78,7 +99,7 @@ def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:
         50 + len(bars) * row_height,
         left,
         bars,
-        x(national.rate) if national.available else None,
+        x(national.shown_rate) if national.available else None,
         national.text,
         ticks,
         omitted,
@@ -107,7 +128,7 @@ class FunnelPlot:
     limits: dict[str, str] = field(default_factory=dict)  # name -> SVG path
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
     y_ticks: list[tuple[float, str]] = field(default_factory=list)
-    omitted: list[str] = field(default_factory=list)
+    omitted: list[tuple[str, str]] = field(default_factory=list)
     title: str = ""
     box: tuple[int, int, int, int] = (70, 20, 880, 400)  # left, top, right, bottom
 
@@ -118,12 +139,16 @@ def funnel_plot(table: AreaTable, measure: str, title: str) -> FunnelPlot:
     plot = FunnelPlot(920, 460, [], None, "", title=title)
     left, top, right, bottom = plot.box
     rows: list[Row] = [r for r in table.rows if r.rates[measure].available]
-    plot.omitted = [r.name for r in table.rows if not r.rates[measure].available]
+    plot.omitted = [
+        (r.name, why_not_shown(r.rates[measure]))
+        for r in table.rows
+        if not r.rates[measure].available
+    ]
     national = table.national.rates[measure]
-    p0 = national.rate
+    p0 = national.shown_rate  # drawn as the table shows it
     max_n = max((r.rates[measure].n for r in rows), default=10)
     max_n = max(10, _nice_ceiling(max_n * 1.05))
-    rates = [r.rates[measure].rate for r in rows] + ([p0] if p0 is not None else [])
+    rates = [r.rates[measure].shown_rate for r in rows] + ([p0] if p0 is not None else [])
     low_rate = max(0.0, math.floor((min(rates, default=0) - 0.05) * 10) / 10)
     high_rate = min(1.0, math.ceil((max(rates, default=1) + 0.05) * 10) / 10)
     if p0 is not None:  # leave room for the 99.8% limits at small denominators
@@ -155,10 +180,9 @@ def funnel_plot(table: AreaTable, measure: str, title: str) -> FunnelPlot:
         figure = row.rates[measure]
         state = state_for(figure.comparison)
         outside = figure.comparison not in (Comparison.SIMILAR, Comparison.NOT_COMPARED)
+        value = figure.shown_rate
         plot.points.append(
-            FunnelPoint(
-                row.name, figure.n, figure.rate, sx(figure.n), sy(figure.rate), state, outside
-            )
+            FunnelPoint(row.name, figure.n, value, sx(figure.n), sy(value), state, outside)
         )
     plot.x_ticks = [(sx(v), f"{v:,}") for v in _ticks(max_n)]
     plot.y_ticks = [
@@ -210,7 +234,7 @@ def static_map(
         return 10 + (lon - west) * scale_x * scale, 10 + (north - lat) * scale
 
     shapes = []
-    largest = max((a[0].counts["made"].value for a in areas), default=1) or 1
+    largest = max((a[0].counts["made"].value or 0 for a in areas), default=1) or 1
     for row, colour, lat, lon, rings in areas:
         cx, cy = project(lat, lon)
         path = None
@@ -221,7 +245,7 @@ def static_map(
                 parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + " Z")
             path = " ".join(parts)
         made = row.counts["made"]
-        radius = 3 if made.hidden else 3 + 15 * math.sqrt(made.value / largest)
+        radius = 3 if not made.shown else 3 + 15 * math.sqrt(made.value / largest)
         shapes.append(MapShape(row.name, path, cx, cy, radius, colour, row.name))
     return shapes
 

@@ -28,13 +28,24 @@ from .boundaries import DEFAULT_TOLERANCE, BoundaryFileError, import_boundaries
     show_default=True,
     help="Simplification tolerance in degrees (larger: lighter, coarser).",
 )
+@click.option(
+    "--attribution",
+    default=None,
+    help="The statement the boundaries' licence asks for, shown on every map that draws "
+    "them (default: the Office for National Statistics' statement for this year).",
+)
 @with_appcontext
-def import_boundaries_command(file: Path, code_property: str, tolerance: float) -> None:
-    """Load council area boundaries from a GeoJSON FILE for the area map, simplified so
-    the map page stays light. Loading again replaces them."""
+def import_boundaries_command(
+    file: Path, code_property: str, tolerance: float, attribution: str | None
+) -> None:
+    """Load council area boundaries from a GeoJSON FILE for the area map, simplified
+    together so that neighbours still meet, with the ADP, police division and health board
+    boundaries made from them. Loading again replaces them."""
     try:
         data = json.loads(file.read_text(encoding="utf-8-sig"))
-        report = import_boundaries(db.session, data, code_property, tolerance)
+        report = import_boundaries(
+            db.session, data, code_property, tolerance, attribution=attribution
+        )
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         db.session.rollback()
         raise click.ClickException(f"Nothing was loaded: the file is not JSON ({exc}).") from exc
@@ -64,7 +75,30 @@ def import_boundaries_command(file: Path, code_property: str, tolerance: float) 
             f"No boundary for {len(report.missing_councils)} council areas: "
             f"{', '.join(report.missing_councils[:10])}"
         )
+    for message in report.messages:
+        click.echo(message)
+    click.echo(
+        f"Made boundaries for {report.groups_loaded} ADPs, police divisions and health boards."
+    )
+
+
+@click.command("refresh-reports")
+@with_appcontext
+def refresh_reports_command() -> None:
+    """Work out today's published report figures again now (they are otherwise worked out
+    once a day, by the first report asked for). Run it after an import or a correction
+    that should show in today's reports."""
+    from ..clock import today_local
+    from .params import settings
+    from .snapshot import rebuild
+
+    snapshot = rebuild(db.session, settings(today_local()))
+    click.echo(
+        f"Report figures as at {snapshot.as_of:%d %B %Y} worked out "
+        f"({len(snapshot.periods)} periods)."
+    )
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_boundaries_command)
+    app.cli.add_command(refresh_reports_command)

@@ -40,7 +40,12 @@ STATES = {
     ),
 }
 SUPPRESSED = State(
-    "suppressed", "Suppressed (small numbers) or no data", "#BDBDBD", "-", "none", False
+    "suppressed",
+    "Not shown: small numbers, or hidden so that another figure cannot be worked out",
+    "#BDBDBD",
+    "-",
+    "none",
+    False,
 )
 # Five steps of a single-hue scale, light to dark, for "sequential" maps.
 SEQUENTIAL = ["#EFF3FF", "#BDD7E7", "#6BAED6", "#3182BD", "#08519C"]

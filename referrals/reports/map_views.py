@@ -12,11 +12,13 @@ from ..directory.maps import document, new_map
 from ..extensions import db
 from ..models import AreaBoundary, AreaGroup, CouncilArea
 from . import bp
+from .charts import why_not_shown
 from .colours import SUPPRESSED, sequential_bins, sequential_colour, state_for
 from .maps import MapArea, add_areas
-from .measures import GEOGRAPHIES, GROUPING_LABELS, RATES
-from .tables import MEASURES, AreaTable, Row
-from .views import build_table, read_choices
+from .measures import GEOGRAPHIES, GROUPING_LABELS, MEASURES, RATES
+from .params import read_choices
+from .tables import AreaTable, Row
+from .views import build_table
 
 
 def _scale() -> str:
@@ -46,6 +48,8 @@ def tooltip(row: Row, measure: str) -> list[str]:
         text = f"{label}: {figure.text}"
         if figure.available:
             text += f" (95% interval {figure.interval_text})"
+        else:
+            text += f" ({why_not_shown(figure)})"
         lines += [text, state_for(figure.comparison).label]
     else:
         lines.append(f"{label}: {row.measure_text(measure)}")
@@ -59,24 +63,27 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
     the area they belong to) when loaded, otherwise a circle at the area's centre."""
     colours, edges = colour_rows(table, measure, scale)
     grouping = table.grouping
+    group_codes = dict(db.session.execute(sa.select(AreaGroup.id, AreaGroup.code)).all())
     rows = {r.key: r for r in table.rows}
     boundaries = dict(
         db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
     )
-    councils = db.session.execute(
-        sa.select(
-            CouncilArea.id,
-            CouncilArea.name,
-            CouncilArea.latitude,
-            CouncilArea.longitude,
-            CouncilArea.adp_id,
-            CouncilArea.police_division_id,
-            CouncilArea.health_board_id,
-            CouncilArea.population,
+    councils = [
+        (
+            f"council:{c.code}",
+            c.name,
+            c.latitude,
+            c.longitude,
+            f"adp:{group_codes[c.adp_id]}",
+            f"police_division:{group_codes[c.police_division_id]}",
+            f"health_board:{group_codes[c.health_board_id]}",
+            c.population,
+            c.id,
         )
-    ).all()
+        for c in db.session.scalars(sa.select(CouncilArea))
+    ]
     parent_of = {"council": 0, "adp": 4, "police_division": 5, "health_board": 6}
-    largest = max((r.counts["made"].value for r in table.rows), default=1) or 1
+    largest = max((r.counts["made"].value or 0 for r in table.rows), default=1) or 1
     areas: list[MapArea] = []
 
     comparing = scale != "sequential" and measure in RATES
@@ -85,7 +92,9 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
         """Words for grey areas, and the symbol of areas that differ from Scotland, so
         that colour is never the only way the map says how an area compares."""
         if row.measure_value(measure) is None:
-            return f"{row.name}: {'no data' if not row.counts['made'].value else 'suppressed'}"
+            figure = row.rates.get(measure)
+            why = why_not_shown(figure) if figure else row.measure_text(measure)
+            return f"{row.name}: {why}"
         if comparing:
             state = state_for(row.comparison(measure))
             if state.shape in ("up", "down"):
@@ -96,7 +105,7 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
         for council in councils:
             key = council[parent_of[grouping]] if grouping != "council" else council[0]
             row = rows.get(key)
-            if row is None or council[0] not in boundaries:
+            if row is None or council[8] not in boundaries:
                 continue
             lines = tooltip(row, measure)
             if grouping != "council":
@@ -109,7 +118,7 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
                     council[2],
                     council[3],
                     0,
-                    json.loads(boundaries[council[0]]),
+                    json.loads(boundaries[council[8]]),
                     badge(row) if grouping == "council" else None,
                 )
             )
@@ -136,7 +145,7 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
         if row is None:
             continue
         made = row.counts["made"]
-        radius = 6 if made.hidden or not made.value else 6 + 22 * (made.value / largest) ** 0.5
+        radius = 6 if not made.shown or not made.value else 6 + 22 * (made.value / largest) ** 0.5
         areas.append(
             MapArea(
                 row.name,
@@ -170,11 +179,13 @@ def _centres(grouping: str, councils) -> list[tuple[int, float, float]]:
 
 @bp.get("/map")
 def area_map():
-    choices = read_choices(geographies_only=True)
+    choices = read_choices(request.args, geographies_only=True)
     if not choices.valid:
         return render_template(
             "reports/map.html", choices=choices, table=None, scale=_scale()
         ), 400
+    if not choices.period_facts:
+        return render_template("reports/map.html", choices=choices, table=None, scale=_scale())
     table = build_table(choices)
     scale = _scale()
     _, edges = colour_rows(table, choices.measure, scale)
@@ -193,11 +204,11 @@ def area_map():
 
 @bp.get("/map/frame")
 def area_map_frame():
-    choices = read_choices(geographies_only=True)
+    choices = read_choices(request.args, geographies_only=True)
     config = current_app.config
     m = new_map(map_assets(), config["MAP_TILES_URL"], config["MAP_TILES_ATTRIBUTION"])
     title = "Area map"
-    if choices.valid and choices.grouping in GEOGRAPHIES:
+    if choices.valid and choices.period_facts and choices.grouping in GEOGRAPHIES:
         table = build_table(choices)
         areas, _ = map_areas(table, choices.measure, _scale())
         add_areas(m, areas)

@@ -1,51 +1,47 @@
-"""The measures of DESIGN.md section 6, computed in SQL.
+"""The measures of DESIGN.md section 6: what is counted, and the SQL that counts it.
 
-For a period of referral dates, an as-of date and a grouping, one statement returns, per
-group and for Scotland as a whole, every count the rates need and the median and 90th
-percentile waits. Nothing here loads referrals into Python, and nothing here knows about
-Flask: every function takes a session and plain arguments.
+For every referral, not closed as entered in error, these facts are counted (W is the
+engagement window, 28 days, T the treatment window, 84 days):
 
-Definitions (W = engagement window, T = treatment window, both in days):
+- made: the referral itself;
+- accepted: accepted by the service (or any later stage);
+- engaged in window: first attendance within W days of the referral;
+- converted: treatment started within T days of the referral;
+- engaged: first attendance recorded; started: treatment start recorded;
+- started within 21 days, started after 42 days (the 3-week standard, and nobody over 6);
+- naloxone supplied in custody; near-fatal overdose (the referral's pathway); declined.
 
-- made: referrals in the period, not closed as entered in error;
-- pending: made fewer than W days before the as-of date (too recent to judge);
-- mature: made at least W days before the as-of date;
-- acceptance rate: accepted (or later) by the as-of date / mature;
-- engagement rate: first attendance within W days of referral / mature;
-- conversion rate: treatment started within T days / made at least T days before as-of;
-- engagement to treatment: treatment started / engaged (first attendance recorded);
-- within 3 weeks: treatment started within 21 days / treatment started;
-- waits: days from referral to first attendance and to treatment start: the median
-  (mean of the two middle values when the count is even) and the 90th percentile
-  (nearest rank: the smallest wait at least 90% of waits do not exceed);
-- ongoing waits: accepted, not yet started and still open at the as-of date, by the
-  time waited so far (up to 1 week, 1 to 3, 3 to 6, over 6 weeks).
+Every published figure is a sum of *units*: the referrals of one area (a council area of
+residence, a custody suite or a service), made in one calendar month, by one kind of person
+(women or men, five age groups, six pathways). The rates are:
 
-Dates after the as-of date are ignored, so a report as at a past date gives the figures
-that date would have shown.
+- acceptance rate = accepted / made; engagement rate = engaged in window / made, both only
+  for periods whose every referral was made at least W days before the as-of date;
+- conversion rate = converted / made, only for periods followed up for T days;
+- engagement to treatment = started / engaged; within 3 weeks = started within 21 days /
+  started (the completed waits), for every complete period.
+
+A rate is never worked out over part of a period ("pending" referrals): a period either has
+had its follow-up or is shown as not yet followed up, so the figures do not change day by
+day as referrals mature. Waits are the days from referral to first attendance and to
+treatment start: the median (the mean of the two middle values when the count is even) and
+the 90th percentile (the smallest wait that at least 90% do not exceed). Nothing here
+loads referrals into Python one by one, and nothing here knows about Flask.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..choices import CloseReason, Pathway, ReferralStatus, ServiceStatus
-from ..models import (
-    AreaGroup,
-    CouncilArea,
-    CustodySuite,
-    Location,
-    Organisation,
-    Referral,
-    Service,
-    ServiceType,
-    service_type_links,
-)
+from ..choices import AgeBand, CloseReason, Pathway, Sex
+from ..models import Referral
+from .periods import month_index, month_start
 
 GEOGRAPHIES = ("council", "adp", "police_division", "health_board")
 GROUPINGS = (*GEOGRAPHIES, "custody_suite", "service", "provider", "pathway")
@@ -59,492 +55,293 @@ GROUPING_LABELS = {
     "provider": "Provider organisation",
     "pathway": "Pathway",
 }
-COUNT_FIELDS = (
+GROUPING_LABELS_PLURAL = {
+    "council": "council areas",
+    "adp": "Alcohol and Drug Partnerships",
+    "police_division": "police divisions",
+    "health_board": "health boards",
+    "custody_suite": "custody suites",
+    "service": "services",
+    "provider": "provider organisations",
+    "pathway": "pathways",
+}
+
+BASE = (
     "made",
-    "pending",
-    "mature",
     "accepted",
     "engaged_in_window",
-    "conversion_base",
     "converted",
     "engaged",
-    "engaged_started",
     "started",
     "started_within_21",
     "started_over_42",
     "naloxone_supplied",
     "near_fatal_overdose",
     "declined",
-    "ongoing_up_to_1_week",
-    "ongoing_1_to_3_weeks",
-    "ongoing_3_to_6_weeks",
-    "ongoing_over_6_weeks",
 )
-# rate name: (numerator field, denominator field)
-RATES = {
-    "acceptance_rate": ("accepted", "mature"),
-    "engagement_rate": ("engaged_in_window", "mature"),
-    "conversion_rate": ("converted", "conversion_base"),
-    "engagement_to_treatment": ("engaged_started", "engaged"),
-    "within_3_weeks": ("started_within_21", "started"),
-}
-RATE_LABELS = {
-    "acceptance_rate": "Acceptance rate",
-    "engagement_rate": "Engagement rate",
-    "conversion_rate": "Conversion rate",
-    "engagement_to_treatment": "Engagement to treatment",
-    "within_3_weeks": "Treatment within 3 weeks",
-}
-NATIONAL = "__national__"
+B = {name: i for i, name in enumerate(BASE)}
 
 
 @dataclass(frozen=True)
-class Params:
-    start: dt.date
-    end: dt.date
-    as_of: dt.date
-    engagement_days: int = 28
-    treatment_days: int = 84
-    pathway: str | None = None
-    service_type: str | None = None
-    sex: str | None = None
-    age_band: str | None = None
-    current: bool = False
-    """True when ``as_of`` is today. The lifecycle refuses dates in the future, so every
-    recorded stage date is on or before today and "reached by the as-of date" is simply
-    "reached": the queries test for a date instead of comparing every one."""
-
-    def with_period(self, start: dt.date, end: dt.date) -> Params:
-        return replace(self, start=start, end=end)
-
-    def reached(self, stage_date: sa.ColumnElement) -> sa.ColumnElement:
-        """The stage with this date was reached by the as-of date."""
-        return stage_date.is_not(None) if self.current else stage_date <= self.as_of
-
-    def count_reached(self, stage_date: sa.ColumnElement) -> sa.ColumnElement:
-        """The number of rows whose stage was reached by the as-of date."""
-        return sa.func.count(stage_date) if self.current else _one_if(stage_date <= self.as_of)
+class Measure:
+    code: str
+    label: str
+    kind: str  # "count", "rate" or "days"
+    numerator: str | None = None
+    denominator: str | None = None
+    follow_up: str | None = None  # "engagement" or "treatment": the window to wait for
+    scotland_only: bool = False  # too rare to publish for areas
+    higher_is_better: bool = True
+    amber: float = 0.05  # how far short of a target still counts as amber
 
 
-@dataclass
-class Wait:
-    n: int = 0
-    median: float | None = None
-    p90: int | None = None
-
-
-@dataclass
-class GroupCounts:
-    """Everything counted for one group (or for the nation)."""
-
-    key: Any
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_FIELDS, 0))
-    to_attendance: Wait = field(default_factory=Wait)
-    to_treatment: Wait = field(default_factory=Wait)
-
-    def __getitem__(self, name: str) -> int:
-        return self.counts[name]
-
-
-def group_key(grouping: str) -> tuple[sa.ColumnElement, list]:
-    """The SQL expression a grouping groups by, and the joins it needs."""
-    council_join = (CouncilArea, CouncilArea.id == Referral.council_area_id)
-    service_join = (Service, Service.id == Referral.service_id)
-    return {
-        "council": (Referral.council_area_id, []),
-        "adp": (CouncilArea.adp_id, [council_join]),
-        "police_division": (CouncilArea.police_division_id, [council_join]),
-        "health_board": (CouncilArea.health_board_id, [council_join]),
-        "custody_suite": (Referral.custody_suite_id, []),
-        "service": (Referral.service_id, []),
-        "provider": (Service.organisation_id, [service_join]),
-        "pathway": (Referral.pathway, []),
-    }[grouping]
-
-
-def _filtered(query: sa.Select, params: Params) -> sa.Select:
-    query = query.where(
-        Referral.referred_on.between(params.start, params.end),
-        Referral.referred_on <= params.as_of,
-        sa.or_(
-            Referral.close_reason.is_(None), Referral.close_reason != CloseReason.ENTERED_IN_ERROR
+MEASURES = {
+    m.code: m
+    for m in (
+        Measure("referrals", "Referrals made", "count", "made", amber=0.1),
+        Measure("acceptance_rate", "Acceptance rate", "rate", "accepted", "made", "engagement"),
+        Measure(
+            "engagement_rate", "Engagement rate", "rate", "engaged_in_window", "made", "engagement"
+        ),
+        Measure("conversion_rate", "Conversion rate", "rate", "converted", "made", "treatment"),
+        Measure(
+            "engagement_to_treatment", "Engagement to treatment", "rate", "started", "engaged"
+        ),
+        Measure(
+            "within_3_weeks", "Treatment within 3 weeks", "rate", "started_within_21", "started"
+        ),
+        Measure(
+            "median_days_to_treatment",
+            "Median days to treatment",
+            "days",
+            higher_is_better=False,
+            amber=7,
+        ),
+        Measure(
+            "naloxone_supplied",
+            "Naloxone kits supplied in custody",
+            "count",
+            "naloxone_supplied",
+            scotland_only=True,
+        ),
+        Measure(
+            "near_fatal_overdose", "Near-fatal overdose follow-ups", "count", "near_fatal_overdose"
+        ),
+        Measure("declined", "Referrals declined", "count", "declined", scotland_only=True),
+        Measure(
+            "started_over_42",
+            "Started treatment after more than 6 weeks",
+            "count",
+            "started_over_42",
+            higher_is_better=False,
+            scotland_only=True,
         ),
     )
-    if params.pathway:
-        query = query.where(Referral.pathway == params.pathway)
-    if params.sex:
-        query = query.where(Referral.sex == params.sex)
-    if params.age_band:
-        query = query.where(Referral.age_band == params.age_band)
-    if params.service_type:
-        query = query.where(
-            Referral.service_id.in_(
-                sa.select(service_type_links.c.service_id)
-                .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
-                .where(ServiceType.code == params.service_type)
-            )
-        )
-    return query
+}
+RATES = [m.code for m in MEASURES.values() if m.kind == "rate"]
+COUNTS = [m.code for m in MEASURES.values() if m.kind == "count"]
+RATE_LABELS = {code: MEASURES[code].label for code in RATES}
 
 
-def _one_if(condition) -> sa.ColumnElement:
-    """The number of rows meeting the condition (an aggregate FILTER clause: cheaper than
-    summing a CASE on both SQLite and PostgreSQL)."""
-    return sa.func.count().filter(condition)
+# Kinds of person: each breakdown a reader can filter by, and the groups it has. Small
+# groups are merged (under 18 with 18 to 24, 55 and over, sex not recorded with men) so
+# that a breakdown is not mostly "<5".
+SEX_GROUP = {Sex.FEMALE.value: 0, Sex.MALE.value: 1, Sex.NOT_KNOWN.value: 1}
+AGE_GROUP = {
+    AgeBand.UNDER_18.value: 0,
+    AgeBand.AGE_18_24.value: 0,
+    AgeBand.AGE_25_34.value: 1,
+    AgeBand.AGE_35_44.value: 2,
+    AgeBand.AGE_45_54.value: 3,
+    AgeBand.AGE_55_64.value: 4,
+    AgeBand.AGE_65_PLUS.value: 4,
+}
+PATHWAY_GROUP = {p.value: i for i, p in enumerate(Pathway)}
+BREAKDOWNS = {
+    "sex": ("Sex", ("female", "male"), ("Women", "Men and sex not recorded")),
+    "age": (
+        "Age",
+        ("under_25", "25_34", "35_44", "45_54", "55_plus"),
+        ("Under 25", "25 to 34", "35 to 44", "45 to 54", "55 and over"),
+    ),
+    "pathway": ("Pathway", tuple(PATHWAY_GROUP), tuple(p.label for p in Pathway)),
+}
+DIMENSIONS = tuple(len(values) for _, values, _ in BREAKDOWNS.values())
+# The levels with breakdowns and quarterly rates: large enough that few are small.
+LARGE_LEVELS = ("police_division", "health_board")
+NFO_PATHWAY = PATHWAY_GROUP[Pathway.NEAR_FATAL_OVERDOSE.value]
 
 
-# Counts read from the histogram of waits rather than counted per day.
-WAIT_FIELDS = ("engaged", "engaged_started", "started", "started_within_21", "started_over_42")
-DAY_FIELDS = tuple(name for name in COUNT_FIELDS if name not in WAIT_FIELDS)
+def combo(sex: str, age_band: str, pathway: str) -> tuple[int, int, int]:
+    return (SEX_GROUP[str(sex)], AGE_GROUP[str(age_band)], PATHWAY_GROUP[str(pathway)])
 
 
-def _per_day(key, joins, params: Params) -> sa.CTE:
-    """Stage one: per referral date and group, the counts that depend on each referral's
-    own stages. (Grouped by date first, so the windows that depend on the referral date
-    are applied to a few thousand rows in stage two, not to every referral; on SQLite the
-    covering index delivers the rows already in this order.)"""
+def _value(code: Any) -> str:
+    return str(code.value if hasattr(code, "value") else code)
+
+
+def counted() -> sa.ColumnElement:
+    """Referrals the measures count: all but those closed as entered in error."""
+    return sa.or_(
+        Referral.close_reason.is_(None), Referral.close_reason != CloseReason.ENTERED_IN_ERROR
+    )
+
+
+def _month(column) -> sa.ColumnElement:
+    return (
+        sa.cast(sa.extract("year", column), sa.Integer) * 12
+        + sa.cast(sa.extract("month", column), sa.Integer)
+        - 1
+    )
+
+
+def _flags(engagement_days: int, treatment_days: int) -> list[sa.ColumnElement]:
+    """One referral's facts as 0 or 1, in BASE order after ``made`` (near-fatal overdose
+    comes from the pathway, so it is left 0 here)."""
     r = Referral
-    as_of = params.as_of
-    accepted = params.reached(r.accepted_on)
-    engaged = params.reached(r.engaged_on)
-    started = params.reached(r.treatment_started_on)
-    still_open = sa.or_(
-        r.status.in_([ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED]), r.closed_on > as_of
-    )
-    if params.current:  # a recorded wait means the stage was reached
-        engaged_in_window = r.days_to_engagement <= params.engagement_days
-        converted = r.days_to_treatment <= params.treatment_days
-    else:
-        engaged_in_window = sa.and_(engaged, r.days_to_engagement <= params.engagement_days)
-        converted = sa.and_(started, r.days_to_treatment <= params.treatment_days)
-    query = sa.select(
-        r.referred_on.label("day"),
-        key.label("g"),
-        sa.func.count().label("n"),
-        params.count_reached(r.accepted_on).label("accepted"),
-        _one_if(engaged_in_window).label("engaged_in_window"),
-        _one_if(converted).label("converted"),
-        _one_if(r.naloxone_supplied).label("naloxone_supplied"),
-        _one_if(r.pathway == Pathway.NEAR_FATAL_OVERDOSE).label("near_fatal_overdose"),
-        params.count_reached(r.declined_on).label("declined"),
-        _one_if(sa.and_(accepted, sa.not_(sa.func.coalesce(started, False)), still_open)).label(
-            "ongoing"
-        ),
-    )
-    for target, on in joins:
-        query = query.join(target, on)
-    return _filtered(query, params).group_by(r.referred_on, key).cte("per_day")
 
-
-def _per_group_columns(day_rows: sa.CTE, params: Params) -> list:
-    """Stage two: the counts per group, applying the windows to the referral date."""
-    c = day_rows.c
-    as_of = params.as_of
-    mature = c.day <= as_of - dt.timedelta(days=params.engagement_days)
-    converted_by = c.day <= as_of - dt.timedelta(days=params.treatment_days)
-
-    def total(column, condition=None):
-        value = column if condition is None else sa.case((condition, column), else_=0)
-        return sa.cast(sa.func.coalesce(sa.func.sum(value), 0), sa.Integer)
-
-    def waited(low: int | None, high: int | None):
-        """Made between ``high`` and ``low`` days before the as-of date."""
-        parts = []
-        if low is not None:
-            parts.append(c.day < as_of - dt.timedelta(days=low))
-        if high is not None:
-            parts.append(c.day >= as_of - dt.timedelta(days=high))
-        return sa.and_(*parts)
+    def flag(condition) -> sa.ColumnElement:
+        return sa.case((condition, 1), else_=0)
 
     return [
-        total(c.n).label("made"),
-        total(c.n, sa.not_(mature)).label("pending"),
-        total(c.n, mature).label("mature"),
-        total(c.accepted, mature).label("accepted"),
-        total(c.engaged_in_window, mature).label("engaged_in_window"),
-        total(c.n, converted_by).label("conversion_base"),
-        total(c.converted, converted_by).label("converted"),
-        total(c.naloxone_supplied).label("naloxone_supplied"),
-        total(c.near_fatal_overdose).label("near_fatal_overdose"),
-        total(c.declined).label("declined"),
-        total(c.ongoing, waited(None, 7)).label("ongoing_up_to_1_week"),
-        total(c.ongoing, waited(7, 21)).label("ongoing_1_to_3_weeks"),
-        total(c.ongoing, waited(21, 42)).label("ongoing_3_to_6_weeks"),
-        total(c.ongoing, waited(42, None)).label("ongoing_over_6_weeks"),
+        flag(r.accepted_on.is_not(None)).label("accepted"),
+        flag(r.days_to_engagement <= engagement_days).label("engaged_in_window"),
+        flag(r.days_to_treatment <= treatment_days).label("converted"),
+        flag(r.engaged_on.is_not(None)).label("engaged"),
+        flag(r.treatment_started_on.is_not(None)).label("started"),
+        flag(r.days_to_treatment <= 21).label("started_within_21"),
+        flag(r.days_to_treatment > 42).label("started_over_42"),
+        flag(r.naloxone_supplied).label("naloxone_supplied"),
+        flag(r.declined_on.is_not(None)).label("declined"),
     ]
 
 
-def _wait_histogram(key, joins, params: Params) -> sa.CTE:
-    """Referrals that reached first attendance by the as-of date, counted per group and
-    pair of waits: days to attendance, and days to treatment start (null when treatment
-    had not started by then). Treatment can only start after first attendance (the
-    lifecycle allows it from the engaged state only), so this one pass over the referrals
-    also holds every treatment start."""
-    r = Referral
-    if params.current:
-        to_treatment = r.days_to_treatment
-        reached = r.days_to_engagement.is_not(None)
-    else:
-        to_treatment = sa.case((r.treatment_started_on <= params.as_of, r.days_to_treatment))
-        reached = r.engaged_on <= params.as_of
-    query = sa.select(
-        key.label("g"),
-        r.days_to_engagement.label("attend"),
-        to_treatment.label("treat"),
-        sa.func.count().label("c"),
-    )
-    for target, on in joins:
-        query = query.join(target, on)
-    query = _filtered(query, params).where(reached)
-    return query.group_by(key, r.days_to_engagement, to_treatment).cte("wait_pairs")
+def possible(treatment_days: int):
+    """Whether a profile of facts is possible for one referral: the lifecycle's stages come
+    in order, a referral is accepted or declined, and a start after the treatment window
+    is a start after 6 weeks when that window is at least 6 weeks."""
 
-
-def _wait_figures(pairs: sa.CTE, wait: str) -> sa.Subquery:
-    """Per group and for the nation (key ``NATIONAL``): how many waited (``n``), the two
-    middle values for the median, the 90th percentile, and how many waited up to 21 days
-    and over 42 days; from the histogram of one wait, with window functions over a few
-    thousand histogram rows."""
-    days = pairs.c[wait]
-    by_group = (
-        sa.select(
-            sa.cast(pairs.c.g, sa.String(40)).label("g"),
-            days.label("d"),
-            sa.cast(sa.func.sum(pairs.c.c), sa.Integer).label("c"),
+    def check(profile) -> bool:
+        f = dict(zip(BASE, profile, strict=True))
+        return (
+            f["made"] == 1
+            and f["near_fatal_overdose"] == 0
+            and f["accepted"] + f["declined"] <= 1
+            and f["engaged"] <= f["accepted"]
+            and f["engaged_in_window"] <= f["engaged"]
+            and f["started"] <= f["engaged"]
+            and f["converted"] <= f["started"]
+            and f["started_within_21"]
+            <= (f["converted"] if treatment_days >= 21 else f["started"])
+            and f["started_over_42"] <= f["started"]
+            and f["started_within_21"] + f["started_over_42"] <= 1
+            and (treatment_days < 42 or f["started"] - f["converted"] <= f["started_over_42"])
         )
-        .where(days.is_not(None))
-        .group_by(pairs.c.g, days)
-        .cte(f"histogram_{wait}")
-    )
-    histogram = sa.union_all(
-        sa.select(by_group.c.g, by_group.c.d, by_group.c.c),
-        sa.select(
-            sa.literal(NATIONAL, sa.String(40)).label("g"),
-            by_group.c.d,
-            sa.cast(sa.func.sum(by_group.c.c), sa.Integer).label("c"),
-        ).group_by(by_group.c.d),
-    ).subquery(f"histogram_{wait}_national")
-    h = histogram.c
-    running = sa.select(
-        h.g,
-        h.d,
-        h.c,
-        sa.cast(sa.func.sum(h.c).over(partition_by=h.g, order_by=h.d), sa.Integer).label("upto"),
-        sa.cast(sa.func.sum(h.c).over(partition_by=h.g), sa.Integer).label("n"),
-    ).subquery(f"running_{wait}")
-    n, d, c = running.c.n, running.c.d, running.c.c
-    return (
-        sa.select(
-            running.c.g,
-            sa.func.max(n).label("n"),
-            sa.func.min(sa.case((running.c.upto >= (n + 1) // 2, d))).label("low"),
-            sa.func.min(sa.case((running.c.upto >= (n + 2) // 2, d))).label("high"),
-            sa.func.min(sa.case((running.c.upto >= (9 * n + 9) // 10, d))).label("p90"),
-            sa.func.sum(sa.case((d <= 21, c), else_=0)).label("within_21"),
-            sa.func.sum(sa.case((d > 42, c), else_=0)).label("over_42"),
-        )
-        .group_by(running.c.g)
-        .subquery(f"{wait}_figures")
-    )
 
-
-def _statement(key, joins, params: Params) -> sa.Select:
-    """One statement: counts per group plus a national row (the sum of the groups'
-    counts), joined to the waits per group and nationally. Group keys leave as text, so
-    the groups and the national row share their columns."""
-    day_rows = _per_day(key, joins, params)
-    per_group = (
-        sa.select(
-            sa.cast(day_rows.c.g, sa.String(40)).label("g"), *_per_group_columns(day_rows, params)
-        )
-        .group_by(day_rows.c.g)
-        .cte("per_group")
-    )
-    counts = sa.union_all(
-        sa.select(per_group),
-        sa.select(
-            sa.literal(NATIONAL, sa.String(40)).label("g"),
-            *[
-                sa.cast(sa.func.coalesce(sa.func.sum(per_group.c[name]), 0), sa.Integer).label(
-                    name
-                )
-                for name in DAY_FIELDS
-            ],
-        ),
-    ).subquery("counts")
-    pairs = _wait_histogram(key, joins, params)
-    attend = _wait_figures(pairs, "attend")
-    treat = _wait_figures(pairs, "treat")
-
-    def number(column):
-        return sa.cast(sa.func.coalesce(column, 0), sa.Integer)
-
-    return (
-        sa.select(
-            counts,
-            number(attend.c.n).label("engaged"),
-            # treatment starts only after first attendance: every start is also engaged
-            number(treat.c.n).label("engaged_started"),
-            number(treat.c.n).label("started"),
-            number(treat.c.within_21).label("started_within_21"),
-            number(treat.c.over_42).label("started_over_42"),
-            attend.c.n.label("attend_n"),
-            attend.c.low.label("attend_low"),
-            attend.c.high.label("attend_high"),
-            attend.c.p90.label("attend_p90"),
-            treat.c.n.label("treat_n"),
-            treat.c.low.label("treat_low"),
-            treat.c.high.label("treat_high"),
-            treat.c.p90.label("treat_p90"),
-        )
-        .select_from(counts)
-        .outerjoin(attend, attend.c.g == counts.c.g)
-        .outerjoin(treat, treat.c.g == counts.c.g)
-    )
-
-
-def _row_to_counts(row) -> GroupCounts:
-    mapping = row._mapping
-    result = GroupCounts(mapping["g"])
-    result.counts = {name: int(mapping[name] or 0) for name in COUNT_FIELDS}
-    for prefix, target in (("attend", "to_attendance"), ("treat", "to_treatment")):
-        n = int(mapping[f"{prefix}_n"] or 0)
-        if n:
-            median = (mapping[f"{prefix}_low"] + mapping[f"{prefix}_high"]) / 2
-            setattr(result, target, Wait(n, median, int(mapping[f"{prefix}_p90"])))
-    return result
-
-
-def grouped_counts(
-    session: Session, grouping: str, params: Params
-) -> tuple[dict[Any, GroupCounts], GroupCounts]:
-    """Counts and waits per group, and for the nation, in one SQL statement."""
-    if grouping not in GROUPINGS:
-        raise ValueError(f"unknown grouping {grouping!r}")
-    key, joins = group_key(grouping)
-    statement = _statement(key, joins, params)
-    groups: dict[Any, GroupCounts] = {}
-    national = GroupCounts(NATIONAL)
-    for row in session.execute(statement):
-        counts = _row_to_counts(row)
-        if counts.key == NATIONAL:
-            national = counts
-        else:
-            counts.key = _typed_key(grouping, counts.key)
-            groups[counts.key] = counts
-    return groups, national
-
-
-def _typed_key(grouping: str, key: str) -> Any:
-    return key if grouping == "pathway" else int(key)
+    return check
 
 
 @dataclass(frozen=True)
-class Group:
-    key: Any
-    code: str
-    name: str
+class Window:
+    """The referrals a snapshot counts: complete months from ``first`` to ``last``."""
+
+    last: int  # month index of the last complete month
+    engagement_days: int = 28
+    treatment_days: int = 84
+
+    @property
+    def end(self) -> dt.date:
+        return month_start(self.last + 1)
 
 
-def groups_of(session: Session, grouping: str, keys: set | None = None) -> list[Group]:
-    """The groups a table lists: every area for geographies and pathways; otherwise those
-    with referrals (``keys``)."""
-    if grouping == "council":
-        rows = session.execute(sa.select(CouncilArea.id, CouncilArea.code, CouncilArea.name))
-    elif grouping in ("adp", "police_division", "health_board"):
-        rows = session.execute(
-            sa.select(AreaGroup.id, AreaGroup.code, AreaGroup.name).where(
-                AreaGroup.kind == grouping
-            )
-        )
-    elif grouping == "pathway":
-        return [Group(p.value, p.value, p.label) for p in Pathway]
-    elif grouping == "custody_suite":
-        rows = session.execute(
-            sa.select(CustodySuite.id, CustodySuite.code, CustodySuite.name).where(
-                CustodySuite.id.in_(keys or [])
-            )
-        )
-    elif grouping == "service":
-        rows = session.execute(
-            sa.select(Service.id, Service.external_id, Service.name).where(
-                Service.id.in_(keys or [])
-            )
-        )
-    elif grouping == "provider":
-        rows = session.execute(
-            sa.select(Organisation.id, Organisation.external_id, Organisation.name).where(
-                Organisation.id.in_(keys or [])
-            )
-        )
-    else:
-        raise ValueError(f"unknown grouping {grouping!r}")
-    return sorted(
-        (Group(key, code or str(key), name) for key, code, name in rows), key=lambda g: g.name
-    )
-
-
-def council_parents(session: Session) -> dict[str, dict[int, int]]:
-    """For each parent geography, which parent each council belongs to."""
-    rows = session.execute(
+def unit_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterator[tuple]:
+    """(area key, month, (sex, age, pathway) group, profile, referrals): how many referrals
+    of each area, month and kind of person had each profile of facts (BASE order), in one
+    GROUP BY over the referrals made before the window's end."""
+    r = Referral
+    month = _month(r.referred_on)
+    flags = _flags(window.engagement_days, window.treatment_days)
+    query = (
         sa.select(
-            CouncilArea.id,
-            CouncilArea.adp_id,
-            CouncilArea.police_division_id,
-            CouncilArea.health_board_id,
+            key.label("k"), month.label("m"), r.sex, r.age_band, r.pathway, *flags, sa.func.count()
         )
-    ).all()
-    return {
-        "adp": {r[0]: r[1] for r in rows},
-        "police_division": {r[0]: r[2] for r in rows},
-        "health_board": {r[0]: r[3] for r in rows},
-    }
-
-
-def reason_counts(session: Session, params: Params) -> tuple[dict[str, int], dict[str, int]]:
-    """Closures by reason and declines by reason, for referrals made in the period."""
-    closed = _filtered(
-        sa.select(Referral.close_reason, sa.func.count()).where(
-            Referral.close_reason.is_not(None), Referral.closed_on <= params.as_of
-        ),
-        params,
-    ).group_by(Referral.close_reason)
-    declined = _filtered(
-        sa.select(Referral.decline_reason, sa.func.count()).where(
-            Referral.decline_reason.is_not(None), Referral.declined_on <= params.as_of
-        ),
-        params,
-    ).group_by(Referral.decline_reason)
-    return (
-        {
-            str(reason.value if hasattr(reason, "value") else reason): n
-            for reason, n in session.execute(closed)
-        },
-        {
-            str(reason.value if hasattr(reason, "value") else reason): n
-            for reason, n in session.execute(declined)
-        },
+        .where(r.referred_on < window.end, counted())
+        .group_by(key, month, r.sex, r.age_band, r.pathway, *flags)
     )
+    nfo = B["near_fatal_overdose"]
+    for row in session.execute(query):
+        k, m, sex, age, pathway, *bits, n = row
+        profile = (1, *(int(b) for b in bits[: nfo - 1]), 0, *(int(b) for b in bits[nfo - 1 :]))
+        yield k, int(m), combo(_value(sex), _value(age), _value(pathway)), profile, n
 
 
-def services_per_area(session: Session, grouping: str) -> dict[Any, tuple[int, int]]:
-    """(active services with a location in the area, population) per area of a geography."""
-    located = (
-        sa.select(Location.council_area_id, sa.func.count(sa.distinct(Location.service_id)))
-        .join(Service, Service.id == Location.service_id)
-        .where(Service.status == ServiceStatus.ACTIVE)
-        .group_by(Location.council_area_id)
+def wait_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterator[tuple]:
+    """(area key, month, days to first attendance, days to treatment or None, count) for
+    the referrals with a first attendance."""
+    r = Referral
+    month = _month(r.referred_on)
+    query = (
+        sa.select(key, month, r.days_to_engagement, r.days_to_treatment, sa.func.count())
+        .where(r.referred_on < window.end, counted(), r.days_to_engagement.is_not(None))
+        .group_by(key, month, r.days_to_engagement, r.days_to_treatment)
     )
-    services = dict(session.execute(located).all())
-    key = {
-        "council": CouncilArea.id,
-        "adp": CouncilArea.adp_id,
-        "police_division": CouncilArea.police_division_id,
-        "health_board": CouncilArea.health_board_id,
-    }[grouping]
-    result: dict[Any, tuple[int, int]] = {}
-    for council_id, group, population in session.execute(
-        sa.select(CouncilArea.id, key, CouncilArea.population)
-    ):
-        count, people = result.get(group, (0, 0))
-        result[group] = (count + services.get(council_id, 0), people + (population or 0))
-    return result
+    for k, m, attend, treat, n in session.execute(query):
+        yield k, int(m), attend, treat, n
+
+
+def reason_rows(session: Session, window: Window) -> Iterator[tuple[str, int, str, int]]:
+    """("closed" or "declined", month, reason, count), Scotland-wide. Closures count the
+    referrals closed as entered in error too (the only place they appear); declines leave
+    them out, so that their total is the "declined" count published everywhere."""
+    r = Referral
+    month = _month(r.referred_on)
+    for kind, column in (("closed", r.close_reason), ("declined", r.decline_reason)):
+        query = (
+            sa.select(month, column, sa.func.count())
+            .where(r.referred_on < window.end, column.is_not(None))
+            .group_by(month, column)
+        )
+        if kind == "declined":
+            query = query.where(counted())
+        for m, reason, n in session.execute(query):
+            yield kind, int(m), _value(reason), n
+
+
+ONGOING_BANDS = (
+    ("ongoing_up_to_1_week", "up to 1 week", 0, 7),
+    ("ongoing_1_to_3_weeks", "1 to 3 weeks", 7, 21),
+    ("ongoing_3_to_6_weeks", "3 to 6 weeks", 21, 42),
+    ("ongoing_over_6_weeks", "over 6 weeks", 42, None),
+)
+
+
+def ongoing_waits(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Scotland-wide: referrals made from ``start`` to ``end`` that had been accepted but had
+    not started treatment and were still open at the end of ``end``, by how long they had
+    waited by then (a census at the period's end, so it does not change day by day)."""
+    r = Referral
+    waiting = (
+        sa.select(r.referred_on, sa.func.count())
+        .where(
+            r.referred_on.between(start, end),
+            counted(),
+            r.accepted_on <= end,
+            sa.or_(r.treatment_started_on.is_(None), r.treatment_started_on > end),
+            sa.or_(r.closed_on.is_(None), r.closed_on > end),
+            sa.or_(r.declined_on.is_(None), r.declined_on > end),
+        )
+        .group_by(r.referred_on)
+    )
+    bands = dict.fromkeys((name for name, *_ in ONGOING_BANDS), 0)
+    for day, n in session.execute(waiting):
+        waited = (end - day).days
+        for name, _, low, high in ONGOING_BANDS:
+            if waited >= low and (high is None or waited < high):
+                bands[name] += n
+    return bands
+
+
+def first_month(session: Session) -> int | None:
+    """The month of the earliest referral counted, or None when there are none."""
+    day = session.scalar(sa.select(sa.func.min(Referral.referred_on)).where(counted()))
+    return month_index(day) if day else None

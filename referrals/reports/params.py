@@ -1,107 +1,168 @@
-"""Reading a report's choices (period, geography, measure, filters) from a query string."""
+"""Reading a report's choices (period, geography, measure, group of people) from a query
+string, and the day's figures they are read from."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+from dataclasses import dataclass
+from typing import Any
 
+from flask import current_app
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
-from ..choices import AgeBand, Pathway, Sex
+from ..clock import today_local
+from ..extensions import db
 from ..forms import QueryForm, options
-from ..tracking.forms import UKDateField
-from .measures import GEOGRAPHIES, GROUPING_LABELS, GROUPINGS, Params
-from .tables import MEASURES
+from . import snapshot as store
+from .figures import Settings
+from .measures import BREAKDOWNS, GROUPING_LABELS, GROUPINGS, LARGE_LEVELS, MEASURES
 
-QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
-
-
-def quarter_bounds(text: str) -> tuple[dt.date, dt.date] | None:
-    """``2026Q3`` -> (2026-07-01, 2026-09-30)."""
-    match = QUARTER_RE.match((text or "").strip().upper())
-    if not match:
-        return None
-    year, quarter = int(match.group(1)), int(match.group(2))
-    start = dt.date(year, 3 * quarter - 2, 1)
-    end_month = 3 * quarter
-    end = dt.date(year + (end_month == 12), end_month % 12 + 1, 1) - dt.timedelta(days=1)
-    return start, end
+KIND_ORDER = {"rolling_year": 0, "financial_year": 1, "quarter": 2, "month": 3}
+BREAKDOWN_GROUPINGS = ("national", *LARGE_LEVELS)
 
 
-def quarter_of(day: dt.date) -> str:
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+def settings(as_of: dt.date) -> Settings:
+    config = current_app.config
+    return Settings(
+        as_of=as_of,
+        engagement_days=config["ENGAGEMENT_WINDOW_DAYS"],
+        treatment_days=config["TREATMENT_WINDOW_DAYS"],
+        threshold=config["DISCLOSURE_THRESHOLD"],
+        min_denominator=config["DISCLOSURE_MIN_DENOMINATOR"],
+        large_area=config["REPORT_LARGE_AREA"],
+    )
 
 
-def previous_quarter(day: dt.date) -> str:
-    start, _ = quarter_bounds(quarter_of(day))
-    return quarter_of(start - dt.timedelta(days=1))
+def todays_figures() -> store.Snapshot:
+    return store.current(db.session, settings(today_local()))
 
 
-def quarters_between(start: dt.date, end: dt.date) -> list[str]:
-    quarters, day = [], start
-    while day <= end:
-        q = quarter_of(day)
-        quarters.append(q)
-        day = quarter_bounds(q)[1] + dt.timedelta(days=1)
-    return quarters
+def breakdown_choices() -> list[tuple[str, str]]:
+    choices = [("", "Everybody")]
+    for name, (label, groups, names) in BREAKDOWNS.items():
+        choices += [(f"{name}:{g}", f"{label}: {n}") for g, n in zip(groups, names, strict=True)]
+    return choices
+
+
+def period_choices(snapshot: store.Snapshot, *, national: bool) -> list[tuple[str, str]]:
+    periods = [p for p in snapshot.periods.values() if national or not p["scotland_only"]]
+    periods.sort(key=lambda p: (KIND_ORDER[p["kind"]], -p["last"], p["code"]))
+    return [(p["code"], f"{p['label']} ({p['code']})") for p in periods]
 
 
 class ReportForm(QueryForm):
-    group = SelectField("Geography", choices=[], default="council", validators=[Optional()])
+    period = SelectField("Period", choices=[], validators=[Optional()])
+    group = SelectField("Areas", choices=[], default="council", validators=[Optional()])
     measure = SelectField(
         "Measure", choices=[], default="conversion_rate", validators=[Optional()]
     )
-    from_ = UKDateField("From", name="from", validators=[Optional()])
-    to = UKDateField("To", validators=[Optional()])
-    pathway = SelectField(
-        "Pathway", choices=options([("", "All"), *Pathway.choices()]), validators=[Optional()]
-    )
-    service_type = SelectField("Service type", choices=[], validators=[Optional()])
-    sex = SelectField(
-        "Sex", choices=options([("", "All"), *Sex.choices()]), validators=[Optional()]
-    )
-    age_band = SelectField(
-        "Age", choices=options([("", "All"), *AgeBand.choices()]), validators=[Optional()]
+    people = SelectField(
+        "People",
+        choices=[],
+        validators=[Optional()],
+        filters=[lambda v: "" if v == "all" else v],
     )
     sort = StringField(validators=[Optional()])
+    as_of = StringField(validators=[Optional()])
 
-    def __init__(self, formdata, *, service_types, geographies_only=False, **kwargs):
-        super().__init__(formdata, **kwargs)
-        groups = GEOGRAPHIES if geographies_only else GROUPINGS
-        self.group.choices = options((g, GROUPING_LABELS[g]) for g in groups)
-        self.measure.choices = options((m.code, m.label) for m in MEASURES.values())
-        self.service_type.choices = options([("", "All"), *service_types])
-
-    def validate_more(self) -> bool:
-        ok = self.validate()
-        if self.from_.data and self.to.data and self.from_.data > self.to.data:
-            self.to.errors.append("The end of the period must not be before its start.")
-            ok = False
-        return ok
+    def __init__(self, formdata, *, snapshot, national=False, geographies_only=False, **kw):
+        super().__init__(formdata, **kw)
+        groups = GROUPINGS if not geographies_only else GROUPINGS[:4]
+        self.group.choices = options((g, GROUPING_LABELS[g]) for g in groups if g != "pathway")
+        self.measure.choices = options(
+            (m.code, m.label) for m in MEASURES.values() if not m.scotland_only
+        )
+        self.period.choices = options(period_choices(snapshot, national=national))
+        self.people.choices = options(breakdown_choices())
 
 
-def params_from(form: ReportForm, today: dt.date, config) -> Params:
-    """The report's parameters: the chosen period (default: the last 12 months to today),
-    as at today, with the configured windows and any filters."""
-    end = min(form.to.data or today, today)
-    start = form.from_.data or (end - dt.timedelta(days=364))
-    return Params(
-        start=start,
-        end=end,
-        as_of=today,
-        current=True,
-        engagement_days=config["ENGAGEMENT_WINDOW_DAYS"],
-        treatment_days=config["TREATMENT_WINDOW_DAYS"],
-        pathway=form.pathway.data or None,
-        service_type=form.service_type.data or None,
-        sex=form.sex.data or None,
-        age_band=form.age_band.data or None,
+@dataclass
+class Choices:
+    form: ReportForm
+    valid: bool
+    snapshot: store.Snapshot
+    grouping: str
+    measure: str
+    period: str
+    people: str  # "all" or "dimension:group"
+
+    @property
+    def period_facts(self) -> dict[str, Any]:
+        return self.snapshot.period(self.period) or {}
+
+
+def read_choices(args, *, national=False, geographies_only=False) -> Choices:
+    """The report's choices from ``args``; the defaults are the latest 12 months for the
+    chosen measure below Scotland and the last 12 complete months for Scotland."""
+    snapshot, problem = _figures_for(args.get("as_of"))
+    form = ReportForm(
+        args, snapshot=snapshot, national=national, geographies_only=geographies_only
     )
+    valid = form.validate() if args else True
+    if problem:
+        form.as_of.errors.append(problem)
+        valid = False
+    if args.get("from") or args.get("to"):
+        form.period.errors.append(
+            "Reports show fixed periods, not dates: choose a month (for Scotland), a "
+            "quarter, a financial year or 12 months from the list."
+        )
+        valid = False
+    grouping = form.group.data if valid and form.group.data else "council"
+    chosen = form.measure.data if valid and args.get("measure") else None
+    measure = chosen or "conversion_rate"
+    if national:
+        period = _latest_national(snapshot)
+    else:
+        # The latest 12 months; a measure chosen that needs longer follow-up than they
+        # have had brings its own latest 12 months, and otherwise the default measure is
+        # one the period has.
+        period = snapshot.settings.get("latest", "")
+        published = (snapshot.period(period) or {}).get("below", [])
+        if measure not in published:
+            if chosen:
+                period = snapshot.settings.get("latest_for", {}).get(measure, period)
+            else:
+                measure = next((m for m in published if m in MEASURES), measure)
+                measure = "engagement_rate" if "engagement_rate" in published else measure
+    if valid and form.period.data:
+        period = form.period.data
+    people = (form.people.data if valid else "") or "all"
+    if people != "all" and grouping not in BREAKDOWN_GROUPINGS and not national:
+        form.people.errors.append(
+            "Figures for groups of people are published for police divisions, health boards "
+            "and Scotland, where the groups are large enough."
+        )
+        valid = False
+    if people != "all":
+        facts = snapshot.period(period) or {}
+        if not facts.get("breakdowns"):
+            form.people.errors.append(
+                "Figures for groups of people are published for 12-month periods and "
+                "financial years."
+            )
+            valid = False
+    return Choices(form, valid, snapshot, grouping, measure, period, people)
 
 
-def previous_period(params: Params) -> Params:
-    """The period of the same length just before ``params``'s."""
-    length = params.end - params.start
-    end = params.start - dt.timedelta(days=1)
-    return params.with_period(end - length, end)
+def _latest_national(snapshot: store.Snapshot) -> str:
+    rolling = [p for p in snapshot.periods.values() if p["kind"] == "rolling_year"]
+    return max(rolling, key=lambda p: p["last"])["code"] if rolling else ""
+
+
+def _figures_for(as_of: str | None) -> tuple[store.Snapshot, str | None]:
+    today = todays_figures()
+    if not as_of:
+        return today, None
+    try:
+        day = dt.date.fromisoformat(as_of.strip())
+    except ValueError:
+        return today, "Give the date the figures were published as 2026-10-01."
+    kept = store.stored(db.session, day)
+    if kept is None:
+        return today, (
+            f"No figures were kept for {day:%d %B %Y}: figures are kept for 40 days, and the "
+            "first of each month for good."
+        )
+    return kept, None

@@ -1,98 +1,130 @@
-"""The printable quarterly report for a board paper."""
+"""The printable quarterly report for a board paper: Scotland's quarter, every council area
+over the 12 months to the quarter's end, the funnel plot and Scotland's recent quarters."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import render_template, request
 
-from ..clock import today_local
 from ..extensions import db
 from ..models import AreaBoundary, CouncilArea
 from . import bp
 from .charts import funnel_plot, polygon_rings, static_map
 from .colours import state_for
-from .params import previous_quarter, quarter_bounds, quarter_of
-from .tables import area_table
-from .views import provision, read_choices, sorted_rows, threshold
+from .measures import MEASURES, RATES
+from .params import read_choices
+from .periods import parse
+from .tables import area_table, make_row
+from .trends import series
+from .views import hidden_summary, national_name, provision_by_area, sorted_rows
 
 TREND_QUARTERS = 6
 
 
+def _quarter_choices(snapshot) -> list[dict]:
+    quarters = [p for p in snapshot.periods.values() if p["kind"] == "quarter"]
+    return sorted(quarters, key=lambda p: -p["last"])
+
+
 @bp.get("/quarterly")
 def quarterly():
-    choices = read_choices(geographies_only=True)
-    today = today_local()
-    quarter = (request.args.get("quarter") or previous_quarter(today)).strip().upper()
-    bounds = quarter_bounds(quarter)
-    if bounds is None or bounds[0] > today:
-        message = (
-            "Give the quarter as a year and quarter number, like 2026Q3."
-            if bounds is None
-            else "That quarter has not started yet."
+    kept = {"as_of": request.args["as_of"]} if request.args.get("as_of") else {}
+    choices = read_choices(kept, geographies_only=True)
+    snapshot = choices.snapshot
+    quarters = _quarter_choices(snapshot)
+    asked = (request.args.get("quarter") or "").strip().upper()
+    chosen = parse(asked) if asked else None
+    if asked and (chosen is None or chosen.kind != "quarter"):
+        return _error(choices, quarters, asked, "Choose a quarter from the list, like 2026Q3.")
+    code = chosen.code if chosen else (quarters[0]["code"] if quarters else "")
+    quarter = snapshot.period(code)
+    if quarter is None:
+        return _error(
+            choices,
+            quarters,
+            asked,
+            "There are no figures for that quarter: choose one from the list.",
         )
-        return render_template(
-            "reports/quarterly.html", error=message, quarter=quarter, choices=choices
-        ), 400
-    start, end = bounds
-    params = choices.params.with_period(start, min(end, today))
-    measure = "conversion_rate"
-    councils = area_table(db.session, "council", params, threshold=threshold(), measure=measure)
-    national = councils.national
-    before_start, before_end = quarter_bounds(previous_quarter(start))
-    before = area_table(
-        db.session,
-        "health_board",
-        params.with_period(before_start, before_end),
-        threshold=threshold(),
-    ).national
-    trend = []
-    q = quarter
-    for _ in range(TREND_QUARTERS):
-        q_start, q_end = quarter_bounds(q)
-        table = area_table(
+    measure = request.args.get("measure") or "conversion_rate"
+    if measure not in RATES:
+        measure = "conversion_rate"
+    year_code = f"12m-{code[:4]}-{int(code[-1]) * 3:02d}"
+    latest_for = snapshot.settings.get("latest_for", {})
+    table_period = (
+        latest_for.get(measure) if year_code == snapshot.settings.get("latest") else None
+    )
+    councils = (
+        area_table(
             db.session,
-            "health_board",
-            params.with_period(q_start, min(q_end, today)),
-            threshold=threshold(),
+            snapshot,
+            "council",
+            table_period,
+            measure=measure,
+            national_name=national_name(),
         )
-        trend.append((q, table.national))
-        q = previous_quarter(q_start)
-    trend.reverse()
-
-    boundaries = dict(
-        db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
+        if table_period
+        else None
     )
-    places = {c.id: c for c in db.session.scalars(sa.select(CouncilArea))}
-    shapes = static_map(
-        [
-            (
-                row,
-                state_for(row.comparison(measure)).colour,
-                places[row.key].latitude,
-                places[row.key].longitude,
-                polygon_rings(boundaries[row.key]) if row.key in boundaries else None,
-            )
-            for row in councils.rows
-        ]
-    )
-    plot = funnel_plot(councils, measure, "Conversion rate against number of referrals")
+    part = snapshot.part("area", code)
+    national = make_row("national", "national", national_name(), part.get("national", {}), {})
+    trend = [row.national for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)]
+    trend_periods = [
+        row.period for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)
+    ]
+    shapes = plot = None
+    if councils:
+        boundaries = dict(
+            db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
+        )
+        places = {c.code: c for c in db.session.scalars(sa.select(CouncilArea))}
+        shapes = static_map(
+            [
+                (
+                    row,
+                    state_for(row.comparison(measure)).colour,
+                    places[row.code].latitude,
+                    places[row.code].longitude,
+                    polygon_rings(boundaries[places[row.code].id])
+                    if places[row.code].id in boundaries
+                    else None,
+                )
+                for row in councils.rows
+            ]
+        )
+        plot = funnel_plot(
+            councils, measure, f"{MEASURES[measure].label} against number of referrals"
+        )
     return render_template(
         "reports/quarterly.html",
         error=None,
         choices=choices,
+        quarters=quarters,
         quarter=quarter,
-        params=params,
-        complete=end <= today,
-        councils=councils,
-        rows=sorted_rows(councils, "name", measure),
-        national=national,
-        before=before,
-        previous=previous_quarter(start),
-        trend=trend,
-        shapes=shapes,
-        has_boundaries=bool(boundaries),
-        plot=plot,
         measure=measure,
-        provision=provision("council"),
-        this_quarter=quarter_of(today),
+        national=national,
+        councils=councils,
+        rows=sorted_rows(councils, "name", measure) if councils else [],
+        table_period=snapshot.period(table_period) if table_period else None,
+        trend=list(zip(trend_periods, trend, strict=True)),
+        shapes=shapes,
+        has_boundaries=bool(shapes) and any(s.path for s in shapes),
+        plot=plot,
+        hidden=hidden_summary(councils) if councils else [],
+        settings=snapshot.settings,
+        provision=provision_by_area("council"),
+    )
+
+
+def _error(choices, quarters, asked, message):
+    return (
+        render_template(
+            "reports/quarterly.html",
+            error=message,
+            choices=choices,
+            quarters=quarters,
+            quarter=None,
+            asked=asked,
+            settings=choices.snapshot.settings,
+        ),
+        400,
     )

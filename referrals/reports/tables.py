@@ -1,98 +1,86 @@
-"""Area tables: the measures per group with intervals, comparison with Scotland,
-targets, and disclosure control already applied. Everything a page, map, chart or
-CSV shows comes from here, so they all show the same (protected) figures."""
+"""Area tables read from a day's published figures: each area's measures with intervals,
+comparison with Scotland and targets. Every page, map, chart, CSV and API answer takes its
+figures from here, so they all show the same protected figures, rounded the same way."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import AreaGroup, CouncilArea, Service, Target
+from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Service, Target
 from ..statistics import Z95, Z998, Comparison, Interval, compare, wilson
-from .disclosure import Cells, Hidden, Relation, protect, small
-from .measures import (
-    COUNT_FIELDS,
-    GEOGRAPHIES,
-    NATIONAL,
-    RATES,
-    GroupCounts,
-    Params,
-    Wait,
-    council_parents,
-    grouped_counts,
-    groups_of,
-)
+from .measures import COUNTS, GEOGRAPHIES, MEASURES, RATES, Measure
+from .snapshot import Snapshot
 
-SHOWN_COUNTS = (
-    "made",
-    "pending",
-    "naloxone_supplied",
-    "near_fatal_overdose",
-    "declined",
-    "started_over_42",
-    "ongoing_up_to_1_week",
-    "ongoing_1_to_3_weeks",
-    "ongoing_3_to_6_weeks",
-    "ongoing_over_6_weeks",
-)
-
-
-@dataclass(frozen=True)
-class MeasureDef:
-    code: str
-    label: str
-    kind: str  # "rate", "count" or "days"
-    higher_is_better: bool
-    amber: float  # how far short of target still counts as amber (points, count or days)
-
-
-MEASURES = {
-    m.code: m
-    for m in [
-        MeasureDef("referrals", "Referrals made", "count", True, 0.1),
-        MeasureDef("acceptance_rate", "Acceptance rate", "rate", True, 0.05),
-        MeasureDef("engagement_rate", "Engagement rate", "rate", True, 0.05),
-        MeasureDef("conversion_rate", "Conversion rate", "rate", True, 0.05),
-        MeasureDef("engagement_to_treatment", "Engagement to treatment", "rate", True, 0.05),
-        MeasureDef("within_3_weeks", "Treatment within 3 weeks", "rate", True, 0.05),
-        MeasureDef("median_days_to_treatment", "Median days to treatment", "days", False, 7),
-    ]
+FAMILY = {
+    "council": "area",
+    "adp": "area",
+    "police_division": "area",
+    "health_board": "area",
+    "custody_suite": "suite",
+    "service": "service",
+    "provider": "service",
 }
+PRIMARY = {"<", "f"}  # first letters of the primary labels: "<5", "fewer than 10"
+
+
+def rounded(rate: float) -> float:
+    """A rate as the tables show it (to 0.1%), for charts and maps too."""
+    return round(rate * 1000) / 1000
 
 
 @dataclass
 class CountFigure:
-    value: int
-    hidden: bool
-    threshold: int
+    value: int | None
+    label: str | None = None  # why it is hidden: "<5", "[c]", "fewer than 10"...
+    missing: str | None = None  # why it is not published here at all
+
+    @property
+    def hidden(self) -> bool:
+        return self.label is not None
+
+    @property
+    def shown(self) -> bool:
+        return self.label is None and self.missing is None and self.value is not None
 
     @property
     def text(self) -> str:
-        if self.hidden:
-            return f"<{self.threshold}" if small(self.value, self.threshold) else "[c]"
+        if self.missing:
+            return "\u2013"
+        if self.label:
+            return self.label
         return f"{self.value:,}"
 
 
 @dataclass
 class RateFigure:
     name: str
-    numerator: int
-    n: int
-    hidden: bool
+    numerator: int | None
+    n: int | None
+    label: str | None = None
     national: float | None = None
+    missing: str | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.label is not None
 
     @property
     def available(self) -> bool:
-        return not self.hidden and self.n > 0
+        return self.label is None and self.missing is None and bool(self.n)
 
     @property
     def rate(self) -> float | None:
         return self.numerator / self.n if self.available else None
+
+    @property
+    def shown_rate(self) -> float | None:
+        return rounded(self.rate) if self.available else None
 
     @property
     def ci95(self) -> Interval | None:
@@ -110,10 +98,12 @@ class RateFigure:
 
     @property
     def text(self) -> str:
-        if self.hidden:
-            return "suppressed"
-        if self.n == 0:
-            return "no data"
+        if self.missing:
+            return "\u2013"
+        if self.label:
+            return self.label
+        if not self.n:
+            return "no referrals"
         return f"{100 * self.rate:.1f}%"
 
     @property
@@ -124,17 +114,21 @@ class RateFigure:
 
 @dataclass
 class WaitFigure:
-    n: int
     median: float | None
     p90: int | None
-    hidden: bool
+    n: int
+    label: str | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.label is not None
 
     @property
     def text(self) -> str:
-        if self.hidden:
-            return "suppressed"
+        if self.label:
+            return self.label
         if not self.n:
-            return "no data"
+            return "no waits"
         return f"{self.median:g}"
 
 
@@ -144,7 +138,7 @@ class TargetFigure:
     period_start: dt.date
     period_end: dt.date
     rag: str  # "green", "amber", "red" or "not shown"
-    measure: MeasureDef
+    measure: Measure
 
     @property
     def text(self) -> str:
@@ -155,7 +149,7 @@ class TargetFigure:
 
 @dataclass
 class Row:
-    key: Any
+    key: str
     code: str
     name: str
     counts: dict[str, CountFigure]
@@ -164,169 +158,164 @@ class Row:
     to_treatment: WaitFigure
     target: TargetFigure | None = None
 
+    @property
+    def national(self) -> bool:
+        return self.key == "national"
+
     def measure_value(self, measure: str) -> float | None:
-        """The chosen measure's value, or None when hidden or without data."""
-        if measure == "referrals":
-            figure = self.counts["made"]
-            return None if figure.hidden else float(figure.value)
+        """The measure as shown (rates rounded to 0.1%), or None when not shown."""
+        if measure in RATES:
+            return self.rates[measure].shown_rate
         if measure == "median_days_to_treatment":
             wait = self.to_treatment
             return None if wait.hidden or not wait.n else wait.median
-        return self.rates[measure].rate
+        figure = self.counts[_count_key(measure)]
+        return float(figure.value) if figure.shown else None
 
     def measure_text(self, measure: str) -> str:
-        if measure == "referrals":
-            return self.counts["made"].text
+        if measure in RATES:
+            return self.rates[measure].text
         if measure == "median_days_to_treatment":
             return self.to_treatment.text
-        return self.rates[measure].text
+        return self.counts[_count_key(measure)].text
 
     def comparison(self, measure: str) -> Comparison:
-        if measure in RATES:
-            return self.rates[measure].comparison
-        return Comparison.NOT_COMPARED
+        return self.rates[measure].comparison if measure in RATES else Comparison.NOT_COMPARED
+
+
+def _count_key(measure: str) -> str:
+    return "made" if measure == "referrals" else measure
 
 
 @dataclass
 class AreaTable:
     grouping: str
-    params: Params
-    threshold: int
+    period: dict[str, Any]
+    group: str
     rows: list[Row]
     national: Row
-    hidden: Hidden = field(repr=False, default_factory=Hidden)
+    settings: dict[str, int]
+    hidden: Counter = field(default_factory=Counter)  # label -> how many figures
+
+    @property
+    def threshold(self) -> int:
+        return self.settings.get("threshold", 5)
 
 
-def _add(into: dict[str, int], values: dict[str, int]) -> None:
-    for name in COUNT_FIELDS:
-        into[name] += values[name]
+def _figures(entry: dict[str, Any], national: dict[str, Any] | None, missing: str | None):
+    counts = {}
+    for code in COUNTS:
+        key = _count_key(code)
+        value = entry.get(code)
+        if value is None:
+            counts[key] = CountFigure(None, missing=missing or "not published for this period")
+        elif isinstance(value, str):
+            counts[key] = CountFigure(None, value)
+        else:
+            counts[key] = CountFigure(value)
+    rates = {}
+    for code in RATES:
+        value = entry.get(code)
+        p0 = None
+        if national and isinstance(national.get(code), list) and national[code][1]:
+            p0 = national[code][0] / national[code][1]
+        if value is None:
+            rates[code] = RateFigure(
+                code, None, None, national=p0, missing=missing or "not published for this period"
+            )
+        elif isinstance(value, str):
+            rates[code] = RateFigure(code, None, None, value, national=p0)
+        else:
+            rates[code] = RateFigure(code, value[0], value[1], national=p0)
+    waits = []
+    for key in ("attendance_wait", "treatment_wait"):
+        value = entry.get(key)
+        if isinstance(value, str):
+            waits.append(WaitFigure(None, None, 0, value))
+        elif value:
+            waits.append(WaitFigure(value[0], value[1], value[2]))
+        else:
+            waits.append(WaitFigure(None, None, 0))
+    return counts, rates, waits
 
 
-def _rate_cells(counts: dict[str, int]) -> dict[str, tuple[int, int]]:
-    return {name: (counts[num], counts[den]) for name, (num, den) in RATES.items()}
+def make_row(key, code, name, entry, national, missing=None) -> Row:
+    counts, rates, (attend, treat) = _figures(entry or {}, national, missing)
+    return Row(key, code, name, counts, rates, attend, treat)
 
 
-def _hierarchy(
-    session: Session, grouping: str, params: Params
-) -> tuple[dict[Any, dict[str, int]], list[Relation], dict[Any, GroupCounts], GroupCounts]:
-    """Counts for every level the displayed table nests in, the relations between them,
-    and the displayed level's own counts and waits."""
-    if grouping in GEOGRAPHIES:
-        base, base_national = grouped_counts(session, "council", params)
-        parents = council_parents(session)
-        councils = list(session.scalars(sa.select(CouncilArea.id)))
-        levels = {
-            ("council", c): dict(base[c].counts) if c in base else _zeros() for c in councils
-        }
-        relations = [Relation(NATIONAL, tuple(("council", c) for c in councils))]
-        for level, mapping in parents.items():
-            members: dict[int, list[int]] = defaultdict(list)
-            for council, parent in mapping.items():
-                members[parent].append(council)
-            for parent, children in members.items():
-                total = _zeros()
-                for child in children:
-                    _add(total, levels[("council", child)])
-                levels[(level, parent)] = total
-                relations.append(
-                    Relation((level, parent), tuple(("council", c) for c in children))
-                )
-            relations.append(Relation(NATIONAL, tuple((level, p) for p in members)))
-    elif grouping in ("service", "provider"):
-        base, base_national = grouped_counts(session, "service", params)
-        owners = dict(
-            session.execute(
-                sa.select(Service.id, Service.organisation_id).where(Service.id.in_(list(base)))
-            ).all()
+def area_names(session: Session, grouping: str, keys: set[str] | None = None) -> list[tuple]:
+    """(key, code, name) of the areas a table lists: every area of a geography and every
+    custody suite; services and providers with referrals (``keys``)."""
+    if grouping == "council":
+        rows = session.execute(sa.select(CouncilArea.code, CouncilArea.code, CouncilArea.name))
+    elif grouping in GEOGRAPHIES:
+        rows = session.execute(
+            sa.select(AreaGroup.code, AreaGroup.code, AreaGroup.name).where(
+                AreaGroup.kind == grouping
+            )
         )
-        levels = {("service", s): dict(c.counts) for s, c in base.items()}
-        members = defaultdict(list)
-        for service, org in owners.items():
-            members[org].append(service)
-        relations = [Relation(NATIONAL, tuple(("service", s) for s in base))]
-        for org, services in members.items():
-            total = _zeros()
-            for service in services:
-                _add(total, levels[("service", service)])
-            levels[("provider", org)] = total
-            relations.append(Relation(("provider", org), tuple(("service", s) for s in services)))
-        relations.append(Relation(NATIONAL, tuple(("provider", o) for o in members)))
+    elif grouping == "custody_suite":
+        rows = session.execute(sa.select(CustodySuite.code, CustodySuite.code, CustodySuite.name))
+    elif grouping == "service":
+        ids = [int(k.split(":")[1]) for k in keys or ()]
+        rows = [
+            (str(sid), ext or str(sid), f"{name} ({org})")
+            for sid, ext, name, org in session.execute(
+                sa.select(Service.id, Service.external_id, Service.name, Organisation.name)
+                .join(Organisation, Organisation.id == Service.organisation_id)
+                .where(Service.id.in_(ids))
+            )
+        ]
+    elif grouping == "provider":
+        ids = [int(k.split(":")[1]) for k in keys or ()]
+        rows = [
+            (str(oid), ext or str(oid), name)
+            for oid, ext, name in session.execute(
+                sa.select(Organisation.id, Organisation.external_id, Organisation.name).where(
+                    Organisation.id.in_(ids)
+                )
+            )
+        ]
     else:
-        base = None
-        levels, relations = {}, []
-    if grouping in ("council", "service"):  # the base level is the displayed level
-        shown, national = base, base_national
-    else:
-        shown, national = grouped_counts(session, grouping, params)
-    if base is None:
-        levels = {(grouping, k): dict(c.counts) for k, c in shown.items()}
-        relations = [Relation(NATIONAL, tuple(levels))]
-    levels[NATIONAL] = dict(national.counts)
-    return levels, relations, shown, national
-
-
-def _zeros() -> dict[str, int]:
-    return dict.fromkeys(COUNT_FIELDS, 0)
+        raise ValueError(f"unknown grouping {grouping!r}")
+    return sorted(((f"{grouping}:{k}", code, name) for k, code, name in rows), key=lambda r: r[2])
 
 
 def area_table(
     session: Session,
+    snapshot: Snapshot,
     grouping: str,
-    params: Params,
+    period: str,
     *,
-    threshold: int,
+    group: str = "all",
     measure: str = "conversion_rate",
+    national_name: str = "Scotland",
 ) -> AreaTable:
-    """The protected table of every measure for each group of ``grouping``."""
-    levels, relations, shown, national_counts = _hierarchy(session, grouping, params)
-    cells = Cells(
-        counts={k: {n: v[n] for n in SHOWN_COUNTS} for k, v in levels.items()},
-        rates={k: _rate_cells(v) for k, v in levels.items()},
-    )
-    hidden = protect(cells, relations, threshold)
-    national_rates = {
-        name: (national_counts[num] / national_counts[den] if national_counts[den] else None)
-        for name, (num, den) in RATES.items()
-    }
-
-    def build(key, level_key, code, name, group: GroupCounts | None) -> Row:
-        counts = levels.get(level_key, _zeros())
-        return Row(
-            key=key,
-            code=code,
-            name=name,
-            counts={
-                n: CountFigure(counts[n], hidden.count(level_key, n), threshold)
-                for n in SHOWN_COUNTS
-            },
-            rates={
-                name_: RateFigure(
-                    name_,
-                    counts[num],
-                    counts[den],
-                    hidden.rate(level_key, name_),
-                    national_rates[name_],
-                )
-                for name_, (num, den) in RATES.items()
-            },
-            to_attendance=_wait(group.to_attendance if group else Wait(), threshold),
-            to_treatment=_wait(group.to_treatment if group else Wait(), threshold),
-        )
-
-    groups = groups_of(session, grouping, set(shown))
-    rows = [build(g.key, (grouping, g.key), g.code, g.name, shown.get(g.key)) for g in groups]
-    national = build(NATIONAL, NATIONAL, "S92000003", "Scotland", national_counts)
-    table = AreaTable(grouping, params, threshold, rows, national, hidden)
-    if grouping in GEOGRAPHIES:
+    """The protected figures of every area of ``grouping`` for one period and group."""
+    facts = snapshot.period(period) or {}
+    part = snapshot.part(FAMILY[grouping], period, group)
+    national_entry = part.get("national", {})
+    keys = {k for k in part if k.startswith(f"{grouping}:")}
+    missing = None if not facts.get("scotland_only") else "published for Scotland only"
+    rows = []
+    for key, code, name in area_names(session, grouping, keys):
+        entry = part.get(key)
+        if entry is None and grouping not in GEOGRAPHIES and grouping != "custody_suite":
+            continue
+        rows.append(make_row(key, code, name, entry or {}, national_entry, missing))
+    national = make_row("national", "national", national_name, national_entry, national_entry)
+    table = AreaTable(grouping, facts, group, rows, national, snapshot.settings)
+    for row in [*rows, national]:
+        for figure in [*row.counts.values(), *row.rates.values()]:
+            if figure.label:
+                table.hidden[figure.label] += 1
+    if grouping in GEOGRAPHIES and facts:
         attach_targets(session, table, measure)
     return table
 
 
-def _wait(wait: Wait, threshold: int) -> WaitFigure:
-    return WaitFigure(wait.n, wait.median, wait.p90, small(wait.n, threshold))
-
-
-def rag(measure: MeasureDef, value: float | None, target: float) -> str:
+def rag(measure: Measure, value: float | None, target: float) -> str:
     if value is None:
         return "not shown"
     if measure.higher_is_better:
@@ -341,21 +330,24 @@ def rag(measure: MeasureDef, value: float | None, target: float) -> str:
 
 
 def attach_targets(session: Session, table: AreaTable, measure: str) -> None:
-    """The target for ``measure`` whose period overlaps the report's, per area."""
+    """The target for ``measure`` whose dates overlap the report's period, per area (the
+    latest-starting one wins)."""
     definition = MEASURES[measure]
     codes = {row.code: row for row in table.rows}
+    start = dt.date.fromisoformat(table.period["start"])
+    end = dt.date.fromisoformat(table.period["end"])
     targets = session.scalars(
         sa.select(Target)
         .where(
             Target.geography == table.grouping,
             Target.measure == measure,
             Target.area_code.in_(list(codes)),
-            Target.period_start <= table.params.end,
-            Target.period_end >= table.params.start,
+            Target.period_start <= end,
+            Target.period_end >= start,
         )
         .order_by(Target.period_start)
     )
-    for target in targets:  # the latest-starting target wins
+    for target in targets:
         row = codes[target.area_code]
         row.target = TargetFigure(
             target.value,
@@ -368,10 +360,4 @@ def attach_targets(session: Session, table: AreaTable, measure: str) -> None:
 
 def area_codes(session: Session, grouping: str) -> dict[str, str]:
     """Area code -> name for a geography (for forms and labels)."""
-    if grouping == "council":
-        rows = session.execute(sa.select(CouncilArea.code, CouncilArea.name))
-    else:
-        rows = session.execute(
-            sa.select(AreaGroup.code, AreaGroup.name).where(AreaGroup.kind == grouping)
-        )
-    return dict(sorted(rows.all(), key=lambda r: r[1]))
+    return {code: name for _, code, name in area_names(session, grouping)}

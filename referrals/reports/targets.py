@@ -12,11 +12,10 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 from ..audit import record
 from ..choices import Geography, Role
 from ..extensions import db
-from ..forms import options
+from ..forms import UKDateField, options
 from ..models import AreaGroup, CouncilArea, Target
-from ..tracking.forms import UKDateField
 from . import bp
-from .tables import MEASURES
+from .measures import MEASURES
 
 
 def allowed_areas(user) -> dict[tuple[str, str], str]:

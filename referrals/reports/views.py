@@ -1,12 +1,10 @@
-"""Reports for area leads and administrators: the national picture, the area table and
-its CSV, and the funnel plot. Everything shown has passed disclosure control."""
+"""Reports for area leads and administrators: Scotland's figures, the area table and its
+CSV, and the funnel plot. Everything shown has passed disclosure control, once for the day
+(see ``snapshot``)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Response, current_app, render_template, request, url_for
@@ -16,21 +14,22 @@ from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Role, ServiceStatus
 from ..clock import today_local
 from ..extensions import db
-from ..models import Service, ServiceType
+from ..models import Service
 from . import bp
 from .charts import bar_chart, funnel_plot
 from .colours import RAG_LABELS, RAG_SYMBOLS, SEQUENTIAL, STATES, SUPPRESSED, state_for
-from .disclosure import Cells, Relation, protect, small
+from .exports import area_rows, csv_response, definition_rows
 from .measures import (
-    GEOGRAPHIES,
+    BREAKDOWNS,
     GROUPING_LABELS,
+    GROUPING_LABELS_PLURAL,
+    MEASURES,
+    ONGOING_BANDS,
     RATE_LABELS,
     RATES,
-    reason_counts,
-    services_per_area,
 )
-from .params import ReportForm, params_from, previous_period
-from .tables import MEASURES, AreaTable, Row, area_table
+from .params import Choices, breakdown_choices, read_choices
+from .tables import AreaTable, Row, area_table, make_row
 
 REPORT_ROLES = (Role.LEAD, Role.ADMIN)
 
@@ -53,7 +52,10 @@ def report_helpers() -> dict:
         "MEASURES": MEASURES,
         "RATE_LABELS": RATE_LABELS,
         "GROUPING_LABELS": GROUPING_LABELS,
+        "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
+        "national_name": current_app.config.get("NATIONAL_NAME", "Scotland"),
+        "people_choices": breakdown_choices,
     }
 
 
@@ -68,49 +70,27 @@ def report_url(endpoint: str, **changes) -> str:
     return url_for(endpoint, **args)
 
 
-@dataclass
-class Choices:
-    form: ReportForm
-    valid: bool
-    grouping: str
-    measure: str
-
-    @property
-    def params(self):
-        return params_from(self.form, today_local(), current_app.config)
-
-
-def read_choices(geographies_only: bool = False) -> Choices:
-    types = [
-        (t.code, t.name)
-        for t in db.session.scalars(sa.select(ServiceType).order_by(ServiceType.sort_order))
-    ]
-    form = ReportForm(request.args, service_types=types, geographies_only=geographies_only)
-    valid = form.validate_more() if request.args else True
-    grouping = form.group.data if valid and form.group.data else "council"
-    measure = form.measure.data if valid and form.measure.data else "conversion_rate"
-    return Choices(form, valid, grouping, measure)
-
-
-def threshold() -> int:
-    return current_app.config["DISCLOSURE_THRESHOLD"]
+def national_name() -> str:
+    return current_app.config.get("NATIONAL_NAME", "Scotland")
 
 
 def build_table(choices: Choices) -> AreaTable:
     return area_table(
         db.session,
+        choices.snapshot,
         choices.grouping,
-        choices.params,
-        threshold=threshold(),
+        choices.period,
+        group=choices.people,
         measure=choices.measure,
+        national_name=national_name(),
     )
 
 
-SORTS = {"name", "referrals", "pending", *RATES, "median_days_to_treatment", "comparison"}
+SORTS = {"name", "referrals", *RATES, "median_days_to_treatment", "comparison"}
 
 
 def sorted_rows(table: AreaTable, sort: str, measure: str) -> list[Row]:
-    """Rows in the order asked for; hidden and missing figures always last."""
+    """Rows in the order asked for (first click: lowest first); hidden figures last."""
     key, _, direction = (sort or "name").partition(":")
     key = key if key in SORTS else "name"
     descending = direction == "desc"
@@ -118,11 +98,6 @@ def sorted_rows(table: AreaTable, sort: str, measure: str) -> list[Row]:
         return sorted(table.rows, key=lambda r: r.name, reverse=descending)
 
     def value(row: Row):
-        if key == "referrals":
-            return row.measure_value("referrals")
-        if key == "pending":
-            figure = row.counts["pending"]
-            return None if figure.hidden else figure.value
         if key == "comparison":
             order = ["lower_998", "lower_95", "similar", "higher_95", "higher_998"]
             state = row.comparison(measure).value
@@ -135,78 +110,132 @@ def sorted_rows(table: AreaTable, sort: str, measure: str) -> list[Row]:
     return present + sorted(missing, key=lambda r: r.name)
 
 
-def provision(grouping: str) -> dict:
-    """Services per 10,000 people, per area of a geography."""
-    if grouping not in GEOGRAPHIES:
-        return {}
-    return {
-        key: (count, 10_000 * count / people if people else None)
-        for key, (count, people) in services_per_area(db.session, grouping).items()
+def hidden_summary(table: AreaTable) -> list[tuple[str, int, str]]:
+    """How many figures the view hides, and why."""
+    meanings = {
+        f"<{table.threshold}": "counts from 1 to 4, or rates whose numerator or the rest "
+        "of their denominator is from 1 to 4",
+        f"fewer than {table.settings.get('min_denominator', 10)}": "figures about fewer than "
+        f"{table.settings.get('min_denominator', 10)} referrals",
+        "[c]": "hidden so that a hidden figure cannot be worked out from the others",
+        "not published": "not published for these areas, so that a hidden figure cannot be "
+        "worked out from the others",
     }
+    return [
+        (label, table.hidden[label], meanings.get(label, ""))
+        for label in meanings
+        if table.hidden[label]
+    ]
+
+
+def provision_by_area(grouping: str) -> dict:
+    """Active services per 10,000 people, per area of a geography (directory facts)."""
+    from .provision import services_per_area
+
+    return services_per_area(db.session, grouping)
 
 
 @bp.get("/")
 def dashboard():
-    choices = read_choices(geographies_only=True)
-    if not choices.valid:
-        return render_template("reports/dashboard.html", choices=choices, table=None), 400
-    params = choices.params
-    table = area_table(db.session, "health_board", params, threshold=threshold())
-    before = area_table(db.session, "health_board", previous_period(params), threshold=threshold())
-    closures, declines = reason_counts(db.session, params)
-    stale_cutoff = today_local() - dt.timedelta(days=current_app.config["STALE_AFTER_DAYS"])
-    stale = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Service)
-        .where(
-            Service.status == ServiceStatus.ACTIVE,
-            sa.or_(Service.last_verified_on.is_(None), Service.last_verified_on < stale_cutoff),
-        )
+    choices = read_choices(request.args, national=True)
+    status = 200 if choices.valid else 400
+    period = choices.period_facts
+    if not choices.valid or not period:
+        return render_template("reports/dashboard.html", choices=choices, now=None), status
+    part = choices.snapshot.part("area", choices.period)
+    now = make_row("national", "national", national_name(), part.get("national", {}), {})
+    previous = _previous(choices.snapshot, period)
+    before = None
+    if previous:
+        earlier = choices.snapshot.part("area", previous["code"]).get("national", {})
+        before = make_row("national", "national", national_name(), earlier, {})
+    earlier = _followed_up_elsewhere(choices.snapshot, period, now)
+    breakdowns = []
+    if period.get("breakdowns"):
+        for name, (label, groups, names) in BREAKDOWNS.items():
+            rows = []
+            for g, group_name in zip(groups, names, strict=True):
+                entry = choices.snapshot.part("area", choices.period, f"{name}:{g}")
+                rows.append(make_row(g, g, group_name, entry.get("national", {}), {}))
+            breakdowns.append((label, rows))
+    return render_template(
+        "reports/dashboard.html",
+        choices=choices,
+        period=period,
+        previous=previous,
+        now=now,
+        before=before,
+        breakdowns=breakdowns,
+        closures=_reasons(choices.snapshot, "closed", choices.period, CloseReason),
+        declines=_reasons(choices.snapshot, "declined", choices.period, DeclineReason),
+        ongoing=choices.snapshot.ongoing.get(choices.period),
+        ongoing_bands=ONGOING_BANDS,
+        earlier=earlier,
+        listings=_listings(),
     )
-    active = db.session.scalar(
+
+
+def _followed_up_elsewhere(snapshot, period: dict, now: Row) -> dict:
+    """For rates the period has not been followed up long enough for: the latest 12 months
+    for Scotland that have, with the rate there (so the page still shows every rate)."""
+    out = {}
+    for code in RATES:
+        if not now.rates[code].missing:
+            continue
+        candidates = [
+            p
+            for p in snapshot.periods.values()
+            if p["kind"] == "rolling_year"
+            and code in p["scotland"]
+            and p["last"] <= period["last"]
+        ]
+        if not candidates:
+            continue
+        latest = max(candidates, key=lambda p: p["last"])
+        entry = snapshot.part("area", latest["code"]).get("national", {})
+        row = make_row("national", "national", national_name(), entry, {})
+        out[code] = (latest, row.rates[code])
+    return out
+
+
+def _previous(snapshot, period: dict) -> dict | None:
+    """The same kind of period just before (a year before for a rolling year)."""
+    step = {"month": 1, "quarter": 3, "financial_year": 12, "rolling_year": 12}[period["kind"]]
+    for other in snapshot.periods.values():
+        if other["kind"] == period["kind"] and other["last"] == period["last"] - step:
+            return other
+    return None
+
+
+def _reasons(snapshot, kind: str, period: str, choice) -> list[tuple[str, str]] | None:
+    values = snapshot.reasons.get(kind, {}).get(period)
+    if values is None:
+        return None
+    rows = [(member.label, values.get(member.value, 0)) for member in choice]
+    rows.append(("Total", values.get("total", 0)))
+    return [(label, f"{v:,}" if isinstance(v, int) else v) for label, v in rows]
+
+
+def _listings() -> tuple[int, int]:
+    stale_cutoff = today_local() - dt.timedelta(days=current_app.config["STALE_AFTER_DAYS"])
+    active = (
         sa.select(sa.func.count())
         .select_from(Service)
         .where(Service.status == ServiceStatus.ACTIVE)
     )
-    return render_template(
-        "reports/dashboard.html",
-        choices=choices,
-        params=params,
-        previous=previous_period(params),
-        table=table,
-        now=table.national,
-        before=before.national,
-        closures=protected_reasons(closures, CloseReason),
-        declines=protected_reasons(declines, DeclineReason),
-        stale=stale,
-        active=active,
+    stale = active.where(
+        sa.or_(Service.last_verified_on.is_(None), Service.last_verified_on < stale_cutoff)
     )
-
-
-def protected_reasons(counts: dict[str, int], choice) -> list[tuple[str, str]]:
-    """Counts by reason, with small ones hidden and none recoverable from the total."""
-    keys = [m.value for m in choice]
-    cells = Cells(
-        counts={k: {"n": counts.get(k, 0)} for k in keys} | {"total": {"n": sum(counts.values())}},
-        rates={},
-    )
-    hidden = protect(cells, [Relation("total", tuple(keys))], threshold())
-    shown = []
-    for member in choice:
-        value = counts.get(member.value, 0)
-        if hidden.count(member.value, "n"):
-            text = f"<{threshold()}" if small(value, threshold()) else "[c]"
-        else:
-            text = f"{value:,}"
-        shown.append((member.label, text))
-    return shown
+    return db.session.scalar(stale), db.session.scalar(active)
 
 
 @bp.get("/areas")
 def area_report():
-    choices = read_choices()
+    choices = read_choices(request.args)
     if not choices.valid:
         return render_template("reports/areas.html", choices=choices, table=None), 400
+    if not choices.period_facts:
+        return render_template("reports/areas.html", choices=choices, table=None)
     table = build_table(choices)
     sort = choices.form.sort.data or "name"
     chart = None
@@ -223,89 +252,51 @@ def area_report():
         rows=sorted_rows(table, sort, choices.measure),
         sort=sort,
         chart=chart,
-        provision=provision(choices.grouping),
+        hidden=hidden_summary(table),
+        provision=provision_by_area(choices.grouping),
+        elsewhere=_measures_elsewhere(choices),
     )
 
 
-CSV_HEADER = [
-    "area_code",
-    "area",
-    "referrals",
-    "pending",
-    *[c for name in RATES for c in (name, f"{name}_ci95_low", f"{name}_ci95_high")],
-    "median_days_to_attendance",
-    "median_days_to_treatment",
-    "p90_days_to_treatment",
-    "compared_with_scotland",
-    "target",
-    "rag",
-    "services_per_10000",
-]
-
-
-def csv_rows(table: AreaTable, rows: list[Row], measure: str, provision: dict):
-    """The area table as CSV rows: exactly the figures the page shows."""
-    yield CSV_HEADER
-    for row in [*rows, table.national]:
-        cells = [row.code, row.name, row.counts["made"].text, row.counts["pending"].text]
-        for name in RATES:
-            figure = row.rates[name]
-            ci = figure.ci95
-            cells += [
-                figure.text,
-                f"{100 * ci.low:.1f}%" if ci else "",
-                f"{100 * ci.high:.1f}%" if ci else "",
-            ]
-        cells += [
-            row.to_attendance.text,
-            row.to_treatment.text,
-            "" if row.to_treatment.hidden or not row.to_treatment.n else str(row.to_treatment.p90),
-            "" if row.key == "__national__" else state_for(row.comparison(measure)).label,
-            row.target.text if row.target else "",
-            row.target.rag if row.target else "",
-            ""
-            if row.key not in provision or provision[row.key][1] is None
-            else f"{provision[row.key][1]:.1f}",
-        ]
-        yield cells
+def _measures_elsewhere(choices: Choices) -> list[tuple[str, dict]]:
+    """Measures not published for the chosen period (not yet followed up), with the
+    period where their latest figures are."""
+    facts = choices.period_facts
+    shown = set(facts.get("below", ()))
+    out = []
+    for code, latest in choices.snapshot.settings.get("latest_for", {}).items():
+        if code in RATES and code not in shown and latest != choices.period:
+            other = choices.snapshot.period(latest)
+            if other:
+                out.append((code, other))
+    return out
 
 
 @bp.get("/areas.csv")
 def area_report_csv():
-    choices = read_choices()
-    if not choices.valid:
+    choices = read_choices(request.args)
+    if not choices.valid or not choices.period_facts:
         return Response("The report choices are not valid.\n", status=400, mimetype="text/plain")
     table = build_table(choices)
-    rows = sorted_rows(table, choices.form.sort.data or "name", choices.measure)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for line in csv_rows(table, rows, choices.measure, provision(choices.grouping)):
-        writer.writerow(line)
     record(
         "report_exported",
         object_type="report",
         object_id="areas.csv",
-        detail={
-            "group": choices.grouping,
-            "from": table.params.start.isoformat(),
-            "to": table.params.end.isoformat(),
-        },
+        detail={"group": choices.grouping, "period": choices.period, "people": choices.people},
     )
     db.session.commit()
-    name = f"areas-{choices.grouping}-{table.params.start}-{table.params.end}.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    name = f"areas-{choices.grouping}-{choices.period}.csv"
+    return csv_response(area_rows(table, choices.snapshot.as_of), name)
 
 
 @bp.get("/funnel")
 def funnel():
-    choices = read_choices()
+    choices = read_choices(request.args)
     measure = choices.measure if choices.measure in RATES else "conversion_rate"
     if not choices.valid:
         return render_template("reports/funnel.html", choices=choices, plot=None), 400
+    if not choices.period_facts:
+        return render_template("reports/funnel.html", choices=choices, plot=None)
     table = build_table(choices)
     plot = funnel_plot(
         table,
@@ -316,3 +307,17 @@ def funnel():
     return render_template(
         "reports/funnel.html", choices=choices, table=table, plot=plot, measure=measure
     )
+
+
+@bp.get("/definitions")
+def definitions():
+    snapshot = read_choices({}).snapshot
+    settings = dict(snapshot.settings)
+    settings.setdefault("large_area", current_app.config["REPORT_LARGE_AREA"])
+    return render_template("reports/definitions.html", settings=settings)
+
+
+@bp.get("/definitions.csv")
+def definitions_csv():
+    snapshot = read_choices({}).snapshot
+    return csv_response(definition_rows(snapshot.settings), "definitions.csv")

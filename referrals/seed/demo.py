@@ -1,4 +1,5 @@
-"""Demo data: the fictional directory, the demo accounts and generated referrals.
+"""Demo data: the fictional directory, the demo accounts, arrest referral schemes, and
+generated referrals with the custody contacts they come from.
 
 Loading is idempotent: the directory and accounts are created once (marked by the
 ``demo_data`` setting), and referrals are generated once per ``--referrals``/``--seed``
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import Role
+from ..contacts.models import CustodyContact
 from ..models import (
     UNUSABLE_PASSWORD,
     AppSetting,
@@ -31,6 +33,7 @@ from ..models import (
 from ..templating import DEMO_SETTING
 from .bulk import reset_sequence
 from .demo_directory import build_demo_directory, demo_provider_organisation
+from .demo_schemes import build_demo_schemes
 from .referral_generator import delete_all_referrals, generate_referrals
 from .showcase import CASES, add_showcase_referrals, add_targets
 
@@ -100,6 +103,7 @@ def _create_accounts(session: Session) -> dict[str, User]:
             user.custody_suite = suite
         elif role == Role.PROVIDER:
             user.organisation = organisation
+            user.manager = True  # so the daily overdue digest has someone to go to
         elif role == Role.LEAD:
             user.areas = areas
         session.add(user)
@@ -183,6 +187,13 @@ def load_demo(
         report.changed = True
     else:
         report.lines.append("Demo directory and accounts are already loaded.")
+    provider = session.scalar(sa.select(User).where(User.email == "provider@demo.test"))
+    schemes = build_demo_schemes(session, provider.organisation, DEMO_CUSTODY_SUITE)
+    if schemes:
+        report.lines.append(
+            f"Demo schemes: {schemes} arrest referral schemes serving every custody suite."
+        )
+        report.changed = True
 
     wanted = {"referrals": referrals, "seed": seed}
     loaded = _setting(session, REFERRALS_SETTING)
@@ -200,18 +211,21 @@ def load_demo(
     if (
         loaded is None
         and not reset
-        and session.scalar(sa.select(sa.func.count()).select_from(Referral))
+        and (
+            session.scalar(sa.select(sa.func.count()).select_from(Referral))
+            or session.scalar(sa.select(sa.func.count()).select_from(CustodyContact))
+        )
     ):
         raise DemoRefused(
-            "This database holds referrals that are not demo data; add --reset to delete "
-            "every referral and generate demo ones instead."
+            "This database holds referrals or custody contacts that are not demo data; add "
+            "--reset to delete every referral and contact and generate demo ones instead."
         )
     deleted = delete_all_referrals(session)
     if deleted:
-        report.lines.append(f"Deleted {deleted} existing referrals.")
+        report.lines.append(f"Deleted {deleted} existing referrals and their custody contacts.")
     placed = min(len(CASES), referrals)
     result = generate_referrals(session, referrals - placed, seed, as_of, now)
-    made, events = result.referrals, result.events
+    made = result.referrals
     if placed:
         made_so_far = session.scalar(sa.select(sa.func.max(Referral.id))) or 0
         made += add_showcase_referrals(
@@ -222,12 +236,12 @@ def load_demo(
             as_of=as_of,
             now=now,
         )
-        events = session.scalar(sa.select(sa.func.count()).select_from(ReferralEvent))
         reset_sequence(session.connection(), Referral.__table__)
+    events = session.scalar(sa.select(sa.func.count()).select_from(ReferralEvent))
     _set(session, REFERRALS_SETTING, {**wanted, "as_of": as_of.isoformat()})
     report.lines.append(
-        f"Demo referrals: {made} referrals with {events} events "
-        f"(seed {seed}, as of {as_of.isoformat()})."
+        f"Demo referrals: {made} referrals with {events} events, from "
+        f"{result.contacts} custody contacts (seed {seed}, as of {as_of.isoformat()})."
     )
     report.changed = True
     return report

@@ -5,8 +5,8 @@ Coverage is deliberately uneven: cities get a service per ~14,000 people, towns 
 factor per area on top, so the map and the reports show gaps worth finding.
 
 Everything is derived from a fixed random seed, so the directory is the same on every
-machine. Phone numbers are from Ofcom's ranges reserved for drama, web and email
-addresses use the reserved ``.example`` domain.
+machine, down to the UUIDs the API names records by. Phone numbers are from Ofcom's
+ranges reserved for drama, web and email addresses use the reserved ``.example`` domain.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import random
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from uuid import UUID, uuid5
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from ..models import (
 )
 
 DIRECTORY_SEED = 2026
+# Demo records' UUIDs are derived from their external ids (and generated referrals' from
+# their references) in this namespace, so they are the same on every machine.
+DEMO_UUIDS = UUID("c7c5a27a-87c0-4921-941c-d7e2b6e72c2c")
 CITY_CODES = {"S12000049", "S12000036", "S12000042", "S12000033"}  # Glasgow, Edinburgh...
 RURAL_CODES = {
     "S12000017",  # Highland
@@ -339,6 +343,7 @@ def _organisations(
                 break
         slug = _slug(name)
         org = Organisation(
+            uuid=uuid5(DEMO_UUIDS, f"demo-org-{tag}"),
             external_id=f"demo-org-{tag}",
             name=name,
             description=f"A fictional {scope} charity, part of the demo data.",
@@ -430,6 +435,7 @@ def build_demo_directory(session: Session, today: dt.date) -> DirectorySummary:
             min_age = 16
         verified_days_ago = rng.choice([rng.randrange(0, 180)] * 7 + [rng.randrange(180, 480)] * 3)
         service = Service(
+            uuid=uuid5(DEMO_UUIDS, f"demo-svc-{number:04d}"),
             external_id=f"demo-svc-{number:04d}",
             organisation=org,
             name=name,
@@ -480,6 +486,7 @@ def build_demo_directory(session: Session, today: dt.date) -> DirectorySummary:
             district = _nearest_district(districts_by_council[council.id], lat, lon)
             service.locations.append(
                 Location(
+                    uuid=uuid5(service.uuid, f"location:{len(service.locations)}"),
                     name=None if where is place else f"{where.name} outreach base",
                     address_1=f"{rng.randrange(1, 180)} {rng.choice(STREETS)}",
                     town=where.name,

@@ -9,392 +9,150 @@ So that the reports have a postcode lottery to show, acceptance, engagement and
 treatment start are drawn from logistic models with an effect per council area of
 residence (rural and island areas a little lower), per pathway and per service, and
 waiting times have a typical length per council area and a response speed per service.
+
+After the first attendance come the outcomes after treatment starts: the 12-week check
+(retained or completed, else dropped out or transferred, some closed before the check),
+the diversion outcome for the diversion pathway, and blood-borne virus testing offered
+and taken where that need was recorded. Every referral comes from a custody contact, and
+each suite's contacts include those not referred (``contact_generator.py``).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-import itertools
-import math
 import random
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from uuid import uuid5
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..choices import ServiceStatus
-from ..models import (
-    CouncilArea,
-    CustodySuite,
-    Location,
-    PostcodeDistrict,
-    Referral,
-    ReferralEvent,
-    Service,
-    ServiceType,
-    User,
-    service_areas,
-)
+from ..contacts.models import CustodyContact
+from ..encryption import Keyring, keyring
+from ..models import Referral, ReferralEvent
 from ..references import reference_for
 from .bulk import bulk_insert, bulk_load_mode, reset_sequence
-from .demo_directory import ISLAND_CODES, RURAL_CODES
+from .contact_generator import ContactMaker, SuiteRates
+from .demo_directory import DEMO_UUIDS
+from .demo_model import DemoModel, cumulative, logistic, pick
+from .demo_values import (
+    AGE_BANDS,
+    CONTACT_COLUMNS,
+    CONTACT_METHODS,
+    DECLINE_BY_PROVIDER,
+    EVENT_COLUMNS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    NEEDS,
+    NO_ENGAGEMENT_CLOSURES,
+    NOTES,
+    PATHWAYS,
+    REFERRAL_COLUMNS,
+    SEXES,
+    SUBSTANCES,
+)
 
 DAYS = 730
 CHUNK = 50_000
 LONDON = ZoneInfo("Europe/London")
-
-PATHWAYS = {  # code: (share of referrals, effect on engagement)
-    "arrest_referral": (40, 0.0),
-    "custody_release": (24, -0.25),
-    "diversion": (10, 0.55),
-    "direct_measure": (5, 0.3),
-    "near_fatal_overdose": (11, -0.45),
-    "self_presenting": (10, 0.6),
-}
-AGE_BANDS = {
-    "under_18": 1,
-    "18_24": 12,
-    "25_34": 30,
-    "35_44": 32,
-    "45_54": 17,
-    "55_64": 6,
-    "65_plus": 2,
-}
-SEXES = {"male": 74, "female": 25, "not_known": 1}
-SUBSTANCES = {
-    "opioids": 34,
-    "benzodiazepines": 22,
-    "cocaine": 20,
-    "alcohol": 14,
-    "cannabis": 6,
-    "stimulants": 2,
-    "nitazenes": 1,
-    "other": 1,
-}
-NEEDS = {
-    "treatment": 40,
-    "harm_reduction": 20,
-    "housing": 12,
-    "mental_health": 12,
-    "physical_health": 5,
-    "bbv": 4,
-    "benefits": 4,
-    "family": 3,
-}
-CONTACT_METHODS = {"phone": 55, "text": 25, "letter": 3, "via_referrer": 10, "self_present": 7}
-SERVICE_TYPE_PULL = {  # how often custody staff pick a service of this primary type
-    "ost": 10,
-    "psychosocial": 8,
-    "alcohol": 6,
-    "recovery_community": 5,
-    "iep": 3,
-    "naloxone": 2,
-    "detox": 3,
-    "residential_rehab": 1,
-    "hat": 2,
-    "mental_health": 3,
-    "housing": 2,
-    "bbv": 1,
-    "womens": 2,
-    "family": 1,
-    "young_people": 1,
-    "veterans": 1,
-}
-DECLINE_BY_PROVIDER = [
-    "not_eligible",
-    "outside_area",
-    "no_capacity",
-    "already_in_treatment",
-    "duplicate",
-    "other",
-]
-NO_ENGAGEMENT_CLOSURES = {
-    "not_contactable": 50,
-    "person_declined": 22,
-    "disengaged": 15,
-    "moved_area": 5,
-    "in_custody": 7,
-    "died": 1,
-}
-FIRST_NAMES = [
-    "Alex",
-    "Sam",
-    "Jamie",
-    "Robbie",
-    "Kirsty",
-    "Callum",
-    "Ewan",
-    "Fiona",
-    "Graeme",
-    "Heather",
-    "Iain",
-    "Jo",
-    "Kenny",
-    "Lorna",
-    "Morag",
-    "Niall",
-    "Paula",
-    "Ross",
-    "Shona",
-    "Tam",
-    "Una",
-    "Wendy",
-    "Craig",
-    "Donna",
-]
-LAST_NAMES = [
-    "Example",
-    "Sample",
-    "Placeholder",
-    "Testperson",
-    "Fictional",
-    "Demo",
-    "Madeup",
-    "Pretend",
-    "Notreal",
-    "Invented",
-]
-NOTES = [
-    None,
-    None,
-    None,
-    None,
-    None,
-    "Prefers afternoon appointments.",
-    "Has a dog; cannot attend residential settings without arrangements.",
-    "Recently released; no phone credit, try text first.",
-    "Interested in recovery cafe as well as treatment.",
-    "Needs appointment letters sent to a family address.",
-]
-
-REFERRAL_COLUMNS = (
-    "id",
-    "reference",
-    "made_at",
-    "referred_on",
-    "custody_suite_id",
-    "referrer_id",
-    "pathway",
-    "service_id",
-    "person_ref",
-    "age_band",
-    "sex",
-    "postcode_district",
-    "council_area_id",
-    "consent_recorded",
-    "consent_date",
-    "substances",
-    "needs",
-    "naloxone_offered",
-    "naloxone_supplied",
-    "children_in_household",
-    "same_day_urgent",
-    "notes",
-    "contact_name",
-    "contact_phone",
-    "contact_method",
-    "status",
-    "accepted_on",
-    "declined_on",
-    "declined_by",
-    "decline_reason",
-    "engaged_on",
-    "treatment_started_on",
-    "closed_on",
-    "close_reason",
-    "days_to_engagement",
-    "days_to_treatment",
-    "version",
-    "created_at",
-    "updated_at",
-)
-EVENT_COLUMNS = (
-    "referral_id",
-    "at",
-    "user_id",
-    "from_status",
-    "to_status",
-    "event_date",
-    "reason",
-)
 
 
 @dataclass
 class GeneratorResult:
     referrals: int
     events: int
-
-
-def _cumulative(weights: dict) -> tuple[list, list[float]]:
-    keys = list(weights)
-    return keys, list(itertools.accumulate(float(weights[k]) for k in keys))
-
-
-def _pick(rng: random.Random, keys: list, cum: list[float]):
-    return keys[bisect.bisect_right(cum, rng.random() * cum[-1])]
-
-
-def _logistic(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-class _Model:
-    """Everything the generator draws from, read from the database once."""
-
-    def __init__(self, session: Session, rng: random.Random):
-        councils = list(session.scalars(sa.select(CouncilArea).order_by(CouncilArea.code)))
-        if not councils:
-            raise ValueError("Load the reference data first (seed-reference).")
-        self.councils = {c.id: c for c in councils}
-        districts: dict[int, list[str]] = defaultdict(list)
-        for d in session.scalars(sa.select(PostcodeDistrict).order_by(PostcodeDistrict.district)):
-            districts[d.council_area_id].append(d.district)
-        self.districts = districts
-
-        # Per-area effects, drawn in a fixed order so a seed always gives the same ones.
-        self.area = {}
-        for c in councils:
-            remote = -0.3 if c.code in ISLAND_CODES or c.code in RURAL_CODES else 0.0
-            self.area[c.id] = {
-                "accept": rng.gauss(0, 0.5),
-                "engage": rng.gauss(0, 0.6) + remote,
-                "treat": rng.gauss(0, 0.5),
-                "attend_rate": 1 / rng.uniform(4, 20),  # per day: mean 4 to 20 days
-                "wait_rate": 1 / rng.uniform(6, 32),
-            }
-
-        suites = list(session.scalars(sa.select(CustodySuite).order_by(CustodySuite.code)))
-        referrers = {
-            u.custody_suite_id: u.id
-            for u in session.scalars(
-                sa.select(User).where(User.role == "custody").order_by(User.active, User.id)
-            )
-        }
-        missing = [s.code for s in suites if s.id not in referrers]
-        if missing:
-            raise ValueError(f"No custody user for suite(s) {', '.join(missing)}")
-        self.suites = [(s.id, s.code, s.council_area_id, referrers[s.id]) for s in suites]
-        suite_weights = [float(self.councils[s.council_area_id].population or 1) for s in suites]
-        # Several suites in one council share its weight.
-        per_council = defaultdict(int)
-        for s in suites:
-            per_council[s.council_area_id] += 1
-        suite_weights = [
-            w / per_council[s.council_area_id] for w, s in zip(suite_weights, suites, strict=True)
-        ]
-        self.suite_cum = list(itertools.accumulate(suite_weights))
-
-        by_division: dict[int, list[CouncilArea]] = defaultdict(list)
-        for c in councils:
-            by_division[c.police_division_id].append(c)
-        self.residence: dict[int, tuple[int, list[int], list[float]]] = {}
-        all_ids = [c.id for c in councils]
-        all_cum = list(itertools.accumulate(float(c.population or 1) for c in councils))
-        for s in suites:
-            home = self.councils[s.council_area_id]
-            division = by_division[home.police_division_id]
-            ids = [c.id for c in division]
-            cum = list(itertools.accumulate(float(c.population or 1) for c in division))
-            self.residence[s.id] = (home.id, ids, cum)
-        self.all_councils = (all_ids, all_cum)
-
-        self._load_services(session, rng)
-
-    def _load_services(self, session: Session, rng: random.Random) -> None:
-        rows = session.execute(
-            sa.select(
-                Service.id, Service.organisation_id, ServiceType.code, Location.council_area_id
-            )
-            .join(ServiceType, Service.primary_type_id == ServiceType.id)
-            .join(Location, Location.service_id == Service.id)
-            .where(Service.accepts_custody_referrals, Service.status == ServiceStatus.ACTIVE)
-            .order_by(Service.id, Location.id)
-        ).all()
-        served = defaultdict(set)
-        for service_id, council_id in session.execute(
-            sa.select(service_areas.c.service_id, service_areas.c.council_area_id)
-        ):
-            served[service_id].add(council_id)
-        staff = {
-            u.organisation_id: u.id
-            for u in session.scalars(
-                sa.select(User).where(User.role == "provider").order_by(User.active, User.id)
-            )
-        }
-        self.service = {}
-        by_council: dict[int, list[int]] = defaultdict(list)
-        board_of = {c.id: c.health_board_id for c in self.councils.values()}
-        by_board: dict[int, list[int]] = defaultdict(list)
-        for service_id, org_id, type_code, council_id in rows:
-            if service_id in self.service:
-                continue
-            self.service[service_id] = {
-                "org": org_id,
-                "staff": staff.get(org_id),
-                "pull": SERVICE_TYPE_PULL.get(type_code, 1),
-                "effect": rng.gauss(0, 0.35),
-                "respond_rate": 1 / rng.choice([0.7, 1.2, 2.0, 3.0, 5.0, 8.0]),
-            }
-            for area in served[service_id] | {council_id}:
-                by_council[area].append(service_id)
-            by_board[board_of[council_id]].append(service_id)
-        self.candidates: dict[int, tuple[list[int], list[float]]] = {}
-        for council_id, council in self.councils.items():
-            ids = sorted(
-                set(
-                    by_council.get(council_id)
-                    or by_board.get(council.health_board_id)
-                    or self.service
-                )
-            )
-            cum = list(itertools.accumulate(float(self.service[i]["pull"]) for i in ids))
-            self.candidates[council_id] = (ids, cum)
-        if not self.service:
-            raise ValueError(
-                "No active services accept custody referrals: load the demo directory."
-            )
+    contacts: int = 0
 
 
 def generate_referrals(
-    session: Session, n: int, seed: int, as_of: dt.date, now: dt.datetime | None = None
+    session: Session,
+    n: int,
+    seed: int,
+    as_of: dt.date,
+    now: dt.datetime | None = None,
+    contacts: int | None = None,
 ) -> GeneratorResult:
-    """Write ``n`` referrals with their events, ids after the current highest.
+    """Write ``n`` referrals with their events, ids after the current highest, and the
+    custody contacts they come from with those not referred (about ``contacts`` in all
+    when given; otherwise as many as the suites' offer and acceptance rates imply).
 
     Uses bulk inserts on the session's connection; the caller commits.
     """
     rng = random.Random(seed)
-    model = _Model(session, rng)
+    model = DemoModel(session, rng)
+    rates = SuiteRates([s[0] for s in model.suites], rng)
+    scale = _contact_scale(model, rates, n, contacts)
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     now = now or dt.datetime.now(dt.UTC)
     start_id = (session.scalar(sa.select(sa.func.max(Referral.id))) or 0) + 1
     referrals: list[tuple] = []
     events: list[tuple] = []
-    count = count_events = 0
+    contact_rows: list[tuple] = []
+    count = count_events = count_contacts = 0
 
     def flush() -> None:
-        # Referrals first: their events refer to them.
-        nonlocal count, count_events
+        # Referrals first: their events and contacts refer to them.
+        nonlocal count, count_events, count_contacts
         count += bulk_insert(connection, Referral.__table__, REFERRAL_COLUMNS, referrals)
         count_events += bulk_insert(connection, ReferralEvent.__table__, EVENT_COLUMNS, events)
+        count_contacts += bulk_insert(
+            connection, CustodyContact.__table__, CONTACT_COLUMNS, contact_rows
+        )
         referrals.clear()
         events.clear()
+        contact_rows.clear()
 
-    tables = [Referral.__table__, ReferralEvent.__table__]
+    tables = [Referral.__table__, ReferralEvent.__table__, CustodyContact.__table__]
+    rows = _rows(model, rng, rates, scale, n, start_id, as_of, now, postgres)
     with bulk_load_mode(connection, tables, drop_indexes=n >= max(50_000, start_id)):
-        for referral, referral_events in _rows(model, rng, n, start_id, as_of, now, postgres):
+        for referral, referral_events, referral_contacts in _encrypted(rows, keyring()):
             referrals.append(referral)
             events.extend(referral_events)
+            contact_rows.extend(referral_contacts)
             if len(referrals) >= CHUNK:
                 flush()
         flush()
     reset_sequence(connection, Referral.__table__)
     session.expire_all()
-    return GeneratorResult(referrals=count, events=count_events)
+    return GeneratorResult(referrals=count, events=count_events, contacts=count_contacts)
+
+
+def _contact_scale(model: DemoModel, rates: SuiteRates, n: int, contacts: int | None) -> float:
+    """How much to stretch the suites' contacts not referred to reach about ``contacts``."""
+    if contacts is None or not n:
+        return 1.0
+    total = model.suite_cum[-1]
+    weights = [b - a for a, b in zip([0.0, *model.suite_cum], model.suite_cum, strict=False)]
+    others = sum(
+        w / total * sum(rates.others_per_referral(suite[0]))
+        for w, suite in zip(weights, model.suites, strict=True)
+    )
+    return max(contacts / n - 1, 0.0) / others
+
+
+# Positions in a generated referral row of the fields stored encrypted (see
+# encryption.py), and of the custody record number, whose keyed hash follows it.
+_PERSON_REF = REFERRAL_COLUMNS.index("person_ref")
+_ENCRYPTED = [REFERRAL_COLUMNS.index(c) for c in ("notes", "contact_name", "contact_phone")]
+
+
+def _encrypted(rows, ring: Keyring) -> Iterator[tuple[tuple, list[tuple], list[tuple]]]:
+    """The generated rows as stored: personal fields encrypted, the custody record
+    number with its keyed hash."""
+    encrypt, search_hash = ring.encrypt, ring.search_hash
+    for referral, events, contacts in rows:
+        row = list(referral)
+        ref = row[_PERSON_REF]
+        row[_PERSON_REF] = encrypt(ref)
+        row[_PERSON_REF + 1] = search_hash(ref)
+        for i in _ENCRYPTED:
+            if row[i] is not None:
+                row[i] = encrypt(row[i])
+        yield tuple(row), events, contacts
 
 
 class _Trail:
@@ -409,6 +167,7 @@ class _Trail:
         "days",
         "declined_by",
         "events",
+        "outcomes",
         "reasons",
         "referral_id",
         "staff",
@@ -423,40 +182,59 @@ class _Trail:
         self.dates: dict[str, str] = {}
         self.days: dict[str, int] = {}  # stage -> ordinal of its date
         self.reasons: dict[str, str] = {}
+        self.outcomes: dict[str, str] = {}  # column -> value, after treatment starts
         self.declined_by: str | None = None
         self.events = [(referral_id, made_text, referrer_id, None, "made", day_text, None)]
 
-    def move(self, to: str, on: str, at: str, reason: str | None, day: int) -> None:
-        self.events.append((self.referral_id, at, self.staff, self.status, to, on, reason))
+    def move(self, to: str, on: str, at: str, reason: str | None, day: int, event_reason=None):
+        self.events.append(
+            (self.referral_id, at, self.staff, self.status, to, on, event_reason or reason)
+        )
         self.status = to
         self.dates[to] = on
         self.days[to] = day
         if reason:
             self.reasons[to] = reason
 
+    def note(self, on: str, at: str, event_reason: str) -> None:
+        """An event that changes no stage (an outcome recorded after treatment starts)."""
+        self.events.append(
+            (self.referral_id, at, self.staff, self.status, self.status, on, event_reason)
+        )
+
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+# Outcomes that end the referral, and the close reason each gives.
+_CLOSING = {
+    ("retention", "completed"): "completed",
+    ("retention", "dropped_out"): "disengaged",
+    ("retention", "transferred"): "transferred",
+    ("diversion", "completed"): "completed",
+    ("diversion", "not_completed"): "disengaged",
+}
 
 
 def _combinations(rng: random.Random, weights: dict[str, int], count: int = 1024) -> list[str]:
     """``count`` comma-joined sets of one to three weighted codes, to draw from cheaply."""
-    keys, cum = _cumulative(weights)
+    keys, cum = cumulative(weights)
     return [
-        ",".join(sorted({_pick(rng, keys, cum) for _ in range(1 + int(rng.random() * 3))}))
+        ",".join(sorted({pick(rng, keys, cum) for _ in range(1 + int(rng.random() * 3))}))
         for _ in range(count)
     ]
 
 
 def _rows(
-    model: _Model,
+    model: DemoModel,
     rng: random.Random,
+    rates: SuiteRates,
+    scale: float,
     n: int,
     start_id: int,
     as_of: dt.date,
     now: dt.datetime,
     postgres: bool,
-) -> Iterator[tuple[tuple, list[tuple]]]:
-    """Yield ``(referral row, event rows)`` for ``n`` referrals.
+) -> Iterator[tuple[tuple, list[tuple], list[tuple]]]:
+    """Yield ``(referral row, event rows, contact rows)`` for ``n`` referrals.
 
     Written for speed (a million referrals in well under a minute): times are whole
     seconds since the epoch, and dates and timestamps are formatted from tables.
@@ -487,30 +265,104 @@ def _rows(
             f"{date_text[days + _EPOCH_ORDINAL]} {hours:02d}:{minutes:02d}:{seconds:02d}{suffix}"
         )
 
-    def advance(trail: _Trail, to: str, day: int, reason: str | None = None) -> None:
-        """Move ``trail`` to ``to`` on ``day``. The change is recorded that day or within
-        a few days, in working hours, and after the referral's previous event."""
+    def moment(trail: _Trail, day: int) -> str:
+        """When a change on ``day`` is recorded: that day or within a few days, in working
+        hours, and after the referral's previous event."""
         lag = day + int(r() * 3)
-        moment = midnight[lag if lag < as_of_ord else as_of_ord] + 32_400 + int(r() * 28_800)
+        at = midnight[lag if lag < as_of_ord else as_of_ord] + 32_400 + int(r() * 28_800)
         floor = trail.clock + 300 + int(r() * 7200)
-        trail.clock = moment if moment > floor else floor
-        trail.move(to, date_text[day], stamp(trail.clock), reason, day)
+        trail.clock = at if at > floor else floor
+        return stamp(trail.clock)
 
-    pathway_keys, pathway_cum = _cumulative({k: v[0] for k, v in PATHWAYS.items()})
-    age_keys, age_cum = _cumulative(AGE_BANDS)
-    sex_keys, sex_cum = _cumulative(SEXES)
-    contact_keys, contact_cum = _cumulative(CONTACT_METHODS)
-    closure_keys, closure_cum = _cumulative(NO_ENGAGEMENT_CLOSURES)
+    def advance(trail: _Trail, to: str, day: int, reason: str | None = None, event_reason=None):
+        trail.move(to, date_text[day], moment(trail, day), reason, day, event_reason)
+
+    def after_attending(trail: _Trail, attend: int, area, service, pathway, bbv) -> None:
+        """Treatment start, the 12-week check, the diversion outcome and BBV testing:
+        planned by date, then recorded in order until the referral closes or the plan
+        passes ``as_of``."""
+        plan: list[tuple[int, int, str, str]] = []  # (day, order, kind, value)
+        if r() >= logistic(0.8 + area["treat"] + 0.5 * service["effect"]):
+            plan.append((attend + 20 + int(r() * 70), 9, "close", "disengaged"))
+        else:
+            start = attend + int(expovariate(area["wait_rate"]))
+            plan.append((start, 0, "start", ""))
+            check = start + 84 + int(r() * 14)
+            if r() < logistic(1.0 + 0.6 * area["treat"] + 0.4 * service["effect"]):
+                if r() < 0.12:
+                    plan.append((check, 5, "retention", "completed"))
+                else:
+                    plan.append((check, 5, "retention", "retained"))
+                    if r() < 0.45:
+                        reason = "completed" if r() < 0.75 else "disengaged"
+                        plan.append((check + 30 + int(r() * 270), 9, "close", reason))
+            else:
+                roll = r()
+                if roll < 0.45:  # dropped out and closed before the check
+                    plan.append((start + 14 + int(r() * 66), 9, "close", "disengaged"))
+                elif roll < 0.88:
+                    plan.append((check, 5, "retention", "dropped_out"))
+                else:
+                    plan.append((check, 5, "retention", "transferred"))
+        if pathway == "diversion":
+            completed = r() < logistic(0.9 + 0.5 * area["engage"])
+            value = "completed" if completed else "not_completed"
+            plan.append((attend + 42 + int(r() * 80), 6, "diversion", value))
+        if bbv and r() < 0.8:
+            offered = attend + int(r() * 10)
+            plan.append((offered, 1, "bbv", "offered"))
+            if r() < 0.65:
+                plan.append((offered + int(r() * 21), 2, "bbv", "taken"))
+        for day, _, kind, value in sorted(plan):
+            if day > as_of_ord or trail.status == "closed":
+                break
+            on = date_text[day]
+            if kind == "start":
+                advance(trail, "treatment_started", day)
+            elif kind == "close":
+                advance(trail, "closed", day, value)
+            elif kind == "bbv":
+                trail.note(on, moment(trail, day), f"bbv:{value}")
+                trail.outcomes.setdefault("bbv_test_offered_on", on)
+                if value == "taken":
+                    trail.outcomes["bbv_test_taken_on"] = on
+            elif kind == "retention" and trail.status != "treatment_started":
+                continue
+            else:
+                trail.outcomes[f"{kind}_outcome"] = value
+                trail.outcomes[f"{kind}_outcome_on"] = on
+                closing = _CLOSING.get((kind, value))
+                if closing:
+                    advance(trail, "closed", day, closing, f"{kind}:{value}")
+                else:
+                    trail.note(on, moment(trail, day), f"{kind}:{value}")
+
+    pathway_keys, pathway_cum = cumulative({k: v[0] for k, v in PATHWAYS.items()})
+    age_keys, age_cum = cumulative(AGE_BANDS)
+    sex_keys, sex_cum = cumulative(SEXES)
+    contact_keys, contact_cum = cumulative(CONTACT_METHODS)
+    closure_keys, closure_cum = cumulative(NO_ENGAGEMENT_CLOSURES)
     substance_sets = _combinations(rng, SUBSTANCES)
     need_sets = _combinations(rng, NEEDS)
     suite_cum, suite_total = model.suite_cum, model.suite_cum[-1]
     last_suite = len(model.suites) - 1
     all_ids, all_cum = model.all_councils
     n_first, n_last, n_notes = len(FIRST_NAMES), len(LAST_NAMES), len(NOTES)
+    maker = ContactMaker(
+        model,
+        rng,
+        rates,
+        scale,
+        first_day=first_ord,
+        last_day=as_of_ord,
+        date_text=date_text,
+        midnight=midnight,
+        stamp=stamp,
+    )
 
     for referral_id in range(start_id, start_id + n):
-        index = bisect_right(suite_cum, r() * suite_total)
-        suite_id, suite_code, _, referrer_id = model.suites[min(index, last_suite)]
+        index = min(bisect_right(suite_cum, r() * suite_total), last_suite)
+        suite_id, suite_code, _, referrer_id = model.suites[index]
         roll = r()
         home_id, division_ids, division_cum = model.residence[suite_id]
         if roll < 0.62:
@@ -526,6 +378,7 @@ def _rows(
         service = model.service[service_id]
         area = model.area[council_id]
         pathway = pathway_keys[bisect_right(pathway_cum, r() * pathway_cum[-1])]
+        needs = need_sets[int(r() * 1024)]
 
         day = as_of_ord - int(DAYS * r() ** 1.15)
         if day <= first_ord:
@@ -536,6 +389,7 @@ def _rows(
         made_text = stamp(made)
         day_text = date_text[day]
         offered = r() < 0.72
+        supplied = offered and r() < 0.6
         contact = contact_keys[bisect_right(contact_cum, r() * contact_cum[-1])]
 
         trail = _Trail(referral_id, referrer_id, service["staff"], made, made_text, day_text)
@@ -545,9 +399,9 @@ def _rows(
             respond = day + int(expovariate(service["respond_rate"]))
             if respond > as_of_ord:
                 pass  # still awaiting a response
-            elif r() < _logistic(1.6 + area["accept"] + 0.5 * service["effect"]):
+            elif r() < logistic(1.6 + area["accept"] + 0.5 * service["effect"]):
                 advance(trail, "accepted", respond)
-                p_engage = _logistic(
+                p_engage = logistic(
                     0.5 + area["engage"] + PATHWAYS[pathway][1] + service["effect"]
                 )
                 if r() >= p_engage:
@@ -559,18 +413,7 @@ def _rows(
                     attend = respond + int(expovariate(area["attend_rate"]))
                     if attend <= as_of_ord:
                         advance(trail, "engaged", attend)
-                        if r() >= _logistic(0.8 + area["treat"] + 0.5 * service["effect"]):
-                            end = attend + 20 + int(r() * 70)
-                            if end <= as_of_ord:
-                                advance(trail, "closed", end, "disengaged")
-                        else:
-                            start = attend + int(expovariate(area["wait_rate"]))
-                            if start <= as_of_ord:
-                                advance(trail, "treatment_started", start)
-                                end = start + 60 + int(r() * 240)
-                                if end <= as_of_ord and r() < 0.35:
-                                    reason = "completed" if r() < 0.8 else "disengaged"
-                                    advance(trail, "closed", end, reason)
+                        after_attending(trail, attend, area, service, pathway, "bbv" in needs)
             elif r() < 0.6:
                 trail.declined_by = "provider"
                 reason = DECLINE_BY_PROVIDER[int(r() * len(DECLINE_BY_PROVIDER))]
@@ -579,11 +422,32 @@ def _rows(
                 trail.declined_by = "person"
                 advance(trail, "declined", respond, "person_declined")
 
-        events, dates, reasons = trail.events, trail.dates, trail.reasons
+        age_band = age_keys[bisect_right(age_cum, r() * age_cum[-1])]
+        sex = sex_keys[bisect_right(sex_cum, r() * sex_cum[-1])]
+        events, dates, reasons, outcomes = trail.events, trail.dates, trail.reasons, trail.outcomes
+        contacts = maker.others(index, day)
+        contacts.append(
+            maker.for_referral(
+                referral_id,
+                suite_id,
+                referrer_id,
+                made_text,
+                day_text,
+                age_band,
+                sex,
+                district,
+                council_id,
+                offered,
+                supplied,
+            )
+        )
+        reference = reference_for(referral_id)
+        public_id = uuid5(DEMO_UUIDS, reference)
         yield (
             (
                 referral_id,
-                reference_for(referral_id),
+                reference,
+                str(public_id) if postgres else public_id.hex,
                 made_text,
                 day_text,
                 suite_id,
@@ -591,16 +455,17 @@ def _rows(
                 pathway,
                 service_id,
                 f"{suite_code}/{day_text[2:4]}/{int(r() * 1_000_000):06d}",
-                age_keys[bisect_right(age_cum, r() * age_cum[-1])],
-                sex_keys[bisect_right(sex_cum, r() * sex_cum[-1])],
+                None,  # the custody record number's keyed hash, added by _encrypted
+                age_band,
+                sex,
                 district,
                 council_id,
                 True,
                 day_text,
                 substance_sets[int(r() * 1024)],
-                need_sets[int(r() * 1024)],
+                needs,
                 offered,
-                offered and r() < 0.6,
+                supplied,
                 r() < 0.22,
                 r() < 0.12,
                 NOTES[int(r() * n_notes)],
@@ -624,16 +489,25 @@ def _rows(
                 trail.days["treatment_started"] - day
                 if "treatment_started" in trail.days
                 else None,
+                outcomes.get("retention_outcome"),
+                outcomes.get("retention_outcome_on"),
+                outcomes.get("diversion_outcome"),
+                outcomes.get("diversion_outcome_on"),
+                outcomes.get("bbv_test_offered_on"),
+                outcomes.get("bbv_test_taken_on"),
                 len(events),
                 made_text,
                 events[-1][1],
             ),
             events,
+            contacts,
         )
 
 
 def delete_all_referrals(session: Session) -> int:
-    """Remove every referral and its events (used to regenerate demo data)."""
+    """Remove every referral with its events and every custody contact (used to
+    regenerate demo data)."""
+    session.execute(sa.delete(CustodyContact.__table__))
     session.execute(sa.delete(ReferralEvent.__table__))
     result = session.execute(sa.delete(Referral.__table__))
     session.expire_all()

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from uuid import uuid5
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import ServiceStatus
+from ..contacts.choices import naloxone_status
+from ..contacts.models import CustodyContact
+from ..encryption import keyring
 from ..models import (
     AreaGroup,
     CouncilArea,
@@ -31,6 +35,7 @@ from ..models import (
     User,
 )
 from ..references import reference_for
+from .demo_directory import DEMO_UUIDS
 
 LONDON = ZoneInfo("Europe/London")
 STAGE_DATES = {
@@ -188,16 +193,20 @@ def add_showcase_referrals(
         made_on = as_of - dt.timedelta(days=case.days)
         district = DISTRICTS[number % len(DISTRICTS)]
         made_at = _moment(made_on, 17 * number, now - dt.timedelta(minutes=60 - number))
+        reference = reference_for(start_id + number)
+        person_ref = f"{custody.custody_suite.code}/{made_on:%y}/{900100 + number:06d}"
         referral = {
             "id": start_id + number,
-            "reference": reference_for(start_id + number),
+            "uuid": uuid5(DEMO_UUIDS, reference),
+            "reference": reference,
             "made_at": made_at,
             "referred_on": made_on,
             "custody_suite_id": custody.custody_suite_id,
             "referrer_id": custody.id,
             "pathway": case.pathway,
             "service_id": service.id,
-            "person_ref": f"{custody.custody_suite.code}/{made_on:%y}/{900100 + number:06d}",
+            "person_ref": person_ref,
+            "person_ref_hash": keyring().search_hash(person_ref),
             "age_band": AGE_BANDS[number % len(AGE_BANDS)],
             "sex": "female" if number % 3 == 1 else "male",
             "postcode_district": district,
@@ -266,5 +275,29 @@ def add_showcase_referrals(
     # Written as the generator writes: the version column is the number of events.
     session.execute(sa.insert(Referral.__table__), referrals)
     session.execute(sa.insert(ReferralEvent.__table__), all_events)
+    # Each from a custody contact, as every referral made in custody is.
+    session.execute(
+        sa.insert(CustodyContact.__table__),
+        [
+            {
+                "custody_suite_id": r["custody_suite_id"],
+                "contact_on": r["referred_on"],
+                "recorded_at": r["made_at"],
+                "recorded_by_id": r["referrer_id"],
+                "age_band": r["age_band"],
+                "sex": r["sex"],
+                "postcode_district": r["postcode_district"],
+                "council_area_id": r["council_area_id"],
+                "offered": True,
+                "outcome": "referral_made",
+                "naloxone": naloxone_status(r["naloxone_offered"], r["naloxone_supplied"]).value,
+                "veteran": None,
+                "referral_id": r["id"],
+                "version": 1,
+                "updated_at": r["made_at"],
+            }
+            for r in referrals
+        ],
+    )
     session.flush()
     return len(CASES)

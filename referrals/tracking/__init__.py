@@ -6,7 +6,6 @@ bp = Blueprint("tracking", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, views  # noqa: F401  (register routes)
+    from . import followup_views, models, outcome_views, views  # noqa: F401  (routes, tables)
 
-    cli.init_app(app)
     app.register_blueprint(bp)

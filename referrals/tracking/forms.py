@@ -16,6 +16,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..choices import (
     AgeBand,
+    AttemptMethod,
+    AttemptOutcome,
     CloseReason,
     ContactMethod,
     DeclinedBy,
@@ -27,12 +29,17 @@ from ..choices import (
 )
 from ..forms import MultiCheckboxField, QueryForm, UKDateField, options
 
-# UKDateField lives in ..forms; the report forms still import it from here.
-__all__ = ["ReferralForm", "ReferralSearchForm", "TransitionForm", "UKDateField"]
-
 
 class ReferralForm(FlaskForm):
+    """The fields in the order the page shows them, so errors are listed in that order."""
+
     service_id = HiddenField()
+    # Issued with the blank form: a second submit of the same form finds the referral
+    # the first one made instead of making another.
+    form_token = HiddenField()
+    # Asked only when the same custody record number went to the same service lately.
+    confirm_duplicate = BooleanField("Yes, this is a new referral: make it anyway")
+    contact_id = HiddenField()  # the custody contact this referral comes from, if any
     # Its choices are the suggestions worked out after validation, so it is checked by
     # the referral maker, not here.
     chosen_service = RadioField(
@@ -41,11 +48,6 @@ class ReferralForm(FlaskForm):
         coerce=str,
         validate_choice=False,
         validators=[Optional()],
-    )
-    pathway = RadioField(
-        "Pathway",
-        choices=options(Pathway.choices()),
-        validators=[InputRequired("Choose the pathway.")],
     )
     person_ref = StringField(
         "Custody record number",
@@ -71,6 +73,11 @@ class ReferralForm(FlaskForm):
     no_fixed_abode = BooleanField("No fixed abode")
     council_area_id = SelectField(
         "Council area of residence", choices=[], coerce=str, validators=[Optional()]
+    )
+    pathway = RadioField(
+        "Pathway",
+        choices=options(Pathway.choices()),
+        validators=[InputRequired("Choose the pathway.")],
     )
     consent_recorded = BooleanField(
         "The person consented to this referral and to sharing these details with the service"
@@ -112,8 +119,69 @@ def reason_choices(action: str):
     if action == "decline":
         return options([("", "Choose a reason"), *DeclineReason.choices()])
     if action == "close":
-        return options([("", "Choose a reason"), *CloseReason.choices()])
+        # "Referred on" is set by passing the referral on, never chosen here.
+        reasons = [c for c in CloseReason.choices() if c[0] != CloseReason.REFERRED_ON]
+        return options([("", "Choose a reason"), *reasons])
     return options([("", "")])
+
+
+class VersionForm(FlaskForm):
+    """A change with nothing to fill in (undo): only the version the page showed."""
+
+    version = IntegerField(validators=[InputRequired()])
+
+
+class ContactAttemptForm(FlaskForm):
+    attempted_on = UKDateField(
+        "Date of the attempt", validators=[InputRequired("Enter the date of the attempt.")]
+    )
+    method = RadioField(
+        "How",
+        choices=options(AttemptMethod.choices()),
+        validators=[InputRequired("Choose how you tried to make contact.")],
+    )
+    outcome = RadioField(
+        "What happened",
+        choices=options(AttemptOutcome.choices()),
+        validators=[InputRequired("Choose what happened.")],
+    )
+    note = TextAreaField(
+        "Note (optional)",
+        validators=[Optional(), Length(max=2000, message="Keep the note under 2,000 characters.")],
+    )
+
+
+class UpdateForm(FlaskForm):
+    release_on = UKDateField("Release date", validators=[Optional()])
+    new_phone = StringField("New phone number", validators=[Optional(), Length(max=40)])
+    message = TextAreaField(
+        "Message for the service",
+        validators=[
+            Optional(),
+            Length(max=2000, message="Keep the message under 2,000 characters."),
+        ],
+    )
+
+
+class ReferOnForm(FlaskForm):
+    version = IntegerField(validators=[InputRequired()])
+    service = RadioField(
+        "Service to pass the referral to",
+        choices=[],
+        coerce=str,
+        validate_choice=False,
+        validators=[InputRequired("Choose the service to pass the referral to.")],
+    )
+    consent = BooleanField(
+        "The person agreed to be referred to this service and to their details going to it"
+    )
+    note = TextAreaField(
+        "Why, and anything the new service should know",
+        validators=[
+            DataRequired("Say why the referral is being passed on."),
+            Length(max=2000, message="Keep the note under 2,000 characters."),
+        ],
+    )
 
 
 class ReferralSearchForm(QueryForm):

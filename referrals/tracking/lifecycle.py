@@ -3,125 +3,65 @@
     made -> accepted -> engaged -> treatment_started -> closed
       \\-> declined                any open state -> closed
     closed or declined -> reopened to where it was (administrators only)
+    after treatment starts: 12-week check, diversion outcome, BBV testing (see the end)
+
+Only the referring custody suite (before the service responds) and administrators may
+close a referral as entered in error, since that removes it from every measure.
 
 Every change checks who may make it, that it is allowed from the current state, that
 its date is not in the future, not before the referral and not before the stage
 before it, and that nobody else changed the referral since the form was shown. Every
-change writes a ``ReferralEvent``; events are never changed or deleted.
+change writes a ``ReferralEvent``; events are never changed or deleted, and the
+referrer hears of it through the outbox (in the same transaction).
+
+Two more changes live here: closing as "referred on" (only by passing the referral on,
+``refer_on.py``), and undo: the person who made the last status change may take it
+back within 15 minutes. The undo is an event of its own; the referral's status and
+stage columns go back exactly to what they were before the change, so the measures,
+which read those columns, count the referral as if the change had never been made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ..choices import CloseReason, DeclinedBy, DeclineReason, ReferralStatus, Role
+from ..choices import (
+    BbvTesting,
+    CloseReason,
+    DeclinedBy,
+    DeclineReason,
+    DiversionOutcome,
+    ReferralStatus,
+    RetentionOutcome,
+    Role,
+)
+from ..clock import now_utc
 from ..models import Referral, ReferralEvent, User
+from ..notifications.outbox import announce_status_change, withdraw_status_message
 from ..templating import format_date
+from .actions import (
+    ACTIONS,
+    CLOSED_STATES,
+    ENTERED_IN_ERROR_ROLES,
+    OPEN_STATES,
+    STAGE_DATE,
+    STAGE_NAMES,
+    StaleReferral,
+    TransitionError,
+    next_steps,
+    past,
+)
+from .outcomes import (
+    OUTCOME_CHOICES,
+    OUTCOME_TITLES,
+    outcomes_open,
+    retention_due_on,
+    why_not_open,
+)
 
 S = ReferralStatus
-OPEN_STATES = frozenset({S.MADE, S.ACCEPTED, S.ENGAGED, S.TREATMENT_STARTED})
-CLOSED_STATES = frozenset({S.CLOSED, S.DECLINED})
-
-
-class TransitionError(ValueError):
-    """The change is not allowed; the message says why, for the person trying it."""
-
-
-class StaleReferral(TransitionError):
-    """Someone else changed the referral after the form was shown."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This referral was changed by someone else while you were looking at it, so "
-            "your change was not saved. Here is the current state: check it and try again "
-            "if your change is still needed."
-        )
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    label: str
-    sources: frozenset[ReferralStatus]
-    target: ReferralStatus | None  # None: back to the state before closing (reopen)
-    roles: frozenset[str]
-    date_label: str
-
-
-ACTIONS = {
-    a.name: a
-    for a in [
-        Action(
-            "accept",
-            "Accept",
-            frozenset({S.MADE}),
-            S.ACCEPTED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date accepted",
-        ),
-        Action(
-            "decline",
-            "Decline",
-            frozenset({S.MADE}),
-            S.DECLINED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date declined",
-        ),
-        Action(
-            "attend",
-            "Record first attendance",
-            frozenset({S.ACCEPTED}),
-            S.ENGAGED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date of first attendance",
-        ),
-        Action(
-            "start_treatment",
-            "Record treatment start",
-            frozenset({S.ENGAGED}),
-            S.TREATMENT_STARTED,
-            frozenset({Role.PROVIDER, Role.ADMIN}),
-            "Date treatment started",
-        ),
-        Action(
-            "close",
-            "Close",
-            OPEN_STATES,
-            S.CLOSED,
-            frozenset({Role.PROVIDER, Role.ADMIN, Role.CUSTODY}),
-            "Date closed",
-        ),
-        Action("reopen", "Reopen", CLOSED_STATES, None, frozenset({Role.ADMIN}), "Date reopened"),
-    ]
-}
-# The date column each stage sets, and the stage that must come before it.
-STAGE_DATE = {
-    S.ACCEPTED: "accepted_on",
-    S.DECLINED: "declined_on",
-    S.ENGAGED: "engaged_on",
-    S.TREATMENT_STARTED: "treatment_started_on",
-    S.CLOSED: "closed_on",
-}
-STAGE_NAMES = {
-    "referred_on": "the referral was made",
-    "accepted_on": "the referral was accepted",
-    "engaged_on": "the first attendance",
-    "treatment_started_on": "treatment started",
-}
-
-
-def allowed_actions(referral: Referral, user: User) -> list[Action]:
-    """The changes ``user`` may make to ``referral`` now."""
-    found = []
-    for action in ACTIONS.values():
-        if referral.status in action.sources and user.role in action.roles:
-            if user.role == Role.CUSTODY and referral.status != S.MADE:
-                continue  # custody staff may only withdraw a referral entered in error
-            found.append(action)
-    return found
 
 
 def _previous_state(referral: Referral) -> ReferralStatus:
@@ -176,7 +116,7 @@ def apply(
     if referral.status not in action.sources:
         raise TransitionError(
             f"A referral that is “{referral.status.label.lower()}” cannot be "
-            f"{_past(action.name)}. {_next_steps(referral.status)}"
+            f"{past(action.name)}. {next_steps(referral.status)}"
         )
     if user.role == Role.CUSTODY and (
         referral.status != S.MADE or reason != CloseReason.ENTERED_IN_ERROR
@@ -185,11 +125,28 @@ def apply(
             "Custody staff can only close a referral as entered in error, before the service "
             "has responded."
         )
+    if (
+        action.name == "close"
+        and reason == CloseReason.ENTERED_IN_ERROR
+        and user.role not in ENTERED_IN_ERROR_ROLES
+    ):
+        # "Entered in error" takes a referral out of every measure: the service it was
+        # sent to must not be able to drop its own unsuccessful referrals that way.
+        raise TransitionError(
+            "Only the custody suite that made the referral (before the service responds) "
+            "or an administrator can close it as entered in error. Choose the reason "
+            "that says what happened, or ask an administrator."
+        )
     note = (note or "").strip() or None
     source = referral.status
     if action.name == "reopen":
         if not note:
             raise TransitionError("Say why the referral is being reopened.")
+        if referral.close_reason == CloseReason.REFERRED_ON:
+            raise TransitionError(
+                "This referral was passed on to another service; follow the new referral "
+                "instead of reopening this one."
+            )
         target = _previous_state(referral)
         _check_date(referral, target, on, today)
         ended = referral.closed_on or referral.declined_on
@@ -197,6 +154,7 @@ def apply(
             raise TransitionError(
                 f"The date cannot be before the referral was closed ({format_date(ended)})."
             )
+        _forget_closing_outcome(referral)
         referral.closed_on = referral.close_reason = None
         referral.declined_on = referral.declined_by = referral.decline_reason = None
         event_reason = None
@@ -215,6 +173,11 @@ def apply(
         elif action.name == "close":
             if reason not in CloseReason.values():
                 raise TransitionError("Choose the reason the referral is closed.")
+            if reason == CloseReason.REFERRED_ON:
+                raise TransitionError(
+                    "To pass the referral to another service, use “Refer on”: it makes the "
+                    "new referral and closes this one in one step."
+                )
             referral.close_reason = CloseReason(reason)
             event_reason = reason
         setattr(referral, STAGE_DATE[target], on)
@@ -227,28 +190,210 @@ def apply(
         event_date=on,
         reason=event_reason,
         note=note,
+        at=now_utc(),
     )
     session.add(event)
+    announce_status_change(session, referral, event, now_utc())
     return event
 
 
-def _past(action: str) -> str:
-    return {
-        "accept": "accepted",
-        "decline": "declined",
-        "attend": "marked as attended",
-        "start_treatment": "marked as starting treatment",
-        "close": "closed",
-        "reopen": "reopened",
-    }[action]
+def close_as_referred_on(
+    session: Session,
+    referral: Referral,
+    user: User,
+    *,
+    today: dt.date,
+    expected_version: int | None,
+    new_reference: str,
+) -> ReferralEvent:
+    """Close ``referral`` because it was passed on (the new referral is ``new_reference``)."""
+    if expected_version is not None and expected_version != referral.version:
+        raise StaleReferral()
+    if referral.status not in OPEN_STATES:
+        raise TransitionError(
+            f"A referral that is “{referral.status.label.lower()}” cannot be passed on. "
+            "Make a new referral instead."
+        )
+    source = referral.status
+    referral.status = S.CLOSED
+    referral.closed_on = today
+    referral.close_reason = CloseReason.REFERRED_ON
+    event = ReferralEvent(
+        referral=referral,
+        user_id=user.id,
+        from_status=source,
+        to_status=S.CLOSED,
+        event_date=today,
+        reason=CloseReason.REFERRED_ON.value,
+        note=f"Passed on: the new referral is {new_reference}.",
+    )
+    session.add(event)
+    announce_status_change(session, referral, event, now_utc())
+    return event
 
 
-def _next_steps(status: ReferralStatus) -> str:
-    return {
-        S.MADE: "It must be accepted or declined first.",
-        S.ACCEPTED: "The next step is to record the first attendance.",
-        S.ENGAGED: "The next step is to record the start of treatment.",
-        S.TREATMENT_STARTED: "It can only be closed now.",
-        S.DECLINED: "It is finished; an administrator can reopen it.",
-        S.CLOSED: "It is finished; an administrator can reopen it.",
-    }[status]
+# -- undo --------------------------------------------------------------------------------
+
+UNDO_WINDOW = dt.timedelta(minutes=15)
+UNDO_REASON = "undo"
+# What each stage reached set, to be cleared when the change is undone.
+STAGE_COLUMNS = {
+    S.ACCEPTED: ("accepted_on",),
+    S.ENGAGED: ("engaged_on",),
+    S.TREATMENT_STARTED: ("treatment_started_on",),
+    S.DECLINED: ("declined_on", "declined_by", "decline_reason"),
+    S.CLOSED: ("closed_on", "close_reason"),
+}
+
+
+def last_change(referral: Referral) -> ReferralEvent | None:
+    """The latest status change still in force (not undone, not an undo itself)."""
+    undone = {e.undoes_event_id for e in referral.events if e.undoes_event_id}
+    for event in reversed(referral.events):
+        if event.reason == UNDO_REASON or event.id in undone:
+            continue
+        return event if event.from_status is not None else None
+    return None
+
+
+def undo_problem(referral: Referral, user: User, now: dt.datetime) -> str | None:
+    """Why ``user`` cannot undo the last change now, or None if they can."""
+    event = last_change(referral)
+    if event is None:
+        return "There is no change to undo."
+    if event.user_id != user.id:
+        return "Only the person who made the last change can undo it."
+    if now - event.at > UNDO_WINDOW:
+        return "A change can only be undone within 15 minutes of making it."
+    if event.from_status in CLOSED_STATES:
+        return "Reopening cannot be undone; close the referral again instead."
+    if event.reason == CloseReason.REFERRED_ON:
+        return (
+            "Passing a referral on cannot be undone. Ask the new service to close its "
+            "referral as entered in error, and an administrator to reopen this one."
+        )
+    return None
+
+
+def undo(
+    session: Session,
+    referral: Referral,
+    user: User,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    expected_version: int | None,
+) -> ReferralEvent:
+    """Take back the last status change, restoring the referral as it was before it."""
+    if expected_version is not None and expected_version != referral.version:
+        raise StaleReferral()
+    problem = undo_problem(referral, user, now)
+    if problem:
+        raise TransitionError(problem)
+    event = last_change(referral)
+    for column in STAGE_COLUMNS[event.to_status]:
+        setattr(referral, column, None)
+    referral.status = event.from_status
+    undo_event = ReferralEvent(
+        referral=referral,
+        user_id=user.id,
+        from_status=event.to_status,
+        to_status=event.from_status,
+        event_date=today,
+        reason=UNDO_REASON,
+        note=f"Undid “{event.to_status.label}”, recorded by mistake.",
+        undoes_event_id=event.id,
+        at=now,
+    )
+    session.add(undo_event)
+    withdraw_status_message(session, referral.id, event.to_status.value)
+    return undo_event
+
+
+# -- After treatment starts: the 12-week check, diversion, blood-borne virus testing ------
+#
+# What may be recorded when is in ``outcomes.py``; these are the changes. Each is an event
+# on its date; an outcome that ends the referral (completed, dropped out, transferred, a
+# diversion finished either way) also closes it with the matching reason.
+
+CLOSES = {
+    ("retention", RetentionOutcome.COMPLETED): CloseReason.COMPLETED,
+    ("retention", RetentionOutcome.DROPPED_OUT): CloseReason.DISENGAGED,
+    ("retention", RetentionOutcome.TRANSFERRED): CloseReason.TRANSFERRED,
+    ("diversion", DiversionOutcome.COMPLETED): CloseReason.COMPLETED,
+    ("diversion", DiversionOutcome.NOT_COMPLETED): CloseReason.DISENGAGED,
+}
+
+
+def record_outcome(
+    session: Session,
+    referral: Referral,
+    kind: str,
+    value: str | None,
+    user: User,
+    *,
+    on: dt.date,
+    today: dt.date,
+    expected_version: int | None,
+    note: str | None = None,
+) -> ReferralEvent:
+    """Record an outcome after treatment starts, or raise ``TransitionError`` saying why
+    not. The caller commits; ``StaleDataError`` on commit means a concurrent change won."""
+    if expected_version is not None and expected_version != referral.version:
+        raise StaleReferral()
+    choice = OUTCOME_CHOICES.get(kind)
+    if choice is None:
+        raise TransitionError("That is not an outcome that can be recorded.")
+    if value not in choice.values():
+        raise TransitionError(f"Choose the {OUTCOME_TITLES[kind].lower()} outcome.")
+    value = choice(value)
+    if kind not in outcomes_open(referral, user, today):
+        raise TransitionError(why_not_open(referral, kind, user))
+    if on > today:
+        raise TransitionError("The date cannot be in the future.")
+    floor, floor_name = referral.engaged_on, "the first attendance"
+    if kind == "retention":
+        floor, floor_name = referral.treatment_started_on, "treatment started"
+        if value == RetentionOutcome.RETAINED:
+            floor, floor_name = retention_due_on(referral), "12 weeks after treatment started"
+    elif kind == "bbv" and value == BbvTesting.TAKEN and referral.bbv_test_offered_on:
+        floor, floor_name = referral.bbv_test_offered_on, "the test was offered"
+    if floor is not None and on < floor:
+        raise TransitionError(f"The date cannot be before {floor_name} ({format_date(floor)}).")
+
+    source = referral.status
+    if kind == "retention":
+        referral.retention_outcome, referral.retention_outcome_on = value, on
+    elif kind == "diversion":
+        referral.diversion_outcome, referral.diversion_outcome_on = value, on
+    else:
+        referral.bbv_test_offered_on = referral.bbv_test_offered_on or on
+        if value == BbvTesting.TAKEN:
+            referral.bbv_test_taken_on = on
+    close_reason = CLOSES.get((kind, value))
+    if close_reason is not None:
+        referral.status, referral.closed_on, referral.close_reason = S.CLOSED, on, close_reason
+    event = ReferralEvent(
+        referral=referral,
+        user_id=user.id,
+        from_status=source,
+        to_status=referral.status,
+        event_date=on,
+        reason=f"{kind}:{value.value}",
+        note=(note or "").strip() or None,
+        at=now_utc(),
+    )
+    session.add(event)
+    if referral.status != source:  # the outcome closed the referral: tell the referrer
+        announce_status_change(session, referral, event, now_utc())
+    return event
+
+
+def _forget_closing_outcome(referral: Referral) -> None:
+    """On reopening, the outcome that closed the referral no longer stands."""
+    closing = next((e for e in reversed(referral.events) if e.to_status == S.CLOSED), None)
+    kind = (closing.reason or "").partition(":")[0] if closing else ""
+    if kind == "retention":
+        referral.retention_outcome = referral.retention_outcome_on = None
+    elif kind == "diversion":
+        referral.diversion_outcome = referral.diversion_outcome_on = None

@@ -1,8 +1,9 @@
 """Making a referral: the one-page form, its look-ups and checks, and the save.
 
-Everything is checked before anything is written; the referral, its first event and
-its audit row are saved in one transaction, so an error leaves nothing behind and the
-form keeps what was typed.
+Everything is checked before anything is written; the referral, its first event, its
+audit row and the message to the service's inbox are saved in one transaction, so an
+error leaves nothing behind and the form keeps what was typed. Duplicates are caught
+as ``duplicates.py`` says.
 """
 
 from __future__ import annotations
@@ -11,18 +12,38 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
 
 from ..audit import record
 from ..choices import ContactMethod, ServiceStatus
 from ..clock import now_local, now_utc
+from ..contacts.linking import (
+    awaiting_referral,
+    contact_awaiting,
+    contact_for_new_referral,
+    link,
+    prefill,
+)
 from ..database import as_id
+from ..directory.access import EVERYTHING
 from ..directory.listings import phone_problem
 from ..directory.search import Filters, Hit, search_services
 from ..forms import options
-from ..models import CouncilArea, PostcodeDistrict, Referral, ReferralEvent, Service, User
+from ..models import (
+    CouncilArea,
+    CustodySuite,
+    PostcodeDistrict,
+    Referral,
+    ReferralEvent,
+    Service,
+    User,
+)
+from ..notifications.outbox import announce_new_referral
 from ..postcodes import normalise_district
 from ..references import new_reference
+from .duplicates import made_with_token, new_form_token, recent_duplicate
 from .forms import ReferralForm
 
 SUGGESTIONS = 8
@@ -36,12 +57,41 @@ class Suggestions:
     hits: list[Hit]
 
 
-class ReferralMaker:
-    """Drives ``/referrals/new`` for one custody user."""
+def free_reference(session: Session) -> str:
+    """A random reference not already taken. (No savepoint is used: on SQLite, releasing
+    one would commit the referral before its first event and audit record.)"""
+    for _attempt in range(5):
+        reference = new_reference()
+        if session.scalar(sa.select(Referral.id).where(Referral.reference == reference)) is None:
+            return reference
+    raise RuntimeError("could not draw a free referral reference")  # pragma: no cover
 
-    def __init__(self, session: Session, user: User, today: dt.date):
+
+class ReferralMaker:
+    """Drives ``/referrals/new`` for one custody user, and the referral API for a custody
+    system: both make referrals with exactly these checks.
+
+    ``formdata`` replaces the posted form (the API passes the fields it was sent, with no
+    CSRF token, since its callers prove themselves with a bearer token); ``suite`` is the
+    custody suite the referral is made in (default: the user's own).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        user: User,
+        today: dt.date,
+        *,
+        formdata: MultiDict | None = None,
+        suite: CustodySuite | None = None,
+    ):
         self.session, self.user, self.today = session, user, today
-        self.form = ReferralForm()
+        self.suite = suite or user.custody_suite
+        self.form = (
+            ReferralForm()
+            if formdata is None
+            else ReferralForm(formdata=formdata, meta={"csrf": False})
+        )
         councils = session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name)).all()
         self.form.council_area_id.choices = options(
             [("", "Choose the council area"), *[(str(c.id), c.name) for c in councils]]
@@ -55,16 +105,29 @@ class ReferralMaker:
         self.service: Service | None = None
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
+        # A recent referral of the same person to the same service, awaiting confirmation.
+        self.duplicate: Referral | None = None
+        self.contact = None  # the custody contact the referral comes from
+        self.contact_problem: str | None = None
+        self.awaiting: list = []
 
     # -- the three entry points ---------------------------------------------------------
 
-    def start(self, service_id: str | None) -> None:
-        """A fresh form, for a chosen service or with suggestions."""
+    def start(self, service_id: str | None, contact_id: str | None = None) -> None:
+        """A fresh form, for a chosen service or with suggestions, and filled in from
+        the contact it comes from when there is one."""
         self.form.consent_date.data = self.today
+        self.form.form_token.data = new_form_token()
+        if contact_id:
+            self._attach_contact(contact_id)
+            if self.contact is not None:
+                for name, value in prefill(self.contact).items():
+                    getattr(self.form, name).data = value
         if service_id:
             self._choose_service(service_id)
         if self.service is None:
             self._suggest()
+        self._find_awaiting()
 
     def look_up(self) -> None:
         """Fill the council area from the district and suggest services; save nothing."""
@@ -78,15 +141,35 @@ class ReferralMaker:
         elif district or (self.form.postcode_district.data or "").strip():
             self.form.postcode_district.errors.append(self._unknown_district())
         self._keep_service()
+        self._keep_contact()
         self._suggest()
+        self._find_awaiting()
 
     def submit(self) -> Referral | None:
-        """Check everything and save, or return ``None`` with messages on the form."""
+        """Check everything and save, or return ``None`` with messages on the form (or
+        with ``duplicate`` set, to ask whether this is a new referral). A form submitted
+        again returns the referral it made the first time."""
+        already = made_with_token(
+            self.session, self.form.form_token.data, self.user.custody_suite_id
+        )
+        if already is not None:
+            return already
+        if not self.form.form_token.data:
+            self.form.form_token.data = new_form_token()
         valid = self.form.validate()
         self._keep_service()
+        self._keep_contact()
         valid = self._check(valid)
         if not valid:
             self._suggest()
+            self._find_awaiting()
+            return None
+        self.duplicate = recent_duplicate(
+            self.session, self.form.person_ref.data.strip(), self.service.id, self.today
+        )
+        if self.duplicate is not None and self.duplicate.form_token == self.form.form_token.data:
+            return self.duplicate  # this same form, submitted in parallel, made it
+        if self.duplicate is not None and not self.form.confirm_duplicate.data:
             return None
         return self._save()
 
@@ -121,6 +204,23 @@ class ReferralMaker:
             self.service = service
             self.form.service_id.data = str(service.id)
 
+    def _attach_contact(self, contact_id: object) -> None:
+        contact, problem = contact_awaiting(self.session, self.user, as_id(contact_id))
+        self.contact, self.contact_problem = contact, problem
+        self.form.contact_id.data = str(contact.id) if contact is not None else ""
+
+    def _keep_contact(self) -> None:
+        if self.form.contact_id.data:
+            self._attach_contact(self.form.contact_id.data)
+
+    def _find_awaiting(self) -> None:
+        """Contacts of the suite waiting for their referral, when this referral is not
+        for one already: it may be for one of them."""
+        if self.contact is None:
+            self.awaiting = awaiting_referral(
+                self.session, self.user.custody_suite_id, self.today, 10
+            )
+
     def _keep_service(self) -> None:
         chosen = self.form.chosen_service.data or self.form.service_id.data
         if chosen:
@@ -132,8 +232,7 @@ class ReferralMaker:
             row = self.session.get(PostcodeDistrict, district)
             if row is not None:
                 return row.latitude, row.longitude, f"postcode district {district}"
-        suite = self.user.custody_suite
-        return suite.latitude, suite.longitude, suite.name
+        return self.suite.latitude, self.suite.longitude, self.suite.name
 
     def _suggest(self) -> None:
         if self.service is not None:
@@ -145,7 +244,7 @@ class ReferralMaker:
             lon,
             Filters(custody=True, radius_km=SUGGESTION_RADIUS_KM),
             now_local=now_local(),
-            show_confidential=True,
+            viewer=EVERYTHING,
             per_page=SUGGESTIONS,
         )
         self.suggestions = Suggestions(label, result.hits)
@@ -223,7 +322,7 @@ class ReferralMaker:
         referral = Referral(
             made_at=now,
             referred_on=now_local().date(),
-            custody_suite_id=self.user.custody_suite_id,
+            custody_suite_id=self.suite.id,
             referrer_id=self.user.id,
             pathway=form.pathway.data,
             service_id=self.service.id,
@@ -246,19 +345,10 @@ class ReferralMaker:
             if self_present
             else (form.contact_phone.data or "").strip() or None,
             contact_method=form.contact_method.data,
+            form_token=form.form_token.data or None,
+            possible_duplicate_of_id=self.duplicate.id if self.duplicate else None,
         )
-        # A random reference not already taken. (No savepoint here: on SQLite, releasing
-        # one would commit the referral before its first event and audit record.)
-        for _attempt in range(5):
-            reference = new_reference()
-            taken = self.session.scalar(
-                sa.select(Referral.id).where(Referral.reference == reference)
-            )
-            if taken is None:
-                break
-        else:  # pragma: no cover - five collisions in 10^12 codes
-            raise RuntimeError("could not draw a free referral reference")
-        referral.reference = reference
+        referral.reference = free_reference(self.session)
         self.session.add(referral)
         self.session.add(
             ReferralEvent(
@@ -270,11 +360,28 @@ class ReferralMaker:
                 at=now,
             )
         )
-        record(
-            "referral_created",
-            referral,
-            user=self.user,
-            detail={"service_id": self.service.id, "reference": referral.reference},
-        )
-        self.session.commit()
+        try:
+            self.session.flush()  # gives the referral its id, for the audit record
+            # Every referral comes from a custody contact (see ``contacts.linking``).
+            if self.contact is not None:
+                link(self.session, self.contact, referral, self.user)
+            else:
+                contact_for_new_referral(self.session, referral, self.user)
+            record(
+                "referral_created",
+                referral,
+                user=self.user,
+                detail={"service_id": self.service.id, "reference": referral.reference},
+            )
+            announce_new_referral(self.session, referral, self.service)
+            self.session.commit()
+        except IntegrityError:
+            # The same form, submitted at the same moment, made the referral first.
+            self.session.rollback()
+            already = made_with_token(
+                self.session, form.form_token.data, self.user.custody_suite_id
+            )
+            if already is None:
+                raise
+            return already
         return referral

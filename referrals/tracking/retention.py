@@ -1,10 +1,13 @@
 """Retention: erase the most sensitive fields of referrals finished long ago.
 
-A referral is finished when it is closed or declined. After the retention period its
-contact name, phone number and notes are erased, and so are the free-text notes on its
-events (the one change ever made to events: their status, dates and reasons stay). The
-pseudonymous fields the measures need (dates, area, service, pathway, age band, sex)
-are kept, so every report gives the same figures before and after.
+A referral is finished when it is closed or declined. After the retention period
+everything that describes the person is erased: the custody record number (and its
+search hash), contact name, phone number, notes, substances, needs, the children flag
+and the postcode district, and so are the free-text notes on its events (the one change
+ever made to events: their status, dates and reasons stay), on its contact attempts and
+on the referrer's updates. The fields the measures need
+(dates, council area, service, pathway, age band, sex) are kept, so every report gives
+the same figures before and after.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..choices import ReferralStatus
 from ..models import Referral, ReferralEvent
+from .models import ContactAttempt, ReferralUpdate
 
 
 @dataclass
@@ -37,7 +41,7 @@ def _finished_before(cutoff: dt.date) -> sa.ColumnElement[bool]:
 def purge_personal_data(
     session: Session, older_than_days: int, today: dt.date, now: dt.datetime, dry_run: bool
 ) -> PurgeReport:
-    """Erase name, phone and notes of referrals finished more than ``older_than_days``
+    """Erase the personal data of referrals finished more than ``older_than_days``
     before ``today``. The caller commits."""
     cutoff = today - dt.timedelta(days=older_than_days)
     finished = _finished_before(cutoff)
@@ -52,9 +56,30 @@ def purge_personal_data(
             .values(note=None)
         )
         session.execute(
+            sa.update(ContactAttempt.__table__)
+            .where(ContactAttempt.referral_id.in_(ids), ContactAttempt.note.is_not(None))
+            .values(note=None)
+        )
+        session.execute(
+            sa.update(ReferralUpdate.__table__)
+            .where(ReferralUpdate.referral_id.in_(ids), ReferralUpdate.message.is_not(None))
+            .values(message=None)
+        )
+        session.execute(
             sa.update(Referral.__table__)
             .where(Referral.id.in_(ids))
-            .values(contact_name=None, contact_phone=None, notes=None, personal_data_erased_at=now)
+            .values(
+                person_ref=None,
+                person_ref_hash=None,
+                contact_name=None,
+                contact_phone=None,
+                notes=None,
+                substances="",
+                needs="",
+                children_in_household=None,
+                postcode_district=None,
+                personal_data_erased_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
     return PurgeReport(eligible, eligible - to_erase, 0 if dry_run else to_erase, cutoff)

@@ -1,7 +1,14 @@
 """Who sees which referrals (DESIGN.md section 2), as query conditions, so that records
-outside a user's scope are never loaded at all."""
+outside a user's scope are never loaded at all.
+
+Custody staff see their suite's referrals (a custody system, those of its suites);
+providers see referrals to their organisation's services; administrators see all;
+area leads and anyone else see none.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import abort
@@ -11,24 +18,38 @@ from ..choices import Role
 from ..models import Referral, ReferralEvent, Service, User
 
 
+def suites_scope(suite_ids: Iterable[int | None]) -> sa.ColumnElement[bool]:
+    """Referrals made in any of these custody suites."""
+    ids = sorted({i for i in suite_ids if i is not None})
+    return Referral.custody_suite_id.in_(ids) if ids else sa.false()
+
+
+def organisation_scope(organisation_id: int | None) -> sa.ColumnElement[bool]:
+    """Referrals to any service of this organisation."""
+    if organisation_id is None:
+        return sa.false()
+    return Referral.service_id.in_(
+        sa.select(Service.id).where(Service.organisation_id == organisation_id)
+    )
+
+
 def in_scope(user: User) -> sa.ColumnElement[bool]:
     """The condition a referral must meet to be visible to ``user``."""
     if user.role == Role.ADMIN:
         return sa.true()
-    if user.role == Role.CUSTODY and user.custody_suite_id is not None:
-        return Referral.custody_suite_id == user.custody_suite_id
-    if user.role == Role.PROVIDER and user.organisation_id is not None:
-        return Referral.service_id.in_(
-            sa.select(Service.id).where(Service.organisation_id == user.organisation_id)
-        )
+    if user.role == Role.CUSTODY:
+        return suites_scope([user.custody_suite_id])
+    if user.role == Role.PROVIDER:
+        return organisation_scope(user.organisation_id)
     return sa.false()  # area leads and anyone else: no person-level records
 
 
-def referral_for(session: Session, user: User, referral_id: int) -> Referral:
-    """The referral if ``user`` may see it; otherwise 404, exactly as if it did not exist."""
-    referral = session.scalar(
+def find_referral(session: Session, *conditions: sa.ColumnElement[bool]) -> Referral | None:
+    """The one referral meeting ``conditions`` (which include a scope), with what its
+    page and its API record show loaded; None when there is none."""
+    return session.scalar(
         sa.select(Referral)
-        .where(Referral.id == referral_id, in_scope(user))
+        .where(*conditions)
         .options(
             selectinload(Referral.events).selectinload(ReferralEvent.user),
             selectinload(Referral.service).selectinload(Service.organisation),
@@ -37,6 +58,11 @@ def referral_for(session: Session, user: User, referral_id: int) -> Referral:
             selectinload(Referral.council_area),
         )
     )
+
+
+def referral_for(session: Session, user: User, referral_id: int) -> Referral:
+    """The referral if ``user`` may see it; otherwise 404, exactly as if it did not exist."""
+    referral = find_referral(session, Referral.id == referral_id, in_scope(user))
     if referral is None:
         abort(404)
     return referral

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import record
 from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Need, ReferralStatus, Role, Substance
-from ..clock import today_local
+from ..clock import now_utc, today_local
 from ..extensions import db
 from ..forms import form_errors, options
 from ..models import Referral
 from ..references import normalise_reference
+from ..workdays import is_overdue, overdue_cutoff, respond_by
 from . import bp
+from .actions import ACTIONS, StaleReferral, TransitionError, done_message
+from .detail import detail_page
 from .forms import ReferralSearchForm, TransitionForm, reason_choices
-from .lifecycle import ACTIONS, StaleReferral, TransitionError, allowed_actions, apply
+from .lifecycle import UNDO_WINDOW, apply
+from .listing import ReferralSearch, list_referrals
 from .making import ReferralMaker
-from .scope import in_scope, referral_for
-from .workdays import is_overdue, respond_by
+from .scope import referral_for
+from .worklist import build_worklist
 
-PER_PAGE = 25
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
 
 
@@ -58,6 +58,7 @@ def tracking_helpers() -> dict:
         "respond_by": due,
         "coded_list": coded_list,
         "reason_label": reason_label,
+        "undo_window": UNDO_WINDOW,
     }
 
 
@@ -66,14 +67,16 @@ def tracking_helpers() -> dict:
 def new_referral():
     maker = ReferralMaker(db.session, current_user._get_current_object(), today_local())
     if request.method == "GET":
-        maker.start(request.args.get("service"))
+        maker.start(request.args.get("service"), request.args.get("contact"))
         return render_template("tracking/new.html", maker=maker, form=maker.form)
     if "lookup" in request.form:
         maker.look_up()
         return render_template("tracking/new.html", maker=maker, form=maker.form)
     referral = maker.submit()
     if referral is None:
-        return render_template("tracking/new.html", maker=maker, form=maker.form), 400
+        # A possible duplicate is a question, not an error in what was typed.
+        status = 200 if maker.duplicate is not None and not form_errors(maker.form) else 400
+        return render_template("tracking/new.html", maker=maker, form=maker.form), status
     return redirect(url_for("tracking.referral_made", referral_id=referral.id))
 
 
@@ -81,21 +84,10 @@ def new_referral():
 @role_required(Role.CUSTODY)
 def referral_made(referral_id: int):
     referral = referral_for(db.session, current_user, referral_id)
-    return render_template("tracking/made.html", referral=referral)
-
-
-def _transition_forms(referral: Referral) -> dict[str, TransitionForm]:
-    forms = {}
-    for action in allowed_actions(referral, current_user):
-        form = TransitionForm(prefix=action.name, formdata=None)
-        form.version.data = referral.version
-        form.on.data = today_local()
-        form.on.label.text = action.date_label
-        form.reason.choices = reason_choices(action.name)
-        if current_user.role == Role.CUSTODY and action.name == "close":
-            form.reason.choices = options([("entered_in_error", "Entered in error")])
-        forms[action.name] = form
-    return forms
+    page = render_template("tracking/made.html", referral=referral)
+    record("referral_viewed", referral, detail={"page": "made"})
+    db.session.commit()
+    return page
 
 
 @bp.get("/referrals/<int:referral_id>")
@@ -104,33 +96,7 @@ def referral_detail(referral_id: int):
     referral = referral_for(db.session, current_user, referral_id)
     record("referral_viewed", referral)
     db.session.commit()
-    return _detail_page(referral)
-
-
-def _detail_page(
-    referral: Referral,
-    error: str | None = None,
-    failed: str | None = None,
-    failed_form: TransitionForm | None = None,
-    status: int = 200,
-):
-    forms = _transition_forms(referral)
-    if failed and failed_form is not None and failed in forms:
-        failed_form.version.data = referral.version
-        failed_form.reason.choices = forms[failed].reason.choices
-        failed_form.on.label.text = ACTIONS[failed].date_label
-        forms[failed] = failed_form
-    return (
-        render_template(
-            "tracking/detail.html",
-            referral=referral,
-            forms=forms,
-            actions=ACTIONS,
-            error=error,
-            failed=failed,
-        ),
-        status,
-    )
+    return detail_page(referral)
 
 
 @bp.post("/referrals/<int:referral_id>/<action>")
@@ -146,7 +112,7 @@ def change_referral(referral_id: int, action: str):
     back = request.form.get("back")
     if not form.validate():
         message = " ".join(m for _, m in form_errors(form)) or "Check the form and try again."
-        return _detail_page(referral, message, action, form, 400)
+        return detail_page(referral, message, action, form, 400)
     try:
         event = apply(
             db.session,
@@ -175,8 +141,8 @@ def change_referral(referral_id: int, action: str):
     except TransitionError as exc:
         db.session.rollback()
         referral = referral_for(db.session, current_user, referral_id)
-        return _detail_page(referral, str(exc), action, form, 400)
-    flash(f"{referral.reference}: {ACTIONS[action].label.lower()} saved.", "success")
+        return detail_page(referral, str(exc), action, form, 400)
+    flash(done_message(action, referral.reference), "success")
     if back == "worklist":
         return redirect(url_for("tracking.worklist"))
     return redirect(url_for("tracking.referral_detail", referral_id=referral.id))
@@ -185,114 +151,71 @@ def change_referral(referral_id: int, action: str):
 def _stale(referral_id: int, message: str):
     db.session.expire_all()
     referral = referral_for(db.session, current_user, referral_id)
-    return _detail_page(referral, message, status=409)
+    return detail_page(referral, message, status=409)
 
 
-@bp.get("/referrals")
+@bp.route("/referrals", methods=["GET", "POST"])
 @role_required(*PERSON_LEVEL_ROLES)
 def referral_list():
-    form = ReferralSearchForm(request.args)
+    # A custody record number is searched for by POST, so that it never appears in an
+    # address (and so in browser history or server logs); the other filters also work
+    # as links.
+    posted = request.method == "POST"
+    csrf = posted and current_app.config.get("WTF_CSRF_ENABLED", True)
+    form = ReferralSearchForm(request.form if posted else request.args, meta={"csrf": csrf})
     form.status.choices = options([("", "Any status"), *ReferralStatus.choices()])
-    query = sa.select(Referral).where(in_scope(current_user))
-    valid = form.validate() if request.args else True
-    if valid:
-        text = (form.reference.data or "").strip()
-        if text:
-            reference = normalise_reference(text)
-            query = query.where(
-                sa.or_(Referral.reference == reference, Referral.person_ref == text)
-                if reference
-                else Referral.person_ref == text
-            )
-        if form.date_from.data:
-            query = query.where(Referral.referred_on >= form.date_from.data)
-        if form.date_to.data:
-            query = query.where(Referral.referred_on <= form.date_to.data)
-        if form.status.data:
-            query = query.where(Referral.status == form.status.data)
-        if form.overdue.data:
-            query = query.where(Referral.status == ReferralStatus.MADE).where(
-                Referral.referred_on < _overdue_cutoff()
-            )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(form.page.data or 1, 1), pages)
-    referrals = db.session.scalars(
-        query.options(selectinload(Referral.service), selectinload(Referral.council_area))
-        .order_by(Referral.made_at.desc(), Referral.id.desc())
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-    ).all()
-    return (
-        render_template(
-            "tracking/list.html",
-            form=form,
-            referrals=referrals,
-            total=total,
-            page=page,
-            pages=pages,
-            filtered=any(value for key, value in request.args.items() if key != "page"),
-        ),
-        200 if valid else 400,
+    given = request.form if posted else request.args
+    valid = form.validate() if given else True
+    text = (form.reference.data or "").strip()
+    reference = normalise_reference(text) if text else None
+    if valid and text and not reference and not posted:
+        form.reference.errors.append(
+            "Search for a custody record number with the Search button on this page."
+        )
+        valid = False
+    search = ReferralSearch(
+        reference=reference if valid else None,
+        person_ref=text if valid and text and posted else None,
+        date_from=form.date_from.data if valid else None,
+        date_to=form.date_to.data if valid else None,
+        status=form.status.data if valid else None,
+        overdue=bool(form.overdue.data) if valid else False,
+        page=form.page.data or 1,
     )
+    found = list_referrals(db.session, current_user, search, _overdue_cutoff())
+    page = render_template(
+        "tracking/list.html",
+        form=form,
+        referrals=found.referrals,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        link_args=search.link_args(),
+        filtered=any(v for k, v in given.items() if k not in ("page", "csrf_token")),
+    )
+    # Written after the page is made, so that committing does not expire what it shows.
+    record(
+        "referral_searched" if search.person_ref else "referrals_listed",
+        object_type="referrals",
+        detail={"ids": [r.id for r in found.referrals], **search.audit_detail()},
+    )
+    db.session.commit()
+    return page, 200 if valid else 400
 
 
 def _overdue_cutoff() -> dt.date:
     """Referrals made before this date and still unanswered are overdue today."""
-    today = today_local()
-    day = today
-    while respond_by(day, working_days()) >= today:
-        day -= dt.timedelta(days=1)
-    return day + dt.timedelta(days=1)
+    return overdue_cutoff(today_local(), working_days())
 
 
 @bp.get("/worklist")
 @role_required(Role.PROVIDER, Role.ADMIN)
 def worklist():
-    base = (
-        sa.select(Referral)
-        .where(in_scope(current_user))
-        .options(
-            selectinload(Referral.service),
-            selectinload(Referral.council_area),
-            selectinload(Referral.custody_suite),
-        )
-        .order_by(Referral.referred_on, Referral.id)
+    found = build_worklist(
+        db.session, current_user._get_current_object(), today_local(), now_utc(), working_days()
     )
-    cutoff = _overdue_cutoff()
-    made = base.where(Referral.status == ReferralStatus.MADE)
-    sections = [
-        (
-            "overdue",
-            "Overdue: no response within 5 working days",
-            made.where(Referral.referred_on < cutoff),
-            "accept",
-        ),
-        ("new", "New: awaiting acceptance", made.where(Referral.referred_on >= cutoff), "accept"),
-        (
-            "accepted",
-            "Awaiting first attendance",
-            base.where(Referral.status == ReferralStatus.ACCEPTED),
-            "attend",
-        ),
-        (
-            "engaged",
-            "Awaiting treatment start",
-            base.where(Referral.status == ReferralStatus.ENGAGED),
-            "start_treatment",
-        ),
-    ]
-    lists = []
-    for key, title, query, action in sections:
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-        items = db.session.scalars(query.limit(100)).all()
-        lists.append(
-            {
-                "key": key,
-                "title": title,
-                "count": count,
-                "referrals": items,
-                "action": ACTIONS[action],
-            }
-        )
-    return render_template("tracking/worklist.html", lists=lists, today=today_local())
+    page = render_template("tracking/worklist.html", worklist=found, today=today_local())
+    shown = [r.id for section in found.sections for r in section.referrals]
+    record("worklist_viewed", object_type="referrals", detail={"ids": shown})
+    db.session.commit()
+    return page

@@ -18,3 +18,24 @@
   district.addEventListener("input", update);
   council.addEventListener("change", function () { filledByScript = false; });
 })();
+/* Contact details: the phone box appears as soon as "Phone call" or "Text message" is
+   chosen, and the name box for the ways that need one. Without this script both show. */
+(function () {
+  var blocks = document.querySelectorAll(".contact-details[data-show-for]");
+  var radios = document.querySelectorAll("input[name='contact_method']");
+  if (!blocks.length || !radios.length) { return; }
+  function chosen() {
+    for (var i = 0; i < radios.length; i++) { if (radios[i].checked) { return radios[i].value; } }
+    return "";
+  }
+  function update() {
+    var method = chosen();
+    for (var i = 0; i < blocks.length; i++) {
+      var wanted = blocks[i].getAttribute("data-show-for").split(" ");
+      var hasError = blocks[i].querySelector(".has-error") !== null;
+      blocks[i].hidden = !hasError && wanted.indexOf(method) === -1;
+    }
+  }
+  for (var i = 0; i < radios.length; i++) { radios[i].addEventListener("change", update); }
+  update();
+})();

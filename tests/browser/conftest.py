@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import TEST_DATA_KEY
 from .support import Session, update_readme_screenshots
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -152,7 +153,7 @@ def _demo_database(tmp_path_factory, env: dict[str, str]) -> Path:
     pytest-xdist the first worker builds it (the others wait for the lock) and each
     worker's server then works on a copy of its own."""
     # README screenshots show the demo as `make run` loads it; the tests need less.
-    referrals = "5000" if update_readme_screenshots() else "300"
+    referrals = "5000" if update_readme_screenshots() else "3000"
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     built = shared / f"demo-{referrals}.sqlite"
@@ -184,6 +185,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     env.update(
         {
             "SECRET_KEY": "browser-tests-secret-key",
+            "DATA_ENCRYPTION_KEYS": TEST_DATA_KEY,
             "DATABASE_URL": f"sqlite:///{folder / 'referrals.sqlite'}",
             "INSTANCE_PATH": str(folder),
             "MAP_TILES_URL": "",

@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
+import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -138,33 +140,37 @@ def test_provider_accepts_the_referral_and_records_attendance_and_treatment(
     new = page.locator("section").filter(
         has=page.get_by_role("heading", name=re.compile("^New: awaiting acceptance"))
     )
-    row = new.get_by_role("row").filter(has_text=reference)
+    row = new.get_by_role("listitem").filter(has_text=reference)
     expect(row).to_contain_text(SERVICE)
     expect(row).to_contain_text("Children in household")
     session.screenshot("provider-worklist")
     readme_screenshot(session, "worklist")
 
     row.get_by_role("button", name=re.compile(r"^Accept today")).click()
-    expect(page.get_by_role("status")).to_contain_text(f"{reference}: accept saved.")
+    expect(page.get_by_role("status")).to_contain_text(f"Referral {reference} accepted.")
     accepted = page.locator("section").filter(
         has=page.get_by_role("heading", name=re.compile("^Awaiting first attendance"))
     )
-    expect(accepted.get_by_role("row").filter(has_text=reference)).to_have_count(1)
+    expect(accepted.get_by_role("listitem").filter(has_text=reference)).to_have_count(1)
 
     # First attendance from the referral's page, with the date typed in.
-    accepted.get_by_role("link", name=reference).click()
+    accepted.get_by_role("link", name=reference, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Referral {reference}")
     expect(page.get_by_role("note").filter(has_text="Child protection.")).to_be_visible()
     attend = page.get_by_role("form", name="Record first attendance")
     attend.get_by_label("Date").fill(today().isoformat())
     attend.get_by_role("button", name="Record first attendance").click()
-    expect(page.get_by_role("status")).to_contain_text("record first attendance saved")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"First attendance recorded for referral {reference}."
+    )
     expect(page.locator(".lead .status")).to_have_text("Engaged (attended)")
 
     start = page.get_by_role("form", name="Record treatment start")
     start.get_by_label("Date").fill(today().isoformat())
     start.get_by_role("button", name="Record treatment start").click()
-    expect(page.get_by_role("status")).to_contain_text("record treatment start saved")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Treatment start recorded for referral {reference}."
+    )
     expect(page.locator(".lead .status")).to_have_text("Treatment started")
 
     timeline = page.locator(".timeline > li")
@@ -188,7 +194,7 @@ def test_area_lead_reads_the_reports_and_sees_no_person_level_page(custody_refer
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Outcomes by council area of residence"
     )
-    page.get_by_label("Geography").select_option(label="Police division")
+    page.get_by_label("Areas", exact=True).select_option(label="Police division")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Outcomes by police division")
     expect(page.locator(".area-table")).to_contain_text("Greater Glasgow")
@@ -200,9 +206,9 @@ def test_area_lead_reads_the_reports_and_sees_no_person_level_page(custody_refer
     assert download.suggested_filename.startswith("areas-police_division-")
     assert download.suggested_filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert rows[0][:4] == ["area_code", "area", "referrals", "pending"]
-    assert "compared_with_scotland" in rows[0]
-    names = [r[1] for r in rows[1:]]
+    assert rows[0][:6] == ["as_of", "period", "period_label", "area_type", "area_code", "area"]
+    assert {"numerator", "denominator", "value_note", "compared_with_national"} <= set(rows[0])
+    names = [r[5] for r in rows[1:]]
     assert "Greater Glasgow" in names
     assert names[-1] == "Scotland"
     assert all(len(r) == len(rows[0]) for r in rows)
@@ -210,7 +216,7 @@ def test_area_lead_reads_the_reports_and_sees_no_person_level_page(custody_refer
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Map").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("by police division")
     legend = page.get_by_role("list", name="What the colours mean")
-    expect(legend).to_contain_text("Suppressed (small numbers) or no data")
+    expect(legend).to_contain_text("Not shown")
     for text in legend.get_by_role("listitem").all_inner_texts():
         assert text.strip(), "a legend entry has a colour but no words"
     frame = page.frame_locator("iframe.services-map")
@@ -258,17 +264,58 @@ def test_someone_on_a_phone_finds_services_and_sees_them_on_the_map(open_session
 
     page.get_by_role("link", name="Show these services on a map").tap()
     expect(page.get_by_role("heading", level=1, name="Services map")).to_be_visible()
-    frame = page.frame_locator("iframe.services-map")
-    markers = frame.locator(".leaflet-marker-icon, .marker-cluster")
+    box = page.locator("#services-map")
+    expect(box).to_have_attribute("data-state", "ready")
+    expect(page.locator("#map-count")).to_contain_text("within 25 km of Kirkcaldy in view")
+    expect(box.locator(".origin-pin")).to_have_text("Kirkcaldy")  # the place searched
+    expect(box.locator("path.search-radius")).to_have_count(1)  # the radius
+    markers = box.locator(".svc-badge, .svc-cluster")
     expect(markers.first).to_be_visible()
-    assert markers.count() >= 1
-    expect(frame.locator(".leaflet-container")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the map page scrolls sideways on a phone ({width}px wide)"
     session.screenshot("phone-services-map")
 
     session.goto("/map")
-    expect(page.locator("#map-count")).to_contain_text("active services")
-    frame = page.frame_locator("iframe.services-map")
-    expect(frame.locator(".leaflet-marker-icon, .marker-cluster").first).to_be_visible()
+    expect(page.locator("#services-map")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#map-count")).to_contain_text("active services in view")
+    expect(page.locator("#services-map .svc-cluster").first).to_be_visible()
+    # Selecting groups zooms in until they separate into services with their types.
+    box = page.locator("#services-map")
+    for _ in range(6):
+        if box.locator(".svc-badge").count():
+            break
+        loads = int(box.get_attribute("data-loads"))
+        box.locator(".svc-cluster").first.tap()
+        expect(box).not_to_have_attribute("data-loads", str(loads))
+    expect(box.locator(".svc-badge").first).to_be_visible()
     session.screenshot("phone-services-map-scotland")
     assert session.watch.blocked == [], "the map reached for the network"
     session.watch.assert_clean()
+
+
+def test_admin_on_a_phone_registers_a_custody_system_whose_token_works(open_session, live_server):
+    session = open_session("admin@demo.test", **MOBILE)
+    page = session.page
+    session.goto("/admin/")
+    page.get_by_role("link", name="API clients").tap()
+    page.get_by_role("link", name="Register a system").tap()
+    page.get_by_label("Name of the system").fill("Custody system, Glasgow East")
+    page.get_by_label("Custody system (for a set of custody suites)").check()
+    page.get_by_label(re.compile("London Road Police Office custody")).check()
+    page.get_by_role("button", name="Register and show the token").tap()
+    expect(page.get_by_text("Copy the token now: it is shown only this once.")).to_be_visible()
+    token = page.get_by_label("Token").input_value()
+    assert token.startswith("rpk_")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the token page scrolls sideways on a phone ({width}px wide)"
+    session.watch.assert_clean()
+
+    request = urllib.request.Request(  # noqa: S310 - the app on loopback
+        f"{live_server.url}/api/v1/referrals?per_page=1",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        listed = json.load(response)
+    assert listed["total_items"] > 0  # the demo suite's referrals
+    page.get_by_role("link", name="Done: back to API clients").tap()
+    expect(page.get_by_role("cell", name="Custody system, Glasgow East")).to_be_visible()

@@ -1,0 +1,154 @@
+"""One account, as an administrator sees it: edit it, set a new password, reset the
+sign-in app (a lost phone), clear paused sign-ins. A change to what the person may see,
+a new password or a reset app ends their sessions everywhere; every change is audited."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from .. import rate_limits
+from ..audit import record
+from ..auth import mfa, sessions, throttle
+from ..auth.passwords import password_problem
+from ..choices import Role
+from ..clock import now_utc
+from ..extensions import db
+from ..models import User
+from . import bp
+from .users import (
+    PasswordForm,
+    UserForm,
+    _apply,
+    _check_scope,
+    _email_taken,
+    _prepare,
+    _user_or_404,
+)
+
+
+def account_state(user: User) -> dict:
+    """What the user page shows about the account's sign-in."""
+    limit = throttle.Limit.from_setting(
+        current_app.config["SIGN_IN_FAILURES_PER_ACCOUNT_ANYWHERE"]
+    )
+    key = rate_limits.counter_key("signin-account", user.email)
+    return {
+        "mfa_enrolled": mfa.enrolled(user),
+        "paused_until": throttle.paused_until(db.session.connection(), [(key, limit)]),
+    }
+
+
+# A change to any of these changes what the person may see: their sessions end.
+SEEING = {"active", "role", "organisation_id", "custody_suite_id", "manager", "scheme_id"}
+
+
+def _fill(form: UserForm, user: User) -> None:
+    """The form as the account stands."""
+    form.email.data, form.name.data = user.email, user.name
+    form.role.data = user.role.value
+    form.organisation_id.data = str(user.organisation_id or "")
+    form.custody_suite_id.data = str(user.custody_suite_id or "")
+    form.area_ids.data = [str(a.id) for a in user.areas]
+    form.manager.data = user.manager
+    form.scheme_id.data = str(user.scheme_id or "")
+    form.active.data = user.active
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = _user_or_404(user_id)
+    form = UserForm()
+    _prepare(form)
+    password_form = PasswordForm(prefix="pw", formdata=None)
+    if not form.is_submitted():
+        _fill(form, user)
+    elif form.validate():
+        ok = _check_scope(form)
+        if _email_taken(form.email.data, user.id):
+            form.email.errors.append("There is already an account with this email address.")
+            ok = False
+        if user.id == current_user.id and (not form.active.data or form.role.data != Role.ADMIN):
+            form.active.errors.append(
+                "You cannot deactivate your own account or remove your own administrator role."
+            )
+            ok = False
+        if ok:
+            changes = _apply(form, user)
+            if changes.keys() & SEEING:
+                # What the person may see changed: every session of theirs ends now.
+                user.session_version += 1
+                reason = "deactivated" if not user.active else "access_changed"
+                sessions.end_all(db.session, user.id, now_utc(), reason)
+            action = (
+                "user_deactivated"
+                if changes.get("active") == ["True", "False"]
+                else ("user_updated")
+            )
+            record(action, user, detail=changes)
+            db.session.commit()
+            flash(f"Saved {user.email}.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        password_form=password_form,
+        **account_state(user),
+    ), status
+
+
+@bp.post("/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    user = _user_or_404(user_id)
+    form = PasswordForm(prefix="pw")
+    ok = form.validate()
+    if ok and (problem := password_problem(form.password.data, user.email)):
+        form.password.errors.append(problem)
+        ok = False
+    if not ok:
+        edit = UserForm(formdata=None, obj=None)
+        _prepare(edit)
+        _fill(edit, user)
+        return render_template(
+            "admin/user_form.html",
+            form=edit,
+            user=user,
+            password_form=form,
+            **account_state(user),
+        ), 400
+    user.set_password(form.password.data)
+    user.session_version += 1
+    sessions.end_all(db.session, user.id, now_utc(), "password_reset")
+    throttle.clear_account(db.session.connection(), user.email, [])
+    record("user_password_reset", user)
+    db.session.commit()
+    flash(f"New password set for {user.email}; they are signed out everywhere.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def unlock_user(user_id: int):
+    user = _user_or_404(user_id)
+    throttle.clear_account(db.session.connection(), user.email, [])
+    record("user_unlocked", user)
+    db.session.commit()
+    flash(f"Failed sign-ins for {user.email} are cleared: they can sign in now.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/sign-in-app")
+def reset_sign_in_app(user_id: int):
+    user = _user_or_404(user_id)
+    mfa.reset(db.session, user)
+    user.session_version += 1
+    sessions.end_all(db.session, user.id, now_utc(), "sign_in_app_reset")
+    record("mfa_reset_by_admin", user)
+    db.session.commit()
+    flash(
+        f"The sign-in app of {user.email} is reset: they set it up again when they next "
+        "sign in, and are signed out everywhere.",
+        "success",
+    )
+    return redirect(url_for("admin.edit_user", user_id=user.id))

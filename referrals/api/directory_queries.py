@@ -1,0 +1,183 @@
+"""Which directory records a public API request asks for, as SQL conditions.
+
+The HSDS filters: ``search`` (every word must appear in the service's name, description,
+organisation or type), ``taxonomy_term_id``, ``taxonomy_id``, ``organization_id`` and
+``modified_after`` (changed on or after that time). Inactive services are left out,
+except when asking what changed since a time: a system keeping a copy must learn that a
+service closed. ``postcode`` limits locations to services covering its council area,
+and with ``proximity`` (metres) to those that close to it, nearest first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from ..choices import ServiceStatus
+from ..directory.locate import NotFound, locate
+from ..geo import bounding_box, geodesic_km
+from ..models import (
+    Location,
+    Organisation,
+    Service,
+    ServiceType,
+    service_areas,
+    service_type_links,
+)
+from .hsds import TAXONOMY_ID
+from .params import ApiError
+
+MAX_PROXIMITY_M = 500_000
+
+
+@dataclass
+class DirectoryFilter:
+    search: str | None = None
+    taxonomy_term_id: UUID | None = None
+    taxonomy_id: UUID | None = None
+    organization_id: UUID | None = None
+    modified_after: dt.datetime | None = None
+    type_codes: list[str] = field(default_factory=list)
+
+
+def _contains(column: sa.ColumnElement, word: str) -> sa.ColumnElement[bool]:
+    return sa.func.lower(column).contains(word.lower(), autoescape=True)
+
+
+def service_conditions(f: DirectoryFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if f.modified_after is None:
+        conditions.append(Service.status != ServiceStatus.INACTIVE)
+    else:
+        conditions.append(Service.updated_at >= f.modified_after)
+    for word in (f.search or "").split():
+        conditions.append(
+            sa.or_(
+                _contains(Service.name, word),
+                _contains(sa.func.coalesce(Service.description, ""), word),
+                Service.organisation_id.in_(
+                    sa.select(Organisation.id).where(_contains(Organisation.name, word))
+                ),
+                Service.id.in_(
+                    sa.select(service_type_links.c.service_id)
+                    .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
+                    .where(_contains(ServiceType.name, word))
+                ),
+            )
+        )
+    if f.taxonomy_term_id is not None or f.type_codes:
+        term = (
+            ServiceType.uuid == f.taxonomy_term_id
+            if f.taxonomy_term_id is not None
+            else ServiceType.code.in_(f.type_codes)
+        )
+        conditions.append(
+            Service.id.in_(
+                sa.select(service_type_links.c.service_id)
+                .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
+                .where(term)
+            )
+        )
+    if f.taxonomy_id is not None and f.taxonomy_id != TAXONOMY_ID:
+        conditions.append(sa.false())
+    if f.organization_id is not None:
+        conditions.append(
+            Service.organisation_id.in_(
+                sa.select(Organisation.id).where(Organisation.uuid == f.organization_id)
+            )
+        )
+    return conditions
+
+
+def loaded_services() -> sa.Select:
+    return sa.select(Service).options(
+        selectinload(Service.organisation),
+        selectinload(Service.locations).selectinload(Location.council_area),
+        selectinload(Service.opening_hours),
+        selectinload(Service.areas_served),
+        selectinload(Service.types),
+    )
+
+
+def services_by_id(session: Session, ids: list[int]) -> list[Service]:
+    found = {s.id: s for s in session.scalars(loaded_services().where(Service.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def organisation_services(session: Session, org: Organisation) -> list[Service]:
+    """The organisation's services that are listed (not inactive)."""
+    ids = session.scalars(
+        sa.select(Service.id)
+        .where(Service.organisation_id == org.id, *service_conditions(DirectoryFilter()))
+        .order_by(Service.id)
+    )
+    return services_by_id(session, list(ids))
+
+
+def locations_by_id(session: Session, ids: list[int]) -> list[Location]:
+    found = {
+        loc.id: loc
+        for loc in session.scalars(
+            sa.select(Location)
+            .where(Location.id.in_(ids))
+            .options(
+                selectinload(Location.council_area),
+                selectinload(Location.service).options(
+                    selectinload(Service.organisation),
+                    selectinload(Service.locations).selectinload(Location.council_area),
+                    selectinload(Service.opening_hours),
+                    selectinload(Service.areas_served),
+                    selectinload(Service.types),
+                ),
+            )
+        )
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def public_location_ids(f: DirectoryFilter) -> sa.Select:
+    """Locations of matching services whose addresses are public, in a stable order."""
+    return (
+        sa.select(Location.id)
+        .join(Service, Service.id == Location.service_id)
+        .where(~Service.confidential_address, *service_conditions(f))
+        .order_by(Location.id)
+    )
+
+
+def near_postcode(
+    session: Session, ids: sa.Select, postcode: str, proximity_m: int | None
+) -> sa.Select:
+    """``ids`` narrowed to services covering ``postcode``'s council area or, with
+    ``proximity_m``, to locations within that many metres of it, nearest first."""
+    origin = locate(session, postcode)
+    if isinstance(origin, NotFound):
+        raise ApiError(400, f"postcode: {origin.message}", {"postcode": origin.message})
+    if proximity_m is None:
+        if origin.council_area_id is None:
+            message = "We do not know which council area that postcode is in: add proximity."
+            raise ApiError(400, f"postcode: {message}", {"postcode": message})
+        covering = sa.select(service_areas.c.service_id).where(
+            service_areas.c.council_area_id == origin.council_area_id
+        )
+        return ids.where(Location.service_id.in_(covering))
+    box = bounding_box(origin.latitude, origin.longitude, proximity_m / 1000)
+    candidates = session.execute(
+        ids.add_columns(Location.latitude, Location.longitude)
+        .where(Location.latitude.between(box.south, box.north))
+        .where(Location.longitude.between(box.west, box.east))
+        .order_by(None)
+    ).all()
+    distances = {
+        row[0]: geodesic_km(origin.latitude, origin.longitude, row[1], row[2])
+        for row in candidates
+    }
+    near = sorted((d, i) for i, d in distances.items() if d * 1000 <= proximity_m)
+    if not near:
+        return ids.where(sa.false())
+    order = sa.case({i: n for n, (_d, i) in enumerate(near)}, value=Location.id)
+    return ids.where(Location.id.in_([i for _d, i in near])).order_by(None).order_by(order)

@@ -1,0 +1,205 @@
+"""``/api/v1/openapi.json``: the OpenAPI 3.1 description of every endpoint of the API.
+
+It is built from the same code lists the API checks against (statuses, pathways, actions),
+so the description and the behaviour cannot drift apart; the test suite runs schemathesis
+against it on both databases.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, url_for
+
+from . import bp
+from .directory_queries import MAX_PROXIMITY_M
+from .hsds import HSDS_VERSION, PROFILE_URL
+from .openapi_parts import (
+    BAD_QUERY,
+    NOT_FOUND,
+    PAGING,
+    UUID,
+    get,
+    ok,
+    page_of,
+    path_id,
+    query,
+    ref,
+)
+from .openapi_referral_paths import referral_paths
+from .openapi_referrals import REFERRAL_SCHEMAS
+from .openapi_schemas import DIRECTORY_SCHEMAS
+
+SEARCH = query("search", {"type": "string", "maxLength": 200}, "Words that must all appear.")
+SERVICE_FILTERS = [
+    SEARCH,
+    query("taxonomy_term_id", UUID, "Only services of this service type (/taxonomy_terms)."),
+    query("taxonomy_id", UUID, "Only services with a term from this taxonomy."),
+    query("organization_id", UUID, "Only this organisation's services."),
+    query(
+        "modified_after",
+        {"type": "string", "format": "date-time"},
+        "Only services changed on or after this time (UTC if no offset); includes services "
+        "that became inactive, so a copy can be kept in step.",
+    ),
+    query("type", {"type": "string"}, "Local: only services of this type code, like ost."),
+    query("full", {"type": "boolean"}, "true: each item fully nested."),
+]
+
+
+def _paths() -> dict:
+    return {
+        "/": get(
+            "HSDS version, profile and this description",
+            "getApiMetaInformation",
+            {"200": ok(ref("Root"))},
+        ),
+        "/openapi.json": get("This description", "getOpenApi", {"200": ok({"type": "object"})}),
+        "/services": get(
+            "Services, filtered and paginated",
+            "getPaginatedListOfServices",
+            {
+                "200": ok(
+                    page_of(
+                        {"anyOf": [ref("Service"), ref("ServiceSummary"), ref("ServiceMinimal")]}
+                    ),
+                    ndjson=True,
+                ),
+                "400": BAD_QUERY,
+            },
+            [
+                *SERVICE_FILTERS,
+                query(
+                    "minimal",
+                    {"type": "boolean"},
+                    "true: id, name, status and last_modified only; per_page may then be up "
+                    "to 5,000.",
+                ),
+                *PAGING,
+            ],
+        ),
+        "/services/{id}": get(
+            "One service, fully nested",
+            "getFullyNestedServiceById",
+            {"200": ok(ref("Service")), "404": NOT_FOUND},
+            [path_id("The service's id.")],
+        ),
+        "/service_at_locations": get(
+            "Services at their (public) locations",
+            "getPaginatedListOfServiceAtLocation",
+            {"200": ok(page_of(ref("ServiceAtLocation")), ndjson=True), "400": BAD_QUERY},
+            [
+                *SERVICE_FILTERS,
+                query(
+                    "postcode",
+                    {"type": "string", "maxLength": 100},
+                    "Only services covering this postcode's council area.",
+                ),
+                query(
+                    "proximity",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_PROXIMITY_M},
+                    "With postcode: only locations within this many metres, nearest first.",
+                ),
+                *PAGING,
+            ],
+        ),
+        "/service_at_locations/{id}": get(
+            "The service, fully nested, at one of its locations (as HSDS 3.0 describes it)",
+            "getServiceAtLocationWithNestedDataById",
+            {"200": ok(ref("Service")), "404": NOT_FOUND},
+            [path_id("The service-at-location's id.")],
+        ),
+        "/organizations": get(
+            "Organisations",
+            "getPaginatedListOfOrganizations",
+            {
+                "200": ok(
+                    page_of({"anyOf": [ref("OrganizationFull"), ref("Organization")]}), ndjson=True
+                ),
+                "400": BAD_QUERY,
+            },
+            [
+                SEARCH,
+                query("full", {"type": "boolean"}, "true: with phones and services."),
+                query("full_service", {"type": "boolean"}, "true: with services fully nested."),
+                *PAGING,
+            ],
+        ),
+        "/organizations/{id}": get(
+            "One organisation with its services",
+            "getOrganizationById",
+            {"200": ok(ref("OrganizationFull")), "400": BAD_QUERY, "404": NOT_FOUND},
+            [
+                path_id("The organisation's id."),
+                query("full_service", {"type": "boolean"}, "true: services fully nested."),
+            ],
+        ),
+        "/taxonomies": get(
+            "Taxonomies (one: the service types)",
+            "getPaginatedListOfTaxonomies",
+            {"200": ok(page_of(ref("Taxonomy"))), "400": BAD_QUERY},
+            [SEARCH, *PAGING[:2]],
+        ),
+        "/taxonomies/{id}": get(
+            "One taxonomy",
+            "getTaxonomyById",
+            {"200": ok(ref("Taxonomy")), "404": NOT_FOUND},
+            [path_id("The taxonomy's id.")],
+        ),
+        "/taxonomy_terms": get(
+            "Service types",
+            "getPaginatedListOfTaxonomyTerms",
+            {"200": ok(page_of(ref("TaxonomyTerm")), ndjson=True), "400": BAD_QUERY},
+            [
+                SEARCH,
+                query("taxonomy_id", UUID, "Only terms of this taxonomy."),
+                query("parent_id", UUID, "Only children of this term (there are none)."),
+                query("top_only", {"type": "boolean"}, "Only top-level terms (all are)."),
+                *PAGING,
+            ],
+        ),
+        "/taxonomy_terms/{id}": get(
+            "One service type",
+            "getTaxonomyTermById",
+            {"200": ok(ref("TaxonomyTerm")), "404": NOT_FOUND},
+            [path_id("The term's id.")],
+        ),
+        **referral_paths(),
+    }
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Referral Pathways API",
+            "version": "1.0.0",
+            "summary": (
+                "Drug treatment and harm-reduction services, and referrals to them from custody."
+            ),
+            "description": (
+                f"The public directory follows Open Referral HSDS 3.0 ({HSDS_VERSION}, profile "
+                f"{PROFILE_URL}): anyone may read it, from any web page. The referral API is "
+                "for systems an administrator has registered: send the token as "
+                "`Authorization: Bearer <token>`. A custody system sees and makes the "
+                "referrals of its custody suites; a provider's case system sees and updates "
+                "referrals to its organisation's services. Everything else answers 404."
+            ),
+        },
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "servers": [{"url": url_for("api.root", _external=True).rstrip("/")}],
+        "paths": _paths(),
+        "components": {
+            "schemas": DIRECTORY_SCHEMAS | REFERRAL_SCHEMAS,
+            "securitySchemes": {
+                "bearerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A registered system's token, from /admin/api-clients.",
+                }
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())

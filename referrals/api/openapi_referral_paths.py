@@ -1,0 +1,128 @@
+"""The referral API's operations in the OpenAPI description."""
+
+from __future__ import annotations
+
+from ..choices import ReferralStatus
+from .openapi_parts import (
+    BAD_QUERY,
+    FORBIDDEN,
+    INVALID,
+    JSON,
+    NOT_FOUND,
+    PAGING,
+    SECURED,
+    STRING,
+    UNAUTHORISED,
+    get,
+    ok,
+    page_of,
+    path_id,
+    problem,
+    query,
+    ref,
+)
+
+
+def referral_paths() -> dict:
+    referral_id = path_id("The referral's id.")
+    return {
+        "/referrals": {
+            "get": {
+                "summary": "Referrals this system may see, oldest change first",
+                "operationId": "listReferrals",
+                "security": SECURED,
+                "parameters": [
+                    query(
+                        "changed_since",
+                        {"type": "string", "format": "date-time"},
+                        "Only referrals changed on or after this time (UTC if no offset). "
+                        "Keep a copy in step by asking again from the last updated_at seen.",
+                    ),
+                    query(
+                        "status",
+                        {"type": "string", "enum": ReferralStatus.values()},
+                        "Only this status.",
+                    ),
+                    *PAGING[:2],
+                ],
+                "responses": {
+                    "200": ok(page_of(ref("ReferralSummary"))),
+                    "400": BAD_QUERY,
+                    "401": UNAUTHORISED,
+                },
+            },
+            "post": {
+                "summary": "Make a referral (custody systems)",
+                "operationId": "createReferral",
+                "security": SECURED,
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": ref("NewReferral")}},
+                },
+                "responses": {
+                    "201": {
+                        **ok(ref("Referral"), "Made"),
+                        "headers": {
+                            "Location": {
+                                "schema": STRING,
+                                "description": "The referral's address.",
+                            }
+                        },
+                    },
+                    "400": problem("The body is not a JSON object."),
+                    "401": UNAUTHORISED,
+                    "403": FORBIDDEN,
+                    "409": problem(
+                        "The same person was referred to the same service in the last 28 "
+                        "days: send again with confirm_duplicate true if this is a new one."
+                    ),
+                    "422": INVALID,
+                },
+            },
+        },
+        "/referrals/{id}": get(
+            "One referral, with its history",
+            "getReferral",
+            {"200": ok(ref("Referral")), "401": UNAUTHORISED, "404": NOT_FOUND},
+            [referral_id],
+            security=SECURED,
+        ),
+        "/referrals/{id}/fhir": get(
+            "The referral as FHIR R4: ServiceRequest and Task in a Bundle",
+            "getReferralFhir",
+            {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/fhir+json": {"schema": ref("FhirBundle")}},
+                },
+                "401": UNAUTHORISED,
+                "404": NOT_FOUND,
+            },
+            [referral_id],
+            security=SECURED,
+        ),
+        "/referrals/{id}/events": {
+            "post": {
+                "summary": "Record a step of the referral's lifecycle",
+                "operationId": "changeReferral",
+                "security": SECURED,
+                "parameters": [referral_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": ref("StatusChange")}},
+                },
+                "responses": {
+                    "201": ok(ref("Referral"), "Recorded: the referral as it is now"),
+                    "400": problem("The body is not a JSON object."),
+                    "401": UNAUTHORISED,
+                    "403": FORBIDDEN,
+                    "404": NOT_FOUND,
+                    "409": problem(
+                        "Someone else changed the referral first: errors.version is its "
+                        "version now."
+                    ),
+                    "422": INVALID,
+                },
+            }
+        },
+    }

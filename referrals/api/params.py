@@ -1,0 +1,207 @@
+"""Reading the API's query parameters, and the page envelope every list answers in.
+
+A parameter that is present but wrong is an error (400) naming the parameter and what
+it should be, never silently ignored: a filter that did nothing would return everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from flask import Response, json, jsonify, request, stream_with_context
+from sqlalchemy.orm import Session
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+STREAM_BATCH = 200
+TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+NUL_MESSAGE = "must not contain a NUL character (it cannot be stored)."
+
+
+def has_nul(value: object) -> bool:
+    """Whether a JSON value holds a NUL character anywhere."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
+class ApiError(Exception):
+    """Answered as a JSON problem document with ``status``."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
+
+
+def bad(name: str, message: str) -> ApiError:
+    return ApiError(400, f"{name} {message}.", {name: message})
+
+
+def arg(name: str) -> str:
+    """The parameter's text, stripped; a NUL character (which no database text can hold,
+    and no real value has) is refused."""
+    raw = request.args.get(name, "")
+    if "\x00" in raw:
+        raise bad(name, "must not contain a NUL character")
+    return raw.strip()
+
+
+def list_arg(name: str) -> list[str]:
+    """Every value of a repeatable parameter (``type=ost&type=iep``)."""
+    values = request.args.getlist(name)
+    if any("\x00" in value for value in values):
+        raise bad(name, "must not contain a NUL character")
+    return [value.strip() for value in values if value.strip()]
+
+
+def text_arg(name: str, max_length: int = 200) -> str | None:
+    value = " ".join(arg(name).split())
+    if len(value) > max_length:
+        raise bad(name, f"must be at most {max_length} characters")
+    return value or None
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = arg(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad(name, "must be a whole number") from None
+    if not low <= value <= high:
+        raise bad(name, f"must be from {low} to {high}")
+    return value
+
+
+def bool_arg(name: str) -> bool:
+    raw = arg(name).lower()
+    if not raw or raw in FALSE:
+        return False
+    if raw in TRUE:
+        return True
+    raise bad(name, "must be true or false")
+
+
+def uuid_arg(name: str) -> UUID | None:
+    raw = arg(name)
+    if not raw:
+        return None
+    value = parse_uuid(raw)
+    if value is None:
+        raise bad(name, "must be an id from this API (a UUID)")
+    return value
+
+
+def parse_uuid(raw: str) -> UUID | None:
+    try:
+        return UUID(raw.strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def datetime_arg(name: str) -> dt.datetime | None:
+    """An ISO 8601 date or date and time; without an offset it is taken as UTC."""
+    raw = arg(name)
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise bad(name, "must be a date and time like 2026-11-01T09:00:00Z") from None
+    if not 1900 <= value.year <= 2100:
+        raise bad(name, "must be a date from 1900 to 2100")
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def choice_arg(name: str, choices: Iterable[str], default: str | None = None) -> str | None:
+    allowed = list(choices)
+    raw = arg(name)
+    if not raw:
+        return default
+    if raw not in allowed:
+        raise bad(name, f"must be one of {', '.join(allowed)}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    per_page: int
+
+    @classmethod
+    def from_request(cls, max_per_page: int = MAX_PER_PAGE) -> Paging:
+        return cls(
+            page=int_arg("page", 1, 1, 10**6),
+            per_page=int_arg("per_page", DEFAULT_PER_PAGE, 1, max_per_page),
+        )
+
+
+def page_of(session: Session, ids: sa.Select, paging: Paging) -> tuple[int, list]:
+    """The total count of ``ids`` (an ordered query of ids) and the ids on the page."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()))
+    found = list(
+        session.scalars(ids.offset((paging.page - 1) * paging.per_page).limit(paging.per_page))
+    )
+    return total or 0, found
+
+
+def page_body(total: int, paging: Paging, contents: list) -> dict:
+    """The HSDS page envelope, used by every list in the API."""
+    pages = max(1, math.ceil(total / paging.per_page))
+    return {
+        "total_items": total,
+        "total_pages": pages,
+        "page_number": paging.page,
+        "size": len(contents),
+        "first_page": paging.page == 1,
+        "last_page": paging.page >= pages,
+        "empty": not contents,
+        "contents": contents,
+    }
+
+
+def listing(
+    session: Session,
+    ids: sa.Select,
+    load: Callable[[list], list],
+    as_json: Callable[[Any], dict],
+    paging: Paging,
+    ndjson: bool = False,
+) -> Response:
+    """A page of ``ids`` as JSON, or (``format=ndjson``) all of them, one per line, streamed
+    in batches without pagination."""
+    if ndjson:
+
+        def lines():
+            last = None
+            while True:
+                batch_query = ids.limit(STREAM_BATCH)
+                if last is not None:
+                    batch_query = batch_query.offset(last)
+                batch = list(session.scalars(batch_query))
+                if not batch:
+                    return
+                for item in load(batch):
+                    yield json.dumps(as_json(item)) + "\n"
+                last = (last or 0) + len(batch)
+
+        return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
+    total, page_ids = page_of(session, ids, paging)
+    return jsonify(page_body(total, paging, [as_json(item) for item in load(page_ids)]))

@@ -1,0 +1,21 @@
+"""Area codes that were replaced, and the codes that replaced them.
+
+GSS codes are never reused: when a council area's boundary changed, it got a new code.
+Boundary and postcode files older than the change still carry the old code, so imports
+read an old code as its replacement and say so. (Scotland's four changed in 2018 and
+2019 after small boundary changes.)
+"""
+
+from __future__ import annotations
+
+RETIRED_CODES = {
+    "S12000015": "S12000047",  # Fife
+    "S12000024": "S12000048",  # Perth and Kinross
+    "S12000044": "S12000050",  # North Lanarkshire
+    "S12000046": "S12000049",  # Glasgow City
+}
+
+
+def current_code(code: str) -> str:
+    """The code in use today for ``code`` (itself when it was never replaced)."""
+    return RETIRED_CODES.get(code, code)

@@ -1,0 +1,134 @@
+"""The second step of signing in: ``/login/verify`` (a code from the sign-in app, or a
+recovery code) and ``/login/enrol`` (setting the app up, for those who must have one).
+Wrong codes are counted per account like passwords; after too many the sign-in starts
+again from the password."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import rate_limits
+from ..audit import record
+from ..clock import now_utc
+from ..extensions import db
+from ..security import limiter
+from . import mfa, throttle
+from .flow import PENDING, complete_sign_in, pending
+from .views import bp, paused_message
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired("Enter the code."),
+            Length(max=40, message="That is too long for a code."),
+        ],
+    )
+
+
+def _mfa_counter():
+    limit = throttle.Limit.from_setting(current_app.config["SIGN_IN_FAILURES_PER_ACCOUNT"])
+    return limit
+
+
+def _start_again(message: str):
+    session.pop(PENDING, None)
+    flash(message, "warning")
+    return redirect(url_for("auth.login"))
+
+
+def _paused(user) -> object:
+    limit = _mfa_counter()
+    key = rate_limits.counter_key("mfa", str(user.id))
+    return throttle.paused_until(db.session.connection(), [(key, limit)]), key, limit
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
+def second_factor():
+    user, next_url = pending()
+    if user is None:
+        return _start_again("Sign in again: that sign-in was not finished within ten minutes.")
+    if not mfa.enrolled(user):
+        return redirect(url_for("auth.enrol"))
+    form = CodeForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        now = now_utc()
+        until, key, limit = _paused(user)
+        if until is not None:
+            record("sign_in_paused", user, user=user, detail={"reason": "second factor"})
+            db.session.commit()
+            return _start_again(paused_message(until))
+        if mfa.verify(db.session, user, form.code.data, now):
+            return complete_sign_in(user, next_url, "app")
+        if mfa.use_recovery_code(db.session, user, form.code.data, now):
+            left = mfa.recovery_codes_left(db.session, user)
+            response = complete_sign_in(user, next_url, "recovery code")
+            flash(  # after signing in, which starts a fresh session
+                f"You signed in with a recovery code; {left} left. If you have lost your "
+                "phone, set the sign-in app up again in Sign-in and security.",
+                "warning",
+            )
+            return response
+        throttle.count_failure(db.session.connection(), [(key, limit)])
+        record("sign_in_failed", user, user=user, detail={"reason": "wrong code"})
+        db.session.commit()
+        error, status = (
+            "That code is not right. Check the six digits now shown in your sign-in app "
+            "and try again, or use one of your recovery codes.",
+            401,
+        )
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/verify.html", form=form, error=error, user=user), status
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
+def enrol():
+    user, next_url = pending()
+    if user is None:
+        return _start_again("Sign in again: that sign-in was not finished within ten minutes.")
+    if mfa.enrolled(user):
+        return redirect(url_for("auth.second_factor"))
+    form = CodeForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        until, key, limit = _paused(user)
+        if until is not None:
+            return _start_again(paused_message(until))
+        now = now_utc()
+        if mfa.confirm(user, form.code.data, now):
+            codes = mfa.new_recovery_codes(db.session, user, now)
+            record("mfa_enrolled", user, user=user)
+            page = render_template("auth/recovery_codes.html", codes=codes, next=next_url)
+            return complete_sign_in(user, next_url, "app (set up now)", page=page)
+        throttle.count_failure(db.session.connection(), [(key, limit)])
+        db.session.commit()
+        error, status = (
+            "That code is not right. Check that the app shows Referral Pathways and enter the "
+            "six digits it shows now.",
+            401,
+        )
+    elif form.is_submitted():
+        status = 400
+    secret = mfa.start_enrolment(user)
+    db.session.commit()
+    uri = mfa.provisioning_uri(user, secret, current_app.config["MFA_ISSUER"])
+    return (
+        render_template(
+            "auth/enrol.html",
+            form=form,
+            error=error,
+            qr=mfa.qr_data_uri(uri),
+            key=mfa.group_key(secret),
+            action=url_for("auth.enrol"),
+            intro=True,
+        ),
+        status,
+    )

@@ -1,0 +1,126 @@
+"""Sign-in throttling that slows guessing but cannot keep anyone out for long.
+
+Failed sign-ins are counted in fixed windows, in the database (``rate_limits.py``), so
+every worker and machine counts together. Counts are kept for the email as typed,
+whether or not an account has it, so a known and an unknown address get exactly the
+same answers. Three counts:
+
+- one account from one address, or from one recognised device: 5 per 15 minutes;
+- one account from all unrecognised devices: 20 per hour (a spread-out attack);
+- one address, whatever accounts it tries: 50 per hour (password spraying).
+
+A device is recognised when it holds a signed cookie given after a full sign-in to that
+account (the OWASP "device cookie"). A recognised device is only limited by its own
+count, so nobody elsewhere can keep the account holder out: at worst an attacker pauses
+sign-ins from their own address, and from new devices while they keep attacking. Every
+pause ends when its window does; an administrator can clear the counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from flask import Request, Response, current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import parse
+from sqlalchemy.engine import Connection
+
+from .. import rate_limits
+
+DEVICE_COOKIE = "rp_device"
+DEVICE_DAYS = 180
+DEVICES_KEPT = 8  # accounts remembered per browser (a shared custody PC)
+
+
+@dataclass(frozen=True)
+class Limit:
+    amount: int
+    window: float  # seconds
+
+    @classmethod
+    def from_setting(cls, text: str) -> Limit:
+        item = parse(text)
+        return cls(item.amount, float(item.get_expiry()))
+
+
+def _limits() -> dict[str, Limit]:
+    config = current_app.config
+    return {
+        "account": Limit.from_setting(config["SIGN_IN_FAILURES_PER_ACCOUNT"]),
+        "anywhere": Limit.from_setting(config["SIGN_IN_FAILURES_PER_ACCOUNT_ANYWHERE"]),
+        "address": Limit.from_setting(config["SIGN_IN_FAILURES_PER_ADDRESS"]),
+    }
+
+
+def counters(email: str, address: str, device: str | None) -> list[tuple[str, Limit]]:
+    """The counts a sign-in to ``email`` from ``address`` is judged by (``device``: the
+    recognised device's id for this account, if any)."""
+    limits = _limits()
+    key = rate_limits.counter_key
+    if device:
+        return [(key("signin-device", email, device), limits["account"])]
+    return [
+        (key("signin-account-address", email, address), limits["account"]),
+        (key("signin-account", email), limits["anywhere"]),
+        (key("signin-address", address), limits["address"]),
+    ]
+
+
+def paused_until(connection: Connection, keys: list[tuple[str, Limit]]) -> dt.datetime | None:
+    """When sign-in may be tried again, if any count is used up; else ``None``."""
+    until = None
+    for key, limit in keys:
+        count, expires = rate_limits.count(connection, key)
+        if count >= limit.amount:
+            until = max(until or 0.0, expires)
+    return dt.datetime.fromtimestamp(until, dt.UTC) if until else None
+
+
+def count_failure(connection: Connection, keys: list[tuple[str, Limit]]) -> None:
+    for key, limit in keys:
+        rate_limits.hit(connection, key, limit.window)
+
+
+def clear_account(connection: Connection, email: str, addresses: list[str]) -> None:
+    """Forget failures for ``email`` (its account-wide count and from ``addresses``)."""
+    key = rate_limits.counter_key
+    keys = [key("signin-account", email)]
+    keys += [key("signin-account-address", email, a) for a in addresses]
+    rate_limits.clear(connection, keys)
+
+
+# -- recognised devices ----------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="recognised-device")
+
+
+def devices(request: Request) -> dict[str, str]:
+    """The accounts (user id -> device id) this browser signed in to before."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return {}
+    try:
+        value = _serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def remember_device(request: Request, response: Response, user_id: int) -> None:
+    """After a full sign-in: this browser is a recognised device for ``user_id``."""
+    known = devices(request)
+    # Most recent last, so the oldest is forgotten first.
+    known[str(user_id)] = known.pop(str(user_id), None) or secrets.token_urlsafe(12)
+    kept = dict(list(known.items())[-DEVICES_KEPT:])
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _serializer().dumps(kept),
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]) or request.is_secure,
+    )

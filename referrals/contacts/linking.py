@@ -1,0 +1,131 @@
+"""Contacts and the referrals that come from them.
+
+Every referral made from custody comes from a contact whose outcome is "referral made":
+
+- recorded first (one contact, or a row of a batch), the contact waits for its referral,
+  and the referral form starts from it (``/referrals/new?contact=<id>``), prefilled with
+  what it holds; saving the referral links the two;
+- a referral made straight from the directory records its contact as it is saved, from
+  the referral's own answers, so the contacts stay the whole denominator.
+
+Either way the referral is the fuller, later record: on linking, the contact takes the
+referral's age band, sex, district and council, and its naloxone status is made to agree
+with the referral's two naloxone boxes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from ..audit import record
+from ..models import Referral, User
+from .choices import NALOXONE_FLAGS, ContactOutcome, naloxone_status
+from .models import CustodyContact
+
+AWAITING_DAYS = 31  # contacts waiting for their referral longer than this are not offered
+
+
+def awaiting_referral(
+    session: Session, suite_id: int | None, today: dt.date, limit: int = 50
+) -> list[CustodyContact]:
+    """A suite's contacts recorded as "referral made" whose referral is not saved yet,
+    oldest first (every suite's when ``suite_id`` is None)."""
+    query = (
+        sa.select(CustodyContact)
+        .where(
+            CustodyContact.outcome == ContactOutcome.REFERRAL_MADE,
+            CustodyContact.referral_id.is_(None),
+            CustodyContact.contact_on >= today - dt.timedelta(days=AWAITING_DAYS),
+        )
+        .options(
+            selectinload(CustodyContact.council_area),
+            selectinload(CustodyContact.custody_suite),
+        )
+        .order_by(CustodyContact.contact_on, CustodyContact.id)
+        .limit(limit)
+    )
+    if suite_id is not None:
+        query = query.where(CustodyContact.custody_suite_id == suite_id)
+    return list(session.scalars(query))
+
+
+def contact_awaiting(session: Session, user: User, contact_id: int | None):
+    """The contact ``user`` may make a referral for, or ``(None, why not)``."""
+    contact = session.get(CustodyContact, contact_id) if contact_id else None
+    if contact is None or contact.custody_suite_id != user.custody_suite_id:
+        return None, "That contact was not found, so this referral will be counted as a new one."
+    if contact.outcome != ContactOutcome.REFERRAL_MADE:
+        return None, (
+            f"That contact's outcome is “{contact.outcome.label.lower()}”, so this referral "
+            "will be counted as a new contact."
+        )
+    if contact.referral_id is not None:
+        return None, (
+            f"That contact already led to referral {contact.referral.reference}, so this "
+            "referral will be counted as a new contact."
+        )
+    return contact, None
+
+
+def prefill(contact: CustodyContact) -> dict:
+    """What the referral form can take from the contact."""
+    offered, supplied = NALOXONE_FLAGS[contact.naloxone]
+    return {
+        "age_band": contact.age_band.value,
+        "sex": contact.sex.value,
+        "postcode_district": contact.postcode_district or "",
+        "no_fixed_abode": contact.postcode_district is None,
+        "council_area_id": str(contact.council_area_id),
+        "naloxone_offered": offered,
+        "naloxone_supplied": supplied,
+        "pathway": "arrest_referral",
+    }
+
+
+def link(session: Session, contact: CustodyContact, referral: Referral, user: User) -> None:
+    """Link ``contact`` to the new ``referral``, taking the referral's answers."""
+    contact.referral = referral
+    contact.age_band = referral.age_band
+    contact.sex = referral.sex
+    contact.postcode_district = referral.postcode_district
+    contact.council_area_id = referral.council_area_id
+    contact.naloxone = naloxone_status(
+        referral.naloxone_offered, referral.naloxone_supplied, contact.naloxone
+    )
+    record(
+        "contact_linked",
+        contact,
+        user=user,
+        detail={"referral_id": referral.id, "reference": referral.reference},
+    )
+
+
+def contact_for_new_referral(session: Session, referral: Referral, user: User) -> CustodyContact:
+    """Record the contact a referral made without one comes from."""
+    contact = CustodyContact(
+        custody_suite_id=referral.custody_suite_id,
+        contact_on=referral.referred_on,
+        recorded_at=referral.made_at,
+        recorded_by_id=user.id,
+        age_band=referral.age_band,
+        sex=referral.sex,
+        postcode_district=referral.postcode_district,
+        council_area_id=referral.council_area_id,
+        offered=True,
+        outcome=ContactOutcome.REFERRAL_MADE,
+        naloxone=naloxone_status(referral.naloxone_offered, referral.naloxone_supplied),
+        veteran=None,
+        referral=referral,
+    )
+    session.add(contact)
+    session.flush()
+    record(
+        "contact_recorded",
+        contact,
+        user=user,
+        detail={"referral_id": referral.id, "reference": referral.reference, "from": "referral"},
+    )
+    return contact

@@ -1,0 +1,217 @@
+"""Custody contacts: the suite's list, one contact, a batch, one contact's page."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..audit import record
+from ..auth.access import role_required
+from ..choices import Role
+from ..clock import today_local
+from ..database import as_id
+from ..extensions import db
+from ..forms import options
+from . import bp
+from .choices import ContactOutcome
+from .forms import MAX_BATCH_ROWS, BatchForm, ContactFilterForm, ContactForm
+from .linking import awaiting_referral
+from .listing import (
+    contact_for,
+    contacts_page,
+    parse_cursor,
+    service_options,
+    suite_options,
+)
+from .recording import ContactChecker, add_contact, update_contact
+from .rows import answers_of, apply_problems, batch_values, fill_contact_form
+
+ROLES = (Role.CUSTODY, Role.ADMIN)
+BATCH_ROWS, MORE_ROWS = 8, 4
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _is_admin() -> bool:
+    return current_user.role == Role.ADMIN
+
+
+def _suite_id(form) -> int | None:
+    """The suite a new contact is for: the custody user's own, or the admin's choice."""
+    return as_id(form.custody_suite_id.data) if _is_admin() else current_user.custody_suite_id
+
+
+def _prepare(form, with_services: bool = True) -> None:
+    if _is_admin():
+        form.custody_suite_id.choices = options(
+            [("", "Choose the suite"), *suite_options(db.session)]
+        )
+    if with_services:
+        suite = None if _is_admin() else current_user.custody_suite
+        form.treatment_service_id.choices = options(
+            [("", "Not known, or not listed"), *service_options(db.session, suite)]
+        )
+
+
+@bp.get("/contacts")
+@role_required(*ROLES)
+def contact_list():
+    form = ContactFilterForm(request.args)
+    form.outcome.choices = options([("", "Any outcome"), *ContactOutcome.choices()])
+    form.suite.choices = options([("", "Every suite"), *suite_options(db.session)])
+    valid = form.validate() if request.args else True
+    after = parse_cursor(form.before.data) if valid else None
+    suite_id = as_id(form.suite.data) if valid and _is_admin() else None
+    page = contacts_page(
+        db.session,
+        _user(),
+        suite_id=suite_id,
+        outcome=form.outcome.data if valid else None,
+        on_or_before=form.on_or_before.data if valid else None,
+        after=after,
+    )
+    awaiting = awaiting_referral(
+        db.session, suite_id if _is_admin() else current_user.custody_suite_id, today_local()
+    )
+    older = None
+    if page.next_cursor:
+        older = url_for(
+            "contacts.contact_list", **{**request.args.to_dict(), "before": page.next_cursor}
+        )
+    return (
+        render_template(
+            "contacts/list.html",
+            form=form,
+            page=page,
+            awaiting=awaiting,
+            older=older,
+            paged=after is not None,
+            filtered=any(v for k, v in request.args.items() if k != "before"),
+        ),
+        200 if valid else 400,
+    )
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
+@role_required(*ROLES)
+def new_contact():
+    form = ContactForm()
+    _prepare(form)
+    if not form.is_submitted():
+        form.contact_on.data = today_local()
+        form.veteran.data = ""
+        return render_template("contacts/new.html", form=form, contact=None)
+    valid = form.validate()
+    checker = ContactChecker(db.session, today_local())
+    values, problems = checker.check(answers_of(form), _suite_id(form))
+    if not valid or values is None:
+        apply_problems(form, problems)
+        return render_template("contacts/new.html", form=form, contact=None), 400
+    contact = add_contact(db.session, _user(), values)
+    db.session.commit()
+    if contact.outcome == ContactOutcome.REFERRAL_MADE and not _is_admin():
+        flash("Contact saved. Now make the referral: what the contact holds is filled in.")
+        return redirect(url_for("tracking.new_referral", contact=contact.id))
+    flash(
+        f"Contact saved: {contact.age_band.label}, {contact.sex.label.lower()}, "
+        f"{contact.outcome.label.lower()}. Record the next one below.",
+        "success",
+    )
+    return redirect(url_for("contacts.new_contact"))
+
+
+@bp.route("/contacts/new/batch", methods=["GET", "POST"])
+@role_required(*ROLES)
+def new_batch():
+    form = BatchForm()
+    _prepare(form, with_services=False)
+    today = today_local()
+    if not form.is_submitted():
+        wanted = min(max(request.args.get("rows", BATCH_ROWS, type=int), 1), MAX_BATCH_ROWS)
+        while len(form.rows) < wanted:
+            form.rows.append_entry()
+        for row in form.rows:
+            row.form.contact_on.data = today
+        return render_template("contacts/batch.html", form=form)
+    if "add_rows" in request.form:
+        for _ in range(min(MORE_ROWS, MAX_BATCH_ROWS - len(form.rows))):
+            form.rows.append_entry({"contact_on": today})
+        return render_template("contacts/batch.html", form=form)
+    form.validate()
+    checker = ContactChecker(db.session, today)
+    rows, problems = batch_values(form, checker, _suite_id(form))
+    if problems:
+        return render_template("contacts/batch.html", form=form, problems=problems), 400
+    user = _user()
+    contacts = [add_contact(db.session, user, values, batch_row=n) for n, values in rows]
+    db.session.commit()
+    waiting = sum(c.outcome == ContactOutcome.REFERRAL_MADE for c in contacts)
+    message = f"Saved {len(contacts)} contact{'s' if len(contacts) != 1 else ''}."
+    if waiting:
+        message += (
+            f" {waiting} {'is' if waiting == 1 else 'are'} waiting for the referral: make "
+            f"{'it' if waiting == 1 else 'them'} from the list below."
+        )
+    flash(message, "success")
+    return redirect(url_for("contacts.contact_list"))
+
+
+@bp.get("/contacts/<int:contact_id>")
+@role_required(*ROLES)
+def contact_detail(contact_id: int):
+    contact = contact_for(db.session, _user(), contact_id)
+    record("contact_viewed", contact)
+    db.session.commit()
+    return render_template("contacts/detail.html", contact=contact)
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@role_required(*ROLES)
+def edit_contact(contact_id: int):
+    contact = contact_for(db.session, _user(), contact_id)
+    if contact.referral_id is not None:
+        flash(
+            f"This contact led to referral {contact.referral.reference}: change the referral "
+            "instead, or ask an administrator.",
+            "warning",
+        )
+        return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
+    form = ContactForm(obj=None)
+    _prepare(form)
+    if not form.is_submitted():
+        fill_contact_form(form, contact)
+        return render_template("contacts/new.html", form=form, contact=contact)
+    if str(contact.version) != (form.version.data or ""):
+        return _changed_meanwhile(contact)
+    valid = form.validate()
+    checker = ContactChecker(db.session, today_local())
+    suite_id = as_id(form.custody_suite_id.data) if _is_admin() else contact.custody_suite_id
+    values, problems = checker.check(answers_of(form), suite_id, keep_date=contact.contact_on)
+    if not valid or values is None:
+        apply_problems(form, problems)
+        return render_template("contacts/new.html", form=form, contact=contact), 400
+    try:
+        changes = update_contact(db.session, contact, _user(), values)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        return _changed_meanwhile(contact_for(db.session, _user(), contact_id))
+    flash("Contact saved." if changes else "Nothing was changed.", "success")
+    if contact.awaiting_referral and not _is_admin():
+        return redirect(url_for("tracking.new_referral", contact=contact.id))
+    return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
+
+
+def _changed_meanwhile(contact):
+    """The contact as it is now, when someone else changed it after the form was shown."""
+    form = ContactForm(formdata=None)
+    _prepare(form)
+    fill_contact_form(form, contact)
+    error = (
+        "Someone else changed this contact while you were editing it, so your change was "
+        "not saved. Here is the contact as it is now."
+    )
+    return render_template("contacts/new.html", form=form, contact=contact, error=error), 409

@@ -1,0 +1,41 @@
+"""CSV cells a spreadsheet will not run: the one rule for every CSV file the app writes.
+
+Spreadsheets treat a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula, and
+some also when a tab or carriage return comes first. A formula can fetch addresses
+(``=HYPERLINK(...)``) or, in older spreadsheets, start programs (``-2+3+cmd|...``), so
+``csv_cell`` puts an apostrophe before any such cell, numbers like ``-2`` or ``+44 141``
+included: spreadsheets show the apostrophe-prefixed text as it was typed. Whole numbers
+the app itself writes (counts, ids) never start with those characters and are left alone.
+``csv_uncell`` reverses it when a file the app wrote is read back in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """``value`` as CSV cell text that no spreadsheet runs as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def csv_uncell(text: str) -> str:
+    """Undo ``csv_cell`` on a value read from a file the app wrote."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """Rows as CSV text, a line at a time (for streaming responses), every cell made safe."""
+    for row in rows:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow([csv_cell(cell) for cell in row])
+        yield buffer.getvalue()

@@ -1,0 +1,167 @@
+"""Personal data encrypted at rest, and a keyed hash to find it again.
+
+The most sensitive fields (a referral's custody record number, contact name, phone and
+notes, the notes on its events, a problem reporter's contact, a sign-in app's secret)
+are stored as Fernet tokens (AES-128-CBC with an HMAC-SHA256 tag, from ``cryptography``).
+The keys come from ``DATA_ENCRYPTION_KEYS``: one or more Fernet keys, newest first. The
+first encrypts; every one of them decrypts, so a new key can be put in front, the
+``rotate-keys`` command re-encrypts every value with it, and the old key is then
+removed. A database dump or backup without the keys shows none of these fields.
+
+A custody record number is found again through ``person_ref_hash``: an HMAC-SHA256 of
+the number (spaces dropped, upper case) under a search key derived from an encryption
+key. Searches try the hash under every key, so they keep working while keys rotate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app, has_app_context
+
+KEYS_SETTING = "DATA_ENCRYPTION_KEYS"
+MISSING_KEYS_HELP = (
+    "DATA_ENCRYPTION_KEYS is not set. Referral Pathways encrypts personal data in the "
+    "database with it, so it refuses to start without one. Make a key once and keep it "
+    "in your secret store (losing it loses the encrypted data), for example:\n"
+    "    export DATA_ENCRYPTION_KEYS=\"$(python3 -c 'from cryptography.fernet import "
+    "Fernet; print(Fernet.generate_key().decode())')\"\n"
+    "Give every worker and machine the same value. To rotate, put a new key first "
+    "(comma-separated, newest first), run `flask --app referrals rotate-keys`, then "
+    "remove the old key."
+)
+_SEARCH_INFO = b"referral-pathways person_ref search key"
+
+
+class EncryptionKeyError(RuntimeError):
+    """The encryption keys are missing or malformed, or a value needs a key not given."""
+
+
+def parse_keys(raw: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The keys in a setting (comma- or space-separated text, or a list), checked."""
+    if raw is None:
+        return ()
+    parts = re.split(r"[\s,]+", raw) if isinstance(raw, str) else list(raw)
+    keys = tuple(p.strip() for p in parts if p and p.strip())
+    for number, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise EncryptionKeyError(
+                f"Key {number} in {KEYS_SETTING} is not a Fernet key (44 characters of "
+                "URL-safe base64, as Fernet.generate_key() makes)."
+            ) from None
+    return keys
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+class Keyring:
+    """Encrypt with the first key, decrypt with any; keyed hashes under each key."""
+
+    def __init__(self, keys: Sequence[str]):
+        if not keys:
+            raise EncryptionKeyError(MISSING_KEYS_HELP)
+        self.keys = tuple(keys)
+        self._fernet = MultiFernet([Fernet(k) for k in self.keys])
+        self._primary = Fernet(self.keys[0])
+        self._search_keys = [_search_key(k) for k in self.keys]
+
+    def encrypt(self, text: str) -> str:
+        return self._primary.encrypt(text.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise EncryptionKeyError(
+                f"A stored value cannot be decrypted with the keys in {KEYS_SETTING}: the "
+                "key that encrypted it is missing (or the value was changed)."
+            ) from None
+
+    def rotate(self, token: str) -> str:
+        """The same value encrypted under the first key (unchanged text otherwise)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise EncryptionKeyError(
+                f"A stored value cannot be decrypted with the keys in {KEYS_SETTING}."
+            ) from None
+
+    def search_hash(self, value: str) -> str:
+        """The keyed hash stored beside a new value (under the first key)."""
+        return _hash(self._search_keys[0], value)
+
+    def search_hashes(self, value: str) -> list[str]:
+        """The hashes ``value`` may be stored under, one per key."""
+        return [_hash(k, value) for k in self._search_keys]
+
+
+def _search_key(fernet_key: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEARCH_INFO).derive(
+        base64.urlsafe_b64decode(fernet_key)
+    )
+
+
+def normalise_person_ref(value: str) -> str:
+    """A custody record number as compared: no spaces, upper case."""
+    return re.sub(r"\s+", "", value or "").upper()
+
+
+def _hash(key: bytes, value: str) -> str:
+    return hmac.new(key, normalise_person_ref(value).encode(), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _keyring_for(keys: tuple[str, ...]) -> Keyring:
+    return Keyring(keys)
+
+
+def keyring() -> Keyring:
+    """The keyring of the current app (its ``DATA_ENCRYPTION_KEYS``)."""
+    if not has_app_context():
+        raise EncryptionKeyError("Personal data can only be read or written inside the app.")
+    return _keyring_for(tuple(current_app.config.get(KEYS_SETTING) or ()))
+
+
+class EncryptedText(sa.types.TypeDecorator):
+    """Text stored encrypted with the app's keys; ``None`` stays ``None``.
+
+    The stored value differs every time (a random IV), so never compare these columns
+    in SQL: search through a keyed hash column instead.
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return keyring().encrypt(str(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return keyring().decrypt(value)
+
+
+def encrypted_columns(metadata: sa.MetaData) -> list[sa.Column]:
+    """Every encrypted column in ``metadata`` (for ``rotate-keys``)."""
+    return [
+        column
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, EncryptedText)
+    ]

@@ -1,0 +1,163 @@
+"""Delivery backends: the log (development), SMTP with STARTTLS, and GOV.UK Notify.
+
+Each ``send`` returns the backend's id for the message, or raises ``DeliveryError``:
+``permanent`` when trying again cannot help (the address or the message was refused),
+otherwise the sender tries again later. Every attempt for one outbox row carries the
+same reference (the SMTP Message-ID, Notify's ``reference``), so a receiver can tell a
+repeat from a new message.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from typing import Any, Protocol
+
+import requests
+from notifications_python_client.errors import APIError
+from notifications_python_client.notifications import NotificationsAPIClient
+
+from .messages import Message
+
+log = logging.getLogger("referrals.notifications")
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Backend(Protocol):
+    name: str
+
+    def send(self, message: Message) -> str: ...
+
+
+class LogBackend:
+    """Prints each message to the sender's log instead of sending it (development)."""
+
+    name = "log"
+
+    def send(self, message: Message) -> str:
+        log.info(
+            "Message %s to %s\nSubject: %s\n\n%s",
+            message.reference,
+            message.to,
+            message.subject,
+            message.body,
+        )
+        return f"log:{message.reference}"
+
+
+class SmtpBackend:
+    name = "smtp"
+
+    def __init__(self, config: dict[str, Any]):
+        self.host = config["SMTP_HOST"]
+        self.port = config["SMTP_PORT"]
+        self.username = config["SMTP_USERNAME"]
+        self.password = config["SMTP_PASSWORD"]
+        self.starttls = config["SMTP_STARTTLS"]
+        self.ca_file = config["SMTP_CA_FILE"] or None
+        self.timeout = config["SMTP_TIMEOUT"]
+        self.sender = config["MAIL_FROM"]
+        self.domain = (parseaddr(self.sender)[1].rpartition("@")[2] or "localhost").strip(">")
+
+    def _email(self, message: Message) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False, usegmt=True)
+        email["Message-ID"] = f"<{message.reference}@{self.domain}>"
+        email.set_content(message.body)
+        return email
+
+    def send(self, message: Message) -> str:
+        email = self._email(message)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryError(
+                f"The mail server refused the address ({', '.join(map(str, codes))}).",
+                permanent=all(code >= 500 for code in codes),
+            ) from exc
+        except smtplib.SMTPDataError as exc:
+            raise DeliveryError(
+                f"The mail server refused the message ({exc.smtp_code}).",
+                permanent=exc.smtp_code >= 500,
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(
+                "The mail server does not offer STARTTLS; the message was not sent unencrypted."
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, TLS, login
+            raise DeliveryError(f"Could not reach the mail server: {exc}") from exc
+        return email["Message-ID"]
+
+
+class NotifyBackend:
+    """GOV.UK Notify: one template per kind (``NOTIFY_TEMPLATE_<KIND>``), or one
+    ``NOTIFY_TEMPLATE_DEFAULT`` template whose subject is ((subject)) and body ((body))."""
+
+    name = "notify"
+
+    def __init__(self, config: dict[str, Any]):
+        if not config["NOTIFY_API_KEY"]:
+            raise ValueError("NOTIFICATIONS_BACKEND=notify needs NOTIFY_API_KEY.")
+        self.client = NotificationsAPIClient(
+            config["NOTIFY_API_KEY"], base_url=config["NOTIFY_BASE_URL"], timeout=20
+        )
+        self.templates = config["NOTIFY_TEMPLATES"]
+        self.reply_to = config["NOTIFY_REPLY_TO_ID"] or None
+
+    def template_for(self, kind: str) -> str:
+        template = self.templates.get(f"NOTIFY_TEMPLATE_{kind.upper()}") or self.templates.get(
+            "NOTIFY_TEMPLATE_DEFAULT"
+        )
+        if not template:
+            raise DeliveryError(
+                f"No GOV.UK Notify template for {kind} messages: set "
+                f"NOTIFY_TEMPLATE_{kind.upper()} or NOTIFY_TEMPLATE_DEFAULT, then retry.",
+                permanent=True,
+            )
+        return template
+
+    def send(self, message: Message) -> str:
+        template = self.template_for(message.kind)
+        try:
+            response = self.client.send_email_notification(
+                email_address=message.to,
+                template_id=template,
+                personalisation=message.personalisation,
+                reference=message.reference,
+                email_reply_to_id=self.reply_to,
+            )
+        except APIError as exc:
+            # 400: Notify refused this message (bad address, template); others may pass later.
+            raise DeliveryError(
+                f"GOV.UK Notify answered {exc.status_code}: {exc.message}",
+                permanent=exc.status_code == 400,
+            ) from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"Could not reach GOV.UK Notify: {exc}") from exc
+        return str(response.get("id", ""))
+
+
+def backend_from_config(config: dict[str, Any]) -> Backend:
+    name = config["NOTIFICATIONS_BACKEND"]
+    if name == "smtp":
+        return SmtpBackend(config)
+    if name == "notify":
+        return NotifyBackend(config)
+    return LogBackend()

@@ -1,0 +1,81 @@
+"""Writing messages to the outbox, in the same transaction as the change they announce.
+
+Each function adds exactly one row and runs no query: the caller has the referral and
+its service (with the organisation) loaded already. The sender process works out the
+rest (the recipient's current address, whether they still want the message) later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import Referral, ReferralEvent, Service
+from .kinds import STATUS_KINDS, Kind, Status
+from .models import Notification
+
+# Messages about a status change wait this long, so that a change undone within the
+# undo window (15 minutes) is never announced.
+HOLD_FOR_UNDO = dt.timedelta(minutes=16)
+
+
+def _to_service_inbox(kind: Kind, referral: Referral, service: Service, **payload) -> Notification:
+    address = service.referral_email or service.organisation.referral_email
+    return Notification(
+        kind=kind,
+        referral=referral,
+        address=address or None,
+        # No inbox: the sender writes to each member of the organisation's staff instead.
+        organisation_id=None if address else service.organisation_id,
+        payload=json.dumps(payload, sort_keys=True),
+    )
+
+
+def announce_new_referral(session: Session, referral: Referral, service: Service) -> None:
+    """Tell the service's referral inbox about a new referral."""
+    session.add(
+        _to_service_inbox(Kind.NEW_REFERRAL, referral, service, urgent=referral.same_day_urgent)
+    )
+
+
+def announce_update(session: Session, referral: Referral) -> None:
+    """Tell the service's inbox that the referrer added an update."""
+    session.add(_to_service_inbox(Kind.REFERRAL_UPDATE, referral, referral.service))
+
+
+def announce_status_change(
+    session: Session, referral: Referral, event: ReferralEvent, now: dt.datetime
+) -> None:
+    """Tell the referrer that their referral was accepted, declined, attended or closed
+    (not when they made the change themselves)."""
+    kind = STATUS_KINDS.get(event.to_status.value if event.to_status else "")
+    if kind is None or event.user_id == referral.referrer_id:
+        return
+    session.add(
+        Notification(
+            kind=kind,
+            referral=referral,
+            user_id=referral.referrer_id,
+            payload=json.dumps({"reason": event.reason}, sort_keys=True),
+            next_attempt_at=now + HOLD_FOR_UNDO,
+        )
+    )
+
+
+def withdraw_status_message(session: Session, referral_id: int, status: str) -> None:
+    """An undone change is not announced: cancel its message if it is still waiting."""
+    kind = STATUS_KINDS.get(status)
+    if kind is None:
+        return
+    session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.referral_id == referral_id,
+            Notification.kind == kind,
+            Notification.status == Status.PENDING,
+        )
+        .values(status=Status.CANCELLED, last_error="The change was undone.")
+    )

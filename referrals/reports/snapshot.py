@@ -1,0 +1,254 @@
+"""One day's published figures, worked out once and kept.
+
+Aggregate reports show the figures as at the start of the day: the first request of the day
+(or ``flask refresh-reports``, or the background sender each night) works them out and
+protects them (see ``figures``), and every page, export and API answer that day reads the
+same stored figures. So the figures do not move while a reader compares two pages, the
+cost of a page does not grow with the number of referrals, and a report published on a past
+day can be shown again exactly as it was (``as_of``).
+
+Several app servers may ask at once: the first to insert the day's row builds it, the
+others wait for it (or show the previous day's figures meanwhile). Days are kept for 40
+days, and the first of every month for good.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..extensions import db
+from ..models import UTCDateTime, utcnow
+from .figures import Published, Settings, build
+
+KEEP_DAYS = 40
+STALE_BUILD = dt.timedelta(minutes=15)
+
+
+class ReportSnapshot(db.Model):
+    """The published figures as at one date: one row, and its parts."""
+
+    __tablename__ = "report_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(unique=True)
+    state: Mapped[str] = mapped_column(sa.String(16))  # "building" or "ready"
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    seconds: Mapped[float | None]
+    facts: Mapped[str | None] = mapped_column(sa.Text)  # JSON: settings, periods, ...
+
+
+class ReportPart(db.Model):
+    """The figures of one family of areas for one period and group of people."""
+
+    __tablename__ = "report_parts"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("report_snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    family: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    slice: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    data: Mapped[str] = mapped_column(sa.Text)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A ready snapshot's facts, read once (the parts are read when needed)."""
+
+    id: int
+    as_of: dt.date
+    finished_at: dt.datetime | None
+    settings: dict[str, int]
+    periods: dict[str, dict[str, Any]]
+    reasons: dict[str, dict[str, Any]]
+    ongoing: dict[str, dict[str, Any]]
+
+    def part(self, family: str, period: str, group: str = "all") -> dict[str, dict[str, Any]]:
+        stamp = self.finished_at.isoformat() if self.finished_at else ""
+        return _part(self.id, stamp, family, period, group)
+
+    def period(self, code: str) -> dict[str, Any] | None:
+        return self.periods.get(code)
+
+
+def _store(session: Session, row: ReportSnapshot, published: Published, seconds: float) -> None:
+    session.execute(sa.delete(ReportPart).where(ReportPart.snapshot_id == row.id))
+    rows = [
+        {
+            "snapshot_id": row.id,
+            "family": family,
+            "period": period,
+            "slice": group,
+            "data": json.dumps(entries, separators=(",", ":")),
+        }
+        for (family, period, group), entries in published.parts.items()
+    ]
+    if rows:
+        session.execute(sa.insert(ReportPart), rows)
+    row.facts = json.dumps(
+        {
+            "settings": published.settings,
+            "periods": published.periods,
+            "reasons": {f"{k}|{p}": v for (k, p), v in published.reasons.items()},
+            "ongoing": published.ongoing,
+            "unprotected": published.unprotected,
+        },
+        separators=(",", ":"),
+    )
+    row.state = "ready"
+    row.finished_at = utcnow()
+    row.seconds = round(seconds, 2)
+
+
+def rebuild(session: Session, settings: Settings) -> Snapshot:
+    """Work out the figures as at ``settings.as_of`` now, replacing any kept for that day."""
+    session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.as_of == settings.as_of))
+    row = ReportSnapshot(as_of=settings.as_of, state="building")
+    session.add(row)
+    session.flush()
+    started = time.perf_counter()
+    published = build(session, settings)
+    _store(session, row, published, time.perf_counter() - started)
+    _prune(session, settings.as_of)
+    session.commit()
+    return _snapshot(row)
+
+
+def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snapshot:
+    """The snapshot for ``settings.as_of``, building it if nobody has yet. While another
+    process builds it, wait up to ``wait`` seconds, then use the latest ready one."""
+    deadline = time.monotonic() + wait
+    while True:
+        row = session.scalar(
+            sa.select(ReportSnapshot).where(ReportSnapshot.as_of == settings.as_of)
+        )
+        if row is not None and row.state == "ready":
+            return _snapshot(row)
+        if row is None or utcnow() - row.started_at > STALE_BUILD:
+            claimed = _claim(session, settings.as_of, row)
+            if claimed is not None:
+                started = time.perf_counter()
+                try:
+                    published = build(session, settings)
+                    _store(session, claimed, published, time.perf_counter() - started)
+                    _prune(session, settings.as_of)
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    session.execute(
+                        sa.delete(ReportSnapshot).where(ReportSnapshot.id == claimed.id)
+                    )
+                    session.commit()
+                    raise
+                return _snapshot(claimed)
+        if time.monotonic() > deadline:
+            latest = latest_ready(session, before=settings.as_of)
+            if latest is not None:
+                return latest
+        session.rollback()
+        time.sleep(0.5)
+
+
+def _claim(session: Session, as_of: dt.date, stale: ReportSnapshot | None):
+    try:
+        if stale is not None:
+            session.delete(stale)
+            session.flush()
+        row = ReportSnapshot(as_of=as_of, state="building")
+        session.add(row)
+        session.commit()
+        return row
+    except IntegrityError:
+        session.rollback()
+        return None
+
+
+def latest_ready(session: Session, before: dt.date | None = None) -> Snapshot | None:
+    query = sa.select(ReportSnapshot).where(ReportSnapshot.state == "ready")
+    if before is not None:
+        query = query.where(ReportSnapshot.as_of <= before)
+    row = session.scalar(query.order_by(ReportSnapshot.as_of.desc()).limit(1))
+    return _snapshot(row) if row is not None else None
+
+
+def stored(session: Session, as_of: dt.date) -> Snapshot | None:
+    """A kept snapshot of a past day, for showing a report again as it was."""
+    row = session.scalar(
+        sa.select(ReportSnapshot).where(
+            ReportSnapshot.as_of == as_of, ReportSnapshot.state == "ready"
+        )
+    )
+    return _snapshot(row) if row is not None else None
+
+
+def kept_days(session: Session) -> list[dt.date]:
+    return list(
+        session.scalars(
+            sa.select(ReportSnapshot.as_of)
+            .where(ReportSnapshot.state == "ready")
+            .order_by(ReportSnapshot.as_of.desc())
+        )
+    )
+
+
+def _prune(session: Session, today: dt.date) -> None:
+    """Keep 40 days, and the first kept day of each month before that."""
+    rows = session.execute(
+        sa.select(ReportSnapshot.id, ReportSnapshot.as_of).where(
+            ReportSnapshot.as_of < today - dt.timedelta(days=KEEP_DAYS)
+        )
+    ).all()
+    first_of_month: dict[tuple[int, int], tuple[dt.date, int]] = {}
+    for sid, day in rows:
+        key = (day.year, day.month)
+        if key not in first_of_month or day < first_of_month[key][0]:
+            first_of_month[key] = (day, sid)
+    keep = {sid for _, sid in first_of_month.values()}
+    doomed = [sid for sid, _ in rows if sid not in keep]
+    if doomed:
+        session.execute(sa.delete(ReportPart).where(ReportPart.snapshot_id.in_(doomed)))
+        session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.id.in_(doomed)))
+
+
+def _snapshot(row: ReportSnapshot) -> Snapshot:
+    facts = json.loads(row.facts or "{}")
+    reasons = {}
+    for key, value in facts.get("reasons", {}).items():
+        kind, _, period = key.partition("|")
+        reasons.setdefault(kind, {})[period] = value
+    return Snapshot(
+        id=row.id,
+        as_of=row.as_of,
+        finished_at=row.finished_at,
+        settings=facts.get("settings", {}),
+        periods=facts.get("periods", {}),
+        reasons=reasons,
+        ongoing=facts.get("ongoing", {}),
+    )
+
+
+@lru_cache(maxsize=512)
+def _part(
+    snapshot_id: int, stamp: str, family: str, period: str, group: str
+) -> dict[str, dict[str, Any]]:
+    """One part of a snapshot, kept in memory: a stored snapshot never changes (``stamp``,
+    when it was finished, tells a rebuilt one from the one it replaced)."""
+    data = db.session.scalar(
+        sa.select(ReportPart.data).where(
+            ReportPart.snapshot_id == snapshot_id,
+            ReportPart.family == family,
+            ReportPart.period == period,
+            ReportPart.slice == group,
+        )
+    )
+    return json.loads(data) if data else {}

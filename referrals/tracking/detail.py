@@ -1,0 +1,91 @@
+"""The page of one referral: its state, what the user may do next, and its timeline of
+status changes, contact attempts and updates from the referrer."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_login import current_user
+
+from ..choices import CloseReason, Role
+from ..clock import now_utc, today_local
+from ..extensions import db
+from ..forms import options
+from ..models import Referral
+from .actions import ACTIONS, ENTERED_IN_ERROR_ROLES, OPEN_STATES, allowed_actions
+from .followup import follow_ups, timeline
+from .forms import ContactAttemptForm, TransitionForm, UpdateForm, VersionForm, reason_choices
+from .lifecycle import last_change, undo_problem
+from .scope import in_scope
+
+
+def transition_forms(referral: Referral) -> dict[str, TransitionForm]:
+    forms = {}
+    for action in allowed_actions(referral, current_user):
+        form = TransitionForm(prefix=action.name, formdata=None)
+        form.version.data = referral.version
+        form.on.data = today_local()
+        form.on.label.text = action.date_label
+        form.reason.choices = reason_choices(action.name)
+        if current_user.role == Role.CUSTODY and action.name == "close":
+            form.reason.choices = options([("entered_in_error", "Entered in error")])
+        elif action.name == "close" and current_user.role not in ENTERED_IN_ERROR_ROLES:
+            form.reason.choices = [
+                c for c in form.reason.choices if c.value != CloseReason.ENTERED_IN_ERROR
+            ]
+        forms[action.name] = form
+    return forms
+
+
+def detail_page(
+    referral: Referral,
+    error: str | None = None,
+    failed: str | None = None,
+    failed_form=None,
+    status: int = 200,
+):
+    """Render the referral's page; ``failed`` names the form (an action, "attempt",
+    "update") whose submission is shown again with ``error``."""
+    forms = transition_forms(referral)
+    if failed in forms and failed_form is not None:
+        failed_form.version.data = referral.version
+        failed_form.reason.choices = forms[failed].reason.choices
+        failed_form.on.label.text = ACTIONS[failed].date_label
+        forms[failed] = failed_form
+    follow = follow_ups(db.session, [referral.id])[referral.id]
+    if follow.suggest_closing and "close" in forms and current_user.role != Role.CUSTODY:
+        forms["close"].reason.data = CloseReason.NOT_CONTACTABLE.value
+    is_open = referral.status in OPEN_STATES
+    attempt_form = update_form = None
+    if is_open and current_user.role in (Role.PROVIDER, Role.ADMIN):
+        attempt_form = failed_form if failed == "attempt" else ContactAttemptForm(formdata=None)
+        if attempt_form.attempted_on.data is None:
+            attempt_form.attempted_on.data = today_local()
+    if is_open and current_user.role in (Role.CUSTODY, Role.ADMIN):
+        update_form = failed_form if failed == "update" else UpdateForm(formdata=None)
+    undo_form = None
+    if undo_problem(referral, current_user, now_utc()) is None:
+        undo_form = VersionForm(formdata=None)
+        undo_form.version.data = referral.version
+    passed_on_to = db.session.scalars(
+        sa.select(Referral).where(Referral.referred_from_id == referral.id, in_scope(current_user))
+    ).all()
+    return (
+        render_template(
+            "tracking/detail.html",
+            referral=referral,
+            forms=forms,
+            actions=ACTIONS,
+            error=error,
+            failed=failed,
+            timeline=timeline(db.session, referral),
+            follow=follow,
+            attempt_form=attempt_form,
+            update_form=update_form,
+            undo_form=undo_form,
+            undo_event=last_change(referral) if undo_form else None,
+            can_refer_on=is_open,
+            passed_on_to=passed_on_to,
+        ),
+        status,
+    )

@@ -1,0 +1,59 @@
+"""No duplicate referrals.
+
+- Each blank referral form carries a one-time token, saved with the referral it makes
+  (the column is unique). A second submit of the same form, a double click or ten
+  parallel posts, finds that referral instead of making another.
+- A referral for the same custody record number (found by its keyed search hash, as the
+  number itself is stored encrypted) to the same service within 28 days
+  (not counting one entered in error) is made only when the referrer confirms it is a
+  new one; it is then flagged on the service's worklist as a possible duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..choices import CloseReason
+from ..encryption import keyring
+from ..models import Referral
+
+DUPLICATE_WINDOW_DAYS = 28
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def made_with_token(session: Session, token: str | None, custody_suite_id: int) -> Referral | None:
+    """The referral the form with ``token`` already made for this suite, if any."""
+    if not token:
+        return None
+    return session.scalar(
+        sa.select(Referral).where(
+            Referral.form_token == token, Referral.custody_suite_id == custody_suite_id
+        )
+    )
+
+
+def recent_duplicate(
+    session: Session, person_ref: str, service_id: int, today: dt.date
+) -> Referral | None:
+    """The latest referral of the same person to the same service in the last 28 days."""
+    return session.scalar(
+        sa.select(Referral)
+        .where(
+            Referral.person_ref_hash.in_(keyring().search_hashes(person_ref)),
+            Referral.service_id == service_id,
+            Referral.referred_on >= today - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
+            sa.or_(
+                Referral.close_reason.is_(None),
+                Referral.close_reason != CloseReason.ENTERED_IN_ERROR,
+            ),
+        )
+        .order_by(Referral.referred_on.desc(), Referral.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,108 @@
+"""Recording outcomes after treatment starts, from the worklist or a referral's page."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import IntegerField, RadioField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..audit import record
+from ..auth.access import role_required
+from ..choices import Role
+from ..clock import today_local
+from ..extensions import db
+from ..forms import UKDateField, options
+from . import bp
+from .lifecycle import StaleReferral, TransitionError, record_outcome
+from .outcomes import OUTCOME_CHOICES, outcome_label, outcomes_due, questions
+from .scope import in_scope, referral_for
+
+
+class OutcomeForm(FlaskForm):
+    version = IntegerField(validators=[InputRequired()])
+    value = RadioField("Outcome", choices=[], validators=[InputRequired("Choose an answer.")])
+    on = UKDateField("Date", validators=[Optional()])
+    note = TextAreaField(
+        "Note (optional)",
+        validators=[Optional(), Length(max=2000, message="Keep the note under 2,000 characters.")],
+    )
+
+
+def outcome_form(referral, question, today) -> OutcomeForm:
+    """A blank form for one question, its fields named for the referral and question so
+    that many can share a page."""
+    form = OutcomeForm(prefix=f"o{referral.id}-{question.kind}", formdata=None)
+    form.value.choices = options(question.choices)
+    form.value.label.text = question.title
+    form.version.data = referral.version
+    form.on.data = today
+    return form
+
+
+@bp.app_context_processor
+def outcome_helpers() -> dict:
+    def due_for_worklist():
+        count, referrals = outcomes_due(db.session, in_scope(current_user), today_local())
+        return {"count": count, "referrals": referrals}
+
+    def asked(referral):
+        today = today_local()
+        return [
+            (q, outcome_form(referral, q, today)) for q in questions(referral, current_user, today)
+        ]
+
+    return {
+        "outcomes_due_for_worklist": due_for_worklist,
+        "outcome_questions": asked,
+        "outcome_label": outcome_label,
+    }
+
+
+@bp.post("/referrals/<int:referral_id>/outcome/<kind>")
+@role_required(Role.PROVIDER, Role.ADMIN)
+def record_referral_outcome(referral_id: int, kind: str):
+    if kind not in OUTCOME_CHOICES:
+        abort(404)
+    referral = referral_for(db.session, current_user, referral_id)
+    form = OutcomeForm(prefix=f"o{referral.id}-{kind}")
+    form.value.choices = options(OUTCOME_CHOICES[kind].choices())
+    back = (
+        url_for("tracking.worklist", _anchor="outcomes")
+        if request.form.get("back") == "worklist"
+        else url_for("tracking.referral_detail", referral_id=referral.id)
+    )
+    if not form.validate():
+        messages = " ".join(m for field in form for m in field.errors)
+        flash(f"{referral.reference}: nothing was saved. {messages}", "error")
+        return redirect(back)
+    try:
+        event = record_outcome(
+            db.session,
+            referral,
+            kind,
+            form.value.data,
+            current_user,
+            on=form.on.data or today_local(),
+            today=today_local(),
+            expected_version=form.version.data,
+            note=form.note.data,
+        )
+        record(
+            f"referral_outcome_{kind}",
+            referral,
+            detail={"outcome": form.value.data, "date": event.event_date.isoformat()},
+        )
+        db.session.commit()
+    except (StaleReferral, StaleDataError):
+        db.session.rollback()
+        flash(f"{referral.reference}: {StaleReferral()}", "error")
+        return redirect(back)
+    except TransitionError as exc:
+        db.session.rollback()
+        flash(f"{referral.reference}: nothing was saved. {exc}", "error")
+        return redirect(back)
+    flash(f"{referral.reference}: {outcome_label(event.reason)} saved.", "success")
+    return redirect(back)

@@ -1,0 +1,258 @@
+"""The public directory API: HSDS 3.0 endpoints and filters, stable UUIDs, CORS, and
+no confidential address, whoever asks."""
+
+import datetime as dt
+import json
+import uuid
+
+import sqlalchemy as sa
+
+from referrals.choices import ServiceStatus
+from referrals.models import Service
+
+from .factories import make_organisation, make_service, service_type
+
+
+def ids(data) -> list[str]:
+    return [item["name"] for item in data["contents"]]
+
+
+def test_the_root_names_the_version_profile_and_description(client):
+    response = client.get("/api/v1/")
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.get_json() == {
+        "version": "HSDS-UK-3.0",
+        "profile": "https://openreferraluk.org/specifications/3.0/openapi.json",
+        "openapi_url": "http://localhost/api/v1/openapi.json",
+    }
+
+
+def test_services_list_their_own_fields_and_pages(client, session):
+    for i in range(3):
+        make_service(session, name=f"API {i}", phone="0141 496 0000", min_age=18)
+    make_service(session, name="Gone", status=ServiceStatus.INACTIVE)
+    session.commit()
+    data = client.get("/api/v1/services?per_page=2").get_json()
+    assert data["total_items"] == 3 and data["total_pages"] == 2 and data["size"] == 2
+    assert data["page_number"] == 1 and data["first_page"] and not data["last_page"]
+    item = data["contents"][0]
+    assert item["name"] == "API 0" and item["minimum_age"] == 18
+    assert item["organization"]["name"].startswith("Test Organisation")
+    assert "service_at_locations" not in item  # one-to-one fields unless full=true
+    page2 = client.get("/api/v1/services?per_page=2&page=2").get_json()
+    assert ids(page2) == ["API 2"] and page2["last_page"]
+    full = client.get("/api/v1/services?full=true&per_page=1").get_json()["contents"][0]
+    assert full["service_at_locations"][0]["location"]["addresses"][0]["postal_code"] == "G1 1AA"
+    minimal = client.get("/api/v1/services?minimal=true").get_json()["contents"][0]
+    assert set(minimal) == {"id", "name", "status", "last_modified"}
+
+
+def test_one_service_is_fully_nested_under_its_uuid(client, session):
+    service = make_service(
+        session,
+        name="One",
+        phone="0141 496 0000",
+        email="one@example.org",
+        hours=[(0, "09:00", "17:00"), (4, "22:00", "02:00")],
+        status=ServiceStatus.TEMPORARILY_CLOSED,
+    )
+    session.commit()
+    data = client.get(f"/api/v1/services/{service.uuid}").get_json()
+    assert data["id"] == str(service.uuid) and data["status"] == "temporarily closed"
+    assert data["organization"]["id"] == str(service.organisation.uuid)
+    assert data["schedules"][0] | {"id": None} == {
+        "id": None,
+        "service_id": str(service.uuid),
+        "freq": "WEEKLY",
+        "byday": "MO",
+        "opens_at": "09:00:00",
+        "closes_at": "17:00:00",
+        "description": "Monday 09:00 to 17:00",
+    }
+    assert data["schedules"][1]["description"] == "Friday 22:00 to 02:00 the next day"
+    assert data["contacts"][0]["email"] == "one@example.org"
+    assert data["contacts"][0]["phones"][0]["number"] == "0141 496 0000"
+    assert data["service_areas"][0]["uri"].endswith("/S12000049")
+    term = data["attributes"][0]["taxonomy_term"]
+    assert term["code"] == "ost" and term["id"] == str(service_type(session, "ost").uuid)
+    address = data["service_at_locations"][0]["location"]["addresses"][0]
+    assert address["state_province"] == "Glasgow City" and address["country"] == "GB"
+    # The same service answers with the same ids every time.
+    assert client.get(f"/api/v1/services/{service.uuid}").get_json() == data
+    for missing in (uuid.uuid4(), service.id, "nothing"):
+        response = client.get(f"/api/v1/services/{missing}")
+        assert response.status_code == 404 and response.get_json()["status"] == 404
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_confidential_addresses_never_appear(client, session):
+    refuge = make_service(session, name="Refuge", confidential_address=True, postcode="G2 9ZZ")
+    session.commit()
+    for url in (
+        f"/api/v1/services/{refuge.uuid}",
+        "/api/v1/services?full=true",
+        "/api/v1/service_at_locations",
+        f"/api/v1/organizations/{refuge.organisation.uuid}?full_service=true",
+        "/api/v1/services?format=ndjson&full=true",
+    ):
+        text = client.get(url).get_data(as_text=True)
+        assert "G2 9ZZ" not in text and "Test Street" not in text, url
+    assert client.get(f"/api/v1/services/{refuge.uuid}").get_json()["service_at_locations"] == []
+    assert (
+        client.get(f"/api/v1/service_at_locations/{refuge.locations[0].uuid}").status_code == 404
+    )
+
+
+def test_services_filter_by_search_term_organisation_and_change(client, session):
+    trust = make_organisation(session, "Harbour Trust")
+    old = make_service(session, name="Needle Exchange", type_code="iep", organisation=trust)
+    make_service(session, name="Methadone Clinic", description="Opioid substitution")
+    gone = make_service(session, name="Closed Clinic", status=ServiceStatus.INACTIVE)
+    session.flush()
+    long_ago = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    session.execute(sa.update(Service).where(Service.id == old.id).values(updated_at=long_ago))
+    session.commit()
+
+    def names(query: str) -> list[str]:
+        response = client.get(f"/api/v1/services?{query}")
+        assert response.status_code == 200, response.get_json()
+        return sorted(ids(response.get_json()))
+
+    assert names("search=clinic") == ["Methadone Clinic"]
+    assert names("search=harbour needle") == ["Needle Exchange"]  # organisation name and name
+    assert names("search=substitution") == ["Methadone Clinic"]  # description and type name
+    assert names("search=50%25") == []
+    assert names(f"taxonomy_term_id={service_type(session, 'iep').uuid}") == ["Needle Exchange"]
+    assert names(f"organization_id={trust.uuid}") == ["Needle Exchange"]
+    assert names("taxonomy_id=e9f2f009-3f56-4563-9b20-4caafa379c3c") == [
+        "Methadone Clinic",
+        "Needle Exchange",
+    ]
+    assert names(f"taxonomy_id={uuid.uuid4()}") == []
+    # What changed since a time includes services that closed, so copies can drop them.
+    assert names("modified_after=2026-06-01T00:00:00Z") == ["Closed Clinic", "Methadone Clinic"]
+    assert names("modified_after=2025-12-31") == [
+        "Closed Clinic",
+        "Methadone Clinic",
+        "Needle Exchange",
+    ]
+    assert names("type=iep") == ["Needle Exchange"]
+    assert gone.uuid  # listed above only when asking what changed
+    for bad in ("organization_id=7", "modified_after=soon", "full=maybe", "format=xml"):
+        response = client.get(f"/api/v1/services?{bad}")
+        name = bad.split("=")[0]
+        assert response.status_code == 400 and name in response.get_json()["errors"], bad
+
+
+def test_ndjson_streams_every_item_without_pages(client, session):
+    for i in range(5):
+        make_service(session, name=f"S{i}")
+    session.commit()
+    response = client.get("/api/v1/services?format=ndjson&per_page=2")
+    assert response.mimetype == "application/x-ndjson"
+    lines = response.get_data(as_text=True).splitlines()
+    assert [json.loads(line)["name"] for line in lines] == [f"S{i}" for i in range(5)]
+
+
+def test_service_at_locations_near_a_postcode_nearest_first(client, session):
+    near = make_service(session, name="Near", lat=55.853, lon=-4.20)  # about 1.5 km from G31
+    far = make_service(session, name="Far", lat=55.95, lon=-3.19, council_name="City of Edinburgh")
+    session.commit()
+    data = client.get("/api/v1/service_at_locations").get_json()
+    assert {item["service"]["name"] for item in data["contents"]} == {"Near", "Far"}
+    item = data["contents"][0]
+    assert item["id"] == str(near.locations[0].uuid) and item["service_id"] == str(near.uuid)
+    covering = client.get("/api/v1/service_at_locations?postcode=G31").get_json()
+    assert [i["service"]["name"] for i in covering["contents"]] == ["Near"]
+    close = client.get("/api/v1/service_at_locations?postcode=G31&proximity=5000").get_json()
+    assert [i["service"]["name"] for i in close["contents"]] == ["Near"]
+    wide = client.get("/api/v1/service_at_locations?postcode=G31&proximity=100000").get_json()
+    assert [i["service"]["name"] for i in wide["contents"]] == ["Near", "Far"]
+    one = client.get(f"/api/v1/service_at_locations/{far.locations[0].uuid}").get_json()
+    assert one["id"] == str(far.uuid) and len(one["service_at_locations"]) == 1
+    unknown = client.get("/api/v1/service_at_locations?postcode=ZZ99 9ZZ")
+    assert unknown.status_code == 400 and "postcode" in unknown.get_json()["errors"]
+    alone = client.get("/api/v1/service_at_locations?proximity=5000")
+    assert alone.status_code == 400 and "proximity" in alone.get_json()["errors"]
+
+
+def test_organizations_taxonomies_and_terms(client, session):
+    trust = make_organisation(session, "Harbour Trust")
+    trust.description = "Recovery support on the Clyde."
+    make_service(
+        session, name="Harbour Recovery", organisation=trust, type_code="recovery_community"
+    )
+    make_organisation(session, "Empty Org")
+    session.commit()
+    orgs = client.get("/api/v1/organizations?search=harbour").get_json()
+    assert ids(orgs) == ["Harbour Trust"]
+    assert orgs["contents"][0]["description"] == "Recovery support on the Clyde."
+    one = client.get(f"/api/v1/organizations/{trust.uuid}").get_json()
+    assert [s["name"] for s in one["services"]] == ["Harbour Recovery"]
+    assert "service_at_locations" not in one["services"][0]
+    nested = client.get(f"/api/v1/organizations/{trust.uuid}?full_service=true").get_json()
+    assert nested["services"][0]["service_at_locations"]
+    taxonomies = client.get("/api/v1/taxonomies").get_json()
+    taxonomy_id = taxonomies["contents"][0]["id"]
+    assert client.get(f"/api/v1/taxonomies/{taxonomy_id}").get_json()["name"] == (
+        "Referral Pathways service types"
+    )
+    terms = client.get("/api/v1/taxonomy_terms?per_page=100").get_json()
+    assert terms["total_items"] == 18 and terms["contents"][0]["code"] == "ost"
+    assert all(t["taxonomy_id"] == taxonomy_id for t in terms["contents"])
+    naloxone = client.get("/api/v1/taxonomy_terms?search=naloxone").get_json()["contents"]
+    assert [t["code"] for t in naloxone] == ["naloxone"]
+    term = client.get(f"/api/v1/taxonomy_terms/{naloxone[0]['id']}").get_json()
+    assert term == naloxone[0]
+    assert client.get(f"/api/v1/taxonomy_terms?parent_id={uuid.uuid4()}").get_json()["empty"]
+    for missing in ("/api/v1/organizations/x", f"/api/v1/taxonomies/{uuid.uuid4()}"):
+        assert client.get(missing).status_code == 404
+
+
+def test_public_endpoints_answer_any_web_page(client, session):
+    make_service(session)
+    session.commit()
+    for url in ("/api/v1/", "/api/v1/services", "/api/v1/openapi.json", "/api/v1/nowhere"):
+        response = client.get(url, headers={"Origin": "https://finder.example"})
+        assert response.headers["Access-Control-Allow-Origin"] == "*", url
+    preflight = client.options("/api/v1/services", headers={"Origin": "https://finder.example"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+def test_a_listing_saved_with_new_hours_counts_as_changed(client, session):
+    from referrals.directory.listings import LocationData, ServiceData, apply_service_data
+
+    service = make_service(session, name="Clinic")
+    session.execute(
+        sa.update(Service)
+        .where(Service.id == service.id)
+        .values(updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    )
+    session.commit()
+    assert client.get("/api/v1/services?modified_after=2026-06-01").get_json()["empty"]
+    session.refresh(service)
+    where = service.locations[0]
+    data = ServiceData(
+        name=service.name,
+        type_codes=["ost"],
+        primary_type_code="ost",
+        locations=[
+            LocationData(
+                address_1=where.address_1,
+                town=where.town,
+                postcode=where.postcode,
+                latitude=where.latitude,
+                longitude=where.longitude,
+                council_area_id=where.council_area_id,
+            )
+        ],
+        hours=[(2, dt.time(10), dt.time(12))],
+        last_verified_on=service.last_verified_on,
+    )
+    apply_service_data(session, service, data, service.organisation)
+    session.commit()
+    changed = client.get("/api/v1/services?modified_after=2026-06-01").get_json()
+    assert ids(changed) == ["Clinic"]
+    assert changed["contents"][0]["id"] == str(service.uuid)  # the same listing, same id

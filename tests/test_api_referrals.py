@@ -1,0 +1,408 @@
+"""The referral API: custody systems make referrals with the form's checks, providers'
+case systems follow them through the lifecycle, and each sees only its role's scope."""
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from referrals.choices import Role
+from referrals.models import AuditEvent, Referral, ReferralEvent
+
+from .factories import (
+    bearer,
+    make_api_client,
+    make_organisation,
+    make_referral,
+    make_service,
+    make_user,
+    suite,
+)
+
+
+@pytest.fixture
+def world(session):
+    glasgow, paisley, aberdeen = (suite(session, c) for c in ("GLA-LR", "PAI", "ABD-KB"))
+    trust, other = make_organisation(session, "Recovery Trust"), make_organisation(session)
+    service = make_service(
+        session, organisation=trust, name="Trust Glasgow", phone="0141 496 0001"
+    )
+    elsewhere = make_service(session, organisation=other, name="Aberdeen Service")
+    officer = make_user(session, Role.CUSTODY, custody_suite=glasgow)
+    north_officer = make_user(session, Role.CUSTODY, custody_suite=aberdeen)
+    west, west_token = make_api_client(session, Role.CUSTODY, suites=[glasgow, paisley])
+    north, north_token = make_api_client(session, Role.CUSTODY, suites=[aberdeen])
+    trust_system, trust_token = make_api_client(session, Role.PROVIDER, organisation=trust)
+    _other_system, other_token = make_api_client(session, Role.PROVIDER, organisation=other)
+    ours = make_referral(session, service=service, referrer=officer)
+    theirs = make_referral(session, service=elsewhere, referrer=north_officer)
+    session.commit()
+    return {
+        "service": service,
+        "elsewhere": elsewhere,
+        "west": west,
+        "west_token": west_token,
+        "north": north,
+        "north_token": north_token,
+        "trust_system": trust_system,
+        "trust_token": trust_token,
+        "other_token": other_token,
+        "ours": ours,
+        "theirs": theirs,
+    }
+
+
+def new_referral(world, **changes):
+    body = {
+        "service_id": str(world["service"].uuid),
+        "custody_suite": "PAI",
+        "pathway": "arrest_referral",
+        "custody_record_number": "PAI/26/000123",
+        "age_band": "25_34",
+        "sex": "female",
+        "postcode_district": "pa1",
+        "consent_recorded": True,
+        "substances": ["opioids", "benzodiazepines"],
+        "needs": ["treatment", "housing"],
+        "naloxone_offered": True,
+        "contact_method": "phone",
+        "contact_name": "Sam Example",
+        "contact_phone": "07700 900456",
+        "notes": "Prefers afternoons.",
+    }
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def count(session, model) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_custody_system_makes_a_referral_as_the_form_would(client, session, world):
+    response = client.post(
+        "/api/v1/referrals", json=new_referral(world), headers=bearer(world["west_token"])
+    )
+    assert response.status_code == 201, response.get_json()
+    data = response.get_json()
+    assert response.headers["Location"] == f"/api/v1/referrals/{data['id']}"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    made = session.scalar(sa.select(Referral).where(Referral.uuid == uuid.UUID(data["id"])))
+    assert made.reference == data["reference"] and made.status.value == "made"
+    assert made.custody_suite.code == "PAI" and made.referrer_id == world["west"].user_id
+    assert made.postcode_district == "PA1" and made.council_area.code == "S12000038"
+    assert made.consent_date == dt.date.today() and made.substances == "opioids,benzodiazepines"
+    assert made.contact_phone == "07700 900456" and made.naloxone_offered
+    assert data["events"][0]["to_status"] == "made"
+    assert data["events"][0]["by"] == f"{world['west'].name} (API client)"
+    audit = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "referral_created"))
+    assert audit.user_id == world["west"].user_id and audit.object_id == str(made.id)
+
+
+def test_the_same_person_to_the_same_service_within_28_days_needs_confirming(
+    client, session, world
+):
+    headers = bearer(world["west_token"])
+    first = client.post("/api/v1/referrals", json=new_referral(world), headers=headers)
+    assert first.status_code == 201
+    again = client.post("/api/v1/referrals", json=new_referral(world), headers=headers)
+    assert again.status_code == 409
+    problem = again.get_json()
+    assert first.get_json()["reference"] in problem["detail"]
+    assert "confirm_duplicate" in problem["detail"]
+    assert count(session, Referral) == 3  # the two in the world and the first
+    confirmed = client.post(
+        "/api/v1/referrals", json=new_referral(world, confirm_duplicate=True), headers=headers
+    )
+    assert confirmed.status_code == 201, confirmed.get_json()
+    made = session.scalar(
+        sa.select(Referral).where(Referral.uuid == uuid.UUID(confirmed.get_json()["id"]))
+    )
+    assert made.possible_duplicate_of.reference == first.get_json()["reference"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"consent_recorded": False}, "consent_recorded", "consent must be recorded"),
+        ({"consent_recorded": ...}, "consent_recorded", "consent must be recorded"),
+        ({"consent_date": "2020-01-01"}, "consent_date", "in the last 30 days"),
+        ({"consent_date": "2026-02-30"}, "consent_date", "not a real date"),
+        ({"postcode_district": "ZZ99"}, "postcode_district", "We do not know that postcode"),
+        ({"contact_phone": ...}, "contact_phone", "Enter a phone number"),
+        ({"pathway": "teleport"}, "pathway", "Not a valid choice"),
+        ({"custody_record_number": "x" * 41}, "custody_record_number", "at most 40"),
+        ({"service_id": str(uuid.uuid4())}, "service_id", "must be the id of a service"),
+        ({"custody_suite": ...}, "custody_suite", "Say which suite"),
+        ({"custody_suite": "ABD-KB"}, "custody_suite", "must be one of this system's suites"),
+        ({"consent_recorded": "yes"}, "consent_recorded", "must be true or false"),
+        ({"substances": "opioids"}, "substances", "must be a list"),
+        ({"consent": True}, "consent", "is not a field of a referral"),
+        ({"council_area": "E09000001", "no_fixed_abode": True}, "council_area", "GSS code"),
+    ],
+)
+def test_a_referral_the_form_would_refuse_is_refused(
+    client, session, world, changes, field, message
+):
+    before = count(session, Referral)
+    response = client.post(
+        "/api/v1/referrals",
+        json=new_referral(world, **changes),
+        headers=bearer(world["west_token"]),
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert message.lower() in problem["errors"][field].lower(), problem
+    assert count(session, Referral) == before
+
+
+def test_a_service_that_does_not_take_custody_referrals_is_refused(client, session, world):
+    closed = make_service(session, name="Drug checking", accepts_custody_referrals=False)
+    session.commit()
+    response = client.post(
+        "/api/v1/referrals",
+        json=new_referral(world, service_id=str(closed.uuid)),
+        headers=bearer(world["west_token"]),
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["service_id"].startswith(
+        "Drug checking does not take referrals from custody"
+    )
+
+
+def test_a_body_that_is_not_json_is_a_400(client, world):
+    response = client.post(
+        "/api/v1/referrals", data="pathway=x", headers=bearer(world["west_token"])
+    )
+    assert response.status_code == 400
+    assert "JSON object" in response.get_json()["detail"]
+
+
+def test_provider_systems_cannot_make_referrals(client, session, world):
+    response = client.post(
+        "/api/v1/referrals", json=new_referral(world), headers=bearer(world["trust_token"])
+    )
+    assert response.status_code == 403
+    assert count(session, Referral) == 2
+
+
+def test_each_system_sees_exactly_its_roles_referrals(client, world):
+    ours, theirs = str(world["ours"].uuid), str(world["theirs"].uuid)
+    sees = {
+        "west_token": {ours},  # custody: its suites
+        "north_token": {theirs},
+        "trust_token": {ours},  # provider: referrals to its organisation's services
+        "other_token": {theirs},
+    }
+    for token_name, visible in sees.items():
+        headers = bearer(world[token_name])
+        listed = client.get("/api/v1/referrals", headers=headers).get_json()
+        assert {item["id"] for item in listed["contents"]} == visible, token_name
+        for referral_id in (ours, theirs):
+            expected = 200 if referral_id in visible else 404
+            for suffix in ("", "/fhir"):
+                url = f"/api/v1/referrals/{referral_id}{suffix}"
+                assert client.get(url, headers=headers).status_code == expected, (url, token_name)
+            change = client.post(
+                f"/api/v1/referrals/{referral_id}/events",
+                json={"action": "accept", "version": 1},
+                headers=headers,
+            )
+            if referral_id not in visible:
+                assert change.status_code == 404
+    for unknown in (str(uuid.uuid4()), "not-an-id", str(world["ours"].id)):
+        response = client.get(f"/api/v1/referrals/{unknown}", headers=bearer(world["west_token"]))
+        assert response.status_code == 404
+        assert response.get_json()["detail"] == "No referral with that id."
+
+
+def test_reading_a_referral_is_audited_as_the_system(client, session, world):
+    referral_id = world["ours"].uuid
+    data = client.get(f"/api/v1/referrals/{referral_id}", headers=bearer(world["trust_token"]))
+    assert data.get_json()["contact_name"] == "Alex Example"
+    client.get(f"/api/v1/referrals/{referral_id}/fhir", headers=bearer(world["trust_token"]))
+    views = session.execute(
+        sa.select(AuditEvent.user_id, AuditEvent.detail).where(
+            AuditEvent.action == "referral_viewed"
+        )
+    ).all()
+    assert [json.loads(d) for _u, d in views] == [{"via": "api"}, {"as": "fhir", "via": "api"}]
+    assert {u for u, _d in views} == {world["trust_system"].user_id}
+
+
+def test_the_list_gives_what_changed_since_a_time_oldest_first(client, session, world):
+    base = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    for minutes, referral in ((30, world["ours"]), (10, world["theirs"])):
+        session.execute(
+            sa.update(Referral)
+            .where(Referral.id == referral.id)
+            .values(updated_at=base + dt.timedelta(minutes=minutes))
+        )
+    extra = make_referral(
+        session, service=world["service"], referrer=world["ours"].referrer, status="accepted"
+    )
+    session.execute(sa.update(Referral).where(Referral.id == extra.id).values(updated_at=base))
+    session.commit()
+    headers = bearer(world["trust_token"])
+    listed = client.get("/api/v1/referrals", headers=headers).get_json()["contents"]
+    assert [r["reference"] for r in listed] == [extra.reference, world["ours"].reference]
+    since = client.get(
+        "/api/v1/referrals?changed_since=2026-11-01T09:20:00Z", headers=headers
+    ).get_json()
+    assert [r["reference"] for r in since["contents"]] == [world["ours"].reference]
+    assert since["total_items"] == 1 and "contact_name" not in since["contents"][0]
+    accepted = client.get("/api/v1/referrals?status=accepted", headers=headers).get_json()
+    assert [r["reference"] for r in accepted["contents"]] == [extra.reference]
+    bad = client.get("/api/v1/referrals?changed_since=yesterday", headers=headers)
+    assert bad.status_code == 400 and "changed_since" in bad.get_json()["errors"]
+    listed_audit = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "api_referrals_listed")
+    )
+    assert listed_audit.user_id == world["trust_system"].user_id
+    assert extra.reference in listed_audit.detail
+
+
+def test_a_provider_system_follows_a_referral_to_treatment(client, session, world):
+    referral_id = world["ours"].uuid
+    headers = bearer(world["trust_token"])
+    today = dt.date.today()
+    steps = [
+        ({"action": "accept", "version": 1}, "accepted", "accepted_on"),
+        ({"action": "attend", "version": 2, "date": today.isoformat()}, "engaged", "engaged_on"),
+        (
+            {"action": "start_treatment", "version": 3, "note": "Started on methadone."},
+            "treatment_started",
+            "treatment_started_on",
+        ),
+    ]
+    for body, status, column in steps:
+        response = client.post(
+            f"/api/v1/referrals/{referral_id}/events", json=body, headers=headers
+        )
+        assert response.status_code == 201, response.get_json()
+        data = response.get_json()
+        assert data["status"] == status and data[column] == today.isoformat()
+        assert data["version"] == body["version"] + 1
+    session.expire_all()
+    events = session.scalars(
+        sa.select(ReferralEvent).where(ReferralEvent.referral_id == world["ours"].id)
+    ).all()
+    assert [e.to_status.value for e in events] == [
+        "made",
+        "accepted",
+        "engaged",
+        "treatment_started",
+    ]
+    assert {e.user_id for e in events[1:]} == {world["trust_system"].user_id}
+    assert events[-1].note == "Started on methadone."
+    actions = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-3:] == ["referral_accept", "referral_attend", "referral_start_treatment"]
+
+
+def test_a_stale_version_is_refused_with_409_and_changes_nothing(client, session, world):
+    referral_id = world["ours"].uuid
+    headers = bearer(world["trust_token"])
+    first = client.post(
+        f"/api/v1/referrals/{referral_id}/events",
+        json={"action": "accept", "version": 1},
+        headers=headers,
+    )
+    assert first.status_code == 201
+    stale = client.post(
+        f"/api/v1/referrals/{referral_id}/events",
+        json={
+            "action": "decline",
+            "version": 1,
+            "reason": "no_capacity",
+            "declined_by": "provider",
+        },
+        headers=headers,
+    )
+    assert stale.status_code == 409
+    assert stale.get_json()["errors"] == {"version": 2}
+    session.expire_all()
+    referral = session.get(Referral, world["ours"].id)
+    assert referral.status.value == "accepted" and referral.declined_on is None
+    assert count(session, ReferralEvent) == 3
+
+
+@pytest.mark.parametrize(
+    ("token", "body", "status", "message"),
+    [
+        ("trust_token", {"action": "attend", "version": 1}, 422, "must be accepted or declined"),
+        (
+            "trust_token",
+            {"action": "accept", "version": 1, "date": "2099-01-01"},
+            422,
+            "cannot be in the future",
+        ),
+        ("trust_token", {"action": "decline", "version": 1}, 422, "Choose the reason"),
+        ("trust_token", {"action": "reopen", "version": 1}, 403, "role cannot"),
+        ("west_token", {"action": "accept", "version": 1}, 403, "role cannot"),
+        (
+            "west_token",
+            {"action": "close", "version": 1, "reason": "completed"},
+            422,
+            "only close a referral as entered in error",
+        ),
+        ("trust_token", {"action": "accept"}, 422, "version"),
+        ("trust_token", {"action": "accept", "version": True}, 422, "version"),
+        ("trust_token", {"action": "fly", "version": 1}, 422, "must be one of accept"),
+        (
+            "trust_token",
+            {"action": "accept", "version": 1, "date": "1/1/2026"},
+            422,
+            "Enter a date",
+        ),
+    ],
+)
+def test_the_lifecycle_rules_apply_to_systems(
+    client, session, world, token, body, status, message
+):
+    response = client.post(
+        f"/api/v1/referrals/{world['ours'].uuid}/events", json=body, headers=bearer(world[token])
+    )
+    assert response.status_code == status
+    assert message.lower() in json.dumps(response.get_json()).lower()
+    session.expire_all()
+    assert session.get(Referral, world["ours"].id).status.value == "made"
+    assert count(session, ReferralEvent) == 2
+
+
+def test_a_custody_system_withdraws_a_referral_entered_in_error(client, session, world):
+    response = client.post(
+        f"/api/v1/referrals/{world['ours'].uuid}/events",
+        json={"action": "close", "version": 1, "reason": "entered_in_error"},
+        headers=bearer(world["west_token"]),
+    )
+    assert response.status_code == 201
+    assert response.get_json()["close_reason"] == "entered_in_error"
+
+
+def test_calls_without_a_good_token_are_refused(client, session, world):
+    for headers in (
+        {},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        bearer("junk"),
+        bearer("rpk_ABCDEFGH_x"),
+    ):
+        response = client.get("/api/v1/referrals", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="referrals"'
+        assert response.mimetype == "application/problem+json"
+    refused = session.scalars(
+        sa.select(AuditEvent.detail).where(AuditEvent.action == "api_token_refused")
+    ).all()
+    # Missing credentials are not worth a row; a wrong token is.
+    assert [json.loads(d)["reason"] for d in refused] == ["malformed", "unknown"]
+
+
+def test_referral_endpoints_never_answer_cross_origin_requests(client, world):
+    headers = {**bearer(world["trust_token"]), "Origin": "https://elsewhere.example"}
+    for method, url in (("GET", "/api/v1/referrals"), ("OPTIONS", "/api/v1/referrals")):
+        response = client.open(url, method=method, headers=headers)
+        assert "Access-Control-Allow-Origin" not in response.headers, (method, url)
+    public = client.get("/api/v1/services", headers={"Origin": "https://elsewhere.example"})
+    assert public.headers["Access-Control-Allow-Origin"] == "*"

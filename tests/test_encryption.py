@@ -1,0 +1,234 @@
+"""Personal data at rest: a database dump without the key shows no contact name, phone,
+notes or custody record number; searching still works through the keyed hash; keys
+rotate; the migration encrypts rows that were there before."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
+
+from referrals.choices import Role
+from referrals.encryption import EncryptionKeyError, Keyring
+from referrals.extensions import db
+from referrals.models import ListingProblem, Referral, ReferralEvent
+from referrals.privacy.keys import rotate_keys
+
+from .conftest import TEST_DATA_KEY, make_app
+from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .test_auth import sign_in
+
+SECRETS = ["Jo Bloggs-Secret", "07700 900777", "Lives above the chip shop", "GLA/26/9999"]
+
+
+@pytest.fixture
+def people(session):
+    org = make_organisation(session, "Org X")
+    service = make_service(session, organisation=org, name="Service X")
+    custody = make_user(
+        session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+    )
+    make_user(session, Role.PROVIDER, email="p@t.example", organisation=org)
+    make_user(session, Role.ADMIN, email="a@t.example")
+    referral = make_referral(
+        session,
+        service=service,
+        referrer=custody,
+        contact_name=SECRETS[0],
+        contact_phone=SECRETS[1],
+        notes=SECRETS[2],
+        person_ref=SECRETS[3],
+    )
+    session.add(
+        ReferralEvent(
+            referral=referral, to_status="made", event_date=dt.date.today(), note="Sister: Ann"
+        )
+    )
+    session.add(
+        ListingProblem(
+            service=service,
+            category="wrong_phone",
+            description="d",
+            reporter_contact="reporter@home.example",
+        )
+    )
+    session.commit()
+    return {"referral": referral.id, "service": service.id}
+
+
+def raw_dump(database_url: str) -> str:
+    """Every row of every table as stored, as a dump or a stolen backup would show."""
+    engine = sa.create_engine(database_url)
+    lines = []
+    with engine.connect() as connection:
+        for table in sa.inspect(engine).get_table_names():
+            for row in connection.execute(sa.text(f'SELECT * FROM "{table}"')):
+                lines.append(repr(tuple(row)))
+    engine.dispose()
+    return "\n".join(lines)
+
+
+def test_a_dump_without_the_key_shows_no_personal_data(database_url, people):
+    dump = raw_dump(database_url)
+    for secret in [*SECRETS, "Sister: Ann", "reporter@home.example", "GLA/26"]:
+        assert secret not in dump, secret
+    assert "gAAAAA" in dump  # Fernet tokens instead
+
+
+def test_the_pages_still_show_them_to_people_in_scope(client, people):
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{people['referral']}").get_data(as_text=True)
+    for secret in SECRETS:
+        assert secret in page
+    assert "Sister: Ann" in page
+
+
+def test_searching_by_custody_record_number_uses_the_keyed_hash(client, session, people):
+    saved = session.get(Referral, people["referral"])
+    assert saved.person_ref_hash == Keyring([TEST_DATA_KEY]).search_hash("GLA/26/9999")
+    assert saved.person_ref_hash != Keyring([Fernet.generate_key().decode()]).search_hash(
+        "GLA/26/9999"
+    )
+    sign_in(client, "c@t.example")
+    found = client.post("/referrals", data={"reference": " gla/26/9999 "}).get_data(as_text=True)
+    assert "1 referral." in found and "GLA/26/9999" in found
+    missed = client.post("/referrals", data={"reference": "GLA/26/9998"}).get_data(as_text=True)
+    assert "0 referrals" in missed
+
+
+def test_a_value_written_under_another_key_is_refused_clearly(app_factory, people):
+    stranger = app_factory(DATA_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    with stranger.app_context(), pytest.raises(EncryptionKeyError, match="key that encrypted"):
+        db.session.get(Referral, people["referral"]).contact_name  # noqa: B018
+
+
+def test_rotate_keys_re_encrypts_everything_under_the_new_key(
+    app_factory, database_url, session, people
+):
+    new = Fernet.generate_key().decode()
+    both = app_factory(DATA_ENCRYPTION_KEYS=f"{new},{TEST_DATA_KEY}")
+    before = raw_dump(database_url)
+    # (The command runs this; the test's own app context would stand in for the app's.)
+    with both.app_context():
+        changed = rotate_keys(db.session)
+        assert changed["referrals.contact_name"] == 1
+        assert changed["referrals.person_ref_hash"] == 1
+        assert changed["referral_events.note"] == 1
+        assert changed["users.totp_secret"] == 3
+        assert raw_dump(database_url) != before
+        assert rotate_keys(db.session) == {}  # a second run has nothing to do
+    # Only the new key is needed now, for reading and for searching.
+    only_new = app_factory(DATA_ENCRYPTION_KEYS=new)
+    client = only_new.test_client()
+    sign_in(client, "c@t.example")
+    found = client.post("/referrals", data={"reference": "GLA/26/9999"}).get_data(as_text=True)
+    assert "1 referral." in found
+    page = client.get(f"/referrals/{people['referral']}").get_data(as_text=True)
+    assert SECRETS[0] in page
+    with only_new.app_context():
+        problem = db.session.scalar(sa.select(ListingProblem))
+        assert problem.reporter_contact == "reporter@home.example"
+
+
+def test_the_migration_encrypts_rows_that_were_there_before(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    app = make_app(url)
+    with app.app_context():
+        upgrade(revision="12c1c4de6baf")  # before encryption
+        connection = db.session.connection()
+        # The reference data as the schema then held it (today's loader writes columns
+        # added since).
+        for statement in (
+            "INSERT INTO area_groups (id, kind, code, name) VALUES (1, 'adp', 'A', 'A'), "
+            "(2, 'police_division', 'P', 'P'), (3, 'health_board', 'H', 'H')",
+            "INSERT INTO council_areas (id, code, name, adp_id, police_division_id, "
+            "health_board_id, latitude, longitude) VALUES "
+            "(1, 'S12000049', 'Glasgow City', 1, 2, 3, 55.86, -4.25)",
+            "INSERT INTO custody_suites (id, code, name, town, council_area_id, latitude, "
+            "longitude) VALUES (1, 'GLA', 'Glasgow', 'Glasgow', 1, 55.86, -4.25)",
+            "INSERT INTO service_types (id, code, name, colour, sort_order, abbreviation) "
+            "VALUES (1, 'ost', 'Opioid substitution', '#000000', 1, 'OST')",
+        ):
+            connection.execute(sa.text(statement))
+        suite_id, area_id = connection.execute(
+            sa.text("SELECT id, council_area_id FROM custody_suites LIMIT 1")
+        ).one()
+        type_id = connection.execute(sa.text("SELECT id FROM service_types LIMIT 1")).scalar()
+        now = "2026-01-05 10:00:00"
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (id, email, name, password_hash, role, custody_suite_id, "
+                "active, session_version, failed_logins, created_at) VALUES "
+                "(1, 'c@x.example', 'C', '!', 'custody', :s, 1, 1, 0, :now)"
+            ),
+            {"s": suite_id, "now": now},
+        )
+        connection.execute(sa.text("INSERT INTO organisations (id, name) VALUES (1, 'O');"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO services (id, organisation_id, name, primary_type_id, gender, "
+                "veterans_only, self_referral, accepts_custody_referrals, same_day_access, "
+                "status, confidential_address, created_at, updated_at) VALUES "
+                "(1, 1, 'S', :t, 'any', 0, 1, 1, 0, 'active', 0, :now, :now)"
+            ),
+            {"t": type_id, "now": now},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO referrals (id, reference, made_at, referred_on, custody_suite_id, "
+                "referrer_id, pathway, service_id, person_ref, age_band, sex, council_area_id, "
+                "consent_recorded, consent_date, substances, needs, naloxone_offered, "
+                "naloxone_supplied, children_in_household, same_day_urgent, notes, "
+                "contact_name, contact_phone, contact_method, status, version, created_at, "
+                "updated_at) VALUES (1, 'RP-0000-0001', :now, '2026-01-05', :s, 1, "
+                "'arrest_referral', 1, 'OLD/26/0001', '25_34', 'male', :a, 1, '2026-01-05', "
+                "'', '', 0, 0, 0, 0, 'Old note', 'Old Name', '07700 900001', 'phone', 'made', "
+                "1, :now, :now)"
+            ),
+            {"now": now, "s": suite_id, "a": area_id},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_events (at, actor, action, ip) VALUES "
+                "(:now, 'typed-by-someone@private.example', 'sign_in_failed', '127.0.0.1')"
+            ),
+            {"now": now},
+        )
+        db.session.commit()
+        upgrade()
+        dump = raw_dump(url)
+        for secret in ("OLD/26/0001", "Old note", "Old Name", "07700 900001", "private.example"):
+            assert secret not in dump, secret
+        referral = db.session.get(Referral, 1)
+        assert (referral.person_ref, referral.contact_name, referral.notes) == (
+            "OLD/26/0001",
+            "Old Name",
+            "Old note",
+        )
+        assert referral.person_ref_hash == Keyring([TEST_DATA_KEY]).search_hash("old/26/0001")
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_demo_generator_writes_encrypted_values(app, session, runner, database_url):
+    result = runner.invoke(args=["seed-demo", "--referrals", "50", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    names = session.scalars(sa.select(Referral.contact_name)).all()
+    assert any(n and " " in n for n in names)  # read back in clear through the app
+    dump = raw_dump(database_url)
+    some = next(n for n in names if n)
+    assert some not in dump
+    ref = session.scalars(sa.select(Referral.person_ref)).first()
+    found = session.scalars(
+        sa.select(Referral).where(
+            Referral.person_ref_hash == Keyring([TEST_DATA_KEY]).search_hash(ref)
+        )
+    ).all()
+    assert len(found) >= 1
+
+
+def test_a_user_secret_for_the_sign_in_app_is_encrypted(database_url, session):
+    user = make_user(session, Role.ADMIN, email="x@t.example")
+    session.commit()
+    assert user.totp_secret and user.totp_secret not in raw_dump(database_url)

@@ -1,0 +1,611 @@
+"""Following a referral through: contact attempts, undo, refer on, updates from the
+referrer, no duplicates, the slip for the person, the custody form's order of errors,
+and the worklist that brings it together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from referrals.choices import ReferralStatus, Role
+from referrals.models import AuditEvent, Referral, ReferralEvent, User
+from referrals.notifications.kinds import Kind
+from referrals.notifications.models import Notification
+from referrals.tracking.models import ContactAttempt, ReferralUpdate
+
+from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .test_auth import sign_in
+from .test_notifications import Clock
+from .test_referrals import referral_form
+
+NOON = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+TODAY = NOON.date()
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    clock = Clock(NOON)
+    app.config["CLOCK"] = clock
+    return clock
+
+
+@pytest.fixture
+def people(session):
+    org = make_organisation(session, "Harbour Recovery")
+    other = make_organisation(session, "Hillside Trust")
+    data = {
+        "service": make_service(
+            session, organisation=org, name="Harbour MAT", lat=55.856, lon=-4.21
+        ),
+        "naloxone": make_service(
+            session, organisation=org, name="Harbour Naloxone Drop-in", type_code="naloxone"
+        ),
+        "other_service": make_service(
+            session,
+            organisation=other,
+            name="Hillside Detox",
+            type_code="detox",
+            lat=55.86,
+            lon=-4.22,
+        ),
+        "custody": make_user(
+            session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+        ),
+        "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
+        "colleague": make_user(session, Role.PROVIDER, email="p2@t.example", organisation=org),
+        "other_provider": make_user(
+            session, Role.PROVIDER, email="q@t.example", organisation=other
+        ),
+        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
+    }
+    session.commit()
+    return data
+
+
+@pytest.fixture
+def referral(session, people):
+    made = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY - dt.timedelta(days=3),
+        naloxone_offered=True,
+        naloxone_supplied=True,
+    )
+    session.commit()
+    return made
+
+
+def fresh(session, model, ident):
+    session.expire_all()
+    return session.get(model, ident)
+
+
+def attempt(client, referral_id, outcome, on=TODAY, method="phone", note=""):
+    return client.post(
+        f"/referrals/{referral_id}/attempts",
+        data={"attempted_on": on.isoformat(), "method": method, "outcome": outcome, "note": note},
+    )
+
+
+# -- contact attempts ------------------------------------------------------------------
+
+
+def test_contact_attempts_are_logged_without_changing_status_and_suggest_closing_after_three(
+    client, session, people, referral, clock
+):
+    sign_in(client, "p@t.example")
+    assert attempt(client, referral.id, "no_answer", note="Rang twice").status_code == 302
+    saved = fresh(session, Referral, referral.id)
+    assert saved.status == ReferralStatus.MADE and saved.version == 1
+    attempt(client, referral.id, "message_left")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Attempts</dt><dd>2; last 2 Dec 2026: left a message" in page
+    assert "consider" not in page
+    attempt(client, referral.id, "wrong_number")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "3 attempts in a row without reaching the person" in page
+    detail = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "Contact attempt: No answer" in detail and "Rang twice" in detail
+    assert '<option selected value="not_contactable">' in detail  # the close form, ready
+    # Reaching the person starts the count again.
+    attempt(client, referral.id, "spoke")
+    assert "attempts in a row" not in client.get("/worklist").get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 4
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"attempted_on": (TODAY + dt.timedelta(days=1)).isoformat()}, "cannot be in the future"),
+        (
+            {"attempted_on": (TODAY - dt.timedelta(days=30)).isoformat()},
+            "before the referral was made",
+        ),
+        ({"outcome": ""}, "Choose what happened."),
+    ],
+)
+def test_a_bad_contact_attempt_is_refused_and_saves_nothing(
+    client, session, people, referral, clock, changes, message
+):
+    sign_in(client, "p@t.example")
+    data = {"attempted_on": TODAY.isoformat(), "method": "phone", "outcome": "no_answer"}
+    data.update(changes)
+    response = client.post(f"/referrals/{referral.id}/attempts", data=data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
+
+
+def test_custody_staff_cannot_log_contact_attempts(client, referral, people, clock):
+    sign_in(client, "c@t.example")
+    assert attempt(client, referral.id, "no_answer").status_code == 403
+
+
+# -- undo ---------------------------------------------------------------------------------
+
+STATE_COLUMNS = (
+    "status",
+    "accepted_on",
+    "declined_on",
+    "declined_by",
+    "decline_reason",
+    "engaged_on",
+    "treatment_started_on",
+    "closed_on",
+    "close_reason",
+    "days_to_engagement",
+    "days_to_treatment",
+)
+
+
+def columns(session, referral_id):
+    saved = fresh(session, Referral, referral_id)
+    return {c: getattr(saved, c) for c in STATE_COLUMNS}
+
+
+@pytest.mark.parametrize(
+    ("setup", "action", "data"),
+    [
+        ([], "accept", {}),
+        ([], "decline", {"reason": "no_capacity", "declined_by": "provider"}),
+        (["accept"], "attend", {}),
+        (["accept", "attend"], "start_treatment", {}),
+        (["accept"], "close", {"reason": "disengaged"}),
+    ],
+)
+def test_undo_restores_the_referral_exactly_as_it_was(
+    client, session, people, referral, clock, setup, action, data
+):
+    sign_in(client, "p@t.example")
+    version = 1
+    for step in setup:
+        client.post(
+            f"/referrals/{referral.id}/{step}",
+            data={f"{step}-version": str(version), f"{step}-on": TODAY.isoformat()},
+        )
+        version += 1
+    before = columns(session, referral.id)
+    response = client.post(
+        f"/referrals/{referral.id}/{action}",
+        data={
+            f"{action}-version": str(version),
+            f"{action}-on": TODAY.isoformat(),
+            **{f"{action}-{k}": v for k, v in data.items()},
+        },
+    )
+    assert response.status_code == 302
+    assert columns(session, referral.id) != before
+    clock.advance(minutes=14)
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "Made a mistake?" in page
+    response = client.post(
+        f"/referrals/{referral.id}/undo", data={"version": str(version + 1)}, follow_redirects=True
+    )
+    assert "Undone: referral" in response.get_data(as_text=True)
+    assert columns(session, referral.id) == before
+    events = fresh(session, Referral, referral.id).events
+    undo_event = events[-1]
+    assert undo_event.reason == "undo" and undo_event.undoes_event_id == events[-2].id
+    assert (undo_event.from_status, undo_event.to_status) == (
+        events[-2].to_status,
+        events[-2].from_status,
+    )
+    assert "Undone:" in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc())) in (
+        "referral_change_undone",
+        "referral_viewed",
+    )
+
+
+def test_undo_is_refused_after_fifteen_minutes_and_for_someone_elses_change(
+    client, session, people, referral, clock
+):
+    sign_in(client, "p@t.example")
+    client.post(f"/referrals/{referral.id}/accept", data={"accept-version": "1"})
+    client.post("/logout")
+    sign_in(client, "p2@t.example")
+    response = client.post(f"/referrals/{referral.id}/undo", data={"version": "2"})
+    assert response.status_code == 400
+    assert "Only the person who made the last change can undo it." in response.get_data(
+        as_text=True
+    )
+    client.post("/logout")
+    sign_in(client, "p@t.example")
+    clock.advance(minutes=16)
+    assert "Made a mistake?" not in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    response = client.post(f"/referrals/{referral.id}/undo", data={"version": "2"})
+    assert response.status_code == 400 and "within 15 minutes" in response.get_data(as_text=True)
+    assert fresh(session, Referral, referral.id).status == ReferralStatus.ACCEPTED
+
+
+def test_the_worklist_says_what_a_one_click_button_did_and_offers_undo(
+    client, session, people, referral, clock
+):
+    sign_in(client, "p@t.example")
+    response = client.post(
+        f"/referrals/{referral.id}/accept",
+        data={"accept-version": "1", "accept-on": TODAY.isoformat(), "back": "worklist"},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert f"Referral {referral.reference} accepted." in page
+    assert "Your changes in the last 15 minutes" in page
+    assert f"{referral.reference}: accepted at" in page
+    response = client.post(
+        f"/referrals/{referral.id}/undo", data={"version": "2", "back": "worklist"}
+    )
+    assert response.status_code == 302 and response.location == "/worklist"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert (
+        "New: awaiting acceptance (1)" in page
+        and "Your changes in the last 15 minutes" not in page
+    )
+
+
+# -- the worklist ---------------------------------------------------------------------------
+
+
+def test_the_worklist_row_shows_contact_details_and_harm_reduction_is_not_awaiting_treatment(
+    client, session, people, clock
+):
+    treatment = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY,
+        status="engaged",
+        accepted_on=TODAY,
+        engaged_on=TODAY,
+    )
+    naloxone = make_referral(
+        session,
+        service=people["naloxone"],
+        referrer=people["custody"],
+        referred_on=TODAY,
+        status="engaged",
+        accepted_on=TODAY,
+        engaged_on=TODAY,
+        contact_phone="07700 900456",
+    )
+    session.commit()
+    sign_in(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    awaiting = page.split('id="engaged"')[1].split('id="attending"')[0]
+    attending = page.split('id="attending"')[1]
+    assert treatment.reference in awaiting and naloxone.reference not in awaiting
+    assert naloxone.reference in attending
+    assert "Awaiting treatment start (1)" in page
+    assert 'href="tel:07700900456"' in page and "Alex Example" in page
+
+
+# -- refer on ---------------------------------------------------------------------------------
+
+
+def test_a_provider_passes_a_referral_on_and_the_journey_is_linked(
+    client, session, people, referral, clock
+):
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{referral.id}/refer-on").get_data(as_text=True)
+    assert "Hillside Detox" in page and ">Harbour MAT<" not in page
+    response = client.post(
+        f"/referrals/{referral.id}/refer-on",
+        data={
+            "version": "1",
+            "service": str(people["other_service"].id),
+            "consent": "y",
+            "note": "Needs detox first.",
+        },
+    )
+    assert response.status_code == 302
+    first = fresh(session, Referral, referral.id)
+    new = session.scalar(sa.select(Referral).where(Referral.referred_from_id == referral.id))
+    assert (first.status, first.close_reason, first.closed_on) == ("closed", "referred_on", TODAY)
+    assert new.service_id == people["other_service"].id and new.status == "made"
+    assert (new.person_ref, new.custody_suite_id, new.referrer_id) == (
+        first.person_ref,
+        first.custody_suite_id,
+        first.referrer_id,
+    )
+    assert new.consent_date == TODAY and new.referred_on == TODAY
+    assert not new.naloxone_supplied and not new.naloxone_offered  # counted once, on the first
+    assert new.notes.startswith(f"Passed on from {first.reference}: Needs detox first.")
+    kinds = {(n.kind, n.referral_id) for n in session.scalars(sa.select(Notification))}
+    assert (Kind.NEW_REFERRAL, new.id) in kinds and (Kind.CLOSED, first.id) in kinds
+    # The new service's provider sees it, linked back; the first organisation does not.
+    assert client.get(f"/referrals/{new.id}").status_code == 404
+    client.post("/logout")
+    sign_in(client, "q@t.example")
+    page = client.get(f"/referrals/{new.id}").get_data(as_text=True)
+    assert "Passed on from" in page and first.reference in page
+    assert f"Passed on from {first.reference}" in client.get("/worklist").get_data(as_text=True)
+    client.post("/logout")
+    sign_in(client, "c@t.example")
+    page = client.get(f"/referrals/{first.id}").get_data(as_text=True)
+    assert "Passed on to" in page and new.reference in page
+    assert "Referred on to another service" in page
+
+
+def test_refer_on_needs_consent_a_different_service_and_an_open_referral(
+    client, session, people, referral, clock
+):
+    sign_in(client, "p@t.example")
+    base = {"version": "1", "service": str(people["other_service"].id), "note": "Nearer home."}
+    response = client.post(f"/referrals/{referral.id}/refer-on", data=base)
+    assert response.status_code == 400 and "The person must agree" in response.get_data(
+        as_text=True
+    )
+    response = client.post(
+        f"/referrals/{referral.id}/refer-on",
+        data={**base, "consent": "y", "service": str(people["service"].id)},
+    )
+    assert response.status_code == 400
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
+    assert fresh(session, Referral, referral.id).status == "made"
+    # "Referred on" is not a reason to choose when closing, nor can such a referral reopen.
+    response = client.post(
+        f"/referrals/{referral.id}/close",
+        data={"close-version": "1", "close-reason": "referred_on"},
+    )
+    assert response.status_code == 400
+    client.post(f"/referrals/{referral.id}/refer-on", data={**base, "consent": "y"})
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    response = client.post(
+        f"/referrals/{referral.id}/reopen", data={"reopen-version": "2", "reopen-note": "oops"}
+    )
+    assert response.status_code == 400 and "follow the new referral" in response.get_data(
+        as_text=True
+    )
+
+
+# -- updates from the referrer ---------------------------------------------------------------
+
+
+def test_the_referrer_adds_a_release_date_and_a_new_phone_which_the_provider_sees(
+    client, session, people, referral, clock
+):
+    sign_in(client, "c@t.example")
+    response = client.post(
+        f"/referrals/{referral.id}/updates",
+        data={
+            "release_on": (TODAY + dt.timedelta(days=2)).isoformat(),
+            "new_phone": "07700 900999",
+            "message": "Released to a hostel.",
+        },
+    )
+    assert response.status_code == 302
+    saved = fresh(session, Referral, referral.id)
+    assert saved.contact_phone == "07700 900999"
+    [update] = session.scalars(sa.select(ReferralUpdate)).all()
+    assert update.phone_changed and update.release_on == TODAY + dt.timedelta(days=2)
+    [note] = session.scalars(
+        sa.select(Notification).where(Notification.kind == Kind.REFERRAL_UPDATE)
+    ).all()
+    assert note.referral_id == referral.id
+    assert client.post(f"/referrals/{referral.id}/updates", data={}).status_code == 400
+    client.post("/logout")
+    sign_in(client, "p@t.example")
+    detail = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "Update from the referrer" in detail and "Released to a hostel." in detail
+    assert "Release date</dt><dd>4 Dec 2026" in detail
+    assert "Release date</dt><dd>4 Dec 2026" in client.get("/worklist").get_data(as_text=True)
+    assert (
+        client.post(f"/referrals/{referral.id}/updates", data={"message": "x"}).status_code == 403
+    )
+
+
+# -- no duplicates -----------------------------------------------------------------------------
+
+
+def new_form(client, service_id) -> dict:
+    page = client.get(f"/referrals/new?service={service_id}").get_data(as_text=True)
+    token = re.search(
+        r'id="form_token" name="form_token" type="hidden" value="([^"]+)"', page
+    ).group(1)
+    return referral_form(service_id, form_token=token)
+
+
+def test_the_same_form_submitted_twice_makes_one_referral(client, session, people):
+    sign_in(client, "c@t.example")
+    data = new_form(client, people["service"].id)
+    first = client.post("/referrals/new", data=data)
+    second = client.post("/referrals/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
+
+
+def test_ten_parallel_posts_of_one_form_make_one_referral(app, session, people):
+    clients = []
+    for _ in range(10):
+        client = app.test_client()
+        sign_in(client, "c@t.example")
+        clients.append(client)
+    data = new_form(clients[0], people["service"].id)
+    barrier = threading.Barrier(10)
+    answers = []
+
+    def post(client):
+        barrier.wait()
+        answers.append(client.post("/referrals/new", data=data))
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [a.status_code for a in answers] == [302] * 10
+    assert len({a.location for a in answers}) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(ReferralEvent)) == 1
+
+
+def test_the_same_person_to_the_same_service_within_28_days_asks_first_and_is_flagged(
+    client, session, people
+):
+    earlier = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date.today() - dt.timedelta(days=27),
+        person_ref="GLA/26/001234",
+    )
+    session.commit()
+    sign_in(client, "c@t.example")
+    data = new_form(client, people["service"].id)
+    response = client.post("/referrals/new", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Is this a new referral?" in page
+    assert earlier.reference in page and "Nothing has been saved yet" in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
+    response = client.post("/referrals/new", data={**data, "confirm_duplicate": "y"})
+    assert response.status_code == 302
+    new = session.scalar(sa.select(Referral).where(Referral.id != earlier.id))
+    assert new.possible_duplicate_of_id == earlier.id
+    client.post("/logout")
+    sign_in(client, "p@t.example")
+    assert f"Possible duplicate of {earlier.reference}" in client.get("/worklist").get_data(
+        as_text=True
+    )
+
+
+def test_no_question_after_28_days_or_for_another_service(client, session, people):
+    make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date.today() - dt.timedelta(days=29),
+        person_ref="GLA/26/001234",
+    )
+    make_referral(
+        session,
+        service=people["other_service"],
+        referrer=people["custody"],
+        referred_on=dt.date.today(),
+        person_ref="GLA/26/001234",
+    )
+    session.commit()
+    sign_in(client, "c@t.example")
+    assert (
+        client.post("/referrals/new", data=new_form(client, people["service"].id)).status_code
+        == 302
+    )
+
+
+# -- the slip and the form -----------------------------------------------------------------------
+
+
+def test_the_slip_names_the_service_and_how_to_reach_it_and_nobody(
+    client, session, people, referral
+):
+    sign_in(client, "c@t.example")
+    made = client.get(f"/referrals/{referral.id}/made").get_data(as_text=True)
+    assert f"/referrals/{referral.id}/slip" in made
+    slip = client.get(f"/referrals/{referral.id}/slip").get_data(as_text=True)
+    service = people["service"]
+    assert "Your referral to Harbour MAT" in slip and referral.reference in slip
+    assert "1 Test Street" in slip and "Monday" in slip and "09:00 to 17:00" in slip
+    assert "<svg" in slip and f"http://localhost/services/{service.id}" in slip
+    for personal in (referral.person_ref, "Alex Example", "07700 900123", "Prefers mornings"):
+        assert personal not in slip
+    css = client.get("/static/css/slip.css")
+    assert css.get_data(as_text=True).count("size: A5") == 1
+    css.close()
+    service.confidential_address = True
+    session.commit()
+    slip = client.get(f"/referrals/{referral.id}/slip").get_data(as_text=True)
+    assert (
+        "1 Test Street" not in slip
+        and "The address is given when the service contacts you." in slip
+    )
+
+
+def test_form_errors_are_listed_in_the_order_of_the_page(client, people):
+    sign_in(client, "c@t.example")
+    response = client.post(
+        "/referrals/new", data={"service_id": str(people["service"].id), "contact_method": "phone"}
+    )
+    page = response.get_data(as_text=True)
+    summary = page.split('class="error-summary"')[1].split("</ul>")[0]
+    listed = re.findall(r'<a href="#([^"]+)"', summary)
+    form = page.split('id="referral-form"')[1]
+    positions = [form.index(f'id="{field_id}"') for field_id in listed]
+    assert listed and positions == sorted(positions), listed
+    assert listed.index("pathway") > listed.index("postcode_district")
+    assert 'class="age-band"' in page  # wide enough for "Choose an age band"
+
+
+# -- retention and managers ---------------------------------------------------------------
+
+
+def test_the_purge_erases_attempt_notes_and_update_messages(runner, session, people, referral):
+    session.add(
+        ContactAttempt(
+            referral_id=referral.id,
+            attempted_on=referral.referred_on,
+            method="phone",
+            outcome="spoke",
+            note="Said to call Jo on 0141",
+        )
+    )
+    session.add(ReferralUpdate(referral_id=referral.id, message="New hostel address"))
+    referral.status, referral.closed_on, referral.close_reason = (
+        "closed",
+        referral.referred_on,
+        "completed",
+    )
+    session.commit()
+    result = runner.invoke(args=["purge-personal-data", "--older-than", "1"])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert session.scalar(sa.select(ContactAttempt.note)) is None
+    assert session.scalar(sa.select(ReferralUpdate.message)) is None
+    assert session.scalar(sa.select(ContactAttempt.outcome)) == "spoke"
+
+
+def test_admins_mark_managers(client, session, people):
+    sign_in(client, "a@t.example")
+    user = people["provider"]
+    page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "Manager" in page and "gets the daily list of its overdue referrals" in page
+    response = client.post(
+        f"/admin/users/{user.id}",
+        data={
+            "email": user.email,
+            "name": user.name,
+            "role": "provider",
+            "organisation_id": str(user.organisation_id),
+            "manager": "y",
+            "active": "y",
+        },
+    )
+    assert response.status_code == 302
+    assert fresh(session, User, user.id).manager
+    assert "Manager</span>" in client.get("/admin/users").get_data(as_text=True)
+    lead = make_user(session, Role.LEAD, email="l@t.example", areas=[])
+    session.commit()
+    assert not lead.manager

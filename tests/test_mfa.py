@@ -1,0 +1,182 @@
+"""Multi-factor sign-in: who needs it, setting it up from a QR code, codes that work
+once, recovery codes, and an administrator's reset for a lost phone."""
+
+import datetime as dt
+import json
+import re
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from referrals.choices import Role
+from referrals.models import AppSetting, AuditEvent, User
+from referrals.templating import DEMO_SETTING
+
+from .factories import PASSWORD, council, make_organisation, make_user, suite
+from .test_auth import next_code, sign_in
+
+
+def password_step(client, email, password=PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+def setup_key(html: str) -> str:
+    return re.search(r'class="setup-key">([A-Z2-7 ]+)<', html).group(1).replace(" ", "")
+
+
+def accounts(session, enrolled: bool):
+    return {
+        "custody": make_user(
+            session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"), mfa=enrolled
+        ),
+        "provider": make_user(
+            session, Role.PROVIDER, organisation=make_organisation(session), mfa=enrolled
+        ),
+        "admin": make_user(session, Role.ADMIN, mfa=enrolled),
+        "lead": make_user(session, Role.LEAD, areas=[council(session, "Fife")], mfa=enrolled),
+    }
+
+
+@pytest.mark.parametrize("role", ["custody", "provider", "admin"])
+def test_roles_that_see_person_level_data_must_set_up_the_app(client, session, role):
+    user = accounts(session, enrolled=False)[role]
+    session.commit()
+    response = password_step(client, user.email)
+    assert response.location == "/login/enrol"
+    # Nothing is reachable before the second step is done.
+    assert "Sign out" not in client.get("/").get_data(as_text=True)
+    assert client.get("/referrals").status_code == 302
+    page = client.get("/login/enrol").get_data(as_text=True)
+    assert 'src="data:image/svg+xml' in page and 'alt="QR code' in page  # made here
+    wrong = client.post("/login/enrol", data={"code": "12345"})
+    assert wrong.status_code == 401 and "That code is not right" in wrong.get_data(as_text=True)
+    key = setup_key(page)
+    done = client.post("/login/enrol", data={"code": pyotp.TOTP(key).now()})
+    assert done.status_code == 200
+    codes = re.findall(
+        r"<code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code>", done.get_data(as_text=True)
+    )
+    assert len(codes) == 10
+    assert done.headers["Cache-Control"] == "no-store"
+    assert "Sign out" in client.get("/").get_data(as_text=True)
+    session.expire_all()
+    saved = session.get(User, user.id)
+    assert saved.totp_enrolled_at is not None and saved.totp_secret == key
+    actions = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert "mfa_enrolled" in actions and actions[-1] == "sign_in"
+
+
+def test_an_area_lead_may_sign_in_with_a_password_alone_or_add_the_app(client, session):
+    lead = accounts(session, enrolled=False)["lead"]
+    session.commit()
+    response = password_step(client, lead.email)
+    assert response.status_code == 302 and response.location == "/"
+    page = client.get("/settings/sign-in/app").get_data(as_text=True)
+    key = setup_key(page)
+    client.post("/settings/sign-in/app", data={"code": pyotp.TOTP(key).now()})
+    client.post("/logout")
+    assert password_step(client, lead.email).location == "/login/verify"
+
+
+def test_a_code_works_once(client, session):
+    admin = make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    code = pyotp.TOTP(admin.totp_secret).now()
+    password_step(client, "a@t.example")
+    assert client.post("/login/verify", data={"code": code}).status_code == 302
+    client.post("/logout")
+    password_step(client, "a@t.example")
+    replayed = client.post("/login/verify", data={"code": code})
+    assert replayed.status_code == 401
+
+
+def test_codes_from_the_step_before_and_after_are_accepted_for_drifting_clocks(client, session):
+    admin = make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    late = pyotp.TOTP(admin.totp_secret).at(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30))
+    password_step(client, "a@t.example")
+    assert client.post("/login/verify", data={"code": late}).status_code == 302
+    client.post("/logout")
+    stale = pyotp.TOTP(admin.totp_secret).at(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    password_step(client, "a@t.example")
+    assert client.post("/login/verify", data={"code": stale}).status_code == 401
+
+
+def test_a_recovery_code_signs_in_once_instead_of_the_app(client, session):
+    make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    sign_in(client, "a@t.example")
+    page = client.post(
+        "/settings/sign-in/app/codes", data={"confirm-password": PASSWORD}
+    ).get_data(as_text=True)
+    codes = re.findall(r"<code>([a-z2-9-]{14})</code>", page)
+    assert len(codes) == 10
+    client.post("/logout")
+    password_step(client, "a@t.example")
+    response = client.post("/login/verify", data={"code": codes[0].upper()})
+    assert response.status_code == 302
+    assert "9 left" in client.get("/").get_data(as_text=True)
+    client.post("/logout")
+    password_step(client, "a@t.example")
+    assert client.post("/login/verify", data={"code": codes[0]}).status_code == 401
+    row = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "sign_in").order_by(AuditEvent.id.desc())
+    )
+    assert json.loads(row.detail) == {"second_factor": "recovery code"}
+
+
+def test_an_administrator_resets_a_lost_phone(app, client, session):
+    custody = make_user(
+        session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+    )
+    make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    theirs = app.test_client()
+    sign_in(theirs, "c@t.example")
+    sign_in(client, "a@t.example")
+    assert client.post(f"/admin/users/{custody.id}/sign-in-app").status_code == 302
+    assert "Sign out" not in theirs.get("/").get_data(as_text=True)  # signed out
+    assert password_step(theirs, "c@t.example").location == "/login/enrol"
+
+
+def test_the_app_cannot_be_turned_off_where_the_role_needs_it(client, session):
+    make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    sign_in(client, "a@t.example")
+    page = client.get("/settings/sign-in").get_data(as_text=True)
+    assert "Stop using the app" not in page
+    client.post("/settings/sign-in/app/off", data={"confirm-password": PASSWORD})
+    session.expire_all()
+    assert session.scalar(sa.select(User.totp_enrolled_at)) is not None
+
+
+def test_demo_accounts_are_exempt_only_in_a_demo_database(client, session):
+    user = make_user(
+        session,
+        Role.CUSTODY,
+        email="custody@demo.test",
+        custody_suite=suite(session, "GLA-LR"),
+        mfa=False,
+    )
+    session.commit()
+    assert password_step(client, user.email).location == "/login/enrol"
+    client.get("/login")  # start again
+    session.add(AppSetting(key=DEMO_SETTING, value="{}"))
+    session.commit()
+    client.post("/logout")
+    assert password_step(client, user.email).location == "/"
+
+
+def test_the_sign_in_step_expires(client, session, monkeypatch):
+    make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    password_step(client, "a@t.example")
+    with client.session_transaction() as state:
+        pending = dict(state["pending_sign_in"])
+        pending["at"] -= 11 * 60
+        state["pending_sign_in"] = pending
+    code = next_code(client.application, "a@t.example")
+    response = client.post("/login/verify", data={"code": code})
+    assert response.status_code == 302 and response.location == "/login"
+    assert "Sign out" not in client.get("/").get_data(as_text=True)

@@ -1,0 +1,257 @@
+"""Outcomes after treatment starts: the 12-week check, diversion outcomes and blood-borne
+virus testing, asked on the worklist and recorded as events through the lifecycle."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from referrals.choices import Role
+from referrals.models import AuditEvent, Referral, ReferralEvent
+
+from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .test_auth import sign_in
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def people(session):
+    org = make_organisation(session, "Org X")
+    data = {
+        "service": make_service(session, organisation=org, name="Glasgow MAT"),
+        "custody": make_user(
+            session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+        ),
+        "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
+        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
+    }
+    session.commit()
+    return data
+
+
+def started(session, people, days_ago, **fields):
+    """A referral whose treatment started ``days_ago`` days ago."""
+    start = TODAY - dt.timedelta(days=days_ago)
+    values = {
+        "referred_on": start - dt.timedelta(days=10),
+        "status": "treatment_started",
+        "accepted_on": start - dt.timedelta(days=9),
+        "engaged_on": start - dt.timedelta(days=5),
+        "treatment_started_on": start,
+    }
+    values.update(fields)
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], **values
+    )
+    session.commit()
+    return referral
+
+
+def post(client, referral, kind, value, on=None, version=None, back="worklist", note=None):
+    prefix = f"o{referral.id}-{kind}"
+    data = {
+        f"{prefix}-version": str(version if version is not None else referral.version),
+        f"{prefix}-value": value,
+        f"{prefix}-on": (on or TODAY).isoformat(),
+        "back": back,
+    }
+    if note:
+        data[f"{prefix}-note"] = note
+    return client.post(f"/referrals/{referral.id}/outcome/{kind}", data=data)
+
+
+def fresh(session, referral):
+    session.expire_all()
+    return session.get(Referral, referral.id)
+
+
+def worklist(client):
+    html = client.get("/worklist").get_data(as_text=True)
+    return html[html.index('id="outcomes"') :]
+
+
+def test_the_12_week_check_is_asked_once_treatment_started_12_weeks_ago(client, session, people):
+    due = started(session, people, 84)
+    early = started(session, people, 83)
+    sign_in(client, "p@t.example")
+    section = worklist(client)
+    assert "outcomes to record (1)" in section
+    assert due.reference in section and early.reference not in section
+    assert "Still in treatment" in section and "Dropped out" in section
+
+
+def test_retained_at_12_weeks_keeps_the_referral_open(client, session, people):
+    referral = started(session, people, 90)
+    sign_in(client, "p@t.example")
+    response = post(client, referral, "retention", "retained")
+    assert response.status_code == 302 and response.location == "/worklist#outcomes"
+    referral = fresh(session, referral)
+    assert referral.status == "treatment_started"
+    assert (referral.retention_outcome, referral.retention_outcome_on) == ("retained", TODAY)
+    event = referral.events[-1]
+    assert (event.from_status, event.to_status, event.reason) == (
+        "treatment_started",
+        "treatment_started",
+        "retention:retained",
+    )
+    assert event.user_id == people["provider"].id and event.event_date == TODAY
+    assert referral.reference not in worklist(client)  # asked once
+    detail = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "12-week check: still in treatment" in detail
+    action = session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()))
+    assert action == "referral_viewed"
+    assert "referral_outcome_retention" in session.scalars(sa.select(AuditEvent.action)).all()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("completed", "completed"), ("dropped_out", "disengaged"), ("transferred", "transferred")],
+)
+def test_an_outcome_that_ends_treatment_closes_the_referral(
+    client, session, people, value, reason
+):
+    referral = started(session, people, 100)
+    sign_in(client, "p@t.example")
+    on = TODAY - dt.timedelta(days=3)
+    post(client, referral, "retention", value, on=on)
+    referral = fresh(session, referral)
+    assert referral.status == "closed" and referral.close_reason == reason
+    assert referral.closed_on == on and referral.retention_outcome == value
+    assert referral.events[-1].to_status == "closed"
+    detail = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "12-week check:" in detail and ": closed" in detail
+
+
+@pytest.mark.parametrize(
+    ("value", "days_before_today", "message"),
+    [
+        ("retained", 10, "The date cannot be before 12 weeks after treatment started"),
+        ("dropped_out", 120, "The date cannot be before treatment started"),
+        ("retained", -1, "The date cannot be in the future."),
+        ("", 0, "Choose an answer."),
+    ],
+)
+def test_wrong_dates_and_answers_are_refused_and_change_nothing(
+    client, session, people, value, days_before_today, message
+):
+    referral = started(session, people, 90)
+    sign_in(client, "p@t.example")
+    on = TODAY - dt.timedelta(days=days_before_today)
+    response = post(client, referral, "retention", value, on=on)
+    page = client.get(response.location).get_data(as_text=True)
+    assert message in page
+    referral = fresh(session, referral)
+    assert referral.retention_outcome is None and referral.status == "treatment_started"
+    assert len(referral.events) == 1
+
+
+def test_the_12_week_check_before_it_is_due_is_refused(client, session, people):
+    referral = started(session, people, 30)
+    sign_in(client, "p@t.example")
+    response = post(client, referral, "retention", "retained", back="detail")
+    assert response.location == f"/referrals/{referral.id}"
+    due = (TODAY + dt.timedelta(days=54)).day
+    assert f"The 12-week check is due on {due}" in client.get(response.location).get_data(
+        as_text=True
+    )
+    assert fresh(session, referral).retention_outcome is None
+
+
+def test_a_form_shown_before_someone_else_changed_the_referral_is_refused(client, session, people):
+    referral = started(session, people, 90)
+    sign_in(client, "p@t.example")
+    old_version = referral.version
+    post(client, referral, "retention", "retained")
+    response = post(client, referral, "bbv", "offered", version=old_version)
+    assert "changed by someone else" in client.get(response.location).get_data(as_text=True)
+
+
+def test_diversion_outcomes_for_the_diversion_pathway(client, session, people):
+    engaged = TODAY - dt.timedelta(days=20)
+    diversion = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=engaged - dt.timedelta(days=5),
+        pathway="diversion",
+        status="engaged",
+        accepted_on=engaged,
+        engaged_on=engaged,
+    )
+    other = started(session, people, 10)
+    session.commit()
+    sign_in(client, "p@t.example")
+    section = worklist(client)
+    assert diversion.reference in section and "Diversion completed" in section
+    assert other.reference not in section
+    post(client, other, "diversion", "completed")
+    assert fresh(session, other).diversion_outcome is None
+    post(client, diversion, "diversion", "not_completed")
+    diversion = fresh(session, diversion)
+    assert (
+        diversion.diversion_outcome == "not_completed" and diversion.diversion_outcome_on == TODAY
+    )
+    assert diversion.status == "closed" and diversion.close_reason == "disengaged"
+
+
+def test_blood_borne_virus_testing_is_asked_where_the_need_was_recorded(client, session, people):
+    need = started(session, people, 20, needs="treatment,bbv")
+    no_need = started(session, people, 20, needs="treatment,housing")
+    sign_in(client, "p@t.example")
+    section = worklist(client)
+    assert need.reference in section and no_need.reference not in section
+    post(client, no_need, "bbv", "offered")
+    assert fresh(session, no_need).bbv_test_offered_on is None
+    offered_on = TODAY - dt.timedelta(days=4)
+    post(client, need, "bbv", "offered", on=offered_on)
+    need = fresh(session, need)
+    assert need.bbv_test_offered_on == offered_on and need.bbv_test_taken_on is None
+    assert need.status == "treatment_started"
+    section = worklist(client)
+    assert need.reference in section  # still asked until the test is taken
+    assert f"Test offered {offered_on.day}" in section
+    response = post(client, need, "bbv", "taken", on=offered_on - dt.timedelta(days=1))
+    assert "before the test was offered" in client.get(response.location).get_data(as_text=True)
+    post(client, need, "bbv", "taken")
+    need = fresh(session, need)
+    assert need.bbv_test_taken_on == TODAY and need.bbv_test_offered_on == offered_on
+    assert need.reference not in worklist(client)
+    reasons = [e.reason for e in need.events]
+    assert reasons[-2:] == ["bbv:offered", "bbv:taken"]
+
+
+def test_reopening_a_referral_closed_by_its_12_week_check_forgets_that_outcome(
+    client, session, people
+):
+    referral = started(session, people, 90)
+    sign_in(client, "p@t.example")
+    post(client, referral, "retention", "dropped_out")
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    response = client.post(
+        f"/referrals/{referral.id}/reopen",
+        data={"reopen-version": str(fresh(session, referral).version), "reopen-note": "Mistake"},
+    )
+    assert response.status_code == 302
+    referral = fresh(session, referral)
+    assert referral.status == "treatment_started"
+    assert referral.retention_outcome is None and referral.close_reason is None
+    events = session.scalars(
+        sa.select(ReferralEvent.reason).where(ReferralEvent.referral_id == referral.id)
+    ).all()
+    assert "retention:dropped_out" in events  # the history keeps it
+
+
+def test_other_organisations_and_custody_cannot_record_outcomes(client, session, people):
+    referral = started(session, people, 90)
+    other = make_user(
+        session, Role.PROVIDER, email="q@t.example", organisation=make_organisation(session)
+    )
+    session.commit()
+    sign_in(client, other.email)
+    assert post(client, referral, "retention", "retained").status_code == 404
+    client.post("/logout")
+    sign_in(client, "c@t.example")
+    assert post(client, referral, "retention", "retained").status_code == 403
+    assert fresh(session, referral).retention_outcome is None

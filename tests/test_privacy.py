@@ -1,0 +1,169 @@
+"""The scheduled purge and the subject-access export."""
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from referrals.auth.models import UserSession
+from referrals.choices import Role
+from referrals.extensions import db
+from referrals.models import AuditEvent, ListingProblem, Referral, ReferralEvent
+from referrals.privacy.purge import run_scheduled_purge
+
+from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .test_auth import sign_in
+
+
+@pytest.fixture
+def people(session):
+    org = make_organisation(session, "Org X")
+    service = make_service(session, organisation=org, name="Service X")
+    custody = make_user(
+        session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+    )
+    make_user(session, Role.PROVIDER, email="p@t.example", organisation=org)
+    make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    return {"service": service, "custody": custody}
+
+
+def refer(session, people, days_ago=0, **fields):
+    referral = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date.today() - dt.timedelta(days=days_ago),
+        **fields,
+    )
+    session.commit()
+    return referral
+
+
+# -- subject access ---------------------------------------------------------------------
+
+
+def test_an_administrator_exports_everything_about_one_person(client, session, people):
+    first = refer(session, people, 30, person_ref="GLA/26/1234", notes="Prefers mornings")
+    session.add(
+        ReferralEvent(
+            referral=first,
+            user_id=people["custody"].id,
+            from_status="made",
+            to_status="accepted",
+            event_date=dt.date.today(),
+            note="Spoke on the phone",
+        )
+    )
+    second = refer(session, people, 2, person_ref="gla/26/1234 ")
+    refer(session, people, 1, person_ref="GLA/26/9999")  # someone else
+    session.commit()
+    sign_in(client, "a@t.example")
+    page = client.get("/admin/subject-access")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    found = client.post("/admin/subject-access", data={"person_ref": "GLA/26/1234"})
+    html = found.get_data(as_text=True)
+    assert "2 referrals found" in html
+    assert first.reference in html and second.reference in html
+    download = client.post(
+        "/admin/subject-access", data={"person_ref": "GLA/26/1234", "download": "1"}
+    )
+    assert download.mimetype == "application/json"
+    assert "attachment" in download.headers["Content-Disposition"]
+    data = json.loads(download.get_data(as_text=True))
+    assert [r["reference"] for r in data["referrals"]] == [first.reference, second.reference]
+    record = data["referrals"][0]
+    assert record["custody_record_number"] == "GLA/26/1234"
+    assert record["contact_name"] == "Alex Example" and record["notes"] == "Prefers mornings"
+    assert record["history"][-1]["note"] == "Spoke on the phone"
+    assert "Test custody" not in json.dumps(data)  # staff are named by role, not name
+    assert "Custody / arrest referral, London Road" in record["history"][-1]["recorded_by"]
+    audited = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action.like("subject_access%"))
+    ).all()
+    assert [a.action for a in audited] == ["subject_access_searched", "subject_access_exported"]
+    assert json.loads(audited[1].detail) == {"ids": [first.id, second.id]}
+    assert all("1234" not in (a.detail or "") for a in audited)
+
+
+@pytest.mark.parametrize("email", ["c@t.example", "p@t.example"])
+def test_only_administrators_may_export(client, people, email):
+    sign_in(client, email)
+    assert client.get("/admin/subject-access").status_code == 403
+    assert client.post("/admin/subject-access", data={"person_ref": "X"}).status_code == 403
+
+
+def test_no_match_says_so(client, people):
+    sign_in(client, "a@t.example")
+    html = client.post("/admin/subject-access", data={"person_ref": "NOBODY"}).get_data(
+        as_text=True
+    )
+    assert "0 referrals found" in html and "No referral is recorded" in html
+    empty = client.post("/admin/subject-access", data={"person_ref": ""})
+    assert empty.status_code == 400
+    assert "Enter the custody record number." in empty.get_data(as_text=True)
+
+
+# -- the scheduled purge ----------------------------------------------------------------
+
+
+def test_the_scheduled_purge_uses_the_configured_retention(app_factory, session, people):
+    app = app_factory(PERSONAL_DATA_RETENTION_DAYS=100, PROBLEM_CONTACT_RETENTION_DAYS=30)
+    old = refer(
+        session, people, 300, status="closed", closed_on=dt.date.today() - dt.timedelta(days=200)
+    )
+    recent = refer(
+        session, people, 60, status="closed", closed_on=dt.date.today() - dt.timedelta(days=50)
+    )
+    now = dt.datetime.now(dt.UTC)
+    session.add_all(
+        [
+            ListingProblem(
+                service=people["service"],
+                category="wrong_phone",
+                description="Rings out",
+                reporter_contact="old@reporter.example",
+                resolved_at=now - dt.timedelta(days=31),
+            ),
+            ListingProblem(
+                service=people["service"],
+                category="wrong_phone",
+                description="Rings out",
+                reporter_contact="open@reporter.example",
+            ),
+            UserSession(
+                user_id=people["custody"].id,
+                token_hash="x" * 64,
+                expires_at=now - dt.timedelta(days=3),
+            ),
+        ]
+    )
+    session.commit()
+    with app.app_context():
+        summary = run_scheduled_purge(db.session)
+        db.session.commit()
+    assert (summary.referrals.erased, summary.problem_contacts, summary.sessions) == (1, 1, 1)
+    session.expire_all()
+    assert session.get(Referral, old.id).contact_name is None
+    assert session.get(Referral, recent.id).contact_name == "Alex Example"
+    contacts = session.scalars(
+        sa.select(ListingProblem.reporter_contact).order_by(ListingProblem.id)
+    ).all()
+    assert contacts == [None, "open@reporter.example"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 0
+    row = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "personal_data_purged"))
+    assert row.actor == "scheduled purge" and json.loads(row.detail)["older_than_days"] == 100
+
+
+def test_the_purge_command_defaults_to_the_configured_retention(runner, session, people):
+    refer(
+        session, people, 900, status="closed", closed_on=dt.date.today() - dt.timedelta(days=800)
+    )
+    result = runner.invoke(args=["purge-personal-data", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "1 would be erased" in result.output  # 730 days by default
+    assert (
+        "PERSONAL_DATA_RETENTION_DAYS"
+        in runner.invoke(args=["purge-personal-data", "--help"]).output
+    )
