@@ -11,21 +11,23 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..choices import Geography
 from ..choices import Measure as TargetMeasure
 from ..models import Target
 from .colours import RAG_LABELS, RAG_SYMBOLS
-from .measures import GEOGRAPHIES, MEASURES
+from .measures import MEASURES
 from .tables import rag
 
 TARGET_MEASURES = {m.value for m in TargetMeasure}
+TARGET_GROUPINGS = {g.value for g in Geography}
 
 
 def target_for(
     session: Session, grouping: str, code: str, measure: str, start: dt.date, end: dt.date
 ) -> Target | None:
     """The target for ``measure`` whose dates overlap ``start`` to ``end`` (the latest
-    starting wins, as in the area table); targets are set for geographies only."""
-    if grouping not in GEOGRAPHIES or measure not in TARGET_MEASURES:
+    starting wins, as in the area table), for the groupings targets are set for."""
+    if grouping not in TARGET_GROUPINGS or measure not in TARGET_MEASURES:
         return None
     return session.scalar(
         sa.select(Target)
