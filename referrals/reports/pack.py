@@ -178,7 +178,7 @@ def build_pack(
         year_period = _year_for(snapshot, measure.code, quarter, pack.national)
         if year_period:
             year_area, year_national = rows(year_period["code"])
-            year = reading(year_area, measure.code, year_national)
+            year = reading(year_area, measure.code, year_national, year_period["kind"])
             year_nat = reading(year_national, measure.code)
             comparison = (
                 state_for(year_area.comparison(measure.code))
@@ -208,7 +208,7 @@ def build_pack(
         pack.lines.append(
             Line(
                 measure,
-                reading(quarter_area, measure.code, quarter_national),
+                reading(quarter_area, measure.code, quarter_national, "quarter"),
                 reading(quarter_national, measure.code),
                 year,
                 year_nat,

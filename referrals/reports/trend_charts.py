@@ -57,8 +57,12 @@ class Reading:
     gap: str | None = None  # why nothing is drawn
 
 
-def reading(row: Row, measure: str, national: Row | None = None) -> Reading:
-    """The figure of ``measure`` in ``row`` as published, with its interval."""
+def reading(
+    row: Row, measure: str, national: Row | None = None, kind: str | None = None
+) -> Reading:
+    """The figure of ``measure`` in ``row`` as published, with its interval (``kind``,
+    the period's kind, words the reason a figure is missing)."""
+    period_kind = kind
     kind = MEASURES[measure].kind
     if kind == "rate":
         figure = row.rates[measure]
@@ -75,7 +79,9 @@ def reading(row: Row, measure: str, national: Row | None = None) -> Reading:
             )
         missing = figure.missing
         other = national.rates[measure].available if national is not None else False
-        return Reading(None, figure.text, gap=_missing_reason(measure, missing, other, figure))
+        return Reading(
+            None, figure.text, gap=_missing_reason(measure, missing, other, figure, period_kind)
+        )
     if kind == "days":
         wait = row.to_treatment
         if wait.hidden:
@@ -87,20 +93,28 @@ def reading(row: Row, measure: str, national: Row | None = None) -> Reading:
     if figure.shown:
         return Reading(float(figure.value), figure.text)
     other = national.counts[_count_key(measure)].shown if national is not None else False
-    return Reading(None, figure.text, gap=_missing_reason(measure, figure.missing, other, figure))
+    return Reading(
+        None, figure.text, gap=_missing_reason(measure, figure.missing, other, figure, period_kind)
+    )
 
 
 def _count_key(measure: str) -> str:
     return "made" if measure == "referrals" else measure
 
 
-def _missing_reason(measure: str, missing: str | None, national_has_it: bool, figure) -> str:
+def _missing_reason(
+    measure: str, missing: str | None, national_has_it: bool, figure, period_kind: str | None
+) -> str:
     if not missing:
         return why_not_shown(figure)
     if MEASURES[measure].scotland_only:
         return "published for Scotland only"
+    if national_has_it and period_kind == "quarter":
+        return "a single quarter's rate is published only for Scotland and the largest areas"
+    if national_has_it and period_kind == "rolling_year":
+        return "below Scotland, only the latest 12 months followed up are published"
     if national_has_it:
-        return "published only for Scotland and the largest areas for this period"
+        return "published for Scotland only for this period"
     if MEASURES[measure].follow_up:
         return "not yet followed up for long enough"
     return "not published for this period"
@@ -191,7 +205,7 @@ def trend_chart(
     left, _, right, _ = chart.box
     previous = None
     for i, (period, row, national) in enumerate(rows):
-        area = reading(row, measure, national)
+        area = reading(row, measure, national, period["kind"])
         other = reading(national, measure) if national is not None else None
         change = None
         if (
