@@ -266,3 +266,10 @@ def test_quarterly_report_lets_the_reader_choose_measure_and_areas(client, data)
         page = client.get(f"/reports/quarterly?quarter={LATEST.code}&{bad}")
         assert page.status_code == 400
         assert "from the list" in page.get_data(as_text=True)
+
+
+def test_definitions_say_how_a_significant_change_is_tested(client, data):
+    sign_in(client, "lead@t.example")
+    html = client.get("/reports/definitions").get_data(as_text=True)
+    assert "Significant changes on trend charts" in html
+    assert "two-proportion z-test at 95%" in html and "±1.96" in html
