@@ -29,10 +29,11 @@ from ..models import AreaGroup, CouncilArea
 from ..statistics import Comparison
 from .colours import State, state_for
 from .measures import GROUPING_LABELS, MEASURES, Measure
+from .readings import Reading, reading
 from .snapshot import Snapshot
 from .tables import FAMILY, Row, area_names, make_row
 from .target_status import Status, status, target_for
-from .trend_charts import Reading, TrendChart, reading, trend_chart
+from .trend_charts import TrendChart, trend_chart
 
 PACK_QUARTERS = 8
 # The areas a pack is made for, in the order the list offers them ("scheme" once the

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..statistics import changed
-from .charts import why_not_shown
 from .measures import MEASURES
 from .periods import MONTH_NAMES
-from .tables import Row, rounded
+from .readings import Reading, reading
+from .tables import Row
 
 CHANGE_TEXT = {
     1: "Significantly higher than the period before",
@@ -41,83 +41,6 @@ def short_label(period: dict[str, Any]) -> str:
         last = period["last"]
         return f"12m to {MONTH_NAMES[last % 12][:3]} {last // 12}"
     return period["code"]
-
-
-@dataclass
-class Reading:
-    """One period's published figure for a measure, or why there is none."""
-
-    value: float | None  # as the table shows it (a rate rounded to 0.1%)
-    text: str
-    low: float | None = None
-    high: float | None = None
-    interval_text: str = ""
-    x: int | None = None  # a rate's numerator and denominator, for the change test
-    n: int | None = None
-    gap: str | None = None  # why nothing is drawn
-
-
-def reading(
-    row: Row, measure: str, national: Row | None = None, kind: str | None = None
-) -> Reading:
-    """The figure of ``measure`` in ``row`` as published, with its interval (``kind``,
-    the period's kind, words the reason a figure is missing)."""
-    period_kind = kind
-    kind = MEASURES[measure].kind
-    if kind == "rate":
-        figure = row.rates[measure]
-        if figure.available:
-            ci = figure.ci95
-            return Reading(
-                figure.shown_rate,
-                figure.text,
-                rounded(ci.low),
-                rounded(ci.high),
-                figure.interval_text,
-                figure.numerator,
-                figure.n,
-            )
-        missing = figure.missing
-        other = national.rates[measure].available if national is not None else False
-        return Reading(
-            None, figure.text, gap=_missing_reason(measure, missing, other, figure, period_kind)
-        )
-    if kind == "days":
-        wait = row.to_treatment
-        if wait.hidden:
-            return Reading(None, wait.text, gap=f"{wait.label} waits")
-        if not wait.n:
-            return Reading(None, wait.text, gap="no completed waits")
-        return Reading(float(wait.median), wait.text)
-    figure = row.counts["made" if measure == "referrals" else measure]
-    if figure.shown:
-        return Reading(float(figure.value), figure.text)
-    other = national.counts[_count_key(measure)].shown if national is not None else False
-    return Reading(
-        None, figure.text, gap=_missing_reason(measure, figure.missing, other, figure, period_kind)
-    )
-
-
-def _count_key(measure: str) -> str:
-    return "made" if measure == "referrals" else measure
-
-
-def _missing_reason(
-    measure: str, missing: str | None, national_has_it: bool, figure, period_kind: str | None
-) -> str:
-    if not missing:
-        return why_not_shown(figure)
-    if MEASURES[measure].scotland_only:
-        return "published for Scotland only"
-    if national_has_it and period_kind == "quarter":
-        return "a single quarter's rate is published only for Scotland and the largest areas"
-    if national_has_it and period_kind == "rolling_year":
-        return "below Scotland, only the latest 12 months followed up are published"
-    if national_has_it:
-        return "published for Scotland only for this period"
-    if MEASURES[measure].follow_up:
-        return "not yet followed up for long enough"
-    return "not published for this period"
 
 
 @dataclass
