@@ -273,3 +273,13 @@ def test_definitions_say_how_a_significant_change_is_tested(client, data):
     html = client.get("/reports/definitions").get_data(as_text=True)
     assert "Significant changes on trend charts" in html
     assert "two-proportion z-test at 95%" in html and "±1.96" in html
+
+
+def test_pack_before_any_quarter_says_so(client, session):
+    make_user(session, Role.ADMIN, email="admin@t.example")
+    session.commit()
+    sign_in(client, "admin@t.example")
+    page = client.get("/reports/pack")
+    assert page.status_code == 200
+    assert "There are no figures for any quarter yet" in page.get_data(as_text=True)
+    assert client.get("/reports/pack.pdf").status_code == 400

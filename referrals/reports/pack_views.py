@@ -33,8 +33,6 @@ def _read() -> tuple[object, list, Pack | None, dict[str, str]]:
     if asked and quarter is None:
         errors["quarter"] = "Choose a quarter from the list."
     quarter = quarter or (offered[0] if offered else None)
-    if quarter is None:
-        errors.setdefault("quarter", "There are no figures for any quarter yet.")
     area = request.args.get("area") or default_area(
         db.session, [a.id for a in getattr(current_user, "areas", [])]
     )
@@ -68,7 +66,7 @@ def pack():
 def pack_pdf():
     _, _, found, errors = _read()
     if errors or found is None:
-        message = " ".join(errors.values()) or "Choose a quarter and an area."
+        message = " ".join(errors.values()) or "There are no figures for any quarter yet."
         return Response(message + "\n", status=400, mimetype="text/plain")
     html = render_template("reports/pack_pdf.html", pack=found)
     static = Path(current_app.static_folder or "static")
