@@ -118,6 +118,8 @@ def test_trend_chart_marks_significant_changes_and_gaps_with_reasons():
     assert points[0].area.interval_text == "15.8 to 37.2%"
     assert points[0].low_y > points[0].y > points[0].high_y
     assert chart.target_y is not None and chart.target_text == "50%"
+    # Screen readers hear the gap and its reason from the chart's description.
+    assert "not shown (hidden so that another figure cannot be worked out)" in (chart.description)
 
 
 def test_trends_page_draws_charts_with_a_table_alternative(client, data):

@@ -102,10 +102,15 @@ class TrendChart:
     @property
     def description(self) -> str:
         shown = [f"{p.label}: {p.area.text}" for p in self.points if p.area.value is not None]
+        hidden = [f"{label} not shown ({why})" for label, why in self.gaps]
+        changes = [f"{p.label}: {p.change_text.lower()}" for p in self.changes]
         return (
             f"{self.title}. "
             + ("; ".join(shown) if shown else "No period has a published figure")
-            + ". The table below gives every period, with its interval and any change."
+            + "."
+            + (f" {'; '.join(hidden)}." if hidden else "")
+            + (f" {'; '.join(changes)}." if changes else "")
+            + " The table gives every period, with its interval and any change."
         )
 
 
