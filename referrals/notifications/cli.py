@@ -86,7 +86,8 @@ def run(
 @with_appcontext
 def send_notifications_command(once: bool, interval: float, batch: int) -> None:
     """Deliver the messages waiting in the outbox (NOTIFICATIONS_BACKEND: log, smtp or
-    notify), retrying failures with a growing wait, and queue the daily overdue digest
+    notify) and the webhooks to registered systems' addresses, retrying failures with a
+    growing wait, and queue the daily overdue digest
     and the weekly reminders when they are due. Runs until stopped (Ctrl+C or SIGTERM
     finish the message in hand first). Several senders may run against one PostgreSQL
     database: each message is claimed by one of them."""
