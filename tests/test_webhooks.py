@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from referrals.api.models import ApiClient
 from referrals.choices import Role
 from referrals.extensions import db
+from referrals.models import Referral
 from referrals.notifications.backends import LogBackend
 from referrals.notifications.kinds import Kind, Status
 from referrals.notifications.models import Notification
@@ -46,6 +47,7 @@ def world(app, session):
     north, _ = make_api_client(session, Role.CUSTODY, suites=[aberdeen])
     trust_system, trust_token = make_api_client(session, Role.PROVIDER, organisation=trust)
     other_system, _ = make_api_client(session, Role.PROVIDER, organisation=other)
+    make_user(session, Role.PROVIDER, email="worker@trust.example", organisation=trust)
     session.commit()
     receivers = {}
     with app.test_request_context():
@@ -150,6 +152,27 @@ def test_status_changes_reach_the_systems_in_scope_signed_and_without_personal_d
     )
     send(app)
     assert len(west.received) == len(trust.received) == 2  # nothing sent twice
+
+
+def test_changes_made_on_the_pages_and_an_undo_are_posted_too(app, client, session, world):
+    made = client.post(
+        "/api/v1/referrals", json=new_referral(world), headers=bearer(world["west_token"])
+    ).get_json()
+    referral_id = session.scalar(
+        sa.select(Referral.id).where(Referral.reference == made["reference"])
+    )
+    sign_in(client, "worker@trust.example")
+    accepted = client.post(f"/referrals/{referral_id}/accept", data={"accept-version": "1"})
+    assert accepted.status_code == 302
+    undone = client.post(f"/referrals/{referral_id}/undo", data={"version": "2"})
+    assert undone.status_code == 302
+    trust = world["trust_system"].id
+    events = [json.loads(r.payload) for r in webhook_rows(session) if r.api_client_id == trust]
+    assert [(e["referral"]["status"], e["referral"]["version"]) for e in events] == [
+        ("made", 1),
+        ("accepted", 2),
+        ("made", 3),
+    ]
 
 
 def test_a_change_that_fails_writes_no_event(app, client, session, world):
