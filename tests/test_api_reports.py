@@ -12,6 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from referrals.api.models import ApiClient
 from referrals.choices import Role
 from referrals.models import AuditEvent
 
@@ -192,6 +193,11 @@ def test_an_admin_registers_a_reports_system_from_the_page_or_the_command_line(
     assert client.get("/api/v1/reports/areas", headers=bearer(token)).status_code == 200
     listing = client.get("/admin/api-clients").text
     assert "Reports system" in listing and "Published reports" in listing
+    stored = session.scalar(sa.select(ApiClient).where(ApiClient.name == "Board analysts"))
+    page = client.get(f"/admin/api-clients/{stored.id}").text
+    assert "reads the published report figures" in page and "Webhook" not in page
+    renamed = client.post(f"/admin/api-clients/{stored.id}", data={"name": "Board figures"})
+    assert renamed.status_code == 302
     printed = runner.invoke(
         args=["create-api-client", "--name", "Health board figures", "--role", "reports"]
     )
