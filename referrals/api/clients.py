@@ -31,8 +31,6 @@ ROLE_LABELS = {
     Role.PROVIDER: "Provider case system (for one organisation)",
     Role.LEAD: "Reports system (reads the published figures, like an area lead)",
 }
-# The short names the API description, the command line and the pages use.
-KIND_NAMES = {Role.CUSTODY: "custody", Role.PROVIDER: "provider", Role.LEAD: "reports"}
 
 
 class ClientProblem(ValueError):

@@ -81,7 +81,8 @@ def body_fields(referral: Referral, change: ReferralEvent) -> dict:
 
 
 def status_changes(session: Session) -> list[ReferralEvent]:
-    return [
+    """The flush's new events that change a status, in the order they were written."""
+    found = [
         obj
         for obj in session.new
         if isinstance(obj, ReferralEvent)
@@ -91,6 +92,7 @@ def status_changes(session: Session) -> list[ReferralEvent]:
             or ReferralStatus(obj.to_status) != ReferralStatus(obj.from_status)
         )
     ]
+    return sorted(found, key=lambda obj: obj.id or 0)
 
 
 def _after_flush(session: Session, _context) -> None:
