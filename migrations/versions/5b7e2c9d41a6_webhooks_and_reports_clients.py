@@ -2,7 +2,7 @@
 systems that read the published reports
 
 Revision ID: 5b7e2c9d41a6
-Revises: 0222e5465400
+Revises: f5b8881afc6a
 Create Date: 2026-12-02 02:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from referrals.encryption import EncryptedText
 
 # revision identifiers, used by Alembic.
 revision = '5b7e2c9d41a6'
-down_revision = '0222e5465400'
+down_revision = 'f5b8881afc6a'
 branch_labels = None
 depends_on = None
 
