@@ -243,6 +243,12 @@ def test_pack_opens_on_the_leads_division_and_refuses_unknown_choices(client, da
         as_text=True
     )
     assert client.get("/reports/pack.pdf?area=council:S12000049").status_code == 400
+    # A pack as published on a kept day, and a day with nothing kept.
+    kept = client.get(f"/reports/pack?as_of={TODAY.isoformat()}&area=national")
+    assert kept.status_code == 200 and "Scotland: arrest referral outcomes" in kept.get_data(
+        as_text=True
+    )
+    assert client.get("/reports/pack?as_of=2001-01-01").status_code == 400
 
 
 @pytest.mark.parametrize(("who", "status"), [(None, 302), ("c@t.example", 403)])

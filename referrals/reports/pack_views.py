@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Response, current_app, render_template, request
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from ..audit import record
 from ..extensions import db
@@ -21,7 +22,7 @@ PDF_STYLESHEETS = ("css/pack-pdf.css", "css/pack.css")
 
 def _read() -> tuple[object, list, Pack | None, dict[str, str]]:
     """The request's pack, and any problems with the choices (field -> message)."""
-    kept = {"as_of": request.args["as_of"]} if request.args.get("as_of") else {}
+    kept = MultiDict({"as_of": request.args["as_of"]} if request.args.get("as_of") else {})
     choices = read_choices(kept)
     snapshot = choices.snapshot
     offered = quarters(snapshot)

@@ -4,8 +4,11 @@ end for the chosen rate, its map and funnel plot, and Scotland's recent quarters
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import render_template, request
+from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import AreaBoundary, AreaGroup, CouncilArea
@@ -15,12 +18,55 @@ from .colours import state_for
 from .measures import GEOGRAPHIES, MEASURES, RATES
 from .params import read_choices
 from .periods import parse
-from .tables import area_table, make_row
+from .tables import AreaTable, Row, area_table, make_row
 from .trend_charts import trend_chart
 from .trends import series
 from .views import hidden_summary, national_name, provision_by_area, sorted_rows
 
 TREND_QUARTERS = 6
+
+
+@dataclass
+class QuarterFigures:
+    """What the quarterly report shows of one quarter (its page and ``/api/v1``)."""
+
+    national: Row  # Scotland in the quarter
+    table_period: str | None  # the 12 months the area table covers, if published
+    councils: AreaTable | None  # the areas of the chosen geography (council areas unless chosen)
+    trend: list[Row]  # Scotland in its recent quarters
+    trend_periods: list[dict]
+
+
+def quarter_figures(
+    snapshot, code: str, measure: str, grouping: str = "council"
+) -> QuarterFigures:
+    year_code = f"12m-{code[:4]}-{int(code[-1]) * 3:02d}"
+    latest_for = snapshot.settings.get("latest_for", {})
+    table_period = (
+        latest_for.get(measure) if year_code == snapshot.settings.get("latest") else None
+    )
+    councils = (
+        area_table(
+            db.session,
+            snapshot,
+            grouping,
+            table_period,
+            measure=measure,
+            national_name=national_name(),
+        )
+        if table_period
+        else None
+    )
+    part = snapshot.part("area", code)
+    national = make_row("national", "national", national_name(), part.get("national", {}), {})
+    recent = series(snapshot, "council", "", "quarter", TREND_QUARTERS)
+    return QuarterFigures(
+        national,
+        table_period,
+        councils,
+        [row.national for row in recent],
+        [row.period for row in recent],
+    )
 
 
 def _quarter_choices(snapshot) -> list[dict]:
@@ -30,7 +76,7 @@ def _quarter_choices(snapshot) -> list[dict]:
 
 @bp.get("/quarterly")
 def quarterly():
-    kept = {"as_of": request.args["as_of"]} if request.args.get("as_of") else {}
+    kept = MultiDict({"as_of": request.args["as_of"]} if request.args.get("as_of") else {})
     choices = read_choices(kept, geographies_only=True)
     snapshot = choices.snapshot
     quarters = _quarter_choices(snapshot)
@@ -53,29 +99,13 @@ def quarterly():
     grouping = request.args.get("group") or "council"
     if grouping not in GEOGRAPHIES:
         return _error(choices, quarters, asked, "Choose the areas from the list.", "group")
-    year_code = f"12m-{code[:4]}-{int(code[-1]) * 3:02d}"
-    latest_for = snapshot.settings.get("latest_for", {})
-    table_period = (
-        latest_for.get(measure) if year_code == snapshot.settings.get("latest") else None
+    figures = quarter_figures(snapshot, code, measure, grouping)
+    councils, national, table_period = (
+        figures.councils,
+        figures.national,
+        figures.table_period,
     )
-    councils = (
-        area_table(
-            db.session,
-            snapshot,
-            grouping,
-            table_period,
-            measure=measure,
-            national_name=national_name(),
-        )
-        if table_period
-        else None
-    )
-    part = snapshot.part("area", code)
-    national = make_row("national", "national", national_name(), part.get("national", {}), {})
-    trend = [row.national for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)]
-    trend_periods = [
-        row.period for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)
-    ]
+    trend, trend_periods = figures.trend, figures.trend_periods
     trend_chart_ = trend_chart(
         [(period, row, None) for period, row in zip(trend_periods, trend, strict=True)],
         measure,
