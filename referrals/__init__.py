@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config[KEYS_SETTING] = (new_key(),)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import cli, database, errors, security, templating
+    from . import cli, database, errors, nation, security, templating
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -60,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    nation.init_app(app)
     cli.init_app(app)
 
     from . import (

@@ -39,10 +39,12 @@ STATES = {
         "not_compared", COMPARISON_LABELS[Comparison.NOT_COMPARED], "#BDBDBD", "-", "none", False
     ),
 }
+# A lighter grey than "not compared", and hatched wherever it is drawn, so the two greys
+# differ by pattern as well as colour.
 SUPPRESSED = State(
     "suppressed",
     "Not shown: small numbers, or hidden so that another figure cannot be worked out",
-    "#BDBDBD",
+    "#E3E3E3",
     "-",
     "none",
     False,
