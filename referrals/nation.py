@@ -24,7 +24,7 @@ LEVELS = ("council", "adp", "police_division", "health_board")
 # Used until a data pack is loaded: words that are true anywhere.
 DEFAULT_NAME = "all areas"
 DEFAULT_LABELS = {
-    "council": "Council area of residence",
+    "council": "Council area",
     "adp": "Alcohol and Drug Partnership",
     "police_division": "Police division",
     "health_board": "Health board",
@@ -72,6 +72,11 @@ class Nation:
 
     def plural(self, level: str) -> str:
         return self.plurals[level]
+
+    def in_sentence(self, level: str) -> str:
+        """The label mid-sentence: "police division", but "Alcohol and Drug Partnership"."""
+        label = self.labels[level]
+        return label if any(c.isupper() for c in label[1:]) else label[:1].lower() + label[1:]
 
     @property
     def coverage(self) -> str:

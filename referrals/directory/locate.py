@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import nation
 from ..models import Place, Postcode, PostcodeDistrict
 from ..postcodes import looks_like_postcode, parse
 from ..seed.reference import place_key
@@ -77,6 +78,18 @@ def nearest_district(session: Session, lat: float, lon: float) -> PostcodeDistri
     if not candidates:
         return None
     return min(candidates, key=lambda d: (d.latitude - lat) ** 2 + (d.longitude - lon) ** 2 / 3)
+
+
+def covers_hint() -> str:
+    """What the directory covers, for a postcode it does not know."""
+    here = nation.current()
+    areas = (
+        f" (postcodes starting {', '.join(here.postcode_areas)})" if here.postcode_areas else ""
+    )
+    return (
+        f"This directory covers {here.coverage}{areas}. Check the postcode, or try the name "
+        "of the town."
+    )
 
 
 def _ask_geocoder(
@@ -194,7 +207,7 @@ def _locate_postcode(session, text, parsed, geocoder) -> Origin | NotFound:
     return NotFound(
         text,
         f"We could not find the postcode “{text}”.",
-        "This directory covers Scotland. Check the postcode, or try the name of the town.",
+        covers_hint(),
         note=note,
     )
 
@@ -220,7 +233,8 @@ def _locate_place(session, text, geocoder) -> Origin | NotFound:
             council_area_id=place.council_area_id,
             also_matching=also,
         )
-    origin, note = _ask_geocoder(session, geocoder, f"{text}, Scotland")
+    place_name = nation.current().name
+    origin, note = _ask_geocoder(session, geocoder, f"{text}, {place_name}")
     if origin:
         return origin
     names = list(session.scalars(sa.select(Place.name)))

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import nation
 from ..statistics import COMPARISON_LABELS, Comparison
 
 
 @dataclass(frozen=True)
 class State:
     key: str
-    label: str
+    wording: str  # may name the nation as ``{national}``
     colour: str
     symbol: str
     shape: str  # for charts: "up", "down", "circle", "none"
     filled: bool
+
+    @property
+    def label(self) -> str:
+        return self.wording.format(national=nation.current().name)
 
 
 STATES = {

@@ -95,7 +95,7 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
     comparing = scale != "sequential" and measure in RATES
 
     def badge(row: Row) -> str | None:
-        """Words for grey areas, and the symbol of areas that differ from Scotland, so
+        """Words for grey areas, and the symbol of areas that differ from the nation, so
         that colour is never the only way the map says how an area compares."""
         if row.measure_value(measure) is None:
             figure = row.rates.get(measure)

@@ -1,5 +1,5 @@
-"""The printable quarterly report for a board paper: Scotland's quarter, every council area
-over the 12 months to the quarter's end, the funnel plot and Scotland's recent quarters."""
+"""The printable quarterly report for a board paper: the nation's quarter, every council area
+over the 12 months to the quarter's end, the funnel plot and the nation's recent quarters."""
 
 from __future__ import annotations
 

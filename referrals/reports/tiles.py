@@ -189,7 +189,7 @@ def tile_map(
         symbol = state.symbol if state is not None and state.shape != "none" else ""
         value = row.measure_text(measure)
         if hidden and len(value) > 6:  # "fewer than 10": the table and the name say why
-            value = "–"
+            value = "\N{EN DASH}"
         tiles.append(
             Tile(
                 code,
