@@ -322,6 +322,9 @@ def test_quarterly_report_is_printable(client, data):
     ):
         assert section in html
     assert "report-print.css" in html and "<svg" in html
+    # With no boundaries the printed map is the tile map: every council named on its tile.
+    assert html.count('class="tile" aria-label="') == 32
+    assert '<text x="' in html and ">Glasgow</text>" in html
 
 
 def square(lon, lat, size=0.5, points=40):

@@ -11,10 +11,11 @@ from ..models import AreaBoundary, CouncilArea
 from . import bp
 from .charts import funnel_plot, polygon_rings, static_map
 from .colours import state_for
-from .measures import MEASURES, RATES
+from .measures import GROUPING_LABELS, MEASURES, RATES
 from .params import read_choices
 from .periods import parse
 from .tables import area_table, make_row
+from .tiles import tile_map
 from .trends import series
 from .views import hidden_summary, national_name, provision_by_area, sorted_rows
 
@@ -71,7 +72,7 @@ def quarterly():
     trend_periods = [
         row.period for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)
     ]
-    shapes = plot = None
+    shapes = plot = tiles = None
     if councils:
         boundaries = dict(
             db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
@@ -94,6 +95,17 @@ def quarterly():
         plot = funnel_plot(
             councils, measure, f"{MEASURES[measure].label} against number of referrals"
         )
+        if not boundaries:  # every council labelled on its tile, rather than bare circles
+            label = MEASURES[measure].label
+            tiles = tile_map(
+                db.session,
+                councils,
+                measure,
+                label,
+                {r.key: state_for(r.comparison(measure)).colour for r in councils.rows},
+                True,
+                f"Tile map of {label.lower()} by {GROUPING_LABELS['council'].lower()}",
+            )
     return render_template(
         "reports/quarterly.html",
         error=None,
@@ -107,6 +119,7 @@ def quarterly():
         table_period=snapshot.period(table_period) if table_period else None,
         trend=list(zip(trend_periods, trend, strict=True)),
         shapes=shapes,
+        tiles=tiles,
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],
