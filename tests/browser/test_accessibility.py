@@ -273,7 +273,7 @@ def test_the_report_map_says_how_each_area_compares_in_words_and_symbols(session
     states = page.locator("table .state").all_inner_texts()
     expect(tiles).to_have_count(len(states))
     names = [tiles.nth(i).get_attribute("aria-label") for i in range(tiles.count())]
-    values = page.locator("svg.tile-map-svg text.tile-value").all_inner_texts()
+    values = page.locator("svg.tile-map-svg text.tile-value").all_text_contents()
     hidden = [s for s in states if s.strip().startswith("-")]
     hatched = page.locator('svg.tile-map-svg polygon[fill="url(#tile-hatch)"]')
     expect(hatched).to_have_count(len(hidden))
