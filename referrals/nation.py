@@ -39,6 +39,9 @@ SETTING_KEYS = {
     "national_name",
     "postcode_areas",
     "bank_holiday_region",
+    "example_postcode",
+    "example_district",
+    "example_place",
     *(f"label_{level}" for level in LEVELS),
     *(f"plural_{level}" for level in LEVELS),
 }
@@ -66,6 +69,7 @@ class Nation:
     plurals: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLURALS))
     postcode_areas: tuple[str, ...] = ()
     bank_holiday_region: str | None = None  # a ``holidays`` subdivision, e.g. "SCT"
+    examples: dict[str, str] = field(default_factory=dict)  # postcode, district, place
 
     def label(self, level: str) -> str:
         return self.labels[level]
@@ -77,6 +81,17 @@ class Nation:
         """The label mid-sentence: "police division", but "Alcohol and Drug Partnership"."""
         label = self.labels[level]
         return label if any(c.isupper() for c in label[1:]) else label[:1].lower() + label[1:]
+
+    def like(self, kind: str, before: str = ", like ", after: str = "") -> str:
+        """An example for a hint ("G31" for ``district``), wrapped; "" when the pack has none."""
+        example = self.examples.get(kind)
+        return f"{before}{example}{after}" if example else ""
+
+    @property
+    def search_examples(self) -> str:
+        """ "G31 2AB, G31 or Kirkcaldy": the pack's examples of what to search for."""
+        found = [self.examples[k] for k in ("postcode", "district", "place") if k in self.examples]
+        return ", ".join(found[:-1]) + " or " + found[-1] if len(found) > 1 else "".join(found)
 
     @property
     def coverage(self) -> str:
@@ -94,6 +109,11 @@ def from_settings(settings: dict[str, str]) -> Nation:
         plurals=plurals,
         postcode_areas=tuple(settings.get("postcode_areas", "").upper().split()),
         bank_holiday_region=holiday_region(region) if region else None,
+        examples={
+            kind: settings[f"example_{kind}"]
+            for kind in ("postcode", "district", "place")
+            if settings.get(f"example_{kind}")
+        },
     )
 
 

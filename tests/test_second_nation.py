@@ -110,6 +110,10 @@ def test_the_directory_finds_services_by_district_and_town(durham):
     assert "Darlington Recovery Hub" in html and "within 25 km of DL3" in html
     html = page(client, "/services?q=Darlington")
     assert "Darlington Recovery Hub" in html
+    home = page(client, "/")
+    assert "For example DL1 5QD, DL1 or Bishop Auckland" in home
+    search = page(client, "/services?q=DL3")
+    assert "“naloxone near Bishop Auckland”" in search
     missing = page(client, "/services?q=CA1+1AA")
     assert "This directory covers County Durham and Darlington" in missing
     assert "postcodes starting DH, DL" in missing
@@ -119,6 +123,14 @@ def test_a_custody_worker_refers_someone_from_a_darlington_district(durham):
     app, ids = durham
     client = app.test_client()
     sign_in(client, "custody@durham.example")
+    unknown = client.post(
+        "/referrals/new", data=referral_form(ids["service"], postcode_district="G31")
+    )
+    assert unknown.status_code == 400
+    assert (
+        "the first part of the postcode, like DL1), or tick “No fixed abode” and choose the "
+        "local authority." in unknown.get_data(as_text=True)
+    )
     form = referral_form(ids["service"], postcode_district="dl3", person_ref="DAR/26/000042")
     response = client.post("/referrals/new", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)

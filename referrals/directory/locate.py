@@ -125,8 +125,11 @@ def locate(session: Session, query: str, geocoder: Geocoder | None = None) -> Or
     """Turn what someone typed into a point, or say clearly why not."""
     text = " ".join((query or "").split())[:MAX_QUERY]
     if not text:
+        examples = nation.current().search_examples
         return NotFound(
-            query or "", "Enter a postcode or a town.", "For example G31 2AB, EH6 or Kirkcaldy."
+            query or "",
+            "Enter a postcode or a town.",
+            f"For example {examples}." if examples else "",
         )
     parsed = parse(text)
     if parsed is not None and parsed.kind in ("full", "district"):
@@ -149,8 +152,8 @@ def locate(session: Session, query: str, geocoder: Geocoder | None = None) -> Or
         return NotFound(
             text,
             f"We could not find the postcode “{text}”.",
-            "Check it for typing errors, or try just the first part (like G31) or the name "
-            "of the town.",
+            "Check it for typing errors, or try just the first part"
+            f"{nation.current().like('district', ' (like ', ')')} or the name of the town.",
             note=note,
         )
     return _locate_place(session, text, geocoder)
