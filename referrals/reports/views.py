@@ -55,7 +55,6 @@ def report_helpers() -> dict:
         "GROUPING_LABELS": GROUPING_LABELS,
         "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
-        "national_name": national_name(),
         "people_choices": breakdown_choices,
     }
 

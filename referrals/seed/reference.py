@@ -1,8 +1,9 @@
 """Load the reference data in ``seeds/``: service types, the geography and custody suites.
 
 Every loader upserts by its natural key (a code or a name), so loading twice changes
-nothing and loading a corrected file updates rows in place. Another country's areas load
-the same way from files of the same shape (see ``seeds/README.md``).
+nothing and loading a corrected file updates rows in place. Areas an administrator has
+edited (at /admin/areas) are left as they are. Another country's areas load the same way
+from files of the same shape (see ``seeds/README.md``).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ class LoadReport:
     def lines(self) -> list[str]:
         return [
             f"{table}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged"
+            + (f", {c['kept']} kept as an administrator edited them" if c["kept"] else "")
             for table, c in self.counts.items()
         ]
 
@@ -37,7 +38,8 @@ def upsert(
     rows: list[dict[str, Any]],
     report: LoadReport,
 ) -> dict[Any, Any]:
-    """Insert or update ``rows`` of ``model`` matched on ``key``; return objects by key."""
+    """Insert or update ``rows`` of ``model`` matched on ``key``; return objects by key.
+    Rows an administrator has edited (``edited_at`` set) are kept as they are."""
     keys = (key,) if isinstance(key, str) else key
 
     def key_of(values: Any) -> Any:
@@ -56,6 +58,9 @@ def upsert(
             session.add(obj)
             existing[key_of(row)] = obj
             report.add(table, "created")
+            continue
+        if getattr(obj, "edited_at", None) is not None:
+            report.add(table, "kept")
             continue
         changed = False
         for name, value in row.items():
