@@ -77,6 +77,11 @@ class Nation:
     def plural(self, level: str) -> str:
         return self.plurals[level]
 
+    def heading(self, level: str) -> str:
+        """The plural as a heading: "Police divisions", "Alcohol and Drug Partnerships"."""
+        plural = self.plurals[level]
+        return plural[:1].upper() + plural[1:]
+
     def in_sentence(self, level: str) -> str:
         """The label mid-sentence: "police division", but "Alcohol and Drug Partnership"."""
         label = self.labels[level]

@@ -58,6 +58,7 @@ def durham(tmp_path_factory):
             custody_suite=suite(session, "DAR"),
         )
         make_user(session, Role.LEAD, email="lead@durham.example")
+        make_user(session, Role.ADMIN, email="admin@durham.example")
         for name, count, accepted in (("County Durham", 80, 60), ("Darlington", 40, 12)):
             for i in range(count):
                 extra = {"accepted_on": OLD + dt.timedelta(days=1)} if i < accepted else {}
@@ -196,6 +197,21 @@ def test_local_authorities_are_compared_with_the_whole_deployment(durham):
     assert "County Durham and Darlington only" in definitions and "Scotland" not in definitions
 
 
+def test_the_areas_page_names_the_packs_levels(durham):
+    app, _ = durham
+    client = app.test_client()
+    sign_in(client, "admin@durham.example")
+    html = page(client, "/admin/areas")
+    for heading in (
+        "Local authorities (2)",
+        "Community safety partnerships (2)",
+        "Police force areas (1)",
+        "Integrated care boards (1)",
+    ):
+        assert heading in html
+    assert "Add a local authority" in html
+
+
 def test_no_code_or_template_names_the_nation():
     """The nation's name lives in its data pack only."""
     root = DEFAULT_DIRECTORY.parent
@@ -211,3 +227,36 @@ def test_no_code_or_template_names_the_nation():
                     if "Scotland" in line:
                         offenders.append(f"{path.relative_to(root)}:{number}")
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        (
+            "nation.csv",
+            "key,value\nnational_name,Durham\nbank_holiday_region,wales-only\n",
+            "nation.csv:3: bank_holiday_region must be one of scotland, england-and-wales",
+        ),
+        ("nation.csv", "key,value\nnational_nam,Durham\n", "nation.csv:2: unknown setting"),
+        (
+            "tiles.csv",
+            "level,code,short_name,col,row\ncouncil,E06000047,A,0,0\ncouncil,E06000005,B,0,0\n",
+            "tiles.csv:3: two council tiles at column 0, row 0",
+        ),
+        (
+            "tiles.csv",
+            "level,code,short_name,col,row\ncouncil,S12000049,Glasgow,0,0\n",
+            "tiles.csv:2: S12000049 is not a known council",
+        ),
+    ],
+)
+def test_a_bad_settings_or_tiles_row_loads_nothing(durham, tmp_path, name, text, message):
+    app, _ = durham
+    for source in PACK.iterdir():
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["seed-reference", "--dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "Nothing was loaded." in result.output and message in result.output
+    with app.app_context():
+        assert nation.current().name == "County Durham and Darlington"
