@@ -19,7 +19,15 @@ from referrals.models import CouncilArea, Referral
 from referrals.seed.reference import DEFAULT_DIRECTORY
 
 from .conftest import make_app
-from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .factories import (
+    bearer,
+    make_api_client,
+    make_organisation,
+    make_referral,
+    make_service,
+    make_user,
+    suite,
+)
 from .test_auth import sign_in
 from .test_referrals import referral_form
 
@@ -59,6 +67,7 @@ def durham(tmp_path_factory):
         )
         make_user(session, Role.LEAD, email="lead@durham.example")
         make_user(session, Role.ADMIN, email="admin@durham.example")
+        _system, token = make_api_client(session, Role.LEAD, name="Durham analysts")
         for name, count, accepted in (("County Durham", 80, 60), ("Darlington", 40, 12)):
             for i in range(count):
                 extra = {"accepted_on": OLD + dt.timedelta(days=1)} if i < accepted else {}
@@ -73,7 +82,7 @@ def durham(tmp_path_factory):
                     **extra,
                 )
         session.commit()
-        ids = {"service": service.id}
+        ids = {"service": service.id, "token": token}
         db.session.remove()
     yield app, ids
     with app.app_context():
@@ -195,6 +204,17 @@ def test_local_authorities_are_compared_with_the_whole_deployment(durham):
     assert "Darlington" in csv and "Scotland" not in csv
     definitions = client.get("/reports/definitions.csv").get_data(as_text=True)
     assert "County Durham and Darlington only" in definitions and "Scotland" not in definitions
+
+
+def test_a_reports_system_reads_the_same_figures_in_the_packs_words(durham):
+    app, ids = durham
+    client = app.test_client()
+    answer = client.get("/api/v1/reports/areas?group=council", headers=bearer(ids["token"]))
+    assert answer.status_code == 200
+    text = answer.get_data(as_text=True)
+    assert "Darlington" in text and "Scotland" not in text
+    national = client.get("/api/v1/reports/national", headers=bearer(ids["token"]))
+    assert national.status_code == 200 and "Scotland" not in national.get_data(as_text=True)
 
 
 def test_the_areas_page_names_the_packs_levels(durham):

@@ -1,7 +1,7 @@
 """Tile map layout and the nation's settings, as reference data
 
 Revision ID: 7c1e4a2b9d30
-Revises: f5b8881afc6a
+Revises: 5b7e2c9d41a6
 Create Date: 2026-12-02 01:55:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7c1e4a2b9d30'
-down_revision = 'f5b8881afc6a'
+down_revision = '5b7e2c9d41a6'
 branch_labels = None
 depends_on = None
 
