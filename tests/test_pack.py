@@ -269,7 +269,8 @@ def test_quarterly_report_lets_the_reader_choose_measure_and_areas(client, data)
     assert '<option value="police_division" selected>' in html
     assert '<option value="engagement_rate" selected>' in html
     assert "Engagement rate by quarter: Scotland" in html and 'class="trend-plot"' in html
-    assert "Greater Glasgow" in html and "Map of police divisions" in html
+    assert "Greater Glasgow" in html
+    assert "Tile map of engagement rate by police division" in html
     for bad in ("group=street", "measure=favourite_colour"):
         page = client.get(f"/reports/quarterly?quarter={LATEST.code}&{bad}")
         assert page.status_code == 400

@@ -179,7 +179,9 @@ def build_pack(
         year_period = _year_for(snapshot, measure.code, quarter, pack.national)
         if year_period:
             year_area, year_national = rows(year_period["code"])
-            year = reading(year_area, measure.code, year_national, year_period["kind"])
+            year = reading(
+                year_area, measure.code, year_national, year_period["kind"], national_name
+            )
             year_nat = reading(year_national, measure.code)
             comparison = (
                 state_for(year_area.comparison(measure.code))
@@ -209,7 +211,7 @@ def build_pack(
         pack.lines.append(
             Line(
                 measure,
-                reading(quarter_area, measure.code, quarter_national, "quarter"),
+                reading(quarter_area, measure.code, quarter_national, "quarter", national_name),
                 reading(quarter_national, measure.code),
                 year,
                 year_nat,

@@ -1,6 +1,6 @@
-"""The printable quarterly report for a board paper: Scotland's quarter, every area of the
+"""The printable quarterly report for a board paper: the nation's quarter, every area of the
 chosen geography (council areas unless chosen otherwise) over the 12 months to the quarter's
-end for the chosen rate, its map and funnel plot, and Scotland's recent quarters."""
+end for the chosen rate, its map and funnel plot, and the nation's recent quarters."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from ..models import AreaBoundary, AreaGroup, CouncilArea
 from . import bp
 from .charts import funnel_plot, polygon_rings, static_map
 from .colours import state_for
-from .measures import GEOGRAPHIES, MEASURES, RATES
+from .measures import GEOGRAPHIES, GROUPING_LABELS, MEASURES, RATES
 from .params import read_choices
 from .periods import parse
 from .tables import AreaTable, Row, area_table, make_row
+from .tiles import tile_map
 from .trend_charts import trend_chart
 from .trends import series
 from .views import hidden_summary, national_name, provision_by_area, sorted_rows
@@ -30,10 +31,10 @@ TREND_QUARTERS = 6
 class QuarterFigures:
     """What the quarterly report shows of one quarter (its page and ``/api/v1``)."""
 
-    national: Row  # Scotland in the quarter
+    national: Row  # the nation in the quarter
     table_period: str | None  # the 12 months the area table covers, if published
     councils: AreaTable | None  # the areas of the chosen geography (council areas unless chosen)
-    trend: list[Row]  # Scotland in its recent quarters
+    trend: list[Row]  # the nation in its recent quarters
     trend_periods: list[dict]
 
 
@@ -113,12 +114,23 @@ def quarterly():
         area_name=national_name(),
         national_name=national_name(),
     )
-    shapes = plot = None
+    shapes = plot = tiles = None
     if councils:
         shapes = static_map(_map_areas(councils, measure))
         plot = funnel_plot(
             councils, measure, f"{MEASURES[measure].label} against number of referrals"
         )
+        if not any(shape.path for shape in shapes):  # every area labelled on a tile, not a dot
+            label = MEASURES[measure].label
+            tiles = tile_map(
+                db.session,
+                councils,
+                measure,
+                label,
+                {r.key: state_for(r.comparison(measure)).colour for r in councils.rows},
+                True,
+                f"Tile map of {label.lower()} by {GROUPING_LABELS[grouping].lower()}",
+            )
     return render_template(
         "reports/quarterly.html",
         error=None,
@@ -133,6 +145,7 @@ def quarterly():
         trend=list(zip(trend_periods, trend, strict=True)),
         trend_chart=trend_chart_,
         shapes=shapes,
+        tiles=tiles,
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],

@@ -28,7 +28,11 @@ class Reading:
 
 
 def reading(
-    row: Row, measure: str, national: Row | None = None, kind: str | None = None
+    row: Row,
+    measure: str,
+    national: Row | None = None,
+    kind: str | None = None,
+    national_name: str = "Scotland",
 ) -> Reading:
     """The figure of ``measure`` in ``row`` as published, with its interval (``kind``,
     the period's kind, words the reason a figure is missing)."""
@@ -49,9 +53,8 @@ def reading(
             )
         missing = figure.missing
         other = national.rates[measure].available if national is not None else False
-        return Reading(
-            None, figure.text, gap=_missing_reason(measure, missing, other, figure, period_kind)
-        )
+        why = _missing_reason(measure, missing, other, figure, period_kind, national_name)
+        return Reading(None, figure.text, gap=why)
     if kind == "days":
         wait = row.to_treatment
         if wait.hidden:
@@ -63,9 +66,8 @@ def reading(
     if figure.shown:
         return Reading(float(figure.value), figure.text)
     other = national.counts[_count_key(measure)].shown if national is not None else False
-    return Reading(
-        None, figure.text, gap=_missing_reason(measure, figure.missing, other, figure, period_kind)
-    )
+    why = _missing_reason(measure, figure.missing, other, figure, period_kind, national_name)
+    return Reading(None, figure.text, gap=why)
 
 
 def _count_key(measure: str) -> str:
@@ -73,18 +75,23 @@ def _count_key(measure: str) -> str:
 
 
 def _missing_reason(
-    measure: str, missing: str | None, national_has_it: bool, figure, period_kind: str | None
+    measure: str,
+    missing: str | None,
+    national_has_it: bool,
+    figure,
+    period_kind: str | None,
+    nation: str,
 ) -> str:
     if not missing:
         return why_not_shown(figure)
     if MEASURES[measure].scotland_only:
-        return "published for Scotland only"
+        return f"published for {nation} only"
     if national_has_it and period_kind == "quarter":
-        return "a single quarter's rate is published only for Scotland and the largest areas"
+        return f"a single quarter's rate is published only for {nation} and the largest areas"
     if national_has_it and period_kind == "rolling_year":
-        return "below Scotland, only the latest 12 months followed up are published"
+        return f"below {nation}, only the latest 12 months followed up are published"
     if national_has_it:
-        return "published for Scotland only for this period"
+        return f"published for {nation} only for this period"
     if MEASURES[measure].follow_up:
         return "not yet followed up for long enough"
     return "not published for this period"

@@ -133,7 +133,7 @@ def trend_chart(
     left, _, right, _ = chart.box
     previous = None
     for i, (period, row, national) in enumerate(rows):
-        area = reading(row, measure, national, period["kind"])
+        area = reading(row, measure, national, period["kind"], national_name)
         other = reading(national, measure) if national is not None else None
         change = None
         if (
