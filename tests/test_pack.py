@@ -228,7 +228,7 @@ def test_pack_pdf_is_a_real_pdf_with_the_areas_figures(app, client, data, sessio
 def test_scotland_pack_is_the_spa_paper(client, data):
     sign_in(client, "admin@t.example")
     html = client.get(f"/reports/pack?quarter={LATEST.code}&area=national").get_data(as_text=True)
-    assert "Paper for the Scottish Police Authority" in html
+    assert "Paper for the police authority" in html
     assert "Naloxone kits supplied in custody" in html
     assert "Compared with Scotland</th>" not in html
 

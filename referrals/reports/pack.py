@@ -1,14 +1,14 @@
 """The quarterly pack: one area's published figures for one quarter, for a board paper.
 
-For a chosen quarter and a chosen police division, ADP, arrest referral scheme or Scotland
-(Scotland's pack is the paper for the Scottish Police Authority), the pack holds, for every
+For a chosen quarter and a chosen police division, ADP, arrest referral scheme or the whole
+nation (the nation's pack is the paper for the police authority), the pack holds, for every
 measure in ``measures.MEASURES``:
 
-- the quarter's figure, beside Scotland's (single-quarter rates are published only for
-  Scotland and the largest areas, so for most areas a rate's quarter shows why it is not);
+- the quarter's figure, beside the nation's (single-quarter rates are published only for
+  the nation and the largest areas, so for most areas a rate's quarter shows why it is not);
 - the latest year's figure (the 12 months or financial year ending at or before the
   quarter's end that the measure has been followed up for), with its interval, its
-  comparison with Scotland and the target status (green, amber or red, in words);
+  comparison with the nation and the target status (green, amber or red, in words);
 - the trend over the 8 quarters up to the quarter, as a chart with its table.
 
 Every figure is read from the day's published, protected figures (``snapshot``), exactly
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import AreaGroup, CouncilArea
+from ..nation import DEFAULT_NAME
 from ..statistics import Comparison
 from .colours import State, state_for
 from .measures import GROUPING_LABELS, MEASURES, Measure
@@ -46,8 +47,8 @@ def pack_groupings() -> list[str]:
 
 
 def area_choices(session: Session, national_name: str) -> list[tuple[str, list[tuple]]]:
-    """(group label, [(value, name)]) for the area list: Scotland first, then each kind."""
-    choices = [(national_name, [("national", f"{national_name} (the SPA paper)")])]
+    """(group label, [(value, name)]) for the area list: the nation first, then each kind."""
+    choices = [(national_name, [("national", f"{national_name} (the police authority paper)")])]
     for grouping in pack_groupings():
         areas = [(f"{grouping}:{code}", name) for _, code, name in area_names(session, grouping)]
         if areas:
@@ -136,9 +137,9 @@ def build_pack(
     code: str,
     quarter: dict[str, Any],
     *,
-    national_name: str = "Scotland",
+    national_name: str = DEFAULT_NAME,
 ) -> Pack | None:
-    """The pack for one area (``grouping`` "national" for Scotland) and quarter, or None
+    """The pack for one area (``grouping`` "national" for the nation) and quarter, or None
     when there is no such area."""
     if grouping == "national":
         name, kind_label = national_name, national_name
@@ -230,7 +231,7 @@ def _year_for(
     snapshot: Snapshot, measure: str, quarter: dict[str, Any], national: bool
 ) -> dict[str, Any] | None:
     """The latest 12 months or financial year, ending by the quarter's end, for which the
-    measure is published for the area (for Scotland: published at all)."""
+    measure is published for the area (for the nation: published at all)."""
     published = "scotland" if national else "below"
     candidates = [
         p

@@ -1,13 +1,14 @@
 """One published figure of a measure for one area and period, as charts and the pack show
 it: the value as the table rounds it, its 95% interval for a rate, the numerator and
 denominator the change test needs, or, for a figure not shown, why not in words (hidden
-for small numbers, hidden so another cannot be worked out, published for Scotland only,
+for small numbers, hidden so another cannot be worked out, published for the nation only,
 not yet followed up)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..nation import DEFAULT_NAME
 from .charts import why_not_shown
 from .measures import MEASURES
 from .tables import Row, rounded
@@ -32,7 +33,7 @@ def reading(
     measure: str,
     national: Row | None = None,
     kind: str | None = None,
-    national_name: str = "Scotland",
+    national_name: str = DEFAULT_NAME,
 ) -> Reading:
     """The figure of ``measure`` in ``row`` as published, with its interval (``kind``,
     the period's kind, words the reason a figure is missing)."""

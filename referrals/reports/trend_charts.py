@@ -4,7 +4,7 @@ A trend chart shows one measure for one area over a run of periods (quarters, or
 
 - each period's value as published, with its 95% Wilson interval for a rate (drawn from the
   same published numerator and denominator as the tables, rounded as they round);
-- Scotland's value for the same periods as a dashed line (not drawn for Scotland itself);
+- the nation's value for the same periods as a dashed line (not drawn for the nation itself);
 - the area's target as a dotted line, when one is set for the latest period;
 - a marker where a rate differs significantly from the period just before it (the
   two-proportion z-test at 95% in ``statistics.changed``; only between adjacent periods of
@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..nation import DEFAULT_NAME
 from ..statistics import changed
 from .measures import MEASURES
 from .periods import MONTH_NAMES
@@ -72,7 +73,7 @@ class TrendChart:
     box: tuple[int, int, int, int] = (64, 24, 620, 236)  # left, top, right, bottom
     area_path: list[str] = field(default_factory=list)  # one path per unbroken run
     national_path: list[str] = field(default_factory=list)
-    national_name: str = "Scotland"
+    national_name: str = DEFAULT_NAME
     target_y: float | None = None
     target_text: str = ""
     y_ticks: list[tuple[float, str]] = field(default_factory=list)
@@ -87,7 +88,7 @@ class TrendChart:
 
     @property
     def national_label_y(self) -> float | None:
-        """Where Scotland's line is named: above its last point."""
+        """Where the nation's line is named: above its last point."""
         drawn = [p.national_y for p in self.points if p.national_y is not None]
         return drawn[-1] - 6 if drawn else None
 
@@ -124,11 +125,11 @@ def trend_chart(
     title: str,
     *,
     area_name: str,
-    national_name: str = "Scotland",
+    national_name: str = DEFAULT_NAME,
     target: float | None = None,
 ) -> TrendChart:
-    """``rows`` holds (period facts, the area's row, Scotland's row or None), oldest first.
-    Pass no Scotland row when the area is Scotland."""
+    """``rows`` holds (period facts, the area's row, the nation's row or None), oldest
+    first. Pass no nation's row when the area is the nation."""
     chart = TrendChart(measure, title, area_name, [], national_name=national_name)
     left, _, right, _ = chart.box
     previous = None
