@@ -46,6 +46,7 @@ from .measures import (
     wait_rows,
 )
 from .periods import Offer, Period, last_complete_quarter, rolling_year
+from .scheme_groups import scheme_members
 
 PUBLISHED = [m for m in MEASURES.values() if m.kind in ("count", "rate")]
 WAITS = ("attendance_wait", "treatment_wait")
@@ -55,6 +56,7 @@ LEVELS = {
     "police_division": "area",
     "health_board": "area",
     "custody_suite": "suite",
+    "scheme": "suite",
     "service": "service",
     "provider": "service",
 }
@@ -236,7 +238,10 @@ def families(session: Session) -> list[Family]:
             "suite",
             Referral.custody_suite_id,
             [s[0] for s in suites],
-            {"custody_suite": {code: frozenset({sid}) for sid, code in suites}},
+            {
+                "custody_suite": {code: frozenset({sid}) for sid, code in suites},
+                "scheme": scheme_members(session),
+            },
         ),
         Family(
             "service",

@@ -44,13 +44,14 @@ from ..models import Referral
 from .periods import month_index, month_start
 
 GEOGRAPHIES = ("council", "adp", "police_division", "health_board")
-GROUPINGS = (*GEOGRAPHIES, "custody_suite", "service", "provider", "pathway")
+GROUPINGS = (*GEOGRAPHIES, "custody_suite", "scheme", "service", "provider", "pathway")
 GROUPING_LABELS = {
     "council": "Council area of residence",
     "adp": "Alcohol and Drug Partnership",
     "police_division": "Police division",
     "health_board": "Health board",
     "custody_suite": "Custody suite",
+    "scheme": "Arrest referral scheme",
     "service": "Service",
     "provider": "Provider organisation",
     "pathway": "Pathway",
@@ -61,6 +62,7 @@ GROUPING_LABELS_PLURAL = {
     "police_division": "police divisions",
     "health_board": "health boards",
     "custody_suite": "custody suites",
+    "scheme": "arrest referral schemes",
     "service": "services",
     "provider": "provider organisations",
     "pathway": "pathways",

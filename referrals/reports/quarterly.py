@@ -1,5 +1,6 @@
 """The printable quarterly report for a board paper: Scotland's quarter, every council area
-over the 12 months to the quarter's end, the funnel plot and Scotland's recent quarters."""
+over the 12 months to the quarter's end, the funnel plot, every arrest referral scheme over
+the same 12 months and Scotland's recent quarters."""
 
 from __future__ import annotations
 
@@ -65,6 +66,18 @@ def quarterly():
         if table_period
         else None
     )
+    schemes = (
+        area_table(
+            db.session,
+            snapshot,
+            "scheme",
+            table_period,
+            measure=measure,
+            national_name=national_name(),
+        )
+        if table_period
+        else None
+    )
     part = snapshot.part("area", code)
     national = make_row("national", "national", national_name(), part.get("national", {}), {})
     trend = [row.national for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)]
@@ -110,6 +123,9 @@ def quarterly():
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],
+        schemes=schemes,
+        scheme_rows=sorted_rows(schemes, "name", measure) if schemes else [],
+        scheme_hidden=hidden_summary(schemes) if schemes else [],
         settings=snapshot.settings,
         provision=provision_by_area("council"),
     )

@@ -12,8 +12,8 @@ from flask import render_template, request
 
 from ..extensions import db
 from . import bp
-from .measures import GEOGRAPHIES, RATES
-from .params import read_choices
+from .measures import RATES
+from .params import AREA_GROUPINGS, read_choices
 from .tables import FAMILY, Row, area_codes, make_row
 from .views import national_name
 
@@ -50,8 +50,8 @@ def series(snapshot, grouping: str, code: str, kind: str, limit: int) -> list[Pe
 
 @bp.get("/trends")
 def trends():
-    choices = read_choices(request.args, geographies_only=True)
-    grouping = choices.grouping if choices.grouping in GEOGRAPHIES else "council"
+    choices = read_choices(request.args, groupings=AREA_GROUPINGS)
+    grouping = choices.grouping if choices.grouping in AREA_GROUPINGS else "council"
     codes = area_codes(db.session, grouping)
     code = request.args.get("area") or next(iter(codes), None)
     valid = choices.valid
