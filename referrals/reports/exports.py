@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response
 
-from .measures import GROUPING_LABELS, MEASURES, RATES
+from .measures import GROUPING_LABELS, MEASURES, RATES, RETENTION_DAYS
 from .tables import AreaTable, Row
 
 HEADER = [
@@ -38,7 +38,14 @@ HEADER = [
     "rag",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-MEASURES_IN_TABLE = ("referrals", *RATES, "median_days_to_treatment", "near_fatal_overdose")
+MEASURES_IN_TABLE = (
+    "referrals",
+    *RATES,
+    "median_days_to_treatment",
+    "near_fatal_overdose",
+    "children_affected",
+    "contacts",
+)
 
 
 def safe(value):
@@ -122,6 +129,7 @@ def definition_rows(settings: dict) -> Iterator[list]:
     days = {
         "engagement": settings.get("engagement_days", 28),
         "treatment": settings.get("treatment_days", 84),
+        "retention": settings.get("treatment_days", 84) + RETENTION_DAYS,
     }
     yield [
         "measure",

@@ -116,6 +116,11 @@ class Measure:
     amber: float = 0.05  # how far short of a target still counts as amber
     unit: str = "referral"  # what is counted: "referral" or "contact"
 
+    @property
+    def counted(self) -> str:
+        """What the measure counts, in words ("referrals" or "contacts")."""
+        return "contacts" if self.unit == "contact" else "referrals"
+
 
 MEASURES = {
     m.code: m

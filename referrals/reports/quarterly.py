@@ -104,8 +104,9 @@ def quarterly():
                 for row in councils.rows
             ]
         )
+        definition = MEASURES[measure]
         plot = funnel_plot(
-            councils, measure, f"{MEASURES[measure].label} against number of referrals"
+            councils, measure, f"{definition.label} against number of {definition.counted}"
         )
     return render_template(
         "reports/quarterly.html",

@@ -105,7 +105,7 @@ class RateFigure:
         if self.label:
             return self.label
         if not self.n:
-            return "no referrals"
+            return f"no {MEASURES[self.name].counted}"
         return f"{100 * self.rate:.1f}%"
 
     @property

@@ -18,6 +18,8 @@ from .tables import FAMILY, Row, area_codes, make_row
 from .views import national_name
 
 QUARTERS_SHOWN = 8
+# Counts shown beside the rates, period by period (near-fatal overdoses for their trend).
+TREND_COUNTS = ("near_fatal_overdose", "children_affected", "contacts")
 
 
 @dataclass
@@ -72,6 +74,7 @@ def trends():
             quarters=quarters,
             years=years,
             measure=choices.measure if choices.measure in RATES else "conversion_rate",
+            TREND_COUNTS=TREND_COUNTS,
         ),
         200 if valid else 400,
     )
