@@ -2,7 +2,9 @@
 custody contacts (offer rate, referral success, naloxone supply), retention at 12 weeks,
 diversion completion, children affected, and referrals referred on left out."""
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 
@@ -154,3 +156,73 @@ def test_referrals_entered_in_error_are_counted_in_closures(session, maker):
     assert entry(published, "12m-2026-09", "national")["referrals"] == 36
     closures = published.reasons[("closed", "12m-2026-09")]
     assert closures["entered_in_error"] == 6
+
+
+@pytest.fixture
+def recent(session, maker, officer):
+    """The hand-made contacts and referrals 150 days ago, so in the latest 12 months."""
+    day = dt.date.today() - dt.timedelta(days=150)
+    pattern(maker, referred=day, copies=5)  # 5 declined, 5 waiting over 6 weeks: shown
+    for _ in range(10):  # all attending, none started yet: no rate to hide among them
+        maker(
+            referred=day,
+            pathway="near_fatal_overdose",
+            children_in_household=True,
+            accepted=1,
+            engaged=5,
+        )
+    contacts_by_hand(session, officer, day=day)
+    make_user(session, Role.ADMIN, email="admin@t.example")
+    session.commit()
+    return day
+
+
+def test_the_pages_show_the_contact_measures(client, session, recent):
+    from .test_auth import sign_in
+
+    sign_in(client, "admin@t.example")
+    scotland = client.get("/reports/").get_data(as_text=True)
+    assert "From custody contact to referral" in scotland
+    assert "offered arrest referral" in scotland and "66.7%" in scotland  # 40 of 60
+    assert "62.5%" in scotland  # referral success: 25 of 40
+    assert "41.7%" in scotland  # naloxone: 20 of the 48 not carrying
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/areas.csv").text)))
+    glasgow = {r["measure"]: r for r in rows if r["area"] == "Glasgow City"}
+    assert (glasgow["offer_rate"]["numerator"], glasgow["offer_rate"]["denominator"]) == (
+        "40",
+        "60",
+    )
+    assert glasgow["contacts"]["value"] == "60"
+    assert glasgow["children_affected"]["value"] == "10"
+    assert glasgow["near_fatal_overdose"]["value"] == "10"
+    page = client.get("/reports/areas?measure=referral_success_rate").get_data(as_text=True)
+    assert "Referral success rate" in page and "62.5%" in page
+    funnel = client.get("/reports/funnel?measure=offer_rate").get_data(as_text=True)
+    assert "Offer rate against number of contacts" in funnel
+    definitions = client.get("/reports/definitions").get_data(as_text=True)
+    for words in (
+        "Offer rate",
+        "Referral success rate",
+        "Naloxone supply rate",
+        "Retained at 12 weeks",
+        "Diversion completion",
+        "Referrals with children in the household",
+        "referred on to another service",
+        "Arrest referral schemes",
+    ):
+        assert words in definitions
+
+
+def test_trends_show_near_fatal_overdoses_by_quarter(client, session, recent):
+    from .test_auth import sign_in
+
+    sign_in(client, "admin@t.example")
+    code = council(session, "Glasgow City").code
+    page = client.get(f"/reports/trends?group=council&area={code}").get_data(as_text=True)
+    quarters = page.split("<h2>By quarter</h2>")[1]
+    assert "Near-fatal overdose follow-ups" in quarters
+    quarter = [q for q in quarters.split("<tr>") if "<td" in q]
+    # Glasgow is too small for its own quarterly overdose count: Scotland's is beside it.
+    assert any('<td class="num">10</td>' in q for q in quarter)
+    years = page.split("<h2>By year</h2>")[1].split("<h2>")[0]
+    assert '<td class="num">10</td>' in years  # Glasgow's own, for the 12 months

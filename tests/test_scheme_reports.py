@@ -81,3 +81,27 @@ def test_the_quarterly_report_has_a_scheme_section(client, session, schemed):
     assert "5. Arrest referral schemes" in page
     section = page.split("5. Arrest referral schemes")[1].split("6. ")[0]
     assert "Glasgow Arrest Referral" in section and ">40<" in section
+
+
+def test_a_scheme_has_targets_like_an_area(client, session, schemed):
+    from referrals.models import Target
+
+    start = TODAY - dt.timedelta(days=400)
+    session.add(
+        Target(
+            geography="scheme",
+            area_code="ARS-G1",
+            measure="engagement_to_treatment",
+            period_start=start,
+            period_end=TODAY,
+            value=0.9,
+        )
+    )
+    session.commit()
+    sign_in(client, "admin@t.example")
+    assert "Glasgow Arrest Referral (Arrest referral scheme)" in client.get(
+        "/reports/targets"
+    ).get_data(as_text=True)
+    page = client.get("/reports/areas?group=scheme&measure=engagement_to_treatment")
+    row = page.get_data(as_text=True).split("Glasgow Arrest Referral")[1].split("</tr>")[0]
+    assert "90%" in row and "Green" in row  # 26 of 26 started

@@ -315,7 +315,7 @@ def area_table(
         for figure in [*row.counts.values(), *row.rates.values()]:
             if figure.label:
                 table.hidden[figure.label] += 1
-    if grouping in GEOGRAPHIES and facts:
+    if grouping in (*GEOGRAPHIES, "scheme") and facts:
         attach_targets(session, table, measure)
     return table
 
