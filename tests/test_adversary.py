@@ -353,9 +353,10 @@ def pinned_figures(client, session, families=("area", "suite", "service"), dims=
 def test_no_hidden_figure_can_be_pinned_down(published, session):
     pinned, checked = pinned_figures(published, session)
     assert checked.total() > 500, "too few hidden figures to test the protection"
-    # Every measure has hidden figures to try, the custody contact measures too.
-    assert all(checked[measure] for measure in [*RATES, *COUNTS]), checked
     assert pinned == []
+    # Every rate has small hidden figures to try, the custody contact rates too (counts of
+    # contacts are never small in a year for an area, so there are none of those).
+    assert all(checked[measure] for measure in [*RATES, "children_affected"]), checked
 
 
 def test_the_reader_finds_figures_hidden_only_for_being_small(published, session, monkeypatch):
