@@ -2,7 +2,7 @@
 for arrest referral schemes
 
 Revision ID: 4c1d7e2a9b30
-Revises: 5b7e2c9d41a6
+Revises: 7c1e4a2b9d30
 Create Date: 2026-12-02 02:10:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4c1d7e2a9b30'
-down_revision = '5b7e2c9d41a6'
+down_revision = '7c1e4a2b9d30'
 branch_labels = None
 depends_on = None
 

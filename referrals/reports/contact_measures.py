@@ -80,7 +80,7 @@ def contact_unit_rows(session: Session, key: sa.ColumnElement, window: Window) -
 
 
 def monthly_totals(units: dict[tuple, dict[tuple, int]]) -> dict[int, list[int]]:
-    """Scotland's contact facts by month."""
+    """The nation's contact facts by month."""
     totals: dict[int, list[int]] = {}
     for (_, month, _), held in units.items():
         row = totals.setdefault(month, [0] * len(CONTACT_BASE))

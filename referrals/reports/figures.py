@@ -397,7 +397,7 @@ def _family_nodes(family: Family):
 
 
 def _large_nodes(units, nodes, area_nodes, periods, settings) -> frozenset[int]:
-    """Scotland and the police divisions and health boards large enough for quarterly
+    """The nation and the police divisions and health boards large enough for quarterly
     rates and breakdowns (counted in units of their own kind)."""
     latest = periods.index[periods.latest.code]
     sizes: dict[int, int] = defaultdict(int)
@@ -416,8 +416,8 @@ def _large_nodes(units, nodes, area_nodes, periods, settings) -> frozenset[int]:
 
 
 def _figure_specs(family, periods, measures, index, monthly, rule, large) -> list:
-    """What is published of each measure: every area for years, quarters only for Scotland
-    and large areas (the referral count for every area), months for Scotland unless small."""
+    """What is published of each measure: every area for years, quarters only for the nation
+    and large areas (the referral count for every area), months for the nation unless small."""
     quarters = {i for i, period in enumerate(periods.layout) if period.kind == "quarter"}
     figures = []
     for measure in measures:
