@@ -1,6 +1,7 @@
 """The printable quarterly report for a board paper: the nation's quarter, every area of the
 chosen geography (council areas unless chosen otherwise) over the 12 months to the quarter's
-end for the chosen rate, its map and funnel plot, and the nation's recent quarters."""
+end for the chosen rate, its map and funnel plot, every arrest referral scheme over the same
+12 months and the nation's recent quarters."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class QuarterFigures:
     councils: AreaTable | None  # the areas of the chosen geography (council areas unless chosen)
     trend: list[Row]  # the nation in its recent quarters
     trend_periods: list[dict]
+    schemes: AreaTable | None = None  # arrest referral schemes, over the same 12 months
 
 
 def quarter_figures(
@@ -58,6 +60,18 @@ def quarter_figures(
         if table_period
         else None
     )
+    schemes = (
+        area_table(
+            db.session,
+            snapshot,
+            "scheme",
+            table_period,
+            measure=measure,
+            national_name=national_name(),
+        )
+        if table_period
+        else None
+    )
     part = snapshot.part("area", code)
     national = make_row("national", "national", national_name(), part.get("national", {}), {})
     recent = series(snapshot, "council", "", "quarter", TREND_QUARTERS)
@@ -67,6 +81,7 @@ def quarter_figures(
         councils,
         [row.national for row in recent],
         [row.period for row in recent],
+        schemes,
     )
 
 
@@ -114,11 +129,13 @@ def quarterly():
         area_name=national_name(),
         national_name=national_name(),
     )
+    schemes = figures.schemes
     shapes = plot = tiles = None
     if councils:
         shapes = static_map(_map_areas(councils, measure))
+        definition = MEASURES[measure]
         plot = funnel_plot(
-            councils, measure, f"{MEASURES[measure].label} against number of referrals"
+            councils, measure, f"{definition.label} against number of {definition.counted}"
         )
         if not any(shape.path for shape in shapes):  # every area labelled on a tile, not a dot
             label = MEASURES[measure].label
@@ -149,6 +166,9 @@ def quarterly():
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],
+        schemes=schemes,
+        scheme_rows=sorted_rows(schemes, "name", measure) if schemes else [],
+        scheme_hidden=hidden_summary(schemes) if schemes else [],
         settings=snapshot.settings,
         provision=provision_by_area(grouping),
         grouping=grouping,

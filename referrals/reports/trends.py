@@ -13,14 +13,16 @@ from flask import render_template, request
 
 from ..extensions import db
 from . import bp
-from .measures import GEOGRAPHIES, MEASURES
-from .params import read_choices
+from .measures import MEASURES
+from .params import AREA_GROUPINGS, read_choices
 from .tables import FAMILY, Row, area_codes, make_row
 from .target_status import target_for
 from .trend_charts import area_charts
 from .views import national_name
 
 QUARTERS_SHOWN = 8
+# Counts shown beside the rates, period by period (near-fatal overdoses for their trend).
+TREND_COUNTS = ("near_fatal_overdose", "children_affected", "contacts")
 
 
 @dataclass
@@ -53,8 +55,8 @@ def series(snapshot, grouping: str, code: str, kind: str, limit: int) -> list[Pe
 
 @bp.get("/trends")
 def trends():
-    choices = read_choices(request.args, geographies_only=True)
-    grouping = choices.grouping if choices.grouping in GEOGRAPHIES else "council"
+    choices = read_choices(request.args, groupings=AREA_GROUPINGS)
+    grouping = choices.grouping if choices.grouping in AREA_GROUPINGS else "council"
     codes = area_codes(db.session, grouping)
     code = request.args.get("area") or next(iter(codes), None)
     valid = choices.valid
@@ -78,6 +80,7 @@ def trends():
             years=years,
             measure=measure,
             charts=charts,
+            TREND_COUNTS=TREND_COUNTS,
         ),
         200 if valid else 400,
     )

@@ -28,6 +28,7 @@ from .measures import (
     ONGOING_BANDS,
     RATE_LABELS,
     RATES,
+    RETENTION_DAYS,
 )
 from .params import Choices, breakdown_choices, read_choices
 from .tables import AreaTable, Row, area_table, make_row
@@ -56,7 +57,18 @@ def report_helpers() -> dict:
         "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
         "people_choices": breakdown_choices,
+        "follow_up_days": follow_up_days,
     }
+
+
+def follow_up_days(code: str, settings: dict) -> int:
+    """The days every referral of a period must have been followed up for a measure."""
+    treatment = settings.get("treatment_days", 84)
+    return {
+        "engagement": settings.get("engagement_days", 28),
+        "treatment": treatment,
+        "retention": treatment + RETENTION_DAYS,
+    }.get(MEASURES[code].follow_up or "", 0)
 
 
 def report_url(endpoint: str, **changes) -> str:
@@ -116,7 +128,7 @@ def hidden_summary(table: AreaTable) -> list[tuple[str, int, str]]:
         f"<{table.threshold}": "counts from 1 to 4, or rates whose numerator or the rest "
         "of their denominator is from 1 to 4",
         f"fewer than {table.settings.get('min_denominator', 10)}": "figures about fewer than "
-        f"{table.settings.get('min_denominator', 10)} referrals",
+        f"{table.settings.get('min_denominator', 10)} referrals (or custody contacts)",
         "[c]": "hidden so that a hidden figure cannot be worked out from the others",
         "not published": "not published for these areas, so that a hidden figure cannot be "
         "worked out from the others",
@@ -302,7 +314,7 @@ def funnel():
         table,
         measure,
         f"{MEASURES[measure].label} against number of "
-        f"referrals, by {GROUPING_LABELS[choices.grouping].lower()}",
+        f"{MEASURES[measure].counted}, by {GROUPING_LABELS[choices.grouping].lower()}",
     )
     return render_template(
         "reports/funnel.html", choices=choices, table=table, plot=plot, measure=measure

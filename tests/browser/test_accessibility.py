@@ -62,6 +62,8 @@ PAGES = [
     ("lead", "area map", "/reports/map?measure=engagement_rate"),
     ("lead", "funnel plot", "/reports/funnel"),
     ("lead", "trends", "/reports/trends"),
+    ("lead", "area table by scheme", "/reports/areas?group=scheme&measure=offer_rate"),
+    ("lead", "quarterly report", "/reports/quarterly"),
     ("lead", "targets", "/reports/targets"),
     ("lead", "trends of a division", "/reports/trends?group=police_division&area=G"),
     ("lead", "quarterly report", "/reports/quarterly"),
