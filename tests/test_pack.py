@@ -292,3 +292,23 @@ def test_pack_before_any_quarter_says_so(client, session):
     assert page.status_code == 200
     assert "There are no figures for any quarter yet" in page.get_data(as_text=True)
     assert client.get("/reports/pack.pdf").status_code == 400
+
+
+def test_a_scheme_has_its_pack(client, data, session):
+    from referrals.schemes.models import Scheme
+
+    session.add(
+        Scheme(
+            code="GG-ARS",
+            name="Greater Glasgow Arrest Referral Scheme",
+            organisation_id=data["service"].organisation_id,
+            suites=[suite(session, "GLA-LR")],
+        )
+    )
+    session.commit()
+    sign_in(client, "lead@t.example")
+    page = client.get(f"/reports/pack?quarter={LATEST.code}&area=scheme:GG-ARS")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Greater Glasgow Arrest Referral Scheme: arrest referral outcomes" in html
+    assert '<option value="scheme:GG-ARS" selected>' in html
