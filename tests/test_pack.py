@@ -312,3 +312,11 @@ def test_a_scheme_has_its_pack(client, data, session):
     assert page.status_code == 200
     assert "Greater Glasgow Arrest Referral Scheme: arrest referral outcomes" in html
     assert '<option value="scheme:GG-ARS" selected>' in html
+
+
+def test_a_hidden_count_says_why_it_is_not_drawn():
+    from referrals.reports.readings import reading
+
+    row = make_row("a", "a", "Area", {"referrals": "[c]", "near_fatal_overdose": "<5"}, {})
+    assert "cannot be worked out" in reading(row, "referrals").gap
+    assert reading(row, "near_fatal_overdose").gap == "small numbers"

@@ -84,7 +84,9 @@ def _missing_reason(
     nation: str,
 ) -> str:
     if not missing:
-        return why_not_shown(figure)
+        if hasattr(figure, "name"):  # a rate
+            return why_not_shown(figure)
+        return _count_reason(figure.label or "")
     if MEASURES[measure].scotland_only:
         return f"published for {nation} only"
     if national_has_it and period_kind == "quarter":
@@ -96,3 +98,13 @@ def _missing_reason(
     if MEASURES[measure].follow_up:
         return "not yet followed up for long enough"
     return "not published for this period"
+
+
+def _count_reason(label: str) -> str:
+    if label == "[c]":
+        return "hidden so that another figure cannot be worked out"
+    if label == "not published":
+        return "not published, to protect small numbers"
+    if label.startswith("fewer"):
+        return f"{label} behind it"
+    return "small numbers"
