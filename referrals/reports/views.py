@@ -5,15 +5,16 @@ CSV, and the funnel plot. Everything shown has passed disclosure control, once f
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, g, render_template, request, url_for
+from flask_login import current_user
 
 from ..audit import record
-from ..auth.access import role_required
-from ..choices import CloseReason, DeclineReason, Role, ServiceStatus
+from ..choices import CloseReason, DeclineReason, ServiceStatus
 from ..clock import today_local
-from ..extensions import db
+from ..extensions import db, login_manager
 from ..models import Service
 from . import bp
 from .charts import bar_chart, funnel_plot
@@ -28,16 +29,31 @@ from .measures import (
     RATE_LABELS,
     RATES,
 )
+from .own import (
+    OWN_FIGURES_PAGES,
+    REPORT_ROLES,
+    has_own_figures,
+    lead_areas,
+    own_codes,
+    own_units,
+    sees_every_area,
+)
 from .params import Choices, breakdown_choices, read_choices
+from .profiles import against_national
 from .tables import AreaTable, Row, area_table, make_row
-
-REPORT_ROLES = (Role.LEAD, Role.ADMIN)
 
 
 @bp.before_request
-@role_required(*REPORT_ROLES)
 def report_users_only():
-    return None
+    """Area leads and administrators see every report; custody supervisors, provider
+    managers and scheme leads only their own units' figures (``own``); others none."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.role in REPORT_ROLES:
+        return None
+    if request.endpoint in OWN_FIGURES_PAGES and has_own_figures(current_user):
+        return None
+    abort(403)
 
 
 @bp.app_context_processor
@@ -56,7 +72,18 @@ def report_helpers() -> dict:
         "report_url": report_url,
         "national_name": current_app.config.get("NATIONAL_NAME", "Scotland"),
         "people_choices": breakdown_choices,
+        "sees_every_area": lambda: sees_every_area(current_user),
+        "has_own_figures": lambda: has_own_figures(current_user),
+        "own_area": own_area,
     }
+
+
+def own_area(grouping: str, code: str) -> bool:
+    """Whether an area is one of the signed-in user's own (worked out once a request)."""
+    mine = g.setdefault("own_codes", {})
+    if grouping not in mine:
+        mine[grouping] = own_codes(db.session, current_user, grouping)
+    return code in mine[grouping]
 
 
 def report_url(endpoint: str, **changes) -> str:
@@ -108,6 +135,52 @@ def sorted_rows(table: AreaTable, sort: str, measure: str) -> list[Row]:
     missing = [r for r in table.rows if value(r) is None]
     present.sort(key=lambda r: (value(r), r.name), reverse=descending)
     return present + sorted(missing, key=lambda r: r.name)
+
+
+@dataclass
+class SortLink:
+    next: str  # the order the column's link asks for
+    current: str | None  # the order, in words, when the table is sorted by this column
+    first: str  # the order a first click gives, in words
+
+
+def first_direction(key: str) -> str:
+    """The order a first click on a column gives: names A to Z, a measure's best first
+    (highest, or lowest for waits), referrals and comparisons highest first."""
+    if key == "name":
+        return "asc"
+    if key in MEASURES and not MEASURES[key].higher_is_better:
+        return "asc"
+    return "desc"
+
+
+def sort_links(sort: str) -> dict[str, SortLink]:
+    current, _, direction = (sort or "name").partition(":")
+    direction = direction or "asc"
+    words = {"asc": "lowest first", "desc": "highest first"}
+    links = {}
+    for key in SORTS:
+        named = {"asc": "A to Z", "desc": "Z to A"} if key == "name" else words
+        first = first_direction(key)
+        if key == current:
+            other = "asc" if direction == "desc" else "desc"
+            links[key] = SortLink(f"{key}:{other}", named[direction], named[first])
+        else:
+            links[key] = SortLink(f"{key}:{first}", None, named[first])
+    return links
+
+
+def own_names(table: AreaTable, codes: set[str]) -> set[str]:
+    return {row.name for row in table.rows if row.code in codes}
+
+
+def mark_own(items: list, names: set[str]) -> list:
+    """Say "your area" beside the user's own areas in a chart's labels (text, not colour
+    alone); returns the items marked."""
+    marked = [item for item in items if item.label in names]
+    for item in marked:
+        item.label = f"{item.label} (your area)"
+    return marked
 
 
 def hidden_summary(table: AreaTable) -> list[tuple[str, int, str]]:
@@ -162,6 +235,7 @@ def dashboard():
         "reports/dashboard.html",
         choices=choices,
         period=period,
+        yours=_yours(choices, period),
         previous=previous,
         now=now,
         before=before,
@@ -173,6 +247,21 @@ def dashboard():
         earlier=earlier,
         listings=_listings(),
     )
+
+
+def _yours(choices: Choices, period: dict):
+    """A lead's own areas (council, ADP, police division) against Scotland, in the chosen
+    period or, when that is published for Scotland only, the latest 12 months."""
+    if not lead_areas(current_user):
+        return None
+    code = choices.period
+    if period.get("scotland_only"):
+        code = choices.snapshot.settings.get("latest", "")
+    facts = choices.snapshot.period(code)
+    if not facts:
+        return None
+    units = own_units(db.session, current_user)
+    return facts, units, against_national(choices.snapshot, units, code)
 
 
 def _followed_up_elsewhere(snapshot, period: dict, now: Row) -> dict:
@@ -239,18 +328,22 @@ def area_report():
     table = build_table(choices)
     sort = choices.form.sort.data or "name"
     chart = None
+    own = own_codes(db.session, current_user, choices.grouping)
     if choices.measure in RATES:
         chart = bar_chart(
             table,
             choices.measure,
             f"{MEASURES[choices.measure].label} by {GROUPING_LABELS[choices.grouping].lower()}",
         )
+        mark_own(chart.bars, own_names(table, own))
     return render_template(
         "reports/areas.html",
         choices=choices,
         table=table,
         rows=sorted_rows(table, sort, choices.measure),
         sort=sort,
+        sorts=sort_links(sort),
+        own=own,
         chart=chart,
         hidden=hidden_summary(table),
         provision=provision_by_area(choices.grouping),
@@ -304,6 +397,10 @@ def funnel():
         f"{MEASURES[measure].label} against number of "
         f"referrals, by {GROUPING_LABELS[choices.grouping].lower()}",
     )
+    for point in mark_own(
+        plot.points, own_names(table, own_codes(db.session, current_user, choices.grouping))
+    ):
+        point.labelled = True
     return render_template(
         "reports/funnel.html", choices=choices, table=table, plot=plot, measure=measure
     )

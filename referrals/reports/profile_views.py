@@ -1,0 +1,70 @@
+"""Pages of one unit against Scotland: an area's (or suite's, service's, provider's,
+scheme's) profile with its spine chart and trend, and each user's own figures. Custody
+supervisors, provider managers and scheme leads see these pages for their own units only
+(see ``own``); area leads and administrators for every unit."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from . import bp
+from .measures import GEOGRAPHIES, GROUPING_LABELS, GROUPING_LABELS_PLURAL
+from .own import find_unit, has_own_figures, may_see, own_units, sees_every_area
+from .params import read_choices
+from .profiles import against_national, profile
+from .spine import spine_chart
+
+
+def _period_choices():
+    args = {k: v for k, v in request.args.items() if k in ("period", "as_of")}
+    return read_choices(args)
+
+
+@bp.get("/mine")
+def mine():
+    if not has_own_figures(current_user):
+        abort(403)
+    choices = _period_choices()
+    units = own_units(db.session, current_user)
+    lines = []
+    if choices.valid and choices.period_facts:
+        lines = against_national(choices.snapshot, units, choices.period)
+    return render_template("reports/mine.html", choices=choices, units=units, lines=lines), (
+        200 if choices.valid else 400
+    )
+
+
+@bp.get("/profile/<grouping>/<code>")
+def area_profile(grouping: str, code: str):
+    unit = find_unit(db.session, grouping, code)
+    if unit is None or not may_see(db.session, current_user, unit):
+        abort(404)
+    choices = _period_choices()
+    page = chart = None
+    if choices.valid and choices.period_facts:
+        page = profile(choices.snapshot, unit, choices.period)
+        chart = spine_chart(page.lines, f"{unit.name}: rates against Scotland")
+    return render_template(
+        "reports/profile.html",
+        choices=choices,
+        unit=unit,
+        page=page,
+        chart=chart,
+        grouping_label=GROUPING_LABELS[grouping],
+        grouping_plural=GROUPING_LABELS_PLURAL.get(grouping, grouping),
+        trends_link=grouping in GEOGRAPHIES and sees_every_area(current_user),
+    ), (200 if choices.valid else 400)
+
+
+@bp.get("/profile/<code>")
+def profile_by_code(code: str):
+    """An area's profile by its code alone (council areas, then ADPs, divisions, boards)."""
+    for grouping in GEOGRAPHIES:
+        unit = find_unit(db.session, grouping, code)
+        if unit is not None:
+            return redirect(
+                url_for("reports.area_profile", grouping=grouping, code=code, **request.args)
+            )
+    abort(404)
