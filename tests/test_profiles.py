@@ -310,3 +310,36 @@ def test_quartiles_take_the_nearest_rank():
     assert nearest_rank(values, 0.25) == 0.2  # 2 of 8 do not exceed it
     assert nearest_rank(values, 0.75) == 0.6
     assert nearest_rank([0.4], 0.25) == 0.4
+
+
+REPORT_WHO = [
+    "anonymous",
+    "custody",
+    "supervisor",
+    "provider",
+    "manager",
+    "scheme_lead",
+    "lead",
+    "admin",
+]
+# (url, expected status for each of REPORT_WHO); 302 means "sent to sign in".
+REPORT_MATRIX = [
+    ("/reports/", [302, 403, 403, 403, 403, 403, 200, 200]),
+    ("/reports/areas", [302, 403, 403, 403, 403, 403, 200, 200]),
+    ("/reports/quarterly", [302, 403, 403, 403, 403, 403, 200, 200]),
+    ("/reports/mine", [302, 403, 200, 403, 200, 200, 200, 403]),
+    ("/reports/definitions", [302, 403, 200, 403, 200, 200, 200, 200]),
+    ("/reports/profile/custody_suite/GLA-LR", [302, 403, 200, 403, 404, 200, 200, 200]),
+    ("/reports/profile/provider/{ours}", [302, 403, 404, 403, 200, 404, 200, 200]),
+    ("/reports/profile/council/S12000049", [302, 403, 404, 403, 404, 404, 200, 200]),
+]
+
+
+@pytest.mark.parametrize("who", REPORT_WHO)
+def test_report_access_matrix(client, world, who):
+    if who != "anonymous":
+        sign_in(client, world["users"][who].email)
+    column = REPORT_WHO.index(who)
+    for url, statuses in REPORT_MATRIX:
+        url = url.format(ours=world["provider_org"].id)
+        assert client.get(url).status_code == statuses[column], (who, url)
