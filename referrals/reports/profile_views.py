@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..extensions import db
 from . import bp
 from .measures import GEOGRAPHIES, GROUPING_LABELS, GROUPING_LABELS_PLURAL
-from .own import find_unit, has_own_figures, may_see, own_units, sees_every_area
+from .own import Unit, find_unit, has_own_figures, may_see, own_units, sees_every_area
 from .params import read_choices
 from .profiles import against_national, profile
 from .spine import spine_chart
@@ -31,9 +31,24 @@ def mine():
     lines = []
     if choices.valid and choices.period_facts:
         lines = against_national(choices.snapshot, units, choices.period)
-    return render_template("reports/mine.html", choices=choices, units=units, lines=lines), (
-        200 if choices.valid else 400
+    page = render_template(
+        "reports/mine.html", choices=choices, units=units, lines=lines, sections=sections(units)
     )
+    return page, 200 if choices.valid else 400
+
+
+def sections(units: list[Unit]) -> list[tuple[str, int, list[Unit]]]:
+    """The units in runs of one grouping: (grouping, offset of the first, units). A few
+    units in all make one run, shown side by side."""
+    if len(units) <= 4:
+        return [("", 0, units)]
+    runs: list[tuple[str, int, list[Unit]]] = []
+    for i, unit in enumerate(units):
+        if runs and runs[-1][0] == unit.grouping:
+            runs[-1][2].append(unit)
+        else:
+            runs.append((unit.grouping, i, [unit]))
+    return runs
 
 
 @bp.get("/profile/<grouping>/<code>")
