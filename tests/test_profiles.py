@@ -343,3 +343,47 @@ def test_report_access_matrix(client, world, who):
     for url, statuses in REPORT_MATRIX:
         url = url.format(ours=world["provider_org"].id)
         assert client.get(url).status_code == statuses[column], (who, url)
+
+
+def test_spine_chart_places_value_interval_scotland_and_range_on_one_scale():
+    from referrals.reports.measures import MEASURES
+    from referrals.reports.profiles import Line, spread
+    from referrals.reports.spine import spine_chart
+    from referrals.reports.tables import make_row
+
+    national = {"conversion_rate": [46, 70]}
+    ours = make_row("council:A", "A", "A", {"conversion_rate": [20, 30]}, national)
+    others = [
+        make_row(f"council:{i}", str(i), str(i), {"conversion_rate": [x, 40]}, national)
+        for i, x in enumerate((10, 20, 30))
+    ]
+    hidden = make_row("council:H", "H", "H", {"conversion_rate": "<5"}, national)
+    line = Line(
+        MEASURES["conversion_rate"],
+        {"label": "12 months to June 2026"},
+        [ours],
+        make_row("national", "national", "", national, national),
+        spread([ours, *others, hidden], MEASURES["conversion_rate"]),
+    )
+    chart = spine_chart([line], "A")
+    (row,) = chart.rows
+    scale = chart.right - chart.left
+
+    def x(value):
+        return chart.left + scale * value
+
+    # Shown as the table rounds them: 66.7% and Scotland 65.7%; the range runs from
+    # 25.0% (10/40) to 75.0% (30/40); of the four shown, the nearest ranks 1 and 3 bound
+    # the middle half: 25.0% to 66.7%.
+    assert row.value_x == pytest.approx(x(0.667))
+    assert row.national_x == pytest.approx(x(0.657))
+    assert row.range_x == pytest.approx((x(0.25), x(0.75)))
+    assert row.middle_x == pytest.approx((x(0.25), x(0.667)))
+    ci = ours.rates["conversion_rate"].ci95
+    low, high = ci.low, ci.high
+    assert row.interval_x == pytest.approx((x(round(low, 3)), x(round(high, 3))))
+    assert row.text.startswith("66.7%") and row.national_text == "Scotland 65.7%"
+    # A hidden rate is written out, not drawn.
+    line.rows = [hidden]
+    (row,) = spine_chart([line], "H").rows
+    assert row.value_x is None and row.text == "<5: small numbers"
