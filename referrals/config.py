@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
+
 from .encryption import KEYS_SETTING, EncryptionKeyError, parse_keys
 
 MISSING_KEY_HELP = (
@@ -23,8 +25,9 @@ MISSING_KEY_HELP = (
 BANK_HOLIDAY_REGIONS = ("SCT", "ENG", "WLS", "NIR")
 
 
-class ConfigError(RuntimeError):
-    """A setting in the environment is missing or malformed."""
+class ConfigError(click.ClickException, RuntimeError):
+    """A setting in the environment is missing or malformed. On the command line it is
+    shown as a plain error message, not a traceback."""
 
 
 def _keys(env: dict[str, str]) -> tuple[str, ...]:
@@ -187,6 +190,11 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "20 per minute"),
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
+        # The public-sector pages (accessibility, privacy, cookies, contact) and the banner.
+        "SERVICE_PHASE": _choice(env, "SERVICE_PHASE", "beta", ("alpha", "beta", "live")),
+        "OPERATOR_NAME": env.get("OPERATOR_NAME", "").strip(),
+        "CONTACT_EMAIL": env.get("CONTACT_EMAIL", "").strip(),
+        "DATA_PROTECTION_EMAIL": env.get("DATA_PROTECTION_EMAIL", "").strip(),
         # Downloading the whole directory is heavy: a few times a minute is plenty.
         "EXPORT_RATE_LIMIT": env.get("EXPORT_RATE_LIMIT", "5 per minute"),
         # Base URI of the identifier and code systems in the FHIR resources the referral

@@ -167,7 +167,7 @@ def test_provider_records_an_outcome_after_treatment_from_the_worklist_on_a_phon
     page.get_by_role("link", name=reference).first.tap()
     attend = page.get_by_role("form", name="Record first attendance")
     attend.get_by_role("button", name="Record first attendance").tap()
-    expect(page.get_by_role("status")).to_contain_text("record first attendance saved")
+    expect(page.get_by_role("status")).to_contain_text("First attendance recorded")
 
     # The worklist now asks for the diversion outcome and the BBV test.
     session.goto("/worklist")
