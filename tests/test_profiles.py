@@ -387,3 +387,26 @@ def test_spine_chart_places_value_interval_scotland_and_range_on_one_scale():
     line.rows = [hidden]
     (row,) = spine_chart([line], "H").rows
     assert row.value_x is None and row.text == "<5: small numbers"
+
+
+def test_profile_shows_the_areas_targets_red_amber_or_green(client, world, session):
+    from referrals.models import Target
+
+    # Conversion 66.7% against a target of 70%: 3.3 points short, within the 5-point
+    # amber margin. Engagement to treatment 100% against 90%: green.
+    for measure, value in (("conversion_rate", 0.7), ("engagement_to_treatment", 0.9)):
+        session.add(
+            Target(
+                geography="council",
+                area_code=GLASGOW,
+                measure=measure,
+                period_start=TODAY - dt.timedelta(days=730),
+                period_end=TODAY + dt.timedelta(days=30),
+                value=value,
+            )
+        )
+    session.commit()
+    sign_in(client, "lead@t.example")
+    text = text_of(client.get(_profile("council", GLASGOW)).get_data(as_text=True))
+    assert re.search(r"Conversion rate .*?70% ◐ Amber", text)
+    assert re.search(r"Engagement to treatment .*?90% ✔ Green", text)

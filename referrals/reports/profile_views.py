@@ -5,9 +5,12 @@ supervisors, provider managers and scheme leads see these pages for their own un
 
 from __future__ import annotations
 
+import copy
+
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..choices import Measure as TargetMeasure
 from ..extensions import db
 from . import bp
 from .measures import GEOGRAPHIES, GROUPING_LABELS, GROUPING_LABELS_PLURAL
@@ -15,6 +18,7 @@ from .own import Unit, find_unit, has_own_figures, may_see, own_units, sees_ever
 from .params import read_choices
 from .profiles import against_national, profile
 from .spine import spine_chart
+from .tables import AreaTable, attach_targets
 
 
 def _period_choices():
@@ -60,6 +64,8 @@ def area_profile(grouping: str, code: str):
     page = chart = None
     if choices.valid and choices.period_facts:
         page = profile(choices.snapshot, unit, choices.period)
+        if grouping in GEOGRAPHIES:
+            add_targets(page.lines, unit, choices.snapshot.settings)
         chart = spine_chart(page.lines, f"{unit.name}: rates against Scotland")
     return render_template(
         "reports/profile.html",
@@ -71,6 +77,19 @@ def area_profile(grouping: str, code: str):
         grouping_plural=GROUPING_LABELS_PLURAL.get(grouping, grouping),
         trends_link=grouping in GEOGRAPHIES and sees_every_area(current_user),
     ), (200 if choices.valid else 400)
+
+
+def add_targets(lines: list, unit: Unit, settings: dict) -> None:
+    """Each measure's target for the area, where one overlaps the measure's period, with
+    its red, amber or green status (the area table's rule)."""
+    with_targets = {m.value for m in TargetMeasure}
+    for line in lines:
+        if line.measure.code not in with_targets:
+            continue
+        row = copy.copy(line.rows[0])
+        table = AreaTable(unit.grouping, line.period, "all", [row], line.national, settings)
+        attach_targets(db.session, table, line.measure.code)
+        line.target = row.target
 
 
 @bp.get("/profile/<code>")

@@ -25,7 +25,7 @@ from typing import Any
 from .measures import MEASURES, Measure
 from .own import Unit
 from .snapshot import Snapshot
-from .tables import FAMILY, Row, make_row
+from .tables import FAMILY, Row, TargetFigure, make_row
 
 TREND_QUARTERS = 8
 TREND_YEARS = 4
@@ -58,6 +58,7 @@ class Line:
     national: Row
     spread: Spread | None = None
     elsewhere: bool = False  # the period is not the one chosen (not yet followed up)
+    target: TargetFigure | None = None  # the first unit's, for areas with targets
 
 
 @dataclass
