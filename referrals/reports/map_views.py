@@ -17,10 +17,10 @@ from .charts import why_not_shown
 from .colours import SUPPRESSED, sequential_bins, sequential_colour, state_for
 from .maps import MapArea, add_areas
 from .measures import GEOGRAPHIES, GROUPING_LABELS, MEASURES, RATES
-from .own import own_codes
+from .own import own_codes, own_names
 from .params import read_choices
 from .tables import AreaTable, Row
-from .views import build_table, own_names
+from .views import build_table
 
 
 def _scale() -> str:

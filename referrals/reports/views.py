@@ -5,7 +5,6 @@ CSV, and the funnel plot. Everything shown has passed disclosure control, once f
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, g, render_template, request, url_for
@@ -34,12 +33,15 @@ from .own import (
     REPORT_ROLES,
     has_own_figures,
     lead_areas,
+    mark_own,
     own_codes,
+    own_names,
     own_units,
     sees_every_area,
 )
 from .params import Choices, breakdown_choices, read_choices
 from .profiles import against_national
+from .sorting import sort_links
 from .tables import AreaTable, Row, area_table, make_row
 
 
@@ -135,52 +137,6 @@ def sorted_rows(table: AreaTable, sort: str, measure: str) -> list[Row]:
     missing = [r for r in table.rows if value(r) is None]
     present.sort(key=lambda r: (value(r), r.name), reverse=descending)
     return present + sorted(missing, key=lambda r: r.name)
-
-
-@dataclass
-class SortLink:
-    next: str  # the order the column's link asks for
-    current: str | None  # the order, in words, when the table is sorted by this column
-    first: str  # the order a first click gives, in words
-
-
-def first_direction(key: str) -> str:
-    """The order a first click on a column gives: names A to Z, a measure's best first
-    (highest, or lowest for waits), referrals and comparisons highest first."""
-    if key == "name":
-        return "asc"
-    if key in MEASURES and not MEASURES[key].higher_is_better:
-        return "asc"
-    return "desc"
-
-
-def sort_links(sort: str) -> dict[str, SortLink]:
-    current, _, direction = (sort or "name").partition(":")
-    direction = direction or "asc"
-    words = {"asc": "lowest first", "desc": "highest first"}
-    links = {}
-    for key in SORTS:
-        named = {"asc": "A to Z", "desc": "Z to A"} if key == "name" else words
-        first = first_direction(key)
-        if key == current:
-            other = "asc" if direction == "desc" else "desc"
-            links[key] = SortLink(f"{key}:{other}", named[direction], named[first])
-        else:
-            links[key] = SortLink(f"{key}:{first}", None, named[first])
-    return links
-
-
-def own_names(table: AreaTable, codes: set[str]) -> set[str]:
-    return {row.name for row in table.rows if row.code in codes}
-
-
-def mark_own(items: list, names: set[str]) -> list:
-    """Say "your area" beside the user's own areas in a chart's labels (text, not colour
-    alone); returns the items marked."""
-    marked = [item for item in items if item.label in names]
-    for item in marked:
-        item.label = f"{item.label} (your area)"
-    return marked
 
 
 def hidden_summary(table: AreaTable) -> list[tuple[str, int, str]]:
@@ -342,7 +298,7 @@ def area_report():
         table=table,
         rows=sorted_rows(table, sort, choices.measure),
         sort=sort,
-        sorts=sort_links(sort),
+        sorts=sort_links(sort, SORTS),
         own=own,
         chart=chart,
         hidden=hidden_summary(table),
