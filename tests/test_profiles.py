@@ -4,6 +4,7 @@ lead's own areas come first and are marked; an area's profile shows every measur
 spine chart; the area table fits and sorts best first."""
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -410,3 +411,38 @@ def test_profile_shows_the_areas_targets_red_amber_or_green(client, world, sessi
     text = text_of(client.get(_profile("council", GLASGOW)).get_data(as_text=True))
     assert re.search(r"Conversion rate .*?70% ◐ Amber", text)
     assert re.search(r"Engagement to treatment .*?90% ✔ Green", text)
+
+
+def test_a_period_that_is_not_offered_is_refused_with_a_message(client, world):
+    sign_in(client, "sup@t.example")
+    for url in ("/reports/mine?period=2026-09", _profile("custody_suite", "GLA-LR") + "?period=x"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "There is a problem" in response.get_data(as_text=True)
+
+
+def test_a_manager_of_many_services_sees_a_row_for_each(client, world, session):
+    for i in range(4):
+        make_service(session, organisation=world["provider_org"], name=f"Riverside Branch {i}")
+    session.commit()
+    sign_in(client, "mgr@t.example")
+    html = client.get("/reports/mine").get_data(as_text=True)
+    assert "<h2>Your services</h2>" in html and 'class="units-table by-unit"' in html
+    body = html.split('class="units-table by-unit"')[1].split("</table>")[0]
+    assert body.count("<tr") == 1 + 5 + 1  # header, five services, Scotland
+    assert "Riverside Treatment" in body and "Riverside Branch 3" in body
+
+
+def test_the_area_tables_links_open_the_profile_for_the_same_period(client, world):
+    sign_in(client, "lead@t.example")
+    table = client.get("/reports/areas?group=council&measure=conversion_rate")
+    link = re.search(
+        r'href="(/reports/profile/council/S12000049\?period=[^"]+)"', table.get_data(as_text=True)
+    )
+    assert link, "Glasgow City's name links to its profile"
+    page = client.get(html.unescape(link.group(1)))
+    assert page.status_code == 200
+    period = link.group(1).split("period=")[1]
+    assert re.search(
+        f'<option selected value="{period}"|value="{period}" selected', page.get_data(as_text=True)
+    )

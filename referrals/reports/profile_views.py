@@ -9,6 +9,7 @@ import copy
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from ..choices import Measure as TargetMeasure
 from ..extensions import db
@@ -22,7 +23,7 @@ from .tables import AreaTable, attach_targets
 
 
 def _period_choices():
-    args = {k: v for k, v in request.args.items() if k in ("period", "as_of")}
+    args = MultiDict({k: v for k, v in request.args.items() if k in ("period", "as_of")})
     return read_choices(args)
 
 
