@@ -236,6 +236,7 @@ def test_profile_shows_every_measure_against_scotland_with_hand_computed_figures
     assert "<desc" in chart and "Every measure" in html
     # And its trend by year and quarter.
     assert "Trend by year" in html and "Trend by quarter" in html
+    assert "Trends at a glance" in html and html.count('class="spark"') == 5
 
 
 def test_the_profile_shows_the_figures_the_area_table_shows(client, world):
@@ -446,3 +447,36 @@ def test_the_area_tables_links_open_the_profile_for_the_same_period(client, worl
     assert re.search(
         f'<option selected value="{period}"|value="{period}" selected', page.get_data(as_text=True)
     )
+
+
+def test_small_trend_charts_break_at_hidden_periods():
+    from referrals.reports.measures import MEASURES
+    from referrals.reports.profiles import Line, TrendPoint
+    from referrals.reports.sparks import sparks
+    from referrals.reports.tables import make_row
+
+    national = {"conversion_rate": [50, 100]}
+
+    def point(label, value):
+        row = make_row("council:A", "A", "A", {"conversion_rate": value}, national)
+        return TrendPoint({"label": label}, row, make_row("n", "n", "", national, national))
+
+    # Four quarters: 25%, 50%, hidden, 75%.
+    quarters = [
+        point("Q1", [10, 40]),
+        point("Q2", [20, 40]),
+        point("Q3", "[c]"),
+        point("Q4", [30, 40]),
+    ]
+    line = Line(MEASURES["conversion_rate"], {}, [quarters[0].row], quarters[0].national)
+    (spark,) = sparks([line], quarters, [])
+    assert spark.kind == "quarter"
+    # x steps of (240 - 16) / 3; y = 72 - 64 * rate.
+    assert [(round(x, 1), round(y, 1)) for x, y, _ in spark.points] == [
+        (8.0, 56.0),
+        (82.7, 40.0),
+        (232.0, 24.0),
+    ]
+    assert spark.segments == ["M8.0,56.0 L82.7,40.0"]  # the hidden quarter breaks the line
+    assert spark.national.count("L") == 3  # Scotland's 50% in every quarter
+    assert "1 of 4 periods not shown" in spark.summary

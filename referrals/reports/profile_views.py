@@ -18,6 +18,7 @@ from .measures import GEOGRAPHIES, GROUPING_LABELS, GROUPING_LABELS_PLURAL
 from .own import Unit, find_unit, has_own_figures, may_see, own_units, sees_every_area
 from .params import read_choices
 from .profiles import against_national, profile
+from .sparks import sparks
 from .spine import spine_chart
 from .tables import AreaTable, attach_targets
 
@@ -63,17 +64,20 @@ def area_profile(grouping: str, code: str):
         abort(404)
     choices = _period_choices()
     page = chart = None
+    trends = []
     if choices.valid and choices.period_facts:
         page = profile(choices.snapshot, unit, choices.period)
         if grouping in GEOGRAPHIES:
             add_targets(page.lines, unit, choices.snapshot.settings)
         chart = spine_chart(page.lines, f"{unit.name}: rates against Scotland")
+        trends = sparks(page.lines, page.quarters, page.years)
     return render_template(
         "reports/profile.html",
         choices=choices,
         unit=unit,
         page=page,
         chart=chart,
+        sparks=trends,
         grouping_label=GROUPING_LABELS[grouping],
         grouping_plural=GROUPING_LABELS_PLURAL.get(grouping, grouping),
         trends_link=grouping in GEOGRAPHIES and sees_every_area(current_user),
