@@ -107,6 +107,8 @@ def notification_settings(env: dict[str, str]) -> dict[str, Any]:
         "NOTIFY_RETRY_SECONDS": _int(env, "NOTIFY_RETRY_SECONDS", 60, minimum=1),
         "NOTIFY_RETRY_MAX_SECONDS": _int(env, "NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=1),
         "NOTIFY_DIGEST_HOUR": _int(env, "NOTIFY_DIGEST_HOUR", 8, minimum=0),
+        # The sender also runs the day's retention purge and report figures.
+        "SENDER_DAILY_WORK": _bool(env, "SENDER_DAILY_WORK", True),
         "SMTP_HOST": env.get("SMTP_HOST", "localhost").strip(),
         "SMTP_PORT": _int(env, "SMTP_PORT", 587, minimum=1),
         "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),

@@ -57,6 +57,7 @@ def make_app(database_url: str, **overrides) -> Flask:
         "MAP_TILES_URL": "",
         "GEOCODER": "",
         "RATELIMIT_ENABLED": False,
+        "SENDER_DAILY_WORK": False,
     }
     config.update(overrides)
     return create_app(config)
