@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from referrals.choices import Role
 from referrals.models import CustodySuite
 from referrals.reports.profiles import nearest_rank
+from referrals.reports.tables import FAMILY
 from referrals.schemes.models import Scheme
 
 from .factories import council, make_organisation, make_referral, make_service, make_user, suite
@@ -480,3 +481,18 @@ def test_small_trend_charts_break_at_hidden_periods():
     assert spark.segments == ["M8.0,56.0 L82.7,40.0"]  # the hidden quarter breaks the line
     assert spark.national.count("L") == 3  # Scotland's 50% in every quarter
     assert "1 of 4 periods not shown" in spark.summary
+
+
+@pytest.mark.skipif("scheme" not in FAMILY, reason="reports are not grouped by scheme")
+def test_a_scheme_lead_sees_the_scheme_and_its_suites(client, world):
+    sign_in(client, "scheme@t.example")
+    text = text_of(client.get("/reports/mine").get_data(as_text=True))
+    assert "Test Arrest Referral Scheme" in text and "Arrest referral scheme" in text
+    page = client.get(_profile("scheme", "ARS-TEST"))
+    assert page.status_code == 200
+    # The scheme is its one suite: 30 referrals, 20 converted.
+    profile = text_of(page.get_data(as_text=True))
+    assert "Referrals made 30" in profile and "66.7%" in profile
+    client.post("/logout")
+    sign_in(client, "sup@t.example")
+    assert client.get(_profile("scheme", "ARS-TEST")).status_code == 404
