@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from referrals.choices import Role
 from referrals.models import CustodySuite
+from referrals.reports.measures import MEASURES
 from referrals.reports.profiles import nearest_rank
 from referrals.reports.tables import FAMILY
 from referrals.schemes.models import Scheme
@@ -237,7 +238,8 @@ def test_profile_shows_every_measure_against_scotland_with_hand_computed_figures
     assert "<desc" in chart and "Every measure" in html
     # And its trend by year and quarter.
     assert "Trend by year" in html and "Trend by quarter" in html
-    assert "Trends at a glance" in html and html.count('class="spark"') == 5
+    rates = [m for m in MEASURES.values() if m.kind == "rate" and not m.scotland_only]
+    assert "Trends at a glance" in html and html.count('class="spark"') == len(rates)
 
 
 def test_the_profile_shows_the_figures_the_area_table_shows(client, world):
