@@ -81,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         schemes,
         tracking,
         vendor,
+        webhooks,
     )
 
     app.register_blueprint(health.bp)
@@ -96,6 +97,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     reports.init_app(app)
     admin.init_app(app)
     notifications.init_app(app)
+    webhooks.init_app(app)
     privacy.init_app(app)
     if help_only:
         cli.help_only(app)

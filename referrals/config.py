@@ -124,6 +124,10 @@ def notification_settings(env: dict[str, str]) -> dict[str, Any]:
         "NOTIFY_REPLY_TO_ID": env.get("NOTIFY_REPLY_TO_ID", "").strip(),
         # NOTIFY_TEMPLATE_<KIND> per kind of message, or NOTIFY_TEMPLATE_DEFAULT for all.
         "NOTIFY_TEMPLATES": templates,
+        # Webhooks (delivered by the same sender): seconds to wait for a system's answer,
+        # and whether plain http:// to this machine may be registered (development).
+        "WEBHOOK_TIMEOUT": _float(env, "WEBHOOK_TIMEOUT", 10.0),
+        "WEBHOOK_ALLOW_HTTP_LOOPBACK": _bool(env, "WEBHOOK_ALLOW_HTTP_LOOPBACK", False),
     }
 
 

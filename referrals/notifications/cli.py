@@ -103,10 +103,10 @@ def run(
 @with_appcontext
 def send_notifications_command(once: bool, interval: float, batch: int) -> None:
     """Deliver the messages waiting in the outbox (NOTIFICATIONS_BACKEND: log, smtp or
-    notify), retrying failures with a growing wait, and queue the daily overdue digest
-    and the weekly reminders when they are due. Once a day it also runs the retention
-    purge and works out the day's report figures (SENDER_DAILY_WORK=false turns that
-    off). Runs until stopped (Ctrl+C or SIGTERM
+    notify) and the webhooks to registered systems' addresses, retrying failures with a
+    growing wait, and queue the daily overdue digest and the weekly reminders when they
+    are due. Once a day it also runs the retention purge and works out the day's report
+    figures (SENDER_DAILY_WORK=false turns that off). Runs until stopped (Ctrl+C or SIGTERM
     finish the message in hand first). Several senders may run against one PostgreSQL
     database: each message is claimed by one of them."""
     _log_to_stderr()
