@@ -131,7 +131,7 @@ def _serve(env: dict[str, str], folder: Path) -> tuple[subprocess.Popen, str, Pa
 
 def _answers(process: subprocess.Popen, url: str, log: Path) -> bool:
     """Whether ``process`` (not some other server on the port) serves /healthz."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
@@ -145,7 +145,7 @@ def _answers(process: subprocess.Popen, url: str, log: Path) -> bool:
         time.sleep(0.2)
     process.kill()
     process.wait()
-    raise RuntimeError(f"The app did not answer /healthz in 30 s:\n{log.read_text()}")
+    raise RuntimeError(f"The app did not answer /healthz in 120 s:\n{log.read_text()}")
 
 
 def _demo_database(tmp_path_factory, env: dict[str, str]) -> Path:
