@@ -57,7 +57,7 @@ def why_not_shown(figure) -> str:
 
 
 def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:
-    """Areas ranked by a rate, with 95% interval whiskers and Scotland's line."""
+    """Areas ranked by a rate, with 95% interval whiskers and the nation's line."""
     left, width, row_height = 230, 760, 22
     plotted = [r for r in table.rows if r.rates[measure].available]
     omitted = [
@@ -134,7 +134,7 @@ class FunnelPlot:
 
 
 def funnel_plot(table: AreaTable, measure: str, title: str) -> FunnelPlot:
-    """Each area's rate against its denominator, with Scotland's rate and the 95% and
+    """Each area's rate against its denominator, with the nation's rate and the 95% and
     99.8% control limits; areas outside the 95% limits are labelled by name."""
     plot = FunnelPlot(920, 460, [], None, "", title=title)
     left, top, right, bottom = plot.box

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response
 
+from .. import nation
 from ..csvsafe import csv_cell
 from .measures import GROUPING_LABELS, MEASURES, RATES
 from .tables import AreaTable, Row
@@ -127,6 +128,7 @@ def definition_rows(settings: dict) -> Iterator[list]:
         "count_threshold",
         "min_denominator",
     ]
+    national = nation.current().name
     for m in MEASURES.values():
         yield [
             m.code,
@@ -135,7 +137,7 @@ def definition_rows(settings: dict) -> Iterator[list]:
             m.numerator or "",
             m.denominator or "",
             days.get(m.follow_up or "", 0),
-            "Scotland only" if m.scotland_only else "every area",
+            f"{national} only" if m.scotland_only else "every area",
             settings.get("threshold", 5),
             settings.get("min_denominator", 10),
         ]

@@ -2,14 +2,14 @@
 
 What is published (DESIGN.md section 6): for each *family* of areas (council areas of
 residence with the ADPs, police divisions and health boards made of them; custody suites;
-services with the provider organisations running them), for every area and for Scotland:
+services with the provider organisations running them), for every area and for the nation:
 
 - each complete quarter and financial year, and the latest rolling year (the 12 months
   ending with the last quarter the measure has been followed up for);
-- for Scotland only, also each complete month and the 12 months ending with every month
-  (except a measure whose monthly figures for Scotland would be small);
+- for the nation only, also each complete month and the 12 months ending with every month
+  (except a measure whose monthly figures for the nation would be small);
 - breakdowns by sex, age group and pathway for the years (not for single quarters);
-- closures and declines by reason, and ongoing waits, for Scotland only.
+- closures and declines by reason, and ongoing waits, for the nation only.
 
 All of it is worked out from units (see ``measures``) and protected by ``disclosure`` in
 one pass per family, so every page, chart, map, CSV and API answer shows the same figures,
@@ -378,7 +378,7 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
 
 
 def _national_labels(done: list[Protected]) -> dict[tuple[int, int, str], str]:
-    """Figures for Scotland hidden in any family are hidden in all (they are the same
+    """Figures for the nation hidden in any family are hidden in all (they are the same
     figures)."""
     labels: dict[tuple[int, int, str], str] = {}
     for item in done:
@@ -463,7 +463,7 @@ def _national_months(units, nfo_group: int) -> dict[int, list[int]]:
 
 
 def _small_monthly(monthly, measure, rule: dc.Rule) -> bool:
-    """A measure whose figure for Scotland is small in some month is not published by
+    """A measure whose figure for the nation is small in some month is not published by
     month or by rolling year at all: such a month could not be protected against the
     rolling years either side of it."""
     for values in monthly.values():
@@ -531,7 +531,7 @@ def _wait(histogram: dict[int, int], settings: Settings):
 
 
 def _write_reasons(session, settings, window, periods: Periods, result, national) -> None:
-    """Closures and declines by reason, for Scotland, for the years: protected against
+    """Closures and declines by reason, for the nation, for the years: protected against
     each other and their total (one reason's move to another in the same month)."""
     rows = defaultdict(list)
     for kind, month, reason, n in reason_rows(session, window):

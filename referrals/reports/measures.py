@@ -32,39 +32,62 @@ loads referrals into Python one by one, and nothing here knows about Flask.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import nation
 from ..choices import AgeBand, CloseReason, Pathway, Sex
 from ..models import Referral
 from .periods import month_index, month_start
 
 GEOGRAPHIES = ("council", "adp", "police_division", "health_board")
 GROUPINGS = (*GEOGRAPHIES, "custody_suite", "service", "provider", "pathway")
-GROUPING_LABELS = {
-    "council": "Council area of residence",
-    "adp": "Alcohol and Drug Partnership",
-    "police_division": "Police division",
-    "health_board": "Health board",
-    "custody_suite": "Custody suite",
-    "service": "Service",
-    "provider": "Provider organisation",
-    "pathway": "Pathway",
-}
-GROUPING_LABELS_PLURAL = {
-    "council": "council areas",
-    "adp": "Alcohol and Drug Partnerships",
-    "police_division": "police divisions",
-    "health_board": "health boards",
-    "custody_suite": "custody suites",
-    "service": "services",
-    "provider": "provider organisations",
-    "pathway": "pathways",
-}
+
+
+class GroupingLabels(Mapping[str, str]):
+    """Grouping names: the geography levels as the nation's data pack names them
+    (``referrals.nation``), the other groupings as written here."""
+
+    def __init__(self, others: dict[str, str], plural: bool):
+        self.others, self.plural = others, plural
+
+    def __getitem__(self, key: str) -> str:
+        if key in GEOGRAPHIES:
+            here = nation.current()
+            if self.plural:
+                return here.plural(key)
+            return here.label(key) + (" of residence" if key == "council" else "")
+        return self.others[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*GEOGRAPHIES, *self.others))
+
+    def __len__(self) -> int:
+        return len(GEOGRAPHIES) + len(self.others)
+
+
+GROUPING_LABELS = GroupingLabels(
+    {
+        "custody_suite": "Custody suite",
+        "service": "Service",
+        "provider": "Provider organisation",
+        "pathway": "Pathway",
+    },
+    plural=False,
+)
+GROUPING_LABELS_PLURAL = GroupingLabels(
+    {
+        "custody_suite": "custody suites",
+        "service": "services",
+        "provider": "provider organisations",
+        "pathway": "pathways",
+    },
+    plural=True,
+)
 
 BASE = (
     "made",
@@ -290,7 +313,7 @@ def wait_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterat
 
 
 def reason_rows(session: Session, window: Window) -> Iterator[tuple[str, int, str, int]]:
-    """("closed" or "declined", month, reason, count), Scotland-wide. Closures count the
+    """("closed" or "declined", month, reason, count), Nationwide. Closures count the
     referrals closed as entered in error too (the only place they appear); declines leave
     them out, so that their total is the "declined" count published everywhere."""
     r = Referral
@@ -316,7 +339,7 @@ ONGOING_BANDS = (
 
 
 def ongoing_waits(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
-    """Scotland-wide: referrals made from ``start`` to ``end`` that had been accepted but had
+    """Nationwide: referrals made from ``start`` to ``end`` that had been accepted but had
     not started treatment and were still open at the end of ``end``, by how long they had
     waited by then (a census at the period's end, so it does not change day by day)."""
     r = Referral

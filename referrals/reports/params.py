@@ -11,6 +11,7 @@ from flask import current_app
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
+from .. import nation
 from ..clock import today_local
 from ..extensions import db
 from ..forms import QueryForm, options
@@ -94,7 +95,8 @@ class Choices:
 
 def read_choices(args, *, national=False, geographies_only=False) -> Choices:
     """The report's choices from ``args``; the defaults are the latest 12 months for the
-    chosen measure below Scotland and the last 12 complete months for Scotland."""
+    chosen measure below the nation and the last 12 complete months for the nation."""
+    here = nation.current()
     snapshot, problem = _figures_for(args.get("as_of"))
     form = ReportForm(
         args, snapshot=snapshot, national=national, geographies_only=geographies_only
@@ -105,7 +107,7 @@ def read_choices(args, *, national=False, geographies_only=False) -> Choices:
         valid = False
     if args.get("from") or args.get("to"):
         form.period.errors.append(
-            "Reports show fixed periods, not dates: choose a month (for Scotland), a "
+            f"Reports show fixed periods, not dates: choose a month (for {here.name}), a "
             "quarter, a financial year or 12 months from the list."
         )
         valid = False
@@ -131,8 +133,8 @@ def read_choices(args, *, national=False, geographies_only=False) -> Choices:
     people = (form.people.data if valid else "") or "all"
     if people != "all" and grouping not in BREAKDOWN_GROUPINGS and not national:
         form.people.errors.append(
-            "Figures for groups of people are published for police divisions, health boards "
-            "and Scotland, where the groups are large enough."
+            f"Figures for groups of people are published for {here.plural('police_division')}, "
+            f"{here.plural('health_board')} and {here.name}, where the groups are large enough."
         )
         valid = False
     if people != "all":

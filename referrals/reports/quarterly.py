@@ -1,5 +1,5 @@
-"""The printable quarterly report for a board paper: Scotland's quarter, every council area
-over the 12 months to the quarter's end, the funnel plot and Scotland's recent quarters."""
+"""The printable quarterly report for a board paper: the nation's quarter, every council area
+over the 12 months to the quarter's end, the funnel plot and the nation's recent quarters."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from ..models import AreaBoundary, CouncilArea
 from . import bp
 from .charts import funnel_plot, polygon_rings, static_map
 from .colours import state_for
-from .measures import MEASURES, RATES
+from .measures import GROUPING_LABELS, MEASURES, RATES
 from .params import read_choices
 from .periods import parse
 from .tables import AreaTable, Row, area_table, make_row
+from .tiles import tile_map
 from .trends import series
 from .views import hidden_summary, national_name, provision_by_area, sorted_rows
 
@@ -28,10 +29,10 @@ TREND_QUARTERS = 6
 class QuarterFigures:
     """What the quarterly report shows of one quarter (its page and ``/api/v1``)."""
 
-    national: Row  # Scotland in the quarter
+    national: Row  # the nation in the quarter
     table_period: str | None  # the 12 months the council table covers, if published
     councils: AreaTable | None
-    trend: list[Row]  # Scotland in its recent quarters
+    trend: list[Row]  # the nation in its recent quarters
     trend_periods: list[dict]
 
 
@@ -99,7 +100,7 @@ def quarterly():
         figures.table_period,
     )
     trend, trend_periods = figures.trend, figures.trend_periods
-    shapes = plot = None
+    shapes = plot = tiles = None
     if councils:
         boundaries = dict(
             db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
@@ -122,6 +123,17 @@ def quarterly():
         plot = funnel_plot(
             councils, measure, f"{MEASURES[measure].label} against number of referrals"
         )
+        if not boundaries:  # every council labelled on its tile, rather than bare circles
+            label = MEASURES[measure].label
+            tiles = tile_map(
+                db.session,
+                councils,
+                measure,
+                label,
+                {r.key: state_for(r.comparison(measure)).colour for r in councils.rows},
+                True,
+                f"Tile map of {label.lower()} by {GROUPING_LABELS['council'].lower()}",
+            )
     return render_template(
         "reports/quarterly.html",
         error=None,
@@ -135,6 +147,7 @@ def quarterly():
         table_period=snapshot.period(table_period) if table_period else None,
         trend=list(zip(trend_periods, trend, strict=True)),
         shapes=shapes,
+        tiles=tiles,
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],

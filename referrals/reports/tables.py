@@ -1,5 +1,5 @@
 """Area tables read from a day's published figures: each area's measures with intervals,
-comparison with Scotland and targets. Every page, map, chart, CSV and API answer takes its
+comparison with the nation and targets. Every page, map, chart, CSV and API answer takes its
 figures from here, so they all show the same protected figures, rounded the same way."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import nation
 from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Service, Target
 from ..statistics import Z95, Z998, Comparison, Interval, compare, wilson
 from .measures import COUNTS, GEOGRAPHIES, MEASURES, RATES, Measure
@@ -290,14 +291,15 @@ def area_table(
     *,
     group: str = "all",
     measure: str = "conversion_rate",
-    national_name: str = "Scotland",
+    national_name: str = "",
 ) -> AreaTable:
     """The protected figures of every area of ``grouping`` for one period and group."""
     facts = snapshot.period(period) or {}
     part = snapshot.part(FAMILY[grouping], period, group)
     national_entry = part.get("national", {})
     keys = {k for k in part if k.startswith(f"{grouping}:")}
-    missing = None if not facts.get("scotland_only") else "published for Scotland only"
+    national_name = national_name or nation.current().name
+    missing = None if not facts.get("scotland_only") else f"published for {national_name} only"
     rows = []
     for key, code, name in area_names(session, grouping, keys):
         entry = part.get(key)

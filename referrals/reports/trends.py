@@ -1,6 +1,6 @@
-"""Trends: one area's figures for each quarter and each year, beside Scotland's.
+"""Trends: one area's figures for each quarter and each year, beside the nation's.
 
-Quarterly rates are published for Scotland and for police divisions and health boards large
+Quarterly rates are published for the nation and for police divisions and health boards large
 enough for them; every area has its quarterly referrals and its rates for each financial
 year and the latest 12 months."""
 
@@ -30,7 +30,7 @@ class PeriodRow:
 
 
 def series(snapshot, grouping: str, code: str, kind: str, limit: int) -> list[PeriodRow]:
-    """The area's and Scotland's figures for the latest ``limit`` periods of ``kind``."""
+    """The area's and the nation's figures for the latest ``limit`` periods of ``kind``."""
     periods = sorted(
         (p for p in snapshot.periods.values() if p["kind"] == kind and not p["scotland_only"]),
         key=lambda p: p["last"],

@@ -1,4 +1,4 @@
-"""Reports for area leads and administrators: Scotland's figures, the area table and its
+"""Reports for area leads and administrators: the nation's figures, the area table and its
 CSV, and the funnel plot. Everything shown has passed disclosure control, once for the day
 (see ``snapshot``)."""
 
@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
 
+from .. import nation
 from ..audit import record
 from ..choices import CloseReason, DeclineReason, ServiceStatus
 from ..clock import today_local
@@ -72,7 +73,6 @@ def report_helpers() -> dict:
         "GROUPING_LABELS": GROUPING_LABELS,
         "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
-        "national_name": current_app.config.get("NATIONAL_NAME", "Scotland"),
         "people_choices": breakdown_choices,
         "sees_every_area": lambda: sees_every_area(current_user),
         "has_own_figures": lambda: has_own_figures(current_user),
@@ -100,7 +100,7 @@ def report_url(endpoint: str, **changes) -> str:
 
 
 def national_name() -> str:
-    return current_app.config.get("NATIONAL_NAME", "Scotland")
+    return nation.current().name
 
 
 def build_table(choices: Choices) -> AreaTable:
@@ -222,7 +222,7 @@ def _yours(choices: Choices, period: dict):
 
 def _followed_up_elsewhere(snapshot, period: dict, now: Row) -> dict:
     """For rates the period has not been followed up long enough for: the latest 12 months
-    for Scotland that have, with the rate there (so the page still shows every rate)."""
+    for the nation that have, with the rate there (so the page still shows every rate)."""
     out = {}
     for code in RATES:
         if not now.rates[code].missing:
