@@ -83,7 +83,7 @@ def index():
         if endpoint in current_app.view_functions
     ]
     if "reports.mine" in current_app.view_functions and has_own_figures(current_user):
-        national = current_app.config.get("NATIONAL_NAME", "Scotland")
+        national = nation.current().name
         title = f"Your area against {national}" if lead_areas(current_user) else "Your figures"
         tasks.insert(
             0 if current_user.role == Role.LEAD else len(tasks),

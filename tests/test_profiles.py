@@ -287,6 +287,8 @@ def test_the_lead_sees_their_own_area_first_and_marked(client, world, session):
     assert '"own":true' in frame.replace(" ", "") and "Your area" in frame
     map_page = client.get("/reports/map?group=council").get_data(as_text=True)
     assert 'class="own-row"' in map_page
+    if "tile-map-svg" in map_page:  # the tile map outlines and labels it too
+        assert map_page.count('class="tile-own"') == 1
 
 
 def test_the_area_table_shows_one_measure_and_sorts_best_first(client, world):
@@ -370,7 +372,7 @@ def test_spine_chart_places_value_interval_scotland_and_range_on_one_scale():
         make_row("national", "national", "", national, national),
         spread([ours, *others, hidden], MEASURES["conversion_rate"]),
     )
-    chart = spine_chart([line], "A")
+    chart = spine_chart([line], "A", "Scotland")
     (row,) = chart.rows
     scale = chart.right - chart.left
 
@@ -390,7 +392,7 @@ def test_spine_chart_places_value_interval_scotland_and_range_on_one_scale():
     assert row.text.startswith("66.7%") and row.national_text == "Scotland 65.7%"
     # A hidden rate is written out, not drawn.
     line.rows = [hidden]
-    (row,) = spine_chart([line], "H").rows
+    (row,) = spine_chart([line], "H", "Scotland").rows
     assert row.value_x is None and row.text == "<5: small numbers"
 
 

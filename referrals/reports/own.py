@@ -1,13 +1,13 @@
 """Whose figures: the units a signed-in user sees first, and may see, in the reports.
 
 - An area lead's own areas are their council areas and the ADPs, police divisions and
-  health boards those councils belong to: the Scotland page leads with them, trends open on
+  health boards those councils belong to: the national page leads with them, trends open on
   them, and every table and map marks them (leads may still see every area).
 - A custody supervisor (a custody user with the ``manager`` flag) sees their custody suite
   and the police division it is in; a provider manager (a provider with ``manager``) sees
   their organisation and each of its services; a scheme lead (a user with ``scheme_id``)
   sees their arrest referral scheme and its custody suites. These users see only these
-  units' published figures, beside Scotland's, and nothing else of the reports.
+  units' published figures, beside the nation's, and nothing else of the reports.
 
 Nothing here reads figures: only who the user is and which areas, suites, services and
 schemes are theirs.
@@ -58,7 +58,7 @@ def scheme_lead(user) -> bool:
 
 
 def has_own_figures(user) -> bool:
-    """Whether ``user`` has a page of their own unit's figures against Scotland."""
+    """Whether ``user`` has a page of their own unit's figures against the nation."""
     if not getattr(user, "is_authenticated", False):
         return False
     return supervisor(user) or provider_manager(user) or scheme_lead(user) or lead_areas(user)

@@ -1,4 +1,4 @@
-"""Pages of one unit against Scotland: an area's (or suite's, service's, provider's,
+"""Pages of one unit against the nation: an area's (or suite's, service's, provider's,
 scheme's) profile with its spine chart and trend, and each user's own figures. Custody
 supervisors, provider managers and scheme leads see these pages for their own units only
 (see ``own``); area leads and administrators for every unit."""
@@ -11,6 +11,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from .. import nation
 from ..choices import Measure as TargetMeasure
 from ..extensions import db
 from . import bp
@@ -69,7 +70,8 @@ def area_profile(grouping: str, code: str):
         page = profile(choices.snapshot, unit, choices.period)
         if grouping in GEOGRAPHIES:
             add_targets(page.lines, unit, choices.snapshot.settings)
-        chart = spine_chart(page.lines, f"{unit.name}: rates against Scotland")
+        national = nation.current().name
+        chart = spine_chart(page.lines, f"{unit.name}: rates against {national}", national)
         trends = sparks(page.lines, page.quarters, page.years)
     return render_template(
         "reports/profile.html",

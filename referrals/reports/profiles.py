@@ -1,11 +1,11 @@
-"""Units against Scotland, measure by measure, from the day's published figures.
+"""Units against the nation, measure by measure, from the day's published figures.
 
-For each measure published below Scotland (every measure of ``MEASURES`` that is not for
-Scotland only) a *line* holds:
+For each measure published below the nation (every measure of ``MEASURES`` that is not
+for the nation only) a *line* holds:
 
 - the period it is for: the chosen period, or, for a rate that period has not been
   followed up for yet, the latest 12 months that have been (so every rate has a figure);
-- each unit's figures in that period and Scotland's, as the area table shows them (hidden
+- each unit's figures in that period and the nation's, as the area table shows them (hidden
   figures stay hidden, with their label);
 - the national spread: the lowest, lower quartile, upper quartile and highest value shown
   among all units of the same grouping (quartiles by the nearest-rank rule: the smallest
@@ -95,14 +95,14 @@ def spread(rows: list[Row], measure: Measure) -> Spread | None:
 
 
 def unit_row(snapshot: Snapshot, unit: Unit, period: str) -> tuple[Row, Row]:
-    """One unit's figures and Scotland's in a period, as published."""
+    """One unit's figures and the nation's in a period, as published."""
     facts = snapshot.period(period) or {}
     part = snapshot.part(FAMILY[unit.grouping], period)
     national = part.get("national", {})
     entry = part.get(unit.key)
     missing = None
     if facts.get("scotland_only"):
-        missing = "published for Scotland only"
+        missing = "published for the whole nation only"
     elif entry is None and unit.grouping in ("service", "provider"):
         missing = "no referrals in this period"
     row = make_row(unit.key, unit.code, unit.name, entry or {}, national, missing)
@@ -117,7 +117,7 @@ def _grouping_rows(snapshot: Snapshot, grouping: str, period: str) -> list[Row]:
 
 
 def measure_period(snapshot: Snapshot, measure: Measure, period: str) -> str:
-    """The chosen period when ``measure`` is published below Scotland for it, otherwise the
+    """The chosen period when ``measure`` is published below the nation for it, otherwise the
     latest 12 months it is published for."""
     facts = snapshot.period(period) or {}
     if measure.code in facts.get("below", ()) or measure.kind != "rate":
@@ -128,7 +128,7 @@ def measure_period(snapshot: Snapshot, measure: Measure, period: str) -> str:
 def against_national(
     snapshot: Snapshot, units: list[Unit], period: str, *, with_spread: bool = False
 ) -> list[Line]:
-    """Every measure for ``units`` beside Scotland (see the module's words)."""
+    """Every measure for ``units`` beside the nation (see the module's words)."""
     lines = []
     rows_cache: dict[tuple[str, str], tuple[Row, Row]] = {}
     spread_cache: dict[tuple[str, str], list[Row]] = {}
@@ -158,7 +158,7 @@ def against_national(
 
 
 def trend(snapshot: Snapshot, unit: Unit, kind: str, limit: int) -> list[TrendPoint]:
-    """The unit's and Scotland's figures in the latest ``limit`` periods of ``kind``."""
+    """The unit's and the nation's figures in the latest ``limit`` periods of ``kind``."""
     periods = sorted(
         (p for p in snapshot.periods.values() if p["kind"] == kind and not p["scotland_only"]),
         key=lambda p: p["last"],
@@ -171,7 +171,7 @@ def trend(snapshot: Snapshot, unit: Unit, kind: str, limit: int) -> list[TrendPo
 
 
 def profile(snapshot: Snapshot, unit: Unit, period: str) -> Profile:
-    """One unit's page: every measure against Scotland with the spread, and its trend."""
+    """One unit's page: every measure against the nation with the spread, and its trend."""
     years = trend(snapshot, unit, "financial_year", TREND_YEARS)
     years += trend(snapshot, unit, "rolling_year", 1)
     return Profile(

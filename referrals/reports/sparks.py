@@ -1,6 +1,6 @@
 """Small trend charts for a profile: one per rate, the unit's rate in each period (by
 quarter where its quarterly rates are published, otherwise by year) as points joined by a
-line, with Scotland's rate as a dashed line on the same 0 to 100% scale. A period whose
+line, with the nation's rate as a dashed line on the same 0 to 100% scale. A period whose
 rate is not shown is a gap, never a guess. Values are drawn as the tables round them; the
 trend tables on the same page carry every figure in words."""
 
@@ -19,7 +19,7 @@ class Spark:
     kind: str  # "quarter" or "year"
     points: list[tuple[float, float, str]]  # x, y, the value as text
     segments: list[str]  # SVG paths of the unit's line, broken at gaps
-    national: str  # SVG path of Scotland's line
+    national: str  # SVG path of the nation's line
     summary: str  # words for the chart
 
 

@@ -1,9 +1,9 @@
-"""The spine chart of one unit's rates against Scotland, drawn on the server as SVG.
+"""The spine chart of one unit's rates against the nation, drawn on the server as SVG.
 
 One row per rate, each on its own 0 to 100% scale: a light bar from the lowest to the
 highest value shown among the units of the same grouping, a darker bar for the middle half
-(lower to upper quartile), a vertical line at Scotland's rate, and the unit's rate with its
-95% interval, marked by the shape and colour of its comparison with Scotland (so it reads
+(lower to upper quartile), a vertical line at the nation's rate, and the unit's rate with its
+95% interval, marked by the shape and colour of its comparison with the nation (so it reads
 in black and white). A rate not shown is written out with the reason instead. Values are
 plotted as the tables round them. Geometry is worked out here; the template only draws.
 """
@@ -57,7 +57,9 @@ def short_reason(figure) -> str:
     return "no referrals"
 
 
-def spine_chart(lines: list[Line], title: str, unit_index: int = 0) -> SpineChart:
+def spine_chart(
+    lines: list[Line], title: str, national_name: str, unit_index: int = 0
+) -> SpineChart:
     left, right, width, row_height, top = 250, 790, 1000, 46, 34
     rates = [line for line in lines if line.measure.kind == "rate"]
 
@@ -85,7 +87,7 @@ def spine_chart(lines: list[Line], title: str, unit_index: int = 0) -> SpineChar
                 line.period.get("label", ""),
                 y,
                 text,
-                f"Scotland {national.text}" if national.available else "",
+                f"{national_name} {national.text}" if national.available else "",
                 x(national.shown_rate) if national.available else None,
                 (x(spread.low), x(spread.high)) if spread else None,
                 (x(spread.q1), x(spread.q3)) if spread else None,

@@ -206,8 +206,8 @@ def dashboard():
 
 
 def _yours(choices: Choices, period: dict):
-    """A lead's own areas (council, ADP, police division) against Scotland, in the chosen
-    period or, when that is published for Scotland only, the latest 12 months."""
+    """A lead's own areas (council, ADP, police division) against the nation, in the chosen
+    period or, when that is published for the nation only, the latest 12 months."""
     if not lead_areas(current_user):
         return None
     code = choices.period
