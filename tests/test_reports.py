@@ -320,8 +320,9 @@ def test_quarterly_report_is_printable(client, data):
         "2. Council areas: 12 months to",
         "3. Map",
         "4. Funnel plot",
-        "5. Scotland by quarter",
-        "6. Definitions and caveats",
+        "5. Arrest referral schemes",
+        "6. Scotland by quarter",
+        "7. Definitions and caveats",
         "Figures as at",
     ):
         assert section in html

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..statistics import Z95, Z998, Comparison, funnel_limits
 from .colours import State, state_for
+from .measures import MEASURES
 from .tables import AreaTable, Row, rounded
 
 
@@ -47,13 +48,14 @@ def why_not_shown(figure) -> str:
     label = figure.label or ""
     if label == "[c]":
         return "hidden so that another figure cannot be worked out"
+    counted = MEASURES[figure.name].counted if figure.name in MEASURES else "referrals"
     if label.startswith("fewer"):
-        return f"{label} referrals"
+        return f"{label} {counted}"
     if label.startswith("<"):
         return "small numbers"
     if label == "not published":
         return "not published, to protect small numbers"
-    return "no referrals"
+    return f"no {counted}"
 
 
 def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:

@@ -14,7 +14,7 @@ from flask import Response
 
 from .. import nation
 from ..csvsafe import csv_cell
-from .measures import GROUPING_LABELS, MEASURES, RATES
+from .measures import GROUPING_LABELS, MEASURES, RATES, RETENTION_DAYS
 from .tables import AreaTable, Row
 
 HEADER = [
@@ -39,7 +39,14 @@ HEADER = [
     "target",
     "rag",
 ]
-MEASURES_IN_TABLE = ("referrals", *RATES, "median_days_to_treatment", "near_fatal_overdose")
+MEASURES_IN_TABLE = (
+    "referrals",
+    *RATES,
+    "median_days_to_treatment",
+    "near_fatal_overdose",
+    "children_affected",
+    "contacts",
+)
 
 
 def _number(value: float | None, places: int = 6):
@@ -116,6 +123,7 @@ def definition_rows(settings: dict) -> Iterator[list]:
     days = {
         "engagement": settings.get("engagement_days", 28),
         "treatment": settings.get("treatment_days", 84),
+        "retention": settings.get("treatment_days", 84) + RETENTION_DAYS,
     }
     yield [
         "measure",

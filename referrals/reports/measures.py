@@ -9,7 +9,14 @@ engagement window, 28 days, T the treatment window, 84 days):
 - converted: treatment started within T days of the referral;
 - engaged: first attendance recorded; started: treatment start recorded;
 - started within 21 days, started after 42 days (the 3-week standard, and nobody over 6);
-- naloxone supplied in custody; near-fatal overdose (the referral's pathway); declined.
+- naloxone supplied in custody; near-fatal overdose (the referral's pathway); declined;
+- retained: treatment started within T days and the 12-week check found the person still in
+  treatment or having completed it;
+- diversion outcome: a diversion outcome recorded; diversion completed: recorded as completed;
+- children: children in the household.
+
+Referrals closed as referred on to another service are left out too: the referral the
+person was referred on to counts instead, from its own date.
 
 Every published figure is a sum of *units*: the referrals of one area (a council area of
 residence, a custody suite or a service), made in one calendar month, by one kind of person
@@ -19,7 +26,14 @@ residence, a custody suite or a service), made in one calendar month, by one kin
   for periods whose every referral was made at least W days before the as-of date;
 - conversion rate = converted / made, only for periods followed up for T days;
 - engagement to treatment = started / engaged; within 3 weeks = started within 21 days /
-  started (the completed waits), for every complete period.
+  started (the completed waits), for every complete period;
+- retention at 12 weeks = retained / converted, only for periods followed up for T + 84
+  days (every start in the period at least 84 days before the as-of date);
+- diversion completion = diversion completed / diversion outcome recorded, for every
+  complete period.
+
+Custody contacts are a second kind of unit, with their own facts and measures: see
+``contact_measures``.
 
 A rate is never worked out over part of a period ("pending" referrals): a period either has
 had its follow-up or is shown as not yet followed up, so the figures do not change day by
@@ -40,12 +54,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import nation
-from ..choices import AgeBand, CloseReason, Pathway, Sex
+from ..choices import AgeBand, CloseReason, DiversionOutcome, Pathway, RetentionOutcome, Sex
 from ..models import Referral
 from .periods import month_index, month_start
 
 GEOGRAPHIES = ("council", "adp", "police_division", "health_board")
-GROUPINGS = (*GEOGRAPHIES, "custody_suite", "service", "provider", "pathway")
+GROUPINGS = (*GEOGRAPHIES, "custody_suite", "scheme", "service", "provider", "pathway")
 
 
 class GroupingLabels(Mapping[str, str]):
@@ -73,6 +87,7 @@ class GroupingLabels(Mapping[str, str]):
 GROUPING_LABELS = GroupingLabels(
     {
         "custody_suite": "Custody suite",
+        "scheme": "Arrest referral scheme",
         "service": "Service",
         "provider": "Provider organisation",
         "pathway": "Pathway",
@@ -82,6 +97,7 @@ GROUPING_LABELS = GroupingLabels(
 GROUPING_LABELS_PLURAL = GroupingLabels(
     {
         "custody_suite": "custody suites",
+        "scheme": "arrest referral schemes",
         "service": "services",
         "provider": "provider organisations",
         "pathway": "pathways",
@@ -101,6 +117,10 @@ BASE = (
     "naloxone_supplied",
     "near_fatal_overdose",
     "declined",
+    "retained",
+    "diversion_outcome",
+    "diversion_completed",
+    "children",
 )
 B = {name: i for i, name in enumerate(BASE)}
 
@@ -112,10 +132,17 @@ class Measure:
     kind: str  # "count", "rate" or "days"
     numerator: str | None = None
     denominator: str | None = None
-    follow_up: str | None = None  # "engagement" or "treatment": the window to wait for
+    # "engagement", "treatment" or "retention": the window to wait for
+    follow_up: str | None = None
     scotland_only: bool = False  # too rare to publish for areas
     higher_is_better: bool = True
     amber: float = 0.05  # how far short of a target still counts as amber
+    unit: str = "referral"  # what is counted: "referral" or "contact"
+
+    @property
+    def counted(self) -> str:
+        """What the measure counts, in words ("referrals" or "contacts")."""
+        return "contacts" if self.unit == "contact" else "referrals"
 
 
 MEASURES = {
@@ -159,8 +186,45 @@ MEASURES = {
             higher_is_better=False,
             scotland_only=True,
         ),
+        Measure(
+            "retention_12_weeks",
+            "Retained at 12 weeks",
+            "rate",
+            "retained",
+            "converted",
+            "retention",
+        ),
+        Measure(
+            "diversion_completion",
+            "Diversion completion",
+            "rate",
+            "diversion_completed",
+            "diversion_outcome",
+        ),
+        Measure(
+            "children_affected", "Referrals with children in the household", "count", "children"
+        ),
+        Measure("contacts", "Custody contacts", "count", "contacts", unit="contact", amber=0.1),
+        Measure("offer_rate", "Offer rate", "rate", "offered", "contacts", unit="contact"),
+        Measure(
+            "referral_success_rate",
+            "Referral success rate",
+            "rate",
+            "referral_made",
+            "offered",
+            unit="contact",
+        ),
+        Measure(
+            "naloxone_supply_rate",
+            "Naloxone supply rate",
+            "rate",
+            "naloxone_supplied",
+            "not_carrying",
+            unit="contact",
+        ),
     )
 }
+RETENTION_DAYS = 84  # the 12-week check
 RATES = [m.code for m in MEASURES.values() if m.kind == "rate"]
 COUNTS = [m.code for m in MEASURES.values() if m.kind == "count"]
 RATE_LABELS = {code: MEASURES[code].label for code in RATES}
@@ -204,9 +268,11 @@ def _value(code: Any) -> str:
 
 
 def counted() -> sa.ColumnElement:
-    """Referrals the measures count: all but those closed as entered in error."""
+    """Referrals the measures count: all but those closed as entered in error, or closed
+    as referred on to another service (the referral they were referred on to counts)."""
     return sa.or_(
-        Referral.close_reason.is_(None), Referral.close_reason != CloseReason.ENTERED_IN_ERROR
+        Referral.close_reason.is_(None),
+        Referral.close_reason.not_in([CloseReason.ENTERED_IN_ERROR, CloseReason.REFERRED_ON]),
     )
 
 
@@ -236,6 +302,13 @@ def _flags(engagement_days: int, treatment_days: int) -> list[sa.ColumnElement]:
         flag(r.days_to_treatment > 42).label("started_over_42"),
         flag(r.naloxone_supplied).label("naloxone_supplied"),
         flag(r.declined_on.is_not(None)).label("declined"),
+        flag(
+            (r.days_to_treatment <= treatment_days)
+            & r.retention_outcome.in_([RetentionOutcome.RETAINED, RetentionOutcome.COMPLETED])
+        ).label("retained"),
+        flag(r.diversion_outcome.is_not(None)).label("diversion_outcome"),
+        flag(r.diversion_outcome == DiversionOutcome.COMPLETED).label("diversion_completed"),
+        flag(r.children_in_household.is_(True)).label("children"),
     ]
 
 
@@ -259,6 +332,8 @@ def possible(treatment_days: int):
             and f["started_over_42"] <= f["started"]
             and f["started_within_21"] + f["started_over_42"] <= 1
             and (treatment_days < 42 or f["started"] - f["converted"] <= f["started_over_42"])
+            and f["retained"] <= f["converted"]
+            and f["diversion_completed"] <= f["diversion_outcome"]
         )
 
     return check

@@ -1,5 +1,6 @@
 """The printable quarterly report for a board paper: the nation's quarter, every council area
-over the 12 months to the quarter's end, the funnel plot and the nation's recent quarters."""
+over the 12 months to the quarter's end, the funnel plot, every arrest referral scheme over
+the same 12 months and the nation's recent quarters."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class QuarterFigures:
     councils: AreaTable | None
     trend: list[Row]  # the nation in its recent quarters
     trend_periods: list[dict]
+    schemes: AreaTable | None = None  # arrest referral schemes, over the same 12 months
 
 
 def quarter_figures(snapshot, code: str, measure: str) -> QuarterFigures:
@@ -54,6 +56,18 @@ def quarter_figures(snapshot, code: str, measure: str) -> QuarterFigures:
         if table_period
         else None
     )
+    schemes = (
+        area_table(
+            db.session,
+            snapshot,
+            "scheme",
+            table_period,
+            measure=measure,
+            national_name=national_name(),
+        )
+        if table_period
+        else None
+    )
     part = snapshot.part("area", code)
     national = make_row("national", "national", national_name(), part.get("national", {}), {})
     recent = series(snapshot, "council", "", "quarter", TREND_QUARTERS)
@@ -63,6 +77,7 @@ def quarter_figures(snapshot, code: str, measure: str) -> QuarterFigures:
         councils,
         [row.national for row in recent],
         [row.period for row in recent],
+        schemes,
     )
 
 
@@ -100,6 +115,7 @@ def quarterly():
         figures.table_period,
     )
     trend, trend_periods = figures.trend, figures.trend_periods
+    schemes = figures.schemes
     shapes = plot = tiles = None
     if councils:
         boundaries = dict(
@@ -120,8 +136,9 @@ def quarterly():
                 for row in councils.rows
             ]
         )
+        definition = MEASURES[measure]
         plot = funnel_plot(
-            councils, measure, f"{MEASURES[measure].label} against number of referrals"
+            councils, measure, f"{definition.label} against number of {definition.counted}"
         )
         if not boundaries:  # every council labelled on its tile, rather than bare circles
             label = MEASURES[measure].label
@@ -151,6 +168,9 @@ def quarterly():
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],
+        schemes=schemes,
+        scheme_rows=sorted_rows(schemes, "name", measure) if schemes else [],
+        scheme_hidden=hidden_summary(schemes) if schemes else [],
         settings=snapshot.settings,
         provision=provision_by_area("council"),
     )

@@ -16,6 +16,7 @@ from .. import nation
 from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Service, Target
 from ..statistics import Z95, Z998, Comparison, Interval, compare, wilson
 from .measures import COUNTS, GEOGRAPHIES, MEASURES, RATES, Measure
+from .scheme_groups import scheme_names
 from .snapshot import Snapshot
 
 FAMILY = {
@@ -24,6 +25,7 @@ FAMILY = {
     "police_division": "area",
     "health_board": "area",
     "custody_suite": "suite",
+    "scheme": "suite",
     "service": "service",
     "provider": "service",
 }
@@ -104,7 +106,7 @@ class RateFigure:
         if self.label:
             return self.label
         if not self.n:
-            return "no referrals"
+            return f"no {MEASURES[self.name].counted}"
         return f"{100 * self.rate:.1f}%"
 
     @property
@@ -247,7 +249,8 @@ def make_row(key, code, name, entry, national, missing=None) -> Row:
 
 def area_names(session: Session, grouping: str, keys: set[str] | None = None) -> list[tuple]:
     """(key, code, name) of the areas a table lists: every area of a geography and every
-    custody suite; services and providers with referrals (``keys``)."""
+    custody suite and every scheme serving a suite; services and providers with referrals
+    (``keys``)."""
     if grouping == "council":
         rows = session.execute(sa.select(CouncilArea.code, CouncilArea.code, CouncilArea.name))
     elif grouping in GEOGRAPHIES:
@@ -258,6 +261,8 @@ def area_names(session: Session, grouping: str, keys: set[str] | None = None) ->
         )
     elif grouping == "custody_suite":
         rows = session.execute(sa.select(CustodySuite.code, CustodySuite.code, CustodySuite.name))
+    elif grouping == "scheme":
+        rows = scheme_names(session)
     elif grouping == "service":
         ids = [int(k.split(":")[1]) for k in keys or ()]
         rows = [
@@ -303,7 +308,7 @@ def area_table(
     rows = []
     for key, code, name in area_names(session, grouping, keys):
         entry = part.get(key)
-        if entry is None and grouping not in GEOGRAPHIES and grouping != "custody_suite":
+        if entry is None and grouping not in (*GEOGRAPHIES, "custody_suite", "scheme"):
             continue
         rows.append(make_row(key, code, name, entry or {}, national_entry, missing))
     national = make_row("national", "national", national_name, national_entry, national_entry)
@@ -312,7 +317,7 @@ def area_table(
         for figure in [*row.counts.values(), *row.rates.values()]:
             if figure.label:
                 table.hidden[figure.label] += 1
-    if grouping in GEOGRAPHIES and facts:
+    if grouping in (*GEOGRAPHIES, "scheme") and facts:
         attach_targets(session, table, measure)
     return table
 

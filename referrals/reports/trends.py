@@ -13,13 +13,15 @@ from flask_login import current_user
 
 from ..extensions import db
 from . import bp
-from .measures import GEOGRAPHIES, RATES
+from .measures import RATES
 from .own import own_codes
-from .params import read_choices
+from .params import AREA_GROUPINGS, read_choices
 from .tables import FAMILY, Row, area_codes, make_row
 from .views import national_name
 
 QUARTERS_SHOWN = 8
+# Counts shown beside the rates, period by period (near-fatal overdoses for their trend).
+TREND_COUNTS = ("near_fatal_overdose", "children_affected", "contacts")
 
 
 @dataclass
@@ -52,8 +54,8 @@ def series(snapshot, grouping: str, code: str, kind: str, limit: int) -> list[Pe
 
 @bp.get("/trends")
 def trends():
-    choices = read_choices(request.args, geographies_only=True)
-    grouping = choices.grouping if choices.grouping in GEOGRAPHIES else "council"
+    choices = read_choices(request.args, groupings=AREA_GROUPINGS)
+    grouping = choices.grouping if choices.grouping in AREA_GROUPINGS else "council"
     codes = area_codes(db.session, grouping)
     own = [c for c in codes if c in own_codes(db.session, current_user, grouping)]
     code = request.args.get("area") or next(iter(own or codes), None)
@@ -75,6 +77,7 @@ def trends():
             quarters=quarters,
             years=years,
             measure=choices.measure if choices.measure in RATES else "conversion_rate",
+            TREND_COUNTS=TREND_COUNTS,
         ),
         200 if valid else 400,
     )

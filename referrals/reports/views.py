@@ -28,6 +28,7 @@ from .measures import (
     ONGOING_BANDS,
     RATE_LABELS,
     RATES,
+    RETENTION_DAYS,
 )
 from .own import (
     OWN_FIGURES_PAGES,
@@ -77,6 +78,7 @@ def report_helpers() -> dict:
         "sees_every_area": lambda: sees_every_area(current_user),
         "has_own_figures": lambda: has_own_figures(current_user),
         "own_area": own_area,
+        "follow_up_days": follow_up_days,
     }
 
 
@@ -86,6 +88,16 @@ def own_area(grouping: str, code: str) -> bool:
     if grouping not in mine:
         mine[grouping] = own_codes(db.session, current_user, grouping)
     return code in mine[grouping]
+
+
+def follow_up_days(code: str, settings: dict) -> int:
+    """The days every referral of a period must have been followed up for a measure."""
+    treatment = settings.get("treatment_days", 84)
+    return {
+        "engagement": settings.get("engagement_days", 28),
+        "treatment": treatment,
+        "retention": treatment + RETENTION_DAYS,
+    }.get(MEASURES[code].follow_up or "", 0)
 
 
 def report_url(endpoint: str, **changes) -> str:
@@ -145,7 +157,7 @@ def hidden_summary(table: AreaTable) -> list[tuple[str, int, str]]:
         f"<{table.threshold}": "counts from 1 to 4, or rates whose numerator or the rest "
         "of their denominator is from 1 to 4",
         f"fewer than {table.settings.get('min_denominator', 10)}": "figures about fewer than "
-        f"{table.settings.get('min_denominator', 10)} referrals",
+        f"{table.settings.get('min_denominator', 10)} referrals (or custody contacts)",
         "[c]": "hidden so that a hidden figure cannot be worked out from the others",
         "not published": "not published for these areas, so that a hidden figure cannot be "
         "worked out from the others",
@@ -351,7 +363,7 @@ def funnel():
         table,
         measure,
         f"{MEASURES[measure].label} against number of "
-        f"referrals, by {GROUPING_LABELS[choices.grouping].lower()}",
+        f"{MEASURES[measure].counted}, by {GROUPING_LABELS[choices.grouping].lower()}",
     )
     for point in mark_own(
         plot.points, own_names(table, own_codes(db.session, current_user, choices.grouping))

@@ -62,6 +62,8 @@ PAGES = [
     ("lead", "area map", "/reports/map?measure=engagement_rate"),
     ("lead", "funnel plot", "/reports/funnel"),
     ("lead", "trends", "/reports/trends"),
+    ("lead", "area table by scheme", "/reports/areas?group=scheme&measure=offer_rate"),
+    ("lead", "quarterly report", "/reports/quarterly"),
     ("lead", "targets", "/reports/targets"),
     ("lead", "area profile", "/reports/profile/council/S12000049"),
     ("lead", "your figures", "/reports/mine"),
