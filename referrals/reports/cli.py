@@ -128,7 +128,8 @@ def rebuild_summaries_command(everything: bool) -> None:
     if done.everything:
         click.echo(f"Summaries rebuilt for every day ({done.days} days) in {done.seconds:.1f} s.")
     elif done.days:
-        click.echo(f"Summaries brought up to date: {done.days} days added up again.")
+        days = f"{done.days} day" + ("s" if done.days != 1 else "")
+        click.echo(f"Summaries brought up to date: {days} added up again.")
     else:
         click.echo("Summaries already up to date.")
 
