@@ -189,3 +189,35 @@ def test_rebuild_summaries_command_says_what_it_did(demo, runner):
     referral.version += 1
     demo.commit()
     assert "1 day added up again" in runner.invoke(args=["rebuild-summaries"]).output
+
+
+def test_a_change_saved_while_the_summaries_are_refreshed_is_not_lost(demo, monkeypatch):
+    session = demo
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite lets no other writer in while a refresh runs")
+    summaries.refresh(session)
+    session.commit()
+    referral = session.scalar(
+        sa.select(Referral).where(Referral.accepted_on.is_(None)).order_by(Referral.id).limit(1)
+    )
+    day, referral_id = referral.referred_on, referral.id
+    referral.version += 1
+    session.commit()  # the day is marked: the refresh below adds it up again
+    fill = summaries._fill
+
+    def meanwhile_a_provider_accepts(*args):
+        # Another server saves an acceptance after the refresh has read the marks.
+        with session.get_bind().begin() as connection:
+            connection.execute(
+                sa.update(Referral.__table__)
+                .where(Referral.id == referral_id)
+                .values(accepted_on=day + dt.timedelta(days=1), status="accepted")
+            )
+        monkeypatch.setattr(summaries, "_fill", fill)
+        fill(*args)
+
+    monkeypatch.setattr(summaries, "_fill", meanwhile_a_provider_accepts)
+    summaries.refresh(session)
+    session.commit()
+    assert day in set(session.scalars(sa.select(summaries.changes.c.day)))
+    assert_summaries_match(session)
