@@ -1,7 +1,7 @@
 """Report summary tables: referrals added up per day, kept current by triggers
 
 Revision ID: 7e33299216fe
-Revises: 0222e5465400
+Revises: 5b7e2c9d41a6
 Create Date: 2026-12-02 02:10:00.000000
 
 """
@@ -13,7 +13,7 @@ from referrals.reports import summary_marks
 
 # revision identifiers, used by Alembic.
 revision = '7e33299216fe'
-down_revision = '0222e5465400'
+down_revision = '5b7e2c9d41a6'
 branch_labels = None
 depends_on = None
 

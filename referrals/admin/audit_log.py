@@ -13,9 +13,8 @@ from wtforms.validators import Length, Optional
 
 from ..clock import local_zone
 from ..extensions import db
-from ..forms import QueryForm
+from ..forms import QueryForm, UKDateField
 from ..models import AuditEvent
-from ..tracking.forms import UKDateField
 from . import bp
 
 PER_PAGE = 50
