@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
         cli,
         map_views,
         pack_views,
+        profile_views,
         quarterly,
         snapshot,
         targets,

@@ -50,12 +50,10 @@ from .measures import (
     first_month,
     ongoing_waits,
     possible,
-    reason_rows,
-    unit_rows,
-    wait_rows,
 )
 from .periods import Offer, Period, last_complete_quarter, rolling_year
 from .scheme_groups import scheme_members
+from .summaries import reason_rows, unit_rows, wait_rows
 
 PUBLISHED = [m for m in MEASURES.values() if m.kind in ("count", "rate")]
 WAITS = ("attendance_wait", "treatment_wait")

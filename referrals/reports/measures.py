@@ -366,11 +366,16 @@ def unit_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterat
         .where(r.referred_on < window.end, counted())
         .group_by(key, month, r.sex, r.age_band, r.pathway, *flags)
     )
-    nfo = B["near_fatal_overdose"]
     for row in session.execute(query):
         k, m, sex, age, pathway, *bits, n = row
-        profile = (1, *(int(b) for b in bits[: nfo - 1]), 0, *(int(b) for b in bits[nfo - 1 :]))
-        yield k, int(m), combo(_value(sex), _value(age), _value(pathway)), profile, n
+        yield k, int(m), combo(_value(sex), _value(age), _value(pathway)), profile_of(bits), n
+
+
+def profile_of(bits) -> tuple[int, ...]:
+    """A profile (BASE order) from the values of ``_flags``: ``made`` is 1, and near-fatal
+    overdose (from the pathway) 0."""
+    nfo = B["near_fatal_overdose"]
+    return (1, *(int(b) for b in bits[: nfo - 1]), 0, *(int(b) for b in bits[nfo - 1 :]))
 
 
 def wait_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterator[tuple]:
