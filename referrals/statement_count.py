@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 @dataclass
 class Statements:
-    sql: list[str] = field(default_factory=list)
+    sql: list[str] = field(default_factory=list)  # each shortened to one line
+    sent: list[tuple[str, object]] = field(default_factory=list)  # as sent, with parameters
 
     @property
     def count(self) -> int:
@@ -32,8 +33,9 @@ def counting(engine: sa.Engine) -> Iterator[Statements]:
     """Record every statement ``engine`` runs inside the ``with`` block."""
     seen = Statements()
 
-    def before(_conn, _cursor, statement, _parameters, _context, _executemany):
+    def before(_conn, _cursor, statement, parameters, _context, _executemany):
         seen.sql.append(" ".join(statement.split())[:300])
+        seen.sent.append((statement, parameters))
 
     sa.event.listen(engine, "before_cursor_execute", before)
     try:

@@ -228,6 +228,4 @@ def build_worklist(
             )
         )
     shown_ids = [r.id for section in sections for r in section.referrals]
-    return Worklist(
-        sections, follow_ups(session, shown_ids), recent_changes(session, user, now)
-    )
+    return Worklist(sections, follow_ups(session, shown_ids), recent_changes(session, user, now))
