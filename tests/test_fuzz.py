@@ -169,8 +169,12 @@ EXTRA_GETS = {
         ("/reports/areas.csv", ["geography", "period", "sort"]),
         ("/reports/trends", ["area", "measure"]),
     ],
-    "a@t.example": [("/admin/audit", ["page"])],
-    "c@t.example": [("/contacts", ["before", "outcome", "on_or_before"])],
+    "a@t.example": [("/admin/audit", ["after", "before", "action"])],
+    "c@t.example": [
+        ("/contacts", ["before", "newer", "outcome", "on_or_before"]),
+        ("/referrals", ["after", "before", "status"]),
+    ],
+    "p@t.example": [("/worklist", ["section", "after", "before"])],
 }
 
 
