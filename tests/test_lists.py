@@ -15,7 +15,6 @@ from referrals.extensions import db
 from referrals.models import AuditEvent, Referral, ReferralEvent
 from referrals.notifications.models import Notification
 from referrals.statement_count import counting
-from referrals.tracking import making
 from referrals.tracking import worklist as worklist_module
 from referrals.tracking.models import ContactAttempt
 
@@ -266,23 +265,6 @@ def test_a_new_referral_is_saved_in_six_statements(app, client, session, staff):
         ("referral_created", str(referral.id), "c@t.example"),
     ]
     assert referral.person_ref == "GLA/26/001234"  # still encrypted and readable
-
-
-def test_a_clash_of_references_is_retried_with_a_new_one(client, session, staff, monkeypatch):
-    [taken] = referrals_made(session, staff, 1)
-    drawn = iter([taken, "RP-NEW1-NEW1"])
-    monkeypatch.setattr(making, "new_reference", lambda: next(drawn))
-    sign_in(client, "c@t.example")
-    response = client.post(
-        "/referrals/new",
-        data=referral_form(staff["service"].id, person_ref="GLA/26/777777"),
-    )
-    assert response.status_code == 302
-    assert sorted(session.scalars(sa.select(Referral.reference))) == sorted(
-        [taken, "RP-NEW1-NEW1"]
-    )
-    assert session.scalar(sa.select(sa.func.count()).select_from(CustodyContact)) == 1
-    assert session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
 
 
 def test_a_status_change_takes_five_statements_after_the_sign_in_check(

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..audit import record_together
 from ..choices import ContactMethod, ServiceStatus
-from ..clock import now_local, now_utc
+from ..clock import now_local
 from ..contacts.linking import (
     awaiting_referral,
     contact_awaiting,
@@ -36,15 +36,14 @@ from ..models import (
     CustodySuite,
     PostcodeDistrict,
     Referral,
-    ReferralEvent,
     Service,
     User,
 )
 from ..notifications.outbox import announce_new_referral
 from ..postcodes import normalise_district
-from ..references import new_reference
 from .duplicates import earlier_referrals, made_with_token, new_form_token
 from .forms import ReferralForm
+from .referral_rows import REFERENCE_ATTEMPTS, new_referral, reference_taken
 
 SUGGESTIONS = 8
 SUGGESTION_RADIUS_KM = 50
@@ -55,19 +54,6 @@ CONSENT_MAX_AGE_DAYS = 30
 class Suggestions:
     origin_label: str
     hits: list[Hit]
-
-
-REFERENCE_ATTEMPTS = 5
-
-
-def free_reference(session: Session) -> str:
-    """A random reference not already taken. (No savepoint is used: on SQLite, releasing
-    one would commit the referral before its first event and audit record.)"""
-    for _attempt in range(REFERENCE_ATTEMPTS):
-        reference = new_reference()
-        if session.scalar(sa.select(Referral.id).where(Referral.reference == reference)) is None:
-            return reference
-    raise RuntimeError("could not draw a free referral reference")  # pragma: no cover
 
 
 class ReferralMaker:
@@ -335,7 +321,14 @@ class ReferralMaker:
         drawn at random and the unique index on it is the check; the rare clash is
         retried with a fresh one."""
         for _attempt in range(REFERENCE_ATTEMPTS):
-            referral = self._new_referral()
+            referral = new_referral(
+                self.form,
+                suite_id=self.suite.id,
+                user_id=self.user.id,
+                service_id=self.service.id,
+                duplicate_id=self.duplicate.id if self.duplicate else None,
+            )
+            self.session.add(referral)
             try:
                 self.session.flush()  # gives the referral its id, for the audit record
                 # Every referral comes from a custody contact (see ``contacts.linking``).
@@ -363,63 +356,9 @@ class ReferralMaker:
                 )
                 if already is not None:
                     return self._made(already)
-                if not self._reference_taken(referral.reference):
+                if not reference_taken(self.session, referral.reference):
                     raise
                 continue  # another referral drew the same reference: draw again
             self.made_id = made_id
             return referral
         raise RuntimeError("could not draw a free referral reference")  # pragma: no cover
-
-    def _reference_taken(self, reference: str) -> bool:
-        return (
-            self.session.scalar(sa.select(Referral.id).where(Referral.reference == reference))
-            is not None
-        )
-
-    def _new_referral(self) -> Referral:
-        form = self.form
-        now = now_utc()
-        supplied = bool(form.naloxone_supplied.data)
-        self_present = form.contact_method.data == ContactMethod.SELF_PRESENT
-        referral = Referral(
-            reference=new_reference(),
-            made_at=now,
-            referred_on=now_local().date(),
-            custody_suite_id=self.suite.id,
-            referrer_id=self.user.id,
-            pathway=form.pathway.data,
-            service_id=self.service.id,
-            person_ref=form.person_ref.data.strip(),
-            age_band=form.age_band.data,
-            sex=form.sex.data,
-            postcode_district=form.postcode_district.data or None,
-            council_area_id=int(form.council_area_id.data),
-            consent_recorded=True,
-            consent_date=form.consent_date.data,
-            substances=",".join(form.substances.data or []),
-            needs=",".join(form.needs.data or []),
-            naloxone_offered=bool(form.naloxone_offered.data) or supplied,
-            naloxone_supplied=supplied,
-            children_in_household=bool(form.children_in_household.data),
-            same_day_urgent=bool(form.same_day_urgent.data),
-            notes=(form.notes.data or "").strip() or None,
-            contact_name=None if self_present else (form.contact_name.data or "").strip() or None,
-            contact_phone=None
-            if self_present
-            else (form.contact_phone.data or "").strip() or None,
-            contact_method=form.contact_method.data,
-            form_token=form.form_token.data or None,
-            possible_duplicate_of_id=self.duplicate.id if self.duplicate else None,
-        )
-        self.session.add(referral)
-        self.session.add(
-            ReferralEvent(
-                referral=referral,
-                user_id=self.user.id,
-                from_status=None,
-                to_status="made",
-                event_date=referral.referred_on,
-                at=now,
-            )
-        )
-        return referral
