@@ -162,6 +162,7 @@ def make_accounts(app, users: int) -> Accounts:
                 if role in (Role.CUSTODY, Role.PROVIDER):
                     user.totp_secret = accounts.secrets[email] = pyotp.random_base32()
                     user.totp_enrolled_at = dt.datetime.now(dt.UTC)
+                    user.totp_last_step = None  # a kept account's codes start afresh
                 if role == Role.LEAD:
                     user.areas = list(lead.areas)
                 session.add(user)

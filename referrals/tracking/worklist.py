@@ -28,7 +28,9 @@ from .followup import FollowUp, follow_ups
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
 from .scope import in_scope
 
-SHOWN = 100
+# Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
+# pages on through the rest.
+SHOWN = 25
 
 
 @dataclass
