@@ -560,7 +560,8 @@ def main() -> int:
         "--reuse",
         action="store_true",
         help="keep the database of an earlier run with the same --database-url (skips "
-        "seeding; the check counts from what is there)",
+        "seeding; the check counts from what is there). The personal data in it is "
+        "encrypted: set DATA_ENCRYPTION_KEYS to the key of the run that seeded it",
     )
     parser.add_argument(
         "--sign-in-every-time",
@@ -570,7 +571,10 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    # One key for this run, shared by the set-up and the server.
+    # One key for this run, shared by the set-up and the server (set DATA_ENCRYPTION_KEYS
+    # yourself to --reuse the database later).
+    if args.reuse and not os.environ.get("DATA_ENCRYPTION_KEYS"):
+        parser.error("--reuse needs DATA_ENCRYPTION_KEYS: the key of the run that seeded it")
     os.environ.setdefault("DATA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     folder = Path(tempfile.mkdtemp(prefix="referrals-load-"))
     url = normalise_database_url(args.database_url or f"sqlite:///{folder / 'load.sqlite'}")
