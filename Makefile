@@ -63,7 +63,7 @@ run: demo
 	@echo "  custody@demo.test   custody officer: make and follow referrals"
 	@echo "  provider@demo.test  service provider: worklist and listings"
 	@echo "  lead@demo.test      area lead: reports and targets"
-	@echo "  admin@demo.test     administrator: users, imports, audit log"
+	@echo "  admin@demo.test     administrator: users, areas, imports, feedback, audit log"
 	@echo "Messages (notifications) are printed below by the sender, not emailed."
 	@echo "Press Ctrl+C to stop."
 	@echo
@@ -81,8 +81,12 @@ serve: install $(INSTANCE)/secret_key $(INSTANCE)/data_key
 	trap 'kill -TERM $$sender 2>/dev/null; wait $$sender' EXIT INT TERM; \
 	$(SECRET) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# The suite in parallel (TEST_WORKERS=1 for one process), each worker with its own
+# database. Twice as many workers as CPUs: the browser tests and the command-line tests
+# spend much of their time waiting for other processes.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
 test: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -34,22 +34,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings_from_env(app.instance_path))
     if config:
         app.config.update(config)
+    from . import cli
+
     try:
         app.config[KEYS_SETTING] = parse_keys(app.config.get(KEYS_SETTING))
     except EncryptionKeyError as exc:
         raise ConfigError(str(exc)) from None
-    if not app.config.get("SECRET_KEY"):
-        if not app.testing:
-            raise ConfigError(MISSING_KEY_HELP)
-        # Tests that set none get a key of their own, never one written in the code.
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
-    if not app.config.get(KEYS_SETTING):
-        if not app.testing:
-            raise ConfigError(MISSING_KEYS_HELP)
-        app.config[KEYS_SETTING] = (new_key(),)
+    help_only = False
+    if app.testing:
+        # Tests that set none get keys of their own, never ones written in the code.
+        app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secrets.token_hex(32)
+        app.config[KEYS_SETTING] = app.config.get(KEYS_SETTING) or (new_key(),)
+    elif not (app.config.get("SECRET_KEY") and app.config.get(KEYS_SETTING)):
+        if not cli.help_requested():
+            raise ConfigError(
+                MISSING_KEY_HELP if not app.config.get("SECRET_KEY") else MISSING_KEYS_HELP
+            )
+        help_only = True  # `flask --app referrals COMMAND --help` needs no keys
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import cli, database, errors, security, templating
+    from . import database, errors, security, templating
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -63,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     from . import (
+        about,
         admin,
         api,
         auth,
@@ -76,12 +81,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         schemes,
         tracking,
         vendor,
+        webhooks,
     )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(vendor.bp)
     api.init_app(app)
+    about.init_app(app)
     auth.init_app(app)
     directory.init_app(app)
     tracking.init_app(app)
@@ -90,5 +97,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     reports.init_app(app)
     admin.init_app(app)
     notifications.init_app(app)
+    webhooks.init_app(app)
     privacy.init_app(app)
+    if help_only:
+        cli.help_only(app)
     return app

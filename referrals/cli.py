@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +12,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .clock import today_local
+from .config import MISSING_KEY_HELP, ConfigError
 from .extensions import db
 from .seed.csvfiles import SeedError
 from .seed.demo import DemoRefused, load_demo
@@ -29,7 +33,8 @@ from .seed.reference import DEFAULT_DIRECTORY, load_reference
 def seed_reference_command(directory: Path) -> None:
     """Load service types, council areas and their groups, postcode districts, the
     gazetteer of places and custody suites. Safe to run again: rows are matched on their
-    codes and updated in place; a bad row stops the load and nothing is saved."""
+    codes and updated in place, except areas an administrator has edited, which are kept;
+    a bad row stops the load and nothing is saved."""
     try:
         report = load_reference(db.session, directory)
         db.session.commit()
@@ -48,7 +53,7 @@ def seed_reference_command(directory: Path) -> None:
     type=click.IntRange(min=0),
     default=5000,
     show_default=True,
-    help="How many referrals to generate.",
+    help="How many referrals in all (up to 14 of them placed for the demo accounts).",
 )
 @click.option(
     "--seed",
@@ -72,11 +77,13 @@ def seed_reference_command(directory: Path) -> None:
 def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
     """Load fictional demo data: organisations and services in real towns, the demo
     accounts (password demo-password), arrest referral schemes serving every custody
-    suite, and COUNT generated referrals with their full lifecycle over the last two
-    years (including 12-week checks, diversion outcomes and blood-borne virus testing),
-    each from a custody contact, with the contacts not referred around them. Run
-    seed-reference first. Safe to run again: what is already loaded is left as it is.
-    Refuses to touch a database with real accounts."""
+    suite, targets for several areas and measures, and COUNT referrals with their full
+    lifecycle over the last two years (including 12-week checks, diversion outcomes and
+    blood-borne virus testing), each from a custody contact, with the contacts not
+    referred around them: a few placed so the demo custody officer and provider see
+    overdue, new and open referrals, the rest generated. Run seed-reference first. Safe
+    to run again: what is already loaded is left as it is. Refuses to touch a database
+    with real accounts."""
     as_of_date = as_of.date() if as_of else today_local()
     try:
         report = load_demo(db.session, referrals=count, seed=seed, as_of=as_of_date, reset=reset)
@@ -97,3 +104,32 @@ def seed_demo_command(count: int, seed: int, as_of, reset: bool) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_reference_command)
     app.cli.add_command(seed_demo_command)
+
+
+def help_requested(argv: list[str] | None = None) -> bool:
+    """Whether this process is the ``flask`` command asked for help, which needs no
+    secret key: ``flask --app referrals seed-demo --help``."""
+    argv = sys.argv[1:] if argv is None else argv
+    return os.environ.get("FLASK_RUN_FROM_CLI") == "true" and "--help" in argv
+
+
+def _refuse(*_args, **_kwargs):
+    raise ConfigError(MISSING_KEY_HELP)
+
+
+def _refusing(command: click.Command) -> click.Command:
+    """A copy of ``command`` (and of a group's subcommands) that shows its help but
+    refuses to run. Copies, so the shared command objects stay as they are."""
+    clone = copy.copy(command)
+    if isinstance(command, click.Group):
+        clone.commands = {name: _refusing(sub) for name, sub in command.commands.items()}
+    else:
+        clone.callback = _refuse
+    return clone
+
+
+def help_only(app: Flask) -> None:
+    """Let an app without a secret key print its commands' help and nothing more: every
+    command and every request is refused with the missing-key message."""
+    app.cli = _refusing(app.cli)
+    app.before_request(_refuse)

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
+
 from .encryption import KEYS_SETTING, EncryptionKeyError, parse_keys
 
 MISSING_KEY_HELP = (
@@ -23,8 +25,9 @@ MISSING_KEY_HELP = (
 BANK_HOLIDAY_REGIONS = ("SCT", "ENG", "WLS", "NIR")
 
 
-class ConfigError(RuntimeError):
-    """A setting in the environment is missing or malformed."""
+class ConfigError(click.ClickException, RuntimeError):
+    """A setting in the environment is missing or malformed. On the command line it is
+    shown as a plain error message, not a traceback."""
 
 
 def _keys(env: dict[str, str]) -> tuple[str, ...]:
@@ -104,6 +107,8 @@ def notification_settings(env: dict[str, str]) -> dict[str, Any]:
         "NOTIFY_RETRY_SECONDS": _int(env, "NOTIFY_RETRY_SECONDS", 60, minimum=1),
         "NOTIFY_RETRY_MAX_SECONDS": _int(env, "NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=1),
         "NOTIFY_DIGEST_HOUR": _int(env, "NOTIFY_DIGEST_HOUR", 8, minimum=0),
+        # The sender also runs the day's retention purge and report figures.
+        "SENDER_DAILY_WORK": _bool(env, "SENDER_DAILY_WORK", True),
         "SMTP_HOST": env.get("SMTP_HOST", "localhost").strip(),
         "SMTP_PORT": _int(env, "SMTP_PORT", 587, minimum=1),
         "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
@@ -119,6 +124,10 @@ def notification_settings(env: dict[str, str]) -> dict[str, Any]:
         "NOTIFY_REPLY_TO_ID": env.get("NOTIFY_REPLY_TO_ID", "").strip(),
         # NOTIFY_TEMPLATE_<KIND> per kind of message, or NOTIFY_TEMPLATE_DEFAULT for all.
         "NOTIFY_TEMPLATES": templates,
+        # Webhooks (delivered by the same sender): seconds to wait for a system's answer,
+        # and whether plain http:// to this machine may be registered (development).
+        "WEBHOOK_TIMEOUT": _float(env, "WEBHOOK_TIMEOUT", 10.0),
+        "WEBHOOK_ALLOW_HTTP_LOOPBACK": _bool(env, "WEBHOOK_ALLOW_HTTP_LOOPBACK", False),
     }
 
 
@@ -187,6 +196,11 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "20 per minute"),
         "SEARCH_RATE_LIMIT": env.get("SEARCH_RATE_LIMIT", "300 per minute"),
+        # The public-sector pages (accessibility, privacy, cookies, contact) and the banner.
+        "SERVICE_PHASE": _choice(env, "SERVICE_PHASE", "beta", ("alpha", "beta", "live")),
+        "OPERATOR_NAME": env.get("OPERATOR_NAME", "").strip(),
+        "CONTACT_EMAIL": env.get("CONTACT_EMAIL", "").strip(),
+        "DATA_PROTECTION_EMAIL": env.get("DATA_PROTECTION_EMAIL", "").strip(),
         # Downloading the whole directory is heavy: a few times a minute is plenty.
         "EXPORT_RATE_LIMIT": env.get("EXPORT_RATE_LIMIT", "5 per minute"),
         # Base URI of the identifier and code systems in the FHIR resources the referral

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
@@ -11,6 +9,9 @@ from wtforms import DateField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+from .clock import today_local
+from .dates import DateProblem, parse_date, short_date
 
 
 def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
@@ -30,32 +31,27 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError("Choose only from the options listed.")
 
 
-DATE_MESSAGE = "Enter a date like 2026-11-22."
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
-
-
 class UKDateField(DateField):
-    """A date typed as YYYY-MM-DD, with a message a person can act on. A plain text box:
-    browsers' date pickers show their own local format, which contradicts the hints."""
+    """One box for a date, read day first (``1/12/2026``, ``1 Dec 2026``, ``2026-12-01``;
+    see ``dates.py``), shown as ``1/12/2026``. A plain text box: browsers' date pickers
+    show their own local format, which contradicts the hints."""
 
     widget = TextInput()
 
     def process_formdata(self, valuelist):
         text = "".join(valuelist or []).strip()
+        self.data = None
         if not text:
-            self.data = None
             return
         try:
-            if not ISO_DATE.fullmatch(text):
-                raise ValueError
-            self.data = dt.date.fromisoformat(text)
-        except ValueError:
-            self.data = None
-            raise ValueError(DATE_MESSAGE) from None
-        if not EARLIEST_YEAR <= self.data.year <= LATEST_YEAR:
-            self.data = None
-            raise ValueError(f"Enter a year from {EARLIEST_YEAR} to {LATEST_YEAR}.")
+            self.data = parse_date(text, today_local())
+        except DateProblem as problem:
+            raise ValueError(str(problem)) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return short_date(self.data) if self.data else ""
 
 
 class PlainMessages:

@@ -109,6 +109,8 @@ class AreaGroup(db.Model):
     kind: Mapped[AreaGroupKind] = mapped_column(choice_column(AreaGroupKind, "area_group_kind"))
     code: Mapped[str] = mapped_column(sa.String(32))
     name: Mapped[str] = mapped_column(sa.String(200))
+    # Set when an administrator changes the group; seed-reference then leaves it alone.
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<AreaGroup {self.kind} {self.code}>"
@@ -128,6 +130,8 @@ class CouncilArea(db.Model):
     latitude: Mapped[float]
     longitude: Mapped[float]
     population: Mapped[int | None]
+    # Set when an administrator changes the area; seed-reference then leaves it alone.
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     adp: Mapped[AreaGroup] = relationship(foreign_keys=[adp_id])
     police_division: Mapped[AreaGroup] = relationship(foreign_keys=[police_division_id])

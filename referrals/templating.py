@@ -13,7 +13,8 @@ from jinja2 import StrictUndefined
 from sqlalchemy.exc import SQLAlchemyError
 
 from .choices import Role
-from .clock import local_zone, now_utc
+from .clock import local_zone, now_utc, today_local
+from .dates import example_hint
 from .extensions import db
 from .forms import form_errors
 from .models import AppSetting
@@ -40,6 +41,28 @@ NAV = [
     NavItem("admin.index", "Admin", frozenset({Role.ADMIN})),
     NavItem("notifications.settings", "Settings", frozenset(Role)),
 ]
+
+
+# The role as the header shows it: short, so the name, role and "Sign out" keep to one
+# row beside the links at 1280 px and beside the name of the service on a phone.
+ROLE_TAGS = {
+    Role.CUSTODY: "Custody",
+    Role.PROVIDER: "Provider",
+    Role.LEAD: "Lead",
+    Role.ADMIN: "Admin",
+}
+
+
+def role_tag(role: Role) -> str:
+    return ROLE_TAGS.get(role, label(role))
+
+
+def role_label(value: str | None) -> str:
+    """The label of a role stored as its code: ``"lead"`` -> ``Area lead``."""
+    try:
+        return Role(value).label
+    except ValueError:
+        return str(value or "")
 
 
 def nav_items() -> list[dict]:
@@ -97,19 +120,30 @@ def web_link(url: str | None) -> str:
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+def date_example() -> str:
+    """The hint under every date box: "For example, 27/11/2026 for last Friday."."""
+    return example_hint(today_local())
+
+
 def init_app(app: Flask) -> None:
     # A misspelt name in a template is an error, not a silently empty page section.
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.globals["form_errors"] = form_errors
     app.jinja_env.globals["now_utc"] = now_utc
+    app.jinja_env.globals["date_example"] = date_example
     app.jinja_env.filters.update(
-        date=format_date, datetime=format_datetime, label=label, web_link=web_link
+        date=format_date,
+        datetime=format_datetime,
+        label=label,
+        web_link=web_link,
+        role_label=role_label,
     )
 
     @app.context_processor
     def inject() -> dict:
         return {
             "nav_items": nav_items,
+            "role_tag": role_tag,
             "demo_data_loaded": demo_data_loaded,
             "Role": Role,
         }

@@ -128,7 +128,7 @@ def test_the_same_person_to_the_same_service_within_28_days_needs_confirming(
         ({"consent_recorded": False}, "consent_recorded", "consent must be recorded"),
         ({"consent_recorded": ...}, "consent_recorded", "consent must be recorded"),
         ({"consent_date": "2020-01-01"}, "consent_date", "in the last 30 days"),
-        ({"consent_date": "2026-02-30"}, "consent_date", "Enter a date like"),
+        ({"consent_date": "2026-02-30"}, "consent_date", "not a real date"),
         ({"postcode_district": "ZZ99"}, "postcode_district", "We do not know that postcode"),
         ({"contact_phone": ...}, "contact_phone", "Enter a phone number"),
         ({"pathway": "teleport"}, "pathway", "Not a valid choice"),

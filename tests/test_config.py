@@ -1,11 +1,19 @@
 """The application factory and the configuration rules."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from referrals import create_app
+from referrals.cli import _refuse
 from referrals.config import ConfigError, normalise_database_url, settings_from_env
 
 from .conftest import TEST_DATA_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_refuses_to_start_without_secret_key_outside_debug_and_testing(monkeypatch):
@@ -120,3 +128,65 @@ def test_explicit_config_overrides_environment(monkeypatch):
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SESSION_IDLE_MINUTES": 5}
     )
     assert app.config["SESSION_IDLE_MINUTES"] == 5
+
+
+def _flask_without_key(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FLASK_DEBUG")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "referrals", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_command_help_needs_no_secret_key(tmp_path):
+    shown = _flask_without_key("seed-demo", "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "Usage: flask seed-demo [OPTIONS]" in shown.stdout
+    assert "--referrals INTEGER RANGE" in shown.stdout
+    assert "Traceback" not in shown.stderr
+
+
+def flask_command_line(monkeypatch, *args: str):
+    """``flask --app referrals ARGS`` in this process, without a secret key."""
+    from click.testing import CliRunner
+    from flask.cli import cli
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "")  # the command line sets it: undo after
+    monkeypatch.setattr(sys, "argv", ["flask", "--app", "referrals", *args])
+    return CliRunner().invoke(cli, ["--app", "referrals", *args])
+
+
+def test_the_command_list_needs_no_secret_key_but_running_a_command_does(monkeypatch):
+    listed = flask_command_line(monkeypatch, "--help")
+    assert listed.exit_code == 0, listed.output
+    assert "seed-reference" in listed.output and "purge-personal-data" in listed.output
+    assert "Traceback" not in listed.output
+
+    refused = flask_command_line(monkeypatch, "seed-reference")
+    assert refused.exit_code == 1
+    assert "Error: SECRET_KEY is not set" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_an_app_without_a_key_built_for_help_refuses_every_command_and_request(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
+    # Even when "--help" is the value of an option, the command itself must not run.
+    monkeypatch.setattr(sys, "argv", ["flask", "create-user", "--name", "--help"])
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    result = app.test_cli_runner().invoke(args=["seed-reference"])
+    assert result.exit_code == 1
+    assert "SECRET_KEY is not set" in result.output
+    assert app.test_client().get("/healthz").status_code == 500
+    # The shared command objects are untouched: an app with a key runs them.
+    monkeypatch.setenv("SECRET_KEY", "now-set")
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", TEST_DATA_KEY)
+    keyed = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert keyed.cli.get_command(None, "seed-reference").callback is not _refuse

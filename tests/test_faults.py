@@ -280,7 +280,9 @@ def test_command_line_import_failing_half_way_imports_nothing(database_url, sess
     assert count(session, Service) == 0 and count(session, Organisation) == 0
 
 
-def test_upload_failing_half_way_imports_nothing(app, client, session, tmp_path):
+def test_upload_failing_half_way_imports_nothing(app_factory, session, tmp_path):
+    app = app_factory()  # an app of its own: its database is made to fail
+    client = app.test_client()
     make_user(session, Role.ADMIN, email="a@t.example")
     session.commit()
     sign_in(client, "a@t.example")

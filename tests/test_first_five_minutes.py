@@ -202,9 +202,11 @@ def test_every_referral_form_error_says_what_to_do(client, people):
     assert "Enter the person's name for the letter." in messages
 
 
-def test_dates_are_typed_in_the_format_the_hint_shows(client, people):
+def test_dates_are_typed_in_the_format_the_hint_shows(client, people, today):
     sign_in(client, people["custody"])
     page = client.get("/referrals/new").get_data(as_text=True)
     field = re.search(r'<input[^>]*id="consent_date"[^>]*>', page).group(0)
     assert 'type="text"' in field
-    assert f"Format: {dt.date(2026, 11, 22).isoformat()}" in page
+    assert f'value="{today.day}/{today.month}/{today.year}"' in field
+    friday = today - dt.timedelta(days=(today.weekday() - 4) % 7 or 7)
+    assert f"For example, {friday.day}/{friday.month}/{friday.year} for last Friday." in page

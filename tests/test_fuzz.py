@@ -130,6 +130,7 @@ PAGES = {
         "/services/{service}/report-problem",
         "/map",
         "/login",
+        "/contact",
     ],
     "c@t.example": [
         "/referrals/new?service={service}",
@@ -154,6 +155,9 @@ PAGES = {
         "/admin/audit",
         "/admin/imports/services",
         "/services/new",
+        "/admin/areas/new",
+        "/admin/areas/groups/new",
+        "/admin/feedback",
         "/admin/schemes/new",
     ],
 }
@@ -169,7 +173,10 @@ EXTRA_GETS = {
         ("/reports/areas.csv", ["geography", "period", "sort"]),
         ("/reports/trends", ["area", "measure"]),
     ],
-    "a@t.example": [("/admin/audit", ["after", "before", "action"])],
+    "a@t.example": [
+        ("/admin/audit", ["after", "before", "action"]),
+        ("/admin/feedback", ["page", "waiting"]),
+    ],
     "c@t.example": [
         ("/contacts", ["before", "newer", "outcome", "on_or_before"]),
         ("/referrals", ["after", "before", "status"]),

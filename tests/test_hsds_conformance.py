@@ -56,7 +56,8 @@ def _load(name: str) -> dict:
 @pytest.fixture(scope="module")
 def hsds() -> tuple[dict, Registry]:
     if not (SCHEMA_DIR / "openapi.json").exists():
-        pytest.fail(
+        # As with the shared geography files: a deployment's checkout may not have them.
+        pytest.skip(
             f"The HSDS 3.0 schemas are not at {SCHEMA_DIR}: set HSDS_SCHEMA_DIR to the folder "
             "holding openapi.json and the schema files."
         )

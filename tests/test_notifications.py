@@ -246,6 +246,8 @@ def test_settings_offer_each_role_its_own_messages(client, session, people):
     page = client.get("/settings").get_data(as_text=True)
     assert "listings not checked for 180 days" in page
     assert "Daily list of overdue referrals" not in page  # managers only
+    assert 'href="/settings/sign-in"' in page  # password and sign-in app one click away
+    assert 'href="/settings"' in client.get("/settings/sign-in").get_data(as_text=True)
     client.post("/logout")
     sign_in(client, "manager@harbour.example.org")
     assert "Daily list of overdue referrals" in client.get("/settings").get_data(as_text=True)

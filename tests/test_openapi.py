@@ -51,6 +51,7 @@ def api_world(session):
     referral = make_referral(session, service=service, referrer=officer)
     _c, custody_token = make_api_client(session, Role.CUSTODY, suites=[glasgow])
     _p, provider_token = make_api_client(session, Role.PROVIDER, organisation=trust)
+    _r, reports_token = make_api_client(session, Role.LEAD)
     session.commit()
     return {
         "service": service,
@@ -58,6 +59,7 @@ def api_world(session):
         "referral": referral,
         "custody": custody_token,
         "provider": provider_token,
+        "reports": reports_token,
     }
 
 
@@ -108,7 +110,7 @@ def exercise(schema, api_world, headers: dict[str, str] | None = None) -> list[s
 
 
 def test_the_directory_behaves_as_described(api_schema, api_world):
-    exercised = exercise(api_schema.exclude(path_regex="^/referrals"), api_world)
+    exercised = exercise(api_schema.exclude(path_regex="^/(referrals|reports)"), api_world)
     # Every directory operation (schemathesis leaves out the one serving the description).
     assert sorted(exercised) == sorted(
         f"GET {path}"
@@ -140,6 +142,15 @@ def test_the_referral_api_behaves_as_described_for_a_provider_system(api_schema,
         api_schema.include(path_regex="^/referrals"), api_world, bearer(api_world["provider"])
     )
     assert len(exercised) == 5
+
+
+def test_the_report_api_behaves_as_described_for_a_reports_system(api_schema, api_world):
+    exercised = exercise(
+        api_schema.include(path_regex="^/reports"), api_world, bearer(api_world["reports"])
+    )
+    assert sorted(exercised) == sorted(
+        f"GET /reports{path}" for path in ("", "/areas", "/national", "/trends", "/quarterly")
+    )
 
 
 def test_a_referral_made_and_changed_through_the_api_is_as_described(api_schema, api_world):

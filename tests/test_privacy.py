@@ -167,3 +167,26 @@ def test_the_purge_command_defaults_to_the_configured_retention(runner, session,
         "PERSONAL_DATA_RETENTION_DAYS"
         in runner.invoke(args=["purge-personal-data", "--help"]).output
     )
+
+
+def test_the_sender_runs_the_purge_and_the_report_figures_once_a_day(app_factory, session, people):
+    import threading
+
+    from referrals.notifications.cli import run
+    from referrals.reports.snapshot import ReportSnapshot
+
+    app = app_factory(SENDER_DAILY_WORK=True, PERSONAL_DATA_RETENTION_DAYS=100)
+    old = refer(
+        session, people, 300, status="closed", closed_on=dt.date.today() - dt.timedelta(days=200)
+    )
+    for _ in range(2):  # a sender restarted the same day purges nothing more
+        with app.app_context():
+            run(threading.Event(), interval=1, batch=10, once=True)
+    session.expire_all()
+    assert session.get(Referral, old.id).contact_name is None
+    purges = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "personal_data_purged")
+    ).all()
+    assert len(purges) == 1 and json.loads(purges[0].detail)["erased"] == 1
+    built = session.scalars(sa.select(ReportSnapshot.as_of)).all()
+    assert built == [dt.date.today()]

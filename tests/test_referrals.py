@@ -145,7 +145,8 @@ def test_consent_is_required_and_nothing_is_saved_without_it(client, session, pe
         ({"postcode_district": ""}, "Enter the postcode district (like G31), or tick"),
         ({"postcode_district": "", "no_fixed_abode": "y"}, "Choose the council area where"),
         ({"consent_date": "2099-01-01"}, "The consent date cannot be in the future."),
-        ({"consent_date": "22/11/2026"}, "Enter a date like 2026-11-22."),
+        ({"consent_date": "31/2/2026"}, "February 2026 has 28 days, so 31 February 2026 is not"),
+        ({"consent_date": "11/22/2026"}, "Dates go day first: 22/11/2026 for 22 November."),
         ({"contact_phone": ""}, "Enter a phone number, or choose another way"),
         ({"contact_phone": "call me"}, "Use only digits"),
         ({"service_id": ""}, "Choose the service to refer to."),
@@ -422,7 +423,7 @@ def test_decline_records_the_reason_and_who_declined(client, session, people, re
             8,
             "The date cannot be before treatment started",
         ),
-        ([], "accept", "yesterday", "Enter a date like 2026-11-22."),
+        ([], "accept", "soon", "Enter a date like 27/11/2026 or 27 Nov 2026."),
     ],
 )
 def test_date_rules(client, session, people, referral, today, setup, action, on_offset, message):
@@ -618,7 +619,7 @@ def test_admin_filters_the_audit_log(client, session, people, referral):
     )
     assert "referral_viewed" in html
     assert "sign_in" in client.get("/admin/audit?who=p%40t").get_data(as_text=True)
-    assert client.get("/admin/audit?date_from=yesterday").status_code == 400
+    assert client.get("/admin/audit?date_from=the+other+day").status_code == 400
 
 
 # -- retention -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import itertools
+import re
 from collections import defaultdict
 
 import pytest
@@ -297,3 +298,64 @@ def test_bulk_generation_leaves_database_checks_on(app):
         # CHECK constraints are enforced again.
         with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
             connection.execute(sa.text("UPDATE referrals SET status = 'bogus' WHERE id = 1"))
+
+
+def test_demo_accounts_have_overdue_new_and_open_referrals_and_the_lead_has_targets(
+    app, session, client
+):
+    from referrals.models import Target
+
+    from .test_auth import sign_in
+
+    today = dt.date.today()
+    load_demo(session, referrals=300, seed=1, as_of=today, now=dt.datetime.now(dt.UTC))
+    session.commit()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 300
+
+    def count(html: str) -> int:
+        return int(re.search(r"<p>(\d+) referrals?", html).group(1))
+
+    for email in ("custody@demo.test", "provider@demo.test"):
+        client.post("/logout")
+        sign_in(client, email, password="demo-password")
+        assert count(client.get("/referrals?overdue=y").get_data(as_text=True)) >= 3, email
+        made = client.get("/referrals?status=made").get_data(as_text=True)
+        assert count(made) >= 6 and "Overdue" in made
+        assert count(client.get("/referrals?status=accepted").get_data(as_text=True)) >= 3
+        assert count(client.get("/referrals?status=engaged").get_data(as_text=True)) >= 2
+    # The showcase referrals go from the custody officer's suite to the provider.
+    provider = session.scalar(sa.select(User).where(User.email == "provider@demo.test"))
+    custody = session.scalar(sa.select(User).where(User.email == "custody@demo.test"))
+    shared = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Referral)
+        .join(Service)
+        .where(
+            Referral.custody_suite_id == custody.custody_suite_id,
+            Service.organisation_id == provider.organisation_id,
+            Referral.status == "made",
+            Referral.referred_on >= today - dt.timedelta(days=2),
+        )
+    )
+    assert shared >= 3
+
+    targets = session.scalars(sa.select(Target)).all()
+    areas = {(t.geography, t.area_code) for t in targets}
+    assert len(areas) >= 8 and len({t.measure for t in targets}) >= 5
+    assert {("council", "S12000049"), ("adp", "ADP-GC"), ("police_division", "G")} <= areas
+    glasgow = [t for t in targets if t.area_code == "S12000049"]
+    assert all(t.set_by.email == "lead@demo.test" for t in glasgow)
+    assert any(t.period_start <= today <= t.period_end for t in glasgow)
+
+
+def test_demo_service_names_are_unique_and_never_repeat_their_organisation(session):
+    from referrals.models import Organisation
+
+    load(session, referrals=0)
+    rows = session.execute(sa.select(Service.name, Organisation.name).join(Organisation)).all()
+    names = [name for name, _ in rows]
+    assert len(set(names)) == len(names)
+    for name, organisation in rows:
+        assert f"({organisation.split()[0]})" not in name, name
+    # Two services of the same kind in one town are told apart by their street.
+    assert any(re.search(r"Glasgow .+, [A-Z][a-z]+ (Street|Road|Lane)$", n) for n in names)

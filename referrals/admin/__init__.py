@@ -1,4 +1,5 @@
-"""Administration: users, imports, boundaries and the audit log (admins only)."""
+"""Administration: users, areas, imports, boundaries, feedback and the audit log (admins
+only)."""
 
 from flask import Blueprint, Flask
 
@@ -6,6 +7,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def init_app(app: Flask) -> None:
-    from . import audit_log, boundaries, imports, user_access, users, views  # noqa: F401
+    from . import areas, audit_log, boundaries, feedback, imports, user_access, users, views  # noqa: F401
 
     app.register_blueprint(bp)

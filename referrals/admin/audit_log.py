@@ -13,10 +13,9 @@ from wtforms.validators import Length, Optional
 
 from ..clock import local_zone
 from ..extensions import db
-from ..forms import QueryForm
+from ..forms import QueryForm, UKDateField
 from ..keyset import COUNT_CAP, capped_count, page
 from ..models import AuditEvent
-from ..tracking.forms import UKDateField
 from . import bp
 
 PER_PAGE = 50

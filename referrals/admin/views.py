@@ -8,6 +8,12 @@ from . import bp
 TASKS = [
     ("admin.users", "Users", "Create accounts, set roles, reset passwords, deactivate."),
     (
+        "admin.areas",
+        "Areas",
+        "Council areas with their ADP, police division and health board: names, codes, "
+        "population.",
+    ),
+    (
         "schemes.index",
         "Arrest referral schemes",
         "Provider teams, the custody suites they serve, and their leads.",
@@ -22,6 +28,7 @@ TASKS = [
         "Systems that make and follow referrals through the API, and their tokens.",
     ),
     ("admin.audit", "Audit log", "Who viewed and changed what, and when."),
+    ("admin.feedback", "Feedback", "What people told us through the contact page."),
     ("notifications.outbox", "Outbox", "Messages that could not be sent, to try again."),
     (
         "privacy.subject_access",

@@ -18,13 +18,13 @@ def api_error(exc: ApiError):
 
 
 PUBLIC_PREFIX = "/api/v1"
-PRIVATE_PREFIX = "/api/v1/referrals"
+PRIVATE_PREFIXES = ("/api/v1/referrals", "/api/v1/reports")
 
 
 def is_public(path: str) -> bool:
-    """The directory and the API description: open to any web page. The referral API is
-    not: it never answers a browser's cross-origin request."""
-    return path.startswith(PUBLIC_PREFIX) and not path.startswith(PRIVATE_PREFIX)
+    """The directory and the API description: open to any web page. The referral and
+    report APIs are not: they never answer a browser's cross-origin request."""
+    return path.startswith(PUBLIC_PREFIX) and not path.startswith(PRIVATE_PREFIXES)
 
 
 def _cors(response: Response) -> Response:
@@ -37,7 +37,14 @@ def _cors(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from . import admin_views, cli, directory_views, openapi, referral_views  # noqa: F401
+    from . import (  # noqa: F401
+        admin_views,
+        cli,
+        directory_views,
+        openapi,
+        referral_views,
+        report_views,
+    )
 
     app.after_request(_cors)
     app.register_blueprint(bp)

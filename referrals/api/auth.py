@@ -32,8 +32,14 @@ def current_client() -> ApiClient:
     return g.api_client
 
 
+# Systems that make and follow referrals; reports systems read the published figures only.
+REFERRAL_ROLES = (Role.CUSTODY, Role.PROVIDER)
+
+
 def client_required(*roles: Role) -> Callable:
-    """Only registered systems (of one of ``roles``, if given) may call the view."""
+    """Only registered systems of one of ``roles`` (by default: the referral systems) may
+    call the view."""
+    roles = roles or REFERRAL_ROLES
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -51,7 +57,7 @@ def client_required(*roles: Role) -> Callable:
                     )
                     db.session.commit()
                 raise ApiError(401, MESSAGES[found.reason], headers=CHALLENGE)
-            if roles and found.role not in roles:
+            if found.role not in roles:
                 raise ApiError(403, "This system's role cannot do that.")
             now = now_utc()
             if found.last_used_at is None or now - found.last_used_at > LAST_USED_EVERY:

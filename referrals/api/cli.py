@@ -25,9 +25,10 @@ OPTION_FOR = {
 @click.option("--name", required=True, help="Name of the system, as the audit log shows it.")
 @click.option(
     "--role",
-    type=click.Choice(["custody", "provider"]),
+    type=click.Choice(["custody", "provider", "reports"]),
     required=True,
-    help="custody: a custody system for a set of suites; provider: a provider's case system.",
+    help="custody: a custody system for a set of suites; provider: a provider's case "
+    "system; reports: a system that reads the published report figures (like an area lead).",
 )
 @click.option(
     "--custody-suite",
@@ -41,7 +42,8 @@ OPTION_FOR = {
 def create_api_client_command(name, role, suite_codes, organisation, contact_email):
     """Register a system that uses the referral API and print its token, once. It may do
     exactly what custody staff of its suites, or its organisation's provider staff, may
-    do. Replace or revoke the token at /admin/api-clients."""
+    do; a reports system reads /api/v1/reports/ as an area lead may. Replace or revoke
+    the token at /admin/api-clients; give it a webhook address with set-webhook."""
     codes = sorted({code.strip().upper() for code in suite_codes})
     suites = list(db.session.scalars(sa.select(CustodySuite).where(CustodySuite.code.in_(codes))))
     if len(suites) != len(codes):
@@ -57,7 +59,7 @@ def create_api_client_command(name, role, suite_codes, organisation, contact_ema
         issued = register(
             db.session,
             name=name,
-            role=role,
+            role="lead" if role == "reports" else role,
             suite_ids=[s.id for s in suites],
             organisation_id=org.id if org else None,
             contact_email=contact_email,

@@ -1,7 +1,8 @@
 """Registering, changing, rotating and revoking API clients, and what each may see.
 
 A client's scope is exactly its role's: a custody system sees the referrals of its
-suites, a provider's case system those sent to its organisation's services. Every
+suites, a provider's case system those sent to its organisation's services, and a
+reports system (role ``lead``) sees no referral at all, only the published figures. Every
 function takes the session and plain values, checks everything before changing
 anything, and leaves the commit to the caller.
 """
@@ -24,10 +25,11 @@ from ..tracking.scope import in_scope, suites_scope
 from .models import ApiClient
 from .tokens import make_token
 
-CLIENT_ROLES = (Role.CUSTODY, Role.PROVIDER)
+CLIENT_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.LEAD)
 ROLE_LABELS = {
     Role.CUSTODY: "Custody system (for a set of custody suites)",
     Role.PROVIDER: "Provider case system (for one organisation)",
+    Role.LEAD: "Reports system (reads the published figures, like an area lead)",
 }
 
 
@@ -97,7 +99,7 @@ def _checked(
         organisation = session.get(Organisation, organisation_id) if organisation_id else None
         if organisation is None:
             errors["organisation_id"] = "Choose the organisation whose case system this is."
-    else:
+    elif role != Role.LEAD:
         errors["role"] = "Choose the kind of system."
     if errors:
         raise ClientProblem(errors)
@@ -180,7 +182,7 @@ def update(
     if client.role == Role.CUSTODY:
         client.suites = suites
         client.user.custody_suite_id = suites[0].id
-    else:
+    elif client.role == Role.PROVIDER:
         client.user.organisation = organisation
     after = {
         "name": client.name,
@@ -217,6 +219,8 @@ def revoke(session: Session, client: ApiClient, *, by: User | None = None) -> No
 
 
 def scope_text(client: ApiClient) -> str:
+    if client.role == Role.LEAD:
+        return "Published reports"
     if client.role == Role.CUSTODY:
         return ", ".join(suite.name for suite in client.suites)
     organisation = client.user.organisation

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import Role
+from ..encryption import EncryptedText
 from ..extensions import db
 from ..models import (
     CustodySuite,
@@ -39,7 +40,9 @@ api_client_suites = sa.Table(
 
 class ApiClient(db.Model):
     __tablename__ = "api_clients"
-    __table_args__ = (sa.CheckConstraint("role IN ('custody', 'provider')", name="client_role"),)
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('custody', 'provider', 'lead')", name="client_role"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[UUID] = uuid_column()
@@ -60,9 +63,11 @@ class ApiClient(db.Model):
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Where status changes of its referrals are to be delivered, and the key that signs
-    # them (webhooks, delivered through the notifications outbox).
+    # them (webhooks, delivered through the notifications outbox; see ``webhooks/``).
+    # The secret is shown once; it is kept encrypted, since signing needs it.
     webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
-    webhook_secret: Mapped[str | None] = mapped_column(sa.String(128))
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    webhook_secret_issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
@@ -74,6 +79,11 @@ class ApiClient(db.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def reports_only(self) -> bool:
+        """A system that reads the published reports only (scoped like an area lead)."""
+        return self.role == Role.LEAD
 
     @property
     def organisation(self) -> Organisation | None:

@@ -26,6 +26,7 @@ from .openapi_parts import (
 )
 from .openapi_referral_paths import referral_paths
 from .openapi_referrals import REFERRAL_SCHEMAS
+from .openapi_reports import REPORT_SCHEMAS, report_paths
 from .openapi_schemas import DIRECTORY_SCHEMAS
 
 SEARCH = query("search", {"type": "string", "maxLength": 200}, "Words that must all appear.")
@@ -163,6 +164,7 @@ def _paths() -> dict:
             [path_id("The term's id.")],
         ),
         **referral_paths(),
+        **report_paths(),
     }
 
 
@@ -181,14 +183,17 @@ def document() -> dict:
                 "for systems an administrator has registered: send the token as "
                 "`Authorization: Bearer <token>`. A custody system sees and makes the "
                 "referrals of its custody suites; a provider's case system sees and updates "
-                "referrals to its organisation's services. Everything else answers 404."
+                "referrals to its organisation's services. Everything else answers 404. "
+                "A reports system reads /reports: the published figures, protected exactly "
+                "as on the report pages. Status changes reach a system's own address as "
+                "signed webhooks (see the README)."
             ),
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "servers": [{"url": url_for("api.root", _external=True).rstrip("/")}],
         "paths": _paths(),
         "components": {
-            "schemas": DIRECTORY_SCHEMAS | REFERRAL_SCHEMAS,
+            "schemas": DIRECTORY_SCHEMAS | REFERRAL_SCHEMAS | REPORT_SCHEMAS,
             "securitySchemes": {
                 "bearerToken": {
                     "type": "http",

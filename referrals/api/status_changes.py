@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..forms import DATE_MESSAGE, EARLIEST_YEAR, ISO_DATE, LATEST_YEAR
+from ..dates import EARLIEST_YEAR, LATEST_YEAR
 from ..tracking.lifecycle import ACTIONS
 from .params import NUL_MESSAGE, ApiError, has_nul
 
 FIELDS = ("action", "version", "date", "reason", "declined_by", "note")
 MAX_NOTE = 2000
+# Systems send dates as ISO 8601 (YYYY-MM-DD); only people type them day first.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_MESSAGE = "Enter a date like 2026-11-22."
 
 
 @dataclass(frozen=True)

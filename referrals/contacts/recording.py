@@ -118,7 +118,7 @@ class ContactChecker:
 
         on = answers.get("contact_on")
         if on is None:
-            problems.append(("contact_on", "Enter the date the person was seen, like 2026-11-22."))
+            problems.append(("contact_on", "Enter the date the person was seen, like 27/11/2026."))
         elif on > self.today:
             problems.append(("contact_on", "The date seen cannot be in the future."))
         elif (self.today - on).days > MAX_AGE_DAYS and on != keep_date:

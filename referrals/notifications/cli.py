@@ -12,9 +12,10 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..clock import now_local
+from ..clock import now_local, today_local
 from ..extensions import db
 from .backends import Backend, backend_from_config
+from .daily import daily_work
 from .schedule import queue_digests
 from .sender import Policy, Tally, deliver_due
 
@@ -39,6 +40,18 @@ def one_pass(batch: int, backend: Backend | None = None) -> Tally:
     )
 
 
+def _daily() -> None:
+    """The day's purge and report figures; a failure is logged, and tried again tomorrow
+    (the reports also build their figures on the day's first request)."""
+    try:
+        daily_work(db.session, now_local())
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        db.session.rollback()
+        log.exception("The daily work failed; it is tried again tomorrow.")
+
+
 def run(
     stop: threading.Event,
     *,
@@ -51,8 +64,12 @@ def run(
     going away and comes back to work when it returns."""
     total = Tally()
     backend = backend or backend_from_config(current_app.config)
+    daily_done_on = None  # saves a look at the database on every pass, nothing more
     while not stop.is_set():
         try:
+            if current_app.config["SENDER_DAILY_WORK"] and daily_done_on != today_local():
+                _daily()
+                daily_done_on = today_local()
             total.add(one_pass(batch, backend))
         except SQLAlchemyError as exc:
             db.session.rollback()
@@ -86,8 +103,10 @@ def run(
 @with_appcontext
 def send_notifications_command(once: bool, interval: float, batch: int) -> None:
     """Deliver the messages waiting in the outbox (NOTIFICATIONS_BACKEND: log, smtp or
-    notify), retrying failures with a growing wait, and queue the daily overdue digest
-    and the weekly reminders when they are due. Runs until stopped (Ctrl+C or SIGTERM
+    notify) and the webhooks to registered systems' addresses, retrying failures with a
+    growing wait, and queue the daily overdue digest and the weekly reminders when they
+    are due. Once a day it also runs the retention purge and works out the day's report
+    figures (SENDER_DAILY_WORK=false turns that off). Runs until stopped (Ctrl+C or SIGTERM
     finish the message in hand first). Several senders may run against one PostgreSQL
     database: each message is claimed by one of them."""
     _log_to_stderr()

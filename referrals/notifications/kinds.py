@@ -19,6 +19,7 @@ class Kind(Choice):
     OVERDUE_DIGEST = "overdue_digest", "Daily list of overdue referrals to your organisation"
     STALE_LISTINGS = "stale_listings", "Weekly reminder of listings not checked for 180 days"
     WEEKLY_SUMMARY = "weekly_summary", "Weekly reminder that last week's reports are ready"
+    WEBHOOK = "webhook", "Status change posted to a registered system (webhook)"
 
 
 class Status(Choice):

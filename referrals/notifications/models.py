@@ -8,6 +8,7 @@ sending, as the record of what was sent.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..models import Organisation, Referral, User, UTCDateTime, choice_column, utcnow
 from .kinds import Kind, Status
+
+if TYPE_CHECKING:
+    from ..api.models import ApiClient
 
 
 class Notification(db.Model):
@@ -35,6 +39,8 @@ class Notification(db.Model):
         sa.ForeignKey("organisations.id"), index=True
     )
     referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    # A webhook: the registered system whose address the event is posted to.
+    api_client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_clients.id"), index=True)
     # What the message needs besides the referral, as JSON (never personal data).
     payload: Mapped[str] = mapped_column(sa.Text, default="{}")
     # Rows made by the sender itself (digests) carry a key, so that two senders, or one
@@ -54,6 +60,8 @@ class Notification(db.Model):
     user: Mapped[User | None] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
     referral: Mapped[Referral | None] = relationship()
+    # Named, not imported: the API clients live above the notifications.
+    api_client: Mapped[ApiClient | None] = relationship("ApiClient")
 
 
 class NotificationPreference(db.Model):

@@ -29,7 +29,11 @@ def outbox_view(session: Session, now: dt.datetime) -> OutboxView:
             sa.select(Notification.status, sa.func.count()).group_by(Notification.status)
         ).all()
     )
-    loading = (selectinload(Notification.user), selectinload(Notification.referral))
+    loading = (
+        selectinload(Notification.user),
+        selectinload(Notification.referral),
+        selectinload(Notification.api_client),
+    )
     failed = session.scalars(
         sa.select(Notification)
         .where(Notification.status == Status.FAILED)

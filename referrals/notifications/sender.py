@@ -13,6 +13,9 @@
 - A sender that dies mid-batch leaves its rows claimed until the lease ends; another
   sender then takes them. A message may then be delivered again, with the same
   Message-ID or Notify reference, so receivers can drop the repeat.
+- Webhooks (``webhooks/``) are outbox rows too: posted to the system's own address with
+  the same event id on every attempt, retried, failed and retried by administrators
+  exactly like messages.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -27,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import now_utc
 from .backends import Backend, DeliveryError
-from .kinds import Status
+from .kinds import Kind, Status
 from .messages import NotSent, SplitPerStaff, compose
 from .models import Notification
 
@@ -133,6 +137,18 @@ def _split(session: Session, row: Notification, users: list) -> None:
     row.delivery_id = f"split into {len(users)} messages, one per member of staff"
 
 
+# Kinds of row delivered some other way than as a message through the backend, each by
+# a function (session, row) -> delivery id; filled in as the app starts (webhooks).
+TRANSPORTS: dict[Kind, Callable[[Session, Notification], str]] = {}
+
+
+def _send(session: Session, row: Notification, backend: Backend) -> str:
+    transport = TRANSPORTS.get(row.kind)
+    if transport is not None:
+        return transport(session, row)
+    return backend.send(compose(session, row))
+
+
 def deliver_one(
     session: Session, row: Notification, backend: Backend, policy: Policy, now: dt.datetime
 ) -> str:
@@ -141,8 +157,7 @@ def deliver_one(
     row.claim_token = row.claimed_until = None
     outcome = "sent"
     try:
-        message = compose(session, row)
-        row.delivery_id = backend.send(message)[:200]
+        row.delivery_id = _send(session, row, backend)[:200]
         row.status, row.sent_at, row.last_error = Status.SENT, now_utc(), None
     except NotSent as reason:
         row.status, row.last_error, outcome = Status.CANCELLED, str(reason)[:500], "not_sent"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response
 
+from ..csvsafe import csv_cell
 from .measures import GROUPING_LABELS, MEASURES, RATES
 from .tables import AreaTable, Row
 
@@ -37,15 +38,7 @@ HEADER = [
     "target",
     "rag",
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEASURES_IN_TABLE = ("referrals", *RATES, "median_days_to_treatment", "near_fatal_overdose")
-
-
-def safe(value):
-    """A text cell that a spreadsheet would not run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _number(value: float | None, places: int = 6):
@@ -109,7 +102,7 @@ def csv_response(rows: Iterable[list], filename: str) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for line in rows:
-        writer.writerow([safe(cell) for cell in line])
+        writer.writerow([csv_cell(cell) for cell in line])
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",

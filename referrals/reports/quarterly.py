@@ -3,8 +3,11 @@ over the 12 months to the quarter's end, the funnel plot and Scotland's recent q
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import render_template, request
+from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import AreaBoundary, CouncilArea
@@ -14,40 +17,25 @@ from .colours import state_for
 from .measures import MEASURES, RATES
 from .params import read_choices
 from .periods import parse
-from .tables import area_table, make_row
+from .tables import AreaTable, Row, area_table, make_row
 from .trends import series
 from .views import hidden_summary, national_name, provision_by_area, sorted_rows
 
 TREND_QUARTERS = 6
 
 
-def _quarter_choices(snapshot) -> list[dict]:
-    quarters = [p for p in snapshot.periods.values() if p["kind"] == "quarter"]
-    return sorted(quarters, key=lambda p: -p["last"])
+@dataclass
+class QuarterFigures:
+    """What the quarterly report shows of one quarter (its page and ``/api/v1``)."""
+
+    national: Row  # Scotland in the quarter
+    table_period: str | None  # the 12 months the council table covers, if published
+    councils: AreaTable | None
+    trend: list[Row]  # Scotland in its recent quarters
+    trend_periods: list[dict]
 
 
-@bp.get("/quarterly")
-def quarterly():
-    kept = {"as_of": request.args["as_of"]} if request.args.get("as_of") else {}
-    choices = read_choices(kept, geographies_only=True)
-    snapshot = choices.snapshot
-    quarters = _quarter_choices(snapshot)
-    asked = (request.args.get("quarter") or "").strip().upper()
-    chosen = parse(asked) if asked else None
-    if asked and (chosen is None or chosen.kind != "quarter"):
-        return _error(choices, quarters, asked, "Choose a quarter from the list, like 2026Q3.")
-    code = chosen.code if chosen else (quarters[0]["code"] if quarters else "")
-    quarter = snapshot.period(code)
-    if quarter is None:
-        return _error(
-            choices,
-            quarters,
-            asked,
-            "There are no figures for that quarter: choose one from the list.",
-        )
-    measure = request.args.get("measure") or "conversion_rate"
-    if measure not in RATES:
-        measure = "conversion_rate"
+def quarter_figures(snapshot, code: str, measure: str) -> QuarterFigures:
     year_code = f"12m-{code[:4]}-{int(code[-1]) * 3:02d}"
     latest_for = snapshot.settings.get("latest_for", {})
     table_period = (
@@ -67,10 +55,50 @@ def quarterly():
     )
     part = snapshot.part("area", code)
     national = make_row("national", "national", national_name(), part.get("national", {}), {})
-    trend = [row.national for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)]
-    trend_periods = [
-        row.period for row in series(snapshot, "council", "", "quarter", TREND_QUARTERS)
-    ]
+    recent = series(snapshot, "council", "", "quarter", TREND_QUARTERS)
+    return QuarterFigures(
+        national,
+        table_period,
+        councils,
+        [row.national for row in recent],
+        [row.period for row in recent],
+    )
+
+
+def _quarter_choices(snapshot) -> list[dict]:
+    quarters = [p for p in snapshot.periods.values() if p["kind"] == "quarter"]
+    return sorted(quarters, key=lambda p: -p["last"])
+
+
+@bp.get("/quarterly")
+def quarterly():
+    kept = MultiDict({"as_of": request.args["as_of"]} if request.args.get("as_of") else {})
+    choices = read_choices(kept, geographies_only=True)
+    snapshot = choices.snapshot
+    quarters = _quarter_choices(snapshot)
+    asked = (request.args.get("quarter") or "").strip().upper()
+    chosen = parse(asked) if asked else None
+    if asked and (chosen is None or chosen.kind != "quarter"):
+        return _error(choices, quarters, asked, "Choose a quarter from the list, like 2026Q3.")
+    code = chosen.code if chosen else (quarters[0]["code"] if quarters else "")
+    quarter = snapshot.period(code)
+    if quarter is None:
+        return _error(
+            choices,
+            quarters,
+            asked,
+            "There are no figures for that quarter: choose one from the list.",
+        )
+    measure = request.args.get("measure") or "conversion_rate"
+    if measure not in RATES:
+        measure = "conversion_rate"
+    figures = quarter_figures(snapshot, code, measure)
+    councils, national, table_period = (
+        figures.councils,
+        figures.national,
+        figures.table_period,
+    )
+    trend, trend_periods = figures.trend, figures.trend_periods
     shapes = plot = None
     if councils:
         boundaries = dict(

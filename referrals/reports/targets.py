@@ -12,9 +12,8 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 from ..audit import record
 from ..choices import Geography, Role
 from ..extensions import db
-from ..forms import options
+from ..forms import UKDateField, options
 from ..models import AreaGroup, CouncilArea, Target
-from ..tracking.forms import UKDateField
 from . import bp
 from .measures import MEASURES
 

@@ -25,14 +25,17 @@ from ..models import (
     CustodySuite,
     Organisation,
     Referral,
+    ReferralEvent,
     Service,
     User,
     utcnow,
 )
 from ..templating import DEMO_SETTING
+from .bulk import reset_sequence
 from .demo_directory import build_demo_directory, demo_provider_organisation
 from .demo_schemes import build_demo_schemes
 from .referral_generator import delete_all_referrals, generate_referrals
+from .showcase import CASES, add_showcase_referrals, add_targets
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose, demo only
 DEMO_DOMAIN = "demo.test"
@@ -71,6 +74,10 @@ def _set(session: Session, key: str, value: dict) -> None:
         session.add(AppSetting(key=key, value=json.dumps(value, sort_keys=True)))
     else:
         row.value = json.dumps(value, sort_keys=True)
+
+
+def _account(session: Session, email: str) -> User:
+    return session.scalar(sa.select(User).where(User.email == email))
 
 
 def _is_demo_email(email: str) -> bool:
@@ -169,12 +176,14 @@ def load_demo(
             .where(Service.organisation_id != provider.organisation_id)
             .values(last_verified_by_id=admin.id)
         )
+        targets = add_targets(session, as_of, accounts["lead@demo.test"], admin)
         _set(session, DEMO_SETTING, {"loaded_at": now.isoformat(), "as_of": as_of.isoformat()})
         report.lines.append(
             f"Demo directory: {summary.organisations} organisations, {summary.services} "
             f"services at {summary.locations} locations."
         )
         report.lines.append("Demo accounts: " + ", ".join(e for e, _, _ in DEMO_ACCOUNTS))
+        report.lines.append(f"Demo targets: {targets}, for several areas and measures.")
         report.changed = True
     else:
         report.lines.append("Demo directory and accounts are already loaded.")
@@ -214,10 +223,24 @@ def load_demo(
     deleted = delete_all_referrals(session)
     if deleted:
         report.lines.append(f"Deleted {deleted} existing referrals and their custody contacts.")
-    result = generate_referrals(session, referrals, seed, as_of, now)
+    placed = min(len(CASES), referrals)
+    result = generate_referrals(session, referrals - placed, seed, as_of, now)
+    made = result.referrals
+    if placed:
+        made_so_far = session.scalar(sa.select(sa.func.max(Referral.id))) or 0
+        made += add_showcase_referrals(
+            session,
+            custody=_account(session, "custody@demo.test"),
+            provider=_account(session, "provider@demo.test"),
+            start_id=made_so_far + 1,
+            as_of=as_of,
+            now=now,
+        )
+        reset_sequence(session.connection(), Referral.__table__)
+    events = session.scalar(sa.select(sa.func.count()).select_from(ReferralEvent))
     _set(session, REFERRALS_SETTING, {**wanted, "as_of": as_of.isoformat()})
     report.lines.append(
-        f"Demo referrals: {result.referrals} referrals with {result.events} events, from "
+        f"Demo referrals: {made} referrals with {events} events, from "
         f"{result.contacts} custody contacts (seed {seed}, as of {as_of.isoformat()})."
     )
     report.changed = True

@@ -255,6 +255,18 @@ class DirectorySummary:
     locations: int
 
 
+def _unique_name(name: str, address: str, number: int, used: set[str]) -> str:
+    """``name`` if no other service has it, else told apart by its street, as local
+    services often are ("Glasgow Needle Exchange, Station Road"). Draws no random
+    numbers, so the rest of the directory is the same whatever the names."""
+    street = address.split(" ", 1)[1]
+    for candidate in (name, f"{name}, {street}", f"{name}, {address}", f"{name} {number}"):
+        if candidate not in used:
+            used.add(candidate)
+            return candidate
+    raise AssertionError("service numbers are unique")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -399,9 +411,6 @@ def build_demo_directory(session: Session, today: dt.date) -> DirectorySummary:
         else:
             org = rng.choice(national)
         name = f"{place.name} {SERVICE_NOUNS[type_code]}"
-        if name in names_used:
-            name = f"{name} ({org.name.split()[0]})"
-        names_used.add(name)
 
         extra = [
             code
@@ -488,6 +497,7 @@ def build_demo_directory(session: Session, today: dt.date) -> DirectorySummary:
                 )
             )
             n_locations += 1
+        service.name = _unique_name(name, service.locations[0].address_1, number, names_used)
         session.add(service)
     session.flush()
     orgs = (

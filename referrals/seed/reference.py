@@ -1,8 +1,9 @@
 """Load the reference data in ``seeds/``: service types, the geography and custody suites.
 
 Every loader upserts by its natural key (a code or a name), so loading twice changes
-nothing and loading a corrected file updates rows in place. Another country's areas load
-the same way from files of the same shape (see ``seeds/README.md``).
+nothing and loading a corrected file updates rows in place. Areas an administrator has
+edited (at /admin/areas) are left as they are. Another country's areas load the same way
+from files of the same shape (see ``seeds/README.md``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class LoadReport:
     def lines(self) -> list[str]:
         return [
             f"{table}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged"
+            + (f", {c['kept']} kept as an administrator edited them" if c["kept"] else "")
             for table, c in self.counts.items()
         ]
 
@@ -58,7 +60,8 @@ def upsert(
     rows: list[dict[str, Any]],
     report: LoadReport,
 ) -> dict[Any, Any]:
-    """Insert or update ``rows`` of ``model`` matched on ``key``; return objects by key."""
+    """Insert or update ``rows`` of ``model`` matched on ``key``; return objects by key.
+    Rows an administrator has edited (``edited_at`` set) are kept as they are."""
     keys = (key,) if isinstance(key, str) else key
 
     def key_of(values: Any) -> Any:
@@ -77,6 +80,9 @@ def upsert(
             session.add(obj)
             existing[key_of(row)] = obj
             report.add(table, "created")
+            continue
+        if getattr(obj, "edited_at", None) is not None:
+            report.add(table, "kept")
             continue
         changed = False
         for name, value in row.items():

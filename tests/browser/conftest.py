@@ -8,13 +8,16 @@ request is aborted and recorded, so a page that needs the network fails its test
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +94,85 @@ def _flask(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def _serve(env: dict[str, str], folder: Path) -> tuple[subprocess.Popen, str, Path]:
+    """Start the app on a free loopback port. Each pytest-xdist worker starts its own
+    server; should two pick the same port at once, the one that loses tries another."""
+    for attempt in range(5):
+        port = _free_port()
+        log = folder / f"server-{attempt}.log"
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flask",
+                    "--app",
+                    "referrals",
+                    "run",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-reload",
+                    "--no-debugger",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        if _answers(process, url, log):
+            return process, url, log
+        if "already in use" not in log.read_text():
+            raise RuntimeError(f"The app did not start:\n{log.read_text()}")
+    raise RuntimeError("No free port for the app after 5 tries")
+
+
+def _answers(process: subprocess.Popen, url: str, log: Path) -> bool:
+    """Whether ``process`` (not some other server on the port) serves /healthz."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if f"Running on {url}" in log.read_text():
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return True
+            except OSError:
+                pass
+        time.sleep(0.2)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"The app did not answer /healthz in 120 s:\n{log.read_text()}")
+
+
+def _demo_database(tmp_path_factory, env: dict[str, str]) -> Path:
+    """The demo database the live servers start from, built once per test run: under
+    pytest-xdist the first worker builds it (the others wait for the lock) and each
+    worker's server then works on a copy of its own."""
+    # README screenshots show the demo as `make run` loads it; the tests need less.
+    referrals = "5000" if update_readme_screenshots() else "3000"
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    built = shared / f"demo-{referrals}.sqlite"
+    with (shared / "demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            building = shared / f"building-{os.getpid()}"
+            building.mkdir()
+            build_env = env | {
+                "DATABASE_URL": f"sqlite:///{building / 'referrals.sqlite'}",
+                "INSTANCE_PATH": str(building),
+            }
+            _flask(build_env, "db", "upgrade")
+            _flask(build_env, "seed-reference")
+            _flask(build_env, "seed-demo", "--referrals", referrals, "--seed", "1")
+            (building / "referrals.sqlite").rename(built)
+    return built
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The app on a free loopback port, with demo data in its own SQLite database."""
@@ -112,50 +194,15 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    _flask(env, "db", "upgrade")
-    _flask(env, "seed-reference")
-    # README screenshots show the demo as `make run` loads it; the tests need less.
-    referrals = "5000" if update_readme_screenshots() else "3000"
-    _flask(env, "seed-demo", "--referrals", referrals, "--seed", "1")
+    demo = _demo_database(tmp_path_factory, env)
+    # A consistent copy, whatever the source's journal holds.
+    with (
+        closing(sqlite3.connect(demo)) as source,
+        closing(sqlite3.connect(folder / "referrals.sqlite")) as copy,
+    ):
+        source.backup(copy)
 
-    port = _free_port()
-    log = folder / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "referrals",
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-reload",
-                "--no-debugger",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"The app did not start:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"The app did not answer /healthz in 30 s:\n{log.read_text()}")
-        time.sleep(0.2)
+    process, url, log = _serve(env, folder)
     try:
         yield LiveServer(url=url, process=process, log=log, env=env)
     finally:

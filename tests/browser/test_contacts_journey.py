@@ -13,6 +13,8 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
 
+from referrals.dates import short_date
+
 from .test_journeys import MOBILE, SERVICE
 
 
@@ -30,7 +32,7 @@ def test_custody_officer_records_a_declined_offer_on_a_phone(open_session):
     page = session.page
     page.get_by_role("link", name="Record a custody contact").tap()
     expect(page.get_by_role("heading", level=1, name="Record a custody contact")).to_be_visible()
-    expect(page.get_by_label("Date seen")).to_have_value(today().isoformat())
+    expect(page.get_by_label("Date seen")).to_have_value(short_date(today()))
     no_sideways_scroll(page, "the contact form")
 
     page.get_by_label("Age band").select_option(label="45 to 54")
@@ -46,7 +48,7 @@ def test_custody_officer_records_a_declined_offer_on_a_phone(open_session):
     page.get_by_role("button", name="Save the contact").tap()
 
     expect(page.get_by_role("status")).to_contain_text("Contact saved: 45 to 54, female, declined")
-    expect(page.get_by_label("Date seen")).to_have_value(today().isoformat())  # ready again
+    expect(page.get_by_label("Date seen")).to_have_value(short_date(today()))  # ready again
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").tap()
     first = page.locator("table.contacts-table tbody tr").first
     expect(first).to_contain_text("G40")
@@ -167,7 +169,7 @@ def test_provider_records_an_outcome_after_treatment_from_the_worklist_on_a_phon
     page.get_by_role("link", name=reference).first.tap()
     attend = page.get_by_role("form", name="Record first attendance")
     attend.get_by_role("button", name="Record first attendance").tap()
-    expect(page.get_by_role("status")).to_contain_text("record first attendance saved")
+    expect(page.get_by_role("status")).to_contain_text("First attendance recorded")
 
     # The worklist now asks for the diversion outcome and the BBV test.
     session.goto("/worklist")

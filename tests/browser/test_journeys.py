@@ -74,7 +74,6 @@ def custody_referral(browser, live_server):
             page.get_by_role("heading", level=2, name=re.compile(r"within .* of G34"))
         ).to_be_visible()
         session.screenshot("custody-search-results")
-        readme_screenshot(session, "search-results")
 
         page.get_by_role("link", name=SERVICE, exact=True).first.click()
         expect(page.get_by_role("heading", level=1, name=SERVICE)).to_be_visible()
@@ -87,8 +86,6 @@ def custody_referral(browser, live_server):
         person_ref = f"CR/{today():%y%m%d}/0042"
         fill_referral_form(page, person_ref)
         session.screenshot("custody-referral-form")
-        page.evaluate("window.scrollTo(0, 0)")
-        readme_screenshot(session, "referral-form")
 
         page.get_by_role("button", name="Make the referral").click()
         expect(page.get_by_role("heading", level=1, name="Referral made")).to_be_visible()

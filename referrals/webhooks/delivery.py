@@ -1,0 +1,82 @@
+"""Posting one webhook outbox row to its system (called by the notifications sender).
+
+The body is the event written with the status change, plus links to the referral in the
+referral API; it is the same on every attempt. A 2xx answer delivers it. Anything else,
+or no answer, raises ``DeliveryError`` and the sender tries again after a growing wait
+(410 Gone: at once marked failed, since the system said the address is no more). A
+redirect is not followed: register the address it points to instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import requests
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from ..api.models import ApiClient
+from ..notifications.backends import DeliveryError
+from ..notifications.messages import NotSent, external_url
+from ..notifications.models import Notification
+from .signing import signature
+
+USER_AGENT = "ReferralPathways-Webhooks/1"
+
+
+def body_for(row: Notification) -> bytes:
+    """The JSON posted for ``row``: the event and links to the referral."""
+    event = json.loads(row.payload or "{}")
+    referral = event.get("referral", {})
+    key = referral.get("id")
+    if key:
+        referral["link"] = external_url("api.referral", referral_id=key)
+        referral["fhir"] = external_url("api.referral_fhir", referral_id=key)
+    return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+
+
+def headers_for(secret: str, event_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Referrals-Event-Id": event_id,
+        "Referrals-Timestamp": str(timestamp),
+        "Referrals-Signature": signature(secret, timestamp, body),
+    }
+
+
+def post(session: Session, row: Notification) -> str:
+    """Post ``row``; returns what the system answered, or raises ``DeliveryError`` or
+    ``NotSent`` (the system was revoked or no longer takes events)."""
+    client = session.get(ApiClient, row.api_client_id) if row.api_client_id else None
+    if client is None:
+        raise NotSent("The event has no system to go to.")
+    if not client.active:
+        raise NotSent(f"{client.name} was revoked.")
+    if not client.webhook_url or not client.webhook_secret:
+        raise NotSent(f"{client.name} no longer has a webhook address.")
+    body = body_for(row)
+    event_id = json.loads(body).get("id", f"notification-{row.id}")
+    headers = headers_for(client.webhook_secret, event_id, body, int(time.time()))
+    try:
+        answer = requests.post(
+            client.webhook_url,
+            data=body,
+            headers=headers,
+            timeout=current_app.config.get("WEBHOOK_TIMEOUT", 10.0),
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        raise DeliveryError(f"Could not reach {client.webhook_url}: {exc}") from exc
+    if 200 <= answer.status_code < 300:
+        return f"HTTP {answer.status_code} from {client.name}"
+    if 300 <= answer.status_code < 400:
+        raise DeliveryError(
+            f"{client.webhook_url} answered {answer.status_code}, a redirect: register the "
+            "address it points to instead.",
+        )
+    raise DeliveryError(
+        f"{client.webhook_url} answered {answer.status_code}.",
+        permanent=answer.status_code == 410,
+    )

@@ -1,0 +1,129 @@
+"""Every status change to a referral, told to the systems with that referral in scope.
+
+A status change is a new ``ReferralEvent`` whose status differs from the one before (a
+new referral, accepted, declined, engaged, treatment started, closed, reopened, an undo,
+a referral passed on); outcomes recorded without a change of status are not. Whichever
+code makes the change, the flush that writes the event also writes one outbox row per
+system (custody systems of the referral's suite, case systems of the organisation it was
+sent to) that has a webhook address, so the row commits or rolls back with the change.
+
+Each row holds the whole event as it will be posted: a fresh event id (the same on every
+attempt, so a receiver can drop a repeat), the referral's public id, reference, new
+status and its version once the change was saved, and when it happened. Nothing about
+the person is written.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..api.models import ApiClient, api_client_suites
+from ..choices import ReferralStatus, Role
+from ..clock import now_utc
+from ..models import Referral, ReferralEvent, Service, User
+from ..notifications.kinds import Kind, Status
+from ..notifications.models import Notification
+
+EVENT_TYPE = "referral.status_changed"
+
+
+def listening_clients() -> sa.Select:
+    """Active systems with a webhook address."""
+    return sa.select(ApiClient.id).where(
+        ApiClient.webhook_url.is_not(None),
+        ApiClient.revoked_at.is_(None),
+        ApiClient.role.in_([Role.CUSTODY, Role.PROVIDER]),
+    )
+
+
+def clients_for(referral: Referral) -> sa.Select:
+    """The listening systems whose scope takes in ``referral``."""
+    suite = sa.select(api_client_suites.c.api_client_id).where(
+        api_client_suites.c.custody_suite_id == referral.custody_suite_id
+    )
+    organisation = (
+        sa.select(Service.organisation_id)
+        .where(Service.id == referral.service_id)
+        .scalar_subquery()
+    )
+    staff = sa.select(User.id).where(User.organisation_id == organisation)
+    return (
+        listening_clients()
+        .where(
+            sa.or_(
+                sa.and_(ApiClient.role == Role.CUSTODY, ApiClient.id.in_(suite)),
+                sa.and_(ApiClient.role == Role.PROVIDER, ApiClient.user_id.in_(staff)),
+            )
+        )
+        .order_by(ApiClient.id)
+    )
+
+
+def body_fields(referral: Referral, change: ReferralEvent) -> dict:
+    """What the post says, apart from the links (added when it is sent)."""
+    at = change.at or now_utc()
+    return {
+        "id": str(uuid.uuid4()),
+        "type": EVENT_TYPE,
+        "occurred_at": at.isoformat().replace("+00:00", "Z"),
+        "referral": {
+            "id": str(referral.uuid),
+            "reference": referral.reference,
+            "status": ReferralStatus(change.to_status).value,
+            "version": referral.version,
+        },
+    }
+
+
+def status_changes(session: Session) -> list[ReferralEvent]:
+    """The flush's new events that change a status, in the order they were written."""
+    found = [
+        obj
+        for obj in session.new
+        if isinstance(obj, ReferralEvent)
+        and obj.to_status is not None
+        and (
+            obj.from_status is None
+            or ReferralStatus(obj.to_status) != ReferralStatus(obj.from_status)
+        )
+    ]
+    return sorted(found, key=lambda obj: obj.id or 0)
+
+
+def _after_flush(session: Session, _context) -> None:
+    changes = status_changes(session)
+    if not changes:
+        return
+    connection = session.connection()
+    if connection.execute(listening_clients().limit(1)).first() is None:
+        return
+    rows = []
+    now = now_utc()
+    for change in changes:
+        referral = change.referral
+        for (client_id,) in connection.execute(clients_for(referral)):
+            rows.append(
+                {
+                    "kind": Kind.WEBHOOK,
+                    "status": Status.PENDING,
+                    "api_client_id": client_id,
+                    "referral_id": referral.id,
+                    "payload": json.dumps(body_fields(referral, change), sort_keys=True),
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+    if rows:
+        connection.execute(sa.insert(Notification), rows)
+
+
+def listen() -> None:
+    """Watch every session's flushes (once per process)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)

@@ -1,0 +1,210 @@
+"""Administrators keep the geography right: council areas and the groups they belong to."""
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from referrals.choices import AreaGroupKind, Role
+from referrals.extensions import db
+from referrals.models import AreaGroup, AuditEvent, CouncilArea, Target
+from referrals.seed.reference import load_reference
+
+from .factories import council, make_user
+from .test_auth import sign_in
+
+
+@pytest.fixture
+def admin_client(client, session):
+    make_user(session, Role.ADMIN, email="admin@t.example")
+    make_user(session, Role.LEAD, email="lead@t.example", areas=[council(session, "Fife")])
+    session.commit()
+    sign_in(client, "admin@t.example")
+    return client
+
+
+def group(session, kind, name) -> AreaGroup:
+    return session.scalar(
+        sa.select(AreaGroup).where(AreaGroup.kind == kind, AreaGroup.name == name)
+    )
+
+
+def form_for(area: CouncilArea, **changes) -> dict:
+    data = {
+        "name": area.name,
+        "code": area.code,
+        "adp_id": str(area.adp_id),
+        "police_division_id": str(area.police_division_id),
+        "health_board_id": str(area.health_board_id),
+        "population": "" if area.population is None else str(area.population),
+        "latitude": str(area.latitude),
+        "longitude": str(area.longitude),
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_areas_page_lists_every_council_with_its_groups_and_population(admin_client, session):
+    assert "Areas" in admin_client.get("/admin/").get_data(as_text=True)
+    html = admin_client.get("/admin/areas").get_data(as_text=True)
+    assert "Council areas (32)" in html
+    assert "Alcohol and Drug Partnerships (30)" in html
+    assert "Police divisions (13)" in html and "Health boards (14)" in html
+    fife = council(session, "Fife")
+    row = html[html.index(">Fife</a>") :]
+    row = row[: row.index("</tr>")]
+    assert fife.code in row and fife.adp.name in row and fife.health_board.name in row
+    assert f"{fife.population:,}" in row
+    assert html.count('class="table-wrap"') == 4
+
+
+def test_only_administrators_see_the_areas(client, session, admin_client):
+    client.post("/logout")
+    sign_in(client, "lead@t.example")
+    assert client.get("/admin/areas").status_code == 403
+    fife = council(session, "Fife")
+    assert client.post(f"/admin/areas/{fife.id}", data=form_for(fife, name="X")).status_code == 403
+    assert council(session, "Fife") is not None
+
+
+def test_an_administrator_corrects_a_population_and_moves_a_council_to_another_adp(
+    admin_client, session
+):
+    fife = council(session, "Fife")
+    other_adp = group(session, AreaGroupKind.ADP, "Dundee ADP")
+    response = admin_client.post(
+        f"/admin/areas/{fife.id}",
+        data=form_for(fife, population="374,000".replace(",", ""), adp_id=str(other_adp.id)),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    session.expire_all()
+    fife = council(session, "Fife")
+    assert fife.population == 374_000 and fife.adp_id == other_adp.id
+    assert fife.edited_at is not None
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "area_updated"))
+    assert event.object_type == "council_areas" and event.object_id == str(fife.id)
+    detail = json.loads(event.detail)
+    assert set(detail) == {"population", "adp_id"}
+    assert detail["population"][1] == "374000"
+    page = admin_client.get("/admin/areas").get_data(as_text=True)
+    assert "374,000" in page and "Saved Fife" in page
+
+
+def test_a_new_code_takes_the_areas_targets_with_it(admin_client, session):
+    fife = council(session, "Fife")
+    session.add(
+        Target(
+            geography="council",
+            area_code=fife.code,
+            measure="engagement_rate",
+            period_start=dt.date(2026, 4, 1),
+            period_end=dt.date(2027, 3, 31),
+            value=0.6,
+        )
+    )
+    session.commit()
+    old = fife.code
+    response = admin_client.post(f"/admin/areas/{fife.id}", data=form_for(fife, code="S12000099"))
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.scalar(sa.select(Target.area_code)) == "S12000099"
+    detail = json.loads(
+        session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.action == "area_updated"))
+    )
+    assert detail["code"] == [old, "S12000099"] and detail["targets_moved"] == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"name": ""}, "name", "Enter the council area&#39;s name."),
+        ({"code": "S12000036"}, "code", "Another area already has the code S12000036."),
+        ({"code": "s12000036"}, "code", "Another area already has the code s12000036."),
+        ({"code": "S12 000"}, "code", "Use only letters, numbers, hyphens and underscores"),
+        ({"population": "lots"}, "population", "Enter a whole number, like 25."),
+        ({"population": "-5"}, "population", "Enter a population from 0 to 100,000,000."),
+        ({"latitude": "91"}, "latitude", "Enter a latitude from -90 to 90."),
+        ({"longitude": ""}, "longitude", "Enter the longitude, like -4.2518."),
+        ({"adp_id": ""}, "adp_id", "Choose the Alcohol and Drug Partnership."),
+        ({"health_board_id": "PD"}, "health_board_id", "Choose the health board from the list."),
+    ],
+)
+def test_bad_area_changes_are_refused_with_a_clear_message_and_nothing_saved(
+    admin_client, session, changes, field, message
+):
+    fife = council(session, "Fife")
+    if changes.get("health_board_id") == "PD":  # a police division offered as a health board
+        changes = {"health_board_id": str(fife.police_division_id)}
+    before = (fife.name, fife.code, fife.population, fife.adp_id, fife.health_board_id)
+    response = admin_client.post(f"/admin/areas/{fife.id}", data=form_for(fife, **changes))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in html
+    assert f'<a href="#{field}">' in html
+    session.expire_all()
+    fife = council(session, "Fife")
+    assert (fife.name, fife.code, fife.population, fife.adp_id, fife.health_board_id) == before
+    assert fife.edited_at is None
+    assert not session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "area_updated")
+    )
+
+
+def test_an_administrator_adds_a_council_area_to_an_existing_board(admin_client, session):
+    fife = council(session, "Fife")
+    page = admin_client.get("/admin/areas/new").get_data(as_text=True)
+    assert "Choose the police division" in page
+    data = form_for(fife, name="Kingdom North", code="S12000100", population="")
+    assert admin_client.post("/admin/areas/new", data=data).status_code == 302
+    added = council(session, "Kingdom North")
+    assert added.code == "S12000100" and added.population is None
+    assert added.health_board_id == fife.health_board_id
+    assert "area_created" in session.scalars(sa.select(AuditEvent.action)).all()
+
+
+def test_an_administrator_renames_a_police_division_and_adds_an_adp(admin_client, session):
+    division = group(session, AreaGroupKind.POLICE_DIVISION, "Fife")
+    response = admin_client.post(
+        f"/admin/areas/groups/{division.id}",
+        data={"kind": "adp", "name": "Fife and Kinross", "code": division.code},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    division = session.get(AreaGroup, division.id)
+    assert division.name == "Fife and Kinross"
+    assert division.kind == AreaGroupKind.POLICE_DIVISION  # the kind never changes
+    response = admin_client.post(
+        "/admin/areas/groups/new", data={"kind": "adp", "name": "New ADP", "code": "ADP-NEW"}
+    )
+    assert response.status_code == 302
+    assert group(session, AreaGroupKind.ADP, "New ADP").code == "ADP-NEW"
+    clash = admin_client.post(
+        "/admin/areas/groups/new", data={"kind": "adp", "name": "Again", "code": "adp-new"}
+    )
+    assert clash.status_code == 400
+    assert "Another area already has the code adp-new." in clash.get_data(as_text=True)
+    actions = session.scalars(sa.select(AuditEvent.action)).all()
+    assert actions.count("area_group_updated") == 1 and actions.count("area_group_created") == 1
+
+
+def test_loading_the_reference_files_again_keeps_what_an_administrator_edited(
+    admin_client, session, app
+):
+    fife = council(session, "Fife")
+    admin_client.post(f"/admin/areas/{fife.id}", data=form_for(fife, population="1"))
+    with app.app_context():
+        report = load_reference(db.session)
+        db.session.commit()
+    assert "council_areas: 0 created, 0 updated, 31 unchanged, 1 kept as an administrator" in (
+        "\n".join(report.lines())
+    )
+    session.expire_all()
+    assert council(session, "Fife").population == 1
+
+
+def test_unknown_areas_are_not_found(admin_client):
+    assert admin_client.get("/admin/areas/999999").status_code == 404
+    assert admin_client.get("/admin/areas/groups/999999").status_code == 404

@@ -1,0 +1,353 @@
+"""Webhooks: each status change to a referral in a system's scope is posted to the
+system's own address (a real HTTP server on loopback here), signed with its secret,
+with no personal details; retried while the system is down, never lost, never twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from referrals.api.models import ApiClient
+from referrals.choices import Role
+from referrals.extensions import db
+from referrals.models import Referral
+from referrals.notifications.backends import LogBackend
+from referrals.notifications.kinds import Kind, Status
+from referrals.notifications.models import Notification
+from referrals.notifications.sender import Policy, deliver_due
+from referrals.webhooks.addresses import AddressProblem, checked_url
+from referrals.webhooks.registration import set_address
+from referrals.webhooks.signing import signature, verify
+
+from .factories import bearer, make_api_client, make_organisation, make_service, make_user, suite
+from .test_api_referrals import new_referral
+from .test_auth import sign_in
+from .test_notifications import Clock
+from .webhook_receiver import Receiver
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    clock = Clock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    app.config["CLOCK"] = clock
+    return clock
+
+
+@pytest.fixture
+def world(app, session):
+    paisley, aberdeen = suite(session, "PAI"), suite(session, "ABD-KB")
+    trust, other = make_organisation(session, "Recovery Trust"), make_organisation(session)
+    service = make_service(session, organisation=trust, name="Trust Paisley")
+    west, west_token = make_api_client(session, Role.CUSTODY, suites=[paisley])
+    north, _ = make_api_client(session, Role.CUSTODY, suites=[aberdeen])
+    trust_system, trust_token = make_api_client(session, Role.PROVIDER, organisation=trust)
+    other_system, _ = make_api_client(session, Role.PROVIDER, organisation=other)
+    make_user(session, Role.PROVIDER, email="worker@trust.example", organisation=trust)
+    session.commit()
+    receivers = {}
+    with app.test_request_context():
+        for name, system in (
+            ("west", west),
+            ("north", north),
+            ("trust", trust_system),
+            ("other", other_system),
+        ):
+            receiver = Receiver()
+            system = session.get(ApiClient, system.id)
+            receiver.secret = set_address(session, system, receiver.url).secret
+            receivers[name] = receiver
+        session.commit()
+    yield {
+        "service": service,
+        "west_token": west_token,
+        "trust_token": trust_token,
+        "trust_system": trust_system,
+        "receivers": receivers,
+    }
+    for receiver in receivers.values():
+        receiver.stop()
+
+
+def send(app) -> object:
+    """One pass of the sender, as ``flask send-notifications`` makes."""
+    with app.app_context():
+        try:
+            return deliver_due(db.session, LogBackend(), Policy.from_config(app.config))
+        finally:
+            db.session.remove()
+
+
+def webhook_rows(session) -> list[Notification]:
+    session.expire_all()
+    return list(
+        session.scalars(
+            sa.select(Notification)
+            .where(Notification.kind == Kind.WEBHOOK)
+            .order_by(Notification.id)
+        )
+    )
+
+
+def make_and_accept(client, world, n: int = 1) -> dict:
+    body = new_referral(world, custody_record_number=f"PAI/26/{n:06d}")
+    made = client.post("/api/v1/referrals", json=body, headers=bearer(world["west_token"]))
+    assert made.status_code == 201, made.get_json()
+    key = made.get_json()["id"]
+    accepted = client.post(
+        f"/api/v1/referrals/{key}/events",
+        json={"action": "accept", "version": made.get_json()["version"]},
+        headers=bearer(world["trust_token"]),
+    )
+    assert accepted.status_code == 201, accepted.get_json()
+    return accepted.get_json()
+
+
+def test_status_changes_reach_the_systems_in_scope_signed_and_without_personal_details(
+    app, client, session, world, clock
+):
+    for receiver in world["receivers"].values():
+        receiver.start()
+    referral = make_and_accept(client, world)
+    # Written with each change: one row per system with the referral in its scope.
+    rows = webhook_rows(session)
+    assert len(rows) == 4 and {r.status for r in rows} == {Status.PENDING}
+    send(app)
+    assert {r.status for r in webhook_rows(session)} == {Status.SENT}
+    west, trust = world["receivers"]["west"], world["receivers"]["trust"]
+    assert not world["receivers"]["north"].received and not world["receivers"]["other"].received
+    for receiver in (west, trust):
+        assert [r.event["referral"]["status"] for r in receiver.received] == ["made", "accepted"]
+        assert all(r.genuine for r in receiver.received), "the signature must verify"
+        assert [r.event["referral"]["version"] for r in receiver.received] == [1, 2]
+    last = trust.received[-1]
+    assert last.path == "/hooks/referrals"
+    assert last.headers["Content-Type"] == "application/json"
+    assert last.headers["Referrals-Event-Id"] == last.event["id"]
+    event = last.event
+    assert event["type"] == "referral.status_changed"
+    assert event["referral"]["id"] == referral["id"]
+    assert event["referral"]["reference"] == referral["reference"]
+    assert event["referral"]["version"] == referral["version"]
+    assert event["referral"]["link"].endswith(f"/api/v1/referrals/{referral['id']}")
+    assert event["referral"]["fhir"].endswith(f"/api/v1/referrals/{referral['id']}/fhir")
+    assert dt.datetime.fromisoformat(event["occurred_at"]) <= dt.datetime.now(dt.UTC)
+    assert set(event) == {"id", "type", "occurred_at", "referral"}
+    everything = b"".join(r.body for r in [*west.received, *trust.received])
+    for personal in ("Sam Example", "07700", "PAI/26/", "PA1", "afternoons", "25_34"):
+        assert personal.encode() not in everything
+    ids = [r.event["id"] for r in [*west.received, *trust.received]]
+    assert len(set(ids)) == 4
+    # Another system's secret does not verify the post.
+    assert not verify(
+        west.secret,
+        last.headers["Referrals-Timestamp"],
+        last.headers["Referrals-Signature"],
+        last.body,
+        time.time(),
+    )
+    send(app)
+    assert len(west.received) == len(trust.received) == 2  # nothing sent twice
+
+
+def test_changes_made_on_the_pages_and_an_undo_are_posted_too(app, client, session, world):
+    made = client.post(
+        "/api/v1/referrals", json=new_referral(world), headers=bearer(world["west_token"])
+    ).get_json()
+    referral_id = session.scalar(
+        sa.select(Referral.id).where(Referral.reference == made["reference"])
+    )
+    sign_in(client, "worker@trust.example")
+    accepted = client.post(f"/referrals/{referral_id}/accept", data={"accept-version": "1"})
+    assert accepted.status_code == 302
+    undone = client.post(f"/referrals/{referral_id}/undo", data={"version": "2"})
+    assert undone.status_code == 302
+    trust = world["trust_system"].id
+    events = [json.loads(r.payload) for r in webhook_rows(session) if r.api_client_id == trust]
+    assert [(e["referral"]["status"], e["referral"]["version"]) for e in events] == [
+        ("made", 1),
+        ("accepted", 2),
+        ("made", 3),
+    ]
+
+
+def test_a_change_that_fails_writes_no_event(app, client, session, world):
+    made = client.post(
+        "/api/v1/referrals", json=new_referral(world), headers=bearer(world["west_token"])
+    ).get_json()
+    stale = client.post(
+        f"/api/v1/referrals/{made['id']}/events",
+        json={"action": "accept", "version": made["version"] + 5},
+        headers=bearer(world["trust_token"]),
+    )
+    assert stale.status_code == 409
+    assert [json.loads(r.payload)["referral"]["status"] for r in webhook_rows(session)] == [
+        "made",
+        "made",
+    ]
+
+
+def test_system_down_then_up_loses_nothing_and_sends_nothing_twice(
+    app, client, session, world, clock
+):
+    app.config.update(NOTIFY_RETRY_SECONDS=60, NOTIFY_RETRY_MAX_SECONDS=600)
+    west, trust = world["receivers"]["west"], world["receivers"]["trust"]
+    trust.start()
+    for n in range(3):
+        make_and_accept(client, world, n)
+    # The custody system is down: its six events wait; the provider's arrive.
+    send(app)
+    assert len(trust.delivered) == 6
+    waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
+    assert len(waiting) == 6 and all("Could not reach" in r.last_error for r in waiting)
+    clock.advance(seconds=30)
+    send(app)
+    assert [r.attempts for r in webhook_rows(session) if r.status == Status.PENDING] == [1] * 6
+    # It comes back answering 503 for a while: still waiting, with what it said.
+    west.status = 503
+    west.start()
+    clock.advance(minutes=2)
+    send(app)
+    waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
+    assert len(waiting) == 6 and all("answered 503" in r.last_error for r in waiting)
+    west.status = 200
+    clock.advance(minutes=5)
+    send(app)
+    clock.advance(hours=2)
+    send(app)
+    accepted = west.delivered
+    assert len(accepted) == 6 and len({r.event["id"] for r in accepted}) == 6
+    assert all(r.genuine for r in accepted)
+    # Every attempt at one event carried the same event id and body.
+    by_id: dict[str, set] = {}
+    for attempt in west.received:
+        by_id.setdefault(attempt.event["id"], set()).add(attempt.body)
+    assert len(by_id) == 6 and all(len(bodies) == 1 for bodies in by_id.values())
+    assert len(trust.delivered) == 6
+    assert {r.status for r in webhook_rows(session)} == {Status.SENT}
+
+
+def test_failed_events_are_shown_to_admins_who_can_send_them_again(
+    app, client, session, world, clock
+):
+    trust = world["receivers"]["trust"]
+    trust.status = 410  # the system says the address is gone: failed at once
+    trust.start()
+    world["receivers"]["west"].start()
+    make_and_accept(client, world)
+    send(app)
+    assert len([r for r in webhook_rows(session) if r.status == Status.FAILED]) == 2
+    admin = make_user(session, Role.ADMIN)
+    session.commit()
+    sign_in(client, admin.email)
+    outbox = client.get("/admin/outbox").get_data(as_text=True)
+    assert "(webhook)" in outbox and "answered 410" in outbox
+    failed = [r for r in webhook_rows(session) if r.status == Status.FAILED]
+    page = client.get(f"/admin/api-clients/{world['trust_system'].id}/webhook")
+    assert "answered 410" in page.get_data(as_text=True)
+    trust.status = 200
+    client.post("/admin/outbox/retry", data={"id": [str(r.id) for r in failed]})
+    send(app)
+    assert [r.event["referral"]["status"] for r in trust.delivered] == ["made", "accepted"]
+    assert {r.status for r in webhook_rows(session)} == {Status.SENT}
+
+
+def test_an_admin_sets_the_address_and_sees_the_secret_once(app, client, session):
+    admin = make_user(session, Role.ADMIN)
+    system, _ = make_api_client(session, Role.PROVIDER, organisation=make_organisation(session))
+    reports, _ = make_api_client(session, Role.LEAD)
+    session.commit()
+    sign_in(client, admin.email)
+    url = f"/admin/api-clients/{system.id}/webhook"
+    assert client.get(url).status_code == 200
+    refused = client.post(url, data={"url": "http://cases.example.org/hooks"})
+    assert refused.status_code == 400
+    assert "must start with https://" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(ApiClient, system.id).webhook_url is None
+    done = client.post(url, data={"url": "https://cases.example.org/hooks"})
+    html = done.get_data(as_text=True)
+    assert done.status_code == 200 and done.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'<textarea id="secret"[^>]*>(whsec_[^<]+)</textarea>', html).group(1)
+    session.expire_all()
+    stored = session.get(ApiClient, system.id)
+    assert stored.webhook_url == "https://cases.example.org/hooks"
+    assert stored.webhook_secret == secret
+    raw = str(session.execute(sa.text("SELECT webhook_secret FROM api_clients")).all())
+    assert secret not in raw  # kept encrypted
+    assert secret not in client.get(url).get_data(as_text=True)
+    # Changing the address keeps the secret; a new secret is shown once and replaces it.
+    moved = client.post(url, data={"url": "https://cases.example.org/v2/hooks"})
+    assert moved.status_code == 302
+    fresh = client.post(f"{url}/secret").get_data(as_text=True)
+    new = re.search(r'<textarea id="secret"[^>]*>(whsec_[^<]+)</textarea>', fresh).group(1)
+    session.expire_all()
+    assert new != secret and session.get(ApiClient, system.id).webhook_secret == new
+    # Stopping needs the box ticked.
+    client.post(f"{url}/remove", data={})
+    session.expire_all()
+    assert session.get(ApiClient, system.id).webhook_url is not None
+    client.post(f"{url}/remove", data={"confirm": "y"})
+    session.expire_all()
+    assert session.get(ApiClient, system.id).webhook_url is None
+    # A reports system has no referrals to hear about.
+    no = client.post(f"/admin/api-clients/{reports.id}/webhook", data={"url": "https://x.example"})
+    assert no.status_code == 400 and "reads published figures only" in no.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "loopback", "problem"),
+    [
+        ("https://cases.example.org/hooks?x=1", False, None),
+        ("http://127.0.0.1:8080/hooks", True, None),
+        ("http://[::1]:8080/hooks", True, None),
+        ("http://127.0.0.1:8080/hooks", False, "https://"),
+        ("http://cases.example.org/hooks", True, "https://"),
+        ("ftp://cases.example.org/", False, "https://"),
+        ("https://user:pw@cases.example.org/", False, "password"),
+        ("https://cases.example.org:99999/", False, "not a web address"),
+        ("", False, "Enter the address"),
+        ("https://cases example.org/", False, "spaces"),
+    ],
+)
+def test_which_addresses_may_be_registered(raw, loopback, problem):
+    if problem is None:
+        assert checked_url(raw, allow_http_loopback=loopback) == raw
+    else:
+        with pytest.raises(AddressProblem, match=problem):
+            checked_url(raw, allow_http_loopback=loopback)
+
+
+def test_a_signature_verifies_only_the_same_body_secret_and_a_fresh_time():
+    body, now = b'{"id":"e1"}', 1_800_000_000
+    header = signature("whsec_a", now, body)
+    assert header.startswith("sha256=") and len(header) == 7 + 64
+    assert verify("whsec_a", str(now), header, body, now + 10)
+    assert not verify("whsec_a", str(now), header, body + b" ", now)
+    assert not verify("whsec_b", str(now), header, body, now)
+    assert not verify("whsec_a", str(now + 1), header, body, now)
+    assert not verify("whsec_a", str(now), header, body, now + 301)  # replayed later
+    assert not verify("whsec_a", "soon", header, body, now)
+
+
+def test_the_command_line_sets_the_address_and_prints_the_secret(runner, session):
+    system, _ = make_api_client(session, Role.PROVIDER, organisation=make_organisation(session))
+    session.commit()
+    refused = runner.invoke(
+        args=["set-webhook", "--client", system.name, "--url", "http://cases.example.org/"]
+    )
+    assert refused.exit_code != 0 and "https://" in refused.output
+    done = runner.invoke(
+        args=["set-webhook", "--client", str(system.uuid), "--url", "https://c.example/h"]
+    )
+    assert done.exit_code == 0, done.output
+    secret = done.output.strip().splitlines()[-1]
+    assert secret.startswith("whsec_")
+    session.expire_all()
+    assert session.get(ApiClient, system.id).webhook_secret == secret
+    stopped = runner.invoke(args=["set-webhook", "--client", system.name, "--remove"])
+    assert stopped.exit_code == 0 and "no more events" in stopped.output
