@@ -2,7 +2,7 @@
 
 GSS codes are never reused: when a council area's boundary changed, it got a new code.
 Boundary and postcode files older than the change still carry the old code, so imports
-read an old code as its replacement and say so. (Scotland's four changed in 2018 and
+read an old code as its replacement and say so. (The four below changed in 2018 and
 2019 after small boundary changes.)
 """
 

@@ -48,6 +48,7 @@ class Geography(Choice):
     ADP = "adp", "Alcohol and Drug Partnership"
     POLICE_DIVISION = "police_division", "Police division"
     HEALTH_BOARD = "health_board", "Health board"
+    SCHEME = "scheme", "Arrest referral scheme"
 
 
 class ServiceStatus(Choice):
@@ -231,3 +232,14 @@ class Measure(Choice):
     ENGAGEMENT_TO_TREATMENT = "engagement_to_treatment", "Engagement to treatment"
     WITHIN_3_WEEKS = "within_3_weeks", "Treatment within 3 weeks"
     MEDIAN_DAYS_TO_TREATMENT = "median_days_to_treatment", "Median days to treatment"
+    NALOXONE_SUPPLIED = "naloxone_supplied", "Naloxone kits supplied in custody"
+    NEAR_FATAL_OVERDOSE = "near_fatal_overdose", "Near-fatal overdose follow-ups"
+    DECLINED = "declined", "Referrals declined"
+    STARTED_OVER_42 = "started_over_42", "Started treatment after more than 6 weeks"
+    RETENTION_12_WEEKS = "retention_12_weeks", "Retained at 12 weeks"
+    DIVERSION_COMPLETION = "diversion_completion", "Diversion completion"
+    CHILDREN_AFFECTED = "children_affected", "Referrals with children in the household"
+    CONTACTS = "contacts", "Custody contacts"
+    OFFER_RATE = "offer_rate", "Offer rate"
+    REFERRAL_SUCCESS_RATE = "referral_success_rate", "Referral success rate"
+    NALOXONE_SUPPLY_RATE = "naloxone_supply_rate", "Naloxone supply rate"

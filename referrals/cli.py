@@ -26,15 +26,18 @@ from .seed.reference import DEFAULT_DIRECTORY, load_reference
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=DEFAULT_DIRECTORY,
     show_default="seeds/",
-    help="Folder holding service_types.csv, council_areas.csv, postcode_districts.csv, "
-    "places.csv and custody_suites.csv.",
+    help="Data pack folder holding council_areas.csv, postcode_districts.csv, places.csv, "
+    "custody_suites.csv, nation.csv and tiles.csv (and service_types.csv, or the one in "
+    "seeds/), for example seeds/durham.",
 )
 @with_appcontext
 def seed_reference_command(directory: Path) -> None:
-    """Load service types, council areas and their groups, postcode districts, the
-    gazetteer of places and custody suites. Safe to run again: rows are matched on their
-    codes and updated in place, except areas an administrator has edited, which are kept;
-    a bad row stops the load and nothing is saved."""
+    """Load a data pack: service types, council areas and their groups, postcode
+    districts, the gazetteer of places, custody suites, the nation's settings (its name,
+    level labels, postcode areas, bank-holiday region and search examples) and the tile
+    map layout. Safe to run again: rows are matched on their codes and updated in place,
+    except areas an administrator has edited, which are kept; a bad row stops the load
+    and nothing is saved."""
     try:
         report = load_reference(db.session, directory)
         db.session.commit()

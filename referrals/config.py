@@ -176,8 +176,9 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "REPORT_LARGE_AREA": _int(env, "REPORT_LARGE_AREA", 200, minimum=1),
         "STALE_AFTER_DAYS": _int(env, "STALE_AFTER_DAYS", 180, minimum=1),
         "OVERDUE_WORKING_DAYS": _int(env, "OVERDUE_WORKING_DAYS", 5, minimum=1),
-        # Bank holidays left out of working days: SCT (Scotland), ENG, WLS or NIR.
-        "BANK_HOLIDAY_REGION": _choice(env, "BANK_HOLIDAY_REGION", "SCT", BANK_HOLIDAY_REGIONS),
+        # Bank holidays left out of working days: SCT, ENG, WLS or NIR. Unset, the data
+        # pack's region (nation.csv) applies.
+        "BANK_HOLIDAY_REGION": _choice(env, "BANK_HOLIDAY_REGION", "", BANK_HOLIDAY_REGIONS),
         **notification_settings(env),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 20 * 1024 * 1024, minimum=1024),
         # What the services upload page imports within one request's time limit

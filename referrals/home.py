@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
+from . import nation
 from .choices import Role
 
 bp = Blueprint("home", __name__)
@@ -53,7 +54,7 @@ TASKS = {
         (
             "reports.area_report",
             "Compare areas",
-            "Engagement and conversion by area, against Scotland and your targets.",
+            "Engagement and conversion by area, against {national} and your targets.",
         ),
         ("reports.area_map", "See the map", "The postcode lottery, area by area."),
         ("reports.dashboard", "National picture", "The referral funnel and headline measures."),
@@ -74,8 +75,9 @@ def favicon():
 @bp.get("/")
 def index():
     role = current_user.role if current_user.is_authenticated else None
+    national = nation.current().name
     tasks = [
-        {"url": url_for(endpoint), "title": title, "text": text}
+        {"url": url_for(endpoint), "title": title, "text": text.format(national=national)}
         for endpoint, title, text in TASKS.get(role, TASKS[None])
         if endpoint in current_app.view_functions
     ]

@@ -207,6 +207,31 @@ class AreaGroupBoundary(db.Model):
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AreaTile(db.Model):
+    """One area's place on the tile map: a column and row on a hexagon grid laid out
+    roughly like the country, and the short name written on the tile. ``level`` is
+    ``council`` or an area group kind; ``code`` is the area's code at that level."""
+
+    __tablename__ = "area_tiles"
+
+    level: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    short_name: Mapped[str] = mapped_column(sa.String(24))
+    col: Mapped[int]
+    row: Mapped[int]
+
+
+class NationSetting(db.Model):
+    """One setting of the nation this installation serves (its name, the names of its
+    geography levels, the postcode areas it covers, its bank-holiday region), loaded from
+    the reference data pack's ``nation.csv``."""
+
+    __tablename__ = "nation_settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(500))
+
+
 # ---------------------------------------------------------------------------------------
 # Directory
 # ---------------------------------------------------------------------------------------

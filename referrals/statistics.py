@@ -54,12 +54,13 @@ class Comparison(StrEnum):
     NOT_COMPARED = "not_compared"
 
 
+# ``{national}`` is the national comparator's name (``referrals.nation``).
 COMPARISON_LABELS = {
-    Comparison.HIGHER_998: "Higher than Scotland (99.8%)",
-    Comparison.HIGHER_95: "Higher than Scotland (95%)",
-    Comparison.SIMILAR: "Similar to Scotland",
-    Comparison.LOWER_95: "Lower than Scotland (95%)",
-    Comparison.LOWER_998: "Lower than Scotland (99.8%)",
+    Comparison.HIGHER_998: "Higher than {national} (99.8%)",
+    Comparison.HIGHER_95: "Higher than {national} (95%)",
+    Comparison.SIMILAR: "Similar to {national}",
+    Comparison.LOWER_95: "Lower than {national} (95%)",
+    Comparison.LOWER_998: "Lower than {national} (99.8%)",
     Comparison.NOT_COMPARED: "Not compared",
 }
 

@@ -1,8 +1,9 @@
 """Working days, for "respond within 5 working days" and for overdue referrals.
 
 A working day is Monday to Friday and not a bank holiday in the region set by
-``BANK_HOLIDAY_REGION`` (default ``SCT``, Scotland; ``ENG``, ``WLS`` and ``NIR`` are the
-other UK nations). The holidays come from the maintained ``holidays`` package, so
+``BANK_HOLIDAY_REGION`` (``SCT``, ``ENG``, ``WLS`` or ``NIR``) or, when that is unset, by
+the data pack's ``bank_holiday_region`` (``referrals/nation.py``). The holidays come from
+the maintained ``holidays`` package, so
 substitute days ("Boxing Day (observed)") and one-off holidays are included.
 
 A referral made on day D must be answered by the end of the 5th working day after D;
@@ -17,13 +18,19 @@ from functools import lru_cache
 import holidays
 from flask import current_app, has_app_context
 
+from . import nation
+
 DEFAULT_REGION = "SCT"
 
 
 def region() -> str:
     """The bank-holiday region of this installation."""
     if has_app_context():
-        return current_app.config.get("BANK_HOLIDAY_REGION") or DEFAULT_REGION
+        return (
+            current_app.config.get("BANK_HOLIDAY_REGION")
+            or nation.current().bank_holiday_region
+            or DEFAULT_REGION
+        )
     return DEFAULT_REGION
 
 

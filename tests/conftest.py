@@ -40,6 +40,8 @@ REFERENCE_TABLES = (
     "postcode_districts",
     "places",
     "custody_suites",
+    "nation_settings",
+    "area_tiles",
 )
 
 

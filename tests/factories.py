@@ -186,3 +186,39 @@ def make_api_client(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def make_contact(
+    session,
+    *,
+    recorder: User,
+    contact_on: dt.date,
+    outcome: str = "declined",
+    naloxone: str = "not_offered",
+    council_name: str = "Glasgow City",
+    **fields,
+):
+    """A custody contact as the form would record it (offered when the outcome needs it)."""
+    from referrals.contacts.models import CustodyContact
+
+    values = {
+        "age_band": "25_34",
+        "sex": "male",
+        "postcode_district": "G31",
+        "offered": outcome in ("referral_made", "declined"),
+        "decline_reason": "no_reason" if outcome == "declined" else None,
+        "not_suitable_reason": "other" if outcome == "not_suitable" else None,
+    }
+    values.update(fields)
+    contact = CustodyContact(
+        custody_suite_id=recorder.custody_suite_id,
+        contact_on=contact_on,
+        recorded_by_id=recorder.id,
+        council_area_id=council(session, council_name).id,
+        outcome=outcome,
+        naloxone=naloxone,
+        **values,
+    )
+    session.add(contact)
+    session.flush()
+    return contact

@@ -50,8 +50,8 @@ def test_bank_holidays_are_not_working_days():
     assert is_working_day(D(2026, 8, 31), "SCT")  # England's, not Scotland's
 
 
-def test_the_bank_holiday_region_is_a_setting_defaulting_to_scotland(tmp_path):
-    assert settings_from_env(str(tmp_path), {})["BANK_HOLIDAY_REGION"] == "SCT"
+def test_the_bank_holiday_region_is_a_setting_defaulting_to_the_data_packs(tmp_path):
+    assert settings_from_env(str(tmp_path), {})["BANK_HOLIDAY_REGION"] == ""
     assert (
         settings_from_env(str(tmp_path), {"BANK_HOLIDAY_REGION": "eng"})["BANK_HOLIDAY_REGION"]
         == "ENG"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from referrals.reports import disclosure as dc
-from referrals.reports.measures import B, possible
+from referrals.reports.measures import BASE, B, possible
 
 from .adversary import Cell, Reader
 
@@ -62,8 +62,8 @@ PERIODS = [
     dc.PeriodSpec(frozenset({3, 4, 5}), False, False, 1.0, "quarter"),
     dc.PeriodSpec(frozenset(MONTHS), True, False, 10.0, "year"),
 ]
-ACCEPTED = (1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-NOT_ACCEPTED = (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+ACCEPTED = (1, 1) + (0,) * (len(BASE) - 2)
+NOT_ACCEPTED = (1,) + (0,) * (len(BASE) - 1)
 
 
 def _layout() -> dc.Layout:

@@ -134,14 +134,20 @@ def test_a_period_not_yet_followed_up_has_no_rate(session, maker):
     assert "acceptance_rate" not in quarter and "conversion_rate" not in quarter
     assert quarter["within_3_weeks"] == [12, 18]  # completed waits need no follow-up
     assert published.periods["2026Q3"]["scotland"] == [
+        "children_affected",
+        "contacts",
         "declined",
+        "diversion_completion",
         "engagement_to_treatment",
         "naloxone_supplied",
+        "naloxone_supply_rate",
         "near_fatal_overdose",
+        "offer_rate",
+        "referral_success_rate",
         "referrals",
         "started_over_42",
         "within_3_weeks",
-    ]
+    ]  # retention at 12 weeks waits for its follow-up, as conversion does
 
 
 def test_referrals_entered_in_error_are_left_out_but_counted_in_closures(session, maker):

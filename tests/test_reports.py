@@ -316,12 +316,16 @@ def test_quarterly_report_is_printable(client, data):
         "2. Council areas: 12 months to",
         "3. Map",
         "4. Funnel plot",
-        "5. Scotland by quarter",
-        "6. Definitions and caveats",
+        "5. Arrest referral schemes",
+        "6. Scotland by quarter",
+        "7. Definitions and caveats",
         "Figures as at",
     ):
         assert section in html
     assert "report-print.css" in html and "<svg" in html
+    # With no boundaries the printed map is the tile map: every council named on its tile.
+    assert html.count('class="tile" aria-label="') == 32
+    assert '<text x="' in html and ">Glasgow</text>" in html
 
 
 def square(lon, lat, size=0.5, points=40):
@@ -365,7 +369,11 @@ def test_boundaries_are_simplified_and_drawn(client, data, session, runner, tmp_
         frame = client.get(f"/reports/map/frame?group={group}").get_data(as_text=True)
         areas = json.loads(re.search(r"var areas = (\[.*?\]);\n", frame, re.S).group(1))
         assert sum(1 for a in areas if a["geometry"]) == 32
-    assert "drawn from their boundaries" in client.get("/reports/map").get_data(as_text=True)
+    tiles = client.get("/reports/map").get_data(as_text=True)
+    assert "Each hexagon is an area" in tiles  # the tile map stays the default
+    assert '<option value="geographic"' in tiles  # with the geographic map one choice away
+    geographic = client.get("/reports/map?view=geographic").get_data(as_text=True)
+    assert "drawn from their boundaries" in geographic
     assert "Council area boundaries." in client.get("/reports/quarterly").get_data(as_text=True)
 
 

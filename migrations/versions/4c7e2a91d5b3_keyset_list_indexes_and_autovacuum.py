@@ -2,7 +2,7 @@
 for the tables the reports read from their indexes alone (PostgreSQL only)
 
 Revision ID: 4c7e2a91d5b3
-Revises: 5b7e2c9d41a6
+Revises: 7e33299216fe
 Create Date: 2026-12-02 02:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4c7e2a91d5b3'
-down_revision = '5b7e2c9d41a6'
+down_revision = '7e33299216fe'
 branch_labels = None
 depends_on = None
 

@@ -93,14 +93,14 @@ def report_paths() -> dict:
             ],
         ),
         "/reports/national": _report(
-            "Scotland's figures for a period, by group of people, with reasons for closing "
+            "The nation's figures for a period, by group of people, with reasons for closing "
             "and declining",
             "getNationalReport",
             "NationalReport",
             [PERIOD, AS_OF],
         ),
         "/reports/trends": _report(
-            "One area's quarters and years beside Scotland's",
+            "One area's quarters and years beside the nation's",
             "getAreaTrends",
             "TrendsReport",
             [
@@ -114,7 +114,7 @@ def report_paths() -> dict:
             ],
         ),
         "/reports/quarterly": _report(
-            "The quarterly report: Scotland's quarter, council areas over the 12 months to "
+            "The quarterly report: the nation's quarter, council areas over the 12 months to "
             "its end, recent quarters",
             "getQuarterlyReport",
             "QuarterlyReport",

@@ -10,9 +10,10 @@ shown are ``null`` with their reason (see ``reports/data.py``). Each call is aud
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from werkzeug.datastructures import MultiDict
 
+from .. import nation
 from ..audit import record
 from ..choices import Role
 from ..extensions import db
@@ -31,7 +32,7 @@ QUARTERS_SHOWN, YEARS_SHOWN, ROLLING_SHOWN = 8, 4, 3
 
 
 def _national_name() -> str:
-    return current_app.config.get("NATIONAL_NAME", "Scotland")
+    return nation.current().name
 
 
 def _only(*names: str) -> None:
@@ -124,7 +125,7 @@ def report_areas():
 @bp.get("/reports/national")
 @client_required(Role.LEAD)
 def report_national():
-    """Scotland's figures for a period (the reports summary page), by group of people."""
+    """The nation's figures for a period (the reports summary page), by group of people."""
     _only("period", "as_of")
     choices = _choices(national=True)
     period = choices.period_facts
@@ -138,7 +139,7 @@ def report_national():
 @bp.get("/reports/trends")
 @client_required(Role.LEAD)
 def report_trends():
-    """One area's quarters and years beside Scotland's (the trends page)."""
+    """One area's quarters and years beside the nation's (the trends page)."""
     _only("group", "area", "as_of")
     choices = _choices(geographies_only=True)
     grouping = choices.grouping if choices.grouping in GEOGRAPHIES else "council"
@@ -169,8 +170,8 @@ def report_trends():
 @bp.get("/reports/quarterly")
 @client_required(Role.LEAD)
 def report_quarterly():
-    """The quarterly report: Scotland's quarter, every council area over the 12 months to
-    its end, and Scotland's recent quarters."""
+    """The quarterly report: the nation's quarter, every council area over the 12 months to
+    its end, and the nation's recent quarters."""
     _only("quarter", "measure", "as_of")
     kept = MultiDict({"as_of": request.args["as_of"]} if request.args.get("as_of") else {})
     choices = read_choices(kept, geographies_only=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import nation
 from ..models import Place, Postcode, PostcodeDistrict
 from ..postcodes import looks_like_postcode, parse
 from ..seed.reference import place_key
@@ -79,6 +80,18 @@ def nearest_district(session: Session, lat: float, lon: float) -> PostcodeDistri
     return min(candidates, key=lambda d: (d.latitude - lat) ** 2 + (d.longitude - lon) ** 2 / 3)
 
 
+def covers_hint() -> str:
+    """What the directory covers, for a postcode it does not know."""
+    here = nation.current()
+    areas = (
+        f" (postcodes starting {', '.join(here.postcode_areas)})" if here.postcode_areas else ""
+    )
+    return (
+        f"This directory covers {here.coverage}{areas}. Check the postcode, or try the name "
+        "of the town."
+    )
+
+
 def _ask_geocoder(
     session: Session, geocoder: Geocoder | None, query: str
 ) -> tuple[Origin | None, str | None]:
@@ -112,8 +125,11 @@ def locate(session: Session, query: str, geocoder: Geocoder | None = None) -> Or
     """Turn what someone typed into a point, or say clearly why not."""
     text = " ".join((query or "").split())[:MAX_QUERY]
     if not text:
+        examples = nation.current().search_examples
         return NotFound(
-            query or "", "Enter a postcode or a town.", "For example G31 2AB, EH6 or Kirkcaldy."
+            query or "",
+            "Enter a postcode or a town.",
+            f"For example {examples}." if examples else "",
         )
     parsed = parse(text)
     if parsed is not None and parsed.kind in ("full", "district"):
@@ -136,8 +152,8 @@ def locate(session: Session, query: str, geocoder: Geocoder | None = None) -> Or
         return NotFound(
             text,
             f"We could not find the postcode “{text}”.",
-            "Check it for typing errors, or try just the first part (like G31) or the name "
-            "of the town.",
+            "Check it for typing errors, or try just the first part"
+            f"{nation.current().like('district', ' (like ', ')')} or the name of the town.",
             note=note,
         )
     return _locate_place(session, text, geocoder)
@@ -194,7 +210,7 @@ def _locate_postcode(session, text, parsed, geocoder) -> Origin | NotFound:
     return NotFound(
         text,
         f"We could not find the postcode “{text}”.",
-        "This directory covers Scotland. Check the postcode, or try the name of the town.",
+        covers_hint(),
         note=note,
     )
 
@@ -220,7 +236,8 @@ def _locate_place(session, text, geocoder) -> Origin | NotFound:
             council_area_id=place.council_area_id,
             also_matching=also,
         )
-    origin, note = _ask_geocoder(session, geocoder, f"{text}, Scotland")
+    place_name = nation.current().name
+    origin, note = _ask_geocoder(session, geocoder, f"{text}, {place_name}")
     if origin:
         return origin
     names = list(session.scalars(sa.select(Place.name)))

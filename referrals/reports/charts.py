@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..statistics import Z95, Z998, Comparison, funnel_limits
 from .colours import State, state_for
+from .measures import MEASURES
 from .tables import AreaTable, Row, rounded
 
 
@@ -47,17 +48,18 @@ def why_not_shown(figure) -> str:
     label = figure.label or ""
     if label == "[c]":
         return "hidden so that another figure cannot be worked out"
+    counted = MEASURES[figure.name].counted if figure.name in MEASURES else "referrals"
     if label.startswith("fewer"):
-        return f"{label} referrals"
+        return f"{label} {counted}"
     if label.startswith("<"):
         return "small numbers"
     if label == "not published":
         return "not published, to protect small numbers"
-    return "no referrals"
+    return f"no {counted}"
 
 
 def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:
-    """Areas ranked by a rate, with 95% interval whiskers and Scotland's line."""
+    """Areas ranked by a rate, with 95% interval whiskers and the nation's line."""
     left, width, row_height = 230, 760, 22
     plotted = [r for r in table.rows if r.rates[measure].available]
     omitted = [
@@ -134,7 +136,7 @@ class FunnelPlot:
 
 
 def funnel_plot(table: AreaTable, measure: str, title: str) -> FunnelPlot:
-    """Each area's rate against its denominator, with Scotland's rate and the 95% and
+    """Each area's rate against its denominator, with the nation's rate and the 95% and
     99.8% control limits; areas outside the 95% limits are labelled by name."""
     plot = FunnelPlot(920, 460, [], None, "", title=title)
     left, top, right, bottom = plot.box

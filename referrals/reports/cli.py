@@ -99,6 +99,42 @@ def refresh_reports_command() -> None:
     )
 
 
+@click.command("rebuild-summaries")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Add up every day again, not only the days changed since the last time.",
+)
+@with_appcontext
+def rebuild_summaries_command(everything: bool) -> None:
+    """Bring the report summary tables (referrals added up per day, area and kind of
+    person) up to date: the days changed since they were last read are added up again
+    from the referrals. Reports do this themselves before working out the day's figures;
+    use --all after restoring a backup or changing the referrals outside the database's
+    own triggers."""
+    from flask import current_app
+
+    from .summaries import refresh
+
+    config = current_app.config
+    done = refresh(
+        db.session,
+        config["ENGAGEMENT_WINDOW_DAYS"],
+        config["TREATMENT_WINDOW_DAYS"],
+        everything=everything,
+    )
+    db.session.commit()
+    if done.everything:
+        click.echo(f"Summaries rebuilt for every day ({done.days} days) in {done.seconds:.1f} s.")
+    elif done.days:
+        days = f"{done.days} day" + ("s" if done.days != 1 else "")
+        click.echo(f"Summaries brought up to date: {days} added up again.")
+    else:
+        click.echo("Summaries already up to date.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_boundaries_command)
     app.cli.add_command(refresh_reports_command)
+    app.cli.add_command(rebuild_summaries_command)

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import nation
 from ..statistics import COMPARISON_LABELS, Comparison
 
 
 @dataclass(frozen=True)
 class State:
     key: str
-    label: str
+    wording: str  # may name the nation as ``{national}``
     colour: str
     symbol: str
     shape: str  # for charts: "up", "down", "circle", "none"
     filled: bool
+
+    @property
+    def label(self) -> str:
+        return self.wording.format(national=nation.current().name)
 
 
 STATES = {
@@ -39,10 +44,12 @@ STATES = {
         "not_compared", COMPARISON_LABELS[Comparison.NOT_COMPARED], "#BDBDBD", "-", "none", False
     ),
 }
+# A lighter grey than "not compared", and hatched wherever it is drawn, so the two greys
+# differ by pattern as well as colour.
 SUPPRESSED = State(
     "suppressed",
     "Not shown: small numbers, or hidden so that another figure cannot be worked out",
-    "#BDBDBD",
+    "#E3E3E3",
     "-",
     "none",
     False,

@@ -8,7 +8,7 @@ when the figure exists but is withheld or not published): ``small_count`` (``<5`
 ``small_denominator`` (about
 fewer than 10 referrals), ``secondary`` (``[c]``: hidden so a hidden figure cannot be
 worked out from the others), ``withdrawn`` (not published for these areas, for the same
-reason), ``scotland_only`` (published for Scotland only), ``not_published`` (not published
+reason), ``scotland_only`` (published for the whole nation only), ``not_published`` (not published
 for this period: not yet followed up long enough), ``no_referrals`` (nothing to work a
 rate or a wait out from). Nothing hidden is ever in an answer, not even its size.
 """
@@ -85,7 +85,7 @@ def _reason(row: Row, measure: str, note: str, settings: dict) -> dict[str, str]
     if label:
         return hidden_label(label, settings)
     if missing:
-        code = "scotland_only" if "Scotland only" in missing else "not_published"
+        code = "scotland_only" if missing.startswith("published for ") else "not_published"
         return {"code": code, "label": note or missing}
     kind = "waits" if measure == "median_days_to_treatment" else "referrals"
     return {"code": "no_referrals", "label": f"no {kind}"}
@@ -155,7 +155,7 @@ def area_table_for(session: Session, choices, national_name: str) -> AreaTable:
 
 
 def national(snapshot: Snapshot, period: dict[str, Any], national_name: str) -> dict[str, Any]:
-    """``/api/v1/reports/national``: Scotland's figures for a period, for each group of
+    """``/api/v1/reports/national``: the nation's figures for a period, for each group of
     people where the period has them, and why referrals closed or were declined."""
     settings = snapshot.settings
     entry = snapshot.part("area", period["code"]).get("national", {})
@@ -192,7 +192,7 @@ def _reasons(values: dict | None, settings: dict) -> dict[str, Any] | None:
 
 
 def series_block(rows, settings: dict) -> list[dict[str, Any]]:
-    """Trends: each period with the area's figures beside Scotland's."""
+    """Trends: each period with the area's figures beside the nation's."""
     return [
         {
             "period": period_block(item.period),

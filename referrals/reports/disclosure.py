@@ -5,7 +5,7 @@
    from 1 to 4 ("<5"). Zero is shown as 0. (Both thresholds are settings.)
 2. Secondary. A figure hidden under rule 1 must not be recoverable from everything else that
    is published: other areas and the totals they add up to (a council within its ADP,
-   police division, health board and Scotland, whichever way those cut across each other),
+   police division, health board and the nation, whichever way those cut across each other),
    other periods (quarters within their years), breakdowns against their total (women and
    men, age groups, pathways), and rates, whose intervals give their numerator and
    denominator. For every such figure we find a *different* set of referrals that would
@@ -79,7 +79,7 @@ class Rule:
 class PeriodSpec:
     months: frozenset[int]
     filtered: bool  # breakdowns are published for it
-    national_only: bool  # published for the whole (Scotland) only
+    national_only: bool  # published for the whole nation only
     weight: float  # how much hiding one of its figures costs
     kind: str = ""  # "quarter" or "year"
 

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response
 
+from .. import nation
 from ..csvsafe import csv_cell
-from .measures import GROUPING_LABELS, MEASURES, RATES
+from .measures import GROUPING_LABELS, MEASURES, RATES, RETENTION_DAYS
 from .tables import AreaTable, Row
 
 HEADER = [
@@ -38,7 +39,14 @@ HEADER = [
     "target",
     "rag",
 ]
-MEASURES_IN_TABLE = ("referrals", *RATES, "median_days_to_treatment", "near_fatal_overdose")
+MEASURES_IN_TABLE = (
+    "referrals",
+    *RATES,
+    "median_days_to_treatment",
+    "near_fatal_overdose",
+    "children_affected",
+    "contacts",
+)
 
 
 def _number(value: float | None, places: int = 6):
@@ -115,6 +123,7 @@ def definition_rows(settings: dict) -> Iterator[list]:
     days = {
         "engagement": settings.get("engagement_days", 28),
         "treatment": settings.get("treatment_days", 84),
+        "retention": settings.get("treatment_days", 84) + RETENTION_DAYS,
     }
     yield [
         "measure",
@@ -127,6 +136,7 @@ def definition_rows(settings: dict) -> Iterator[list]:
         "count_threshold",
         "min_denominator",
     ]
+    national = nation.current().name
     for m in MEASURES.values():
         yield [
             m.code,
@@ -135,7 +145,7 @@ def definition_rows(settings: dict) -> Iterator[list]:
             m.numerator or "",
             m.denominator or "",
             days.get(m.follow_up or "", 0),
-            "Scotland only" if m.scotland_only else "every area",
+            f"{national} only" if m.scotland_only else "every area",
             settings.get("threshold", 5),
             settings.get("min_denominator", 10),
         ]

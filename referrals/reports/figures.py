@@ -2,14 +2,14 @@
 
 What is published (DESIGN.md section 6): for each *family* of areas (council areas of
 residence with the ADPs, police divisions and health boards made of them; custody suites;
-services with the provider organisations running them), for every area and for Scotland:
+services with the provider organisations running them), for every area and for the nation:
 
 - each complete quarter and financial year, and the latest rolling year (the 12 months
   ending with the last quarter the measure has been followed up for);
-- for Scotland only, also each complete month and the 12 months ending with every month
-  (except a measure whose monthly figures for Scotland would be small);
+- for the nation only, also each complete month and the 12 months ending with every month
+  (except a measure whose monthly figures for the nation would be small);
 - breakdowns by sex, age group and pathway for the years (not for single quarters);
-- closures and declines by reason, and ongoing waits, for Scotland only.
+- closures and declines by reason, and ongoing waits, for the nation only.
 
 All of it is worked out from units (see ``measures``) and protected by ``disclosure`` in
 one pass per family, so every page, chart, map, CSV and API answer shows the same figures,
@@ -29,6 +29,14 @@ from sqlalchemy.orm import Session
 from ..choices import CloseReason, DeclineReason
 from ..models import AreaGroup, CouncilArea, CustodySuite, Referral, Service
 from . import disclosure as dc
+from .contact_measures import (
+    CB,
+    CONTACT_DIMENSIONS,
+    CONTACT_KEYS,
+    contact_unit_rows,
+    possible_contact,
+)
+from .contact_measures import monthly_totals as contact_monthly_totals
 from .measures import (
     BASE,
     BREAKDOWNS,
@@ -36,16 +44,16 @@ from .measures import (
     LARGE_LEVELS,
     MEASURES,
     NFO_PATHWAY,
+    RETENTION_DAYS,
     B,
     Window,
     first_month,
     ongoing_waits,
     possible,
-    reason_rows,
-    unit_rows,
-    wait_rows,
 )
 from .periods import Offer, Period, last_complete_quarter, rolling_year
+from .scheme_groups import scheme_members
+from .summaries import reason_rows, unit_rows, wait_rows
 
 PUBLISHED = [m for m in MEASURES.values() if m.kind in ("count", "rate")]
 WAITS = ("attendance_wait", "treatment_wait")
@@ -55,6 +63,7 @@ LEVELS = {
     "police_division": "area",
     "health_board": "area",
     "custody_suite": "suite",
+    "scheme": "suite",
     "service": "service",
     "provider": "service",
 }
@@ -75,9 +84,11 @@ class Settings:
         return dc.Rule(self.threshold, self.min_denominator)
 
     def follow_up_days(self, kind: str | None) -> int:
-        return {"engagement": self.engagement_days, "treatment": self.treatment_days}.get(
-            kind or "", 0
-        )
+        return {
+            "engagement": self.engagement_days,
+            "treatment": self.treatment_days,
+            "retention": self.treatment_days + RETENTION_DAYS,
+        }.get(kind or "", 0)
 
     def label(self, reason: str) -> str:
         return {
@@ -236,7 +247,10 @@ def families(session: Session) -> list[Family]:
             "suite",
             Referral.custody_suite_id,
             [s[0] for s in suites],
-            {"custody_suite": {code: frozenset({sid}) for sid, code in suites}},
+            {
+                "custody_suite": {code: frozenset({sid}) for sid, code in suites},
+                "scheme": scheme_members(session),
+            },
         ),
         Family(
             "service",
@@ -287,9 +301,13 @@ def build(session: Session, settings: Settings) -> Published:
     result.periods = periods.describe()
     result.settings["latest"] = periods.latest.code
     result.settings["latest_for"] = periods.latest_for
-    done = [
-        _protect_family(session, family, settings, window, periods) for family in families(session)
-    ]
+    kinds = families(session)
+    done = [_protect_family(session, family, settings, window, periods) for family in kinds]
+    for family in kinds:
+        if family.name in CONTACT_KEYS:
+            contacts = _protect_contacts(session, family, settings, window, periods)
+            if contacts is not None:
+                done.append(contacts)
     national = _national_labels(done)
     for item in done:
         _write_family(item, periods, settings, national, result)
@@ -307,6 +325,60 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
     units: dict[tuple, dict[tuple, int]] = defaultdict(dict)
     for key, month, combo, profile, n in unit_rows(session, family.key, window):
         units[(key, month, combo)][profile] = n
+    nodes, weights, area_nodes = _family_nodes(family)
+    large = _large_nodes(units, nodes, area_nodes, periods, settings)
+    monthly = _national_months(units, NFO_PATHWAY)
+    measures = [m for m in PUBLISHED if m.unit == "referral"]
+    figures = _figure_specs(family, periods, measures, B, monthly, settings.rule, large)
+    layout = dc.Layout(
+        nodes=nodes,
+        node_weight=weights,
+        periods=periods.specs,
+        dimensions=DIMENSIONS,
+        figures=figures,
+        valid=possible(settings.treatment_days),
+        count_field=B["made"],
+        link=(B["near_fatal_overdose"], 2, NFO_PATHWAY),
+        filtered_nodes=large,
+    )
+    protector = dc.Protector(layout, units, rule=settings.rule)
+    outcome = protector.run()
+    waits = _waits(session, family, window, nodes, periods, settings)
+    return Protected(family, protector, outcome, area_nodes, waits)
+
+
+def _protect_contacts(session, family, settings, window, periods) -> Protected | None:
+    """The custody contact measures of one family of areas (areas of residence, or custody
+    suites with their schemes), protected by the same rules in their own pass: contacts
+    are a second kind of unit, with their own facts (``contact_measures``)."""
+    units: dict[tuple, dict[tuple, int]] = defaultdict(dict)
+    rows = contact_unit_rows(session, CONTACT_KEYS[family.name], window)
+    for key, month, combo, profile, n in rows:
+        units[(key, month, combo)][profile] = n
+    if not units:
+        return None
+    nodes, weights, area_nodes = _family_nodes(family)
+    large = _large_nodes(units, nodes, area_nodes, periods, settings)
+    measures = [m for m in PUBLISHED if m.unit == "contact"]
+    monthly = contact_monthly_totals(units)
+    figures = _figure_specs(family, periods, measures, CB, monthly, settings.rule, large)
+    layout = dc.Layout(
+        nodes=nodes,
+        node_weight=weights,
+        periods=periods.specs,
+        dimensions=CONTACT_DIMENSIONS,
+        figures=figures,
+        valid=possible_contact,
+        count_field=CB["contacts"],
+        filtered_nodes=large,
+    )
+    protector = dc.Protector(layout, units, rule=settings.rule)
+    return Protected(family, protector, protector.run(), area_nodes, {})
+
+
+def _family_nodes(family: Family):
+    """The nodes of a family (node 0 is everybody; areas with the same atoms share one),
+    their weights, and each area's node."""
     nodes: list[frozenset] = [frozenset(family.atoms)]
     weights = [1.0]
     node_of: dict[frozenset, int] = {nodes[0]: 0}
@@ -319,14 +391,18 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
                 nodes.append(members)
                 weights.append(1.0 if depth == 0 else 0.5)
             area_nodes[level][area] = node_of[members]
-    rule = settings.rule
-    monthly = _national_months(units, NFO_PATHWAY)
+    return nodes, weights, area_nodes
+
+
+def _large_nodes(units, nodes, area_nodes, periods, settings) -> frozenset[int]:
+    """The nation and the police divisions and health boards large enough for quarterly
+    rates and breakdowns (counted in units of their own kind)."""
     latest = periods.index[periods.latest.code]
     sizes: dict[int, int] = defaultdict(int)
     for (node, p, s), values in protector_cells(units, nodes, periods).items():
         if p == latest and not s:
-            sizes[node] = values[B["made"]]
-    large = frozenset(
+            sizes[node] = values[0]
+    return frozenset(
         {dc.NATIONAL}
         | {
             node
@@ -335,11 +411,16 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
             if sizes.get(node, 0) >= settings.large_area
         }
     )
+
+
+def _figure_specs(family, periods, measures, index, monthly, rule, large) -> list:
+    """What is published of each measure: every area for years, quarters only for the nation
+    and large areas (the referral count for every area), months for the nation unless small."""
     quarters = {i for i, period in enumerate(periods.layout) if period.kind == "quarter"}
     figures = []
-    for measure in PUBLISHED:
+    for measure in measures:
         below, scotland = periods.below[measure.code], periods.scotland[measure.code]
-        if _small_monthly(monthly, measure, rule):
+        if _small_monthly(monthly, measure, rule, index):
             scotland = {p for p in scotland if periods.layout[p].kind == "financial_year"}
         if measure.scotland_only:
             below, scotland = set(), below | scotland
@@ -351,34 +432,19 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
         figures.append(
             dc.FigureSpec(
                 measure.code,
-                B[measure.numerator],
-                B[measure.denominator] if measure.denominator else None,
+                index[measure.numerator],
+                index[measure.denominator] if measure.denominator else None,
                 frozenset(below),
                 frozenset(scotland),
                 frozenset(limited),
                 large,
             )
         )
-    broken_down = large
-    layout = dc.Layout(
-        nodes=nodes,
-        node_weight=weights,
-        periods=periods.specs,
-        dimensions=DIMENSIONS,
-        figures=figures,
-        valid=possible(settings.treatment_days),
-        count_field=B["made"],
-        link=(B["near_fatal_overdose"], 2, NFO_PATHWAY),
-        filtered_nodes=broken_down,
-    )
-    protector = dc.Protector(layout, units, rule)
-    outcome = protector.run()
-    waits = _waits(session, family, window, nodes, periods, settings)
-    return Protected(family, protector, outcome, area_nodes, waits)
+    return figures
 
 
 def _national_labels(done: list[Protected]) -> dict[tuple[int, int, str], str]:
-    """Figures for Scotland hidden in any family are hidden in all (they are the same
+    """Figures for the nation hidden in any family are hidden in all (they are the same
     figures)."""
     labels: dict[tuple[int, int, str], str] = {}
     for item in done:
@@ -397,10 +463,11 @@ def _write_family(item: Protected, periods: Periods, settings, national, result)
         for level, areas in item.area_nodes.items()
         for area, node in areas.items()
     ]
+    slices = SLICES[: 1 + sum(protector.layout.dimensions)]
     for period in periods.every:
         p = periods.index[period.code]
         spec = periods.specs[p]
-        for s, code in enumerate(SLICES):
+        for s, code in enumerate(slices):
             if s and not spec.filtered:
                 continue
             part: dict[str, dict[str, Any]] = {}
@@ -427,8 +494,10 @@ def _write_family(item: Protected, periods: Periods, settings, national, result)
                 if s == 0:
                     entry.update(item.waits.get((node, p), {}))
                 part[name] = entry
-            if any(part.values()):
-                result.parts[(item.family.name, period.code, code)] = part
+            if any(part.values()):  # contact figures join the referral figures
+                kept = result.parts.setdefault((item.family.name, period.code, code), {})
+                for name, entry in part.items():
+                    kept.setdefault(name, {}).update(entry)
 
 
 def protector_cells(units, nodes, periods) -> dict[tuple, list[int]]:
@@ -462,13 +531,13 @@ def _national_months(units, nfo_group: int) -> dict[int, list[int]]:
     return totals
 
 
-def _small_monthly(monthly, measure, rule: dc.Rule) -> bool:
-    """A measure whose figure for Scotland is small in some month is not published by
+def _small_monthly(monthly, measure, rule: dc.Rule, index=B) -> bool:
+    """A measure whose figure for the nation is small in some month is not published by
     month or by rolling year at all: such a month could not be protected against the
     rolling years either side of it."""
     for values in monthly.values():
-        x = values[B[measure.numerator]]
-        n = values[B[measure.denominator]] if measure.denominator else None
+        x = values[index[measure.numerator]]
+        n = values[index[measure.denominator]] if measure.denominator else None
         if rule.rate_label(x, n) if n is not None else rule.small(x):
             return True
     return False
@@ -531,7 +600,7 @@ def _wait(histogram: dict[int, int], settings: Settings):
 
 
 def _write_reasons(session, settings, window, periods: Periods, result, national) -> None:
-    """Closures and declines by reason, for Scotland, for the years: protected against
+    """Closures and declines by reason, for the nation, for the years: protected against
     each other and their total (one reason's move to another in the same month)."""
     rows = defaultdict(list)
     for kind, month, reason, n in reason_rows(session, window):

@@ -18,11 +18,17 @@ from .maps import MapArea, add_areas
 from .measures import GEOGRAPHIES, GROUPING_LABELS, MEASURES, RATES
 from .params import read_choices
 from .tables import AreaTable, Row
+from .tiles import tile_map
 from .views import build_table
 
 
 def _scale() -> str:
     return "sequential" if request.args.get("scale") == "sequential" else "comparison"
+
+
+def _view(has_boundaries: bool) -> str:
+    """The tile map unless boundaries are loaded and the geographic map is asked for."""
+    return "geographic" if has_boundaries and request.args.get("view") == "geographic" else "tiles"
 
 
 def colour_rows(table: AreaTable, measure: str, scale: str) -> tuple[dict, list[float]]:
@@ -89,7 +95,7 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
     comparing = scale != "sequential" and measure in RATES
 
     def badge(row: Row) -> str | None:
-        """Words for grey areas, and the symbol of areas that differ from Scotland, so
+        """Words for grey areas, and the symbol of areas that differ from the nation, so
         that colour is never the only way the map says how an area compares."""
         if row.measure_value(measure) is None:
             figure = row.rates.get(measure)
@@ -188,8 +194,21 @@ def area_map():
         return render_template("reports/map.html", choices=choices, table=None, scale=_scale())
     table = build_table(choices)
     scale = _scale()
-    _, edges = colour_rows(table, choices.measure, scale)
+    colours, edges = colour_rows(table, choices.measure, scale)
     has_boundaries = db.session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) > 0
+    view = _view(has_boundaries)
+    tiles = None
+    if view == "tiles":
+        label = MEASURES[choices.measure].label
+        tiles = tile_map(
+            db.session,
+            table,
+            choices.measure,
+            label,
+            colours,
+            scale != "sequential" and choices.measure in RATES,
+            f"Tile map of {label.lower()} by {GROUPING_LABELS[choices.grouping].lower()}",
+        )
     return render_template(
         "reports/map.html",
         choices=choices,
@@ -197,6 +216,8 @@ def area_map():
         scale=scale,
         edges=edges,
         has_boundaries=has_boundaries,
+        view=view,
+        tiles=tiles,
         rows=sorted(table.rows, key=lambda r: r.name),
         frame_query=request.query_string.decode(),
     )

@@ -9,7 +9,14 @@ engagement window, 28 days, T the treatment window, 84 days):
 - converted: treatment started within T days of the referral;
 - engaged: first attendance recorded; started: treatment start recorded;
 - started within 21 days, started after 42 days (the 3-week standard, and nobody over 6);
-- naloxone supplied in custody; near-fatal overdose (the referral's pathway); declined.
+- naloxone supplied in custody; near-fatal overdose (the referral's pathway); declined;
+- retained: treatment started within T days and the 12-week check found the person still in
+  treatment or having completed it;
+- diversion outcome: a diversion outcome recorded; diversion completed: recorded as completed;
+- children: children in the household.
+
+Referrals closed as referred on to another service are left out too: the referral the
+person was referred on to counts instead, from its own date.
 
 Every published figure is a sum of *units*: the referrals of one area (a council area of
 residence, a custody suite or a service), made in one calendar month, by one kind of person
@@ -19,7 +26,14 @@ residence, a custody suite or a service), made in one calendar month, by one kin
   for periods whose every referral was made at least W days before the as-of date;
 - conversion rate = converted / made, only for periods followed up for T days;
 - engagement to treatment = started / engaged; within 3 weeks = started within 21 days /
-  started (the completed waits), for every complete period.
+  started (the completed waits), for every complete period;
+- retention at 12 weeks = retained / converted, only for periods followed up for T + 84
+  days (every start in the period at least 84 days before the as-of date);
+- diversion completion = diversion completed / diversion outcome recorded, for every
+  complete period.
+
+Custody contacts are a second kind of unit, with their own facts and measures: see
+``contact_measures``.
 
 A rate is never worked out over part of a period ("pending" referrals): a period either has
 had its follow-up or is shown as not yet followed up, so the figures do not change day by
@@ -32,39 +46,64 @@ loads referrals into Python one by one, and nothing here knows about Flask.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..choices import AgeBand, CloseReason, Pathway, Sex
+from .. import nation
+from ..choices import AgeBand, CloseReason, DiversionOutcome, Pathway, RetentionOutcome, Sex
 from ..models import Referral
 from .periods import month_index, month_start
 
 GEOGRAPHIES = ("council", "adp", "police_division", "health_board")
-GROUPINGS = (*GEOGRAPHIES, "custody_suite", "service", "provider", "pathway")
-GROUPING_LABELS = {
-    "council": "Council area of residence",
-    "adp": "Alcohol and Drug Partnership",
-    "police_division": "Police division",
-    "health_board": "Health board",
-    "custody_suite": "Custody suite",
-    "service": "Service",
-    "provider": "Provider organisation",
-    "pathway": "Pathway",
-}
-GROUPING_LABELS_PLURAL = {
-    "council": "council areas",
-    "adp": "Alcohol and Drug Partnerships",
-    "police_division": "police divisions",
-    "health_board": "health boards",
-    "custody_suite": "custody suites",
-    "service": "services",
-    "provider": "provider organisations",
-    "pathway": "pathways",
-}
+GROUPINGS = (*GEOGRAPHIES, "custody_suite", "scheme", "service", "provider", "pathway")
+
+
+class GroupingLabels(Mapping[str, str]):
+    """Grouping names: the geography levels as the nation's data pack names them
+    (``referrals.nation``), the other groupings as written here."""
+
+    def __init__(self, others: dict[str, str], plural: bool):
+        self.others, self.plural = others, plural
+
+    def __getitem__(self, key: str) -> str:
+        if key in GEOGRAPHIES:
+            here = nation.current()
+            if self.plural:
+                return here.plural(key)
+            return here.label(key) + (" of residence" if key == "council" else "")
+        return self.others[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*GEOGRAPHIES, *self.others))
+
+    def __len__(self) -> int:
+        return len(GEOGRAPHIES) + len(self.others)
+
+
+GROUPING_LABELS = GroupingLabels(
+    {
+        "custody_suite": "Custody suite",
+        "scheme": "Arrest referral scheme",
+        "service": "Service",
+        "provider": "Provider organisation",
+        "pathway": "Pathway",
+    },
+    plural=False,
+)
+GROUPING_LABELS_PLURAL = GroupingLabels(
+    {
+        "custody_suite": "custody suites",
+        "scheme": "arrest referral schemes",
+        "service": "services",
+        "provider": "provider organisations",
+        "pathway": "pathways",
+    },
+    plural=True,
+)
 
 BASE = (
     "made",
@@ -78,6 +117,10 @@ BASE = (
     "naloxone_supplied",
     "near_fatal_overdose",
     "declined",
+    "retained",
+    "diversion_outcome",
+    "diversion_completed",
+    "children",
 )
 B = {name: i for i, name in enumerate(BASE)}
 
@@ -89,10 +132,17 @@ class Measure:
     kind: str  # "count", "rate" or "days"
     numerator: str | None = None
     denominator: str | None = None
-    follow_up: str | None = None  # "engagement" or "treatment": the window to wait for
+    # "engagement", "treatment" or "retention": the window to wait for
+    follow_up: str | None = None
     scotland_only: bool = False  # too rare to publish for areas
     higher_is_better: bool = True
     amber: float = 0.05  # how far short of a target still counts as amber
+    unit: str = "referral"  # what is counted: "referral" or "contact"
+
+    @property
+    def counted(self) -> str:
+        """What the measure counts, in words ("referrals" or "contacts")."""
+        return "contacts" if self.unit == "contact" else "referrals"
 
 
 MEASURES = {
@@ -136,8 +186,45 @@ MEASURES = {
             higher_is_better=False,
             scotland_only=True,
         ),
+        Measure(
+            "retention_12_weeks",
+            "Retained at 12 weeks",
+            "rate",
+            "retained",
+            "converted",
+            "retention",
+        ),
+        Measure(
+            "diversion_completion",
+            "Diversion completion",
+            "rate",
+            "diversion_completed",
+            "diversion_outcome",
+        ),
+        Measure(
+            "children_affected", "Referrals with children in the household", "count", "children"
+        ),
+        Measure("contacts", "Custody contacts", "count", "contacts", unit="contact", amber=0.1),
+        Measure("offer_rate", "Offer rate", "rate", "offered", "contacts", unit="contact"),
+        Measure(
+            "referral_success_rate",
+            "Referral success rate",
+            "rate",
+            "referral_made",
+            "offered",
+            unit="contact",
+        ),
+        Measure(
+            "naloxone_supply_rate",
+            "Naloxone supply rate",
+            "rate",
+            "naloxone_supplied",
+            "not_carrying",
+            unit="contact",
+        ),
     )
 }
+RETENTION_DAYS = 84  # the 12-week check
 RATES = [m.code for m in MEASURES.values() if m.kind == "rate"]
 COUNTS = [m.code for m in MEASURES.values() if m.kind == "count"]
 RATE_LABELS = {code: MEASURES[code].label for code in RATES}
@@ -181,9 +268,11 @@ def _value(code: Any) -> str:
 
 
 def counted() -> sa.ColumnElement:
-    """Referrals the measures count: all but those closed as entered in error."""
+    """Referrals the measures count: all but those closed as entered in error, or closed
+    as referred on to another service (the referral they were referred on to counts)."""
     return sa.or_(
-        Referral.close_reason.is_(None), Referral.close_reason != CloseReason.ENTERED_IN_ERROR
+        Referral.close_reason.is_(None),
+        Referral.close_reason.not_in([CloseReason.ENTERED_IN_ERROR, CloseReason.REFERRED_ON]),
     )
 
 
@@ -213,6 +302,13 @@ def _flags(engagement_days: int, treatment_days: int) -> list[sa.ColumnElement]:
         flag(r.days_to_treatment > 42).label("started_over_42"),
         flag(r.naloxone_supplied).label("naloxone_supplied"),
         flag(r.declined_on.is_not(None)).label("declined"),
+        flag(
+            (r.days_to_treatment <= treatment_days)
+            & r.retention_outcome.in_([RetentionOutcome.RETAINED, RetentionOutcome.COMPLETED])
+        ).label("retained"),
+        flag(r.diversion_outcome.is_not(None)).label("diversion_outcome"),
+        flag(r.diversion_outcome == DiversionOutcome.COMPLETED).label("diversion_completed"),
+        flag(r.children_in_household.is_(True)).label("children"),
     ]
 
 
@@ -236,6 +332,8 @@ def possible(treatment_days: int):
             and f["started_over_42"] <= f["started"]
             and f["started_within_21"] + f["started_over_42"] <= 1
             and (treatment_days < 42 or f["started"] - f["converted"] <= f["started_over_42"])
+            and f["retained"] <= f["converted"]
+            and f["diversion_completed"] <= f["diversion_outcome"]
         )
 
     return check
@@ -268,11 +366,16 @@ def unit_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterat
         .where(r.referred_on < window.end, counted())
         .group_by(key, month, r.sex, r.age_band, r.pathway, *flags)
     )
-    nfo = B["near_fatal_overdose"]
     for row in session.execute(query):
         k, m, sex, age, pathway, *bits, n = row
-        profile = (1, *(int(b) for b in bits[: nfo - 1]), 0, *(int(b) for b in bits[nfo - 1 :]))
-        yield k, int(m), combo(_value(sex), _value(age), _value(pathway)), profile, n
+        yield k, int(m), combo(_value(sex), _value(age), _value(pathway)), profile_of(bits), n
+
+
+def profile_of(bits) -> tuple[int, ...]:
+    """A profile (BASE order) from the values of ``_flags``: ``made`` is 1, and near-fatal
+    overdose (from the pathway) 0."""
+    nfo = B["near_fatal_overdose"]
+    return (1, *(int(b) for b in bits[: nfo - 1]), 0, *(int(b) for b in bits[nfo - 1 :]))
 
 
 def wait_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterator[tuple]:
@@ -290,7 +393,7 @@ def wait_rows(session: Session, key: sa.ColumnElement, window: Window) -> Iterat
 
 
 def reason_rows(session: Session, window: Window) -> Iterator[tuple[str, int, str, int]]:
-    """("closed" or "declined", month, reason, count), Scotland-wide. Closures count the
+    """("closed" or "declined", month, reason, count), Nationwide. Closures count the
     referrals closed as entered in error too (the only place they appear); declines leave
     them out, so that their total is the "declined" count published everywhere."""
     r = Referral
@@ -316,7 +419,7 @@ ONGOING_BANDS = (
 
 
 def ongoing_waits(session: Session, start: dt.date, end: dt.date) -> dict[str, int]:
-    """Scotland-wide: referrals made from ``start`` to ``end`` that had been accepted but had
+    """Nationwide: referrals made from ``start`` to ``end`` that had been accepted but had
     not started treatment and were still open at the end of ``end``, by how long they had
     waited by then (a census at the period's end, so it does not change day by day)."""
     r = Referral

@@ -11,15 +11,25 @@ from flask import current_app
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
+from .. import nation
 from ..clock import today_local
 from ..extensions import db
 from ..forms import QueryForm, options
 from . import snapshot as store
 from .figures import Settings
-from .measures import BREAKDOWNS, GROUPING_LABELS, GROUPINGS, LARGE_LEVELS, MEASURES
+from .measures import (
+    BREAKDOWNS,
+    GEOGRAPHIES,
+    GROUPING_LABELS,
+    GROUPINGS,
+    LARGE_LEVELS,
+    MEASURES,
+)
 
 KIND_ORDER = {"rolling_year": 0, "financial_year": 1, "quarter": 2, "month": 3}
 BREAKDOWN_GROUPINGS = ("national", *LARGE_LEVELS)
+# Groupings whose every area is listed whether or not it has figures (for trends).
+AREA_GROUPINGS = (*GEOGRAPHIES, "custody_suite", "scheme")
 
 
 def settings(as_of: dt.date) -> Settings:
@@ -66,9 +76,11 @@ class ReportForm(QueryForm):
     sort = StringField(validators=[Optional()])
     as_of = StringField(validators=[Optional()])
 
-    def __init__(self, formdata, *, snapshot, national=False, geographies_only=False, **kw):
+    def __init__(
+        self, formdata, *, snapshot, national=False, geographies_only=False, groupings=None, **kw
+    ):
         super().__init__(formdata, **kw)
-        groups = GROUPINGS if not geographies_only else GROUPINGS[:4]
+        groups = groupings or (GEOGRAPHIES if geographies_only else GROUPINGS)
         self.group.choices = options((g, GROUPING_LABELS[g]) for g in groups if g != "pathway")
         self.measure.choices = options(
             (m.code, m.label) for m in MEASURES.values() if not m.scotland_only
@@ -92,12 +104,17 @@ class Choices:
         return self.snapshot.period(self.period) or {}
 
 
-def read_choices(args, *, national=False, geographies_only=False) -> Choices:
+def read_choices(args, *, national=False, geographies_only=False, groupings=None) -> Choices:
     """The report's choices from ``args``; the defaults are the latest 12 months for the
-    chosen measure below Scotland and the last 12 complete months for Scotland."""
+    chosen measure below the nation and the last 12 complete months for the nation."""
+    here = nation.current()
     snapshot, problem = _figures_for(args.get("as_of"))
     form = ReportForm(
-        args, snapshot=snapshot, national=national, geographies_only=geographies_only
+        args,
+        snapshot=snapshot,
+        national=national,
+        geographies_only=geographies_only,
+        groupings=groupings,
     )
     valid = form.validate() if args else True
     if problem:
@@ -105,7 +122,7 @@ def read_choices(args, *, national=False, geographies_only=False) -> Choices:
         valid = False
     if args.get("from") or args.get("to"):
         form.period.errors.append(
-            "Reports show fixed periods, not dates: choose a month (for Scotland), a "
+            f"Reports show fixed periods, not dates: choose a month (for {here.name}), a "
             "quarter, a financial year or 12 months from the list."
         )
         valid = False
@@ -131,8 +148,8 @@ def read_choices(args, *, national=False, geographies_only=False) -> Choices:
     people = (form.people.data if valid else "") or "all"
     if people != "all" and grouping not in BREAKDOWN_GROUPINGS and not national:
         form.people.errors.append(
-            "Figures for groups of people are published for police divisions, health boards "
-            "and Scotland, where the groups are large enough."
+            f"Figures for groups of people are published for {here.plural('police_division')}, "
+            f"{here.plural('health_board')} and {here.name}, where the groups are large enough."
         )
         valid = False
     if people != "all":

@@ -10,8 +10,8 @@ reader chooses by the day, so two windows can never differ by one day's referral
 - ``12m-2026-11``: December 2025 to November 2026.
 
 A period is offered only once it is complete (its last day is before the as-of date). Months
-and rolling years that do not end with a quarter are offered for Scotland only: below
-Scotland, the rolling year ends with a quarter, so that the difference between two rolling
+and rolling years that do not end with a quarter are offered for the nation only: below
+the nation, the rolling year ends with a quarter, so that the difference between two rolling
 years is never a single month of a small area.
 
 Months are numbered from year 0 (``year * 12 + month - 1``) so that periods are ranges of
@@ -217,7 +217,7 @@ class Offer:
         return years
 
     def rolling_years(self, *, national: bool) -> list[Period]:
-        """Scotland: one ending with every complete month; below it, only the one ending
+        """The nation: one ending with every complete month; below it, only the one ending
         with the last complete quarter (earlier ones end with a financial year or are not
         published, so that no two differ by one quarter of a small area)."""
         if national:

@@ -1,5 +1,6 @@
-"""The printable quarterly report for a board paper: Scotland's quarter, every council area
-over the 12 months to the quarter's end, the funnel plot and Scotland's recent quarters."""
+"""The printable quarterly report for a board paper: the nation's quarter, every council area
+over the 12 months to the quarter's end, the funnel plot, every arrest referral scheme over
+the same 12 months and the nation's recent quarters."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from ..models import AreaBoundary, CouncilArea
 from . import bp
 from .charts import funnel_plot, polygon_rings, static_map
 from .colours import state_for
-from .measures import MEASURES, RATES
+from .measures import GROUPING_LABELS, MEASURES, RATES
 from .params import read_choices
 from .periods import parse
 from .tables import AreaTable, Row, area_table, make_row
+from .tiles import tile_map
 from .trends import series
 from .views import hidden_summary, national_name, provision_by_area, sorted_rows
 
@@ -28,11 +30,12 @@ TREND_QUARTERS = 6
 class QuarterFigures:
     """What the quarterly report shows of one quarter (its page and ``/api/v1``)."""
 
-    national: Row  # Scotland in the quarter
+    national: Row  # the nation in the quarter
     table_period: str | None  # the 12 months the council table covers, if published
     councils: AreaTable | None
-    trend: list[Row]  # Scotland in its recent quarters
+    trend: list[Row]  # the nation in its recent quarters
     trend_periods: list[dict]
+    schemes: AreaTable | None = None  # arrest referral schemes, over the same 12 months
 
 
 def quarter_figures(snapshot, code: str, measure: str) -> QuarterFigures:
@@ -53,6 +56,18 @@ def quarter_figures(snapshot, code: str, measure: str) -> QuarterFigures:
         if table_period
         else None
     )
+    schemes = (
+        area_table(
+            db.session,
+            snapshot,
+            "scheme",
+            table_period,
+            measure=measure,
+            national_name=national_name(),
+        )
+        if table_period
+        else None
+    )
     part = snapshot.part("area", code)
     national = make_row("national", "national", national_name(), part.get("national", {}), {})
     recent = series(snapshot, "council", "", "quarter", TREND_QUARTERS)
@@ -62,6 +77,7 @@ def quarter_figures(snapshot, code: str, measure: str) -> QuarterFigures:
         councils,
         [row.national for row in recent],
         [row.period for row in recent],
+        schemes,
     )
 
 
@@ -99,7 +115,8 @@ def quarterly():
         figures.table_period,
     )
     trend, trend_periods = figures.trend, figures.trend_periods
-    shapes = plot = None
+    schemes = figures.schemes
+    shapes = plot = tiles = None
     if councils:
         boundaries = dict(
             db.session.execute(sa.select(AreaBoundary.council_area_id, AreaBoundary.geojson)).all()
@@ -119,9 +136,21 @@ def quarterly():
                 for row in councils.rows
             ]
         )
+        definition = MEASURES[measure]
         plot = funnel_plot(
-            councils, measure, f"{MEASURES[measure].label} against number of referrals"
+            councils, measure, f"{definition.label} against number of {definition.counted}"
         )
+        if not boundaries:  # every council labelled on its tile, rather than bare circles
+            label = MEASURES[measure].label
+            tiles = tile_map(
+                db.session,
+                councils,
+                measure,
+                label,
+                {r.key: state_for(r.comparison(measure)).colour for r in councils.rows},
+                True,
+                f"Tile map of {label.lower()} by {GROUPING_LABELS['council'].lower()}",
+            )
     return render_template(
         "reports/quarterly.html",
         error=None,
@@ -135,9 +164,13 @@ def quarterly():
         table_period=snapshot.period(table_period) if table_period else None,
         trend=list(zip(trend_periods, trend, strict=True)),
         shapes=shapes,
+        tiles=tiles,
         has_boundaries=bool(shapes) and any(s.path for s in shapes),
         plot=plot,
         hidden=hidden_summary(councils) if councils else [],
+        schemes=schemes,
+        scheme_rows=sorted_rows(schemes, "name", measure) if schemes else [],
+        scheme_hidden=hidden_summary(schemes) if schemes else [],
         settings=snapshot.settings,
         provision=provision_by_area("council"),
     )

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
 from .figures import Published, Settings, build
+from .summaries import refresh
 
 KEEP_DAYS = 40
 STALE_BUILD = dt.timedelta(minutes=15)
@@ -112,6 +113,7 @@ def _store(session: Session, row: ReportSnapshot, published: Published, seconds:
 
 def rebuild(session: Session, settings: Settings) -> Snapshot:
     """Work out the figures as at ``settings.as_of`` now, replacing any kept for that day."""
+    _refresh_summaries(session, settings)
     session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.as_of == settings.as_of))
     row = ReportSnapshot(as_of=settings.as_of, state="building")
     session.add(row)
@@ -135,6 +137,7 @@ def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snap
         if row is not None and row.state == "ready":
             return _snapshot(row)
         if row is None or utcnow() - row.started_at > STALE_BUILD:
+            _refresh_summaries(session, settings)
             claimed = _claim(session, settings.as_of, row)
             if claimed is not None:
                 started = time.perf_counter()
@@ -157,6 +160,13 @@ def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snap
                 return latest
         session.rollback()
         time.sleep(0.5)
+
+
+def _refresh_summaries(session: Session, settings: Settings) -> None:
+    """Bring the summary tables up to date in a short transaction of their own, before
+    the (longer) build reads them."""
+    refresh(session, settings.engagement_days, settings.treatment_days)
+    session.commit()
 
 
 def _claim(session: Session, as_of: dt.date, stale: ReportSnapshot | None):

@@ -1,5 +1,5 @@
 """Area tables read from a day's published figures: each area's measures with intervals,
-comparison with Scotland and targets. Every page, map, chart, CSV and API answer takes its
+comparison with the nation and targets. Every page, map, chart, CSV and API answer takes its
 figures from here, so they all show the same protected figures, rounded the same way."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import nation
 from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Service, Target
 from ..statistics import Z95, Z998, Comparison, Interval, compare, wilson
 from .measures import COUNTS, GEOGRAPHIES, MEASURES, RATES, Measure
+from .scheme_groups import scheme_names
 from .snapshot import Snapshot
 
 FAMILY = {
@@ -23,6 +25,7 @@ FAMILY = {
     "police_division": "area",
     "health_board": "area",
     "custody_suite": "suite",
+    "scheme": "suite",
     "service": "service",
     "provider": "service",
 }
@@ -103,7 +106,7 @@ class RateFigure:
         if self.label:
             return self.label
         if not self.n:
-            return "no referrals"
+            return f"no {MEASURES[self.name].counted}"
         return f"{100 * self.rate:.1f}%"
 
     @property
@@ -246,7 +249,8 @@ def make_row(key, code, name, entry, national, missing=None) -> Row:
 
 def area_names(session: Session, grouping: str, keys: set[str] | None = None) -> list[tuple]:
     """(key, code, name) of the areas a table lists: every area of a geography and every
-    custody suite; services and providers with referrals (``keys``)."""
+    custody suite and every scheme serving a suite; services and providers with referrals
+    (``keys``)."""
     if grouping == "council":
         rows = session.execute(sa.select(CouncilArea.code, CouncilArea.code, CouncilArea.name))
     elif grouping in GEOGRAPHIES:
@@ -257,6 +261,8 @@ def area_names(session: Session, grouping: str, keys: set[str] | None = None) ->
         )
     elif grouping == "custody_suite":
         rows = session.execute(sa.select(CustodySuite.code, CustodySuite.code, CustodySuite.name))
+    elif grouping == "scheme":
+        rows = scheme_names(session)
     elif grouping == "service":
         ids = [int(k.split(":")[1]) for k in keys or ()]
         rows = [
@@ -290,18 +296,19 @@ def area_table(
     *,
     group: str = "all",
     measure: str = "conversion_rate",
-    national_name: str = "Scotland",
+    national_name: str = "",
 ) -> AreaTable:
     """The protected figures of every area of ``grouping`` for one period and group."""
     facts = snapshot.period(period) or {}
     part = snapshot.part(FAMILY[grouping], period, group)
     national_entry = part.get("national", {})
     keys = {k for k in part if k.startswith(f"{grouping}:")}
-    missing = None if not facts.get("scotland_only") else "published for Scotland only"
+    national_name = national_name or nation.current().name
+    missing = None if not facts.get("scotland_only") else f"published for {national_name} only"
     rows = []
     for key, code, name in area_names(session, grouping, keys):
         entry = part.get(key)
-        if entry is None and grouping not in GEOGRAPHIES and grouping != "custody_suite":
+        if entry is None and grouping not in (*GEOGRAPHIES, "custody_suite", "scheme"):
             continue
         rows.append(make_row(key, code, name, entry or {}, national_entry, missing))
     national = make_row("national", "national", national_name, national_entry, national_entry)
@@ -310,7 +317,7 @@ def area_table(
         for figure in [*row.counts.values(), *row.rates.values()]:
             if figure.label:
                 table.hidden[figure.label] += 1
-    if grouping in GEOGRAPHIES and facts:
+    if grouping in (*GEOGRAPHIES, "scheme") and facts:
         attach_targets(session, table, measure)
     return table
 

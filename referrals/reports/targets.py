@@ -16,11 +16,13 @@ from ..forms import UKDateField, options
 from ..models import AreaGroup, CouncilArea, Target
 from . import bp
 from .measures import MEASURES
+from .scheme_groups import scheme_names
 
 
 def allowed_areas(user) -> dict[tuple[str, str], str]:
     """(geography, area code) -> name: the areas ``user`` may set targets for. Leads: their
-    council areas, and any group whose councils are all theirs."""
+    council areas, and any group whose councils are all theirs; administrators: every area
+    and every arrest referral scheme."""
     councils = db.session.execute(
         sa.select(
             CouncilArea.id,
@@ -42,6 +44,9 @@ def allowed_areas(user) -> dict[tuple[str, str], str]:
             if ids <= mine:
                 group = groups[group_id]
                 allowed[(kind, group.code)] = group.name
+    if user.role == Role.ADMIN:  # schemes cut across councils: administrators set theirs
+        for _, code, name in scheme_names(db.session):
+            allowed[("scheme", code)] = name
     return allowed
 
 
@@ -86,6 +91,7 @@ def targets():
         "adp": "ADP",
         "police_division": "Police division",
         "health_board": "Health board",
+        "scheme": "Arrest referral scheme",
     }
     form.area.choices = options(
         [

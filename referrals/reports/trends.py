@@ -1,6 +1,6 @@
-"""Trends: one area's figures for each quarter and each year, beside Scotland's.
+"""Trends: one area's figures for each quarter and each year, beside the nation's.
 
-Quarterly rates are published for Scotland and for police divisions and health boards large
+Quarterly rates are published for the nation and for police divisions and health boards large
 enough for them; every area has its quarterly referrals and its rates for each financial
 year and the latest 12 months."""
 
@@ -12,12 +12,14 @@ from flask import render_template, request
 
 from ..extensions import db
 from . import bp
-from .measures import GEOGRAPHIES, RATES
-from .params import read_choices
+from .measures import RATES
+from .params import AREA_GROUPINGS, read_choices
 from .tables import FAMILY, Row, area_codes, make_row
 from .views import national_name
 
 QUARTERS_SHOWN = 8
+# Counts shown beside the rates, period by period (near-fatal overdoses for their trend).
+TREND_COUNTS = ("near_fatal_overdose", "children_affected", "contacts")
 
 
 @dataclass
@@ -28,7 +30,7 @@ class PeriodRow:
 
 
 def series(snapshot, grouping: str, code: str, kind: str, limit: int) -> list[PeriodRow]:
-    """The area's and Scotland's figures for the latest ``limit`` periods of ``kind``."""
+    """The area's and the nation's figures for the latest ``limit`` periods of ``kind``."""
     periods = sorted(
         (p for p in snapshot.periods.values() if p["kind"] == kind and not p["scotland_only"]),
         key=lambda p: p["last"],
@@ -50,8 +52,8 @@ def series(snapshot, grouping: str, code: str, kind: str, limit: int) -> list[Pe
 
 @bp.get("/trends")
 def trends():
-    choices = read_choices(request.args, geographies_only=True)
-    grouping = choices.grouping if choices.grouping in GEOGRAPHIES else "council"
+    choices = read_choices(request.args, groupings=AREA_GROUPINGS)
+    grouping = choices.grouping if choices.grouping in AREA_GROUPINGS else "council"
     codes = area_codes(db.session, grouping)
     code = request.args.get("area") or next(iter(codes), None)
     valid = choices.valid
@@ -72,6 +74,7 @@ def trends():
             quarters=quarters,
             years=years,
             measure=choices.measure if choices.measure in RATES else "conversion_rate",
+            TREND_COUNTS=TREND_COUNTS,
         ),
         200 if valid else 400,
     )

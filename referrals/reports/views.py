@@ -1,4 +1,4 @@
-"""Reports for area leads and administrators: Scotland's figures, the area table and its
+"""Reports for area leads and administrators: the nation's figures, the area table and its
 CSV, and the funnel plot. Everything shown has passed disclosure control, once for the day
 (see ``snapshot``)."""
 
@@ -9,6 +9,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Response, current_app, render_template, request, url_for
 
+from .. import nation
 from ..audit import record
 from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Role, ServiceStatus
@@ -27,6 +28,7 @@ from .measures import (
     ONGOING_BANDS,
     RATE_LABELS,
     RATES,
+    RETENTION_DAYS,
 )
 from .params import Choices, breakdown_choices, read_choices
 from .tables import AreaTable, Row, area_table, make_row
@@ -54,9 +56,19 @@ def report_helpers() -> dict:
         "GROUPING_LABELS": GROUPING_LABELS,
         "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
-        "national_name": current_app.config.get("NATIONAL_NAME", "Scotland"),
         "people_choices": breakdown_choices,
+        "follow_up_days": follow_up_days,
     }
+
+
+def follow_up_days(code: str, settings: dict) -> int:
+    """The days every referral of a period must have been followed up for a measure."""
+    treatment = settings.get("treatment_days", 84)
+    return {
+        "engagement": settings.get("engagement_days", 28),
+        "treatment": treatment,
+        "retention": treatment + RETENTION_DAYS,
+    }.get(MEASURES[code].follow_up or "", 0)
 
 
 def report_url(endpoint: str, **changes) -> str:
@@ -71,7 +83,7 @@ def report_url(endpoint: str, **changes) -> str:
 
 
 def national_name() -> str:
-    return current_app.config.get("NATIONAL_NAME", "Scotland")
+    return nation.current().name
 
 
 def build_table(choices: Choices) -> AreaTable:
@@ -116,7 +128,7 @@ def hidden_summary(table: AreaTable) -> list[tuple[str, int, str]]:
         f"<{table.threshold}": "counts from 1 to 4, or rates whose numerator or the rest "
         "of their denominator is from 1 to 4",
         f"fewer than {table.settings.get('min_denominator', 10)}": "figures about fewer than "
-        f"{table.settings.get('min_denominator', 10)} referrals",
+        f"{table.settings.get('min_denominator', 10)} referrals (or custody contacts)",
         "[c]": "hidden so that a hidden figure cannot be worked out from the others",
         "not published": "not published for these areas, so that a hidden figure cannot be "
         "worked out from the others",
@@ -177,7 +189,7 @@ def dashboard():
 
 def _followed_up_elsewhere(snapshot, period: dict, now: Row) -> dict:
     """For rates the period has not been followed up long enough for: the latest 12 months
-    for Scotland that have, with the rate there (so the page still shows every rate)."""
+    for the nation that have, with the rate there (so the page still shows every rate)."""
     out = {}
     for code in RATES:
         if not now.rates[code].missing:
@@ -302,7 +314,7 @@ def funnel():
         table,
         measure,
         f"{MEASURES[measure].label} against number of "
-        f"referrals, by {GROUPING_LABELS[choices.grouping].lower()}",
+        f"{MEASURES[measure].counted}, by {GROUPING_LABELS[choices.grouping].lower()}",
     )
     return render_template(
         "reports/funnel.html", choices=choices, table=table, plot=plot, measure=measure

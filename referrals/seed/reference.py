@@ -9,41 +9,20 @@ from files of the same shape (see ``seeds/README.md``).
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import nation
 from ..choices import AreaGroupKind
 from ..models import AreaGroup, CouncilArea, CustodySuite, Place, PostcodeDistrict, ServiceType
 from ..postcodes import area_of, normalise_district
 from .csvfiles import SeedError, coordinates, need, number, read_rows
+from .nation_data import load_nation, load_tiles
+from .upsert import LoadReport, upsert
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "seeds"
-
-
-@dataclass
-class LoadReport:
-    """Counts of rows created, updated and left unchanged, per table."""
-
-    counts: dict[str, Counter] = field(default_factory=dict)
-
-    def add(self, table: str, outcome: str) -> None:
-        self.counts.setdefault(table, Counter())[outcome] += 1
-
-    @property
-    def changed(self) -> int:
-        return sum(c["created"] + c["updated"] for c in self.counts.values())
-
-    def lines(self) -> list[str]:
-        return [
-            f"{table}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged"
-            + (f", {c['kept']} kept as an administrator edited them" if c["kept"] else "")
-            for table, c in self.counts.items()
-        ]
 
 
 def place_key(name: str) -> str:
@@ -53,49 +32,10 @@ def place_key(name: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def upsert(
-    session: Session,
-    model: type,
-    key: str | tuple[str, ...],
-    rows: list[dict[str, Any]],
-    report: LoadReport,
-) -> dict[Any, Any]:
-    """Insert or update ``rows`` of ``model`` matched on ``key``; return objects by key.
-    Rows an administrator has edited (``edited_at`` set) are kept as they are."""
-    keys = (key,) if isinstance(key, str) else key
-
-    def key_of(values: Any) -> Any:
-        if isinstance(values, dict):
-            found = tuple(values[k] for k in keys)
-        else:
-            found = tuple(getattr(values, k) for k in keys)
-        return found[0] if len(found) == 1 else found
-
-    existing = {key_of(obj): obj for obj in session.scalars(sa.select(model))}
-    table = model.__tablename__
-    for row in rows:
-        obj = existing.get(key_of(row))
-        if obj is None:
-            obj = model(**row)
-            session.add(obj)
-            existing[key_of(row)] = obj
-            report.add(table, "created")
-            continue
-        if getattr(obj, "edited_at", None) is not None:
-            report.add(table, "kept")
-            continue
-        changed = False
-        for name, value in row.items():
-            if getattr(obj, name) != value:
-                setattr(obj, name, value)
-                changed = True
-        report.add(table, "updated" if changed else "unchanged")
-    session.flush()
-    return existing
-
-
 def load_service_types(session: Session, directory: Path, report: LoadReport) -> None:
     path = directory / "service_types.csv"
+    if not path.is_file():  # a nation's pack may share the directory's taxonomy
+        path = DEFAULT_DIRECTORY / "service_types.csv"
     rows = []
     required = ["code", "name", "colour", "abbreviation"]
     for order, (line, row) in enumerate(read_rows(path, required)):
@@ -262,4 +202,7 @@ def load_reference(session: Session, directory: Path = DEFAULT_DIRECTORY) -> Loa
     load_postcode_districts(session, directory, report)
     load_places(session, directory, report)
     load_custody_suites(session, directory, report)
+    load_nation(session, directory, report)
+    load_tiles(session, directory, report)
+    nation.forget()
     return report

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.datastructures import MultiDict
 
+from .. import nation
 from ..audit import record_together
 from ..choices import ContactMethod, ServiceStatus
 from ..clock import now_local
@@ -83,7 +84,10 @@ class ReferralMaker:
         )
         councils = session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name)).all()
         self.form.council_area_id.choices = options(
-            [("", "Choose the council area"), *[(str(c.id), c.name) for c in councils]]
+            [
+                ("", f"Choose the {nation.current().in_sentence('council')}"),
+                *[(str(c.id), c.name) for c in councils],
+            ]
         )
         self.district_councils = {
             d: str(c)
@@ -177,9 +181,11 @@ class ReferralMaker:
     # -- pieces ---------------------------------------------------------------------------
 
     def _unknown_district(self) -> str:
+        here = nation.current()
         return (
             "We do not know that postcode district. Check it (the first part of the "
-            "postcode, like G31), or tick “No fixed abode” and choose the council area."
+            f"postcode{here.like('district')}), or tick “No fixed abode” and choose the "
+            f"{here.in_sentence('council')}."
         )
 
     def _choose_service(self, service_id: object) -> None:
@@ -283,7 +289,9 @@ class ReferralMaker:
             district = normalise_district(raw)
             if not raw:
                 form.postcode_district.errors.append(
-                    "Enter the postcode district (like G31), or tick “No fixed abode”."
+                    "Enter the postcode district"
+                    f"{nation.current().like('district', ' (like ', ')')}, or tick “No fixed "
+                    "abode”."
                 )
                 valid = False
             elif district is None or district not in self.district_councils:
@@ -294,7 +302,9 @@ class ReferralMaker:
                 if not form.council_area_id.data:
                     form.council_area_id.data = self.district_councils[district]
         if not form.council_area_id.data:
-            form.council_area_id.errors.append("Choose the council area where the person lives.")
+            form.council_area_id.errors.append(
+                f"Choose the {nation.current().in_sentence('council')} where the person lives."
+            )
             valid = False
         method = form.contact_method.data
         phone = (form.contact_phone.data or "").strip()

@@ -62,6 +62,8 @@ PAGES = [
     ("lead", "area map", "/reports/map?measure=engagement_rate"),
     ("lead", "funnel plot", "/reports/funnel"),
     ("lead", "trends", "/reports/trends"),
+    ("lead", "area table by scheme", "/reports/areas?group=scheme&measure=offer_rate"),
+    ("lead", "quarterly report", "/reports/quarterly"),
     ("lead", "targets", "/reports/targets"),
     ("admin", "administration", "/admin/"),
     ("admin", "users", "/admin/users"),
@@ -330,28 +332,28 @@ def test_the_report_map_says_how_each_area_compares_in_words_and_symbols(session
     expect(legend.locator(".swatch-hatched")).to_have_count(1)
     expect(page.locator("main")).to_contain_text("also carry their symbol (▲ or ▼)")
 
-    # On the map itself, grey (suppressed or no data) areas are labelled in words, and
-    # areas that differ from Scotland carry their symbol.
-    frame = page.frame_locator("iframe.services-map")
-    expect(frame.locator("path.leaflet-interactive").first).to_be_attached()
-    badges = frame.locator(".area-badge").all_inner_texts()
+    # On the tile map itself, every area is a named link; hidden areas are hatched and
+    # say why in their name, and areas that differ from the nation carry their symbol.
+    tiles = page.locator("svg.tile-map-svg a.tile")
     states = page.locator("table .state").all_inner_texts()
-    grey = [s for s in states if "Not compared" in s or s.strip().startswith("-")]
-    worded = [
-        b
-        for b in badges
-        if b.endswith(
-            (
-                ": small numbers",
-                " referrals",
-                ": hidden so that another figure cannot be worked out",
-                ": not published, to protect small numbers",
-            )
-        )
-    ]
-    assert grey and len(worded) == len(grey), (states, badges)
+    expect(tiles).to_have_count(len(states))
+    names = [tiles.nth(i).get_attribute("aria-label") for i in range(tiles.count())]
+    values = page.locator("svg.tile-map-svg text.tile-value").all_text_contents()
+    hidden = [s for s in states if s.strip().startswith("-")]
+    hatched = page.locator('svg.tile-map-svg polygon[fill="url(#tile-hatch)"]')
+    expect(hatched).to_have_count(len(hidden))
+    assert len([n for n in names if " not shown (" in n]) == len(hidden), names
     outside = [s for s in states if "▲" in s or "▼" in s]
-    assert len([b for b in badges if b in ("▲", "▲▲", "▼", "▼▼")]) == len(outside)
+    assert len([v for v in values if v.endswith(("▲", "▼"))]) == len(outside), values
+
+    # A keyboard user reaches the tiles in turn, and a tile leads to its area's row.
+    tiles.first.focus()
+    expect(tiles.first).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(tiles.nth(1)).to_be_focused()
+    page.keyboard.press("Enter")
+    code = tiles.nth(1).get_attribute("href")
+    expect(page.locator(f"tr{code}")).to_be_visible()
 
 
 def test_the_charts_label_their_states_as_well_as_colouring_them(sessions):

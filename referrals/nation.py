@@ -1,0 +1,153 @@
+"""The nation this installation serves, as data rather than code.
+
+A data pack's ``nation.csv`` (loaded by ``seed-reference``) names the national comparator
+every area is compared with ("Compared with <name>"), the four geography levels (the
+atomic council or local authority area, and the three groupings of them), the postcode
+areas the directory covers and the bank-holiday region for working days. Pages read the
+settings once per request (or per command) through ``current()``; templates get them as
+``nation`` and ``national_name``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import Flask, g, has_app_context
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+from .models import NationSetting
+
+LEVELS = ("council", "adp", "police_division", "health_board")
+
+# Used until a data pack is loaded: words that are true anywhere.
+DEFAULT_NAME = "all areas"
+DEFAULT_LABELS = {
+    "council": "Council area",
+    "adp": "Alcohol and Drug Partnership",
+    "police_division": "Police division",
+    "health_board": "Health board",
+}
+DEFAULT_PLURALS = {
+    "council": "council areas",
+    "adp": "Alcohol and Drug Partnerships",
+    "police_division": "police divisions",
+    "health_board": "health boards",
+}
+SETTING_KEYS = {
+    "national_name",
+    "postcode_areas",
+    "bank_holiday_region",
+    "example_postcode",
+    "example_district",
+    "example_place",
+    *(f"label_{level}" for level in LEVELS),
+    *(f"plural_{level}" for level in LEVELS),
+}
+# GOV.UK's bank-holiday divisions, and the subdivisions of the ``holidays`` package.
+HOLIDAY_REGIONS = {
+    "scotland": "SCT",
+    "england-and-wales": "ENG",
+    "northern-ireland": "NIR",
+    "SCT": "SCT",
+    "ENG": "ENG",
+    "WLS": "WLS",
+    "NIR": "NIR",
+}
+
+
+def holiday_region(value: str) -> str | None:
+    """The ``holidays`` subdivision for a region named either way, or None."""
+    return HOLIDAY_REGIONS.get(value.strip()) or HOLIDAY_REGIONS.get(value.strip().upper())
+
+
+@dataclass(frozen=True)
+class Nation:
+    name: str = DEFAULT_NAME
+    labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    plurals: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLURALS))
+    postcode_areas: tuple[str, ...] = ()
+    bank_holiday_region: str | None = None  # a ``holidays`` subdivision, e.g. "SCT"
+    examples: dict[str, str] = field(default_factory=dict)  # postcode, district, place
+
+    def label(self, level: str) -> str:
+        return self.labels[level]
+
+    def plural(self, level: str) -> str:
+        return self.plurals[level]
+
+    def heading(self, level: str) -> str:
+        """The plural as a heading: "Police divisions", "Alcohol and Drug Partnerships"."""
+        plural = self.plurals[level]
+        return plural[:1].upper() + plural[1:]
+
+    def in_sentence(self, level: str) -> str:
+        """The label mid-sentence: "police division", but "Alcohol and Drug Partnership"."""
+        label = self.labels[level]
+        return label if any(c.isupper() for c in label[1:]) else label[:1].lower() + label[1:]
+
+    def like(self, kind: str, before: str = ", like ", after: str = "") -> str:
+        """An example for a hint ("G31" for ``district``), wrapped; "" when the pack has none."""
+        example = self.examples.get(kind)
+        return f"{before}{example}{after}" if example else ""
+
+    @property
+    def search_examples(self) -> str:
+        """ "G31 2AB, G31 or Kirkcaldy": the pack's examples of what to search for."""
+        found = [self.examples[k] for k in ("postcode", "district", "place") if k in self.examples]
+        return ", ".join(found[:-1]) + " or " + found[-1] if len(found) > 1 else "".join(found)
+
+    @property
+    def coverage(self) -> str:
+        """Where the directory covers, for messages: the name, or the postcode areas."""
+        return self.name if self.name != DEFAULT_NAME else "the areas loaded"
+
+
+def from_settings(settings: dict[str, str]) -> Nation:
+    labels = {lv: settings.get(f"label_{lv}", DEFAULT_LABELS[lv]) for lv in LEVELS}
+    plurals = {lv: settings.get(f"plural_{lv}", DEFAULT_PLURALS[lv]) for lv in LEVELS}
+    region = settings.get("bank_holiday_region")
+    return Nation(
+        name=settings.get("national_name", DEFAULT_NAME),
+        labels=labels,
+        plurals=plurals,
+        postcode_areas=tuple(settings.get("postcode_areas", "").upper().split()),
+        bank_holiday_region=holiday_region(region) if region else None,
+        examples={
+            kind: settings[f"example_{kind}"]
+            for kind in ("postcode", "district", "place")
+            if settings.get(f"example_{kind}")
+        },
+    )
+
+
+def load(session) -> Nation:
+    rows = session.execute(sa.select(NationSetting.key, NationSetting.value)).all()
+    return from_settings(dict(rows))
+
+
+def current() -> Nation:
+    """This installation's nation, read once per request or command."""
+    if not has_app_context():
+        return Nation()
+    nation = g.get("_nation")
+    if nation is None:
+        nation = g._nation = load(db.session)
+    return nation
+
+
+def forget() -> None:
+    """Read the settings again next time (after loading a data pack)."""
+    if has_app_context():
+        g.pop("_nation", None)
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def nation_context() -> dict:
+        try:
+            nation = current()
+        except SQLAlchemyError:  # an error page while the database is down
+            nation = Nation()
+        return {"nation": nation, "national_name": nation.name}
