@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from . import nation
 from .choices import Role
+from .reports.own import has_own_figures, lead_areas
 
 bp = Blueprint("home", __name__)
 
@@ -81,5 +82,18 @@ def index():
         for endpoint, title, text in TASKS.get(role, TASKS[None])
         if endpoint in current_app.view_functions
     ]
+    if "reports.mine" in current_app.view_functions and has_own_figures(current_user):
+        national = nation.current().name
+        title = f"Your area against {national}" if lead_areas(current_user) else "Your figures"
+        tasks.insert(
+            0 if current_user.role == Role.LEAD else len(tasks),
+            {
+                "url": url_for("reports.mine"),
+                "title": title,
+                "text": "Every measure for your "
+                + ("areas" if lead_areas(current_user) else "units")
+                + f" beside {national}: published figures only, never people.",
+            },
+        )
     can_search = "directory.search" in current_app.view_functions
     return render_template("home.html", tasks=tasks, can_search=can_search)

@@ -116,16 +116,14 @@ def table_cells(html):
     body = html.split('<table class="area-table">')[1].split("</table>")[0]
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>")[1], re.S):
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
-        rows.append(
-            [" ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in cells]
-        )
+        row = [" ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in cells]
+        rows.append([row[0].removesuffix(" Your area"), *row[1:]])
     return rows
 
 
 def test_csv_has_a_row_per_area_and_measure_equal_to_the_table(client, data, session):
     sign_in(client, "lead@t.example")
     query = "group=council&measure=engagement_rate&sort=referrals:desc"
-    shown = table_cells(client.get(f"/reports/areas?{query}").get_data(as_text=True))
     exported = list(
         csv.DictReader(
             io.StringIO(client.get(f"/reports/areas.csv?{query}").get_data(as_text=True))
@@ -134,7 +132,6 @@ def test_csv_has_a_row_per_area_and_measure_equal_to_the_table(client, data, ses
     by_area = {}
     for row in exported:
         by_area.setdefault(row["area"], {})[row["measure"]] = row
-    assert {r[0] for r in shown} == set(by_area)
     columns = [
         "acceptance_rate",
         "engagement_rate",
@@ -142,13 +139,20 @@ def test_csv_has_a_row_per_area_and_measure_equal_to_the_table(client, data, ses
         "engagement_to_treatment",
         "within_3_weeks",
     ]
-    for page_row in shown:
-        figures = by_area[page_row[0]]
-        referrals = figures["referrals"]
-        assert page_row[1] == (
-            f"{int(referrals['value']):,}" if referrals["value"] else referrals["value_note"]
+    period = exported[0]["period"]
+    for name in columns:
+        # The table shows one measure at a time; each is one click away.
+        page = client.get(
+            f"/reports/areas?{query.replace('engagement_rate', name)}&period={period}"
         )
-        for i, name in enumerate(columns, start=2):
+        shown = table_cells(page.get_data(as_text=True))
+        assert {r[0] for r in shown} == set(by_area)
+        for page_row in shown:
+            figures = by_area[page_row[0]]
+            referrals = figures["referrals"]
+            assert page_row[1] == (
+                f"{int(referrals['value']):,}" if referrals["value"] else referrals["value_note"]
+            ) or page_row[1].startswith("\u2013")
             row = figures[name]
             if row["value"]:
                 assert row["numerator"] and row["denominator"]  # plain numbers beside
@@ -157,25 +161,25 @@ def test_csv_has_a_row_per_area_and_measure_equal_to_the_table(client, data, ses
                 )
                 rate = f"{100 * int(row['numerator']) / int(row['denominator']):.1f}%"
                 low, high = float(row["ci95_low"]), float(row["ci95_high"])
-                assert page_row[i] == f"{rate} {100 * low:.1f} to {100 * high:.1f}%"
+                assert page_row[2] == f"{rate} {100 * low:.1f} to {100 * high:.1f}%"
             elif row["value_note"] in ("<5", "fewer than 10", "[c]", "not published"):
-                assert page_row[i] == row["value_note"]
+                assert page_row[2] == row["value_note"]
             else:
-                assert page_row[i].startswith("\u2013")
+                assert page_row[2].startswith("\u2013")
     assert all(r["period"] == exported[0]["period"] and r["as_of"] for r in exported)
     assert session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc())) == (
         "report_exported"
     )
 
 
-def test_sorting_puts_hidden_figures_last_and_starts_lowest_first(client, data):
+def test_sorting_puts_hidden_figures_last_and_starts_best_first(client, data):
     sign_in(client, "lead@t.example")
     html = client.get("/reports/areas?sort=referrals:desc").get_data(as_text=True)
     names = [r[0] for r in table_cells(html)]
     assert names[:4] == ["Dundee City", "City of Edinburgh", "Fife", "Glasgow City"]
     assert names[-1] == "Scotland" and 'aria-sort="descending"' in html
-    # The first click on a rate sorts lowest first.
-    assert "sort=engagement_rate:asc" in html
+    # The first click on a rate sorts highest (best) first, and the header says so.
+    assert "sort=engagement_rate:desc" in html and "sort highest first" in html
     html = client.get("/reports/areas?sort=referrals:asc").get_data(as_text=True)
     names = [r[0] for r in table_cells(html)]
     assert names.index("Glasgow City") < names.index("Dundee City")
@@ -280,7 +284,7 @@ def test_lead_sets_targets_for_own_areas_only(client, data, session):
     assert client.post("/reports/targets", data={**form, "value": "150"}).status_code == 400
     # The table shows red, amber or green against the target.
     html = client.get("/reports/areas?measure=engagement_rate").get_data(as_text=True)
-    glasgow = re.search(r">Glasgow City</a></th>(.*?)</tr>", html, re.S).group(1)
+    glasgow = re.search(r">Glasgow City</a>.*?</th>(.*?)</tr>", html, re.S).group(1)
     assert "80%" in glasgow and re.search(r"rag-(red|amber|green)", glasgow)
 
 

@@ -7,7 +7,16 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, map_views, quarterly, snapshot, targets, trends, views  # noqa: F401
+    from . import (  # noqa: F401
+        cli,
+        map_views,
+        profile_views,
+        quarterly,
+        snapshot,
+        targets,
+        trends,
+        views,
+    )
 
     cli.init_app(app)
     app.register_blueprint(bp)

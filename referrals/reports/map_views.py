@@ -6,6 +6,7 @@ import json
 
 import sqlalchemy as sa
 from flask import current_app, render_template, request
+from flask_login import current_user
 
 from ..directory.map_views import map_assets, map_document_response
 from ..directory.maps import document, new_map
@@ -16,6 +17,7 @@ from .charts import why_not_shown
 from .colours import SUPPRESSED, sequential_bins, sequential_colour, state_for
 from .maps import MapArea, add_areas
 from .measures import GEOGRAPHIES, GROUPING_LABELS, MEASURES, RATES
+from .own import own_codes, own_names
 from .params import read_choices
 from .tables import AreaTable, Row
 from .tiles import tile_map
@@ -167,6 +169,21 @@ def map_areas(table: AreaTable, measure: str, scale: str) -> tuple[list[MapArea]
     return areas, edges
 
 
+def mark_own_areas(areas: list[MapArea], names: set[str]) -> None:
+    """Outline the user's own areas and label each once "Your area", so they are found by
+    text as well as by line."""
+    labelled = set()
+    for area in areas:
+        if area.name not in names:
+            continue
+        area.own = True
+        if "Your area" not in area.lines:
+            area.lines.insert(1, "Your area")
+        if area.name not in labelled and (area.badge is None or area.geometry is None):
+            area.badge = f"Your area: {area.badge}" if area.badge else "Your area"
+            labelled.add(area.name)
+
+
 def _centres(grouping: str, councils) -> list[tuple[int, float, float]]:
     """Each area's centre: a council's centroid, or the population-weighted centre of a
     group's councils."""
@@ -209,6 +226,9 @@ def area_map():
             scale != "sequential" and choices.measure in RATES,
             f"Tile map of {label.lower()} by {GROUPING_LABELS[choices.grouping].lower()}",
         )
+        own = own_codes(db.session, current_user, choices.grouping)
+        for tile in tiles.tiles:
+            tile.own = tile.code in own  # outlined and labelled "Your area"
     return render_template(
         "reports/map.html",
         choices=choices,
@@ -219,6 +239,7 @@ def area_map():
         view=view,
         tiles=tiles,
         rows=sorted(table.rows, key=lambda r: r.name),
+        own=own_codes(db.session, current_user, choices.grouping),
         frame_query=request.query_string.decode(),
     )
 
@@ -232,6 +253,9 @@ def area_map_frame():
     if choices.valid and choices.period_facts and choices.grouping in GEOGRAPHIES:
         table = build_table(choices)
         areas, _ = map_areas(table, choices.measure, _scale())
+        mark_own_areas(
+            areas, own_names(table, own_codes(db.session, current_user, choices.grouping))
+        )
         add_areas(m, areas)
         title = (
             f"Map of {MEASURES[choices.measure].label.lower()} by "

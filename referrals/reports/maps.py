@@ -23,6 +23,7 @@ class MapArea:
     radius: float
     geometry: dict | None = None
     badge: str | None = None  # a permanent label, for suppressed and no-data areas
+    own: bool = False  # the signed-in user's own area: a thick outline and "Your area"
 
 
 class AreaLayer(MacroElement):
@@ -44,11 +45,12 @@ class AreaLayer(MacroElement):
             areas.forEach(function (a) {
                 var shape;
                 if (a.geometry) {
-                    shape = L.geoJSON(a.geometry, {style: {color: '#0b0c0c', weight: 1,
+                    shape = L.geoJSON(a.geometry, {style: {color: '#0b0c0c', weight: a.own ? 4 : 1,
                         fillColor: a.fill, fillOpacity: 0.85}});
                 } else {
                     shape = L.circleMarker([a.latitude, a.longitude], {radius: a.radius,
-                        color: '#0b0c0c', weight: 1.5, fillColor: a.fill, fillOpacity: 0.9});
+                        color: '#0b0c0c', weight: a.own ? 4 : 1.5, fillColor: a.fill,
+                        fillOpacity: 0.9});
                 }
                 shape.bindTooltip(tooltip(a.lines), {sticky: true});
                 shape.addTo(layer);
@@ -84,6 +86,7 @@ class AreaLayer(MacroElement):
                     "radius": round(a.radius, 1),
                     "geometry": a.geometry,
                     "badge": a.badge,
+                    "own": a.own,
                 }
                 for a in areas
             ]

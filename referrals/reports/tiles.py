@@ -44,6 +44,7 @@ class Tile:
     value: str
     symbol: str
     description: str  # the accessible name: area, figure and how it compares
+    own: bool = False  # the signed-in user's own area: outlined and labelled
 
 
 @dataclass

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import render_template, request
+from flask_login import current_user
 
 from ..extensions import db
 from . import bp
 from .measures import RATES
+from .own import own_codes
 from .params import AREA_GROUPINGS, read_choices
 from .tables import FAMILY, Row, area_codes, make_row
 from .views import national_name
@@ -55,7 +57,8 @@ def trends():
     choices = read_choices(request.args, groupings=AREA_GROUPINGS)
     grouping = choices.grouping if choices.grouping in AREA_GROUPINGS else "council"
     codes = area_codes(db.session, grouping)
-    code = request.args.get("area") or next(iter(codes), None)
+    own = [c for c in codes if c in own_codes(db.session, current_user, grouping)]
+    code = request.args.get("area") or next(iter(own or codes), None)
     valid = choices.valid
     if code not in codes:
         choices.form.group.errors.append("Choose an area from the list.")

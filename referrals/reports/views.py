@@ -7,14 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, g, render_template, request, url_for
+from flask_login import current_user
 
 from .. import nation
 from ..audit import record
-from ..auth.access import role_required
-from ..choices import CloseReason, DeclineReason, Role, ServiceStatus
+from ..choices import CloseReason, DeclineReason, ServiceStatus
 from ..clock import today_local
-from ..extensions import db
+from ..extensions import db, login_manager
 from ..models import Service
 from . import bp
 from .charts import bar_chart, funnel_plot
@@ -30,16 +30,34 @@ from .measures import (
     RATES,
     RETENTION_DAYS,
 )
+from .own import (
+    OWN_FIGURES_PAGES,
+    REPORT_ROLES,
+    has_own_figures,
+    lead_areas,
+    mark_own,
+    own_codes,
+    own_names,
+    own_units,
+    sees_every_area,
+)
 from .params import Choices, breakdown_choices, read_choices
+from .profiles import against_national
+from .sorting import sort_links
 from .tables import AreaTable, Row, area_table, make_row
-
-REPORT_ROLES = (Role.LEAD, Role.ADMIN)
 
 
 @bp.before_request
-@role_required(*REPORT_ROLES)
 def report_users_only():
-    return None
+    """Area leads and administrators see every report; custody supervisors, provider
+    managers and scheme leads only their own units' figures (``own``); others none."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.role in REPORT_ROLES:
+        return None
+    if request.endpoint in OWN_FIGURES_PAGES and has_own_figures(current_user):
+        return None
+    abort(403)
 
 
 @bp.app_context_processor
@@ -57,8 +75,19 @@ def report_helpers() -> dict:
         "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
         "people_choices": breakdown_choices,
+        "sees_every_area": lambda: sees_every_area(current_user),
+        "has_own_figures": lambda: has_own_figures(current_user),
+        "own_area": own_area,
         "follow_up_days": follow_up_days,
     }
+
+
+def own_area(grouping: str, code: str) -> bool:
+    """Whether an area is one of the signed-in user's own (worked out once a request)."""
+    mine = g.setdefault("own_codes", {})
+    if grouping not in mine:
+        mine[grouping] = own_codes(db.session, current_user, grouping)
+    return code in mine[grouping]
 
 
 def follow_up_days(code: str, settings: dict) -> int:
@@ -174,6 +203,7 @@ def dashboard():
         "reports/dashboard.html",
         choices=choices,
         period=period,
+        yours=_yours(choices, period),
         previous=previous,
         now=now,
         before=before,
@@ -185,6 +215,21 @@ def dashboard():
         earlier=earlier,
         listings=_listings(),
     )
+
+
+def _yours(choices: Choices, period: dict):
+    """A lead's own areas (council, ADP, police division) against the nation, in the chosen
+    period or, when that is published for the nation only, the latest 12 months."""
+    if not lead_areas(current_user):
+        return None
+    code = choices.period
+    if period.get("scotland_only"):
+        code = choices.snapshot.settings.get("latest", "")
+    facts = choices.snapshot.period(code)
+    if not facts:
+        return None
+    units = own_units(db.session, current_user)
+    return facts, units, against_national(choices.snapshot, units, code)
 
 
 def _followed_up_elsewhere(snapshot, period: dict, now: Row) -> dict:
@@ -251,18 +296,22 @@ def area_report():
     table = build_table(choices)
     sort = choices.form.sort.data or "name"
     chart = None
+    own = own_codes(db.session, current_user, choices.grouping)
     if choices.measure in RATES:
         chart = bar_chart(
             table,
             choices.measure,
             f"{MEASURES[choices.measure].label} by {GROUPING_LABELS[choices.grouping].lower()}",
         )
+        mark_own(chart.bars, own_names(table, own))
     return render_template(
         "reports/areas.html",
         choices=choices,
         table=table,
         rows=sorted_rows(table, sort, choices.measure),
         sort=sort,
+        sorts=sort_links(sort, SORTS),
+        own=own,
         chart=chart,
         hidden=hidden_summary(table),
         provision=provision_by_area(choices.grouping),
@@ -316,6 +365,10 @@ def funnel():
         f"{MEASURES[measure].label} against number of "
         f"{MEASURES[measure].counted}, by {GROUPING_LABELS[choices.grouping].lower()}",
     )
+    for point in mark_own(
+        plot.points, own_names(table, own_codes(db.session, current_user, choices.grouping))
+    ):
+        point.labelled = True
     return render_template(
         "reports/funnel.html", choices=choices, table=table, plot=plot, measure=measure
     )

@@ -30,6 +30,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..schemes.models import scheme_suites
 from ..templating import DEMO_SETTING
 from .bulk import reset_sequence
 from .demo_directory import build_demo_directory, demo_provider_organisation
@@ -101,6 +102,7 @@ def _create_accounts(session: Session) -> dict[str, User]:
         user.set_password(DEMO_PASSWORD)
         if role == Role.CUSTODY:
             user.custody_suite = suite
+            user.manager = True  # a supervisor: sees the suite's own figures
         elif role == Role.PROVIDER:
             user.organisation = organisation
             user.manager = True  # so the daily overdue digest has someone to go to
@@ -194,6 +196,13 @@ def load_demo(
             f"Demo schemes: {schemes} arrest referral schemes serving every custody suite."
         )
         report.changed = True
+        # The demo provider leads the scheme their organisation runs, so the scheme's
+        # own figures show.
+        provider.scheme_id = session.scalar(
+            sa.select(scheme_suites.c.scheme_id)
+            .join(CustodySuite, CustodySuite.id == scheme_suites.c.custody_suite_id)
+            .where(CustodySuite.code == DEMO_CUSTODY_SUITE)
+        )
 
     wanted = {"referrals": referrals, "seed": seed}
     loaded = _setting(session, REFERRALS_SETTING)
