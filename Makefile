@@ -101,6 +101,7 @@ bench: install
 	$(BIN)/python bench/seed_referrals.py
 	$(BIN)/python bench/directory.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/statements.py
 	$(BIN)/python bench/contacts.py
 	$(BIN)/python bench/load.py
 

@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -73,6 +74,7 @@ def grow_directory(target: int) -> int:
         row = dict(template)
         row.update(
             id=sid,
+            uuid=uuid.UUID(int=rng.getrandbits(128), version=4),
             external_id=f"bench-{sid}",
             name=f"{template['name']} #{sid}",
             created_at=stamp,
@@ -84,6 +86,7 @@ def grow_directory(target: int) -> int:
         locations.append(
             (
                 sid,
+                uuid.UUID(int=rng.getrandbits(128), version=4),
                 "1 Bench Street",
                 "Benchtown",
                 "G1 1AA",
@@ -102,6 +105,7 @@ def grow_directory(target: int) -> int:
         Location.__table__,
         [
             "service_id",
+            "uuid",
             "address_1",
             "town",
             "postcode",

@@ -9,16 +9,44 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
 
 from .extensions import db
-from .models import AuditEvent, User
+from .models import AuditEvent, User, utcnow
 
 
 def client_ip() -> str | None:
     """The client's address as the app sees it (behind a trusted proxy, ProxyFix sets it)."""
     return request.remote_addr if has_request_context() else None
+
+
+def _row(
+    action: str,
+    obj: Any,
+    object_type: str | None,
+    object_id: Any,
+    user: User | None,
+    actor: str | None,
+    detail: dict[str, Any] | str | None,
+) -> dict[str, Any]:
+    if user is None and has_request_context() and current_user.is_authenticated:
+        user = current_user._get_current_object()
+    if obj is not None:
+        object_type = object_type or obj.__tablename__
+        object_id = object_id if object_id is not None else getattr(obj, "id", None)
+    if isinstance(detail, dict):
+        detail = json.dumps(detail, sort_keys=True, default=str)
+    return {
+        "user_id": user.id if user is not None else None,
+        "actor": actor or (user.email if user is not None else None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id) if object_id is not None else None,
+        "ip": client_ip(),
+        "detail": detail,
+    }
 
 
 def record(
@@ -32,21 +60,26 @@ def record(
     detail: dict[str, Any] | str | None = None,
 ) -> AuditEvent:
     """Add an audit row for ``action`` on ``obj`` (or an explicit type and id)."""
-    if user is None and has_request_context() and current_user.is_authenticated:
-        user = current_user._get_current_object()
-    if obj is not None:
-        object_type = object_type or obj.__tablename__
-        object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    if isinstance(detail, dict):
-        detail = json.dumps(detail, sort_keys=True, default=str)
-    row = AuditEvent(
-        user_id=user.id if user is not None else None,
-        actor=actor or (user.email if user is not None else None),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        ip=client_ip(),
-        detail=detail,
-    )
+    row = AuditEvent(**_row(action, obj, object_type, object_id, user, actor, detail))
     db.session.add(row)
     return row
+
+
+def record_together(*entries: dict[str, Any]) -> None:
+    """Write several audit rows at once, in one statement: each entry holds the keyword
+    arguments ``record`` takes (``action`` and ``obj`` included). For a save that would
+    otherwise send one statement per row; the rows are the same."""
+    rows = [
+        _row(
+            entry["action"],
+            entry.get("obj"),
+            entry.get("object_type"),
+            entry.get("object_id"),
+            entry.get("user"),
+            entry.get("actor"),
+            entry.get("detail"),
+        )
+        for entry in entries
+    ]
+    now = utcnow()
+    db.session.execute(sa.insert(AuditEvent), [{"at": now, **row} for row in rows])

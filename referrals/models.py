@@ -561,7 +561,11 @@ class Referral(db.Model):
             "naloxone_supplied",
         ),
         sa.Index("ix_referrals_suite_referred_on", "custody_suite_id", "referred_on"),
-        sa.Index("ix_referrals_service_status", "service_id", "status"),
+        # The person-level lists, a page at a time by keyset (see keyset.py): custody's
+        # referral list, everyone else's, and the worklist's sections.
+        sa.Index("ix_referrals_suite_made_at", "custody_suite_id", "made_at", "id"),
+        sa.Index("ix_referrals_made_at", "made_at", "id"),
+        sa.Index("ix_referrals_service_status", "service_id", "status", "referred_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -728,10 +732,14 @@ class AuditEvent(db.Model):
     """Who did what, when, from where: append-only."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_object", "object_type", "object_id"),
+        # The log newest first, a page at a time by keyset.
+        sa.Index("ix_audit_events_at_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     # The email as given at the time (also for failed sign-ins of unknown addresses).
     actor: Mapped[str | None] = mapped_column(sa.String(254))

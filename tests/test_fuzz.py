@@ -173,8 +173,15 @@ EXTRA_GETS = {
         ("/reports/areas.csv", ["geography", "period", "sort"]),
         ("/reports/trends", ["area", "measure"]),
     ],
-    "a@t.example": [("/admin/audit", ["page"]), ("/admin/feedback", ["page", "waiting"])],
-    "c@t.example": [("/contacts", ["before", "outcome", "on_or_before"])],
+    "a@t.example": [
+        ("/admin/audit", ["after", "before", "action"]),
+        ("/admin/feedback", ["page", "waiting"]),
+    ],
+    "c@t.example": [
+        ("/contacts", ["before", "newer", "outcome", "on_or_before"]),
+        ("/referrals", ["after", "before", "status"]),
+    ],
+    "p@t.example": [("/worklist", ["section", "after", "before"])],
 }
 
 

@@ -757,9 +757,16 @@ def test_a_reference_already_taken_is_never_reused(client, session, people, monk
     existing = make_referral(session, service=people["service"], referrer=people["custody"])
     session.commit()
     codes = iter([existing.reference, "RP-2222-3333"])
-    monkeypatch.setattr("referrals.tracking.making.new_reference", lambda: next(codes))
+    monkeypatch.setattr("referrals.tracking.referral_rows.new_reference", lambda: next(codes))
     sign_in(client, "c@t.example")
     response = client.post("/referrals/new", data=referral_form(people["service"].id))
     assert response.status_code == 302
     newest = session.scalar(sa.select(Referral).order_by(Referral.id.desc()).limit(1))
     assert newest.reference == "RP-2222-3333" and newest.id != existing.id
+    # The clash was retried whole: one of everything the new referral writes.
+    assert count(session, Referral) == 2
+    assert count(session, ReferralEvent) == 2
+    assert (
+        session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "referral_created"))
+        == 1
+    )

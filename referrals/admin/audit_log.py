@@ -1,19 +1,20 @@
-"""The audit log, filtered (read-only: rows are never changed or deleted)."""
+"""The audit log, filtered (read-only: rows are never changed or deleted), newest first, a
+page at a time by keyset along the ``(at, id)`` index (see ``keyset.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import sqlalchemy as sa
 from flask import render_template, request
-from sqlalchemy.orm import selectinload
-from wtforms import StringField
+from sqlalchemy.orm import joinedload
+from wtforms import IntegerField, StringField
 from wtforms.validators import Length, Optional
 
 from ..clock import local_zone
 from ..extensions import db
 from ..forms import QueryForm, UKDateField
+from ..keyset import COUNT_CAP, capped_count, page
 from ..models import AuditEvent
 from . import bp
 
@@ -28,6 +29,8 @@ class AuditFilterForm(QueryForm):
     ip = StringField("IP address", validators=[Optional(), Length(max=45)])
     date_from = UKDateField("From", validators=[Optional()])
     date_to = UKDateField("To", validators=[Optional()])
+    after = IntegerField(validators=[Optional()])  # older than this entry
+    before = IntegerField(validators=[Optional()])  # newer than this entry
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
@@ -55,15 +58,16 @@ def audit():
         if form.date_to.data:
             end = form.date_to.data + dt.timedelta(days=1)
             query = query.where(AuditEvent.at < _local_midnight(end))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    rows = db.session.scalars(
-        query.options(selectinload(AuditEvent.user))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-    ).all()
+    total = capped_count(db.session, query)
+    found = page(
+        db.session,
+        query.options(joinedload(AuditEvent.user)),
+        sort=AuditEvent.at,
+        ident=AuditEvent.id,
+        after=form.after.data if valid else None,
+        before=form.before.data if valid else None,
+        per_page=PER_PAGE,
+    )
     actions = db.session.scalars(
         sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
     ).all()
@@ -71,10 +75,13 @@ def audit():
         render_template(
             "admin/audit.html",
             form=form,
-            rows=rows,
+            rows=found.rows,
+            found=found,
             total=total,
-            page=page,
-            pages=pages,
+            cap=COUNT_CAP,
+            link_args={
+                k: v for k, v in request.args.items() if v and k not in ("after", "before")
+            },
             actions=actions,
         ),
         200 if valid else 400,

@@ -163,4 +163,5 @@ class ContactFilterForm(QueryForm):
     outcome = SelectField("Outcome", choices=[], validators=[Optional()])
     suite = SelectField("Custody suite", choices=[], validators=[Optional()])
     on_or_before = UKDateField("Seen on or before", validators=[Optional()])
-    before = StringField(validators=[Optional(), Length(max=30)])
+    before = StringField(validators=[Optional(), Length(max=30)])  # older than this
+    newer = StringField(validators=[Optional(), Length(max=30)])  # newer than this

@@ -20,7 +20,6 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from ..audit import record
 from ..models import Referral, User
 from .choices import NALOXONE_FLAGS, ContactOutcome, naloxone_status
 from .models import CustodyContact
@@ -85,8 +84,10 @@ def prefill(contact: CustodyContact) -> dict:
     }
 
 
-def link(session: Session, contact: CustodyContact, referral: Referral, user: User) -> None:
-    """Link ``contact`` to the new ``referral``, taking the referral's answers."""
+def link(session: Session, contact: CustodyContact, referral: Referral, user: User) -> dict:
+    """Link ``contact`` to the new ``referral``, taking the referral's answers. Returns
+    the audit entry for the caller to write with the referral's own
+    (``audit.record_together``)."""
     contact.referral = referral
     contact.age_band = referral.age_band
     contact.sex = referral.sex
@@ -95,16 +96,17 @@ def link(session: Session, contact: CustodyContact, referral: Referral, user: Us
     contact.naloxone = naloxone_status(
         referral.naloxone_offered, referral.naloxone_supplied, contact.naloxone
     )
-    record(
-        "contact_linked",
-        contact,
-        user=user,
-        detail={"referral_id": referral.id, "reference": referral.reference},
-    )
+    return {
+        "action": "contact_linked",
+        "obj": contact,
+        "user": user,
+        "detail": {"referral_id": referral.id, "reference": referral.reference},
+    }
 
 
-def contact_for_new_referral(session: Session, referral: Referral, user: User) -> CustodyContact:
-    """Record the contact a referral made without one comes from."""
+def contact_for_new_referral(session: Session, referral: Referral, user: User) -> dict:
+    """Record the contact a referral made without one comes from. Returns the audit
+    entry for the caller to write with the referral's own (``audit.record_together``)."""
     contact = CustodyContact(
         custody_suite_id=referral.custody_suite_id,
         contact_on=referral.referred_on,
@@ -122,10 +124,13 @@ def contact_for_new_referral(session: Session, referral: Referral, user: User) -
     )
     session.add(contact)
     session.flush()
-    record(
-        "contact_recorded",
-        contact,
-        user=user,
-        detail={"referral_id": referral.id, "reference": referral.reference, "from": "referral"},
-    )
-    return contact
+    return {
+        "action": "contact_recorded",
+        "obj": contact,
+        "user": user,
+        "detail": {
+            "referral_id": referral.id,
+            "reference": referral.reference,
+            "from": "referral",
+        },
+    }

@@ -3,8 +3,9 @@
 Custody staff see their own suite's contacts, administrators every suite's; nobody else
 sees any (area leads and providers get the aggregate figures in the reports). The list
 is newest first and pages by keyset: each page starts after the last (date, id) of the
-one before, along the ``(custody_suite_id, contact_on, id)`` index, so the thousandth
-page costs what the first does.
+one before (or, going back, ends just before the first of the one after), along the
+``(custody_suite_id, contact_on, id)`` index, so the thousandth page costs what the
+first does.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def cursor_for(contact: CustodyContact) -> str:
 class Page:
     contacts: list[CustodyContact]
     next_cursor: str | None  # where the next (older) page starts; None on the last
+    previous_cursor: str | None = None  # where the newer page ends; None on the first
 
 
 def contacts_page(
@@ -78,9 +80,12 @@ def contacts_page(
     outcome: str | None = None,
     on_or_before: dt.date | None = None,
     after: tuple[dt.date, int] | None = None,
+    newer_than: tuple[dt.date, int] | None = None,
     per_page: int | None = None,
 ) -> Page:
-    """One page of the contacts ``user`` may see, newest first."""
+    """One page of the contacts ``user`` may see, newest first: those older than
+    ``after``, or (going back a page) the newest-but-older ones just newer than
+    ``newer_than``."""
     per_page = per_page or PER_PAGE
     query = sa.select(CustodyContact).where(in_scope(user))
     if suite_id is not None:
@@ -89,11 +94,15 @@ def contacts_page(
         query = query.where(CustodyContact.outcome == outcome)
     if on_or_before is not None:
         query = query.where(CustodyContact.contact_on <= on_or_before)
-    if after is not None:
-        on, contact_id = after
-        query = query.where(
-            sa.tuple_(CustodyContact.contact_on, CustodyContact.id) < sa.tuple_(on, contact_id)
-        )
+    key = sa.tuple_(CustodyContact.contact_on, CustodyContact.id)
+    backwards = newer_than is not None and after is None
+    if backwards:
+        query = query.where(key > sa.tuple_(*newer_than))
+        order = (CustodyContact.contact_on.asc(), CustodyContact.id.asc())
+    else:
+        if after is not None:
+            query = query.where(key < sa.tuple_(*after))
+        order = (CustodyContact.contact_on.desc(), CustodyContact.id.desc())
     rows = list(
         session.scalars(
             query.options(
@@ -101,13 +110,24 @@ def contacts_page(
                 selectinload(CustodyContact.custody_suite),
                 selectinload(CustodyContact.referral),
             )
-            .order_by(CustodyContact.contact_on.desc(), CustodyContact.id.desc())
+            .order_by(*order)
             .limit(per_page + 1)
         )
     )
     more = len(rows) > per_page
     rows = rows[:per_page]
-    return Page(rows, cursor_for(rows[-1]) if more else None)
+    if backwards:
+        rows.reverse()
+        return Page(
+            rows,
+            cursor_for(rows[-1]) if rows else None,
+            cursor_for(rows[0]) if more and rows else None,
+        )
+    return Page(
+        rows,
+        cursor_for(rows[-1]) if more else None,
+        cursor_for(rows[0]) if after is not None and rows else None,
+    )
 
 
 def suite_options(session: Session) -> list[tuple[str, str]]:

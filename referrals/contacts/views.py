@@ -64,6 +64,7 @@ def contact_list():
     form.suite.choices = options([("", "Every suite"), *suite_options(db.session)])
     valid = form.validate() if request.args else True
     after = parse_cursor(form.before.data) if valid else None
+    newer_than = parse_cursor(form.newer.data) if valid else None
     suite_id = as_id(form.suite.data) if valid and _is_admin() else None
     page = contacts_page(
         db.session,
@@ -72,15 +73,17 @@ def contact_list():
         outcome=form.outcome.data if valid else None,
         on_or_before=form.on_or_before.data if valid else None,
         after=after,
+        newer_than=newer_than,
     )
     awaiting = awaiting_referral(
         db.session, suite_id if _is_admin() else current_user.custody_suite_id, today_local()
     )
-    older = None
+    filters = {k: v for k, v in request.args.items() if v and k not in ("before", "newer")}
+    older = newer = None
     if page.next_cursor:
-        older = url_for(
-            "contacts.contact_list", **{**request.args.to_dict(), "before": page.next_cursor}
-        )
+        older = url_for("contacts.contact_list", **filters, before=page.next_cursor)
+    if page.previous_cursor:
+        newer = url_for("contacts.contact_list", **filters, newer=page.previous_cursor)
     return (
         render_template(
             "contacts/list.html",
@@ -88,8 +91,10 @@ def contact_list():
             page=page,
             awaiting=awaiting,
             older=older,
-            paged=after is not None,
-            filtered=any(v for k, v in request.args.items() if k != "before"),
+            newer=newer,
+            newest=url_for("contacts.contact_list", **filters),
+            paged=after is not None or newer_than is not None,
+            filtered=any(v for k, v in request.args.items() if k not in ("before", "newer")),
         ),
         200 if valid else 400,
     )

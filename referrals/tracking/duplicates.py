@@ -45,15 +45,46 @@ def recent_duplicate(
     """The latest referral of the same person to the same service in the last 28 days."""
     return session.scalar(
         sa.select(Referral)
-        .where(
-            Referral.person_ref_hash.in_(keyring().search_hashes(person_ref)),
-            Referral.service_id == service_id,
-            Referral.referred_on >= today - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
-            sa.or_(
-                Referral.close_reason.is_(None),
-                Referral.close_reason != CloseReason.ENTERED_IN_ERROR,
-            ),
-        )
+        .where(_duplicate_of(person_ref, service_id, today))
         .order_by(Referral.referred_on.desc(), Referral.id.desc())
         .limit(1)
     )
+
+
+def _duplicate_of(person_ref: str, service_id: int, today: dt.date) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Referral.person_ref_hash.in_(keyring().search_hashes(person_ref)),
+        Referral.service_id == service_id,
+        Referral.referred_on >= today - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
+        sa.or_(
+            Referral.close_reason.is_(None),
+            Referral.close_reason != CloseReason.ENTERED_IN_ERROR,
+        ),
+    )
+
+
+def earlier_referrals(
+    session: Session,
+    token: str | None,
+    custody_suite_id: int,
+    person_ref: str,
+    service_id: int,
+    today: dt.date,
+) -> tuple[Referral | None, Referral | None]:
+    """Both checks of a submit in one statement: the referral this form already made in
+    this suite (``made_with_token``), and otherwise the latest recent referral of the same
+    person to the same service (``recent_duplicate``)."""
+    by_token = (
+        sa.and_(Referral.form_token == token, Referral.custody_suite_id == custody_suite_id)
+        if token
+        else sa.false()
+    )
+    rows = session.execute(
+        sa.select(Referral, by_token.label("by_token"))
+        .where(sa.or_(by_token, _duplicate_of(person_ref, service_id, today)))
+        .order_by(Referral.referred_on.desc(), Referral.id.desc())
+    ).all()
+    already = next((referral for referral, mine in rows if mine), None)
+    if already is not None:
+        return already, None
+    return None, next((referral for referral, _mine in rows), None)

@@ -192,4 +192,6 @@ class ReferralSearchForm(QueryForm):
     date_to = UKDateField("Made to", validators=[Optional()])
     status = SelectField("Status", choices=[], validators=[Optional()])
     overdue = BooleanField("Overdue only", false_values=("false", "", "0", "no", "off"))
-    page = IntegerField(validators=[Optional()])
+    # Where a page starts: after (older than) or before (newer than) a referral's id.
+    after = IntegerField(validators=[Optional()])
+    before = IntegerField(validators=[Optional()])

@@ -1,18 +1,20 @@
-"""The referral list: the referrals in a user's scope that match a search, a page at a
-time. A custody record number is matched through its keyed hash (the numbers themselves
-are encrypted), ignoring spaces and case; a search for one person is never paged."""
+"""The referral list: the referrals in a user's scope that match a search, newest first,
+a page at a time by keyset (``keyset.py``) along the ``(custody_suite_id, made_at, id)``
+index for custody staff and ``(made_at, id)`` for everyone else. A custody record number
+is matched through its keyed hash (the numbers themselves are encrypted), ignoring spaces
+and case; a search for one person is never paged."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from ..choices import ReferralStatus
 from ..encryption import keyring
+from ..keyset import capped_count, page
 from ..models import Referral, User
 from .scope import in_scope
 
@@ -28,7 +30,8 @@ class ReferralSearch:
     date_to: dt.date | None = None
     status: str | None = None
     overdue: bool = False
-    page: int = 1
+    after: int | None = None  # the page after this referral (older ones)
+    before: int | None = None  # the page before this referral (newer ones)
 
     def link_args(self) -> dict[str, str]:
         """The filters for page links: everything but a custody record number."""
@@ -52,9 +55,9 @@ class ReferralSearch:
 @dataclass
 class ReferralPage:
     referrals: list[Referral]
-    total: int
-    page: int
-    pages: int
+    total: int  # how many match, counted up to ``keyset.COUNT_CAP`` and one more
+    newer: int | None  # the referral to pass as ``before`` for newer ones
+    older: int | None  # the referral to pass as ``after`` for older ones
 
 
 def list_referrals(
@@ -84,14 +87,14 @@ def list_referrals(
         query = query.where(Referral.status == ReferralStatus.MADE).where(
             Referral.referred_on < overdue_before
         )
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    per_page = PERSON_LIMIT if search.person_ref else PER_PAGE
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(search.page, 1), pages)
-    referrals = session.scalars(
-        query.options(selectinload(Referral.service), selectinload(Referral.council_area))
-        .order_by(Referral.made_at.desc(), Referral.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return ReferralPage(list(referrals), total, page, pages)
+    total = capped_count(session, query)
+    found = page(
+        session,
+        query.options(joinedload(Referral.service), joinedload(Referral.council_area)),
+        sort=Referral.made_at,
+        ident=Referral.id,
+        after=None if search.person_ref else search.after,
+        before=None if search.person_ref else search.before,
+        per_page=PERSON_LIMIT if search.person_ref else PER_PAGE,
+    )
+    return ReferralPage(found.rows, total, found.newer, found.older)

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.datastructures import MultiDict
 
 from .. import nation
-from ..audit import record
+from ..audit import record_together
 from ..choices import ContactMethod, ServiceStatus
-from ..clock import now_local, now_utc
+from ..clock import now_local
 from ..contacts.linking import (
     awaiting_referral,
     contact_awaiting,
@@ -37,15 +37,14 @@ from ..models import (
     CustodySuite,
     PostcodeDistrict,
     Referral,
-    ReferralEvent,
     Service,
     User,
 )
 from ..notifications.outbox import announce_new_referral
 from ..postcodes import normalise_district
-from ..references import new_reference
-from .duplicates import made_with_token, new_form_token, recent_duplicate
+from .duplicates import earlier_referrals, made_with_token, new_form_token
 from .forms import ReferralForm
+from .referral_rows import REFERENCE_ATTEMPTS, new_referral, reference_taken
 
 SUGGESTIONS = 8
 SUGGESTION_RADIUS_KM = 50
@@ -56,16 +55,6 @@ CONSENT_MAX_AGE_DAYS = 30
 class Suggestions:
     origin_label: str
     hits: list[Hit]
-
-
-def free_reference(session: Session) -> str:
-    """A random reference not already taken. (No savepoint is used: on SQLite, releasing
-    one would commit the referral before its first event and audit record.)"""
-    for _attempt in range(5):
-        reference = new_reference()
-        if session.scalar(sa.select(Referral.id).where(Referral.reference == reference)) is None:
-            return reference
-    raise RuntimeError("could not draw a free referral reference")  # pragma: no cover
 
 
 class ReferralMaker:
@@ -114,6 +103,7 @@ class ReferralMaker:
         self.contact = None  # the custody contact the referral comes from
         self.contact_problem: str | None = None
         self.awaiting: list = []
+        self.made_id: int | None = None
 
     # -- the three entry points ---------------------------------------------------------
 
@@ -152,30 +142,41 @@ class ReferralMaker:
     def submit(self) -> Referral | None:
         """Check everything and save, or return ``None`` with messages on the form (or
         with ``duplicate`` set, to ask whether this is a new referral). A form submitted
-        again returns the referral it made the first time."""
-        already = made_with_token(
-            self.session, self.form.form_token.data, self.user.custody_suite_id
-        )
-        if already is not None:
-            return already
-        if not self.form.form_token.data:
+        again returns the referral it made the first time. ``made_id`` is then the id of
+        the referral (readable without reloading it after the commit)."""
+        token = self.form.form_token.data
+        if not token:
             self.form.form_token.data = new_form_token()
         valid = self.form.validate()
         self._keep_service()
         self._keep_contact()
         valid = self._check(valid)
         if not valid:
+            already = made_with_token(self.session, token, self.user.custody_suite_id)
+            if already is not None:
+                return self._made(already)
             self._suggest()
             self._find_awaiting()
             return None
-        self.duplicate = recent_duplicate(
-            self.session, self.form.person_ref.data.strip(), self.service.id, self.today
+        # The form's earlier submit and a recent referral of the same person to the same
+        # service are looked for in one statement.
+        already, self.duplicate = earlier_referrals(
+            self.session,
+            token,
+            self.user.custody_suite_id,
+            self.form.person_ref.data.strip(),
+            self.service.id,
+            self.today,
         )
-        if self.duplicate is not None and self.duplicate.form_token == self.form.form_token.data:
-            return self.duplicate  # this same form, submitted in parallel, made it
+        if already is not None:
+            return self._made(already)
         if self.duplicate is not None and not self.form.confirm_duplicate.data:
             return None
         return self._save()
+
+    def _made(self, referral: Referral) -> Referral:
+        self.made_id = referral.id
+        return referral
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -192,7 +193,7 @@ class ReferralMaker:
         service = service_id and self.session.scalar(
             sa.select(Service)
             .where(Service.id == service_id)
-            .options(selectinload(Service.organisation), selectinload(Service.opening_hours))
+            .options(joinedload(Service.organisation))
         )
         if service is None:
             self.service_problem = "That service was not found. Choose one below."
@@ -325,73 +326,49 @@ class ReferralMaker:
         return valid
 
     def _save(self) -> Referral | None:
-        form = self.form
-        now = now_utc()
-        supplied = bool(form.naloxone_supplied.data)
-        self_present = form.contact_method.data == ContactMethod.SELF_PRESENT
-        referral = Referral(
-            made_at=now,
-            referred_on=now_local().date(),
-            custody_suite_id=self.suite.id,
-            referrer_id=self.user.id,
-            pathway=form.pathway.data,
-            service_id=self.service.id,
-            person_ref=form.person_ref.data.strip(),
-            age_band=form.age_band.data,
-            sex=form.sex.data,
-            postcode_district=form.postcode_district.data or None,
-            council_area_id=int(form.council_area_id.data),
-            consent_recorded=True,
-            consent_date=form.consent_date.data,
-            substances=",".join(form.substances.data or []),
-            needs=",".join(form.needs.data or []),
-            naloxone_offered=bool(form.naloxone_offered.data) or supplied,
-            naloxone_supplied=supplied,
-            children_in_household=bool(form.children_in_household.data),
-            same_day_urgent=bool(form.same_day_urgent.data),
-            notes=(form.notes.data or "").strip() or None,
-            contact_name=None if self_present else (form.contact_name.data or "").strip() or None,
-            contact_phone=None
-            if self_present
-            else (form.contact_phone.data or "").strip() or None,
-            contact_method=form.contact_method.data,
-            form_token=form.form_token.data or None,
-            possible_duplicate_of_id=self.duplicate.id if self.duplicate else None,
-        )
-        referral.reference = free_reference(self.session)
-        self.session.add(referral)
-        self.session.add(
-            ReferralEvent(
-                referral=referral,
+        """Write the referral, its first event, its contact, their audit rows and the
+        message to the service in one transaction: five statements. The reference is
+        drawn at random and the unique index on it is the check; the rare clash is
+        retried with a fresh one."""
+        for _attempt in range(REFERENCE_ATTEMPTS):
+            referral = new_referral(
+                self.form,
+                suite_id=self.suite.id,
                 user_id=self.user.id,
-                from_status=None,
-                to_status="made",
-                event_date=referral.referred_on,
-                at=now,
+                service_id=self.service.id,
+                duplicate_id=self.duplicate.id if self.duplicate else None,
             )
-        )
-        try:
-            self.session.flush()  # gives the referral its id, for the audit record
-            # Every referral comes from a custody contact (see ``contacts.linking``).
-            if self.contact is not None:
-                link(self.session, self.contact, referral, self.user)
-            else:
-                contact_for_new_referral(self.session, referral, self.user)
-            record(
-                "referral_created",
-                referral,
-                user=self.user,
-                detail={"service_id": self.service.id, "reference": referral.reference},
-            )
-            announce_new_referral(self.session, referral, self.service)
-            self.session.commit()
-        except IntegrityError:
-            # The same form, submitted at the same moment, made the referral first.
-            self.session.rollback()
-            already = made_with_token(
-                self.session, form.form_token.data, self.user.custody_suite_id
-            )
-            if already is None:
-                raise
-            return already
-        return referral
+            self.session.add(referral)
+            try:
+                self.session.flush()  # gives the referral its id, for the audit record
+                # Every referral comes from a custody contact (see ``contacts.linking``).
+                if self.contact is not None:
+                    contact_entry = link(self.session, self.contact, referral, self.user)
+                else:
+                    contact_entry = contact_for_new_referral(self.session, referral, self.user)
+                announce_new_referral(self.session, referral, self.service)
+                record_together(
+                    contact_entry,
+                    {
+                        "action": "referral_created",
+                        "obj": referral,
+                        "user": self.user,
+                        "detail": {"service_id": self.service.id, "reference": referral.reference},
+                    },
+                )
+                made_id = referral.id
+                self.session.commit()
+            except IntegrityError:
+                self.session.rollback()
+                # The same form, submitted at the same moment, made the referral first.
+                already = made_with_token(
+                    self.session, self.form.form_token.data, self.user.custody_suite_id
+                )
+                if already is not None:
+                    return self._made(already)
+                if not reference_taken(self.session, referral.reference):
+                    raise
+                continue  # another referral drew the same reference: draw again
+            self.made_id = made_id
+            return referral
+        raise RuntimeError("could not draw a free referral reference")  # pragma: no cover

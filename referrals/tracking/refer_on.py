@@ -28,7 +28,7 @@ from ..models import PostcodeDistrict, Referral, ReferralEvent, Service, User
 from ..notifications.outbox import announce_new_referral
 from .actions import TransitionError
 from .lifecycle import close_as_referred_on
-from .making import free_reference
+from .referral_rows import free_reference
 
 CHOICES = 12
 RADIUS_KM = 50

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from ..choices import Role
 from ..models import Referral, ReferralEvent, Service, User
@@ -46,17 +46,21 @@ def in_scope(user: User) -> sa.ColumnElement[bool]:
 
 def find_referral(session: Session, *conditions: sa.ColumnElement[bool]) -> Referral | None:
     """The one referral meeting ``conditions`` (which include a scope), with what its
-    page and its API record show loaded; None when there is none."""
-    return session.scalar(
-        sa.select(Referral)
-        .where(*conditions)
-        .options(
-            selectinload(Referral.events).selectinload(ReferralEvent.user),
-            selectinload(Referral.service).selectinload(Service.organisation),
-            selectinload(Referral.custody_suite),
-            selectinload(Referral.referrer),
-            selectinload(Referral.council_area),
+    page and its API record show loaded, in one statement; None when there is none."""
+    return (
+        session.scalars(
+            sa.select(Referral)
+            .where(*conditions)
+            .options(
+                joinedload(Referral.events).joinedload(ReferralEvent.user),
+                joinedload(Referral.service).joinedload(Service.organisation),
+                joinedload(Referral.custody_suite),
+                joinedload(Referral.referrer),
+                joinedload(Referral.council_area),
+            )
         )
+        .unique()
+        .first()
     )
 
 

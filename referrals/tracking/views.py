@@ -14,6 +14,7 @@ from ..choices import CloseReason, DeclineReason, Need, ReferralStatus, Role, Su
 from ..clock import now_utc, today_local
 from ..extensions import db
 from ..forms import form_errors, options
+from ..keyset import COUNT_CAP
 from ..models import Referral
 from ..references import normalise_reference
 from ..workdays import is_overdue, overdue_cutoff, respond_by
@@ -25,7 +26,7 @@ from .lifecycle import UNDO_WINDOW, apply
 from .listing import ReferralSearch, list_referrals
 from .making import ReferralMaker
 from .scope import referral_for
-from .worklist import build_worklist
+from .worklist import SectionPage, build_worklist
 
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
 
@@ -77,7 +78,7 @@ def new_referral():
         # A possible duplicate is a question, not an error in what was typed.
         status = 200 if maker.duplicate is not None and not form_errors(maker.form) else 400
         return render_template("tracking/new.html", maker=maker, form=maker.form), status
-    return redirect(url_for("tracking.referral_made", referral_id=referral.id))
+    return redirect(url_for("tracking.referral_made", referral_id=maker.made_id))
 
 
 @bp.get("/referrals/<int:referral_id>/made")
@@ -131,6 +132,8 @@ def change_referral(referral_id: int, action: str):
             referral,
             detail={"to": event.to_status.value, "date": event.event_date.isoformat()},
         )
+        # Read before the commit expires them, so the redirect needs no query.
+        reference, referral_id = referral.reference, referral.id
         db.session.commit()
     except StaleReferral as exc:
         db.session.rollback()
@@ -142,10 +145,10 @@ def change_referral(referral_id: int, action: str):
         db.session.rollback()
         referral = referral_for(db.session, current_user, referral_id)
         return detail_page(referral, str(exc), action, form, 400)
-    flash(done_message(action, referral.reference), "success")
+    flash(done_message(action, reference), "success")
     if back == "worklist":
         return redirect(url_for("tracking.worklist"))
-    return redirect(url_for("tracking.referral_detail", referral_id=referral.id))
+    return redirect(url_for("tracking.referral_detail", referral_id=referral_id))
 
 
 def _stale(referral_id: int, message: str):
@@ -180,18 +183,18 @@ def referral_list():
         date_to=form.date_to.data if valid else None,
         status=form.status.data if valid else None,
         overdue=bool(form.overdue.data) if valid else False,
-        page=form.page.data or 1,
+        after=form.after.data,
+        before=form.before.data,
     )
     found = list_referrals(db.session, current_user, search, _overdue_cutoff())
     page = render_template(
         "tracking/list.html",
         form=form,
         referrals=found.referrals,
-        total=found.total,
-        page=found.page,
-        pages=found.pages,
+        found=found,
+        cap=COUNT_CAP,
         link_args=search.link_args(),
-        filtered=any(v for k, v in given.items() if k not in ("page", "csrf_token")),
+        filtered=any(v for k, v in given.items() if k not in ("after", "before", "csrf_token")),
     )
     # Written after the page is made, so that committing does not expire what it shows.
     record(
@@ -211,8 +214,16 @@ def _overdue_cutoff() -> dt.date:
 @bp.get("/worklist")
 @role_required(Role.PROVIDER, Role.ADMIN)
 def worklist():
+    paging = SectionPage.parse(
+        request.args.get("section"), request.args.get("after"), request.args.get("before")
+    )
     found = build_worklist(
-        db.session, current_user._get_current_object(), today_local(), now_utc(), working_days()
+        db.session,
+        current_user._get_current_object(),
+        today_local(),
+        now_utc(),
+        working_days(),
+        paging,
     )
     page = render_template("tracking/worklist.html", worklist=found, today=today_local())
     shown = [r.id for section in found.sections for r in section.referrals]

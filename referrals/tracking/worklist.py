@@ -2,6 +2,13 @@
 start (only at services that treat), and attending services with no treatment stage;
 each referral with its contact details, contact attempts, updates from the referrer and
 flags, and the changes the user may still undo.
+
+The page costs the same number of statements however many referrals there are: one
+counts every section (a single pass over the open referrals, along the
+``(service_id, status, referred_on, id)`` index), one reads the shown referrals of all
+sections with what they show (a union of one short indexed read per section), then the
+follow-ups and the undoable changes. A section shows its oldest ``SHOWN``; the rest are
+a page at a time by keyset (``?section=new&after=<id>``, and ``before`` to go back).
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..choices import TREATMENT_TYPE_CODES, ReferralStatus
+from ..database import as_id
 from ..models import Referral, ReferralEvent, Service, ServiceType, User, service_type_links
 from ..workdays import overdue_cutoff
 from .actions import ACTIONS, Action
@@ -20,7 +28,9 @@ from .followup import FollowUp, follow_ups
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
 from .scope import in_scope
 
-SHOWN = 100
+# Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
+# pages on through the rest.
+SHOWN = 25
 
 
 @dataclass
@@ -31,6 +41,23 @@ class Section:
     referrals: list[Referral]
     action: Action | None
     empty: str
+    newer: int | None = None  # pass as ``before`` for the page before this one
+    older: int | None = None  # pass as ``after`` for the page after this one
+
+
+@dataclass(frozen=True)
+class SectionPage:
+    """Which section is paged, and from where (the other sections show their start)."""
+
+    key: str | None = None
+    after: int | None = None
+    before: int | None = None
+
+    @classmethod
+    def parse(cls, key: object, after: object, before: object) -> SectionPage:
+        if key not in SECTION_KEYS:
+            return cls()
+        return cls(str(key), as_id(after), None if as_id(after) else as_id(before))
 
 
 @dataclass
@@ -77,70 +104,130 @@ def recent_changes(
     ]
 
 
-def build_worklist(
-    session: Session, user: User, today: dt.date, now: dt.datetime, working_days: int
-) -> Worklist:
-    base = (
-        sa.select(Referral)
-        .where(in_scope(user))
-        .options(
-            selectinload(Referral.service).selectinload(Service.organisation),
-            selectinload(Referral.council_area),
-            selectinload(Referral.custody_suite),
-            selectinload(Referral.referred_from),
-            selectinload(Referral.possible_duplicate_of),
-        )
-        .order_by(Referral.referred_on, Referral.id)
-    )
-    cutoff = overdue_cutoff(today, working_days)
-    made = base.where(Referral.status == ReferralStatus.MADE)
-    engaged = base.where(Referral.status == ReferralStatus.ENGAGED)
-    treating = Referral.service_id.in_(treating_services())
-    plan = [
+SECTION_KEYS = ("overdue", "new", "accepted", "engaged", "attending")
+
+
+def _plan(working_days: int) -> list[tuple[str, str, str | None, str]]:
+    return [
         (
             "overdue",
             f"Overdue: no response within {working_days} working days",
-            made.where(Referral.referred_on < cutoff),
             "accept",
             "Nothing overdue.",
         ),
         (
             "new",
             "New: awaiting acceptance",
-            made.where(Referral.referred_on >= cutoff),
             "accept",
             "No new referrals. New referrals from custody appear here.",
         ),
-        (
-            "accepted",
-            "Awaiting first attendance",
-            base.where(Referral.status == ReferralStatus.ACCEPTED),
-            "attend",
-            "None at the moment.",
-        ),
-        (
-            "engaged",
-            "Awaiting treatment start",
-            engaged.where(treating),
-            "start_treatment",
-            "None at the moment.",
-        ),
+        ("accepted", "Awaiting first attendance", "attend", "None at the moment."),
+        ("engaged", "Awaiting treatment start", "start_treatment", "None at the moment."),
         (
             "attending",
             "Attending a service with no treatment stage",
-            engaged.where(~treating),
             None,
             "None at the moment. Referrals to harm-reduction and support services (naloxone, "
             "injecting equipment, housing and others) end here once the person attends: "
             "close them when they stop coming.",
         ),
     ]
-    sections = []
-    for key, title, query, action, empty in plan:
-        count = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-        items = list(session.scalars(query.limit(SHOWN)))
-        sections.append(
-            Section(key, title, count, items, ACTIONS[action] if action else None, empty)
+
+
+def _conditions(cutoff: dt.date) -> dict[str, sa.ColumnElement[bool]]:
+    """What puts an open referral in each section."""
+    made = Referral.status == ReferralStatus.MADE
+    engaged = Referral.status == ReferralStatus.ENGAGED
+    treating = Referral.service_id.in_(treating_services())
+    return {
+        "overdue": sa.and_(made, Referral.referred_on < cutoff),
+        "new": sa.and_(made, Referral.referred_on >= cutoff),
+        "accepted": Referral.status == ReferralStatus.ACCEPTED,
+        "engaged": sa.and_(engaged, treating),
+        "attending": sa.and_(engaged, ~treating),
+    }
+
+
+def _section_ids(
+    scope: sa.ColumnElement[bool], key: str, condition: sa.ColumnElement[bool], paging: SectionPage
+) -> sa.Select:
+    """The ids of one section's shown referrals (and one more, to know there are more),
+    oldest first, or, going back a page, newest first from where the page ends."""
+    query = sa.select(Referral.id, sa.literal(key).label("section")).where(scope, condition)
+    order = (Referral.referred_on.asc(), Referral.id.asc())
+    if paging.key == key and (paging.after or paging.before):
+        pivot = paging.after or paging.before
+        pivot_on = sa.select(Referral.referred_on).where(Referral.id == pivot).scalar_subquery()
+        mine, theirs = sa.tuple_(Referral.referred_on, Referral.id), sa.tuple_(pivot_on, pivot)
+        if paging.after:
+            query = query.where(mine > theirs)
+        else:
+            query = query.where(mine < theirs)
+            order = (Referral.referred_on.desc(), Referral.id.desc())
+    return query.order_by(*order).limit(SHOWN + 1)
+
+
+def build_worklist(
+    session: Session,
+    user: User,
+    today: dt.date,
+    now: dt.datetime,
+    working_days: int,
+    paging: SectionPage | None = None,
+) -> Worklist:
+    paging = paging or SectionPage()
+    scope = in_scope(user)
+    conditions = _conditions(overdue_cutoff(today, working_days))
+    open_states = [ReferralStatus.MADE, ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED]
+    counts = session.execute(
+        sa.select(
+            *(
+                sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0).label(key)
+                for key, condition in conditions.items()
+            )
+        ).where(scope, Referral.status.in_(open_states))
+    ).one()
+    shown = sa.union_all(
+        *(
+            sa.select(_section_ids(scope, key, condition, paging).subquery())
+            for key, condition in conditions.items()
         )
-    shown = [r.id for section in sections for r in section.referrals]
-    return Worklist(sections, follow_ups(session, shown), recent_changes(session, user, now))
+    ).subquery()
+    rows = session.execute(
+        sa.select(Referral, shown.c.section)
+        .join(shown, shown.c.id == Referral.id)
+        .options(
+            joinedload(Referral.service).joinedload(Service.organisation),
+            joinedload(Referral.council_area),
+            joinedload(Referral.custody_suite),
+            joinedload(Referral.referred_from),
+            joinedload(Referral.possible_duplicate_of),
+        )
+    ).all()
+    by_section: dict[str, list[Referral]] = {key: [] for key in conditions}
+    for referral, key in rows:
+        by_section[key].append(referral)
+    sections = []
+    for key, title, action, empty in _plan(working_days):
+        items = sorted(by_section[key], key=lambda r: (r.referred_on, r.id))
+        backwards = paging.key == key and paging.before is not None
+        more = len(items) > SHOWN
+        if more:
+            items = items[1:] if backwards else items[:SHOWN]
+        paged = paging.key == key and (paging.after or paging.before)
+        newer = items[0].id if items and (more if backwards else paged) else None
+        older = items[-1].id if items and (paged if backwards else more) else None
+        sections.append(
+            Section(
+                key,
+                title,
+                getattr(counts, key),
+                items,
+                ACTIONS[action] if action else None,
+                empty,
+                newer,
+                older,
+            )
+        )
+    shown_ids = [r.id for section in sections for r in section.referrals]
+    return Worklist(sections, follow_ups(session, shown_ids), recent_changes(session, user, now))
