@@ -220,7 +220,9 @@ def test_area_lead_reads_the_reports_and_sees_no_person_level_page(custody_refer
     for text in legend.get_by_role("listitem").all_inner_texts():
         assert text.strip(), "a legend entry has a colour but no words"
     expect(page.locator("svg.tile-map-svg a.tile")).to_have_count(13)
-    expect(page.get_by_role("link", name=re.compile("^Greater Glasgow: "))).to_be_visible()
+    expect(
+        page.get_by_role("link", name=re.compile("^(Your area: )?Greater Glasgow: "))
+    ).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("Greater Glasgow")
     session.screenshot("lead-area-map")
 
