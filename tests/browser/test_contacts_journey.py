@@ -23,6 +23,8 @@ def today() -> dt.date:
 
 
 def no_sideways_scroll(page, where: str) -> None:
+    # Measured once the stylesheets are in: a tap's navigation can be read before then.
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"{where} scrolls sideways on a phone ({width}px wide)"
 
