@@ -14,6 +14,7 @@ from .test_journeys import MOBILE, SERVICE, fill_referral_form
 
 
 def page_width(page) -> int:
+    page.wait_for_load_state("load")  # the stylesheets are in
     return page.evaluate("document.documentElement.scrollWidth")
 
 

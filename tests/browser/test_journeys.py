@@ -259,6 +259,7 @@ def test_someone_on_a_phone_finds_services_and_sees_them_on_the_map(open_session
     ).to_be_visible()
     results = page.locator("ol.results > li")
     assert results.count() >= 1
+    page.wait_for_load_state("load")  # the stylesheets are in
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the results page scrolls sideways on a phone ({width}px wide)"
     session.screenshot("phone-search-results")
@@ -272,6 +273,7 @@ def test_someone_on_a_phone_finds_services_and_sees_them_on_the_map(open_session
     expect(box.locator("path.search-radius")).to_have_count(1)  # the radius
     markers = box.locator(".svc-badge, .svc-cluster")
     expect(markers.first).to_be_visible()
+    page.wait_for_load_state("load")  # the stylesheets are in
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the map page scrolls sideways on a phone ({width}px wide)"
     session.screenshot("phone-services-map")
@@ -307,6 +309,7 @@ def test_admin_on_a_phone_registers_a_custody_system_whose_token_works(open_sess
     expect(page.get_by_text("Copy the token now: it is shown only this once.")).to_be_visible()
     token = page.get_by_label("Token").input_value()
     assert token.startswith("rpk_")
+    page.wait_for_load_state("load")  # the stylesheets are in
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the token page scrolls sideways on a phone ({width}px wide)"
     session.watch.assert_clean()
