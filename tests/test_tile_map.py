@@ -4,47 +4,23 @@ phone."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from html import unescape
 
 import pytest
 import sqlalchemy as sa
 
-from referrals.choices import AreaGroupKind, Role
+from referrals.choices import AreaGroupKind
 from referrals.models import AreaGroup, AreaTile, CouncilArea
 
-from .factories import make_organisation, make_referral, make_service, make_user, suite
 from .test_auth import sign_in
+from .test_report_map_labels import contrasting_areas  # noqa: F401 - a fixture
 
 
 @pytest.fixture
-def lead_with_figures(client, session):
-    """Glasgow accepts 50 of 60 referrals, Edinburgh 10 of 60, three areas half of 40;
-    the other councils have none (so their rates are hidden)."""
-    service = make_service(session, organisation=make_organisation(session))
-    custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
-    make_user(session, Role.LEAD, email="lead@t.example")
-    old = dt.date.today() - dt.timedelta(days=120)
-    for council_name, count, accepted in (
-        ("Glasgow City", 60, 50),
-        ("City of Edinburgh", 60, 10),
-        ("Fife", 40, 20),
-        ("Highland", 40, 20),
-        ("Aberdeen City", 40, 20),
-    ):
-        for i in range(count):
-            extra = {"accepted_on": old + dt.timedelta(days=1)} if i < accepted else {}
-            make_referral(
-                session,
-                service=service,
-                referrer=custody,
-                referred_on=old,
-                council_name=council_name,
-                status="accepted" if i < accepted else "made",
-                **extra,
-            )
-    session.commit()
+def lead_with_figures(client, contrasting_areas):  # noqa: F811
+    """The map-label tests' areas (Glasgow 50 of 60, Edinburgh 10 of 60, three areas half
+    of 40, the rest with none), seen by their area lead."""
     sign_in(client, "lead@t.example")
     return client
 
