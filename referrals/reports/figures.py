@@ -416,9 +416,10 @@ def _large_nodes(units, nodes, area_nodes, periods, settings) -> frozenset[int]:
 
 
 def _quarterly_nodes(units, nodes, periods, measures, index, large, settings) -> dict:
-    """For each measure, the large areas that also get its rates for single quarters: those
-    with at least ``large_area`` in the rate's denominator over the latest 12 months (a
-    rate on few people, such as diversion completion, stays yearly below the nation).
+    """For each measure, the large areas that also get its rates for single quarters and by
+    sex, age group and pathway: those with at least ``large_area`` in the rate's
+    denominator over the latest 12 months (a rate on few people, such as diversion
+    completion, is published for everybody, by year, below the nation).
     Counts go by referrals, as ``large`` does."""
     atoms: dict[Any, list[int]] = defaultdict(list)
     for i, members in enumerate(nodes):
@@ -472,6 +473,7 @@ def _figure_specs(family, periods, measures, index, monthly, rule, quarterly) ->
                 frozenset(scotland),
                 frozenset(limited),
                 quarterly[measure.code],
+                None if measure.denominator is None else quarterly[measure.code],
             )
         )
     return figures
@@ -513,7 +515,7 @@ def _write_family(item: Protected, periods: Periods, settings, national, result)
                     continue
                 entry: dict[str, Any] = {}
                 for figure in figures:
-                    if not figure.published(node, p):
+                    if not figure.published(node, p, s):
                         continue
                     label = outcome.labels.get((node, p, s, figure.name))
                     if node == dc.NATIONAL:
