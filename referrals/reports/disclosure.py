@@ -341,11 +341,14 @@ class Protector(FactExchanges):
     def _deeper(self, key: Key, figure: FigureSpec):
         """The same search, wider: more units, partners and tries."""
         limits = self.MAX_TARGET_UNITS, self.MAX_PARTNERS, self.MAX_TRIES
+        pairs = self.MAX_EXCHANGE_PAIRS
         self.MAX_TARGET_UNITS, self.MAX_PARTNERS, self.MAX_TRIES = 60, 40, 1500
+        self.MAX_EXCHANGE_PAIRS = 20 * pairs
         try:
             return self._certificate(key, figure)
         finally:
             self.MAX_TARGET_UNITS, self.MAX_PARTNERS, self.MAX_TRIES = limits
+            self.MAX_EXCHANGE_PAIRS = pairs
 
     def _withdrawn(self, key: Key) -> bool:
         return key in self.withdrawn
@@ -440,8 +443,11 @@ class Protector(FactExchanges):
         if node == NATIONAL:
             yield from self._changes_alone(self._units_in(node, p, want), field, counting)
             return
-        if not counting and not want and self.layout.periods[p].kind != "quarter":
-            yield from self._exchanges(node, p, want, field, self._figure)
+        if not counting and self.layout.periods[p].kind != "quarter":
+            if want:
+                yield from self._group_exchanges(node, p, want, field)
+            else:
+                yield from self._exchanges(node, p, want, field, self._figure)
         inside = self._units_in(node, p, want)
         streams = []
         if want:
