@@ -2,7 +2,7 @@
 
 The area CSVs are the reference: ``Published`` holds every figure they publish, keyed by
 grouping, area, period, group of people and measure, with the text a page shows for it
-("74.8%", "1,229", "<5", "[c]", "fewer than 10", "–" for not published here). Each other
+("74.8%", "1,229", "<5", "[c]", "fewer than 10", a dash for not published here). Each other
 output (a page's tables, its SVG charts, a JSON answer) is read into ``Seen`` figures with
 the same key, and ``Published.check`` says how each differs from the CSV: a value shown in
 one output and hidden in another, or shown differently, is itself a disclosure. Figures no
@@ -20,8 +20,12 @@ from html.parser import HTMLParser
 from referrals.reports.measures import MEASURES, RATES
 from referrals.statistics import Z95, wilson
 
+DASH = "\u2013"  # what a page shows for a figure not published here
 LABELS = sorted(((m.label, code) for code, m in MEASURES.items()), key=lambda p: -len(p[0]))
-FIGURE = re.compile(r"(–|<\d+|\[c\]|fewer than \d+|not published|no [a-z]+|\d[\d,]*(?:\.\d+)?%?)")
+FIGURE = re.compile(
+    r"(\u2013|<\d+|\[c\]|fewer than \d+|not published|no [a-z]+"
+    r"|\d[\d,]*(?:\.\d+)?%?)"
+)
 INTERVAL = re.compile(r"(\d+\.\d) to (\d+\.\d)%")
 
 
@@ -84,7 +88,7 @@ class Published:
         """Why ``seen`` is not what the CSV publishes for the same cell (None: it is)."""
         row = self.row(seen)
         if row is None:
-            if first_figure(seen.text) == "–" or seen.text.startswith("no "):
+            if first_figure(seen.text) == DASH or seen.text.startswith("no "):
                 return None  # nothing published (a service with no referrals in the period)
             return f"{seen}: the CSVs publish no such figure"
         expected, interval = page_text(row)
@@ -105,7 +109,7 @@ def page_text(row: dict) -> tuple[str, str | None]:
     """How a CSV row's figure reads on a page, and its 95% interval (for a shown rate)."""
     note, value, measure = row["value_note"], row["value"], row["measure"]
     if note.startswith("not published for"):
-        return "–", None
+        return DASH, None
     if note:
         return note, None
     if value == "":

@@ -21,6 +21,7 @@ from referrals.reports import profiles as profile_module
 from referrals.reports.measures import RATES
 
 from .outputs import (
+    DASH,
     Published,
     Seen,
     first_figure,
@@ -57,7 +58,7 @@ def _spread_text(published: Published, grouping: str, period: str, measure: str)
         if row is not None and (value := shown_value(row)) is not None:
             values.append(value)
     if not values:
-        return "–"
+        return DASH
     values.sort()
     kind = "rate" if measure in RATES else MEASURE_KIND.get(measure, "count")
 
@@ -123,7 +124,7 @@ def spine_problems(html, grouping, code, period, published, where) -> list[str]:
         row = published.rows[(grouping, code, p, "all", measure)]
         nation = published.rows[(grouping, "national", p, "all", measure)]
         text = values.get(top + 19, "")
-        figure = "–" if text == "not published here" else first_figure(text)
+        figure = DASH if text == "not published here" else first_figure(text)
         seen = Seen(where + " spine", grouping, code, p, "all", measure, figure or "")
         if (problem := published.check(seen)) is not None:
             problems.append(problem)
