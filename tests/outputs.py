@@ -211,3 +211,29 @@ def svg_texts(svg: str, cls: str) -> list[tuple[float, float, str]]:
 def svg_between(html: str, cls: str) -> list[str]:
     """The SVGs of a page with the given class."""
     return re.findall(rf'<svg[^>]*class="{cls}"[^>]*>.*?</svg>', html, flags=re.S)
+
+
+JSON_CELLS = ("value", "numerator", "denominator")
+
+
+def json_problem(where: str, figure: dict, row: dict | None) -> str | None:
+    """Why one figure of a JSON answer is not the CSV's figure for the same cell (None:
+    it is). A figure the CSVs do not publish must be null for want of figures."""
+    reason = figure["null_reason"] or {}
+    if row is None:
+        if figure["value"] is None and reason.get("code") in NOT_FIGURES:
+            return None
+        return f"{where}: {figure} is not published by the CSVs"
+    got = ["" if figure[k] is None else str(figure[k]) for k in JSON_CELLS]
+    ci = figure["ci95"] or ["", ""]
+    got += [str(ci[0]), str(ci[1])]
+    want = [row[k] for k in (*JSON_CELLS, "ci95_low", "ci95_high")]
+    if got != want:
+        return f"{where}: {got} where the CSV has {want}"
+    label = reason.get("label", "") if reason.get("code") != "no_referrals" else ""
+    if label != row["value_note"]:
+        return f"{where}: labelled {label!r} where the CSV has {row['value_note']!r}"
+    return None
+
+
+NOT_FIGURES = {"scotland_only", "not_published", "no_referrals"}

@@ -14,17 +14,22 @@ So the reader's linear programme covers every output.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 
+from referrals.choices import Role
 from referrals.reports import profiles as profile_module
+from referrals.reports.exports import MEASURES_IN_TABLE
 from referrals.reports.measures import RATES
 
+from .factories import make_api_client
 from .outputs import (
     DASH,
     Published,
     Seen,
     first_figure,
+    json_problem,
     measure_of,
     shown_value,
     svg_between,
@@ -277,3 +282,88 @@ def test_a_figure_shown_on_a_profile_but_hidden_in_the_csv_is_caught(harvested, 
     seen, problems = _profiles(client, published, periods)
     problems += _check(published, seen)
     assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
+
+
+def _api_figures(client, published, periods, token) -> list[str]:
+    """The JSON report API, every figure against the CSV's: the area answers for every
+    grouping and period (and, for the police divisions, every group of people in the
+    periods that have them), the nation's answer, each geography's trends for an area,
+    and the quarterly report for every quarter."""
+    headers = {"Authorization": f"Bearer {token}"}
+    problems, checked = [], Counter()
+
+    def get(url):
+        answer = client.get(url, headers=headers)
+        assert answer.status_code == 200, (url, answer.text[:200])
+        return answer.get_json()
+
+    def compare(where, grouping, code, period, people, figures):
+        for measure, figure in figures.items():
+            row = published.rows.get((grouping, code, period, people, measure))
+            if measure not in MEASURES_IN_TABLE:
+                continue  # for the nation only: not in the area CSVs
+            checked[row is not None] += 1
+            if (problem := json_problem(f"{where} {code} {measure}", figure, row)) is not None:
+                problems.append(problem)
+
+    index = get("/api/v1/reports")
+    offered = [p["code"] for p in index["periods"] if not p["scotland_only"]]
+    assert sorted(offered) == sorted(periods)
+    grouped = {p["code"] for p in index["periods"] if p["groups_of_people"]}
+    for period in periods:
+        for grouping in GROUPINGS:
+            peoples = ["all"]
+            if grouping == "police_division" and period in grouped:
+                peoples += [p for p in index["people"] if p != "all"]
+            for people in peoples:
+                url = f"/api/v1/reports/areas?group={grouping}&period={period}&people={people}"
+                body = get(url)
+                for area in body["areas"]:
+                    compare(url, grouping, area["code"], period, people, area["figures"])
+                compare(url, grouping, "national", period, people, body["national"]["figures"])
+        body = get(f"/api/v1/reports/national?period={period}")
+        compare(
+            f"national {period}", "council", "national", period, "all", body["national"]["figures"]
+        )
+    for grouping in ("council", "adp", "police_division", "health_board"):
+        code = published.codes(grouping, periods[-1])[0]
+        body = get(f"/api/v1/reports/trends?group={grouping}&area={code}")
+        for item in body["quarters"] + body["years"]:
+            period = item["period"]["code"]
+            compare(f"trends {grouping} {code}", grouping, code, period, "all", item["area"])
+            compare(f"trends {grouping}", grouping, "national", period, "all", item["national"])
+    for quarter in [p for p in periods if "Q" in p]:
+        body = get(f"/api/v1/reports/quarterly?quarter={quarter}")
+        compare(
+            f"quarterly {quarter}",
+            "council",
+            "national",
+            quarter,
+            "all",
+            body["national"]["figures"],
+        )
+        councils = body["councils"]
+        if councils is not None:
+            period = councils["period"]["code"]
+            for area in councils["areas"]:
+                compare(
+                    f"quarterly {quarter}", "council", area["code"], period, "all", area["figures"]
+                )
+        for item in body["trend"]:
+            period = item["period"]["code"]
+            compare(
+                f"quarterly {quarter} trend",
+                "council",
+                "national",
+                period,
+                "all",
+                item["national"],
+            )
+    return problems
+
+
+def test_the_report_api_publishes_only_what_the_csvs_publish(harvested, session):
+    client, published, periods = harvested
+    _, token = make_api_client(session, Role.LEAD, name="Analysts' system")
+    session.commit()
+    assert _api_figures(client, published, periods, token) == []
