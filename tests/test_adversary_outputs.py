@@ -367,3 +367,73 @@ def test_the_report_api_publishes_only_what_the_csvs_publish(harvested, session)
     _, token = make_api_client(session, Role.LEAD, name="Analysts' system")
     session.commit()
     assert _api_figures(client, published, periods, token) == []
+
+
+# The funnel's words for an area not drawn, as the CSV labels it.
+FUNNEL_WORDS = {
+    "hidden so that another figure cannot be worked out": "[c]",
+    "small numbers": "<5",
+    "not published for this area": DASH,
+}
+
+
+def funnel_problems(html, grouping, period, people, measure, published) -> list[str]:
+    """A funnel plot's table and marks against the CSV: every area drawn is one the CSV
+    shows, with the same denominator and rate; every area not drawn has the CSV's label;
+    each marker sits at the rate as the table rounds it; the nation's line at its rate."""
+    where = f"/reports/funnel?group={grouping}&period={period}&people={people}&measure={measure}"
+    problems, drawn = [], []
+    table = tables(html)[-1]
+    for row in table.rows[1:]:
+        name, denominator, rate = row[0].text, row[1].text, row[2].text
+        name = name.removesuffix(" (your area)")
+        code = published.names.get((grouping, name))
+        csv_row = published.rows.get((grouping, code, period, people, measure))
+        if csv_row is None:
+            problems.append(f"{where}: {name} is not in the CSV")
+            continue
+        if denominator == DASH:
+            rate = FUNNEL_WORDS.get(rate, rate)
+            seen = Seen(where, grouping, code, period, people, measure, rate)
+            if (problem := published.check(seen)) is not None:
+                problems.append(problem)
+            continue
+        if csv_row["value_note"] or denominator.replace(",", "") != csv_row["denominator"]:
+            problems.append(f"{where}: {name} drawn on {denominator}, CSV: {csv_row}")
+            continue
+        seen = Seen(where, grouping, code, period, people, measure, rate)
+        if (problem := published.check(seen)) is not None:
+            problems.append(problem)
+        drawn.append(shown_value(csv_row))
+    svg = svg_between(html, "funnel-plot")[0]
+    body = svg.split("national-label", 1)[-1]
+    marks = len(re.findall(r"<circle |<path d=\"M[^\"]*Z\"", body))
+    if marks != len(drawn):
+        problems.append(f"{where}: {marks} areas drawn, {len(drawn)} shown in the CSV")
+    nation = published.rows[(grouping, "national", period, people, measure)]
+    for _, _, text in svg_texts(svg, "national-label"):
+        seen = Seen(where, grouping, "national", period, people, measure, text.split()[-1])
+        if (problem := published.check(seen)) is not None:
+            problems.append(problem)
+    if shown_value(nation) is None and "national-label" in svg:
+        problems.append(f"{where}: the nation's hidden rate is drawn")
+    return problems
+
+
+def test_the_funnel_plot_draws_only_what_the_csvs_publish(harvested):
+    """Every rate, for every grouping in the latest 12 months; every period for council
+    areas' conversion rate; every group of people for police divisions."""
+    client, published, periods = harvested
+    latest = max(p for p in periods if p.startswith("12m"))
+    asks = [(g, latest, "all", m) for g in GROUPINGS for m in RATES if m in MEASURES_IN_TABLE]
+    asks += [("council", p, "all", "conversion_rate") for p in periods]
+    problems = []
+    for grouping, period, people, measure in asks:
+        url = f"/reports/funnel?group={grouping}&period={period}&people={people}&measure={measure}"
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if "funnel-plot" in response.text:
+            problems += funnel_problems(
+                response.text, grouping, period, people, measure, published
+            )
+    assert problems == []
