@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from html import unescape
 
 import pytest
 
@@ -268,6 +269,14 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session):
     own = _own(client, published, periods)
     assert {s.grouping for s in own} >= {"custody_suite", "police_division", "provider", "scheme"}
     seen += own
+    harvests = {
+        "trends": _trends_pages(client, published, periods),
+        "maps": _maps(client, published, periods),
+    }
+    for name, figures in harvests.items():
+        print(name, len(figures), Counter(f.period == "not offered" for f in figures))
+        assert len(figures) > 500, name
+        seen += figures
     problems += _check(published, seen)
     assert problems == []
 
@@ -436,3 +445,143 @@ def _funnels(client, published, periods) -> list[str]:
                 response.text, grouping, period, people, measure, published
             )
     return problems
+
+
+# Words the pages use for a figure not shown, as the CSV labels it.
+REASONS = {
+    "hidden so that another figure cannot be worked out": "[c]",
+    "not published, to protect small numbers": "not published",
+    "small numbers": "<5",
+    "not published for this area": DASH,
+}
+ALIASES = {"Referrals": "referrals"}
+
+
+def _measure(text: str) -> str | None:
+    return ALIASES.get(text) or measure_of(text)[0]
+
+
+def period_table_figures(table, grouping, code, published, where) -> tuple[list[Seen], int]:
+    """A table of periods (trends page, pack, quarterly report): one row per period, a
+    column for the area (with its interval beside it) and one for the nation. Figures for
+    periods the CSVs do not cover (the nation's alone) are counted, not checked."""
+    measure = _measure(table.caption.split(" by ")[0])
+    head = [c.text for c in table.rows[0]]
+    seen, new = [], 0
+    if measure is None or measure not in MEASURES_IN_TABLE:
+        return [], sum(len(r) - 1 for r in table.rows[1:])
+    for row in table.rows[1:]:
+        period = published.period_codes.get(row[0].text)
+        for i, name in enumerate(head[1:], start=1):
+            text = row[i].text
+            if name == NATION:
+                key = "national"
+            elif name in ("95% interval", "Change from the period before"):
+                continue
+            else:
+                key = code
+                if i + 1 < len(head) and head[i + 1] == "95% interval":
+                    text = f"{text} {row[i + 1].text}"
+            if period is None:
+                if key == "national":
+                    new += 1
+                    continue
+                period = "not offered"
+            seen.append(Seen(where, grouping, key, period, "all", measure, text))
+    return seen, new
+
+
+def wide_table_figures(table, grouping, code, published, where) -> list[Seen]:
+    """A table of periods by measure (the trends page's summaries): rows for the area's
+    periods and, labelled "<period>: Scotland", the nation's; or a column "Scotland" beside
+    an area's counts."""
+    head = [c.text for c in table.rows[0]]
+    seen = []
+    for row in table.rows[1:]:
+        label = row[0].text
+        key = code
+        if label.endswith(f": {NATION}"):
+            label, key = label.removesuffix(f": {NATION}"), "national"
+        period = published.period_codes.get(label, "not offered")
+        last = None
+        for name, cell in zip(head[1:], row[1:], strict=True):
+            if name == NATION:
+                seen.append(Seen(where, grouping, "national", period, "all", last, cell.text))
+                continue
+            last = _measure(name)
+            if last in MEASURES_IN_TABLE:
+                seen.append(Seen(where, grouping, key, period, "all", last, cell.text))
+    return [s for s in seen if not (s.period == "not offered" and s.code == "national")]
+
+
+def _trends_pages(client, published, periods) -> list[Seen]:
+    """The trends page of the smallest and the largest area of each geography (and of
+    custody suites), for its default measure, and every rate for the smallest council."""
+    seen = []
+    latest = max(p for p in periods if p.startswith("12m"))
+    for grouping in ("council", "adp", "police_division", "health_board", "custody_suite"):
+        order = _by_size(published, grouping, latest)
+        asks = [(code, None) for code in {order[0], order[-1]}]
+        if grouping == "council":
+            asks += [(order[0], m) for m in RATES if m in MEASURES_IN_TABLE]
+        for code, measure in asks:
+            url = f"/reports/trends?group={grouping}&area={code}"
+            url += f"&measure={measure}" if measure else ""
+            response = client.get(url)
+            assert response.status_code == 200, url
+            for table in tables(response.text):
+                if "trend-table" in table.classes:
+                    seen += period_table_figures(table, grouping, code, published, url)[0]
+                else:
+                    seen += wide_table_figures(table, grouping, code, published, url)
+    return seen
+
+
+def _by_size(published, grouping, period) -> list[str]:
+    sizes = {}
+    for code in published.codes(grouping, period):
+        row = published.rows[(grouping, code, period, "all", "referrals")]
+        if row["value"] or row["value_note"]:
+            sizes[code] = int(row["value"]) if row["value"] else 0
+    return sorted(sizes, key=lambda c: (sizes[c], c))
+
+
+def map_figures(html, grouping, period, measure, published, where) -> list[Seen]:
+    """The map's table and its tiles' names (each tile's figure in words)."""
+    seen = []
+    table = tables(html)[-1]
+    for row in table.rows[1:]:
+        name = re.sub(r"\s*\(?[Yy]our area\)?$", "", row[0].text)
+        code = published.names.get((grouping, name), name)
+        seen.append(Seen(where, grouping, code, period, "all", "referrals", row[1].text))
+        seen.append(Seen(where, grouping, code, period, "all", measure, row[2].text))
+    for label in re.findall(r'class="tile" aria-label="([^"]*)"', html):
+        label = unescape(label).removeprefix("Your area: ")
+        name, _, words = label.partition(": ")
+        code = published.names.get((grouping, name), name)
+        found = re.search(r"not shown \((.*)\)", words)
+        text = REASONS.get(found.group(1), found.group(1)) if found else words.split(" ")[-1]
+        if not found:
+            text = re.search(r"(\d+\.\d%|no \w+)", words).group(1)
+        seen.append(Seen(where + " tile", grouping, code, period, "all", measure, text))
+    return seen
+
+
+def _maps(client, published, periods) -> list[Seen]:
+    """The map of every geography for every rate in the latest 12 months, and of council
+    areas' default rate in every period."""
+    seen = []
+    latest = max(p for p in periods if p.startswith("12m"))
+    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
+    asks = [
+        (g, latest, m)
+        for g in ("council", "adp", "police_division", "health_board")
+        for m in rates
+    ]
+    asks += [("council", p, "engagement_rate") for p in periods if p != latest]
+    for grouping, period, measure in asks:
+        url = f"/reports/map?group={grouping}&period={period}&measure={measure}"
+        response = client.get(url)
+        assert response.status_code == 200, url
+        seen += map_figures(response.text, grouping, period, measure, published, url)
+    return seen
