@@ -238,6 +238,18 @@ def _profiles(client, published, periods) -> tuple[list[Seen], list[str]]:
     return seen, problems
 
 
+def _nations_page(client, published, periods) -> list[Seen]:
+    """The reports' first page for an area lead: their areas beside the nation, for every
+    period (the nation's own tables are of periods no area is published for)."""
+    seen = []
+    for period in periods:
+        url = f"/reports/?period={period}"
+        response = client.get(url)
+        assert response.status_code == 200, url
+        seen += own_figures(response.text, period, published, url)
+    return seen
+
+
 def _own(client, published, periods) -> list[Seen]:
     """``/reports/mine`` for a custody supervisor, and a provider manager who also leads a
     scheme, for every period."""
@@ -272,9 +284,11 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session):
     harvests = {
         "trends": _trends_pages(client, published, periods),
         "maps": _maps(client, published, periods),
+        "quarterly": _quarterly(client, published, periods),
+        "packs": _packs(client, published, periods),
+        "nation's page": _nations_page(client, published, periods),
     }
     for name, figures in harvests.items():
-        print(name, len(figures), Counter(f.period == "not offered" for f in figures))
         assert len(figures) > 500, name
         seen += figures
     problems += _check(published, seen)
@@ -584,4 +598,125 @@ def _maps(client, published, periods) -> list[Seen]:
         response = client.get(url)
         assert response.status_code == 200, url
         seen += map_figures(response.text, grouping, period, measure, published, url)
+    return seen
+
+
+def area_table_figures(table, grouping, period, published, where) -> list[Seen]:
+    """A table of areas by measure (the quarterly report's areas and schemes, the nation by
+    quarter): a row per area, or per quarter for the nation, and a column per measure."""
+    head = [_measure(c.text) for c in table.rows[0]]
+    seen = []
+    for row in table.rows[1:]:
+        label = re.sub(r"\s*\(?[Yy]our area\)?$", "", row[0].text)
+        if grouping == "national":
+            key, p = "national", published.period_codes.get(label, "not offered")
+        else:
+            key, p = published.names.get((grouping, label), label), period
+            key = "national" if label == NATION else key
+        for measure, cell in zip(head[1:], row[1:], strict=True):
+            if measure in MEASURES_IN_TABLE:
+                g = "council" if grouping == "national" else grouping
+                seen.append(Seen(where, g, key, p, "all", measure, cell.text))
+    return [s for s in seen if s.period != "not offered"]
+
+
+def _period_named(published, text: str) -> str | None:
+    labels = {label.lower(): code for label, code in published.period_codes.items()}
+    found = [label for label in labels if label in text.lower()]
+    return labels[max(found, key=len)] if found else None
+
+
+def _quarterly(client, published, periods) -> list[Seen]:
+    """The quarterly report of every quarter (council areas' default rate), and of the
+    latest quarter for every geography and rate."""
+    seen = []
+    quarters = [p for p in periods if "Q" in p]
+    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
+    asks = [(q, "council", "conversion_rate") for q in quarters]
+    asks += [
+        (max(quarters), g, m) for g in ("adp", "police_division", "health_board") for m in rates
+    ]
+    for quarter, grouping, measure in asks:
+        url = f"/reports/quarterly?quarter={quarter}&group={grouping}&measure={measure}"
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.text
+        found = tables(html)
+        first = found[0]
+        for row in first.rows[1:]:
+            measure_here = _measure(row[0].text)
+            if measure_here in MEASURES_IN_TABLE:
+                seen.append(
+                    Seen(url, "council", "national", quarter, "all", measure_here, row[1].text)
+                )
+        headings = re.findall(r"<h2>([^<]*)</h2>", html)
+        table_period = next(
+            (p for h in headings if h.startswith("2.") and (p := _period_named(published, h))),
+            None,
+        )
+        for table in found[1:]:
+            name = table.rows[0][0].text
+            if "trend-table" in table.classes:
+                seen += period_table_figures(table, "council", "national", published, url)[0]
+            elif name == "Quarter":
+                seen += area_table_figures(table, "national", None, published, url)
+            elif table_period is not None:
+                g = "scheme" if name == "Scheme" else grouping
+                seen += area_table_figures(table, g, table_period, published, url)
+    return seen
+
+
+def _packs(client, published, periods) -> list[Seen]:
+    """The quarterly pack of the lead's police division for every quarter, and of the
+    smallest ADP, police division and scheme (and the nation) for the latest quarter."""
+    seen = []
+    quarters = [p for p in periods if "Q" in p]
+    latest = max(p for p in periods if p.startswith("12m"))
+    asks = [(q, None) for q in quarters]
+    for grouping in ("adp", "police_division", "scheme"):
+        asks.append((max(quarters), f"{grouping}:{_by_size(published, grouping, latest)[0]}"))
+    asks.append((max(quarters), "national"))
+    for quarter, area in asks:
+        url = f"/reports/pack?quarter={quarter}" + (f"&area={area}" if area else "")
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.text
+        if area is None:
+            area = re.search(r'<option value="(\w+:[^"]+|national)" selected', html).group(1)
+        grouping, _, code = area.partition(":")
+        grouping, code = (grouping, code) if code else ("council", "national")
+        for table in tables(html):
+            if "pack-table" in table.classes:
+                seen += pack_table_figures(table, grouping, code, quarter, published, url)
+            elif "trend-table" in table.classes:
+                seen += period_table_figures(table, grouping, code, published, url)[0]
+    return seen
+
+
+YEAR_LABEL = re.compile(r"12 months to \w+ \d{4}|Financial year \d{4}-\d{2}")
+
+
+def pack_table_figures(table, grouping, code, quarter, published, where) -> list[Seen]:
+    """The pack's summary: the area and the nation in the quarter and in the latest year
+    (named under a figure; otherwise the 12 months to the quarter's end)."""
+    head = [c.text for c in table.rows[0]]
+    year, q = quarter.split("Q")
+    ending = f"12m-{year}-{3 * int(q):02d}"
+    seen = []
+    columns = [i for i, name in enumerate(head) if re.match(r"(\w+Q\d|Latest year): ", name)]
+    for row in table.rows[1:]:
+        measure = _measure(row[0].text)
+        if measure not in MEASURES_IN_TABLE:
+            continue
+        cells = [(head[i], row[i]) for i in columns]
+        named = [YEAR_LABEL.search(c.text) for n, c in cells if n.startswith("Latest")]
+        latest = next(
+            (published.period_codes.get(m.group(0), "not offered") for m in named if m), ending
+        )
+        for name, cell in cells:
+            key = "national" if name.endswith(f": {NATION}") else code
+            period = latest if name.startswith("Latest year") else quarter
+            if period == "not offered" and key == "national":
+                continue  # the nation's alone in a period no area is published for
+            seen.append(Seen(where, grouping, key, period, "all", measure, cell.text))
     return seen
