@@ -3,10 +3,12 @@ read back as figures: tables of areas, of periods, or of measures."""
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 
 from referrals.reports.exports import MEASURES_IN_TABLE
+from referrals.reports.measures import MEASURES
 
 from .output_profiles import NATION
 from .outputs import (
@@ -137,6 +139,33 @@ def wide_table_figures(table, grouping, code, published, where) -> list[Seen]:
             if last in MEASURES_IN_TABLE:
                 seen.append(Seen(where, grouping, key, period, "all", last, cell.text))
     return [s for s in seen if not (s.period == "not offered" and s.code == "national")]
+
+
+def frame_figures(html, grouping, period, measure, published, where) -> list[Seen]:
+    """The map frame's areas: each tooltip's referrals and rate (with its interval), and
+    the badge naming why a rate is not shown. An area whose referrals are hidden is drawn
+    at one size, whatever its number."""
+    found = re.search(r"var areas = (\[.*?\]);\n", html)
+    areas = json.loads(found.group(1)) if found else []
+    label = MEASURES[measure].label
+    seen, sizes = [], set()
+    for area in areas:
+        code = published.names.get((grouping, area["name"]), area["name"])
+        for line in area["lines"][1:]:
+            name, _, text = line.partition(": ")
+            if name in ("Referrals", label):
+                m = "referrals" if name == "Referrals" else measure
+                seen.append(Seen(where, grouping, code, period, "all", m, text))
+        if area["badge"]:
+            words = area["badge"].partition(": ")[2]
+            if words in REASONS:
+                seen.append(Seen(where, grouping, code, period, "all", measure, REASONS[words]))
+        referrals = published.rows.get((grouping, code, period, "all", "referrals"))
+        if referrals is not None and shown_value(referrals) is None:
+            sizes.add(area["radius"])
+    if len(sizes) > 1:
+        seen.append(Seen(where, grouping, "sizes", period, "all", "referrals", str(sizes)))
+    return seen
 
 
 def map_figures(html, grouping, period, measure, published, where) -> list[Seen]:

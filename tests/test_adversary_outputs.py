@@ -39,6 +39,7 @@ from .factories import make_api_client
 from .output_profiles import own_figures, profile_figures
 from .output_tables import (
     area_table_figures,
+    frame_figures,
     funnel_problems,
     map_figures,
     measure_named,
@@ -160,6 +161,7 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, m
     for name, figures in harvests.items():
         assert len(figures) > 500, name
         seen += figures
+    assert sum("/map/frame" in s.where for s in harvests["maps"]) > 500
     problems += _check(published, seen)
     assert problems == []
 
@@ -308,8 +310,8 @@ def _by_size(published, grouping, period) -> list[str]:
 
 
 def _maps(client, published, periods) -> list[Seen]:
-    """The map of every geography for every rate in the latest 12 months, and of council
-    areas' default rate in every period."""
+    """The map (its table and tiles, and its frame) of every geography for every rate in
+    the latest 12 months, and of council areas' default rate in every period."""
     seen = []
     latest = max(p for p in periods if p.startswith("12m"))
     rates = [m for m in RATES if m in MEASURES_IN_TABLE]
@@ -324,6 +326,10 @@ def _maps(client, published, periods) -> list[Seen]:
         response = client.get(url)
         assert response.status_code == 200, url
         seen += map_figures(response.text, grouping, period, measure, published, url)
+        url = url.replace("/map?", "/map/frame?")
+        response = client.get(url)
+        assert response.status_code == 200, url
+        seen += frame_figures(response.text, grouping, period, measure, published, url)
     return seen
 
 
