@@ -122,8 +122,9 @@ def _families(session) -> dict[str, dict[str, frozenset]]:
     return {g: {k: frozenset(v) for k, v in areas.items()} for g, areas in members.items()}
 
 
-def _truth(session) -> dict[str, dict[tuple, dict[str, int]]]:
-    """Per family: (atom, quarter, sex, age, pathway) -> true counts of every fact."""
+def _truth(session, when=lambda day: month_index(day) // 3) -> dict[str, dict[tuple, dict]]:
+    """Per family: (atom, quarter, sex, age, pathway) -> true counts of every fact (or by
+    month, or any other run of days, with ``when``)."""
     r = Referral
     keys = {"area": r.council_area_id, "suite": r.custody_suite_id, "service": r.service_id}
     codes = {
@@ -174,7 +175,7 @@ def _truth(session) -> dict[str, dict[tuple, dict[str, int]]]:
             k, day, sex, age, pathway, *counts = row
             atom = (
                 codes[family][k],
-                month_index(day) // 3,
+                when(day),
                 SEX_GROUP[str(getattr(sex, "value", sex))],
                 AGE_GROUP[str(getattr(age, "value", age))],
                 PATHWAY_GROUP[str(getattr(pathway, "value", pathway))],
@@ -182,12 +183,12 @@ def _truth(session) -> dict[str, dict[tuple, dict[str, int]]]:
             for name, n in zip(facts, counts, strict=True):
                 table[atom][name] += n
         if family in CONTACT_KEYS:
-            _contact_truth(session, table, CONTACT_KEYS[family], codes[family])
+            _contact_truth(session, table, CONTACT_KEYS[family], codes[family], when)
         out[family] = table
     return out
 
 
-def _contact_truth(session, table, key, codes) -> None:
+def _contact_truth(session, table, key, codes, when=lambda day: month_index(day) // 3) -> None:
     """Custody contacts' true counts, into the same table (they have no pathway: group 0)."""
     c = CustodyContact
     facts = {
@@ -209,7 +210,7 @@ def _contact_truth(session, table, key, codes) -> None:
     for k, day, sex, age, *counts in rows:
         atom = (
             codes[k],
-            month_index(day) // 3,
+            when(day),
             SEX_GROUP[str(getattr(sex, "value", sex))],
             AGE_GROUP[str(getattr(age, "value", age))],
             0,
