@@ -33,10 +33,10 @@ from .contact_measures import (
     CB,
     CONTACT_DIMENSIONS,
     CONTACT_KEYS,
-    contact_unit_rows,
     possible_contact,
 )
 from .contact_measures import monthly_totals as contact_monthly_totals
+from .contact_summaries import contact_unit_rows
 from .measures import (
     BASE,
     BREAKDOWNS,
