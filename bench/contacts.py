@@ -117,7 +117,8 @@ def contact_part(session, config) -> tuple[float, float]:
         for key, month, combo, profile, n in contact_unit_rows(
             session, CONTACT_KEYS[family.name], window
         ):
-            units[(key, month, combo)][profile] = n
+            held = units[(key, month, combo)]
+            held[profile] = held.get(profile, 0) + n
     grouped = time.perf_counter() - started
     started = time.perf_counter()
     for family in kinds:

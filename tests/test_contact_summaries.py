@@ -197,3 +197,29 @@ def test_rebuild_summaries_command_covers_the_contacts(demo, runner):
     forced = runner.invoke(args=["rebuild-summaries", "--all"]).output
     assert "Contact summary rebuilt for every day" in forced
     assert_summary_matches(demo)
+
+
+def test_every_contact_is_counted_whatever_its_sex_or_age_band(demo):
+    """Men and people whose sex is not recorded, and the youngest and oldest age bands,
+    share a group in the disclosure control: each of them still counts once."""
+    session = demo
+    published = build(session, Settings(as_of=AS_OF))
+    years = [p for p in published.periods.values() if p["kind"] == "rolling_year"]
+    assert years
+    c = CustodyContact
+    for period in years:
+        start, end = dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"])
+        seen = session.scalar(
+            sa.select(sa.func.count()).where(c.contact_on >= start, c.contact_on <= end)
+        )
+        shared = session.scalar(
+            sa.select(sa.func.count()).where(
+                c.contact_on >= start,
+                c.contact_on <= end,
+                sa.or_(c.sex == "not_known", c.age_band.in_(["under_18", "65_plus"])),
+            )
+        )
+        assert shared > 0  # the demo data has people of the groups that share
+        for family in contact_measures.CONTACT_KEYS:
+            national = published.parts[(family, period["code"], "all")]["national"]
+            assert national["contacts"] == seen, (family, period["code"])
