@@ -30,6 +30,8 @@ def upgrade():
     sa.Column('contacts', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('day', 'council_area_id', 'custody_suite_id', 'sex', 'age_band', 'profile', name=op.f('pk_contact_day_counts'))
     )
+    op.create_index('ix_contact_day_counts_council_area_id', 'contact_day_counts', ['council_area_id', 'month', 'sex', 'age_band', 'profile', 'day', 'contacts'], unique=False)
+    op.create_index('ix_contact_day_counts_custody_suite_id', 'contact_day_counts', ['custody_suite_id', 'month', 'sex', 'age_band', 'profile', 'day', 'contacts'], unique=False)
     op.create_table('contact_summary_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -46,4 +48,6 @@ def downgrade():
         op.execute(statement)
     op.drop_index(op.f('ix_contact_summary_changes_day'), table_name='contact_summary_changes')
     op.drop_table('contact_summary_changes')
+    op.drop_index('ix_contact_day_counts_custody_suite_id', table_name='contact_day_counts')
+    op.drop_index('ix_contact_day_counts_council_area_id', table_name='contact_day_counts')
     op.drop_table('contact_day_counts')

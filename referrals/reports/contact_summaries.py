@@ -56,6 +56,22 @@ counts = sa.Table(
     sa.Column("profile", sa.Integer, primary_key=True),
     sa.Column("month", sa.Integer, nullable=False),
     sa.Column("contacts", sa.Integer, nullable=False),
+    # One per family, in the reading's GROUP BY order, holding every column it reads: the
+    # contact units are added up from the index alone, without sorting (at 3,000,000
+    # contacts, SQLite's sort of the day rows took ten times the reading itself).
+    *(
+        sa.Index(
+            f"ix_contact_day_counts_{key}",
+            key,
+            "month",
+            "sex",
+            "age_band",
+            "profile",
+            "day",
+            "contacts",
+        )
+        for key in ("council_area_id", "custody_suite_id")
+    ),
 )
 changes = sa.Table(
     "contact_summary_changes",
