@@ -330,7 +330,8 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
     large = _large_nodes(units, nodes, area_nodes, periods, settings)
     monthly = _national_months(units, NFO_PATHWAY)
     measures = [m for m in PUBLISHED if m.unit == "referral"]
-    figures = _figure_specs(family, periods, measures, B, monthly, settings.rule, large)
+    quarterly = _quarterly_nodes(units, nodes, periods, measures, B, large, settings)
+    figures = _figure_specs(family, periods, measures, B, monthly, settings.rule, quarterly)
     layout = dc.Layout(
         nodes=nodes,
         node_weight=weights,
@@ -363,7 +364,8 @@ def _protect_contacts(session, family, settings, window, periods) -> Protected |
     large = _large_nodes(units, nodes, area_nodes, periods, settings)
     measures = [m for m in PUBLISHED if m.unit == "contact"]
     monthly = contact_monthly_totals(units)
-    figures = _figure_specs(family, periods, measures, CB, monthly, settings.rule, large)
+    quarterly = _quarterly_nodes(units, nodes, periods, measures, CB, large, settings)
+    figures = _figure_specs(family, periods, measures, CB, monthly, settings.rule, quarterly)
     layout = dc.Layout(
         nodes=nodes,
         node_weight=weights,
@@ -415,7 +417,40 @@ def _large_nodes(units, nodes, area_nodes, periods, settings) -> frozenset[int]:
     )
 
 
-def _figure_specs(family, periods, measures, index, monthly, rule, large) -> list:
+def _quarterly_nodes(units, nodes, periods, measures, index, large, settings) -> dict:
+    """For each measure, the large areas that also get its rates for single quarters and by
+    sex, age group and pathway: those with at least ``large_area`` in the rate's
+    denominator over the latest 12 months (a rate on few people, such as diversion
+    completion, is published for everybody, by year, below the nation).
+    Counts go by referrals, as ``large`` does."""
+    atoms: dict[Any, list[int]] = defaultdict(list)
+    for i, members in enumerate(nodes):
+        if i in large:
+            for atom in members:
+                atoms[atom].append(i)
+    months = periods.layout[periods.index[periods.latest.code]].months
+    sizes: dict[int, list[int]] = defaultdict(lambda: [0] * len(index))
+    for (atom, month, _), held in units.items():
+        if month not in months:
+            continue
+        for profile, n in held.items():
+            for node in atoms[atom]:
+                row = sizes[node]
+                for i, bit in enumerate(profile):
+                    row[i] += bit * n
+    chosen = {}
+    for measure in measures:
+        if measure.denominator is None:  # counts: as for the referrals
+            chosen[measure.code] = large
+            continue
+        field = index[measure.denominator]
+        chosen[measure.code] = frozenset(
+            {dc.NATIONAL} | {node for node in large if sizes[node][field] >= settings.large_area}
+        )
+    return chosen
+
+
+def _figure_specs(family, periods, measures, index, monthly, rule, quarterly) -> list:
     """What is published of each measure: every area for years, quarters only for the nation
     and large areas (the referral count for every area), months for the nation unless small."""
     quarters = {i for i, period in enumerate(periods.layout) if period.kind == "quarter"}
@@ -439,7 +474,8 @@ def _figure_specs(family, periods, measures, index, monthly, rule, large) -> lis
                 frozenset(below),
                 frozenset(scotland),
                 frozenset(limited),
-                large,
+                quarterly[measure.code],
+                None if measure.denominator is None else quarterly[measure.code],
             )
         )
     return figures
@@ -481,7 +517,7 @@ def _write_family(item: Protected, periods: Periods, settings, national, result)
                     continue
                 entry: dict[str, Any] = {}
                 for figure in figures:
-                    if not figure.published(node, p):
+                    if not figure.published(node, p, s):
                         continue
                     label = outcome.labels.get((node, p, s, figure.name))
                     if node == dc.NATIONAL:
