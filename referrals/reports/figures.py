@@ -33,10 +33,10 @@ from .contact_measures import (
     CB,
     CONTACT_DIMENSIONS,
     CONTACT_KEYS,
-    contact_unit_rows,
     possible_contact,
 )
 from .contact_measures import monthly_totals as contact_monthly_totals
+from .contact_summaries import contact_unit_rows
 from .measures import (
     BASE,
     BREAKDOWNS,
@@ -324,7 +324,8 @@ def build(session: Session, settings: Settings) -> Published:
 def _protect_family(session, family, settings, window, periods) -> Protected:
     units: dict[tuple, dict[tuple, int]] = defaultdict(dict)
     for key, month, combo, profile, n in unit_rows(session, family.key, window):
-        units[(key, month, combo)][profile] = n
+        held = units[(key, month, combo)]  # several sexes or age bands share a group
+        held[profile] = held.get(profile, 0) + n
     nodes, weights, area_nodes = _family_nodes(family)
     large = _large_nodes(units, nodes, area_nodes, periods, settings)
     monthly = _national_months(units, NFO_PATHWAY)
@@ -355,7 +356,8 @@ def _protect_contacts(session, family, settings, window, periods) -> Protected |
     units: dict[tuple, dict[tuple, int]] = defaultdict(dict)
     rows = contact_unit_rows(session, CONTACT_KEYS[family.name], window)
     for key, month, combo, profile, n in rows:
-        units[(key, month, combo)][profile] = n
+        held = units[(key, month, combo)]  # several sexes or age bands share a group
+        held[profile] = held.get(profile, 0) + n
     if not units:
         return None
     nodes, weights, area_nodes = _family_nodes(family)
