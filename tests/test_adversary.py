@@ -390,3 +390,20 @@ def test_closures_and_declines_by_reason_give_nothing_away(published, session):
             assert len(hidden) != 1, (
                 f"one hidden reason in {period['code']} is the total minus the rest"
             )
+
+
+def test_the_nation_has_the_same_figures_in_every_family(published, session):
+    """The nation's figures are published in the council, custody suite and service
+    tables alike: any difference between two of them would count somebody."""
+    from referrals.reports import params
+
+    with published.application.app_context():
+        snapshot = params.todays_figures()
+    compared = 0
+    for code in snapshot.periods:
+        rows = [snapshot.part(f, code).get("national", {}) for f in ("area", "suite", "service")]
+        for measure in set(rows[0]) & set(rows[1]) | set(rows[0]) & set(rows[2]):
+            values = {repr(r[measure]) for r in rows if measure in r}
+            assert len(values) == 1, (code, measure, values)
+            compared += 1
+    assert compared > 200
