@@ -1,5 +1,6 @@
-"""Report benchmark for custody contacts: the day's contact figures and the area table at
-3,000,000 contacts and 1,000,000 referrals.
+"""Report benchmark for custody contacts: the day's figures and the area table.
+
+At 3,000,000 contacts and 1,000,000 referrals by default.
 
     .venv/bin/python bench/contacts.py [--referrals 1000000] [--contacts 3000000]
         [--small] [--database-url URL]
