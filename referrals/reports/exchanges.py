@@ -57,9 +57,9 @@ class FactExchanges:
             self.__dict__["_held_by_month"] = cache
         return cache
 
-    def _partner_costs(self, node: int, p: int, figure, atoms) -> dict[object, dict]:
-        """For each of ``atoms`` (in the target) and each atom outside the target with
-        referrals: what an exchange between them would hide besides the target (the figure
+    def _partner_costs(self, node: int, p: int, figure, atoms, among) -> dict[object, dict]:
+        """For each of ``atoms`` (in the target) and each atom of ``among`` outside the
+        target: what an exchange between them would hide besides the target (the figure
         for every other node holding one of the two atoms but not both), counted in people
         and weighted as ``_consequences`` does."""
         layout = self.layout
@@ -78,7 +78,7 @@ class FactExchanges:
             return seen[n]
 
         members = layout.nodes[node]
-        outside = [a for a in self._largest_atoms(None) if a not in members]
+        outside = [a for a in among if a not in members]
         costs = {}
         for atom in atoms:
             mine = set(self.nodes_of_atom[atom])
@@ -103,13 +103,14 @@ class FactExchanges:
                     )
         if not turns:
             return
-        costs = self._partner_costs(node, p, figure, {t[0][0] for t in turns})
         active = self._active_by_quarter()
+        among = set().union(*(active.get(t[0][1] // 3, set()) for t in turns))
+        costs = self._partner_costs(node, p, figure, {t[0][0] for t in turns}, among)
         pairs = sorted(
             (costs[unit[0]][partner], repr(partner), i, partner)
             for i, (unit, *_) in enumerate(turns)
-            for partner in costs[unit[0]]
-            if partner in active.get(unit[1] // 3, ())
+            for partner in active.get(unit[1] // 3, ())
+            if partner in costs[unit[0]]
         )
         made = 0
         for _, _, i, partner in pairs[: self.MAX_EXCHANGE_PAIRS]:
