@@ -393,8 +393,8 @@ class User_:
             return
         page = self.request("sign in", "GET", "/login/verify", 200)
         data = hidden_fields(page.text) | {"code": self.code(email)}
-        answer = self.request("sign in", "POST", "/login/verify", (302, 400), data=data)
-        if answer.status_code == 400:
+        answer = self.request("sign in", "POST", "/login/verify", (302, 401), data=data)
+        if answer.status_code == 401:
             # The code ran out while the request queued: as a person would, type the one
             # the app shows now.
             with self.results.lock:
