@@ -7,8 +7,10 @@ The page costs the same number of statements however many referrals there are: o
 counts every section (a single pass over the open referrals, along the
 ``(service_id, status, referred_on, id)`` index), one reads the shown referrals of all
 sections with what they show (a union of one short indexed read per section), then the
-follow-ups and the undoable changes. A section shows its oldest ``SHOWN``; the rest are
-a page at a time by keyset (``?section=new&after=<id>``, and ``before`` to go back).
+follow-ups, the undoable changes, and the outcomes due after treatment starts (the
+oldest ``SHOWN`` and how many there are, in one statement). A section shows its oldest
+``SHOWN``; the rest are a page at a time by keyset (``?section=new&after=<id>``, and
+``before`` to go back).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..workdays import overdue_cutoff
 from .actions import ACTIONS, Action
 from .followup import FollowUp, follow_ups
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
+from .outcomes import outcomes_due
 from .scope import in_scope
 
 # Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
@@ -60,11 +63,18 @@ class SectionPage:
         return cls(str(key), as_id(after), None if as_id(after) else as_id(before))
 
 
+@dataclass(frozen=True)
+class OutcomesDue:
+    count: int  # referrals with an outcome to record
+    referrals: list[Referral]  # the oldest ``SHOWN`` of them
+
+
 @dataclass
 class Worklist:
     sections: list[Section]
     follow_ups: dict[int, FollowUp]
     undoable: list[tuple[Referral, ReferralEvent]]
+    outcomes: OutcomesDue
 
 
 def treating_services() -> sa.Select:
@@ -230,4 +240,7 @@ def build_worklist(
             )
         )
     shown_ids = [r.id for section in sections for r in section.referrals]
-    return Worklist(sections, follow_ups(session, shown_ids), recent_changes(session, user, now))
+    outcomes = OutcomesDue(*outcomes_due(session, scope, today, SHOWN))
+    return Worklist(
+        sections, follow_ups(session, shown_ids), recent_changes(session, user, now), outcomes
+    )
