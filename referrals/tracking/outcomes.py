@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from ..choices import (
     BbvTesting,
@@ -170,6 +170,17 @@ def _due(today: dt.date) -> sa.ColumnElement[bool]:
     )
 
 
+def without_personal_data() -> list:
+    """Loader options leaving a referral's encrypted personal data unread (and so not
+    decrypted), for lists that show none of it; read on first use if a page does."""
+    return [
+        defer(Referral.person_ref),
+        defer(Referral.notes),
+        defer(Referral.contact_name),
+        defer(Referral.contact_phone),
+    ]
+
+
 def outcomes_due(
     session: Session, scope: sa.ColumnElement[bool], today: dt.date, limit: int = 25
 ) -> tuple[int, list[Referral]]:
@@ -190,7 +201,7 @@ def outcomes_due(
     rows = session.execute(
         sa.select(Referral, found)
         .join(due, due.c.id == Referral.id)
-        .options(selectinload(Referral.service))
+        .options(*without_personal_data(), selectinload(Referral.service))
         .order_by(due.c.referred_on, due.c.id)
         .limit(limit)
     ).all()

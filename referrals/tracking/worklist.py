@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from ..choices import TREATMENT_TYPE_CODES, ReferralStatus
 from ..database import as_id
@@ -28,7 +28,7 @@ from ..workdays import overdue_cutoff
 from .actions import ACTIONS, Action
 from .followup import FollowUp, follow_ups
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
-from .outcomes import outcomes_due
+from .outcomes import outcomes_due, without_personal_data
 from .scope import in_scope
 
 # Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
@@ -104,7 +104,7 @@ def recent_changes(
     referrals = session.scalars(
         sa.select(Referral)
         .where(Referral.id.in_(ids), in_scope(user))
-        .options(selectinload(Referral.events))
+        .options(*without_personal_data(), selectinload(Referral.events))
         .order_by(Referral.updated_at.desc())
     ).all()
     return [
@@ -207,11 +207,14 @@ def build_worklist(
         sa.select(Referral, shown.c.section)
         .join(shown, shown.c.id == Referral.id)
         .options(
+            # Personal data is decrypted only where the page shows it: the contact details.
+            defer(Referral.person_ref),
+            defer(Referral.notes),
             joinedload(Referral.service).joinedload(Service.organisation),
             joinedload(Referral.council_area),
             joinedload(Referral.custody_suite),
-            joinedload(Referral.referred_from),
-            joinedload(Referral.possible_duplicate_of),
+            joinedload(Referral.referred_from).load_only(Referral.id, Referral.reference),
+            joinedload(Referral.possible_duplicate_of).load_only(Referral.id, Referral.reference),
         )
     ).all()
     by_section: dict[str, list[Referral]] = {key: [] for key in conditions}
