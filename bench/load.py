@@ -106,6 +106,7 @@ STEPS = [
     "area report",
 ]
 BARE = "bare endpoint"
+RUN = f"{int(time.time()) % 10**8:08d}"  # tells this run's people from earlier runs'
 DISTRICTS = ["G31", "G40", "G34", "EH1", "EH7", "AB10", "DD1", "KY1", "PA1", "FK1", "IV1"]
 HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*>', re.I)
 ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
@@ -433,7 +434,9 @@ class User_:
         data = hidden_fields(form.text, "/referrals/new") | {
             "service_id": str(service),
             "pathway": "arrest_referral",
-            "person_ref": f"LOAD/{self.n}/{self.random.randrange(10**6):06d}",
+            # A new person each time, in this run and any earlier one on a kept database
+            # (the same person again to the same service is asked about as a duplicate).
+            "person_ref": f"LOAD/{RUN}/{self.n}/{self.random.randrange(10**6):06d}",
             "age_band": self.random.choice(["18_24", "25_34", "35_44", "45_54"]),
             "sex": self.random.choice(["male", "female"]),
             "postcode_district": district,

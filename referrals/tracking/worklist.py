@@ -162,19 +162,24 @@ def _section_ids(
     scope: sa.ColumnElement[bool], key: str, condition: sa.ColumnElement[bool], paging: SectionPage
 ) -> sa.Select:
     """The ids of one section's shown referrals (and one more, to know there are more),
-    oldest first, or, going back a page, newest first from where the page ends."""
-    query = sa.select(Referral.id, sa.literal(key).label("section")).where(scope, condition)
-    order = (Referral.referred_on.asc(), Referral.id.asc())
+    oldest first, or, going back a page, newest first from where the page ends.
+
+    The section's referrals are found first, on their own (a materialised CTE, along the
+    ``(service_id, status, ...)`` index), and only then sorted: otherwise PostgreSQL
+    walks the whole table in date order looking for the few of one organisation."""
+    found = sa.select(Referral.id, Referral.referred_on).where(scope, condition)
     if paging.key == key and (paging.after or paging.before):
         pivot = paging.after or paging.before
         pivot_on = sa.select(Referral.referred_on).where(Referral.id == pivot).scalar_subquery()
         mine, theirs = sa.tuple_(Referral.referred_on, Referral.id), sa.tuple_(pivot_on, pivot)
-        if paging.after:
-            query = query.where(mine > theirs)
-        else:
-            query = query.where(mine < theirs)
-            order = (Referral.referred_on.desc(), Referral.id.desc())
-    return query.order_by(*order).limit(SHOWN + 1)
+        found = found.where(mine > theirs if paging.after else mine < theirs)
+    section = found.cte(f"worklist_{key}").prefix_with("MATERIALIZED")
+    order = (section.c.referred_on.asc(), section.c.id.asc())
+    if paging.key == key and paging.before and not paging.after:
+        order = (section.c.referred_on.desc(), section.c.id.desc())
+    return (
+        sa.select(section.c.id, sa.literal(key).label("section")).order_by(*order).limit(SHOWN + 1)
+    )
 
 
 def build_worklist(
