@@ -168,3 +168,53 @@ def test_whatever_the_figures_no_hidden_small_figure_can_be_pinned_down(counts):
     protector = dc.Protector(_layout(), units, RULE)
     outcome = protector.run()
     assert _reader_finds(protector, outcome) == []
+
+
+def test_an_exchanged_outcome_hides_a_neighbour_only_and_no_other_measure():
+    """Area 0 has 1 acceptance. Area 1 shares both its totals (its ADP and its division);
+    areas 2 and 3, the largest, do not. Children live with everybody in area 0 and nobody
+    elsewhere, so swapping whole people would change the children counts too: the
+    exchange of the acceptance alone hides only area 1's rate."""
+    nodes = [
+        frozenset(AREAS),
+        *(frozenset({a}) for a in AREAS),
+        frozenset({0, 1}),  # ADP
+        frozenset({0, 1, 2}),  # division (2 is in it, but large)
+        frozenset({2, 3}),
+    ]
+    layout = dc.Layout(
+        nodes=nodes,
+        node_weight=[1.0] * 5 + [0.5] * 3,
+        periods=PERIODS,
+        dimensions=(2,),
+        figures=[
+            dc.FigureSpec("acceptance_rate", B["accepted"], B["made"], frozenset({2})),
+            dc.FigureSpec("children_affected", B["children"], None, frozenset({2})),
+        ],
+        valid=possible(84),
+        count_field=B["made"],
+    )
+
+    def person(accepted, children):
+        bits = dict.fromkeys(BASE, 0)
+        bits.update(made=1, accepted=accepted, children=children)
+        return tuple(bits[name] for name in BASE)
+
+    size = {0: 2, 1: 6, 2: 60, 3: 60}  # people per month and kind
+    units = {}
+    for area, month in itertools.product(AREAS, MONTHS):
+        n = size[area]
+        held = {person(1, 0): n // 2, person(0, 0): n - n // 2}
+        if area == 0:  # one acceptance in the year; children live with everybody
+            held = {person(1, 1): 1} if month == 0 else {}
+            held[person(0, 1)] = n - (1 if month == 0 else 0)
+        units[(area, month, (0,))] = {q: c for q, c in held.items() if c}
+    protector = dc.Protector(layout, units, RULE)
+    outcome = protector.run()
+    year = 2
+    assert outcome.labels[(1, year, 0, "acceptance_rate")] == dc.SMALL
+    hidden = {key for key, label in outcome.labels.items() if label == dc.SECONDARY}
+    assert (2, year, 0, "acceptance_rate") in hidden  # area 1, the neighbour
+    assert not {k for k in hidden if k[3] == "children_affected"}
+    assert not {k for k in hidden if k[0] in (3, 4)}  # the large areas are shown
+    assert _reader_finds(protector, outcome) == []

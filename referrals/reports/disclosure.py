@@ -9,7 +9,9 @@
    other periods (quarters within their years), breakdowns against their total (women and
    men, age groups, pathways), and rates, whose intervals give their numerator and
    denominator. For every such figure we find a *different* set of referrals that would
-   publish exactly the same figures and labels: one person's outcome swapped with another
+   publish exactly the same figures and labels: first a single outcome exchanged between
+   two people of the same kind and quarter, one in the area and one elsewhere
+   (``exchanges``); then one person's outcome swapped with another
    person's in a second area, in the same month and of the same kind (sex, age group,
    pathway); or swapped between two groups of a breakdown, or two quarters of the same
    years, in two areas; or, for counts of referrals, one referral moved that way. Every
@@ -31,6 +33,8 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from .exchanges import FactExchanges
 
 SMALL, FEW, SECONDARY, WITHDRAWN = "small", "few", "secondary", "withdrawn"
 NATIONAL = 0  # the node holding every atom
@@ -142,7 +146,7 @@ class Outcome:
     tried: int = 0
 
 
-class Protector:
+class Protector(FactExchanges):
     """Primary and secondary suppression over one family of published figures."""
 
     MAX_TARGET_UNITS = 10
@@ -173,6 +177,7 @@ class Protector:
         self._target: Key | None = None
         self._signs: list[int] = [1, -1]
         self._den: int | None = None
+        self._figure: FigureSpec | None = None
         self._field = 0
         self.by_month_combo: dict[tuple, list] = defaultdict(list)
         self.combos_at: dict[tuple, list[tuple]] = defaultdict(list)
@@ -359,6 +364,7 @@ class Protector:
         self._field = field
         self._signs = [d for d in (1, -1) if self.rule.fits(label, x + d, n)] or [1, -1]
         self._den = figure.denominator
+        self._figure = figure
         for moves in self._candidates(node, p, s, field, only):
             tried += 1
             result = self._evaluate(moves, key, None if best is None else best[0])
@@ -431,6 +437,8 @@ class Protector:
         if node == NATIONAL:
             yield from self._changes_alone(self._units_in(node, p, want), field, counting)
             return
+        if not counting and not want and self.layout.periods[p].kind != "quarter":
+            yield from self._exchanges(node, p, want, field, self._figure)
         inside = self._units_in(node, p, want)
         streams = []
         if want:

@@ -329,7 +329,8 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
     large = _large_nodes(units, nodes, area_nodes, periods, settings)
     monthly = _national_months(units, NFO_PATHWAY)
     measures = [m for m in PUBLISHED if m.unit == "referral"]
-    figures = _figure_specs(family, periods, measures, B, monthly, settings.rule, large)
+    quarterly = _quarterly_nodes(units, nodes, periods, measures, B, large, settings)
+    figures = _figure_specs(family, periods, measures, B, monthly, settings.rule, quarterly)
     layout = dc.Layout(
         nodes=nodes,
         node_weight=weights,
@@ -361,7 +362,8 @@ def _protect_contacts(session, family, settings, window, periods) -> Protected |
     large = _large_nodes(units, nodes, area_nodes, periods, settings)
     measures = [m for m in PUBLISHED if m.unit == "contact"]
     monthly = contact_monthly_totals(units)
-    figures = _figure_specs(family, periods, measures, CB, monthly, settings.rule, large)
+    quarterly = _quarterly_nodes(units, nodes, periods, measures, CB, large, settings)
+    figures = _figure_specs(family, periods, measures, CB, monthly, settings.rule, quarterly)
     layout = dc.Layout(
         nodes=nodes,
         node_weight=weights,
@@ -413,7 +415,39 @@ def _large_nodes(units, nodes, area_nodes, periods, settings) -> frozenset[int]:
     )
 
 
-def _figure_specs(family, periods, measures, index, monthly, rule, large) -> list:
+def _quarterly_nodes(units, nodes, periods, measures, index, large, settings) -> dict:
+    """For each measure, the large areas that also get its rates for single quarters: those
+    with at least ``large_area`` in the rate's denominator over the latest 12 months (a
+    rate on few people, such as diversion completion, stays yearly below the nation).
+    Counts go by referrals, as ``large`` does."""
+    atoms: dict[Any, list[int]] = defaultdict(list)
+    for i, members in enumerate(nodes):
+        if i in large:
+            for atom in members:
+                atoms[atom].append(i)
+    months = periods.layout[periods.index[periods.latest.code]].months
+    sizes: dict[int, list[int]] = defaultdict(lambda: [0] * len(index))
+    for (atom, month, _), held in units.items():
+        if month not in months:
+            continue
+        for profile, n in held.items():
+            for node in atoms[atom]:
+                row = sizes[node]
+                for i, bit in enumerate(profile):
+                    row[i] += bit * n
+    chosen = {}
+    for measure in measures:
+        if measure.denominator is None:  # counts: as for the referrals
+            chosen[measure.code] = large
+            continue
+        field = index[measure.denominator]
+        chosen[measure.code] = frozenset(
+            {dc.NATIONAL} | {node for node in large if sizes[node][field] >= settings.large_area}
+        )
+    return chosen
+
+
+def _figure_specs(family, periods, measures, index, monthly, rule, quarterly) -> list:
     """What is published of each measure: every area for years, quarters only for the nation
     and large areas (the referral count for every area), months for the nation unless small."""
     quarters = {i for i, period in enumerate(periods.layout) if period.kind == "quarter"}
@@ -437,7 +471,7 @@ def _figure_specs(family, periods, measures, index, monthly, rule, large) -> lis
                 frozenset(below),
                 frozenset(scotland),
                 frozenset(limited),
-                large,
+                quarterly[measure.code],
             )
         )
     return figures

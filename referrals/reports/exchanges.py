@@ -1,0 +1,205 @@
+"""Fact exchanges: the narrowest alternative the secondary suppression can offer.
+
+To protect a hidden rate for an area, ``disclosure`` looks for a different set of referrals
+that publishes the same figures and labels. Swapping two whole referrals between areas
+changes every figure in which the two differ (their pathway, whether they were accepted,
+had children at home...), so each such swap hides several measures at once. A fact
+exchange changes one fact only: one referral in the area loses it (say, a completed
+diversion becomes a diversion not completed) and one referral elsewhere, in the same month,
+gains it. Both referrals stay where and who they are, every other fact stays as it was, and
+both keep a possible history (``Layout.valid``), so only the one measure's figures for the
+two areas, and for the totals holding one area and not the other, change.
+
+Partners are tried cheapest first: the areas whose figure is hidden already, then those
+sharing the most totals with the area (a council in the same police division, health board
+and ADP changes nothing else), then the smallest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+
+class FactExchanges:
+    """Mixed into ``disclosure.Protector``; uses its layout, profiles, labels and cells."""
+
+    MAX_EXCHANGE_PARTNERS = 12
+
+    def _turned(self, profile: tuple, field: int) -> tuple | None:
+        """The possible profile nearest ``profile`` with ``field`` turned the other way (a
+        start undone also undoes the start's timing, for example)."""
+        cache = self.__dict__.setdefault("_turns", {})
+        key = (profile, field)
+        if key not in cache:
+            options = [r for r in self._all_profiles if r[field] != profile[field]]
+            cache[key] = min(options, key=lambda r: (self._distance(profile, r), r), default=None)
+        return cache[key]
+
+    def _shifted(self, profile: tuple, change: tuple) -> tuple | None:
+        """``profile`` plus ``change``, when that is a profile one referral could have."""
+        cache = self.__dict__.setdefault("_shifts", {})
+        key = (profile, change)
+        if key not in cache:
+            other = tuple(a + b for a, b in zip(profile, change, strict=True))
+            ok = all(v in (0, 1) for v in other) and self.layout.valid(other)
+            cache[key] = other if ok else None
+        return cache[key]
+
+    def _by_month(self) -> dict[int, dict[object, list[tuple]]]:
+        """By month and area, the (kind, profile) of the referrals held."""
+        cache = self.__dict__.get("_held_by_month")
+        if cache is None:
+            cache = defaultdict(lambda: defaultdict(list))
+            for (atom, month, combo), held in self.profiles.items():
+                for profile in held:
+                    cache[month][atom].append((combo, profile))
+            self.__dict__["_held_by_month"] = cache
+        return cache
+
+    def _partner_costs(self, node: int, p: int, figure) -> dict[object, dict[object, float]]:
+        """For an atom of the target and one outside it: what an exchange between them
+        would hide besides the target (the figure for every other node holding one of the
+        two atoms but not both), counted in people and weighted as ``_consequences`` does."""
+        layout = self.layout
+        costs: dict[object, dict[object, float]] = {}
+
+        def node_cost(n: int) -> float:
+            if n == node or not figure.published(n, p):
+                return 0.0
+            key = (n, p, 0, figure.name)
+            if key in self.labels or key in self.withdrawn:
+                return 0.0
+            x, d = self.values((n, p, 0), figure)
+            weight = layout.national_weight if n == 0 else layout.node_weight[n]
+            return (x if d is None else d) * weight
+
+        members = layout.nodes[node]
+        outside = [a for a in self.nodes_of_atom if a not in members]
+        for atom in members:
+            mine = set(self.nodes_of_atom[atom])
+            costs[atom] = {
+                other: sum(map(node_cost, mine.symmetric_difference(self.nodes_of_atom[other])))
+                for other in outside
+            }
+        return costs
+
+    def _exchanges(self, node: int, p: int, want, field: int, figure) -> Iterator[tuple]:
+        """Fact exchanges for the target (``node``, period ``p``, group ``want``), cheapest
+        first by the partner's cost, then by how alike the two referrals are."""
+        members = self.layout.nodes[node]
+        costs = self._partner_costs(node, p, figure)
+        found = []
+        for unit in self._units_in(node, p, want):
+            atom, month, _ = unit
+            for q in self._held(unit):
+                sign = -1 if q[field] else 1
+                if sign not in self._signs:
+                    continue
+                mine = self._turned(q, field)
+                if mine is None:
+                    continue
+                change = tuple(b - a for a, b in zip(q, mine, strict=True))
+                taken = 0
+                for partner in sorted(costs[atom], key=lambda a: (costs[atom][a], repr(a))):
+                    moves = self._exchange_with(unit, q, mine, change, partner, members)
+                    if moves is None:
+                        continue
+                    rank = (costs[atom][partner], len(moves), self._exposure(month, p))
+                    found.append((rank, moves))
+                    taken += 1
+                    if taken >= self.MAX_EXCHANGE_PARTNERS:
+                        break
+        found.sort(key=lambda item: item[0])
+        for _, moves in found[: self.MAX_TRIES // 2]:
+            yield moves
+
+    def _exchange_with(self, unit, q, mine, change, partner, members) -> tuple | None:
+        """The exchange between referral ``q`` at ``unit`` (which changes by ``change``)
+        and one at ``partner`` (which changes the other way). Best: one of the same kind in
+        the same month. Otherwise one of the same kind in another month of the same
+        quarter, or of another kind, with a third area (the "bridge") exchanging the same
+        way round, so that no month's figure for the whole, no figure of a kind of person
+        for the whole, and no quarter's or year's figure for the bridge changes."""
+        _, month, combo = unit
+        by_month = self._by_month()
+        back = tuple(-v for v in change)
+        months = sorted(range(3 * (month // 3), 3 * (month // 3) + 3), key=lambda m: m != month)
+        others = []
+        for other_month in months:
+            options = []
+            for c, r in by_month.get(other_month, {}).get(partner, ()):
+                r2 = self._shifted(r, back)
+                if r2 is not None:
+                    options.append((c != combo, self._distance(q, r), c, r, r2))
+            if not options:
+                continue
+            different, _, c, r, r2 = min(options)
+            theirs = (partner, other_month, c)
+            moves = ((unit, q, -1), (unit, mine, 1), (theirs, r, -1), (theirs, r2, 1))
+            if different:
+                others.append((other_month, c, moves))
+                continue
+            if other_month == month:
+                return moves
+            bridge = self._bridge(month, None, other_month, None, change, members | {partner})
+            if bridge is not None:
+                return moves + bridge
+        for other_month, c, moves in others:
+            avoid = members | {partner}
+            bridge = self._bridge(month, combo, other_month, c, change, avoid, unit[0], partner)
+            if bridge is not None:
+                return moves + bridge
+        return None
+
+    def _bridge(
+        self, month, combo, other_month, other_combo, change, avoid, *near
+    ) -> tuple | None:
+        """Two referrals in one area outside ``avoid``: one in ``month`` (of kind ``combo``)
+        that changes by minus ``change``, one in ``other_month`` (of ``other_combo``) that
+        changes by ``change``; with no kinds given, two of the same kind. Areas sharing the
+        most totals with the areas ``near`` first, then the largest."""
+        by_month = self._by_month()
+        back = tuple(-v for v in change)
+        for atom in self._bridges(avoid, near):
+            gives = {}
+            for c, z in by_month.get(month, {}).get(atom, ()):
+                z2 = self._shifted(z, back) if combo in (None, c) else None
+                if z2 is not None:
+                    gives.setdefault(c, (z, z2))
+            for c, w in by_month.get(other_month, {}).get(atom, ()):
+                if other_combo not in (None, c):
+                    continue
+                key = c if combo is None else combo
+                w2 = self._shifted(w, change) if key in gives else None
+                if w2 is not None:
+                    z, z2 = gives[key]
+                    return (
+                        ((atom, month, key), z, -1),
+                        ((atom, month, key), z2, 1),
+                        ((atom, other_month, c), w, -1),
+                        ((atom, other_month, c), w2, 1),
+                    )
+        return None
+
+    def _bridges(self, avoid, near) -> list:
+        """Candidate bridges: areas sharing a total (below the whole) with every area in
+        ``near``, most shared first, then the largest areas."""
+        sizes = self.__dict__.get("_atom_sizes")
+        if sizes is None:
+            sizes = defaultdict(int)
+            for (atom, _, _), values in self.units.items():
+                sizes[atom] += values[self.layout.count_field]
+            self.__dict__["_atom_sizes"] = sizes
+            self.__dict__["_atoms_by_size"] = sorted(sizes, key=lambda a: (-sizes[a], repr(a)))
+        shared: dict = {}
+        if near:
+            common = set.intersection(*(set(self.nodes_of_atom[a]) for a in near)) - {0}
+            for node in common:
+                for atom in self.layout.nodes[node]:
+                    shared[atom] = shared.get(atom, 0) + 1
+        close = sorted(
+            (a for a in shared if a not in avoid), key=lambda a: (-shared[a], -sizes[a], repr(a))
+        )
+        large = [a for a in self.__dict__["_atoms_by_size"][:8] if a not in avoid]
+        return list(dict.fromkeys(close[:8] + large))
