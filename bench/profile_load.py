@@ -267,8 +267,10 @@ def main() -> int:
         if not values:
             continue
         per = sum(values) / len(values)
-        counted = statements.get(step) or [0]
-        shown = f"{min(counted)}-{max(counted)}" if min(counted) != max(counted) else counted[0]
+        counted = statements.get(step)  # not counted for sign-in (its own clients)
+        shown = "-" if not counted else f"{min(counted)}-{max(counted)}"
+        if counted and min(counted) == max(counted):
+            shown = str(counted[0])
         print(f"{step:<16}{len(values):>9}{1000 * per:>12.2f}{per / floor:>8.0f}{shown:>12}")
     for step in args.step or STEPS:
         values = times.get(step)
