@@ -1,16 +1,22 @@
-"""Report benchmark for custody contacts: the day's contact figures and the area table at
-3,000,000 contacts and 1,000,000 referrals.
+"""Report benchmark for custody contacts: the day's figures and the area table.
+
+At 3,000,000 contacts and 1,000,000 referrals by default.
 
     .venv/bin/python bench/contacts.py [--referrals 1000000] [--contacts 3000000]
-        [--database-url URL]
+        [--small] [--database-url URL]
 
-In one run on this machine, prints:
+``--small`` runs it at 20,000 referrals and 60,000 contacts, to try the benchmark itself.
+The referrals and contacts are written in bulk (``executemany`` in batches of 50,000 on
+SQLite, with the summary triggers off for the load and every day marked once at the end;
+``COPY`` on PostgreSQL) and the time it took is printed. In one run, prints:
 - F0c, the floor: a bare ``SELECT council_area_id, COUNT(*) FROM custody_contacts ...
   GROUP BY council_area_id`` over the latest 12 months of contacts (the plainest query that
   counts the area table's contacts column), the median of several runs;
-- the contact part of the day's figures: the GROUP BY that makes the contact units of each
-  family (council areas of residence; custody suites with their schemes) alone, then that
-  GROUP BY with the units' protection, in seconds and as a multiple of F0c;
+- the contact summary added up from every contact (once, after the bulk load), and again
+  for one day changed (as each day's first report does);
+- the contact part of the day's figures: the contact units of each family (council areas
+  of residence; custody suites with their schemes) read from the summary alone, then with
+  the units' protection, in seconds and as a multiple of F0c;
 - the whole day's figures (referrals and contacts, every family), worked out and stored;
 - the area table (council areas, custody suites, schemes) and its CSV after that: the
   median of several requests, and its ratio to F0c. Target: the area table under 1 s.
@@ -36,8 +42,9 @@ from bench._setup import bench_app, prepare
 from referrals.clock import today_local
 from referrals.contacts.models import CustodyContact
 from referrals.extensions import db
-from referrals.reports import figures
-from referrals.reports.contact_measures import CONTACT_KEYS, contact_unit_rows
+from referrals.reports import contact_summaries, figures
+from referrals.reports.contact_measures import CONTACT_KEYS
+from referrals.reports.contact_summaries import contact_unit_rows
 from referrals.reports.measures import Window, first_month
 from referrals.reports.params import settings
 from referrals.reports.periods import Offer
@@ -45,6 +52,7 @@ from referrals.reports.snapshot import rebuild
 from referrals.seed.referral_generator import generate_referrals
 
 RUNS = 5
+SMALL = (20_000, 60_000)
 TARGET_SECONDS = 1.0
 PAGES = [
     ("area table, council areas", "/reports/areas?group=council&measure=offer_rate"),
@@ -76,6 +84,28 @@ def floor(session) -> float:
     return median_time(lambda: session.execute(query).all())
 
 
+def summary_times(session) -> tuple[float, float]:
+    """Seconds to add up the contact summary from every contact, and to add up one
+    changed day again."""
+    started = time.perf_counter()
+    contact_summaries.refresh(session, everything=True)
+    session.commit()
+    everything = time.perf_counter() - started
+    c = CustodyContact
+    session.execute(
+        sa.update(c)
+        .where(c.id == session.scalar(sa.select(sa.func.max(c.id))))
+        .values(age_band="45_54")
+    )
+    session.commit()
+    started = time.perf_counter()
+    done = contact_summaries.refresh(session)
+    session.commit()
+    if done.everything or done.days < 1:
+        raise SystemExit(f"one changed day was added up as {done}")
+    return everything, time.perf_counter() - started
+
+
 def contact_part(session, config) -> tuple[float, float]:
     """Seconds for the contact units' GROUP BYs alone, and for the whole contact part of
     the day's work (the GROUP BYs again, and the protection), over both families."""
@@ -88,7 +118,8 @@ def contact_part(session, config) -> tuple[float, float]:
         for key, month, combo, profile, n in contact_unit_rows(
             session, CONTACT_KEYS[family.name], window
         ):
-            units[(key, month, combo)][profile] = n
+            held = units[(key, month, combo)]
+            held[profile] = held.get(profile, 0) + n
     grouped = time.perf_counter() - started
     started = time.perf_counter()
     for family in kinds:
@@ -101,8 +132,13 @@ def main() -> int:
     parser.add_argument("--referrals", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=3_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--small", action="store_true", help="20,000 referrals and 60,000 contacts"
+    )
     parser.add_argument("--database-url", help="default: a new SQLite file in /tmp")
     args = parser.parse_args()
+    if args.small:
+        args.referrals, args.contacts = SMALL
     app, folder = bench_app(args.database_url)
     prepare(app)
     with app.app_context():
@@ -116,8 +152,12 @@ def main() -> int:
             f"{time.perf_counter() - started:.0f} s"
         )
         backend = db.engine.dialect.name
+        if backend == "postgresql":  # as autovacuum would, after a load this size
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("VACUUM ANALYZE")
         config = settings(today_local())
         f0 = floor(db.session)
+        summed, one_day = summary_times(db.session)
         grouped, whole = contact_part(db.session, config)
         started = time.perf_counter()
         rebuild(db.session, config)
@@ -131,6 +171,8 @@ def main() -> int:
         raise SystemExit(f"signing in as the demo lead answered {signed_in.status_code}")
     rows = [
         ("F0c: bare COUNT(*) GROUP BY council, contacts, 12 months", f0),
+        ("contact summary: every day added up (after the load)", summed),
+        ("contact summary: one changed day added up again", one_day),
         ("contact units: GROUP BY of both families", grouped),
         ("contact figures: GROUP BY and protection (both families)", whole),
         ("the day's figures (referrals and contacts), stored", build),

@@ -446,7 +446,7 @@ def bench_postcodes(app, rows: int, folder: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--postcodes", type=int, default=1_800_000)

@@ -171,7 +171,7 @@ def once_a_day(app, size: int) -> tuple[list[tuple[str, float]], float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--referrals", type=int, nargs="+", default=[100_000])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(

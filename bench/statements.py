@@ -168,7 +168,7 @@ def one_size(url: str | None, referrals: int) -> dict[str, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--referrals", type=int, nargs="+", default=[1000, 20000])
     parser.add_argument("--database-url", help="a throwaway database (default: SQLite files)")
     args = parser.parse_args()

@@ -122,8 +122,9 @@ def _families(session) -> dict[str, dict[str, frozenset]]:
     return {g: {k: frozenset(v) for k, v in areas.items()} for g, areas in members.items()}
 
 
-def _truth(session) -> dict[str, dict[tuple, dict[str, int]]]:
-    """Per family: (atom, quarter, sex, age, pathway) -> true counts of every fact."""
+def _truth(session, when=lambda day: month_index(day) // 3) -> dict[str, dict[tuple, dict]]:
+    """Per family: (atom, quarter, sex, age, pathway) -> true counts of every fact (or by
+    month, or any other run of days, with ``when``)."""
     r = Referral
     keys = {"area": r.council_area_id, "suite": r.custody_suite_id, "service": r.service_id}
     codes = {
@@ -174,7 +175,7 @@ def _truth(session) -> dict[str, dict[tuple, dict[str, int]]]:
             k, day, sex, age, pathway, *counts = row
             atom = (
                 codes[family][k],
-                month_index(day) // 3,
+                when(day),
                 SEX_GROUP[str(getattr(sex, "value", sex))],
                 AGE_GROUP[str(getattr(age, "value", age))],
                 PATHWAY_GROUP[str(getattr(pathway, "value", pathway))],
@@ -182,12 +183,12 @@ def _truth(session) -> dict[str, dict[tuple, dict[str, int]]]:
             for name, n in zip(facts, counts, strict=True):
                 table[atom][name] += n
         if family in CONTACT_KEYS:
-            _contact_truth(session, table, CONTACT_KEYS[family], codes[family])
+            _contact_truth(session, table, CONTACT_KEYS[family], codes[family], when)
         out[family] = table
     return out
 
 
-def _contact_truth(session, table, key, codes) -> None:
+def _contact_truth(session, table, key, codes, when=lambda day: month_index(day) // 3) -> None:
     """Custody contacts' true counts, into the same table (they have no pathway: group 0)."""
     c = CustodyContact
     facts = {
@@ -209,7 +210,7 @@ def _contact_truth(session, table, key, codes) -> None:
     for k, day, sex, age, *counts in rows:
         atom = (
             codes[k],
-            month_index(day) // 3,
+            when(day),
             SEX_GROUP[str(getattr(sex, "value", sex))],
             AGE_GROUP[str(getattr(age, "value", age))],
             0,
@@ -389,3 +390,20 @@ def test_closures_and_declines_by_reason_give_nothing_away(published, session):
             assert len(hidden) != 1, (
                 f"one hidden reason in {period['code']} is the total minus the rest"
             )
+
+
+def test_the_nation_has_the_same_figures_in_every_family(published, session):
+    """The nation's figures are published in the council, custody suite and service
+    tables alike: any difference between two of them would count somebody."""
+    from referrals.reports import params
+
+    with published.application.app_context():
+        snapshot = params.todays_figures()
+    compared = 0
+    for code in snapshot.periods:
+        rows = [snapshot.part(f, code).get("national", {}) for f in ("area", "suite", "service")]
+        for measure in set(rows[0]) & set(rows[1]) | set(rows[0]) & set(rows[2]):
+            values = {repr(r[measure]) for r in rows if measure in r}
+            assert len(values) == 1, (code, measure, values)
+            compared += 1
+    assert compared > 200

@@ -100,7 +100,7 @@ def _reader_finds(protector: dc.Protector, outcome: dc.Outcome) -> list:
             for (node, p, s), _ in protector.cells.items():
                 if s and dim is None:
                     continue
-                if not figure.published(node, p):
+                if not figure.published(node, p, s):
                     continue
                 groups = [s - 1] if s else [0, 1]
                 atoms = frozenset(

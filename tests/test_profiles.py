@@ -339,16 +339,30 @@ REPORT_MATRIX = [
     ("/reports/profile/custody_suite/GLA-LR", [302, 403, 200, 403, 404, 200, 200, 200]),
     ("/reports/profile/provider/{ours}", [302, 403, 404, 403, 200, 404, 200, 200]),
     ("/reports/profile/council/S12000049", [302, 403, 404, 403, 404, 404, 200, 200]),
+    # The quarterly pack: a scheme lead their scheme's, a supervisor their division's.
+    ("/reports/pack", [302, 403, 200, 403, 403, 200, 200, 200]),
+    ("/reports/pack?area=scheme:ARS-TEST", [302, 403, 403, 403, 403, 200, 200, 200]),
+    ("/reports/pack?area=police_division:{division}", [302, 403, 200, 403, 403, 403, 200, 200]),
+    ("/reports/pack?area=police_division:{fife}", [302, 403, 403, 403, 403, 403, 200, 200]),
+    ("/reports/pack?area=adp:{adp}", [302, 403, 403, 403, 403, 403, 200, 200]),
+    ("/reports/pack?area=national", [302, 403, 403, 403, 403, 403, 200, 200]),
+    ("/reports/pack.pdf?area=scheme:ARS-TEST", [302, 403, 403, 403, 403, 200, 200, 200]),
 ]
 
 
 @pytest.mark.parametrize("who", REPORT_WHO)
-def test_report_access_matrix(client, world, who):
+def test_report_access_matrix(client, session, world, who):
     if who != "anonymous":
         sign_in(client, world["users"][who].email)
     column = REPORT_WHO.index(who)
+    glasgow, fife = council(session, "Glasgow City"), council(session, "Fife")
     for url, statuses in REPORT_MATRIX:
-        url = url.format(ours=world["provider_org"].id)
+        url = url.format(
+            ours=world["provider_org"].id,
+            division=glasgow.police_division.code,
+            fife=fife.police_division.code,
+            adp=glasgow.adp.code,
+        )
         assert client.get(url).status_code == statuses[column], (who, url)
 
 
@@ -500,3 +514,51 @@ def test_a_scheme_lead_sees_the_scheme_and_its_suites(client, world):
     client.post("/logout")
     sign_in(client, "sup@t.example")
     assert client.get(_profile("scheme", "ARS-TEST")).status_code == 404
+
+
+def _pack_links(page: str) -> list[str]:
+    return re.findall(r'href="(/reports/pack\?area=[^"]*)"', page)
+
+
+def test_own_packs_are_linked_from_your_figures_and_offer_only_the_users_own(
+    client, session, world
+):
+    division = council(session, "Glasgow City").police_division
+    # A scheme lead: their scheme's pack, linked from their figures and the reports' menu.
+    sign_in(client, "scheme@t.example")
+    mine = client.get("/reports/mine").get_data(as_text=True)
+    assert _pack_links(mine) == ["/reports/pack?area=scheme:ARS-TEST"]
+    assert "Quarterly pack: Test Arrest Referral Scheme" in mine
+    assert 'href="/reports/pack">Quarterly pack</a>' in mine
+    page = client.get("/reports/pack")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Test Arrest Referral Scheme: arrest referral outcomes" in html
+    options = re.findall(r'<option value="([a-z_]+:[^"]*|national)"', html)
+    assert options == ["scheme:ARS-TEST"]
+    assert "Area table</a>" not in html  # the pages they may not open are not offered
+    # A custody supervisor: their suite's police division.
+    client.post("/logout")
+    sign_in(client, "sup@t.example")
+    mine = client.get("/reports/mine").get_data(as_text=True)
+    assert _pack_links(mine) == [f"/reports/pack?area=police_division:{division.code}"]
+    html = client.get("/reports/pack").get_data(as_text=True)
+    assert f"{division.name}: arrest referral outcomes" in html
+    assert re.findall(r'<option value="([a-z_]+:[^"]*|national)"', html) == [
+        f"police_division:{division.code}"
+    ]
+    # A provider manager has no pack, and no link to one.
+    client.post("/logout")
+    sign_in(client, "mgr@t.example")
+    mine = client.get("/reports/mine").get_data(as_text=True)
+    assert client.get("/reports/mine").status_code == 200
+    assert not _pack_links(mine) and "/reports/pack" not in mine
+    # An area lead's figures link their ADP's and division's packs; they may open any.
+    client.post("/logout")
+    sign_in(client, "lead@t.example")
+    links = _pack_links(client.get("/reports/mine").get_data(as_text=True))
+    assert f"/reports/pack?area=police_division:{division.code}" in links
+    assert "national" in re.findall(
+        r'<option value="([a-z_]+:[^"]*|national)"',
+        client.get("/reports/pack").get_data(as_text=True),
+    )

@@ -221,3 +221,25 @@ def test_a_change_saved_while_the_summaries_are_refreshed_is_not_lost(demo, monk
     session.commit()
     assert day in set(session.scalars(sa.select(summaries.changes.c.day)))
     assert_summaries_match(session)
+
+
+def test_every_referral_is_counted_whatever_its_sex_or_age_band(demo):
+    """Men and people whose sex is not recorded, and the youngest and oldest age bands,
+    share a group in the disclosure control: each of them still counts once."""
+    session = demo
+    published = build(session, Settings(as_of=AS_OF))
+    years = [p for p in published.periods.values() if p["kind"] == "rolling_year"]
+    assert years
+    r = Referral
+    for period in years:
+        within = (
+            r.referred_on >= dt.date.fromisoformat(period["start"]),
+            r.referred_on <= dt.date.fromisoformat(period["end"]),
+            measures.counted(),
+        )
+        made = session.scalar(sa.select(sa.func.count()).where(*within))
+        shared = sa.or_(r.sex == "not_known", r.age_band.in_(["under_18", "65_plus"]))
+        assert session.scalar(sa.select(sa.func.count()).where(*within, shared)) > 0
+        for family in ("area", "suite", "service"):
+            national = published.parts[(family, period["code"], "all")]["national"]
+            assert national["referrals"] == made, (family, period["code"])

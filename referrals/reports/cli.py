@@ -108,13 +108,14 @@ def refresh_reports_command() -> None:
 )
 @with_appcontext
 def rebuild_summaries_command(everything: bool) -> None:
-    """Bring the report summary tables (referrals added up per day, area and kind of
-    person) up to date: the days changed since they were last read are added up again
-    from the referrals. Reports do this themselves before working out the day's figures;
-    use --all after restoring a backup or changing the referrals outside the database's
-    own triggers."""
+    """Bring the report summary tables (referrals and custody contacts added up per day,
+    area and kind of person) up to date: the days changed since they were last read are
+    added up again from the referrals and contacts. Reports do this themselves before
+    working out the day's figures; use --all after restoring a backup or changing the
+    referrals or contacts outside the database's own triggers."""
     from flask import current_app
 
+    from .contact_summaries import refresh as refresh_contacts
     from .summaries import refresh
 
     config = current_app.config
@@ -124,14 +125,19 @@ def rebuild_summaries_command(everything: bool) -> None:
         config["TREATMENT_WINDOW_DAYS"],
         everything=everything,
     )
+    contacts = refresh_contacts(db.session, everything=everything)
     db.session.commit()
+    for what, result in (("Summaries", done), ("Contact summary", contacts)):
+        click.echo(_said(what, result))
+
+
+def _said(what: str, done) -> str:
     if done.everything:
-        click.echo(f"Summaries rebuilt for every day ({done.days} days) in {done.seconds:.1f} s.")
-    elif done.days:
+        return f"{what} rebuilt for every day ({done.days} days) in {done.seconds:.1f} s."
+    if done.days:
         days = f"{done.days} day" + ("s" if done.days != 1 else "")
-        click.echo(f"Summaries brought up to date: {days} added up again.")
-    else:
-        click.echo("Summaries already up to date.")
+        return f"{what} brought up to date: {days} added up again."
+    return f"{what} already up to date."
 
 
 def init_app(app: Flask) -> None:

@@ -101,8 +101,11 @@ class FigureSpec:
     national: frozenset[int] = frozenset()
     limited: frozenset[int] = frozenset()  # periods published for ``large`` nodes only
     large: frozenset[int] = frozenset()
+    sliced: frozenset[int] | None = None  # nodes with breakdowns of it (None: all)
 
-    def published(self, node: int, period: int) -> bool:
+    def published(self, node: int, period: int, group: int = 0) -> bool:
+        if group and self.sliced is not None and node not in self.sliced:
+            return False
         return (
             period in self.periods
             or (node == NATIONAL and period in self.national)
@@ -244,7 +247,7 @@ class Protector(FactExchanges):
         """Every (cell, figure) published with referrals behind it."""
         for cell in sorted(self.cells):
             for figure in self.layout.figures:
-                if figure.published(cell[0], cell[1]):
+                if figure.published(*cell):
                     yield cell, figure
 
     def values(self, cell: tuple, figure: FigureSpec) -> tuple[int, int | None]:
@@ -314,7 +317,7 @@ class Protector(FactExchanges):
                 for q in periods:
                     for sl in slices:
                         for f in related:
-                            if f.published(n, q):
+                            if f.published(n, q, sl):
                                 self.withdrawn.add((n, q, sl, f.name))
             return
         sizes: dict = defaultdict(int)
@@ -332,17 +335,20 @@ class Protector(FactExchanges):
             for q in periods:
                 for sl in slices:
                     for f in related:
-                        if f.published(n, q):
+                        if f.published(n, q, sl):
                             self.withdrawn.add((n, q, sl, f.name))
 
     def _deeper(self, key: Key, figure: FigureSpec):
         """The same search, wider: more units, partners and tries."""
         limits = self.MAX_TARGET_UNITS, self.MAX_PARTNERS, self.MAX_TRIES
+        pairs = self.MAX_EXCHANGE_PAIRS
         self.MAX_TARGET_UNITS, self.MAX_PARTNERS, self.MAX_TRIES = 60, 40, 1500
+        self.MAX_EXCHANGE_PAIRS = 20 * pairs
         try:
             return self._certificate(key, figure)
         finally:
             self.MAX_TARGET_UNITS, self.MAX_PARTNERS, self.MAX_TRIES = limits
+            self.MAX_EXCHANGE_PAIRS = pairs
 
     def _withdrawn(self, key: Key) -> bool:
         return key in self.withdrawn
@@ -437,8 +443,11 @@ class Protector(FactExchanges):
         if node == NATIONAL:
             yield from self._changes_alone(self._units_in(node, p, want), field, counting)
             return
-        if not counting and not want and self.layout.periods[p].kind != "quarter":
-            yield from self._exchanges(node, p, want, field, self._figure)
+        if not counting and self.layout.periods[p].kind != "quarter":
+            if want:
+                yield from self._group_exchanges(node, p, want, field)
+            else:
+                yield from self._exchanges(node, p, want, field, self._figure)
         inside = self._units_in(node, p, want)
         streams = []
         if want:
@@ -750,7 +759,7 @@ class Protector(FactExchanges):
             for figure in layout.figures:
                 dx = vector[figure.numerator]
                 dn = 0 if figure.denominator is None else vector[figure.denominator]
-                if (not dx and not dn) or not figure.published(node, p):
+                if (not dx and not dn) or not figure.published(node, p, s):
                     continue
                 key = (node, p, s, figure.name)
                 if key in self.withdrawn:

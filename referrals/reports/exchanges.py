@@ -24,7 +24,7 @@ from collections.abc import Iterator
 class FactExchanges:
     """Mixed into ``disclosure.Protector``; uses its layout, profiles, labels and cells."""
 
-    MAX_EXCHANGE_PARTNERS = 12
+    MAX_EXCHANGE_PAIRS = 120  # (referral, partner) pairs looked at per hidden figure
 
     def _turned(self, profile: tuple, field: int) -> tuple | None:
         """The possible profile nearest ``profile`` with ``field`` turned the other way (a
@@ -57,26 +57,30 @@ class FactExchanges:
             self.__dict__["_held_by_month"] = cache
         return cache
 
-    def _partner_costs(self, node: int, p: int, figure) -> dict[object, dict[object, float]]:
-        """For an atom of the target and one outside it: what an exchange between them
-        would hide besides the target (the figure for every other node holding one of the
-        two atoms but not both), counted in people and weighted as ``_consequences`` does."""
+    def _partner_costs(self, node: int, p: int, figure, atoms) -> dict[object, dict]:
+        """For each of ``atoms`` (in the target) and each atom outside the target with
+        referrals: what an exchange between them would hide besides the target (the figure
+        for every other node holding one of the two atoms but not both), counted in people
+        and weighted as ``_consequences`` does."""
         layout = self.layout
-        costs: dict[object, dict[object, float]] = {}
+        seen: dict[int, float] = {}
 
         def node_cost(n: int) -> float:
-            if n == node or not figure.published(n, p):
-                return 0.0
-            key = (n, p, 0, figure.name)
-            if key in self.labels or key in self.withdrawn:
-                return 0.0
-            x, d = self.values((n, p, 0), figure)
-            weight = layout.national_weight if n == 0 else layout.node_weight[n]
-            return (x if d is None else d) * weight
+            if n not in seen:
+                key = (n, p, 0, figure.name)
+                hidden = key in self.labels or key in self.withdrawn
+                if n == node or hidden or not figure.published(n, p):
+                    seen[n] = 0.0
+                else:
+                    x, d = self.values((n, p, 0), figure)
+                    weight = layout.national_weight if n == 0 else layout.node_weight[n]
+                    seen[n] = (x if d is None else d) * weight
+            return seen[n]
 
         members = layout.nodes[node]
-        outside = [a for a in self.nodes_of_atom if a not in members]
-        for atom in members:
+        outside = [a for a in self._largest_atoms(None) if a not in members]
+        costs = {}
+        for atom in atoms:
             mine = set(self.nodes_of_atom[atom])
             costs[atom] = {
                 other: sum(map(node_cost, mine.symmetric_difference(self.nodes_of_atom[other])))
@@ -85,13 +89,61 @@ class FactExchanges:
         return costs
 
     def _exchanges(self, node: int, p: int, want, field: int, figure) -> Iterator[tuple]:
-        """Fact exchanges for the target (``node``, period ``p``, group ``want``), cheapest
-        first by the partner's cost, then by how alike the two referrals are."""
+        """Fact exchanges for the target (``node``, period ``p``), cheapest partner first."""
         members = self.layout.nodes[node]
-        costs = self._partner_costs(node, p, figure)
-        found = []
+        turns = []
         for unit in self._units_in(node, p, want):
-            atom, month, _ = unit
+            for q in self._held(unit):
+                if (-1 if q[field] else 1) not in self._signs:
+                    continue
+                mine = self._turned(q, field)
+                if mine is not None:
+                    turns.append(
+                        (unit, q, mine, tuple(b - a for a, b in zip(q, mine, strict=True)))
+                    )
+        if not turns:
+            return
+        costs = self._partner_costs(node, p, figure, {t[0][0] for t in turns})
+        active = self._active_by_quarter()
+        pairs = sorted(
+            (costs[unit[0]][partner], repr(partner), i, partner)
+            for i, (unit, *_) in enumerate(turns)
+            for partner in costs[unit[0]]
+            if partner in active.get(unit[1] // 3, ())
+        )
+        made = 0
+        for _, _, i, partner in pairs[: self.MAX_EXCHANGE_PAIRS]:
+            unit, q, mine, change = turns[i]
+            moves = self._exchange_with(unit, q, mine, change, partner, members)
+            if moves is not None:
+                yield moves
+                made += 1
+                if made >= self.MAX_TRIES // 2:
+                    return
+
+    def _active_by_quarter(self) -> dict[int, set]:
+        """The atoms with referrals in each quarter."""
+        cache = self.__dict__.get("_active")
+        if cache is None:
+            cache = defaultdict(set)
+            for atom, month, _ in self.profiles:
+                cache[month // 3].add(atom)
+            self.__dict__["_active"] = cache
+        return cache
+
+    def _group_exchanges(self, node: int, p: int, want, field: int) -> Iterator[tuple]:
+        """For a figure of one group of people (group ``g`` of breakdown ``d``): a referral
+        of that group in the area and one of another group in the same council area, of the
+        same kind otherwise and in the same quarter, exchange a single outcome, and a
+        bridge outside the area exchanges it back between the same two kinds. No total
+        changes, only the two groups' figures for the area and for the totals holding
+        the council or the bridge but not both."""
+        d, g = want
+        members = self.layout.nodes[node]
+        by_month = self._by_month()
+        found = 0
+        for unit in self._units_in(node, p, want):
+            atom, month, combo = unit
             for q in self._held(unit):
                 sign = -1 if q[field] else 1
                 if sign not in self._signs:
@@ -100,19 +152,36 @@ class FactExchanges:
                 if mine is None:
                     continue
                 change = tuple(b - a for a, b in zip(q, mine, strict=True))
-                taken = 0
-                for partner in sorted(costs[atom], key=lambda a: (costs[atom][a], repr(a))):
-                    moves = self._exchange_with(unit, q, mine, change, partner, members)
-                    if moves is None:
+                back = tuple(-v for v in change)
+                months = sorted(
+                    range(3 * (month // 3), 3 * (month // 3) + 3), key=lambda m: m != month
+                )
+                for other_month in months:
+                    options = sorted(
+                        (self._distance(q, r), c, r, r2)
+                        for c, r in by_month.get(other_month, {}).get(atom, ())
+                        if c[d] != g
+                        and all(c[i] == combo[i] for i in range(len(combo)) if i != d)
+                        and (r2 := self._shifted(r, back)) is not None
+                    )
+                    if not options:
                         continue
-                    rank = (costs[atom][partner], len(moves), self._exposure(month, p))
-                    found.append((rank, moves))
-                    taken += 1
-                    if taken >= self.MAX_EXCHANGE_PARTNERS:
-                        break
-        found.sort(key=lambda item: item[0])
-        for _, moves in found[: self.MAX_TRIES // 2]:
-            yield moves
+                    _, c, r, r2 = options[0]
+                    bridge = self._bridge(month, combo, other_month, c, change, members, atom)
+                    if bridge is None:
+                        continue
+                    theirs = (atom, other_month, c)
+                    yield (
+                        (unit, q, -1),
+                        (unit, mine, 1),
+                        (theirs, r, -1),
+                        (theirs, r2, 1),
+                        *bridge,
+                    )
+                    found += 1
+                    if found >= self.MAX_TRIES // 2:
+                        return
+                    break
 
     def _exchange_with(self, unit, q, mine, change, partner, members) -> tuple | None:
         """The exchange between referral ``q`` at ``unit`` (which changes by ``change``)
@@ -145,7 +214,7 @@ class FactExchanges:
             bridge = self._bridge(month, None, other_month, None, change, members | {partner})
             if bridge is not None:
                 return moves + bridge
-        for other_month, c, moves in others:
+        for other_month, c, moves in others[:1]:
             avoid = members | {partner}
             bridge = self._bridge(month, combo, other_month, c, change, avoid, unit[0], partner)
             if bridge is not None:
@@ -159,39 +228,38 @@ class FactExchanges:
         that changes by minus ``change``, one in ``other_month`` (of ``other_combo``) that
         changes by ``change``; with no kinds given, two of the same kind. Areas sharing the
         most totals with the areas ``near`` first, then the largest."""
-        by_month = self._by_month()
         back = tuple(-v for v in change)
         for atom in self._bridges(avoid, near):
-            gives = {}
-            for c, z in by_month.get(month, {}).get(atom, ()):
-                z2 = self._shifted(z, back) if combo in (None, c) else None
-                if z2 is not None:
-                    gives.setdefault(c, (z, z2))
-            for c, w in by_month.get(other_month, {}).get(atom, ()):
-                if other_combo not in (None, c):
-                    continue
-                key = c if combo is None else combo
-                w2 = self._shifted(w, change) if key in gives else None
-                if w2 is not None:
-                    z, z2 = gives[key]
+            if combo is None:
+                kinds = set(self.combos_at.get((atom, month), ())) & set(
+                    self.combos_at.get((atom, other_month), ())
+                )
+                pairs = [(c, c) for c in sorted(kinds)]
+            else:
+                pairs = [(combo, other_combo)]
+            for c, k in pairs:
+                z = self._first_shifted(self.profiles.get((atom, month, c)), back)
+                w = z and self._first_shifted(self.profiles.get((atom, other_month, k)), change)
+                if z and w:
                     return (
-                        ((atom, month, key), z, -1),
-                        ((atom, month, key), z2, 1),
-                        ((atom, other_month, c), w, -1),
-                        ((atom, other_month, c), w2, 1),
+                        ((atom, month, c), z[0], -1),
+                        ((atom, month, c), z[1], 1),
+                        ((atom, other_month, k), w[0], -1),
+                        ((atom, other_month, k), w[1], 1),
                     )
+        return None
+
+    def _first_shifted(self, held, change) -> tuple | None:
+        for profile in held or ():
+            moved = self._shifted(profile, change)
+            if moved is not None:
+                return profile, moved
         return None
 
     def _bridges(self, avoid, near) -> list:
         """Candidate bridges: areas sharing a total (below the whole) with every area in
         ``near``, most shared first, then the largest areas."""
-        sizes = self.__dict__.get("_atom_sizes")
-        if sizes is None:
-            sizes = defaultdict(int)
-            for (atom, _, _), values in self.units.items():
-                sizes[atom] += values[self.layout.count_field]
-            self.__dict__["_atom_sizes"] = sizes
-            self.__dict__["_atoms_by_size"] = sorted(sizes, key=lambda a: (-sizes[a], repr(a)))
+        sizes = self._sizes()
         shared: dict = {}
         if near:
             common = set.intersection(*(set(self.nodes_of_atom[a]) for a in near)) - {0}
@@ -199,7 +267,26 @@ class FactExchanges:
                 for atom in self.layout.nodes[node]:
                     shared[atom] = shared.get(atom, 0) + 1
         close = sorted(
-            (a for a in shared if a not in avoid), key=lambda a: (-shared[a], -sizes[a], repr(a))
+            (a for a in shared if a not in avoid and a in sizes),
+            key=lambda a: (-shared[a], -sizes[a], repr(a)),
         )
-        large = [a for a in self.__dict__["_atoms_by_size"][:8] if a not in avoid]
+        large = [a for a in self._largest_atoms(8) if a not in avoid]
         return list(dict.fromkeys(close[:8] + large))
+
+    def _sizes(self) -> dict:
+        sizes = self.__dict__.get("_atom_sizes")
+        if sizes is None:
+            sizes = defaultdict(int)
+            for (atom, _, _), values in self.units.items():
+                sizes[atom] += values[self.layout.count_field]
+            self.__dict__["_atom_sizes"] = sizes
+        return sizes
+
+    def _largest_atoms(self, limit: int | None) -> list:
+        """The atoms with referrals, largest first (the first ``limit`` of them)."""
+        ordered = self.__dict__.get("_atoms_by_size")
+        if ordered is None:
+            sizes = self._sizes()
+            ordered = sorted(sizes, key=lambda a: (-sizes[a], repr(a)))
+            self.__dict__["_atoms_by_size"] = ordered
+        return ordered if limit is None else ordered[:limit]

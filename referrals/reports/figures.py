@@ -33,10 +33,10 @@ from .contact_measures import (
     CB,
     CONTACT_DIMENSIONS,
     CONTACT_KEYS,
-    contact_unit_rows,
     possible_contact,
 )
 from .contact_measures import monthly_totals as contact_monthly_totals
+from .contact_summaries import contact_unit_rows
 from .measures import (
     BASE,
     BREAKDOWNS,
@@ -324,7 +324,8 @@ def build(session: Session, settings: Settings) -> Published:
 def _protect_family(session, family, settings, window, periods) -> Protected:
     units: dict[tuple, dict[tuple, int]] = defaultdict(dict)
     for key, month, combo, profile, n in unit_rows(session, family.key, window):
-        units[(key, month, combo)][profile] = n
+        held = units[(key, month, combo)]  # several sexes or age bands share a group
+        held[profile] = held.get(profile, 0) + n
     nodes, weights, area_nodes = _family_nodes(family)
     large = _large_nodes(units, nodes, area_nodes, periods, settings)
     monthly = _national_months(units, NFO_PATHWAY)
@@ -355,7 +356,8 @@ def _protect_contacts(session, family, settings, window, periods) -> Protected |
     units: dict[tuple, dict[tuple, int]] = defaultdict(dict)
     rows = contact_unit_rows(session, CONTACT_KEYS[family.name], window)
     for key, month, combo, profile, n in rows:
-        units[(key, month, combo)][profile] = n
+        held = units[(key, month, combo)]  # several sexes or age bands share a group
+        held[profile] = held.get(profile, 0) + n
     if not units:
         return None
     nodes, weights, area_nodes = _family_nodes(family)
@@ -416,9 +418,10 @@ def _large_nodes(units, nodes, area_nodes, periods, settings) -> frozenset[int]:
 
 
 def _quarterly_nodes(units, nodes, periods, measures, index, large, settings) -> dict:
-    """For each measure, the large areas that also get its rates for single quarters: those
-    with at least ``large_area`` in the rate's denominator over the latest 12 months (a
-    rate on few people, such as diversion completion, stays yearly below the nation).
+    """For each measure, the large areas that also get its rates for single quarters and by
+    sex, age group and pathway: those with at least ``large_area`` in the rate's
+    denominator over the latest 12 months (a rate on few people, such as diversion
+    completion, is published for everybody, by year, below the nation).
     Counts go by referrals, as ``large`` does."""
     atoms: dict[Any, list[int]] = defaultdict(list)
     for i, members in enumerate(nodes):
@@ -472,6 +475,7 @@ def _figure_specs(family, periods, measures, index, monthly, rule, quarterly) ->
                 frozenset(scotland),
                 frozenset(limited),
                 quarterly[measure.code],
+                None if measure.denominator is None else quarterly[measure.code],
             )
         )
     return figures
@@ -513,7 +517,7 @@ def _write_family(item: Protected, periods: Periods, settings, national, result)
                     continue
                 entry: dict[str, Any] = {}
                 for figure in figures:
-                    if not figure.published(node, p):
+                    if not figure.published(node, p, s):
                         continue
                     label = outcome.labels.get((node, p, s, figure.name))
                     if node == dc.NATIONAL:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Response, current_app, render_template, request
+from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..audit import record
 from ..extensions import db
 from . import bp
-from .pack import Pack, area_choices, build_pack, default_area, parse_area, quarters
+from .pack import Pack, build_pack, parse_area, quarters
+from .pack_access import choices_for, default_for, may_open, may_open_packs
 from .params import read_choices
 from .pdf import PdfUnavailable, html_to_pdf
 from .views import national_name
@@ -34,9 +35,9 @@ def _read() -> tuple[object, list, Pack | None, dict[str, str]]:
     if asked and quarter is None:
         errors["quarter"] = "Choose a quarter from the list."
     quarter = quarter or (offered[0] if offered else None)
-    area = request.args.get("area") or default_area(
-        db.session, [a.id for a in getattr(current_user, "areas", [])]
-    )
+    area = request.args.get("area") or default_for(db.session, current_user)
+    if not may_open(db.session, current_user, area):
+        abort(403)  # another scheme's or area's pack
     grouping, code = parse_area(area)
     pack = None
     if quarter is not None and not errors:
@@ -48,6 +49,11 @@ def _read() -> tuple[object, list, Pack | None, dict[str, str]]:
     return choices, offered, pack, errors
 
 
+@bp.app_context_processor
+def pack_helpers() -> dict:
+    return {"may_open_packs": lambda: may_open_packs(db.session, current_user)}
+
+
 @bp.get("/pack")
 def pack():
     choices, offered, found, errors = _read()
@@ -57,7 +63,7 @@ def pack():
         quarters=offered,
         pack=found,
         errors=errors,
-        areas=area_choices(db.session, national_name()),
+        areas=choices_for(db.session, current_user, national_name()),
         asked_area=request.args.get("area", ""),
         asked_quarter=request.args.get("quarter", ""),
     ), (400 if errors else 200)

@@ -17,6 +17,7 @@ from ..extensions import db
 from . import bp
 from .measures import GEOGRAPHIES, GROUPING_LABELS, GROUPING_LABELS_PLURAL
 from .own import Unit, find_unit, has_own_figures, may_see, own_units, sees_every_area
+from .pack_access import own_packs, pack_value
 from .params import read_choices
 from .profiles import against_national, profile
 from .sparks import sparks
@@ -38,8 +39,14 @@ def mine():
     lines = []
     if choices.valid and choices.period_facts:
         lines = against_national(choices.snapshot, units, choices.period)
+    packs = [(pack_value(u), u) for u in own_packs(db.session, current_user)]
     page = render_template(
-        "reports/mine.html", choices=choices, units=units, lines=lines, sections=sections(units)
+        "reports/mine.html",
+        choices=choices,
+        units=units,
+        lines=lines,
+        sections=sections(units),
+        packs=packs,
     )
     return page, 200 if choices.valid else 400
 

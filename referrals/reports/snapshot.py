@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
+from .contact_summaries import refresh as refresh_contacts
 from .figures import Published, Settings, build
 from .summaries import refresh
 
@@ -163,9 +164,10 @@ def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snap
 
 
 def _refresh_summaries(session: Session, settings: Settings) -> None:
-    """Bring the summary tables up to date in a short transaction of their own, before
-    the (longer) build reads them."""
+    """Bring the summary tables (referrals' and contacts') up to date in a short
+    transaction of their own, before the (longer) build reads them."""
     refresh(session, settings.engagement_days, settings.treatment_days)
+    refresh_contacts(session)
     session.commit()
 
 

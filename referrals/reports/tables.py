@@ -305,6 +305,8 @@ def area_table(
     keys = {k for k in part if k.startswith(f"{grouping}:")}
     national_name = national_name or nation.current().name
     missing = None if not facts.get("scotland_only") else f"published for {national_name} only"
+    if group != "all" and missing is None:
+        missing = f"for a group of people, published for {national_name} and the largest areas"
     rows = []
     for key, code, name in area_names(session, grouping, keys):
         entry = part.get(key)

@@ -41,6 +41,7 @@ from .own import (
     own_units,
     sees_every_area,
 )
+from .pack_access import PACK_PAGES, own_packs
 from .params import Choices, breakdown_choices, read_choices
 from .profiles import against_national
 from .sorting import sort_links
@@ -50,13 +51,16 @@ from .tables import AreaTable, Row, area_table, make_row
 @bp.before_request
 def report_users_only():
     """Area leads and administrators see every report; custody supervisors, provider
-    managers and scheme leads only their own units' figures (``own``); others none."""
+    managers and scheme leads only their own units' figures (``own``), and scheme leads
+    and supervisors their own quarterly packs (``pack_access``); others none."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if current_user.role in REPORT_ROLES:
         return None
     if request.endpoint in OWN_FIGURES_PAGES and has_own_figures(current_user):
         return None
+    if request.endpoint in PACK_PAGES and own_packs(db.session, current_user):
+        return None  # a scheme lead's or custody supervisor's own pack (``pack_access``)
     abort(403)
 
 

@@ -34,6 +34,7 @@ from ..contacts.models import CustodyContact
 from ..encryption import Keyring, keyring
 from ..models import Referral, ReferralEvent
 from ..references import reference_for
+from ..reports.contact_marks import marks_paused
 from .bulk import bulk_insert, bulk_load_mode, reset_sequence
 from .contact_generator import ContactMaker, SuiteRates
 from .demo_directory import DEMO_UUIDS
@@ -108,7 +109,8 @@ def generate_referrals(
 
     tables = [Referral.__table__, ReferralEvent.__table__, CustodyContact.__table__]
     rows = _rows(model, rng, rates, scale, n, start_id, as_of, now, postgres)
-    with bulk_load_mode(connection, tables, drop_indexes=n >= max(50_000, start_id)):
+    drop_indexes = n >= max(50_000, start_id)
+    with bulk_load_mode(connection, tables, drop_indexes=drop_indexes), marks_paused(connection):
         for referral, referral_events, referral_contacts in _encrypted(rows, keyring()):
             referrals.append(referral)
             events.extend(referral_events)

@@ -71,6 +71,7 @@ PAGES = [
     ("lead", "area profile", "/reports/profile/council/S12000049"),
     ("lead", "your figures", "/reports/mine"),
     ("custody", "your figures", "/reports/mine"),
+    ("custody", "quarterly pack of their division", "/reports/pack"),
     ("provider", "your figures", "/reports/mine"),
     (
         "provider",

@@ -44,7 +44,7 @@ def test_pack_opens_on_the_leads_division_and_scotlands_has_charts_tables_and_pd
     assert charts.count() >= 5
     page.get_by_text("Acceptance rate by quarter as a table").click()
     assert page.get_by_role("region", name="Acceptance rate by quarter").is_visible()
-    with page.expect_download() as download:
+    with page.expect_download(timeout=90_000) as download:  # the PDF is drawn on the server
         page.get_by_role("link", name="Download PDF").click()
     path = download.value.path()
     with open(path, "rb") as pdf:

@@ -29,6 +29,7 @@ REPORT_PAGES = [
     ("lead", "/reports/profile/council/S12000049"),
     ("lead", "/reports/profile/police_division/G"),
     ("custody", "/reports/mine"),
+    ("custody", "/reports/pack"),
     ("custody", "/reports/profile/custody_suite/GLA-LR"),
     ("provider", "/reports/mine"),
 ]
