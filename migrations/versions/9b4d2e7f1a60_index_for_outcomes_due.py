@@ -2,7 +2,7 @@
 covering what decides whether an outcome is due
 
 Revision ID: 9b4d2e7f1a60
-Revises: 4c7e2a91d5b3
+Revises: 9d4b6e1f2a37
 Create Date: 2026-12-02 05:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9b4d2e7f1a60'
-down_revision = '4c7e2a91d5b3'
+down_revision = '9d4b6e1f2a37'
 branch_labels = None
 depends_on = None
 
