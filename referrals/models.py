@@ -566,6 +566,26 @@ class Referral(db.Model):
         sa.Index("ix_referrals_suite_made_at", "custody_suite_id", "made_at", "id"),
         sa.Index("ix_referrals_made_at", "made_at", "id"),
         sa.Index("ix_referrals_service_status", "service_id", "status", "referred_on", "id"),
+        # The worklist's outcomes after treatment starts: only attended referrals, with
+        # what decides whether an outcome is due (read from the index alone on
+        # PostgreSQL, instead of walking the whole table in date order).
+        sa.Index(
+            "ix_referrals_attended",
+            "service_id",
+            "referred_on",
+            "id",
+            postgresql_include=[
+                "status",
+                "retention_outcome",
+                "treatment_started_on",
+                "pathway",
+                "diversion_outcome",
+                "needs",
+                "bbv_test_taken_on",
+            ],
+            postgresql_where=sa.text("status IN ('engaged', 'treatment_started')"),
+            sqlite_where=sa.text("status IN ('engaged', 'treatment_started')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

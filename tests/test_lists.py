@@ -230,7 +230,7 @@ def test_contacts_page_back_to_newer_ones(client, session, staff, monkeypatch):
 
 # -- statements -------------------------------------------------------------------------------
 
-SIGN_IN_CHECK = 2  # every signed-in request reads the user and their session first
+SIGN_IN_CHECK = 1  # every signed-in request reads the user with their session first
 
 
 def test_a_new_referral_is_saved_in_six_statements(app, client, session, staff):

@@ -143,3 +143,33 @@ def test_an_idle_session_cannot_be_revived_with_a_copied_cookie(app, client, ses
     assert not signed_in(client)
     assert not signed_in(thief)
     assert session.scalar(sa.select(UserSession.end_reason)) == "idle"
+
+
+def test_each_request_checks_the_user_and_their_session_in_one_statement(
+    app, client, session, admin
+):
+    from referrals.extensions import db
+    from referrals.statement_count import counting
+
+    sign_in(client, "s@t.example")
+    with app.app_context():
+        engine = db.engine
+    with counting(engine) as seen:
+        assert client.get("/admin/users").status_code == 200
+    sign_in_check = [" ".join(sql.split()) for sql, _ in seen.sent if "user_sessions" in sql]
+    assert len(sign_in_check) == 1, str(seen)  # read together; nothing written just now
+    assert "FROM users LEFT OUTER JOIN user_sessions" in sign_in_check[0]
+    # A minute on, the session is marked seen (kept, in a transaction of its own).
+    session.execute(
+        sa.update(UserSession).values(
+            last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=90)
+        )
+    )
+    session.commit()
+    with counting(engine) as seen:
+        assert client.get("/admin/users").status_code == 200
+    touched = [sql.split()[0] for sql, _ in seen.sent if "user_sessions" in sql]
+    assert touched == ["SELECT", "UPDATE"], str(seen)
+    session.expire_all()
+    last_seen = session.scalar(sa.select(UserSession.last_seen_at))
+    assert dt.datetime.now(dt.UTC) - last_seen.replace(tzinfo=dt.UTC) < dt.timedelta(seconds=30)

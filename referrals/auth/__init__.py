@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
@@ -12,12 +13,10 @@ from ..audit import record
 from ..clock import now_utc
 from ..extensions import db, login_manager
 from ..models import User
-from . import (
-    models,  # noqa: F401  (its tables)
-    sessions,
-)
+from . import sessions
 from .cli import create_user_command
 from .flow import SID
+from .models import UserSession
 from .views import bp
 
 ENDED_MESSAGES = {
@@ -30,24 +29,35 @@ ENDED_MESSAGES = {
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Sessions carry ``<user id>:<session version>`` and the token of a live server-side
-    session; a bumped version or an ended session signs the browser out."""
+    session; a bumped version or an ended session signs the browser out.
+
+    The user and their session are read together, in one statement; the session row is
+    written (marked seen, or ended) only now and then, in a short transaction of its
+    own, so that it is kept whatever the request then does."""
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    live = UserSession
+    token = session.get(SID)
+    row = db.session.execute(
+        sa.select(User, live.id, live.ended_at, live.last_seen_at, live.expires_at)
+        .outerjoin(
+            live,
+            sa.and_(live.user_id == User.id, live.token_hash == sessions.token_hash(token or "")),
+        )
+        .where(User.id == int(user_id))
+    ).first()
+    user = row[0] if row is not None else None
     if user is None or not user.active or user.session_version != int(version):
         return None
-    config = current_app.config
-    # Its own short transaction: marking the session seen or ended is kept whatever the
-    # request then does.
-    with db.engine.begin() as connection:
-        ended = sessions.check(
-            connection,
-            user.id,
-            session.get(SID),
-            now_utc(),
-            dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
-        )
+    ended = "missing"
+    if token and row.id is not None:
+        now = now_utc()
+        idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+        ended, write = sessions.verdict(row.ended_at, row.last_seen_at, row.expires_at, now, idle)
+        if write:
+            with db.engine.begin() as connection:
+                sessions.mark(connection, row.id, now, ended)
     if ended:
         g.session_ended = (ended, user)
         return None

@@ -70,17 +70,33 @@ def check(
     ).first()
     if row is None:
         return "missing"
-    if row.ended_at is not None:
-        return "ended"
-    last_seen, expires = _aware(row.last_seen_at), _aware(row.expires_at)
-    reason = "expired" if now >= expires else "idle" if now - last_seen > idle else None
-    if reason:
-        connection.execute(
-            table.update().where(table.c.id == row.id).values(ended_at=now, end_reason=reason)
-        )
-    elif now - last_seen > TOUCH_EVERY:
-        connection.execute(table.update().where(table.c.id == row.id).values(last_seen_at=now))
+    reason, write = verdict(row.ended_at, row.last_seen_at, row.expires_at, now, idle)
+    if write:
+        mark(connection, row.id, now, reason)
     return reason
+
+
+def verdict(
+    ended_at: dt.datetime | None,
+    last_seen_at: dt.datetime,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+    idle: dt.timedelta,
+) -> tuple[str | None, bool]:
+    """Whether a found session is live (``None``) or why not, and whether the row needs
+    writing: ended when it has just gone idle or expired, or marked seen now and then."""
+    if ended_at is not None:
+        return "ended", False
+    last_seen, expires = _aware(last_seen_at), _aware(expires_at)
+    reason = "expired" if now >= expires else "idle" if now - last_seen > idle else None
+    return reason, reason is not None or now - last_seen > TOUCH_EVERY
+
+
+def mark(connection: Connection, session_id: int, now: dt.datetime, reason: str | None) -> None:
+    """End the session for ``reason``, or with no reason mark it seen ``now``."""
+    table = UserSession.__table__
+    values = {"ended_at": now, "end_reason": reason} if reason else {"last_seen_at": now}
+    connection.execute(table.update().where(table.c.id == session_id).values(**values))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -89,12 +90,6 @@ class ReferralMaker:
                 *[(str(c.id), c.name) for c in councils],
             ]
         )
-        self.district_councils = {
-            d: str(c)
-            for d, c in session.execute(
-                sa.select(PostcodeDistrict.district, PostcodeDistrict.council_area_id)
-            )
-        }
         self.service: Service | None = None
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
@@ -104,6 +99,28 @@ class ReferralMaker:
         self.contact_problem: str | None = None
         self.awaiting: list = []
         self.made_id: int | None = None
+
+    @cached_property
+    def district_councils(self) -> dict[str, str]:
+        """Every postcode district's council, for the form's own look-up as it is typed
+        (read only when the form is shown)."""
+        return {
+            d: str(c)
+            for d, c in self.session.execute(
+                sa.select(PostcodeDistrict.district, PostcodeDistrict.council_area_id)
+            )
+        }
+
+    def _council_of(self, district: str) -> str | None:
+        """The council of a known postcode district (as the form's value), else None."""
+        if "district_councils" in self.__dict__:
+            return self.district_councils.get(district)
+        row = self.session.execute(
+            sa.select(PostcodeDistrict.council_area_id).where(
+                PostcodeDistrict.district == district
+            )
+        ).first()
+        return None if row is None else str(row[0])
 
     # -- the three entry points ---------------------------------------------------------
 
@@ -129,8 +146,9 @@ class ReferralMaker:
         for field in self.form:
             field.errors = []
         district = normalise_district(self.form.postcode_district.data or "")
-        if district and district in self.district_councils:
-            self.form.council_area_id.data = self.district_councils[district]
+        council = self._council_of(district) if district else None
+        if council is not None:
+            self.form.council_area_id.data = council
             self.form.postcode_district.data = district
         elif district or (self.form.postcode_district.data or "").strip():
             self.form.postcode_district.errors.append(self._unknown_district())
@@ -294,13 +312,13 @@ class ReferralMaker:
                     "abode”."
                 )
                 valid = False
-            elif district is None or district not in self.district_councils:
+            elif district is None or (council := self._council_of(district)) is None:
                 form.postcode_district.errors.append(self._unknown_district())
                 valid = False
             else:
                 form.postcode_district.data = district
                 if not form.council_area_id.data:
-                    form.council_area_id.data = self.district_councils[district]
+                    form.council_area_id.data = council
         if not form.council_area_id.data:
             form.council_area_id.errors.append(
                 f"Choose the {nation.current().in_sentence('council')} where the person lives."

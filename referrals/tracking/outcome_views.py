@@ -17,8 +17,8 @@ from ..extensions import db
 from ..forms import UKDateField, options
 from . import bp
 from .lifecycle import StaleReferral, TransitionError, record_outcome
-from .outcomes import OUTCOME_CHOICES, outcome_label, outcomes_due, questions
-from .scope import in_scope, referral_for
+from .outcomes import OUTCOME_CHOICES, outcome_label, questions
+from .scope import referral_for
 
 
 class OutcomeForm(FlaskForm):
@@ -44,10 +44,6 @@ def outcome_form(referral, question, today) -> OutcomeForm:
 
 @bp.app_context_processor
 def outcome_helpers() -> dict:
-    def due_for_worklist():
-        count, referrals = outcomes_due(db.session, in_scope(current_user), today_local())
-        return {"count": count, "referrals": referrals}
-
     def asked(referral):
         today = today_local()
         return [
@@ -55,7 +51,6 @@ def outcome_helpers() -> dict:
         ]
 
     return {
-        "outcomes_due_for_worklist": due_for_worklist,
         "outcome_questions": asked,
         "outcome_label": outcome_label,
     }

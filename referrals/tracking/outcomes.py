@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from ..choices import (
     BbvTesting,
@@ -170,15 +170,39 @@ def _due(today: dt.date) -> sa.ColumnElement[bool]:
     )
 
 
+def without_personal_data() -> list:
+    """Loader options leaving a referral's encrypted personal data unread (and so not
+    decrypted), for lists that show none of it; read on first use if a page does."""
+    return [
+        defer(Referral.person_ref),
+        defer(Referral.notes),
+        defer(Referral.contact_name),
+        defer(Referral.contact_phone),
+    ]
+
+
 def outcomes_due(
-    session: Session, scope: sa.ColumnElement[bool], today: dt.date, limit: int = 100
+    session: Session, scope: sa.ColumnElement[bool], today: dt.date, limit: int = 25
 ) -> tuple[int, list[Referral]]:
-    """How many referrals in ``scope`` have an outcome due, and the oldest ``limit``."""
-    query = sa.select(Referral).where(scope, _due(today))
-    count = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    referrals = session.scalars(
-        query.options(selectinload(Referral.service))
-        .order_by(Referral.referred_on, Referral.id)
+    """How many referrals in ``scope`` have an outcome due, and the oldest ``limit``, in
+    one statement (the count rides on each row).
+
+    Every due outcome needs the person to have attended, which narrows the search to two
+    states before the finer rules. The referrals due are worked out first, on their own
+    (a materialised CTE), and only then sorted: otherwise PostgreSQL walks the whole
+    table in date order looking for them."""
+    due = (
+        sa.select(Referral.id, Referral.referred_on)
+        .where(scope, Referral.status.in_(ATTENDED), _due(today))
+        .cte("outcomes_due")
+        .prefix_with("MATERIALIZED")
+    )
+    found = sa.func.count().over().label("found")
+    rows = session.execute(
+        sa.select(Referral, found)
+        .join(due, due.c.id == Referral.id)
+        .options(*without_personal_data(), selectinload(Referral.service))
+        .order_by(due.c.referred_on, due.c.id)
         .limit(limit)
     ).all()
-    return count, list(referrals)
+    return (rows[0].found if rows else 0), [row[0] for row in rows]

@@ -7,8 +7,10 @@ The page costs the same number of statements however many referrals there are: o
 counts every section (a single pass over the open referrals, along the
 ``(service_id, status, referred_on, id)`` index), one reads the shown referrals of all
 sections with what they show (a union of one short indexed read per section), then the
-follow-ups and the undoable changes. A section shows its oldest ``SHOWN``; the rest are
-a page at a time by keyset (``?section=new&after=<id>``, and ``before`` to go back).
+follow-ups, the undoable changes, and the outcomes due after treatment starts (the
+oldest ``SHOWN`` and how many there are, in one statement). A section shows its oldest
+``SHOWN``; the rest are a page at a time by keyset (``?section=new&after=<id>``, and
+``before`` to go back).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from ..choices import TREATMENT_TYPE_CODES, ReferralStatus
 from ..database import as_id
@@ -26,6 +28,7 @@ from ..workdays import overdue_cutoff
 from .actions import ACTIONS, Action
 from .followup import FollowUp, follow_ups
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
+from .outcomes import outcomes_due, without_personal_data
 from .scope import in_scope
 
 # Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
@@ -60,11 +63,18 @@ class SectionPage:
         return cls(str(key), as_id(after), None if as_id(after) else as_id(before))
 
 
+@dataclass(frozen=True)
+class OutcomesDue:
+    count: int  # referrals with an outcome to record
+    referrals: list[Referral]  # the oldest ``SHOWN`` of them
+
+
 @dataclass
 class Worklist:
     sections: list[Section]
     follow_ups: dict[int, FollowUp]
     undoable: list[tuple[Referral, ReferralEvent]]
+    outcomes: OutcomesDue
 
 
 def treating_services() -> sa.Select:
@@ -94,7 +104,7 @@ def recent_changes(
     referrals = session.scalars(
         sa.select(Referral)
         .where(Referral.id.in_(ids), in_scope(user))
-        .options(selectinload(Referral.events))
+        .options(*without_personal_data(), selectinload(Referral.events))
         .order_by(Referral.updated_at.desc())
     ).all()
     return [
@@ -152,19 +162,24 @@ def _section_ids(
     scope: sa.ColumnElement[bool], key: str, condition: sa.ColumnElement[bool], paging: SectionPage
 ) -> sa.Select:
     """The ids of one section's shown referrals (and one more, to know there are more),
-    oldest first, or, going back a page, newest first from where the page ends."""
-    query = sa.select(Referral.id, sa.literal(key).label("section")).where(scope, condition)
-    order = (Referral.referred_on.asc(), Referral.id.asc())
+    oldest first, or, going back a page, newest first from where the page ends.
+
+    The section's referrals are found first, on their own (a materialised CTE, along the
+    ``(service_id, status, ...)`` index), and only then sorted: otherwise PostgreSQL
+    walks the whole table in date order looking for the few of one organisation."""
+    found = sa.select(Referral.id, Referral.referred_on).where(scope, condition)
     if paging.key == key and (paging.after or paging.before):
         pivot = paging.after or paging.before
         pivot_on = sa.select(Referral.referred_on).where(Referral.id == pivot).scalar_subquery()
         mine, theirs = sa.tuple_(Referral.referred_on, Referral.id), sa.tuple_(pivot_on, pivot)
-        if paging.after:
-            query = query.where(mine > theirs)
-        else:
-            query = query.where(mine < theirs)
-            order = (Referral.referred_on.desc(), Referral.id.desc())
-    return query.order_by(*order).limit(SHOWN + 1)
+        found = found.where(mine > theirs if paging.after else mine < theirs)
+    section = found.cte(f"worklist_{key}").prefix_with("MATERIALIZED")
+    order = (section.c.referred_on.asc(), section.c.id.asc())
+    if paging.key == key and paging.before and not paging.after:
+        order = (section.c.referred_on.desc(), section.c.id.desc())
+    return (
+        sa.select(section.c.id, sa.literal(key).label("section")).order_by(*order).limit(SHOWN + 1)
+    )
 
 
 def build_worklist(
@@ -197,11 +212,14 @@ def build_worklist(
         sa.select(Referral, shown.c.section)
         .join(shown, shown.c.id == Referral.id)
         .options(
+            # Personal data is decrypted only where the page shows it: the contact details.
+            defer(Referral.person_ref),
+            defer(Referral.notes),
             joinedload(Referral.service).joinedload(Service.organisation),
             joinedload(Referral.council_area),
             joinedload(Referral.custody_suite),
-            joinedload(Referral.referred_from),
-            joinedload(Referral.possible_duplicate_of),
+            joinedload(Referral.referred_from).load_only(Referral.id, Referral.reference),
+            joinedload(Referral.possible_duplicate_of).load_only(Referral.id, Referral.reference),
         )
     ).all()
     by_section: dict[str, list[Referral]] = {key: [] for key in conditions}
@@ -230,4 +248,7 @@ def build_worklist(
             )
         )
     shown_ids = [r.id for section in sections for r in section.referrals]
-    return Worklist(sections, follow_ups(session, shown_ids), recent_changes(session, user, now))
+    outcomes = OutcomesDue(*outcomes_due(session, scope, today, SHOWN))
+    return Worklist(
+        sections, follow_ups(session, shown_ids), recent_changes(session, user, now), outcomes
+    )
