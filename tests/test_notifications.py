@@ -5,6 +5,7 @@ retried when the mail system is down, never lost and never sent twice."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 import time
 
@@ -283,6 +284,12 @@ def test_settings_need_a_csrf_token(app_factory, session, people):
 # -- delivery: the mail system going away ------------------------------------------------
 
 
+# Stopping the mail server mid-conversation leaves its side of the connection to the
+# garbage collector (asyncio closes no open connections when a server stops on 3.11): that
+# is this test's doing, not a leak in the product, so it is collected here, not in
+# whichever test runs next.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_mail_server_stopped_mid_run_loses_nothing_and_sends_nothing_twice(
     app, session, people, mailbox
 ):
@@ -342,6 +349,7 @@ def test_mail_server_stopped_mid_run_loses_nothing_and_sends_nothing_twice(
         stop.set()
         thread.join(timeout=30)
         server.stop()
+        gc.collect()
     assert sorted(m["To"] for m in mailbox.messages) == sorted(
         f"inbox{n}@harbour.example.org" for n in range(20)
     )
