@@ -661,9 +661,7 @@ class Protector(FactExchanges):
     def _small_areas(self, members) -> list:
         """Areas outside ``members``, smallest first (where a moved referral costs least)."""
         if "sizes" not in self._indexes:
-            sizes: dict = defaultdict(int)
-            for (atom, _, _), values in self.units.items():
-                sizes[atom] += values[self.layout.count_field]
+            sizes = self._sizes()
             self._indexes["sizes"] = sorted(sizes, key=lambda a: (sizes[a], repr(a)))
         return [a for a in self._indexes["sizes"] if a not in members][: self.MAX_PARTNERS]
 

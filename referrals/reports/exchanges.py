@@ -271,10 +271,11 @@ class FactExchanges:
             (a for a in shared if a not in avoid and a in sizes),
             key=lambda a: (-shared[a], -sizes[a], repr(a)),
         )
-        large = [a for a in self._largest_atoms(8) if a not in avoid]
+        large = [a for a in self._largest_atoms() if a not in avoid]
         return list(dict.fromkeys(close[:8] + large))
 
     def _sizes(self) -> dict:
+        """Referrals per atom, over every month."""
         sizes = self.__dict__.get("_atom_sizes")
         if sizes is None:
             sizes = defaultdict(int)
@@ -283,11 +284,11 @@ class FactExchanges:
             self.__dict__["_atom_sizes"] = sizes
         return sizes
 
-    def _largest_atoms(self, limit: int | None) -> list:
-        """The atoms with referrals, largest first (the first ``limit`` of them)."""
+    def _largest_atoms(self) -> list:
+        """The eight atoms with the most referrals, largest first."""
         ordered = self.__dict__.get("_atoms_by_size")
         if ordered is None:
             sizes = self._sizes()
-            ordered = sorted(sizes, key=lambda a: (-sizes[a], repr(a)))
+            ordered = sorted(sizes, key=lambda a: (-sizes[a], repr(a)))[:8]
             self.__dict__["_atoms_by_size"] = ordered
-        return ordered if limit is None else ordered[:limit]
+        return ordered
