@@ -218,6 +218,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20, help="journeys per measurement")
     parser.add_argument("--top", type=int, default=12, help="functions listed per step")
     parser.add_argument("--step", action="append", help="only these steps' profiles")
+    parser.add_argument(
+        "--save", metavar="DIR", help="also write each step's profile to DIR/<step>.prof"
+    )
     args = parser.parse_args()
     if not os.environ.get("DATA_ENCRYPTION_KEYS"):
         parser.error("set DATA_ENCRYPTION_KEYS to the key of the load run that seeded it")
@@ -277,6 +280,9 @@ def main() -> int:
         if not values:
             continue
         stats = pstats.Stats(profiles[step])
+        if args.save:
+            os.makedirs(args.save, exist_ok=True)
+            stats.dump_stats(os.path.join(args.save, step.replace(" ", "_") + ".prof"))
         print(f"\n{step}: {1000 * sum(values) / len(values):.1f} ms CPU per request")
         print("\n".join(summary(stats, args.top, sum(values), len(values))))
     with app.app_context():
