@@ -27,11 +27,15 @@ from ..choices import (
     Sex,
     Substance,
 )
+from ..form_html import QuickRendering
 from ..forms import MultiCheckboxField, QueryForm, UKDateField, options
 
 
 class ReferralForm(FlaskForm):
     """The fields in the order the page shows them, so errors are listed in that order."""
+
+    class Meta(QuickRendering):
+        pass
 
     service_id = HiddenField()
     # Issued with the blank form: a second submit of the same form finds the referral
@@ -185,6 +189,9 @@ class ReferOnForm(FlaskForm):
 
 
 class ReferralSearchForm(QueryForm):
+    class Meta(QuickRendering):
+        pass
+
     reference = StringField(
         "Reference or custody record number", validators=[Optional(), Length(max=40)]
     )

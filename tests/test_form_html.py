@@ -1,0 +1,162 @@
+"""Form controls written directly (``form_html.py``) are the very HTML WTForms writes:
+same attributes, same order, same escaping, for every state a field can be in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.core import Label
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from referrals.form_html import QuickRendering, attributes
+from referrals.forms import MultiCheckboxField, UKDateField, options
+from referrals.tracking.forms import ReferralForm, ReferralSearchForm
+
+AWKWARD = 'O\'Neil & "Sons" <b>'
+
+
+def fields():
+    return dict(
+        token=HiddenField(),
+        name=StringField(
+            "Name & <title>",
+            validators=[DataRequired("Enter it."), Length(min=2, max=40)],
+            render_kw={"data_role": "who", "placeholder": 'e.g. "Al"'},
+        ),
+        agreed=BooleanField("Agreed", validators=[InputRequired()]),
+        colour=RadioField(
+            "Colour",
+            choices=options([("red", "Red"), ("b&w", AWKWARD)]),
+            validators=[InputRequired("Choose.")],
+        ),
+        kinds=MultiCheckboxField("Kinds", choices=options([("a", "A <1>"), ("b", "B")])),
+        size=SelectField(
+            "Size",
+            choices=options([("", "Choose"), ("s", "Small"), ("l", AWKWARD)]),
+            validators=[Optional()],
+        ),
+        on=UKDateField("On", validators=[Optional()]),
+        notes=TextAreaField("Notes", validators=[Optional(), Length(max=10)]),
+    )
+
+
+class PlainForm(FlaskForm):
+    locals().update(fields())
+
+
+class QuickForm(FlaskForm):
+    class Meta(QuickRendering):
+        pass
+
+    locals().update(fields())
+
+
+POSTED = MultiDict(
+    [
+        ("token", 'x"y'),
+        ("name", AWKWARD),
+        ("agreed", "y"),
+        ("colour", "b&w"),
+        ("kinds", "a"),
+        ("kinds", "b"),
+        ("size", "l"),
+        ("on", "32/1/2026"),
+        ("notes", "</textarea><script>alert(1)</script> & more than ten"),
+    ]
+)
+RENDER_ARGS = [
+    {},
+    {"aria-describedby": "x-hint x-error", "aria-invalid": "true"},
+    {"class_": "short", "autocomplete": "off"},
+    {"disabled": True, "required": False, "id": "other"},
+]
+
+
+@pytest.fixture
+def form_app():
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="form-html", WTF_CSRF_ENABLED=True)
+    return app
+
+
+def rendered(form) -> list[str]:
+    """Every control and label of ``form``, each option's too, with each set of
+    render arguments."""
+    out = [str(form.hidden_tag())]
+    for field in form:
+        out.append(str(field.label()))
+        out.append(str(field.label("Other & text", class_="hidden")))
+        for args in RENDER_ARGS:
+            out.append(str(field(**args)))
+        if field.type in ("RadioField", "MultiCheckboxField"):
+            for option in field:
+                out += [str(option()), str(option.label()), str(option(**RENDER_ARGS[1]))]
+    return out
+
+
+@pytest.mark.parametrize("posted", [None, POSTED], ids=["blank", "posted with errors"])
+def test_controls_are_written_exactly_as_wtforms_writes_them(form_app, posted):
+    path = "/" if posted is None else "/?x=1"
+    with form_app.test_request_context(path, method="POST", data=posted or {}):
+        plain, quick = PlainForm(formdata=posted), QuickForm(formdata=posted)
+        # The same CSRF token for both: the session holds one per page.
+        quick.csrf_token.current_token = plain.csrf_token.current_token
+        if posted is not None:
+            assert not plain.validate() and not quick.validate()
+            assert quick.errors == plain.errors
+        assert rendered(quick) == rendered(plain)
+
+
+def test_every_referral_form_control_matches_wtforms(form_app):
+    """The new-referral and referral-search forms' own fields, blank and filled in."""
+    posted = MultiDict(
+        [
+            ("person_ref", AWKWARD),
+            ("age_band", "25_34"),
+            ("sex", "female"),
+            ("council_area_id", "7"),
+            ("substances", "opioids"),
+            ("needs", "housing"),
+            ("consent_recorded", "y"),
+            ("consent_date", dt.date(2026, 11, 30).isoformat()),
+            ("notes", "<b>x</b>"),
+            ("status", "made"),
+        ]
+    )
+    with form_app.test_request_context("/", method="POST"):
+        for form in (
+            ReferralForm(meta={"csrf": False}),
+            ReferralForm(formdata=posted, meta={"csrf": False}),
+            ReferralSearchForm(formdata=posted),
+        ):
+            if "council_area_id" in form:
+                form.council_area_id.choices = options([("", "Choose"), ("7", AWKWARD)])
+            if "status" in form:
+                form.status.choices = options([("", "Any status"), ("made", "Made")])
+            form.validate()
+            for field in form:
+                assert str(field.label()) == str(Label.__call__(field.label))
+                for args in RENDER_ARGS:
+                    assert str(field(**args)) == str(field.widget(field, **args)), field.name
+                if field.type in ("RadioField", "MultiCheckboxField"):
+                    for option in field:
+                        assert str(option()) == str(option.widget(option))
+                        assert str(option.label()) == str(Label.__call__(option.label))
+
+
+def test_attribute_values_are_escaped_and_flags_written_bare():
+    assert attributes({"value": AWKWARD, "checked": True, "readonly": False, "b_": 1}) == (
+        'b="1" checked value="O&#39;Neil &amp; &#34;Sons&#34; &lt;b&gt;"'
+    )
