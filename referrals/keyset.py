@@ -40,7 +40,8 @@ def page(
     per_page: int,
     newest_first: bool = True,
 ) -> Window:
-    """One page of ``query`` (a ``select`` of one entity, already filtered) ordered by
+    """One page of ``query`` (a ``select`` of one entity, or of columns one of which is
+    ``id``, already filtered) ordered by
     ``(sort, ident)``, newest first unless told otherwise; starting after the row with id
     ``after``, or ending before the row with id ``before``. One statement."""
     after, before = as_id(after), as_id(before)
@@ -54,7 +55,11 @@ def page(
         key, value = sa.tuple_(sort, ident), sa.tuple_(pivot_sort, pivot)
         query = query.where(key < value if descending else key > value)
     order = (sort.desc(), ident.desc()) if descending else (sort.asc(), ident.asc())
-    rows = list(session.scalars(query.order_by(*order).limit(per_page + 1)).unique())
+    ordered = query.order_by(*order).limit(per_page + 1)
+    if len(query.column_descriptions) > 1:  # plain rows, each with an ``id``
+        rows = list(session.execute(ordered))
+    else:
+        rows = list(session.scalars(ordered).unique())
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:
@@ -69,5 +74,11 @@ def page(
 
 def capped_count(session: Session, query: sa.Select, cap: int = COUNT_CAP) -> int:
     """How many rows ``query`` matches, counting no further than ``cap + 1``."""
+    return session.scalar(capped_count_query(query, cap))
+
+
+def capped_count_query(query: sa.Select, cap: int = COUNT_CAP) -> sa.Select:
+    """``capped_count`` as a query, to read as a column of another statement (with
+    ``.scalar_subquery()``) instead of sending it apart."""
     limited = query.with_only_columns(sa.literal(1)).order_by(None).limit(cap + 1).subquery()
-    return session.scalar(sa.select(sa.func.count()).select_from(limited))
+    return sa.select(sa.func.count()).select_from(limited)

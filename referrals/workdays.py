@@ -69,6 +69,13 @@ def is_overdue(
 
 def overdue_cutoff(today: dt.date, working_days: int, region_code: str | None = None) -> dt.date:
     """Referrals made before this date and still unanswered are overdue ``today``."""
+    return _overdue_cutoff(today, working_days, region_code or region())
+
+
+@lru_cache(maxsize=64)
+def _overdue_cutoff(today: dt.date, working_days: int, region_code: str) -> dt.date:
+    # A pure function of its arguments (the calendar is the holidays package's), so
+    # every process works out the same date; the lists ask for it on every page.
     day = today
     while respond_by(day, working_days, region_code) >= today:
         day -= dt.timedelta(days=1)

@@ -10,12 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ..choices import ReferralStatus
 from ..encryption import keyring
-from ..keyset import capped_count, page
-from ..models import Referral, User
+from ..keyset import capped_count, capped_count_query, page
+from ..models import Referral, Service, User
 from .scope import in_scope
 
 PER_PAGE = 25
@@ -52,9 +52,23 @@ class ReferralSearch:
         return detail
 
 
+@dataclass(frozen=True, slots=True)
+class ListedReferral:
+    """What the list shows of one referral: read as plain columns, and of the
+    encrypted ones only the custody record number is decrypted."""
+
+    id: int
+    reference: str
+    made_at: dt.datetime
+    person_ref: str | None  # None once erased
+    service_name: str
+    status: ReferralStatus
+    overdue: bool  # still unanswered after the working days a service has to respond
+
+
 @dataclass
 class ReferralPage:
-    referrals: list[Referral]
+    referrals: list[ListedReferral]
     total: int  # how many match, counted up to ``keyset.COUNT_CAP`` and one more
     newer: int | None  # the referral to pass as ``before`` for newer ones
     older: int | None  # the referral to pass as ``after`` for older ones
@@ -63,38 +77,69 @@ class ReferralPage:
 def list_referrals(
     session: Session, user: User, search: ReferralSearch, overdue_before: dt.date
 ) -> ReferralPage:
-    query = sa.select(Referral).where(in_scope(user))
-    if search.reference and search.person_ref:
-        query = query.where(
-            sa.or_(
-                Referral.reference == search.reference,
-                Referral.person_ref_hash.in_(keyring().search_hashes(search.person_ref)),
-            )
+    """One page of the referrals ``search`` finds in ``user``'s scope, and how many
+    match: one statement (the count is a column of the page's; a second statement
+    counts only when the page is empty)."""
+    conditions = [in_scope(user), *_matching(search, overdue_before)]
+    matching = sa.select(Referral.id).where(*conditions)
+    query = (
+        sa.select(
+            Referral.id,
+            Referral.reference,
+            Referral.made_at,
+            Referral.person_ref,
+            Service.name.label("service_name"),
+            Referral.status,
+            Referral.referred_on,
+            capped_count_query(matching).scalar_subquery().label("total"),
         )
-    elif search.reference:
-        query = query.where(Referral.reference == search.reference)
-    elif search.person_ref:
-        query = query.where(
-            Referral.person_ref_hash.in_(keyring().search_hashes(search.person_ref))
-        )
-    if search.date_from:
-        query = query.where(Referral.referred_on >= search.date_from)
-    if search.date_to:
-        query = query.where(Referral.referred_on <= search.date_to)
-    if search.status:
-        query = query.where(Referral.status == search.status)
-    if search.overdue:
-        query = query.where(Referral.status == ReferralStatus.MADE).where(
-            Referral.referred_on < overdue_before
-        )
-    total = capped_count(session, query)
+        .join_from(Referral, Service, Service.id == Referral.service_id)
+        .where(*conditions)
+    )
     found = page(
         session,
-        query.options(joinedload(Referral.service), joinedload(Referral.council_area)),
+        query,
         sort=Referral.made_at,
         ident=Referral.id,
         after=None if search.person_ref else search.after,
         before=None if search.person_ref else search.before,
         per_page=PERSON_LIMIT if search.person_ref else PER_PAGE,
     )
-    return ReferralPage(found.rows, total, found.newer, found.older)
+    total = found.rows[0].total if found.rows else capped_count(session, matching)
+    rows = [
+        ListedReferral(
+            row.id,
+            row.reference,
+            row.made_at,
+            row.person_ref,
+            row.service_name,
+            row.status,
+            row.status == ReferralStatus.MADE and row.referred_on < overdue_before,
+        )
+        for row in found.rows
+    ]
+    return ReferralPage(rows, total, found.newer, found.older)
+
+
+def _matching(search: ReferralSearch, overdue_before: dt.date) -> list[sa.ColumnElement[bool]]:
+    """The search's conditions."""
+    hashes = keyring().search_hashes(search.person_ref) if search.person_ref else None
+    conditions = []
+    if search.reference and search.person_ref:
+        conditions.append(
+            sa.or_(Referral.reference == search.reference, Referral.person_ref_hash.in_(hashes))
+        )
+    elif search.reference:
+        conditions.append(Referral.reference == search.reference)
+    elif search.person_ref:
+        conditions.append(Referral.person_ref_hash.in_(hashes))
+    if search.date_from:
+        conditions.append(Referral.referred_on >= search.date_from)
+    if search.date_to:
+        conditions.append(Referral.referred_on <= search.date_to)
+    if search.status:
+        conditions.append(Referral.status == search.status)
+    if search.overdue:
+        conditions.append(Referral.status == ReferralStatus.MADE)
+        conditions.append(Referral.referred_on < overdue_before)
+    return conditions

@@ -193,6 +193,7 @@ def referral_list():
         referrals=found.referrals,
         found=found,
         cap=COUNT_CAP,
+        detail_url=id_url("tracking.referral_detail", "referral_id"),
         link_args=search.link_args(),
         filtered=any(v for k, v in given.items() if k not in ("after", "before", "csrf_token")),
     )
@@ -204,6 +205,14 @@ def referral_list():
     )
     db.session.commit()
     return page, 200 if valid else 400
+
+
+def id_url(endpoint: str, name: str) -> str:
+    """The address of ``endpoint`` without its trailing id, to add each row's id to:
+    ``url_for`` once per page rather than once per row."""
+    url = url_for(endpoint, **{name: 0})
+    assert url.endswith("/0"), url
+    return url[:-1]
 
 
 def _overdue_cutoff() -> dt.date:
