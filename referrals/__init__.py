@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         help_only = True  # `flask --app referrals COMMAND --help` needs no keys
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from . import database, errors, nation, security, templating
+    from . import database, errors, form_html, nation, security, templating
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -64,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    form_html.init_app(app)
     nation.init_app(app)
     cli.init_app(app)
 

@@ -1,18 +1,24 @@
-"""Form controls written as plain strings: the same HTML as WTForms' own widgets, at a
-fraction of the cost.
+"""Form fields written as plain strings: the same HTML as WTForms' own widgets, at a
+fraction of the cost, and each field's whole block (label, hint, error, control) as
+``templates/macros/forms.html`` lays it out.
 
 WTForms writes every attribute through ``Markup.format`` (``string.Formatter`` under
 the hood), so a long form such as the new referral's spends most of its time there.
 ``QuickRendering`` is a form ``Meta`` mix-in that writes the standard text, hidden,
 checkbox and radio inputs, selects, text areas and labels directly: the attributes are
 the same, in the same (sorted) order, escaped the same way. Any other widget (or a
-select with option groups, or an input with a data list) is left to WTForms. Labels,
-hints, errors and their ``aria-describedby`` links are still written by
-``templates/macros/forms.html``; only the controls themselves are made here.
+select with option groups, or an input with a data list) is left to WTForms.
 
     class SomeForm(FlaskForm):
         class Meta(QuickRendering):
             pass
+
+``field_html`` writes one field's block, which the ``field`` macro of
+``macros/forms.html`` calls: every control labelled, its hint and error tied to it with
+``aria-describedby`` (and ``aria-invalid`` when in error), a group of radio buttons or
+checkboxes in a ``fieldset`` whose ``legend`` names it. Radio buttons and checkboxes
+are written straight from the field's choices, without WTForms making a field object
+for each.
 """
 
 from __future__ import annotations
@@ -31,17 +37,25 @@ from wtforms.widgets import (
 )
 from wtforms.widgets.core import clean_key
 
+# markupsafe's escapes, applied by ``str.translate`` (one call, no ``Markup`` made).
+ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
 
 def attributes(params: dict) -> str:
     """``html_params``: sorted by name, ``True`` as a bare name, ``False`` left out,
     values escaped (quotes as ``&quot;``)."""
     parts = []
     for key, value in sorted(params.items()):
-        key = clean_key(key)
+        if key[-1] == "_" or key.startswith(("data_", "aria_")):
+            key = clean_key(key)
         if value is True:
-            parts.append(key)
+            parts.append(key.translate(ESCAPES))
         elif value is not False:
-            parts.append(f'{escape(key)}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+            if type(value) is str:
+                value = value.translate(ESCAPES)
+            else:  # markup is kept as it is; anything else is written as text
+                value = str(escape(value)).replace('"', "&quot;")
+            parts.append(f'{key.translate(ESCAPES)}="{value}"')
     return " ".join(parts)
 
 
@@ -168,3 +182,81 @@ class QuickRendering:
         ):
             return widget(field, **kwargs)
         return Markup(writer(field, widget, kwargs))  # noqa: S704 - escaped as written
+
+
+# -- a field's whole block -------------------------------------------------------------
+
+CHOICE_TYPES = ("RadioField", "MultiCheckboxField")
+
+
+def field_html(field, hint=None, class_="", autocomplete=None) -> Markup:
+    """One field as ``{{ field(f, hint=..., class_=..., autocomplete=...) }}`` shows it."""
+    errors = field.errors
+    fid = field.id
+    described = " ".join(([f"{fid}-hint"] if hint else []) + ([f"{fid}-error"] if errors else []))
+    hint_html = f'<span class="hint" id="{escape(fid)}-hint">{escape(hint)}</span>' if hint else ""
+    error_html = (
+        f'<span class="field-error" id="{escape(fid)}-error"><span class="visually-hidden">'
+        f"Error:</span> {' '.join(str(escape(e)) for e in errors)}</span>"
+        if errors
+        else ""
+    )
+    html = [f'<div class="field{" has-error" if errors else ""}">\n']
+    if field.type == "BooleanField":
+        control = field(**({"aria-describedby": described} if described else {}))
+        html.append(f'<div class="checkbox">\n{control}\n{field.label()}\n</div>\n')
+        html.append(_lines(hint_html, error_html))
+    elif field.type in CHOICE_TYPES:
+        described_attr = f' aria-describedby="{escape(described)}"' if described else ""
+        html.append(f'<fieldset{described_attr} id="{escape(fid)}">\n')
+        html.append(f"<legend>{escape(field.label.text)}</legend>\n")
+        html.append(_lines(hint_html, error_html))
+        html.append(f'<div class="{escape(class_)}">\n')
+        kind = "radio" if field.type == "RadioField" else "checkbox"
+        for control, label in _options(field):
+            html.append(f'<div class="{kind}">{control} {label}</div>\n')
+        html.append("</div>\n</fieldset>\n")
+    else:
+        html.append(f"{field.label()}\n")
+        html.append(_lines(hint_html, error_html))
+        attrs = {}
+        if described:
+            attrs["aria-describedby"] = described
+        if errors:
+            attrs["aria-invalid"] = "true"
+        if class_:
+            attrs["class"] = class_
+        if autocomplete:
+            attrs["autocomplete"] = autocomplete
+        html.append(f"{field(**attrs)}\n")
+    html.append("</div>")
+    return Markup("".join(html))  # noqa: S704 - escaped as written
+
+
+def _lines(*parts: str) -> str:
+    return "".join(f"{part}\n" for part in parts if part)
+
+
+def _options(field):
+    """Each choice's ``(control, label)``: written from the choices directly when the
+    field's options are WTForms' plain radio buttons or checkboxes, else by WTForms."""
+    widget = field.option_widget
+    writer = WRITERS.get(type(widget))
+    if writer not in (_radio, _checkbox) or field.has_groups():
+        for option in field:
+            yield option(), option.label()
+        return
+    shared = {clean_key(k): v for k, v in (field.render_kw or {}).items()}
+    _flags(field, widget.validation_attrs, shared)
+    for i, choice in enumerate(field._iter_choices_normalized()):
+        oid = f"{field.id}-{i}"
+        attrs = {"id": oid, "type": widget.input_type, "value": str(choice.value), **shared}
+        if choice.selected:
+            attrs.setdefault("checked", True)
+        attrs["name"] = field.name
+        text = choice.label or choice.value
+        yield f"<input {attributes(attrs)}>", f'<label for="{escape(oid)}">{escape(text)}</label>'
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals["field_html"] = field_html

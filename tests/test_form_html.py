@@ -4,9 +4,11 @@ same attributes, same order, same escaping, for every state a field can be in.""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import (
@@ -20,7 +22,7 @@ from wtforms import (
 from wtforms.fields.core import Label
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from referrals.form_html import QuickRendering, attributes
+from referrals.form_html import QuickRendering, attributes, field_html
 from referrals.forms import MultiCheckboxField, UKDateField, options
 from referrals.tracking.forms import ReferralForm, ReferralSearchForm
 
@@ -86,8 +88,9 @@ RENDER_ARGS = [
 
 @pytest.fixture
 def form_app():
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder=str(Path(__file__).parent.parent / "templates"))
     app.config.update(SECRET_KEY="form-html", WTF_CSRF_ENABLED=True)
+    app.jinja_env.globals["field_html"] = field_html
     return app
 
 
@@ -160,3 +163,77 @@ def test_attribute_values_are_escaped_and_flags_written_bare():
     assert attributes({"value": AWKWARD, "checked": True, "readonly": False, "b_": 1}) == (
         'b="1" checked value="O&#39;Neil &amp; &#34;Sons&#34; &lt;b&gt;"'
     )
+
+
+# The layout a field's block has always had (the Jinja macro ``field_html`` replaced):
+# the page structure the accessibility checks and the stylesheet rely on.
+LAYOUT = """
+{% macro describedby(f, hint) -%}
+{%- set ids = [] -%}
+{%- if hint %}{% set _ = ids.append(f.id ~ '-hint') %}{% endif -%}
+{%- if f.errors %}{% set _ = ids.append(f.id ~ '-error') %}{% endif -%}
+{{ ids|join(' ') }}
+{%- endmacro %}
+{% macro field(f, hint=None, class_="", autocomplete=None) %}
+{% set db = describedby(f, hint) %}
+<div class="field{% if f.errors %} has-error{% endif %}">
+  {% if f.type == 'BooleanField' %}
+  <div class="checkbox">
+    {{ f(**({'aria-describedby': db} if db else {})) }}
+    {{ f.label() }}
+  </div>
+  {% if hint %}<span class="hint" id="{{ f.id }}-hint">{{ hint }}</span>{% endif %}
+  {% if f.errors %}<span class="field-error" id="{{ f.id }}-error"><span class="visually-hidden">Error:</span> {{ f.errors|join(' ') }}</span>{% endif %}
+  {% elif f.type in ('RadioField', 'MultiCheckboxField') %}
+  <fieldset{% if db %} aria-describedby="{{ db }}"{% endif %} id="{{ f.id }}">
+    <legend>{{ f.label.text }}</legend>
+    {% if hint %}<span class="hint" id="{{ f.id }}-hint">{{ hint }}</span>{% endif %}
+    {% if f.errors %}<span class="field-error" id="{{ f.id }}-error"><span class="visually-hidden">Error:</span> {{ f.errors|join(' ') }}</span>{% endif %}
+    <div class="{{ class_ }}">
+    {% for option in f %}
+      <div class="{{ 'radio' if f.type == 'RadioField' else 'checkbox' }}">{{ option() }} {{ option.label() }}</div>
+    {% endfor %}
+    </div>
+  </fieldset>
+  {% else %}
+  {{ f.label() }}
+  {% if hint %}<span class="hint" id="{{ f.id }}-hint">{{ hint }}</span>{% endif %}
+  {% if f.errors %}<span class="field-error" id="{{ f.id }}-error"><span class="visually-hidden">Error:</span> {{ f.errors|join(' ') }}</span>{% endif %}
+  {% set attrs = {} %}
+  {% if db %}{% set _ = attrs.update({'aria-describedby': db}) %}{% endif %}
+  {% if f.errors %}{% set _ = attrs.update({'aria-invalid': 'true'}) %}{% endif %}
+  {% if class_ %}{% set _ = attrs.update({'class': class_}) %}{% endif %}
+  {% if autocomplete %}{% set _ = attrs.update({'autocomplete': autocomplete}) %}{% endif %}
+  {{ f(**attrs) }}
+  {% endif %}
+</div>
+{% endmacro %}
+"""  # noqa: E501
+CALL = "{{ field(f, hint=hint, class_=class_, autocomplete=autocomplete) }}"
+
+
+def tags_only(html: str) -> str:
+    """The markup with the white space between tags taken out."""
+    return re.sub(r">\s+<", "><", str(html)).strip()
+
+
+@pytest.mark.parametrize("form_class", [PlainForm, QuickForm], ids=["wtforms", "quick"])
+@pytest.mark.parametrize("posted", [None, POSTED], ids=["blank", "posted with errors"])
+def test_each_field_block_has_the_layout_the_pages_rely_on(form_app, form_class, posted):
+    path = "/" if posted is None else "/?x=1"
+    with form_app.test_request_context(path, method="POST", data=posted or {}):
+        form = form_class(formdata=posted)
+        if posted is not None:
+            form.validate()
+            form.agreed.errors.append('Tick "agreed" & <go>.')
+        for f in form:
+            for hint, class_, autocomplete in [
+                (None, "", None),
+                ('Like "G31" & <b>', "short wide", "off"),
+            ]:
+                args = dict(f=f, hint=hint, class_=class_, autocomplete=autocomplete)
+                expected = render_template_string(LAYOUT + CALL, **args)
+                written = render_template_string(
+                    '{% from "macros/forms.html" import field %}' + CALL, **args
+                )
+                assert tags_only(written) == tags_only(expected), f.name
