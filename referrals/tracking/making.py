@@ -77,19 +77,15 @@ class ReferralMaker:
         suite: CustodySuite | None = None,
     ):
         self.session, self.user, self.today = session, user, today
-        self.suite = suite or user.custody_suite
+        self._suite = suite
         self.form = (
             ReferralForm()
             if formdata is None
             else ReferralForm(formdata=formdata, meta={"csrf": False})
         )
-        councils = session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name)).all()
-        self.form.council_area_id.choices = options(
-            [
-                ("", f"Choose the {nation.current().in_sentence('council')}"),
-                *[(str(c.id), c.name) for c in councils],
-            ]
-        )
+        self._councils_loaded = False
+        if self.form.council_area_id.data:  # a council was sent: its choices check it
+            self._load_councils()
         self.service: Service | None = None
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
@@ -99,6 +95,32 @@ class ReferralMaker:
         self.contact_problem: str | None = None
         self.awaiting: list = []
         self.made_id: int | None = None
+
+    @property
+    def suite(self) -> CustodySuite:
+        """The custody suite (read only when its name or place is needed)."""
+        if self._suite is None:
+            self._suite = self.user.custody_suite
+        return self._suite
+
+    @property
+    def suite_id(self) -> int:
+        return self._suite.id if self._suite is not None else self.user.custody_suite_id
+
+    def _load_councils(self) -> None:
+        """The council choices: read when the form is shown, or a council was sent."""
+        if self._councils_loaded:
+            return
+        self._councils_loaded = True
+        councils = self.session.execute(
+            sa.select(CouncilArea.id, CouncilArea.name).order_by(CouncilArea.name)
+        )
+        self.form.council_area_id.choices = options(
+            [
+                ("", f"Choose the {nation.current().in_sentence('council')}"),
+                *[(str(c.id), c.name) for c in councils],
+            ]
+        )
 
     @cached_property
     def district_councils(self) -> dict[str, str]:
@@ -127,6 +149,7 @@ class ReferralMaker:
     def start(self, service_id: str | None, contact_id: str | None = None) -> None:
         """A fresh form, for a chosen service or with suggestions, and filled in from
         the contact it comes from when there is one."""
+        self._load_councils()
         self.form.consent_date.data = self.today
         self.form.form_token.data = new_form_token()
         if contact_id:
@@ -135,13 +158,14 @@ class ReferralMaker:
                 for name, value in prefill(self.contact).items():
                     getattr(self.form, name).data = value
         if service_id:
-            self._choose_service(service_id)
+            self._choose_service(service_id, showing=True)
         if self.service is None:
             self._suggest()
         self._find_awaiting()
 
     def look_up(self) -> None:
         """Fill the council area from the district and suggest services; save nothing."""
+        self._load_councils()
         self.form.validate()  # parse what was typed; errors are not shown for a look-up
         for field in self.form:
             field.errors = []
@@ -152,7 +176,7 @@ class ReferralMaker:
             self.form.postcode_district.data = district
         elif district or (self.form.postcode_district.data or "").strip():
             self.form.postcode_district.errors.append(self._unknown_district())
-        self._keep_service()
+        self._keep_service(showing=True)
         self._keep_contact()
         self._suggest()
         self._find_awaiting()
@@ -173,6 +197,7 @@ class ReferralMaker:
             already = made_with_token(self.session, token, self.user.custody_suite_id)
             if already is not None:
                 return self._made(already)
+            self._load_councils()
             self._suggest()
             self._find_awaiting()
             return None
@@ -189,6 +214,7 @@ class ReferralMaker:
         if already is not None:
             return self._made(already)
         if self.duplicate is not None and not self.form.confirm_duplicate.data:
+            self._load_councils()  # the form is shown again, with the question
             return None
         return self._save()
 
@@ -206,13 +232,15 @@ class ReferralMaker:
             f"{here.in_sentence('council')}."
         )
 
-    def _choose_service(self, service_id: object) -> None:
+    def _choose_service(self, service_id: object, showing: bool = False) -> None:
+        """The service chosen, checked; with its opening hours when the form is to be
+        shown (the card says whether it is open), in the same statement."""
         service_id = as_id(service_id)
-        service = service_id and self.session.scalar(
-            sa.select(Service)
-            .where(Service.id == service_id)
-            .options(joinedload(Service.organisation))
-        )
+        loads = [joinedload(Service.organisation)]
+        if showing:
+            loads.append(joinedload(Service.opening_hours))
+        query = sa.select(Service).where(Service.id == service_id).options(*loads)
+        service = self.session.scalars(query).unique().first() if service_id else None
         if service is None:
             self.service_problem = "That service was not found. Choose one below."
         elif service.status != ServiceStatus.ACTIVE:
@@ -246,10 +274,10 @@ class ReferralMaker:
                 self.session, self.user.custody_suite_id, self.today, 10
             )
 
-    def _keep_service(self) -> None:
+    def _keep_service(self, showing: bool = False) -> None:
         chosen = self.form.chosen_service.data or self.form.service_id.data
         if chosen:
-            self._choose_service(chosen)
+            self._choose_service(chosen, showing)
 
     def _origin(self) -> tuple[float, float, str]:
         district = normalise_district(self.form.postcode_district.data or "")
@@ -351,7 +379,7 @@ class ReferralMaker:
         for _attempt in range(REFERENCE_ATTEMPTS):
             referral = new_referral(
                 self.form,
-                suite_id=self.suite.id,
+                suite_id=self.suite_id,
                 user_id=self.user.id,
                 service_id=self.service.id,
                 duplicate_id=self.duplicate.id if self.duplicate else None,
