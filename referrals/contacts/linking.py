@@ -106,7 +106,8 @@ def link(session: Session, contact: CustodyContact, referral: Referral, user: Us
 
 def contact_for_new_referral(session: Session, referral: Referral, user: User) -> dict:
     """Record the contact a referral made without one comes from. Returns the audit
-    entry for the caller to write with the referral's own (``audit.record_together``)."""
+    entry for the caller to write with the referral's own (``audit.record_together``),
+    once it has flushed the session (so that the contact has its id)."""
     contact = CustodyContact(
         custody_suite_id=referral.custody_suite_id,
         contact_on=referral.referred_on,
@@ -123,7 +124,6 @@ def contact_for_new_referral(session: Session, referral: Referral, user: User) -
         referral=referral,
     )
     session.add(contact)
-    session.flush()
     return {
         "action": "contact_recorded",
         "obj": contact,

@@ -393,6 +393,7 @@ class ReferralMaker:
                 else:
                     contact_entry = contact_for_new_referral(self.session, referral, self.user)
                 announce_new_referral(self.session, referral, self.service)
+                self.session.flush()  # the contact (and the message): its id, for the audit
                 record_together(
                     contact_entry,
                     {
