@@ -44,6 +44,7 @@ from ..models import (
 from ..notifications.outbox import announce_new_referral
 from ..postcodes import normalise_district
 from .duplicates import earlier_referrals, made_with_token, new_form_token
+from .form_lookups import form_lookups
 from .forms import ReferralForm
 from .referral_rows import REFERENCE_ATTEMPTS, new_referral, reference_taken
 
@@ -83,7 +84,7 @@ class ReferralMaker:
             if formdata is None
             else ReferralForm(formdata=formdata, meta={"csrf": False})
         )
-        self._councils_loaded = False
+        self._suite_name: str | None = None
         if self.form.council_area_id.data:  # a council was sent: its choices check it
             self._load_councils()
         self.service: Service | None = None
@@ -107,31 +108,38 @@ class ReferralMaker:
     def suite_id(self) -> int:
         return self._suite.id if self._suite is not None else self.user.custody_suite_id
 
-    def _load_councils(self) -> None:
-        """The council choices: read when the form is shown, or a council was sent."""
-        if self._councils_loaded:
-            return
-        self._councils_loaded = True
-        councils = self.session.execute(
-            sa.select(CouncilArea.id, CouncilArea.name).order_by(CouncilArea.name)
-        )
+    @property
+    def suite_name(self) -> str:
+        return self._suite_name or self.suite.name
+
+    def _set_councils(self, councils) -> None:
         self.form.council_area_id.choices = options(
             [
                 ("", f"Choose the {nation.current().in_sentence('council')}"),
-                *[(str(c.id), c.name) for c in councils],
+                *[(str(id_), name) for id_, name in councils],
             ]
         )
+
+    def _load_councils(self) -> None:
+        """The council choices, to check the council sent."""
+        self._set_councils(
+            self.session.execute(
+                sa.select(CouncilArea.id, CouncilArea.name).order_by(CouncilArea.name)
+            )
+        )
+
+    def _to_show(self) -> None:
+        """What the form needs to be shown (``form_lookups.py``), in one statement."""
+        found = form_lookups(self.session, self.suite_id)
+        self._set_councils(found.councils)
+        self.__dict__["district_councils"] = found.district_councils
+        self._suite_name = found.suite_name
 
     @cached_property
     def district_councils(self) -> dict[str, str]:
         """Every postcode district's council, for the form's own look-up as it is typed
-        (read only when the form is shown)."""
-        return {
-            d: str(c)
-            for d, c in self.session.execute(
-                sa.select(PostcodeDistrict.district, PostcodeDistrict.council_area_id)
-            )
-        }
+        (read with the rest of what the form needs when it is shown)."""
+        return form_lookups(self.session, None).district_councils
 
     def _council_of(self, district: str) -> str | None:
         """The council of a known postcode district (as the form's value), else None."""
@@ -149,7 +157,7 @@ class ReferralMaker:
     def start(self, service_id: str | None, contact_id: str | None = None) -> None:
         """A fresh form, for a chosen service or with suggestions, and filled in from
         the contact it comes from when there is one."""
-        self._load_councils()
+        self._to_show()
         self.form.consent_date.data = self.today
         self.form.form_token.data = new_form_token()
         if contact_id:
@@ -165,7 +173,7 @@ class ReferralMaker:
 
     def look_up(self) -> None:
         """Fill the council area from the district and suggest services; save nothing."""
-        self._load_councils()
+        self._to_show()
         self.form.validate()  # parse what was typed; errors are not shown for a look-up
         for field in self.form:
             field.errors = []
@@ -197,7 +205,7 @@ class ReferralMaker:
             already = made_with_token(self.session, token, self.user.custody_suite_id)
             if already is not None:
                 return self._made(already)
-            self._load_councils()
+            self._to_show()
             self._suggest()
             self._find_awaiting()
             return None
@@ -214,7 +222,7 @@ class ReferralMaker:
         if already is not None:
             return self._made(already)
         if self.duplicate is not None and not self.form.confirm_duplicate.data:
-            self._load_councils()  # the form is shown again, with the question
+            self._to_show()  # the form is shown again, with the question
             return None
         return self._save()
 
