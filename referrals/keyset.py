@@ -57,7 +57,8 @@ def page(
     order = (sort.desc(), ident.desc()) if descending else (sort.asc(), ident.asc())
     ordered = query.order_by(*order).limit(per_page + 1)
     if len(query.column_descriptions) > 1:  # plain rows, each with an ``id``
-        rows = list(session.execute(ordered))
+        # Columns need none of the ORM's work on results: read through the connection.
+        rows = list(session.connection().execute(ordered))
     else:
         rows = list(session.scalars(ordered).unique())
     more = len(rows) > per_page

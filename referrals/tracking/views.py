@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record
+from ..audit import record, record_together
 from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Need, ReferralStatus, Role, Substance
 from ..clock import now_utc, today_local
@@ -197,11 +197,13 @@ def referral_list():
         link_args=search.link_args(),
         filtered=any(v for k, v in given.items() if k not in ("after", "before", "csrf_token")),
     )
-    # Written after the page is made, so that committing does not expire what it shows.
-    record(
-        "referral_searched" if search.person_ref else "referrals_listed",
-        object_type="referrals",
-        detail={"ids": [r.id for r in found.referrals], **search.audit_detail()},
+    # Written after the page is made, in one statement of its own (no object to flush).
+    record_together(
+        {
+            "action": "referral_searched" if search.person_ref else "referrals_listed",
+            "object_type": "referrals",
+            "detail": {"ids": [r.id for r in found.referrals], **search.audit_detail()},
+        }
     )
     db.session.commit()
     return page, 200 if valid else 400
