@@ -5,7 +5,7 @@ fraction of the cost, and each field's whole block (label, hint, error, control)
 WTForms writes every attribute through ``Markup.format`` (``string.Formatter`` under
 the hood), so a long form such as the new referral's spends most of its time there.
 ``QuickRendering`` is a form ``Meta`` mix-in that writes the standard text, hidden,
-checkbox and radio inputs, selects, text areas and labels directly: the attributes are
+checkbox and radio inputs, selects and text areas directly: the attributes are
 the same, in the same (sorted) order, escaped the same way. Any other widget (or a
 select with option groups, or an input with a data list) is left to WTForms.
 
@@ -16,14 +16,12 @@ select with option groups, or an input with a data list) is left to WTForms.
 ``field_html`` writes one field's block, which the ``field`` macro of
 ``macros/forms.html`` calls: every control labelled, its hint and error tied to it with
 ``aria-describedby`` (and ``aria-invalid`` when in error), a group of radio buttons or
-checkboxes in a ``fieldset`` whose ``legend`` names it. Radio buttons and checkboxes
-are written straight from the field's choices, without WTForms making a field object
-for each.
+checkboxes in a ``fieldset`` whose ``legend`` names it. Labels, radio buttons and
+checkboxes are written straight from the field and its choices, without WTForms making
+a field object for each choice; the markup is WTForms' own.
 """
 
 from __future__ import annotations
-
-from functools import cache
 
 from markupsafe import Markup, escape
 from wtforms.fields.core import Label
@@ -133,41 +131,8 @@ WRITERS = {
 }
 
 
-class QuickLabel(Label):
-    """WTForms' ``Label``, written directly."""
-
-    def __call__(self, text=None, **kwargs):
-        if "for_" in kwargs:
-            kwargs["for"] = kwargs.pop("for_")
-        else:
-            kwargs.setdefault("for", self.field_id)
-        params = attributes(kwargs)
-        params = f" {params}" if params else ""
-        return Markup(f"<label{params}>{escape(text or self.text)}</label>")  # noqa: S704 - escaped as written
-
-
-@cache
-def _quick_option(option_class: type) -> type:
-    """A choice field's option (one radio button or checkbox) with a ``QuickLabel``."""
-
-    class QuickOption(option_class):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.label = QuickLabel(self.label.field_id, self.label.text)
-
-    return QuickOption
-
-
 class QuickRendering:
-    """A form ``Meta`` mix-in: the form's controls and labels written by this module."""
-
-    def bind_field(self, form, unbound_field, options):
-        field = super().bind_field(form, unbound_field, options)
-        field.label = QuickLabel(field.label.field_id, field.label.text)
-        option_class = getattr(field, "_Option", None)
-        if option_class is not None:
-            field._Option = _quick_option(option_class)
-        return field
+    """A form ``Meta`` mix-in: the form's controls written by this module."""
 
     def render_field(self, field, render_kw):
         kwargs = {clean_key(k): v for k, v in render_kw.items()}
@@ -204,7 +169,7 @@ def field_html(field, hint=None, class_="", autocomplete=None) -> Markup:
     html = [f'<div class="field{" has-error" if errors else ""}">\n']
     if field.type == "BooleanField":
         control = field(**({"aria-describedby": described} if described else {}))
-        html.append(f'<div class="checkbox">\n{control}\n{field.label()}\n</div>\n')
+        html.append(f'<div class="checkbox">\n{control}\n{_label(field)}\n</div>\n')
         html.append(_lines(hint_html, error_html))
     elif field.type in CHOICE_TYPES:
         described_attr = f' aria-describedby="{escape(described)}"' if described else ""
@@ -217,7 +182,7 @@ def field_html(field, hint=None, class_="", autocomplete=None) -> Markup:
             html.append(f'<div class="{kind}">{control} {label}</div>\n')
         html.append("</div>\n</fieldset>\n")
     else:
-        html.append(f"{field.label()}\n")
+        html.append(f"{_label(field)}\n")
         html.append(_lines(hint_html, error_html))
         attrs = {}
         if described:
@@ -231,6 +196,14 @@ def field_html(field, hint=None, class_="", autocomplete=None) -> Markup:
         html.append(f"{field(**attrs)}\n")
     html.append("</div>")
     return Markup("".join(html))  # noqa: S704 - escaped as written
+
+
+def _label(field) -> str:
+    """``field.label()``, as WTForms' ``Label`` writes it."""
+    label = field.label
+    if type(label) is not Label:
+        return str(label())
+    return f'<label for="{escape(label.field_id)}">{escape(label.text)}</label>'
 
 
 def _lines(*parts: str) -> str:

@@ -44,7 +44,8 @@ def form_lookups(session: Session, suite_id: int | None) -> FormLookups:
         )
     rows = sa.union_all(*parts).subquery()
     found = FormLookups([], {}, None)
-    for kind, ref, text in session.execute(
+    # Plain rows, read through the connection: none of the ORM's work on results.
+    for kind, ref, text in session.connection().execute(
         sa.select(rows.c.kind, rows.c.ref, rows.c.text).order_by(rows.c.kind, rows.c.text)
     ):
         if kind == COUNCIL:
