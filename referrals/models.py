@@ -478,7 +478,7 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     # Multi-factor sign-in: the sign-in app's shared secret (encrypted), when it was
     # confirmed, and the last 30-second step whose code was used (a code works once).
-    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
     totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None]
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
