@@ -143,3 +143,13 @@ def test_a_council_chosen_by_hand_is_kept_when_the_form_is_shown_again(client, s
     )
     assert response.status_code == 302
     assert session.scalar(sa.select(Referral.council_area_id)) == chosen.id
+
+
+def test_the_form_without_a_service_reads_the_suite_once(app, client, session, people):
+    """The suggestions start from the suite, whose name the page also shows."""
+    sign_in(client, "c@t.example")
+    with counting(engine(app)) as seen:
+        page = client.get("/referrals/new").get_data(as_text=True)
+    assert f"From {htmllib.escape(people['custody'].custody_suite.name)}." in page
+    assert "Nearest services taking custody referrals to" in page
+    assert sum("custody_suites" in sql for sql, _ in seen.sent) == 1, seen

@@ -129,8 +129,9 @@ class ReferralMaker:
         )
 
     def _to_show(self) -> None:
-        """What the form needs to be shown (``form_lookups.py``), in one statement."""
-        found = form_lookups(self.session, self.suite_id)
+        """What the form needs to be shown (``form_lookups.py``), in one statement (with
+        the suite's name unless the suite was read already, for the suggestions)."""
+        found = form_lookups(self.session, None if self._suite is not None else self.suite_id)
         self._set_councils(found.councils)
         self.__dict__["district_councils"] = found.district_councils
         self._suite_name = found.suite_name
@@ -157,7 +158,6 @@ class ReferralMaker:
     def start(self, service_id: str | None, contact_id: str | None = None) -> None:
         """A fresh form, for a chosen service or with suggestions, and filled in from
         the contact it comes from when there is one."""
-        self._to_show()
         self.form.consent_date.data = self.today
         self.form.form_token.data = new_form_token()
         if contact_id:
@@ -169,6 +169,7 @@ class ReferralMaker:
             self._choose_service(service_id, showing=True)
         if self.service is None:
             self._suggest()
+        self._to_show()
         self._find_awaiting()
 
     def look_up(self) -> None:
