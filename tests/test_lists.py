@@ -348,4 +348,4 @@ def test_the_worklist_and_lists_cost_the_same_statements_with_more_referrals(
     }
     assert after == before
     assert after["worklist"] <= 12
-    assert max(after["provider list"], after["custody list"]) <= 6
+    assert max(after["provider list"], after["custody list"]) <= 5

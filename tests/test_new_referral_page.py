@@ -82,7 +82,7 @@ def test_the_form_is_shown_and_saved_in_few_statements(app, client, session, peo
     assert page.status_code == 200
     # The sign-in check, the nation's settings and demo flag, the service with its
     # hours, the form's look-ups, and the contacts awaiting a referral.
-    assert shown.count <= 6, shown
+    assert shown.count <= 5, shown
     assert sum("council_areas" in sql for sql in shown.sql) == 1, shown
     with counting(engine(app)) as saved:
         response = client.post("/referrals/new", data=referral_form(people["service"].id))
