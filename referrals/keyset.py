@@ -58,7 +58,7 @@ def page(
     ordered = query.order_by(*order).limit(per_page + 1)
     if len(query.column_descriptions) > 1:  # plain rows, each with an ``id``
         # Columns need none of the ORM's work on results: read through the connection.
-        rows = list(session.connection().execute(ordered))
+        rows = session.connection().execute(ordered).all()
     else:
         rows = list(session.scalars(ordered).unique())
     more = len(rows) > per_page

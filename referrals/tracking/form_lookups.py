@@ -45,9 +45,8 @@ def form_lookups(session: Session, suite_id: int | None) -> FormLookups:
     rows = sa.union_all(*parts).subquery()
     found = FormLookups([], {}, None)
     # Plain rows, read through the connection: none of the ORM's work on results.
-    for kind, ref, text in session.connection().execute(
-        sa.select(rows.c.kind, rows.c.ref, rows.c.text).order_by(rows.c.kind, rows.c.text)
-    ):
+    query = sa.select(rows.c.kind, rows.c.ref, rows.c.text).order_by(rows.c.kind, rows.c.text)
+    for kind, ref, text in session.connection().execute(query).all():
         if kind == COUNCIL:
             found.councils.append((ref, text))
         elif kind == DISTRICT:
