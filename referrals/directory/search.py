@@ -157,9 +157,12 @@ def search_services(
     viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
+    load=None,
 ) -> SearchResult:
     """Active services matching ``filters`` within the radius of (lat, lon), nearest
-    first, one page of them; with none inside, the nearest few outside it."""
+    first, one page of them; with none inside, the nearest few outside it. ``load``
+    turns the page's services into hits (``load_hits``: ORM objects, by default)."""
+    load = load or load_hits
     radius = filters.radius_km
     box = astuple(bounding_box(lat, lon, radius))
     ranking = _ranking(session, lat, lon, filters, now_local, box, viewer)
@@ -170,11 +173,11 @@ def search_services(
         total = len(inside)
         page_ids = ranking.page(inside, spherical, (page - 1) * per_page, page * per_page)
     exact = ranking.exact if ranking is not None else {}
-    hits = _load_hits(session, page_ids, exact, viewer)
+    hits = load(session, page_ids, exact, viewer)
     result = SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), radius)
     if total == 0:
         result.nearest_outside = nearest_services(
-            session, lat, lon, filters, now_local=now_local, viewer=viewer
+            session, lat, lon, filters, now_local=now_local, viewer=viewer, load=load
         )
         if result.nearest_outside:
             result.nearest_outside_km = result.nearest_outside[0].distance_km
@@ -190,6 +193,7 @@ def nearest_services(
     now_local: dt.datetime,
     viewer: AddressViewer,
     count: int = NEAREST_FEW,
+    load=None,
 ) -> list[Hit]:
     """The ``count`` nearest matching services at any distance. The spatial index is
     asked for ever wider boxes until ``count`` services lie within the box's circle
@@ -203,7 +207,7 @@ def nearest_services(
             inside, spherical = ranking.within(math.inf if whole_world else reach)
             if len(inside) >= count or whole_world:
                 ids = ranking.page(inside, spherical, 0, count)
-                return _load_hits(session, ids, ranking.exact, viewer)
+                return (load or load_hits)(session, ids, ranking.exact, viewer)
         elif whole_world:
             return []
         reach *= 2 if ranking is not None else 4
@@ -217,6 +221,7 @@ def list_services(
     viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
+    load=None,
 ) -> SearchResult:
     """Active services matching ``filters`` anywhere, by name (for a search by name or
     need with no place)."""
@@ -231,11 +236,13 @@ def list_services(
             .limit(per_page)
         )
     )
-    hits = _load_hits(session, page_ids, {}, viewer)
+    hits = (load or load_hits)(session, page_ids, {}, viewer)
     return SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), None)
 
 
-def _load_hits(session, page_ids, exact, viewer) -> list[Hit]:
+def load_hits(session, page_ids, exact, viewer) -> list[Hit]:
+    """The services ``page_ids`` as hits, in that order: each at its nearest location
+    (``exact``: service id -> (km, location id)), else at its first."""
     if not page_ids:
         return []
     services = {
