@@ -162,10 +162,12 @@ def markers_in_view(
     now_local,
     viewer: AddressViewer,
     circle: Circle | None = None,
+    type_ids: list[int] | None = None,
 ) -> dict:
     """``{"services": n, "locations": n, "clusters": [[lat, lon, count, members]],
     "markers": [[lat, lon, type index, name, address, phone, service id]]}`` for the
-    view; ``members`` (marker rows) only for small clusters when zoomed right in."""
+    view; ``members`` (marker rows) only for small clusters when zoomed right in.
+    ``type_ids`` are the service types' ids in the key's order, if already read."""
     dialect = session.get_bind().dialect.name
     services = matching_services(filters, now_local)
     if not viewer.everything:
@@ -214,7 +216,9 @@ def markers_in_view(
         clusters.append([round(float(lats[head]), 5), round(float(lons[head]), 5), n])
         if view.zoom >= LIST_AT_ZOOM and n <= LIST_UP_TO and len(members) == n:
             listed.append((clusters[-1], [int(ids[m]) for m in members]))
-    rows = _marker_rows(session, single + [i for _, member_ids in listed for i in member_ids])
+    rows = _marker_rows(
+        session, single + [i for _, member_ids in listed for i in member_ids], type_ids
+    )
     by_location = dict(zip(single + [i for _, m in listed for i in m], rows, strict=True))
     for cluster, member_ids in listed:
         cluster.append([by_location[i] for i in member_ids])
@@ -226,11 +230,17 @@ def markers_in_view(
     }
 
 
-def _marker_rows(session: Session, location_ids: list[int]) -> list[list]:
+def _marker_rows(
+    session: Session, location_ids: list[int], type_ids: list[int] | None = None
+) -> list[list]:
     """One marker row per location id, in the order given."""
     if not location_ids:
         return []
-    index = type_index(session)
+    index = (
+        {type_id: i for i, type_id in enumerate(type_ids)}
+        if type_ids is not None
+        else type_index(session)
+    )
     rows = session.execute(
         sa.select(
             Location.id,
