@@ -62,23 +62,23 @@ class SearchResult:
     nearest_outside: list[Hit] = field(default_factory=list)
 
 
-def _public_positions(session: Session, rows) -> dict[int, tuple[float, float] | None]:
-    """Town-level positions for locations (rows of id, town, council_area_id) whose
-    address is confidential."""
-    if not rows:
-        return {}
-    towns = {place_key(r.town) for r in rows}
+def _public_positions(session: Session, rows) -> list[tuple[float, float] | None]:
+    """Town-level positions for locations whose address is confidential (rows of town,
+    and the council area's centre): the town's, else the council area's."""
+    keys = {town: place_key(town) for town in {r.town for r in rows}}
     places = {
-        p.name_key: (p.latitude, p.longitude)
-        for p in session.scalars(sa.select(Place).where(Place.name_key.in_(towns)))
-    }
-    councils = {
-        c.id: (c.latitude, c.longitude)
-        for c in session.scalars(
-            sa.select(CouncilArea).where(CouncilArea.id.in_({r.council_area_id for r in rows}))
+        key: (lat, lon)
+        for key, lat, lon in session.execute(
+            sa.select(Place.name_key, Place.latitude, Place.longitude).where(
+                Place.name_key.in_(set(keys.values()))
+            )
         )
     }
-    return {r.id: places.get(place_key(r.town), councils.get(r.council_area_id)) for r in rows}
+    return [
+        places.get(keys[r.town])
+        or ((r.council_lat, r.council_lon) if r.council_lat is not None else None)
+        for r in rows
+    ]
 
 
 def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranking | None:
@@ -87,45 +87,49 @@ def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranki
     position never decides whether it is found: those (few) are read wherever they are
     and kept when their town is in the box."""
     dialect = session.get_bind().dialect.name
-    hidden_flag = (
-        sa.select(sa.case((viewer.shown(), 0), else_=1))
-        .where(Service.id == Location.service_id)
-        .scalar_subquery()
-    )
     columns = (Location.id, Location.service_id, Location.latitude, Location.longitude)
     services = matching_services(filters, now_local)
-    table = numbers(session, locations_in(dialect, services, box, *columns, hidden_flag), 5)
-    if not viewer.everything and box is not None:
-        hidden_anywhere = services.where(~viewer.shown())
-        extra = numbers(session, locations_in(dialect, hidden_anywhere, None, *columns), 4)
-        if extra is not None:
-            extra = np.column_stack([extra, np.ones(len(extra))])
-            table = extra if table is None else np.vstack([table[table[:, 4] == 0], extra])
+    if viewer.everything:
+        table = numbers(session, locations_in(dialect, services, box, *columns), 4)
+    else:
+        table = numbers(
+            session, locations_in(dialect, services.where(viewer.shown()), box, *columns), 4
+        )
+        hidden = _hidden(session, dialect, services.where(~viewer.shown()), columns, box)
+        if hidden is not None:
+            table = hidden if table is None else np.vstack([table, hidden])
     if table is None:
         return None
     ids, service_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
-    lats, lons = table[:, 2].copy(), table[:, 3].copy()
-    secret = np.flatnonzero(table[:, 4] != 0)
-    if len(secret):
-        rows = session.execute(
-            sa.select(Location.id, Location.town, Location.council_area_id).where(
-                Location.id.in_([int(i) for i in ids[secret]])
-            )
-        ).all()
-        towns = _public_positions(session, rows)
-        for i in secret:
-            position = towns.get(int(ids[i]))
-            if position is not None:
-                lats[i], lons[i] = position
-        if box is not None:
-            south, north, west, east = box
-            keep = (table[:, 4] == 0) | (
-                (lats >= south) & (lats <= north) & (lons >= west) & (lons <= east)
-            )
-            if not keep.any():
-                return None
-            ids, service_ids, lats, lons = ids[keep], service_ids[keep], lats[keep], lons[keep]
-    return ids, service_ids, lats, lons
+    return ids, service_ids, table[:, 2].copy(), table[:, 3].copy()
+
+
+def _hidden(session, dialect, services, columns, box) -> np.ndarray | None:
+    """The locations of ``services`` (whose addresses are hidden) anywhere, each at its
+    town's position, those inside ``box`` (None: all), as rows of id, service id,
+    latitude, longitude."""
+    rows = session.execute(
+        locations_in(
+            dialect,
+            services,
+            None,
+            *columns,
+            Location.town,
+            CouncilArea.latitude.label("council_lat"),
+            CouncilArea.longitude.label("council_lon"),
+        ).outerjoin(CouncilArea, CouncilArea.id == Location.council_area_id)
+    ).all()
+    if not rows:
+        return None
+    table = np.array([r[:4] for r in rows], dtype=np.float64).reshape(-1, 4)
+    for i, position in enumerate(_public_positions(session, rows)):
+        if position is not None:
+            table[i, 2:4] = position
+    if box is not None:
+        south, north, west, east = box
+        lats, lons = table[:, 2], table[:, 3]
+        table = table[(lats >= south) & (lats <= north) & (lons >= west) & (lons <= east)]
+    return table if len(table) else None
 
 
 def numbers(session: Session, query: sa.Select, width: int) -> np.ndarray | None:
