@@ -12,6 +12,7 @@ from referrals.choices import Gender, Role, ServiceStatus
 from referrals.directory.access import EVERYTHING
 from referrals.directory.geocoder import EXTENSION_KEY, GeocoderFailed
 from referrals.directory.search import Filters, search_services
+from referrals.geo import geodesic_km
 from referrals.models import Postcode, Service
 
 from .factories import council, make_service, make_user, suite
@@ -323,10 +324,6 @@ def test_search_agrees_with_brute_force_geodesic(session):
 def test_distances_are_exactly_geopys_geodesic():
     """The distances shown are geopy's geodesic to the last bit, computed without
     building geopy's points."""
-    import random
-
-    from referrals.geo import geodesic_km
-
     rng = random.Random(16)
     for _ in range(500):
         a = (rng.uniform(-90, 90), rng.uniform(-180, 180))
