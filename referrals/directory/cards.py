@@ -82,7 +82,7 @@ class CardLoader:
     ) -> list[Card]:
         if not page_ids:
             return []
-        rows = {r.id: r for r in session.execute(_services_query(page_ids, exact))}
+        rows = {r.id: r for r in _services(session, page_ids, exact)}
         types, hours = _types_and_hours(session, page_ids)
         today = self.now_local.date()
         cards = []
@@ -123,25 +123,17 @@ class CardLoader:
         return cards
 
 
-def _services_query(page_ids: list[int], exact: dict[int, tuple[float, int]]) -> sa.Select:
-    """The services with their organisation's name and the location shown: the nearest
-    (from ``exact``) or, without a distance, the first."""
-    nearest = [exact[i][1] for i in page_ids if i in exact]
-    first = (
-        sa.select(sa.func.min(Location.id))
-        .where(Location.service_id == Service.id)
-        .correlate(Service)
-        .scalar_subquery()
-    )
-    if len(nearest) == len(page_ids):
-        shown = Location.id.in_(nearest)
-    elif not nearest:
-        shown = Location.id == first
-    else:
-        shown = sa.or_(
-            Location.id.in_(nearest),
-            sa.and_(Service.id.not_in(list(exact)), Location.id == first),
-        )
+_IDS = sa.bindparam("ids", expanding=True)
+_NEAREST = sa.bindparam("nearest", expanding=True)
+_FIRST = (
+    sa.select(sa.func.min(Location.id))
+    .where(Location.service_id == Service.id)
+    .correlate(Service)
+    .scalar_subquery()
+)
+
+
+def _services_select(shown: sa.ColumnElement[bool]) -> sa.Select:
     return (
         sa.select(
             Service.id,
@@ -164,42 +156,74 @@ def _services_query(page_ids: list[int], exact: dict[int, tuple[float, int]]) ->
         )
         .join(Organisation, Organisation.id == Service.organisation_id)
         .outerjoin(Location, sa.and_(Location.service_id == Service.id, shown))
-        .where(Service.id.in_(page_ids))
+        .where(Service.id.in_(_IDS))
     )
 
 
-def _types_and_hours(
-    session: Session, page_ids: list[int]
-) -> tuple[dict[int, list[str]], dict[int, list[Sitting]]]:
-    """The services' type names (in the taxonomy's order) and opening hours, read in one
-    statement."""
+# The services with their organisation's name and the location shown: the nearest
+# (``nearest``: their ids), or without a distance the first; built once, run with
+# the page's ids.
+_AT_NEAREST = _services_select(Location.id.in_(_NEAREST))
+_AT_FIRST = _services_select(Location.id == _FIRST)
+_AT_EITHER = _services_select(
+    sa.or_(
+        Location.id.in_(_NEAREST),
+        sa.and_(
+            Service.id.not_in(sa.bindparam("measured", expanding=True)), Location.id == _FIRST
+        ),
+    )
+)
+
+
+def _services(session: Session, page_ids: list[int], exact: dict[int, tuple[float, int]]):
+    nearest = [exact[i][1] for i in page_ids if i in exact]
+    if len(nearest) == len(page_ids):
+        return session.execute(_AT_NEAREST, {"ids": page_ids, "nearest": nearest})
+    if not nearest:
+        return session.execute(_AT_FIRST, {"ids": page_ids})
+    measured = [i for i in page_ids if i in exact]
+    return session.execute(_AT_EITHER, {"ids": page_ids, "nearest": nearest, "measured": measured})
+
+
+def _types_and_hours_select() -> sa.Select:
+    """The services' type names (kind 0, in the taxonomy's order) and opening hours
+    (kind 1), in one statement."""
     types = (
         sa.select(
             service_type_links.c.service_id.label("service_id"),
-            sa.literal(0).label("kind"),
+            sa.literal_column("0", sa.Integer).label("kind"),
             ServiceType.sort_order.label("n"),
             ServiceType.name.label("name"),
             sa.cast(sa.null(), OpeningHours.opens.type).label("opens"),
             sa.cast(sa.null(), OpeningHours.closes.type).label("closes"),
         )
         .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
-        .where(service_type_links.c.service_id.in_(page_ids))
+        .where(service_type_links.c.service_id.in_(_IDS))
     )
     hours = sa.select(
         OpeningHours.service_id,
-        sa.literal(1),
+        sa.literal_column("1", sa.Integer),
         OpeningHours.weekday,
         sa.cast(sa.null(), ServiceType.name.type),
         OpeningHours.opens,
         OpeningHours.closes,
-    ).where(OpeningHours.service_id.in_(page_ids))
+    ).where(OpeningHours.service_id.in_(_IDS))
     both = sa.union_all(types, hours).subquery()
-    rows = session.execute(
-        sa.select(both).order_by(both.c.kind, both.c.service_id, both.c.n, both.c.opens)
-    )
+    return sa.select(both).order_by(both.c.kind, both.c.service_id, both.c.n, both.c.opens)
+
+
+_TYPES_AND_HOURS = _types_and_hours_select()
+
+
+def _types_and_hours(
+    session: Session, page_ids: list[int]
+) -> tuple[dict[int, list[str]], dict[int, list[Sitting]]]:
+    """The services' type names and opening hours."""
     names: dict[int, list[str]] = {}
     sittings: dict[int, list[Sitting]] = {}
-    for service_id, kind, n, name, opens, closes in rows:
+    for service_id, kind, n, name, opens, closes in session.execute(
+        _TYPES_AND_HOURS, {"ids": page_ids}
+    ):
         if kind == 0:
             names.setdefault(service_id, []).append(name)
         else:
