@@ -26,6 +26,7 @@ from ..models import Location, Service, ServiceType
 from .access import AddressViewer
 from .filters import Filters, locations_in, matching_services
 from .nearness import spherical_km_array
+from .search import numbers
 
 GRID_PIXELS = 24
 SPACING_PIXELS = 52
@@ -177,20 +178,19 @@ def markers_in_view(
         lats, lons, counts, ids, total = _grid_cells(session, dialect, services, view, box)
         located = int(counts.sum())
     else:
-        rows = session.execute(
-            locations_in(
-                dialect,
-                services,
-                box,
-                Location.id,
-                Location.service_id,
-                Location.latitude,
-                Location.longitude,
-            )
-        ).all()
-        table = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(-1, 4)
+        query = locations_in(
+            dialect,
+            services,
+            box,
+            Location.id,
+            Location.service_id,
+            Location.latitude,
+            Location.longitude,
+        )
+        table = numbers(session, query, 4)
+        table = np.empty((0, 4)) if table is None else table
         ids, service_ids, lats, lons = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
-        if circle is not None and len(rows):
+        if circle is not None and len(table):
             inside = within_circle(circle, lats, lons)
             ids, service_ids, lats, lons = (
                 ids[inside],
@@ -203,19 +203,20 @@ def markers_in_view(
         if located > ROWS_BEFORE_GRID:
             lats, lons, counts, ids = _grid_rows(lats, lons, ids, view.zoom)
     leader = spaced_groups(lats, lons, counts, view.zoom)
-    groups: dict[int, list[int]] = {}
-    for i, head in enumerate(leader.tolist()):
-        groups.setdefault(head, []).append(i)
-    single = [int(ids[head]) for head, members in groups.items() if counts[members].sum() == 1]
+    # Each group's leader, the group's number of locations and of points; the groups
+    # in the order of their first point.
+    heads, first, inverse = np.unique(leader, return_index=True, return_inverse=True)
+    sizes = np.bincount(inverse, weights=counts, minlength=len(heads)).astype(np.int64)
+    points = np.bincount(inverse, minlength=len(heads))
+    order = np.argsort(first, kind="stable")
+    single = [int(ids[head]) for head in heads[order][sizes[order] == 1].tolist()]
     listed = []
     clusters = []
-    for head, members in groups.items():
-        n = int(counts[members].sum())
-        if n == 1:
-            continue
+    for g in order[sizes[order] > 1].tolist():
+        head, n = int(heads[g]), int(sizes[g])
         clusters.append([round(float(lats[head]), 5), round(float(lons[head]), 5), n])
-        if view.zoom >= LIST_AT_ZOOM and n <= LIST_UP_TO and len(members) == n:
-            listed.append((clusters[-1], [int(ids[m]) for m in members]))
+        if view.zoom >= LIST_AT_ZOOM and n <= LIST_UP_TO and points[g] == n:
+            listed.append((clusters[-1], [int(ids[m]) for m in np.flatnonzero(inverse == g)]))
     rows = _marker_rows(
         session, single + [i for _, member_ids in listed for i in member_ids], type_ids
     )
@@ -230,6 +231,25 @@ def markers_in_view(
     }
 
 
+_MARKERS = (
+    sa.select(
+        Location.id,
+        Location.latitude,
+        Location.longitude,
+        Service.primary_type_id,
+        Service.name,
+        Location.address_1,
+        Location.town,
+        Location.postcode,
+        Service.confidential_address,
+        Service.phone,
+        Service.id,
+    )
+    .join(Service, Service.id == Location.service_id)
+    .where(Location.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
 def _marker_rows(
     session: Session, location_ids: list[int], type_ids: list[int] | None = None
 ) -> list[list]:
@@ -241,25 +261,8 @@ def _marker_rows(
         if type_ids is not None
         else type_index(session)
     )
-    rows = session.execute(
-        sa.select(
-            Location.id,
-            Location.latitude,
-            Location.longitude,
-            Service.primary_type_id,
-            Service.name,
-            Location.address_1,
-            Location.town,
-            Location.postcode,
-            Service.confidential_address,
-            Service.phone,
-            Service.id,
-        )
-        .join(Service, Service.id == Location.service_id)
-        .where(Location.id.in_(location_ids))
-    ).all()
     markers = {}
-    for r in rows:
+    for r in session.execute(_MARKERS, {"ids": location_ids}):
         address = f"{r.address_1}, {r.town} {r.postcode}"
         if r.confidential_address:
             address += " (confidential address)"
@@ -270,7 +273,7 @@ def _marker_rows(
             r.name,
             address,
             r.phone or "",
-            r.id,
+            r[10],
         ]
     return [markers[i] for i in location_ids]
 
