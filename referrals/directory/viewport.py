@@ -71,24 +71,26 @@ def spaced_groups(lats: np.ndarray, lons: np.ndarray, counts: np.ndarray, zoom: 
     takes every ungrouped point within ``SPACING_PIXELS``; group leaders stay where
     they are, so any two are at least that far apart."""
     x, y = _pixels(lats, lons, zoom)
-    cell_x = np.floor(x / SPACING_PIXELS).astype(np.int64)
-    cell_y = np.floor(y / SPACING_PIXELS).astype(np.int64)
+    cell_x = np.floor(x / SPACING_PIXELS).astype(np.int64).tolist()
+    cell_y = np.floor(y / SPACING_PIXELS).astype(np.int64).tolist()
+    # Plain Python numbers from here: the loop below works on one point at a time.
+    x, y = x.tolist(), y.tolist()
     cells: dict[tuple[int, int], list[int]] = {}
-    for i, key in enumerate(zip(cell_x.tolist(), cell_y.tolist(), strict=True)):
+    for i, key in enumerate(zip(cell_x, cell_y, strict=True)):
         cells.setdefault(key, []).append(i)
-    leader = np.full(len(lats), -1, dtype=np.int64)
+    leader = [-1] * len(x)
     reach = SPACING_PIXELS**2
     for i in np.argsort(-counts, kind="stable").tolist():
         if leader[i] >= 0:
             continue
         leader[i] = i
-        cx, cy = int(cell_x[i]), int(cell_y[i])
+        cx, cy, xi, yi = cell_x[i], cell_y[i], x[i], y[i]
         for dx in (-1, 0, 1):
             for dy in (-1, 0, 1):
                 for j in cells.get((cx + dx, cy + dy), ()):
-                    if leader[j] < 0 and (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 < reach:
+                    if leader[j] < 0 and (x[j] - xi) ** 2 + (y[j] - yi) ** 2 < reach:
                         leader[j] = i
-    return leader
+    return np.array(leader, dtype=np.int64)
 
 
 def within_circle(circle: Circle, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
