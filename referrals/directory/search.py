@@ -63,22 +63,31 @@ class SearchResult:
 
 
 def _public_positions(session: Session, rows) -> list[tuple[float, float] | None]:
-    """Town-level positions for locations whose address is confidential (rows of town,
-    and the council area's centre): the town's, else the council area's."""
-    keys = {town: place_key(town) for town in {r.town for r in rows}}
-    places = {
-        key: (lat, lon)
-        for key, lat, lon in session.execute(
-            sa.select(Place.name_key, Place.latitude, Place.longitude).where(
-                Place.name_key.in_(set(keys.values()))
+    """Town-level positions for locations whose address is confidential: the town's,
+    else the council area's. Each row carries the place joined on its lower-cased town
+    (``town_key``); a town whose key is more than that ("St Andrews", "Saint
+    Andrews") is looked up by its key."""
+    keys = {r.town: place_key(r.town) for r in rows}
+    missing = {keys[r.town] for r in rows if r.town_key != keys[r.town]}
+    places = {}
+    if missing:
+        places = {
+            key: (lat, lon)
+            for key, lat, lon in session.execute(
+                sa.select(Place.name_key, Place.latitude, Place.longitude).where(
+                    Place.name_key.in_(missing)
+                )
             )
-        )
-    }
-    return [
-        places.get(keys[r.town])
-        or ((r.council_lat, r.council_lon) if r.council_lat is not None else None)
-        for r in rows
-    ]
+        }
+    positions = []
+    for r in rows:
+        if r.town_key == keys[r.town]:
+            place = (r.place_lat, r.place_lon) if r.place_lat is not None else None
+        else:
+            place = places.get(keys[r.town])
+        council = (r.council_lat, r.council_lon) if r.council_lat is not None else None
+        positions.append(place or council)
+    return positions
 
 
 def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranking | None:
@@ -108,6 +117,7 @@ def _hidden(session, dialect, services, columns, box) -> np.ndarray | None:
     """The locations of ``services`` (whose addresses are hidden) anywhere, each at its
     town's position, those inside ``box`` (None: all), as rows of id, service id,
     latitude, longitude."""
+    town_key = sa.func.lower(Location.town)
     rows = session.execute(
         locations_in(
             dialect,
@@ -117,7 +127,12 @@ def _hidden(session, dialect, services, columns, box) -> np.ndarray | None:
             Location.town,
             CouncilArea.latitude.label("council_lat"),
             CouncilArea.longitude.label("council_lon"),
-        ).outerjoin(CouncilArea, CouncilArea.id == Location.council_area_id)
+            town_key.label("town_key"),
+            Place.latitude.label("place_lat"),
+            Place.longitude.label("place_lon"),
+        )
+        .outerjoin(CouncilArea, CouncilArea.id == Location.council_area_id)
+        .outerjoin(Place, Place.name_key == town_key)
     ).all()
     if not rows:
         return None
