@@ -67,7 +67,7 @@ def _public_positions(session: Session, rows) -> list[tuple[float, float] | None
     else the council area's. Each row carries the place joined on its lower-cased town
     (``town_key``); a town whose key is more than that ("St Andrews", "Saint
     Andrews") is looked up by its key."""
-    keys = {r.town: place_key(r.town) for r in rows}
+    keys = {town: place_key(town) for town in {r.town for r in rows}}
     missing = {keys[r.town] for r in rows if r.town_key != keys[r.town]}
     places = {}
     if missing:
@@ -118,7 +118,7 @@ def _hidden(session, dialect, services, columns, box) -> np.ndarray | None:
     town's position, those inside ``box`` (None: all), as rows of id, service id,
     latitude, longitude."""
     town_key = sa.func.lower(Location.town)
-    rows = session.execute(
+    query = (
         locations_in(
             dialect,
             services,
@@ -133,7 +133,19 @@ def _hidden(session, dialect, services, columns, box) -> np.ndarray | None:
         )
         .outerjoin(CouncilArea, CouncilArea.id == Location.council_area_id)
         .outerjoin(Place, Place.name_key == town_key)
-    ).all()
+    )
+    if box is not None:
+        # A town found by its lower-cased name is that place (place keys are lower
+        # case, with no punctuation), so those outside the box are left out here; the
+        # others are placed below.
+        south, north, west, east = box
+        query = query.where(
+            sa.or_(
+                Place.id.is_(None),
+                sa.and_(Place.latitude.between(south, north), Place.longitude.between(west, east)),
+            )
+        )
+    rows = session.execute(query).all()
     if not rows:
         return None
     table = np.array([r[:4] for r in rows], dtype=np.float64).reshape(-1, 4)
