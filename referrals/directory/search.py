@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ..geo import bounding_box
-from ..models import CouncilArea, Location, Place, Service
+from ..models import Location, Place, Service
 from ..seed.reference import place_key
 from .access import AddressViewer
+from .candidate_sql import box_parameters, candidate_queries
 from .filters import (  # noqa: F401  (the search's vocabulary, used with it)
     DEFAULT_RADIUS_KM,
     MAX_RADIUS_KM,
@@ -96,56 +97,23 @@ def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranki
     position never decides whether it is found: those (few) are read wherever they are
     and kept when their town is in the box."""
     dialect = session.get_bind().dialect.name
-    columns = (Location.id, Location.service_id, Location.latitude, Location.longitude)
-    services = matching_services(filters, now_local)
-    if viewer.everything:
-        table = numbers(session, locations_in(dialect, services, box, *columns), 4)
-    else:
-        table = numbers(
-            session, locations_in(dialect, services.where(viewer.shown()), box, *columns), 4
-        )
-        hidden = _hidden(session, dialect, services.where(~viewer.shown()), columns, box)
-        if hidden is not None:
-            table = hidden if table is None else np.vstack([table, hidden])
+    shown, hidden = candidate_queries(dialect, filters, now_local, viewer, box is not None)
+    parameters = box_parameters(box)
+    table = numbers(session, shown, 4, parameters)
+    if hidden is not None:
+        placed = _hidden(session, session.execute(hidden, parameters).all(), box)
+        if placed is not None:
+            table = placed if table is None else np.vstack([table, placed])
     if table is None:
         return None
     ids, service_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
     return ids, service_ids, table[:, 2].copy(), table[:, 3].copy()
 
 
-def _hidden(session, dialect, services, columns, box) -> np.ndarray | None:
-    """The locations of ``services`` (whose addresses are hidden) anywhere, each at its
-    town's position, those inside ``box`` (None: all), as rows of id, service id,
-    latitude, longitude."""
-    town_key = sa.func.lower(Location.town)
-    query = (
-        locations_in(
-            dialect,
-            services,
-            None,
-            *columns,
-            Location.town,
-            CouncilArea.latitude.label("council_lat"),
-            CouncilArea.longitude.label("council_lon"),
-            town_key.label("town_key"),
-            Place.latitude.label("place_lat"),
-            Place.longitude.label("place_lon"),
-        )
-        .outerjoin(CouncilArea, CouncilArea.id == Location.council_area_id)
-        .outerjoin(Place, Place.name_key == town_key)
-    )
-    if box is not None:
-        # A town found by its lower-cased name is that place (place keys are lower
-        # case, with no punctuation), so those outside the box are left out here; the
-        # others are placed below.
-        south, north, west, east = box
-        query = query.where(
-            sa.or_(
-                Place.id.is_(None),
-                sa.and_(Place.latitude.between(south, north), Place.longitude.between(west, east)),
-            )
-        )
-    rows = session.execute(query).all()
+def _hidden(session, rows, box) -> np.ndarray | None:
+    """Locations whose addresses are hidden (rows of ``candidate_sql``'s second
+    statement), each at its town's position, those inside ``box`` (None: all), as rows
+    of id, service id, latitude, longitude."""
     if not rows:
         return None
     table = np.array([r[:4] for r in rows], dtype=np.float64).reshape(-1, 4)
@@ -159,10 +127,12 @@ def _hidden(session, dialect, services, columns, box) -> np.ndarray | None:
     return table if len(table) else None
 
 
-def numbers(session: Session, query: sa.Select, width: int) -> np.ndarray | None:
+def numbers(
+    session: Session, query: sa.Select, width: int, parameters: dict | None = None
+) -> np.ndarray | None:
     """The rows of ``query`` (``width`` numeric columns) as one array, straight from the
     database driver: thousands of rows without a Python object per row."""
-    result = session.connection().execute(query)
+    result = session.connection().execute(query, parameters or {})
     try:
         rows = result.cursor.fetchall()
     finally:
