@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..geo import SPHERICAL_ERROR, geodesic_km
 from ..models import Location, Service, ServiceType
 from .access import AddressViewer
+from .candidate_sql import box_parameters, candidate_queries
 from .filters import Filters, locations_in, matching_services
 from .nearness import spherical_km_array
 from .search import numbers
@@ -172,24 +173,16 @@ def markers_in_view(
     view; ``members`` (marker rows) only for small clusters when zoomed right in.
     ``type_ids`` are the service types' ids in the key's order, if already read."""
     dialect = session.get_bind().dialect.name
-    services = matching_services(filters, now_local)
-    if not viewer.everything:
-        services = services.where(viewer.shown())
     box = (view.south, view.north, view.west, view.east)
     if circle is None and view.zoom < SQL_GRID_BELOW:
+        services = matching_services(filters, now_local)
+        if not viewer.everything:
+            services = services.where(viewer.shown())
         lats, lons, counts, ids, total = _grid_cells(session, dialect, services, view, box)
         located = int(counts.sum())
     else:
-        query = locations_in(
-            dialect,
-            services,
-            box,
-            Location.id,
-            Location.service_id,
-            Location.latitude,
-            Location.longitude,
-        )
-        table = numbers(session, query, 4)
+        query, _ = candidate_queries(dialect, filters, now_local, viewer, True)
+        table = numbers(session, query, 4, box_parameters(box))
         table = np.empty((0, 4)) if table is None else table
         ids, service_ids, lats, lons = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
         if circle is not None and len(table):
