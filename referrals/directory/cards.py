@@ -178,11 +178,13 @@ _AT_EITHER = _services_select(
 def _services(session: Session, page_ids: list[int], exact: dict[int, tuple[float, int]]):
     nearest = [exact[i][1] for i in page_ids if i in exact]
     if len(nearest) == len(page_ids):
-        return session.execute(_AT_NEAREST, {"ids": page_ids, "nearest": nearest})
+        return session.connection().execute(_AT_NEAREST, {"ids": page_ids, "nearest": nearest})
     if not nearest:
-        return session.execute(_AT_FIRST, {"ids": page_ids})
+        return session.connection().execute(_AT_FIRST, {"ids": page_ids})
     measured = [i for i in page_ids if i in exact]
-    return session.execute(_AT_EITHER, {"ids": page_ids, "nearest": nearest, "measured": measured})
+    return session.connection().execute(
+        _AT_EITHER, {"ids": page_ids, "nearest": nearest, "measured": measured}
+    )
 
 
 def _types_and_hours_select() -> sa.Select:
@@ -221,7 +223,7 @@ def _types_and_hours(
     """The services' type names and opening hours."""
     names: dict[int, list[str]] = {}
     sittings: dict[int, list[Sitting]] = {}
-    for service_id, kind, n, name, opens, closes in session.execute(
+    for service_id, kind, n, name, opens, closes in session.connection().execute(
         _TYPES_AND_HOURS, {"ids": page_ids}
     ):
         if kind == 0:

@@ -32,7 +32,7 @@ class Gazetteer:
 
     def _once(self, kind: str, query: sa.Select, key: str) -> sa.Row | None:
         if (kind, key) not in self._seen:
-            self._seen[kind, key] = self.session.execute(query, {"key": key}).first()
+            self._seen[kind, key] = self.session.connection().execute(query, {"key": key}).first()
         return self._seen[kind, key]
 
     def district(self, district: str) -> sa.Row | None:

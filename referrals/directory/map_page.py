@@ -24,7 +24,7 @@ class AreaRow(NamedTuple):
 
 def council_areas(session: Session) -> list[AreaRow]:
     """Every council area's name and centre, by name."""
-    rows = session.execute(
+    rows = session.connection().execute(
         sa.select(CouncilArea.name, CouncilArea.latitude, CouncilArea.longitude).order_by(
             CouncilArea.name
         )
@@ -43,14 +43,18 @@ def extent_of(areas: list[AreaRow]) -> list[list[float]]:
 
 def area_extent(session: Session) -> list[list[float]]:
     """``extent_of`` every council area, computed by the database."""
-    south, north, west, east = session.execute(
-        sa.select(
-            sa.func.min(CouncilArea.latitude),
-            sa.func.max(CouncilArea.latitude),
-            sa.func.min(CouncilArea.longitude),
-            sa.func.max(CouncilArea.longitude),
+    south, north, west, east = (
+        session.connection()
+        .execute(
+            sa.select(
+                sa.func.min(CouncilArea.latitude),
+                sa.func.max(CouncilArea.latitude),
+                sa.func.min(CouncilArea.longitude),
+                sa.func.max(CouncilArea.longitude),
+            )
         )
-    ).one()
+        .one()
+    )
     if south is None:
         return DEFAULT_EXTENT
     return [[south - 0.3, west - 0.5], [north + 0.3, east + 0.5]]
@@ -62,5 +66,7 @@ def stored(session: Session, keys: list[str]) -> dict[str, str]:
     if not keys:
         return {}
     value = sa.case((AppSetting.key == OUTLINE, ""), else_=AppSetting.value)
-    rows = session.execute(sa.select(AppSetting.key, value).where(AppSetting.key.in_(keys)))
+    rows = session.connection().execute(
+        sa.select(AppSetting.key, value).where(AppSetting.key.in_(keys))
+    )
     return {key: text for key, text in rows}

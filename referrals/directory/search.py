@@ -74,7 +74,7 @@ def _public_positions(session: Session, rows) -> list[tuple[float, float] | None
     if missing:
         places = {
             key: (lat, lon)
-            for key, lat, lon in session.execute(
+            for key, lat, lon in session.connection().execute(
                 sa.select(Place.name_key, Place.latitude, Place.longitude).where(
                     Place.name_key.in_(missing)
                 )
@@ -101,7 +101,7 @@ def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranki
     parameters = box_parameters(box)
     table = numbers(session, shown, 4, parameters)
     if hidden is not None:
-        placed = _hidden(session, session.execute(hidden, parameters).all(), box)
+        placed = _hidden(session, session.connection().execute(hidden, parameters).all(), box)
         if placed is not None:
             table = placed if table is None else np.vstack([table, placed])
     if table is None:

@@ -21,7 +21,7 @@ class TypeRow(NamedTuple):
 
 def service_types(session: Session) -> list[TypeRow]:
     """Every service type, in the taxonomy's order."""
-    rows = session.execute(
+    rows = session.connection().execute(
         sa.select(
             ServiceType.id,
             ServiceType.code,

@@ -139,17 +139,21 @@ def _grid_cells(session, dialect, services, view: View, box):
     to_cell = sa.func.floor if dialect == "postgresql" else (lambda e: sa.cast(e, sa.Integer))
     cx = to_cell((Location.longitude + 180) / degrees)
     cy = to_cell((Location.latitude + 90) / (degrees * squeeze))
-    cells = session.execute(
-        locations_in(
-            dialect,
-            services,
-            box,
-            sa.func.avg(Location.latitude),
-            sa.func.avg(Location.longitude),
-            sa.func.count(),
-            sa.func.min(Location.id),
-        ).group_by(cx, cy)
-    ).all()
+    cells = (
+        session.connection()
+        .execute(
+            locations_in(
+                dialect,
+                services,
+                box,
+                sa.func.avg(Location.latitude),
+                sa.func.avg(Location.longitude),
+                sa.func.count(),
+                sa.func.min(Location.id),
+            ).group_by(cx, cy)
+        )
+        .all()
+    )
     total = session.scalar(
         locations_in(dialect, services, box, sa.func.count(sa.distinct(Location.service_id)))
     )
@@ -257,7 +261,7 @@ def _marker_rows(
         else type_index(session)
     )
     markers = {}
-    for r in session.execute(_MARKERS, {"ids": location_ids}):
+    for r in session.connection().execute(_MARKERS, {"ids": location_ids}):
         address = f"{r.address_1}, {r.town} {r.postcode}"
         if r.confidential_address:
             address += " (confidential address)"
