@@ -22,14 +22,14 @@ class AreaRow(NamedTuple):
     longitude: float
 
 
+_AREAS = sa.select(CouncilArea.name, CouncilArea.latitude, CouncilArea.longitude).order_by(
+    CouncilArea.name
+)
+
+
 def council_areas(session: Session) -> list[AreaRow]:
     """Every council area's name and centre, by name."""
-    rows = session.connection().execute(
-        sa.select(CouncilArea.name, CouncilArea.latitude, CouncilArea.longitude).order_by(
-            CouncilArea.name
-        )
-    )
-    return [AreaRow(*row) for row in rows]
+    return [AreaRow(*row) for row in session.connection().execute(_AREAS)]
 
 
 def extent_of(areas: list[AreaRow]) -> list[list[float]]:
@@ -60,13 +60,16 @@ def area_extent(session: Session) -> list[list[float]]:
     return [[south - 0.3, west - 0.5], [north + 0.3, east + 0.5]]
 
 
+# The outline, which can be large, only as whether it is there (an empty text).
+_STORED = sa.select(
+    AppSetting.key, sa.case((AppSetting.key == OUTLINE, ""), else_=AppSetting.value)
+).where(AppSetting.key.in_(sa.bindparam("keys", expanding=True)))
+
+
 def stored(session: Session, keys: list[str]) -> dict[str, str]:
-    """The app settings among ``keys`` that are stored, by key; the outline (which can
-    be large) only as whether it is there (an empty text)."""
+    """The app settings among ``keys`` that are stored, by key; the outline only as
+    whether it is there."""
     if not keys:
         return {}
-    value = sa.case((AppSetting.key == OUTLINE, ""), else_=AppSetting.value)
-    rows = session.connection().execute(
-        sa.select(AppSetting.key, value).where(AppSetting.key.in_(keys))
-    )
+    rows = session.connection().execute(_STORED, {"keys": keys})
     return {key: text for key, text in rows}

@@ -19,18 +19,18 @@ class TypeRow(NamedTuple):
     abbreviation: str
 
 
+_TYPES = sa.select(
+    ServiceType.id,
+    ServiceType.code,
+    ServiceType.name,
+    ServiceType.colour,
+    ServiceType.abbreviation,
+).order_by(ServiceType.sort_order, ServiceType.id)
+
+
 def service_types(session: Session) -> list[TypeRow]:
     """Every service type, in the taxonomy's order."""
-    rows = session.connection().execute(
-        sa.select(
-            ServiceType.id,
-            ServiceType.code,
-            ServiceType.name,
-            ServiceType.colour,
-            ServiceType.abbreviation,
-        ).order_by(ServiceType.sort_order, ServiceType.id)
-    )
-    return [TypeRow(*row) for row in rows]
+    return [TypeRow(*row) for row in session.connection().execute(_TYPES)]
 
 
 def code_names(types: list[TypeRow]) -> tuple[tuple[str, str], ...]:
