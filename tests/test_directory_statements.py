@@ -10,9 +10,9 @@ from referrals.statement_count import counting
 
 from .factories import make_service
 
-# Beyond these pages' own statements, every page reads the nation's settings and
-# whether demonstration data is loaded.
-PAGE_SETTINGS = 2
+# Beyond these pages' own statements, every page reads the nation's settings (and with
+# them whether demonstration data is loaded).
+PAGE_SETTINGS = 1
 
 
 @pytest.fixture
