@@ -15,6 +15,7 @@ from .. import nation
 from ..clock import today_local
 from ..extensions import db
 from ..forms import QueryForm, options
+from ..widgets import PlainSelect
 from . import snapshot as store
 from .figures import Settings
 from .measures import (
@@ -62,16 +63,23 @@ def period_choices(snapshot: store.Snapshot, *, national: bool) -> list[tuple[st
 
 
 class ReportForm(QueryForm):
-    period = SelectField("Period", choices=[], validators=[Optional()])
-    group = SelectField("Areas", choices=[], default="council", validators=[Optional()])
+    period = SelectField("Period", choices=[], validators=[Optional()], widget=PlainSelect())
+    group = SelectField(
+        "Areas", choices=[], default="council", validators=[Optional()], widget=PlainSelect()
+    )
     measure = SelectField(
-        "Measure", choices=[], default="conversion_rate", validators=[Optional()]
+        "Measure",
+        choices=[],
+        default="conversion_rate",
+        validators=[Optional()],
+        widget=PlainSelect(),
     )
     people = SelectField(
         "People",
         choices=[],
         validators=[Optional()],
         filters=[lambda v: "" if v == "all" else v],
+        widget=PlainSelect(),
     )
     sort = StringField(validators=[Optional()])
     as_of = StringField(validators=[Optional()])

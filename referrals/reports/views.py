@@ -20,6 +20,7 @@ from . import bp
 from .charts import bar_chart, funnel_plot
 from .colours import RAG_LABELS, RAG_SYMBOLS, SEQUENTIAL, STATES, SUPPRESSED, state_for
 from .exports import area_rows, csv_response, definition_rows
+from .links import profile_urls, report_urls
 from .measures import (
     BREAKDOWNS,
     GROUPING_LABELS,
@@ -308,13 +309,19 @@ def area_report():
             f"{MEASURES[choices.measure].label} by {GROUPING_LABELS[choices.grouping].lower()}",
         )
         mark_own(chart.bars, own_names(table, own))
+    sorts = sort_links(sort, SORTS)
     return render_template(
         "reports/areas.html",
         choices=choices,
         table=table,
         rows=sorted_rows(table, sort, choices.measure),
         sort=sort,
-        sorts=sort_links(sort, SORTS),
+        sorts=sorts,
+        sort_urls=report_urls("reports.area_report", "sort", [s.next for s in sorts.values()]),
+        measure_urls=report_urls("reports.area_report", "measure", MEASURES, sort=None),
+        profile_urls=profile_urls(
+            choices.grouping, [row.code for row in table.rows], choices.period
+        ),
         own=own,
         chart=chart,
         hidden=hidden_summary(table),
