@@ -38,12 +38,12 @@ def rounded(rate: float) -> float:
     return round(rate * 1000) / 1000
 
 
-# The figures are frozen: a table's figures are worked out once per stored snapshot and
-# shared by every request that shows them (``part_figures``); what a cell shows is worked
-# out on first use and kept with the figure.
+# A table's figures are worked out once per stored snapshot and shared by every request
+# that shows them (``part_figures``): nothing may change one once made. What a cell shows
+# is worked out on first use and kept with the figure.
 
 
-@dataclass(frozen=True)
+@dataclass
 class CountFigure:
     value: int | None
     label: str | None = None  # why it is hidden: "<5", "[c]", "fewer than 10"...
@@ -66,7 +66,7 @@ class CountFigure:
         return f"{self.value:,}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class RateFigure:
     name: str
     numerator: int | None
@@ -121,7 +121,7 @@ class RateFigure:
         return f"{100 * ci.low:.1f} to {100 * ci.high:.1f}%" if ci else ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class WaitFigure:
     median: float | None
     p90: int | None
