@@ -11,6 +11,8 @@ writes each far faster than a macro does.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from markupsafe import Markup, escape
 
 from . import bp
@@ -63,8 +65,15 @@ def rate_cell(figure, show_interval: bool = True) -> Markup:
 @bp.app_template_global("state_badge_html")
 def state_badge(state) -> Markup:
     """How an area compares with the nation: never by colour alone."""
+    return _badge(state, state.label)
+
+
+@lru_cache(maxsize=64)
+def _badge(state, label: str) -> Markup:
+    """A state's badge, written once for each state and wording (the wording names the
+    nation, so it is part of the key)."""
     return Markup(  # noqa: S704 - the state's words escaped here
         f'<span class="state state-{escape(state.key)}"><span class="state-swatch" '
         f'style="background: {escape(state.colour)}" aria-hidden="true"></span>'
-        f"{escape(state.symbol)} {escape(state.label)}</span>"
+        f"{escape(state.symbol)} {escape(label)}</span>"
     )

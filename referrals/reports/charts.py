@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -113,6 +114,11 @@ def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:
     )
 
 
+@lru_cache(maxsize=16)
+def _colour_and_symbol(state: State) -> tuple[Markup, Markup]:
+    return escape(state.colour), escape(state.symbol)
+
+
 @bp.app_template_global("bar_rows_svg")
 def bar_rows_svg(chart: BarChart) -> Markup:
     """The bar chart's bars, each with its label, 95% whiskers and value (the one part of
@@ -121,7 +127,7 @@ def bar_rows_svg(chart: BarChart) -> Markup:
     out = []
     for bar in chart.bars:
         y, low, high = bar.y, f"{bar.x_low:.1f}", f"{bar.x_high:.1f}"
-        colour, symbol = escape(bar.state.colour), escape(bar.state.symbol)
+        colour, symbol = _colour_and_symbol(bar.state)
         out.append(
             f'\n  <text x="{label_x}" y="{y + 13}" text-anchor="end" class="bar-label">'
             f"{escape(bar.label)}</text>"
