@@ -7,13 +7,18 @@ from wtforms import Form, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select
 
+from referrals.extensions import db
 from referrals.forms import options
 from referrals.reports.cells import count_cell, rate_cell, state_badge
 from referrals.reports.colours import STATES
 from referrals.reports.links import each_url, profile_urls, report_urls
 from referrals.reports.tables import CountFigure, RateFigure
+from referrals.statement_count import counting
 from referrals.statistics import Comparison
 from referrals.widgets import PlainSelect
+
+from .test_auth import sign_in
+from .test_reports import data  # noqa: F401 - the reports' referrals and lead
 
 CHOICES = [
     ("", "Everybody"),
@@ -48,8 +53,8 @@ class Data:
 
 
 def test_report_choices_are_written_exactly_as_wtforms_writes_them():
-    for data in ({}, {"period": "a&b"}, {"period": "sex:female", "wide": "12m-2026-09"}):
-        plain, stock = Plain(Data(**data)), Stock(Data(**data))
+    for given in ({}, {"period": "a&b"}, {"period": "sex:female", "wide": "12m-2026-09"}):
+        plain, stock = Plain(Data(**given)), Stock(Data(**given))
         for name in ("period", "wide"):
             kwargs = {"class_": "wide", "aria-describedby": "period-hint"}
             assert str(plain[name](**kwargs)) == str(stock[name](**kwargs))
@@ -114,3 +119,22 @@ def test_each_kind_of_figure_says_what_it_is_or_why_it_is_hidden(app):
         badge = str(state_badge(STATES[Comparison.HIGHER_95]))
         assert "state-higher_95" in badge and "\u25b2 Higher than" in badge
         assert 'aria-hidden="true"' in badge
+
+
+def test_the_area_table_reads_the_days_figures_in_a_few_statements(app, client, data):  # noqa: F811
+    """Beyond who is signed in and the nation's settings: the day's snapshot row, the
+    areas' names, the targets, the lead's own councils and services per area; the stored
+    figures themselves and the lists of choices are read once per snapshot."""
+    sign_in(client, "lead@t.example")
+    for url in ("/reports/areas", "/reports/areas?group=adp", "/reports/areas?group=service"):
+        for _ in range(2):  # the day's figures worked out, then read once
+            assert client.get(url).status_code == 200
+        with app.app_context():
+            engine = db.engine
+        with counting(engine) as seen:
+            page = client.get(url)
+        assert page.status_code == 200
+        assert not [s for s in seen.sql if "report_parts" in s or "facts" in s]
+        limit = {"/reports/areas": 7, "/reports/areas?group=adp": 8}.get(url, 6)
+        assert seen.count <= limit, str(seen)
+    assert "Glasgow City" in client.get("/reports/areas").get_data(as_text=True)
