@@ -27,6 +27,7 @@ from .listing import ReferralSearch, list_referrals
 from .making import ReferralMaker
 from .scope import referral_for
 from .worklist import SectionPage, build_worklist
+from .worklist_rows import ID, Links
 
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
 
@@ -211,6 +212,21 @@ def _overdue_cutoff() -> dt.date:
     return overdue_cutoff(today_local(), working_days())
 
 
+def worklist_links() -> Links:
+    """The worklist's addresses, with ``{id}`` for each referral's id (and ``{kind}``
+    for an outcome's question): built once a page, not once a row."""
+    sentinel = 987654321
+
+    def pattern(endpoint: str, **values) -> str:
+        return url_for(endpoint, referral_id=sentinel, **values).replace(str(sentinel), ID)
+
+    return Links(
+        detail=pattern("tracking.referral_detail"),
+        actions={name: pattern("tracking.change_referral", action=name) for name in ACTIONS},
+        outcome=pattern("tracking.record_referral_outcome", kind="KIND").replace("KIND", "{kind}"),
+    )
+
+
 @bp.get("/worklist")
 @role_required(Role.PROVIDER, Role.ADMIN)
 def worklist():
@@ -223,6 +239,7 @@ def worklist():
         today_local(),
         now_utc(),
         working_days(),
+        worklist_links(),
         paging,
     )
     page = render_template("tracking/worklist.html", worklist=found, today=today_local())
