@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ..choices import TREATMENT_TYPE_CODES, ReferralStatus, Role
 from ..database import as_id
@@ -30,8 +30,8 @@ from ..models import Referral, ReferralEvent, ServiceType, User, service_type_li
 from ..workdays import overdue_cutoff
 from .actions import ACTIONS, Action
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
-from .outcomes import due_referrals, retention_started_before, without_personal_data
-from .scope import in_scope, organisation_scope
+from .outcomes import due_referrals, retention_started_before
+from .scope import organisation_scope
 from .worklist_rows import (
     Item,
     Links,
@@ -96,31 +96,70 @@ def treating_services() -> sa.Select:
     )
 
 
-def recent_changes(
-    session: Session, user: User, now: dt.datetime
-) -> list[tuple[Referral, ReferralEvent]]:
-    """The user's status changes of the last 15 minutes that they can still undo."""
-    ids = session.scalars(
-        sa.select(ReferralEvent.referral_id)
-        .where(
-            ReferralEvent.user_id == user.id,
-            ReferralEvent.at >= now - UNDO_WINDOW,
-            ReferralEvent.from_status.is_not(None),
-            sa.or_(ReferralEvent.reason.is_(None), ReferralEvent.reason != UNDO_REASON),
+@dataclass(frozen=True)
+class Changed:
+    """A referral the user changed lately, with its status changes oldest first (what
+    ``lifecycle.undo_problem`` reads), as plain rows."""
+
+    id: int
+    reference: str
+    version: int
+    events: list
+
+
+@lru_cache(maxsize=8)
+def _recent_statement(scope_kind: str) -> sa.Select:
+    """Every status change of the referrals in scope that the user (``user_id``)
+    changed since ``since``, with the referral's reference and version: one statement."""
+    e = ReferralEvent
+    changed = sa.select(e.referral_id).where(
+        e.user_id == sa.bindparam("user_id", type_=sa.Integer),
+        e.at >= sa.bindparam("since", type_=e.at.type),
+        e.from_status.is_not(None),
+        sa.or_(e.reason.is_(None), e.reason != UNDO_REASON),
+    )
+    return (
+        sa.select(
+            e.id,
+            e.referral_id,
+            e.at,
+            e.user_id,
+            e.from_status,
+            e.to_status,
+            e.reason,
+            e.undoes_event_id,
+            Referral.reference,
+            Referral.version,
         )
-        .distinct()
-    ).all()
-    if not ids:
-        return []
-    referrals = session.scalars(
-        sa.select(Referral)
-        .where(Referral.id.in_(ids), in_scope(user))
-        .options(*without_personal_data(), selectinload(Referral.events))
-        .order_by(Referral.updated_at.desc())
-    ).all()
+        .join(Referral, Referral.id == e.referral_id)
+        .where(e.referral_id.in_(changed), _scope_clause(scope_kind))
+        .order_by(Referral.updated_at.desc(), Referral.id, e.id)
+    )
+
+
+def recent_changes(session: Session, user: User, now: dt.datetime) -> list[tuple[Changed, object]]:
+    """The user's status changes of the last 15 minutes that they can still undo, latest
+    first: each referral with its last change."""
+    scope_kind, params = _scope(user)
+    rows = (
+        session.connection()
+        .execute(
+            _recent_statement(scope_kind),
+            params | {"user_id": user.id, "since": now - UNDO_WINDOW},
+        )
+        .all()
+    )
+    referrals: dict[int, Changed] = {}
+    for row in rows:
+        referral = referrals.get(row.referral_id)
+        if referral is None:
+            referral = referrals[row.referral_id] = Changed(
+                row.referral_id, row.reference, row.version, []
+            )
+        referral.events.append(row)
     return [
         (referral, last_change(referral))
-        for referral in referrals
+        for referral in referrals.values()
         if undo_problem(referral, user, now) is None
     ]
 
@@ -208,6 +247,14 @@ def _scope(user: User) -> tuple[str, dict]:
     return "none", {}
 
 
+def _scope_clause(scope_kind: str) -> sa.ColumnElement[bool]:
+    if scope_kind == "all":
+        return sa.true()
+    if scope_kind == "organisation":
+        return organisation_scope(sa.bindparam("organisation_id", type_=sa.Integer))
+    return sa.false()
+
+
 @dataclass(frozen=True)
 class Statements:
     counts: sa.Select
@@ -221,10 +268,7 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
     which way, how many a section shows), built once per process and run with the
     parameters ``cutoff``, ``started_before``, ``organisation_id`` and ``pivot``:
     building them costs more than running them."""
-    scope = {
-        "all": sa.true(),
-        "organisation": organisation_scope(sa.bindparam("organisation_id", type_=sa.Integer)),
-    }.get(scope_kind, sa.false())
+    scope = _scope_clause(scope_kind)
     conditions = _conditions(sa.bindparam("cutoff", type_=sa.Date))
     open_states = [ReferralStatus.MADE, ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED]
     counts = sa.select(
@@ -247,6 +291,10 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
     return Statements(counts, items_statement(ids), outcomes_statement(due, shown))
 
 
+# The same for every request of a day: worked out once (the holidays are fixed).
+_overdue_cutoff = lru_cache(maxsize=16)(overdue_cutoff)
+
+
 def build_worklist(
     session: Session,
     user: User,
@@ -261,11 +309,11 @@ def build_worklist(
     paged = "after" if paging.after else "before" if paging.before else None
     statements = _statements(scope_kind, paging.key if paged else None, paged, SHOWN)
     params |= {
-        "cutoff": overdue_cutoff(today, working_days),
+        "cutoff": _overdue_cutoff(today, working_days),
         "started_before": retention_started_before(today),
         "pivot": paging.after or paging.before,
     }
-    counts = session.execute(statements.counts, params).one()
+    counts = session.connection().execute(statements.counts, params).one()
     plan = _plan(working_days)
     by_section = items(
         session,

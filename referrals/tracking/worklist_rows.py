@@ -47,7 +47,7 @@ class Links:
         return pattern.replace(ID, str(referral_id))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Item:
     id: int
     reference: str
@@ -64,6 +64,7 @@ class Item:
     contact_method: str
     contact_name: str | None
     phone: str | None
+    tel: str | None  # the phone number in a tel: link
     release_on: str | None
     attempts: int
     last_attempt: str | None  # "2 Dec 2026: no answer"
@@ -73,7 +74,7 @@ class Item:
     action_url: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OutcomeItem:
     id: int
     reference: str
@@ -126,9 +127,23 @@ def items(
 ) -> dict[str, list[Item]]:
     """The referrals ``statement`` (from ``items_statement``) reads, by section;
     ``actions`` names the button each section offers."""
-    rows = session.execute(statement, params).all()
+    rows = session.connection().execute(statement, params).all()
     follow = _follow_ups(session, [row.id for row in rows])
     found: dict[str, list[Item]] = defaultdict(list)
+    # Many referrals share a day: each day is put in words once.
+    days: dict[dt.date, str] = {}
+    due: dict[dt.date, str] = {}
+
+    def day_text(day: dt.date) -> str:
+        if day not in days:
+            days[day] = format_date(day)
+        return days[day]
+
+    def due_by(day: dt.date) -> str:
+        if day not in due:
+            due[day] = day_text(respond_by(day, working_days))
+        return due[day]
+
     for row in rows:
         attempts, last, streak, release_on = follow.get(row.id, (0, None, 0, None))
         action = actions.get(row.section)
@@ -142,16 +157,15 @@ def items(
                 children=bool(row.children_in_household),
                 duplicate_of=row.duplicate_of,
                 passed_on_from=row.passed_on_from,
-                made=format_date(row.referred_on),
-                respond_by=None
-                if answered
-                else format_date(respond_by(row.referred_on, working_days)),
+                made=day_text(row.referred_on),
+                respond_by=None if answered else due_by(row.referred_on),
                 service=row.service,
                 lives_in=row.lives_in,
                 erased=row.personal_data_erased_at is not None,
                 contact_method=label(row.contact_method),
                 contact_name=row.contact_name,
                 phone=row.contact_phone,
+                tel=row.contact_phone.replace(" ", "") if row.contact_phone else None,
                 release_on=format_date(release_on) if release_on else None,
                 attempts=attempts,
                 last_attempt=last,
@@ -195,7 +209,7 @@ def _follow_ups(
     if not referral_ids:
         return {}
     tallies: dict[int, list] = {}
-    for referral_id, kind, on, _id, outcome in session.execute(
+    for referral_id, kind, on, _id, outcome in session.connection().execute(
         _follow_ups_statement(), {"ids": referral_ids}
     ):
         tally = tallies.setdefault(referral_id, [0, None, 0, None])
@@ -255,7 +269,7 @@ def outcome_items(
 ) -> tuple[int, list[OutcomeItem]]:
     """How many referrals have an outcome due, and those ``statement`` (from
     ``outcomes_statement``) reads, with the questions asked of each."""
-    rows = session.execute(statement, params).all()
+    rows = session.connection().execute(statement, params).all()
     shown = []
     for row in rows:
         prefix = f"o{row.id}-"
