@@ -5,11 +5,12 @@ flags, and the changes the user may still undo.
 
 The page costs the same number of statements however many referrals there are: one
 counts every section (a single pass over the open referrals, along the
-``(service_id, status, referred_on, id)`` index), one reads the shown referrals of all
-sections with what they show as plain rows (a union of one short indexed read per
-section; see ``worklist_rows.py``), then their contact attempts and release dates (one
-statement), the undoable changes, and the outcomes due after treatment starts (the
-oldest ``SHOWN`` and how many there are, in one statement). A section shows its oldest
+``(service_id, status, referred_on, id)`` index) and reads the shown referrals of all
+sections with what they show, as plain rows (a union of one short indexed read per
+section; see ``worklist_rows.py``); then their contact attempts and release dates, the
+undoable changes, and the outcomes due after treatment starts (the oldest ``SHOWN`` and
+how many there are), one statement each. The statements are built once per process
+for each shape of page and run with parameters. A section shows its oldest
 ``SHOWN``; the rest are a page at a time by keyset (``?section=new&after=<id>``, and
 ``before`` to go back).
 """
@@ -257,8 +258,7 @@ def _scope_clause(scope_kind: str) -> sa.ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class Statements:
-    counts: sa.Select
-    items: sa.Select
+    page: sa.Select  # the sections' counts, and the referrals they show
     outcomes: sa.Select
 
 
@@ -288,7 +288,14 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
         )
     ).subquery()
     due = due_referrals(scope, sa.bindparam("started_before", type_=sa.Date))
-    return Statements(counts, items_statement(ids), outcomes_statement(due, shown))
+    # The counts ride on every row (and come alone when no referral is shown).
+    tally, listed = counts.subquery("tally"), items_statement(ids).subquery("listed")
+    page = (
+        sa.select(tally, listed)
+        .select_from(tally.outerjoin(listed, sa.true()))
+        .order_by(listed.c.referred_on, listed.c.id)
+    )
+    return Statements(page, outcomes_statement(due, shown))
 
 
 # The same for every request of a day: worked out once (the holidays are fixed).
@@ -313,12 +320,12 @@ def build_worklist(
         "started_before": retention_started_before(today),
         "pivot": paging.after or paging.before,
     }
-    counts = session.connection().execute(statements.counts, params).one()
+    rows = session.connection().execute(statements.page, params).all()
+    counts = rows[0]
     plan = _plan(working_days)
     by_section = items(
         session,
-        statements.items,
-        params,
+        [row for row in rows if row.id is not None],
         links,
         {key: action for key, _t, action, _e in plan},
         working_days,

@@ -19,20 +19,21 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from ..choices import UNSUCCESSFUL_OUTCOMES
 from ..models import CouncilArea, Referral, Service, User
 from ..templating import format_date, label
 from ..workdays import respond_by
-from .followup import SUGGEST_CLOSING_AFTER
+from .followup import FollowUp
 from .models import ContactAttempt, ReferralUpdate
 from .outcomes import Question, questions
 
 ID = "{id}"  # where a referral's id goes in a ``Links`` pattern
 UNATTENDED = ("overdue", "new", "accepted")  # sections before the first attendance
+NO_FOLLOW_UP = FollowUp([], [])
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,7 @@ class OutcomeItem:
 
 
 def items_statement(shown: sa.Subquery) -> sa.Select:
-    """What the page shows of the referrals ``shown`` lists (``id``, ``section``),
-    oldest first."""
+    """What the page shows of the referrals ``shown`` lists (``id``, ``section``)."""
     duplicate, source = aliased(Referral), aliased(Referral)
     r = Referral
     return (
@@ -113,22 +113,20 @@ def items_statement(shown: sa.Subquery) -> sa.Select:
         .join(CouncilArea, CouncilArea.id == r.council_area_id)
         .outerjoin(duplicate, duplicate.id == r.possible_duplicate_of_id)
         .outerjoin(source, source.id == r.referred_from_id)
-        .order_by(r.referred_on, r.id)
     )
 
 
 def items(
     session: Session,
-    statement: sa.Select,
-    params: dict,
+    rows: list[sa.Row],
     links: Links,
     actions: dict[str, str | None],
     working_days: int,
 ) -> dict[str, list[Item]]:
-    """The referrals ``statement`` (from ``items_statement``) reads, by section;
-    ``actions`` names the button each section offers."""
-    rows = session.connection().execute(statement, params).all()
-    follow = _follow_ups(session, [row.id for row in rows])
+    """The referrals read by ``items_statement`` (``rows``, oldest first), by section,
+    with their contact attempts and release dates; ``actions`` names the button each
+    section offers."""
+    follow_ups = _follow_ups(session, [row.id for row in rows])
     found: dict[str, list[Item]] = defaultdict(list)
     # Many referrals share a day: each day is put in words once.
     days: dict[dt.date, str] = {}
@@ -145,7 +143,8 @@ def items(
         return due[day]
 
     for row in rows:
-        attempts, last, streak, release_on = follow.get(row.id, (0, None, 0, None))
+        follow = follow_ups.get(row.id, NO_FOLLOW_UP)
+        last = follow.last_attempt
         action = actions.get(row.section)
         answered = row.section not in ("overdue", "new")
         found[row.section].append(
@@ -166,11 +165,13 @@ def items(
                 contact_name=row.contact_name,
                 phone=row.contact_phone,
                 tel=row.contact_phone.replace(" ", "") if row.contact_phone else None,
-                release_on=format_date(release_on) if release_on else None,
-                attempts=attempts,
-                last_attempt=last,
-                streak=streak,
-                suggest_closing=streak >= SUGGEST_CLOSING_AFTER and row.section in UNATTENDED,
+                release_on=day_text(follow.release_on) if follow.release_on else None,
+                attempts=len(follow.attempts),
+                last_attempt=f"{day_text(last.attempted_on)}: {label(last.outcome).lower()}"
+                if last
+                else None,
+                streak=follow.streak,
+                suggest_closing=follow.suggest_closing and row.section in UNATTENDED,
                 detail_url=links.of(links.detail, row.id),
                 action_url=links.of(links.actions[action], row.id) if action else None,
             )
@@ -182,7 +183,9 @@ def items(
 def _follow_ups_statement() -> sa.Select:
     """Contact attempts (kind 0) and release dates given (kind 1) of the referrals
     ``ids``, in the order they happened."""
-    ids = sa.bindparam("ids", expanding=True)
+    # The ids are written into the statement (whole numbers read from the database):
+    # binding over a hundred parameters one by one costs more than the query.
+    ids = sa.bindparam("ids", expanding=True, literal_execute=True)
     attempts = sa.select(
         ContactAttempt.referral_id,
         sa.literal(0).label("kind"),
@@ -198,36 +201,36 @@ def _follow_ups_statement() -> sa.Select:
         sa.null(),
     ).where(ReferralUpdate.referral_id.in_(ids), ReferralUpdate.release_on.is_not(None))
     both = sa.union_all(attempts, updates).subquery()
-    return sa.select(both).order_by(both.c.kind, both.c.on, both.c.id)
+    # Attempts by the day they were made, updates in the order they were given.
+    return sa.select(both).order_by(both.c.kind, sa.case((both.c.kind == 0, both.c.on)), both.c.id)
 
 
-def _follow_ups(
-    session: Session, referral_ids: list[int]
-) -> dict[int, tuple[int, str | None, int, dt.date | None]]:
-    """Per referral: how many contact attempts, the last one in words, the unsuccessful
-    streak, and the latest release date given (one statement for both tables)."""
+class _Attempt(NamedTuple):
+    attempted_on: dt.date
+    outcome: str
+
+
+class _Update(NamedTuple):
+    release_on: dt.date
+
+
+def _follow_ups(session: Session, referral_ids: list[int]) -> dict[int, FollowUp]:
+    """The contact attempts and release dates of many referrals, in one statement, as
+    ``FollowUp`` reads them (only the referrals with any are listed)."""
+    found: dict[int, FollowUp] = {}
     if not referral_ids:
-        return {}
-    tallies: dict[int, list] = {}
+        return found
     for referral_id, kind, on, _id, outcome in session.connection().execute(
         _follow_ups_statement(), {"ids": referral_ids}
     ):
-        tally = tallies.setdefault(referral_id, [0, None, 0, None])
-        if kind == 1:
-            tally[3] = on  # updates come in the order given: the last one stands
-            continue
-        tally[0] += 1
-        tally[1] = (on, outcome)
-        tally[2] = tally[2] + 1 if outcome in UNSUCCESSFUL_OUTCOMES else 0
-    return {
-        referral_id: (
-            count,
-            f"{format_date(last[0])}: {label(last[1]).lower()}" if last else None,
-            streak,
-            release_on,
-        )
-        for referral_id, (count, last, streak, release_on) in tallies.items()
-    }
+        follow = found.get(referral_id)
+        if follow is None:
+            follow = found[referral_id] = FollowUp([], [])
+        if kind == 0:
+            follow.attempts.append(_Attempt(on, outcome))
+        else:
+            follow.updates.append(_Update(on))
+    return found
 
 
 def outcomes_statement(due: sa.Select, limit: int) -> sa.Select:
