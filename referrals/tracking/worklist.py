@@ -27,7 +27,14 @@ from sqlalchemy.orm import Session
 from ..choices import TREATMENT_TYPE_CODES, ReferralStatus, Role
 from ..database import as_id
 from ..dates import short_date
-from ..models import Referral, ReferralEvent, ServiceType, User, service_type_links
+from ..models import (
+    Organisation,
+    Referral,
+    ReferralEvent,
+    ServiceType,
+    User,
+    service_type_links,
+)
 from ..workdays import overdue_cutoff
 from .actions import ACTIONS, Action
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
@@ -84,8 +91,9 @@ class OutcomesDue:
 
 @dataclass
 class Worklist:
+    organisation: str | None  # the user's organisation, if they belong to one
     sections: list[Section]
-    undoable: list[tuple[Referral, ReferralEvent]]
+    undoable: list[tuple[Changed, sa.Row]]
     outcomes: OutcomesDue
 
 
@@ -275,7 +283,12 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
         *(
             sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0).label(key)
             for key, condition in conditions.items()
-        )
+        ),
+        # The name of the user's organisation, which the page starts with.
+        sa.select(Organisation.name)
+        .where(Organisation.id == sa.bindparam("user_organisation_id", type_=sa.Integer))
+        .scalar_subquery()
+        .label("organisation"),
     ).where(scope, Referral.status.in_(open_states))
     ids = sa.union_all(
         *(
@@ -319,6 +332,7 @@ def build_worklist(
         "cutoff": _overdue_cutoff(today, working_days),
         "started_before": retention_started_before(today),
         "pivot": paging.after or paging.before,
+        "user_organisation_id": user.organisation_id,
     }
     rows = session.connection().execute(statements.page, params).all()
     counts = rows[0]
@@ -356,4 +370,4 @@ def build_worklist(
         *outcome_items(session, statements.outcomes, params, user, today, links),
         short_date(today),
     )
-    return Worklist(sections, recent_changes(session, user, now), outcomes)
+    return Worklist(counts.organisation, sections, recent_changes(session, user, now), outcomes)
