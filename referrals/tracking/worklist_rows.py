@@ -34,6 +34,8 @@ from .outcomes import Question, questions
 ID = "{id}"  # where a referral's id goes in a ``Links`` pattern
 UNATTENDED = ("overdue", "new", "accepted")  # sections before the first attendance
 NO_FOLLOW_UP = FollowUp([], [])
+# A day's answer-by date never changes (the holidays are fixed): worked out once.
+_respond_by = lru_cache(maxsize=4096)(respond_by)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,6 @@ def items(
     found: dict[str, list[Item]] = defaultdict(list)
     # Many referrals share a day: each day is put in words once.
     days: dict[dt.date, str] = {}
-    due: dict[dt.date, str] = {}
 
     def day_text(day: dt.date) -> str:
         if day not in days:
@@ -138,9 +139,7 @@ def items(
         return days[day]
 
     def due_by(day: dt.date) -> str:
-        if day not in due:
-            due[day] = day_text(respond_by(day, working_days))
-        return due[day]
+        return day_text(_respond_by(day, working_days))
 
     for row in rows:
         follow = follow_ups.get(row.id, NO_FOLLOW_UP)
