@@ -1,6 +1,7 @@
-"""The worklist's forms as a provider's browser sends them: written from plain values (one
-CSRF token for the page), they post exactly as the forms built per referral did, and
-the server still checks every post."""
+"""The worklist as its users see it: whose referrals it lists, and its forms as a
+provider's browser sends them (written from plain values with one CSRF token for the
+page, they post exactly as the forms built per referral did, and the server still
+checks every post)."""
 
 import datetime as dt
 import re
@@ -15,7 +16,7 @@ from referrals.extensions import db
 from referrals.models import Referral, User
 
 from .factories import make_organisation, make_referral, make_service, make_user, suite
-from .test_auth import PASSWORD, next_code
+from .test_auth import PASSWORD, next_code, sign_in
 
 TODAY = dt.date.today()
 FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', re.S)
@@ -32,6 +33,7 @@ def people(session):
             session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
         ),
         "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
+        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
     }
     session.commit()
     return data
@@ -147,3 +149,40 @@ def test_the_worklist_writes_the_same_outcome_forms_as_the_referral_page_builds(
             )
             assert normal(built).count("<form ") == len(kinds)
             assert normal(built) in normal(outcomes)
+
+
+def test_a_provider_sees_their_organisations_referrals_and_an_administrator_everyones(
+    client, session, people
+):
+    other = make_service(session, organisation=make_organisation(session, "Org Y"), name="Y")
+    ours = make_referral(session, service=people["service"], referrer=people["custody"])
+    theirs = make_referral(session, service=other, referrer=people["custody"])
+    urgent = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        status="accepted",
+        accepted_on=TODAY,
+        same_day_urgent=True,
+        children_in_household=True,
+    )
+    session.commit()
+
+    sign_in(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Referrals to Org X's services." in page
+    assert ours.reference in page and theirs.reference not in page
+    assert "New: awaiting acceptance (1)" in page and "Awaiting first attendance (1)" in page
+    item = page[page.index(f'id="ref-{urgent.id}"') :]
+    item = item[: item.index("</li>")]
+    assert "Urgent" in item and "Children in household" in item
+    assert "Glasgow MAT" in item and "Glasgow City" in item
+    assert f'action="/referrals/{urgent.id}/attend"' in item
+    assert "Record first attendance today" in item
+    client.post("/logout")
+
+    sign_in(client, "a@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Referrals to every service." in page
+    assert ours.reference in page and theirs.reference in page
+    assert "New: awaiting acceptance (2)" in page
