@@ -107,6 +107,17 @@ def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
     assert client.post(accept, data={"back": "worklist"}).status_code == 400  # no token
     response = client.post(accept, data=sent)
     assert response.status_code == 302 and response.location == "/worklist"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert f"{new.reference}: accepted at " in page
+    undo = f"/referrals/{new.id}/undo"
+    sent = fields(forms(page)[undo])
+    assert set(sent) == {"csrf_token", "version", "back"}
+    response = client.post(undo, data=sent)
+    assert response.status_code == 302 and response.location == "/worklist"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Your changes in the last 15 minutes" not in page
+    sent = fields(forms(page)[accept])
+    assert client.post(accept, data=sent).status_code == 302
 
     outcome = f"/referrals/{due.id}/outcome/retention"
     sent = fields(written[outcome])

@@ -70,3 +70,24 @@ def referral_for(session: Session, user: User, referral_id: int) -> Referral:
     if referral is None:
         abort(404)
     return referral
+
+
+def scope_shape(user: User) -> tuple[str, dict]:
+    """``in_scope`` for providers and administrators (the people who work referrals),
+    as a shape ("all", "organisation" or "none") and the parameters ``scope_clause``
+    takes: for statements built once and run with parameters."""
+    if user.role == Role.ADMIN:
+        return "all", {}
+    if user.role == Role.PROVIDER and user.organisation_id is not None:
+        return "organisation", {"organisation_id": user.organisation_id}
+    return "none", {}
+
+
+def scope_clause(shape: str) -> sa.ColumnElement[bool]:
+    """The condition of a ``scope_shape``, with the organisation as the parameter
+    ``organisation_id``."""
+    if shape == "all":
+        return sa.true()
+    if shape == "organisation":
+        return organisation_scope(sa.bindparam("organisation_id", type_=sa.Integer))
+    return sa.false()

@@ -224,6 +224,7 @@ def worklist_links() -> Links:
         detail=pattern("tracking.referral_detail"),
         actions={name: pattern("tracking.change_referral", action=name) for name in ACTIONS},
         outcome=pattern("tracking.record_referral_outcome", kind="KIND").replace("KIND", "{kind}"),
+        undo=pattern("tracking.undo_change"),
     )
 
 

@@ -24,22 +24,21 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..choices import TREATMENT_TYPE_CODES, ReferralStatus, Role
+from ..choices import TREATMENT_TYPE_CODES, ReferralStatus
 from ..database import as_id
 from ..dates import short_date
 from ..models import (
     Organisation,
     Referral,
-    ReferralEvent,
     ServiceType,
     User,
     service_type_links,
 )
 from ..workdays import overdue_cutoff
 from .actions import ACTIONS, Action
-from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
 from .outcomes import due_referrals, retention_started_before
-from .scope import organisation_scope
+from .recent_changes import Undoable, recent_changes
+from .scope import scope_clause, scope_shape
 from .worklist_rows import (
     Item,
     Links,
@@ -93,7 +92,7 @@ class OutcomesDue:
 class Worklist:
     organisation: str | None  # the user's organisation, if they belong to one
     sections: list[Section]
-    undoable: list[tuple[Changed, sa.Row]]
+    undoable: list[Undoable]
     outcomes: OutcomesDue
 
 
@@ -103,74 +102,6 @@ def treating_services() -> sa.Select:
         .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
         .where(ServiceType.code.in_(TREATMENT_TYPE_CODES))
     )
-
-
-@dataclass(frozen=True)
-class Changed:
-    """A referral the user changed lately, with its status changes oldest first (what
-    ``lifecycle.undo_problem`` reads), as plain rows."""
-
-    id: int
-    reference: str
-    version: int
-    events: list
-
-
-@lru_cache(maxsize=8)
-def _recent_statement(scope_kind: str) -> sa.Select:
-    """Every status change of the referrals in scope that the user (``user_id``)
-    changed since ``since``, with the referral's reference and version: one statement."""
-    e = ReferralEvent
-    changed = sa.select(e.referral_id).where(
-        e.user_id == sa.bindparam("user_id", type_=sa.Integer),
-        e.at >= sa.bindparam("since", type_=e.at.type),
-        e.from_status.is_not(None),
-        sa.or_(e.reason.is_(None), e.reason != UNDO_REASON),
-    )
-    return (
-        sa.select(
-            e.id,
-            e.referral_id,
-            e.at,
-            e.user_id,
-            e.from_status,
-            e.to_status,
-            e.reason,
-            e.undoes_event_id,
-            Referral.reference,
-            Referral.version,
-        )
-        .join(Referral, Referral.id == e.referral_id)
-        .where(e.referral_id.in_(changed), _scope_clause(scope_kind))
-        .order_by(Referral.updated_at.desc(), Referral.id, e.id)
-    )
-
-
-def recent_changes(session: Session, user: User, now: dt.datetime) -> list[tuple[Changed, object]]:
-    """The user's status changes of the last 15 minutes that they can still undo, latest
-    first: each referral with its last change."""
-    scope_kind, params = _scope(user)
-    rows = (
-        session.connection()
-        .execute(
-            _recent_statement(scope_kind),
-            params | {"user_id": user.id, "since": now - UNDO_WINDOW},
-        )
-        .all()
-    )
-    referrals: dict[int, Changed] = {}
-    for row in rows:
-        referral = referrals.get(row.referral_id)
-        if referral is None:
-            referral = referrals[row.referral_id] = Changed(
-                row.referral_id, row.reference, row.version, []
-            )
-        referral.events.append(row)
-    return [
-        (referral, last_change(referral))
-        for referral in referrals.values()
-        if undo_problem(referral, user, now) is None
-    ]
 
 
 SECTION_KEYS = ("overdue", "new", "accepted", "engaged", "attending")
@@ -246,24 +177,6 @@ def _section_ids(
     )
 
 
-def _scope(user: User) -> tuple[str, dict]:
-    """``in_scope`` for the roles the worklist serves, as the shape of the statements
-    (every referral, an organisation's, or none) and their parameters."""
-    if user.role == Role.ADMIN:
-        return "all", {}
-    if user.role == Role.PROVIDER and user.organisation_id is not None:
-        return "organisation", {"organisation_id": user.organisation_id}
-    return "none", {}
-
-
-def _scope_clause(scope_kind: str) -> sa.ColumnElement[bool]:
-    if scope_kind == "all":
-        return sa.true()
-    if scope_kind == "organisation":
-        return organisation_scope(sa.bindparam("organisation_id", type_=sa.Integer))
-    return sa.false()
-
-
 @dataclass(frozen=True)
 class Statements:
     page: sa.Select  # the sections' counts, and the referrals they show
@@ -276,7 +189,7 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
     which way, how many a section shows), built once per process and run with the
     parameters ``cutoff``, ``started_before``, ``organisation_id`` and ``pivot``:
     building them costs more than running them."""
-    scope = _scope_clause(scope_kind)
+    scope = scope_clause(scope_kind)
     conditions = _conditions(sa.bindparam("cutoff", type_=sa.Date))
     open_states = [ReferralStatus.MADE, ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED]
     counts = sa.select(
@@ -325,7 +238,7 @@ def build_worklist(
     paging: SectionPage | None = None,
 ) -> Worklist:
     paging = paging or SectionPage()
-    scope_kind, params = _scope(user)
+    scope_kind, params = scope_shape(user)
     paged = "after" if paging.after else "before" if paging.before else None
     statements = _statements(scope_kind, paging.key if paged else None, paged, SHOWN)
     params |= {
@@ -370,4 +283,5 @@ def build_worklist(
         *outcome_items(session, statements.outcomes, params, user, today, links),
         short_date(today),
     )
-    return Worklist(counts.organisation, sections, recent_changes(session, user, now), outcomes)
+    undoable = recent_changes(session, user, now, links.undo)
+    return Worklist(counts.organisation, sections, undoable, outcomes)

@@ -45,6 +45,7 @@ class Links:
     detail: str
     actions: dict[str, str]  # action name -> the address its form posts to
     outcome: str  # with ``{kind}`` for the question
+    undo: str  # the undo form's address
 
     def of(self, pattern: str, referral_id: int) -> str:
         return pattern.replace(ID, str(referral_id))
