@@ -197,3 +197,36 @@ def test_a_provider_sees_their_organisations_referrals_and_an_administrator_ever
     assert "Referrals to every service." in page
     assert ours.reference in page and theirs.reference in page
     assert "New: awaiting acceptance (2)" in page
+
+
+def test_the_answer_by_dates_follow_the_bank_holidays_of_the_installations_region(
+    app, client, session, people
+):
+    from .test_notifications import Clock
+
+    # Made Friday 27 Nov 2026; Monday 30 Nov is St Andrew's Day, a holiday in Scotland only.
+    made = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date(2026, 11, 27),
+    )
+    session.commit()
+    app.config["CLOCK"] = Clock(dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC))
+    sign_in(client, "p@t.example")
+    app.config["BANK_HOLIDAY_REGION"] = "SCT"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert made.reference in page and "respond by 7 Dec 2026" in page
+    app.config["BANK_HOLIDAY_REGION"] = "ENG"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "respond by 4 Dec 2026" in page
+    assert "Overdue: no response within 5 working days (0)" in page
+    app.config["CLOCK"] = Clock(dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC))
+    # The day before's session has ended: the next page signs the browser out.
+    assert client.get("/worklist").location.startswith("/login")
+    sign_in(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Overdue: no response within 5 working days (1)" in page
+    app.config["BANK_HOLIDAY_REGION"] = "SCT"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Overdue: no response within 5 working days (0)" in page

@@ -34,7 +34,7 @@ from ..models import (
     User,
     service_type_links,
 )
-from ..workdays import overdue_cutoff
+from ..workdays import overdue_cutoff, region
 from .actions import ACTIONS, Action
 from .outcomes import due_referrals, retention_started_before
 from .recent_changes import Undoable, recent_changes
@@ -224,7 +224,7 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
     return Statements(page, outcomes_statement(due, shown))
 
 
-# The same for every request of a day: worked out once (the holidays are fixed).
+# The same for every request of a day in one bank-holiday region: worked out once.
 _overdue_cutoff = lru_cache(maxsize=16)(overdue_cutoff)
 
 
@@ -242,7 +242,7 @@ def build_worklist(
     paged = "after" if paging.after else "before" if paging.before else None
     statements = _statements(scope_kind, paging.key if paged else None, paged, SHOWN)
     params |= {
-        "cutoff": _overdue_cutoff(today, working_days),
+        "cutoff": _overdue_cutoff(today, working_days, region()),
         "started_before": retention_started_before(today),
         "pivot": paging.after or paging.before,
         "user_organisation_id": user.organisation_id,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..models import CouncilArea, Referral, Service, User
 from ..templating import format_date, label
-from ..workdays import respond_by
+from ..workdays import region, respond_by
 from .followup import FollowUp
 from .models import ContactAttempt, ReferralUpdate
 from .outcomes import Question, questions
@@ -34,7 +34,8 @@ from .outcomes import Question, questions
 ID = "{id}"  # where a referral's id goes in a ``Links`` pattern
 UNATTENDED = ("overdue", "new", "accepted")  # sections before the first attendance
 NO_FOLLOW_UP = FollowUp([], [])
-# A day's answer-by date never changes (the holidays are fixed): worked out once.
+# A day's answer-by date is the same for every request in one bank-holiday region (the
+# region is part of the key): worked out once.
 _respond_by = lru_cache(maxsize=4096)(respond_by)
 
 
@@ -133,6 +134,7 @@ def items(
     found: dict[str, list[Item]] = defaultdict(list)
     # Many referrals share a day: each day is put in words once.
     days: dict[dt.date, str] = {}
+    holidays_in = region()
 
     def day_text(day: dt.date) -> str:
         if day not in days:
@@ -140,7 +142,7 @@ def items(
         return days[day]
 
     def due_by(day: dt.date) -> str:
-        return day_text(_respond_by(day, working_days))
+        return day_text(_respond_by(day, working_days, holidays_in))
 
     for row in rows:
         follow = follow_ups.get(row.id, NO_FOLLOW_UP)
