@@ -17,25 +17,38 @@ gives those to the reader). So the reader's linear programme covers every output
   leads a scheme, and an area lead's first page, for every period;
 - the JSON API: areas for every grouping and period (police divisions by every group of
   people too), the nation, trends and the quarterly report of every quarter;
-- the funnel plot (table, marks and the nation's line) for every grouping and rate;
-- the map (table and tiles) for every geography and rate, and every period;
+- the funnel plot (table, marks and the nation's line) for every grouping and rate, and
+  for every group of people where the largest areas publish them;
+- the map (table and tiles) for every geography and rate, and every period; then, with
+  council boundaries loaded, the geographic map (its table, key, and every area's
+  tooltip, label, colour and shape) for every geography and rate on both colour scales,
+  and every period;
 - the trends pages, the quarterly report and the quarterly pack (HTML; the PDF is drawn
   from the same pack).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from html import unescape
 
 import pytest
+import sqlalchemy as sa
 
 from referrals.choices import Role
+from referrals.models import CouncilArea
+from referrals.reports import map_views
 from referrals.reports import profiles as profile_module
+from referrals.reports import views as views_module
+from referrals.reports.colours import sequential_colour
 from referrals.reports.exports import MEASURES_IN_TABLE
-from referrals.reports.measures import RATES
+from referrals.reports.measures import GEOGRAPHIES, LARGE_LEVELS, MEASURES, RATES
 
 from .factories import make_api_client
+from .geodata import square_boundaries
+from .output_maps import geographic_problems, legend_problems
 from .output_profiles import own_figures, profile_figures
 from .output_tables import (
     area_table_figures,
@@ -49,6 +62,7 @@ from .output_tables import (
     wide_table_figures,
 )
 from .outputs import (
+    DASH,
     Published,
     Seen,
     json_problem,
@@ -136,7 +150,9 @@ def _own(client, published, periods) -> list[Seen]:
     return seen
 
 
-def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, monkeypatch):
+def test_every_output_publishes_only_what_the_csvs_publish(
+    harvested, session, monkeypatch, runner, tmp_path
+):
     """One generated database for every output, as building it and harvesting the CSVs
     takes longer than checking them all. Then the check is shown to work: showing the
     "<5" counts on the profile pages makes it fail."""
@@ -162,6 +178,12 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, m
         assert len(figures) > 500, name
         seen += figures
     assert sum("/map/frame" in s.where for s in harvests["maps"]) > 500
+    _load_boundaries(session, runner, tmp_path)  # the tile map's harvest is done
+    geographic, wrong = _geographic_maps(client, published, periods)
+    assert sum("/map/frame" in s.where for s in geographic) > 500
+    assert {s.text for s in geographic if "/map/frame" in s.where} >= {"<5", "[c]"}
+    seen += geographic
+    problems += wrong
     problems += _check(published, seen)
     assert problems == []
 
@@ -178,6 +200,67 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, m
     seen, problems = _profiles(client, published, periods)
     problems += _check(published, seen)
     assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
+    monkeypatch.undo()
+    _leaks_are_caught(client, published, periods, monkeypatch)
+
+
+def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
+    """Each harvest below fails when its output shows what the CSVs hide: the geographic
+    map's tooltips telling a hidden count or rate, its colours telling a hidden rate's
+    class, and a group of people's funnel plot giving a small number."""
+    latest = max(p for p in periods if p.startswith("12m"))
+    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
+    real_tooltip = map_views.tooltip
+
+    def telling(row, measure):
+        lines = real_tooltip(row, measure)
+        label = MEASURES[measure].label
+        for i, line in enumerate(lines):
+            if line.startswith("Referrals: <"):
+                lines[i] = "Referrals: 3"
+            elif line.startswith(f"{label}: [c]"):
+                lines[i] = f"{label}: 12.5% (95% interval 3.5 to 36.0%)"
+        return lines
+
+    monkeypatch.setattr(map_views, "tooltip", telling)
+    asks = [("council", p, "engagement_rate", "comparison") for p in periods]
+    asks += [(g, latest, m, "comparison") for g in GEOGRAPHIES for m in rates]
+    seen, problems = _geographic_maps(client, published, periods, asks)
+    problems += _check(published, seen)
+    assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
+    assert any("shows '12.5%' where the CSV has '[c]'" in p for p in problems), problems[:5]
+    monkeypatch.undo()
+
+    real_colours = map_views.colour_rows
+
+    def banding(table, measure, scale):
+        colours, edges = real_colours(table, measure, scale)
+        for row in table.rows:
+            if row.measure_value(measure) is None and edges:
+                colours[row.key] = sequential_colour(edges[0], edges)  # the lightest class
+        return colours, edges
+
+    monkeypatch.setattr(map_views, "colour_rows", banding)
+    asks = [(g, latest, m, "sequential") for g in GEOGRAPHIES for m in rates]
+    _, problems = _geographic_maps(client, published, periods, asks)
+    assert any("filled #EFF3FF where the CSV's '[c]'" in p for p in problems), problems[:5]
+    monkeypatch.undo()
+
+    real_funnel = views_module.funnel_plot
+
+    def naming(table, measure, title):
+        plot = real_funnel(table, measure, title)
+        if table.group != "all":
+            plot.omitted = [(n, "3" if w == "small numbers" else w) for n, w in plot.omitted]
+        return plot
+
+    monkeypatch.setattr(views_module, "funnel_plot", naming)
+    problems = _funnels(client, published, periods)
+    assert any(
+        "people='sex:" in p or "people='age:" in p or "people='pathway:" in p
+        for p in problems
+        if "shows '3' where the CSV has '<5'" in p
+    ), problems[:5]
 
 
 def _api_figures(client, published, periods, token) -> list[str]:
@@ -261,11 +344,20 @@ def _api_figures(client, published, periods, token) -> list[str]:
 
 def _funnels(client, published, periods) -> list[str]:
     """Every rate, for every grouping in the latest 12 months; every period for council
-    areas' conversion rate."""
+    areas' conversion rate. For each group of people (in the groupings and periods that
+    publish them): every rate in the latest 12 months, and the conversion rate in every
+    other period that has groups of people."""
     latest = max(p for p in periods if p.startswith("12m"))
-    asks = [(g, latest, "all", m) for g in GROUPINGS for m in RATES if m in MEASURES_IN_TABLE]
+    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
+    asks = [(g, latest, "all", m) for g in GROUPINGS for m in rates]
     asks += [("council", p, "all", "conversion_rate") for p in periods]
-    problems = []
+    grouped = _groups_of_people(published)
+    assert {g for g, _ in grouped} == set(LARGE_LEVELS), grouped.keys()
+    assert latest in {p for _, p in grouped}, "the latest 12 months have no groups of people"
+    for (grouping, period), peoples in grouped.items():
+        measures = rates if period == latest else ["conversion_rate", "offer_rate"]
+        asks += [(grouping, period, people, m) for people in peoples for m in measures]
+    problems, drawn = [], Counter()
     for grouping, period, people, measure in asks:
         url = f"/reports/funnel?group={grouping}&period={period}&people={people}&measure={measure}"
         response = client.get(url)
@@ -274,7 +366,20 @@ def _funnels(client, published, periods) -> list[str]:
             problems += funnel_problems(
                 response.text, grouping, period, people, measure, published
             )
+            rows = tables(response.text)[-1].rows[1:]
+            drawn[people == "all"] += sum(row[1].text != DASH for row in rows)
+    assert drawn[False] > 100, drawn  # groups of people's areas drawn and checked
     return problems
+
+
+def _groups_of_people(published) -> dict[tuple[str, str], list[str]]:
+    """The groups of people the CSVs publish, by grouping and period: the app offers them
+    for the largest areas in 12-month periods and financial years."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for grouping, _, period, people, _ in published.rows:
+        if people != "all":
+            found.setdefault((grouping, period), set()).add(people)
+    return {key: sorted(peoples) for key, peoples in sorted(found.items())}
 
 
 def _trends_pages(client, published, periods) -> list[Seen]:
@@ -331,6 +436,49 @@ def _maps(client, published, periods) -> list[Seen]:
         assert response.status_code == 200, url
         seen += frame_figures(response.text, grouping, period, measure, published, url)
     return seen
+
+
+def _load_boundaries(session, runner, tmp_path) -> None:
+    """A made-up square about each council area's centre, loaded as the boundaries are."""
+    councils = session.scalars(sa.select(CouncilArea)).all()
+    path = tmp_path / "councils.geojson"
+    path.write_text(json.dumps(square_boundaries(councils)))
+    result = runner.invoke(args=["import-boundaries", str(path), "--code-property", "code"])
+    assert result.exit_code == 0, result.output
+    assert f"Loaded boundaries for {len(councils)} council areas" in result.output
+
+
+def _geographic_maps(client, published, periods, asks=None) -> tuple[list[Seen], list[str]]:
+    """The geographic map, with council boundaries loaded: its page (the table beside it
+    and its key) and its frame (each area's tooltip, label, colour and shape). Every
+    geography for every rate in the latest 12 months, compared with the nation and on the
+    light-to-dark scale, and referrals on that scale; council areas' default rate in every
+    period."""
+    latest = max(p for p in periods if p.startswith("12m"))
+    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
+    if asks is None:
+        asks = [(g, latest, m, "comparison") for g in GEOGRAPHIES for m in rates]
+        asks += [(g, latest, m, "sequential") for g in GEOGRAPHIES for m in [*rates, "referrals"]]
+        asks += [("council", p, "engagement_rate", "comparison") for p in periods if p != latest]
+    seen, problems = [], []
+    for grouping, period, measure, scale in asks:
+        query = f"view=geographic&group={grouping}&period={period}&measure={measure}&scale={scale}"
+        url = f"/reports/map?{query}"
+        page = client.get(url)
+        assert page.status_code == 200, url
+        html = page.text
+        assert "drawn from their boundaries" in html, url
+        assert f'src="/reports/map/frame?{query}"' in unescape(html), url
+        seen += map_figures(html, grouping, period, measure, published, url)
+        problems += legend_problems(html, grouping, period, measure, scale, published, url)
+        url = f"/reports/map/frame?{query}"
+        frame = client.get(url)
+        assert frame.status_code == 200, url
+        seen += frame_figures(frame.text, grouping, period, measure, published, url)
+        problems += geographic_problems(
+            frame.text, grouping, period, measure, scale, published, url
+        )
+    return seen, problems
 
 
 def _quarterly(client, published, periods) -> list[Seen]:
