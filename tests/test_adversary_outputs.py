@@ -23,37 +23,31 @@ gives those to the reader). So the reader's linear programme covers every output
   council boundaries loaded, the geographic map (its table, key, and every area's
   tooltip, label, colour and shape) for every geography and rate on both colour scales,
   and every period;
-- the trends pages, the quarterly report and the quarterly pack (HTML; the PDF is drawn
-  from the same pack).
+- the trends pages, the quarterly report and the quarterly pack (HTML), and the pack's
+  PDF (its text) of the smallest ADP and scheme for the latest quarter.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from html import unescape
 
 import pytest
-import sqlalchemy as sa
 
 from referrals.choices import Role
-from referrals.models import CouncilArea
-from referrals.reports import map_views
+from referrals.reports import map_views, pack_views
 from referrals.reports import profiles as profile_module
 from referrals.reports import views as views_module
 from referrals.reports.colours import sequential_colour
 from referrals.reports.exports import MEASURES_IN_TABLE
-from referrals.reports.measures import GEOGRAPHIES, LARGE_LEVELS, MEASURES, RATES
+from referrals.reports.measures import MEASURES, RATES
 
 from .factories import make_api_client
-from .geodata import square_boundaries
-from .output_maps import geographic_problems, legend_problems
+from .output_harvests import by_size, funnels, geographic_maps, load_boundaries, pdf_packs
 from .output_profiles import own_figures, profile_figures
 from .output_tables import (
     area_table_figures,
     frame_figures,
-    funnel_problems,
     map_figures,
     measure_named,
     pack_table_figures,
@@ -62,7 +56,6 @@ from .output_tables import (
     wide_table_figures,
 )
 from .outputs import (
-    DASH,
     Published,
     Seen,
     json_problem,
@@ -160,7 +153,7 @@ def test_every_output_publishes_only_what_the_csvs_publish(
     _, token = make_api_client(session, Role.LEAD, name="Analysts' system")
     session.commit()
     problems = _api_figures(client, published, periods, token)
-    problems += _funnels(client, published, periods)
+    problems += funnels(client, published, periods)
     seen, wrong = _profiles(client, published, periods)
     problems += wrong
     assert len(seen) > 1000
@@ -178,11 +171,15 @@ def test_every_output_publishes_only_what_the_csvs_publish(
         assert len(figures) > 500, name
         seen += figures
     assert sum("/map/frame" in s.where for s in harvests["maps"]) > 500
-    _load_boundaries(session, runner, tmp_path)  # the tile map's harvest is done
-    geographic, wrong = _geographic_maps(client, published, periods)
+    load_boundaries(session, runner, tmp_path)  # the tile map's harvest is done
+    geographic, wrong = geographic_maps(client, published, periods)
     assert sum("/map/frame" in s.where for s in geographic) > 500
     assert {s.text for s in geographic if "/map/frame" in s.where} >= {"<5", "[c]"}
     seen += geographic
+    problems += wrong
+    pdfs, wrong = pdf_packs(client, published, periods)
+    assert len(pdfs) > 400
+    seen += pdfs
     problems += wrong
     problems += _check(published, seen)
     assert problems == []
@@ -207,7 +204,8 @@ def test_every_output_publishes_only_what_the_csvs_publish(
 def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
     """Each harvest below fails when its output shows what the CSVs hide: the geographic
     map's tooltips telling a hidden count or rate, its colours telling a hidden rate's
-    class, and a group of people's funnel plot giving a small number."""
+    class, the pack's PDF printing a small number the page hides, and a group of
+    people's funnel plot giving a small number."""
     latest = max(p for p in periods if p.startswith("12m"))
     rates = [m for m in RATES if m in MEASURES_IN_TABLE]
     real_tooltip = map_views.tooltip
@@ -224,8 +222,8 @@ def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
 
     monkeypatch.setattr(map_views, "tooltip", telling)
     asks = [("council", p, "engagement_rate", "comparison") for p in periods]
-    asks += [(g, latest, m, "comparison") for g in GEOGRAPHIES for m in rates]
-    seen, problems = _geographic_maps(client, published, periods, asks)
+    asks += [("council", latest, m, "comparison") for m in rates]
+    seen, problems = geographic_maps(client, published, periods, asks)
     problems += _check(published, seen)
     assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
     assert any("shows '12.5%' where the CSV has '[c]'" in p for p in problems), problems[:5]
@@ -241,9 +239,23 @@ def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
         return colours, edges
 
     monkeypatch.setattr(map_views, "colour_rows", banding)
-    asks = [(g, latest, m, "sequential") for g in GEOGRAPHIES for m in rates]
-    _, problems = _geographic_maps(client, published, periods, asks)
-    assert any("filled #EFF3FF where the CSV's '[c]'" in p for p in problems), problems[:5]
+    asks = [("council", latest, m, "sequential") for m in rates]
+    _, problems = geographic_maps(client, published, periods, asks)
+    assert any(
+        re.search(r"filled #EFF3FF where the CSV's '\S+' gives #E3E3E3", p) for p in problems
+    ), problems[:5]
+    monkeypatch.undo()
+
+    real_pdf = pack_views.html_to_pdf
+
+    def printing(html, stylesheets):
+        return real_pdf(html.replace(">&lt;5<", ">3<"), stylesheets)
+
+    monkeypatch.setattr(pack_views, "html_to_pdf", printing)
+    seen, problems = pdf_packs(client, published, periods, groupings=("adp",))
+    problems += _check(published, seen)
+    assert any("the PDF shows '3' where the page has '<5'" in p for p in problems), problems[:5]
+    assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
     monkeypatch.undo()
 
     real_funnel = views_module.funnel_plot
@@ -255,7 +267,7 @@ def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
         return plot
 
     monkeypatch.setattr(views_module, "funnel_plot", naming)
-    problems = _funnels(client, published, periods)
+    problems = funnels(client, published, periods, everybody=False)
     assert any(
         "people='sex:" in p or "people='age:" in p or "people='pathway:" in p
         for p in problems
@@ -342,53 +354,13 @@ def _api_figures(client, published, periods, token) -> list[str]:
     return problems
 
 
-def _funnels(client, published, periods) -> list[str]:
-    """Every rate, for every grouping in the latest 12 months; every period for council
-    areas' conversion rate. For each group of people (in the groupings and periods that
-    publish them): every rate in the latest 12 months, and the conversion rate in every
-    other period that has groups of people."""
-    latest = max(p for p in periods if p.startswith("12m"))
-    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
-    asks = [(g, latest, "all", m) for g in GROUPINGS for m in rates]
-    asks += [("council", p, "all", "conversion_rate") for p in periods]
-    grouped = _groups_of_people(published)
-    assert {g for g, _ in grouped} == set(LARGE_LEVELS), grouped.keys()
-    assert latest in {p for _, p in grouped}, "the latest 12 months have no groups of people"
-    for (grouping, period), peoples in grouped.items():
-        measures = rates if period == latest else ["conversion_rate", "offer_rate"]
-        asks += [(grouping, period, people, m) for people in peoples for m in measures]
-    problems, drawn = [], Counter()
-    for grouping, period, people, measure in asks:
-        url = f"/reports/funnel?group={grouping}&period={period}&people={people}&measure={measure}"
-        response = client.get(url)
-        assert response.status_code == 200, url
-        if "funnel-plot" in response.text:
-            problems += funnel_problems(
-                response.text, grouping, period, people, measure, published
-            )
-            rows = tables(response.text)[-1].rows[1:]
-            drawn[people == "all"] += sum(row[1].text != DASH for row in rows)
-    assert drawn[False] > 100, drawn  # groups of people's areas drawn and checked
-    return problems
-
-
-def _groups_of_people(published) -> dict[tuple[str, str], list[str]]:
-    """The groups of people the CSVs publish, by grouping and period: the app offers them
-    for the largest areas in 12-month periods and financial years."""
-    found: dict[tuple[str, str], set[str]] = {}
-    for grouping, _, period, people, _ in published.rows:
-        if people != "all":
-            found.setdefault((grouping, period), set()).add(people)
-    return {key: sorted(peoples) for key, peoples in sorted(found.items())}
-
-
 def _trends_pages(client, published, periods) -> list[Seen]:
     """The trends page of the smallest and the largest area of each geography (and of
     custody suites), for its default measure, and every rate for the smallest council."""
     seen = []
     latest = max(p for p in periods if p.startswith("12m"))
     for grouping in ("council", "adp", "police_division", "health_board", "custody_suite"):
-        order = _by_size(published, grouping, latest)
+        order = by_size(published, grouping, latest)
         asks = [(code, None) for code in {order[0], order[-1]}]
         if grouping == "council":
             asks += [(order[0], m) for m in RATES if m in MEASURES_IN_TABLE]
@@ -403,15 +375,6 @@ def _trends_pages(client, published, periods) -> list[Seen]:
                 else:
                     seen += wide_table_figures(table, grouping, code, published, url)
     return seen
-
-
-def _by_size(published, grouping, period) -> list[str]:
-    sizes = {}
-    for code in published.codes(grouping, period):
-        row = published.rows[(grouping, code, period, "all", "referrals")]
-        if row["value"] or row["value_note"]:
-            sizes[code] = int(row["value"]) if row["value"] else 0
-    return sorted(sizes, key=lambda c: (sizes[c], c))
 
 
 def _maps(client, published, periods) -> list[Seen]:
@@ -436,49 +399,6 @@ def _maps(client, published, periods) -> list[Seen]:
         assert response.status_code == 200, url
         seen += frame_figures(response.text, grouping, period, measure, published, url)
     return seen
-
-
-def _load_boundaries(session, runner, tmp_path) -> None:
-    """A made-up square about each council area's centre, loaded as the boundaries are."""
-    councils = session.scalars(sa.select(CouncilArea)).all()
-    path = tmp_path / "councils.geojson"
-    path.write_text(json.dumps(square_boundaries(councils)))
-    result = runner.invoke(args=["import-boundaries", str(path), "--code-property", "code"])
-    assert result.exit_code == 0, result.output
-    assert f"Loaded boundaries for {len(councils)} council areas" in result.output
-
-
-def _geographic_maps(client, published, periods, asks=None) -> tuple[list[Seen], list[str]]:
-    """The geographic map, with council boundaries loaded: its page (the table beside it
-    and its key) and its frame (each area's tooltip, label, colour and shape). Every
-    geography for every rate in the latest 12 months, compared with the nation and on the
-    light-to-dark scale, and referrals on that scale; council areas' default rate in every
-    period."""
-    latest = max(p for p in periods if p.startswith("12m"))
-    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
-    if asks is None:
-        asks = [(g, latest, m, "comparison") for g in GEOGRAPHIES for m in rates]
-        asks += [(g, latest, m, "sequential") for g in GEOGRAPHIES for m in [*rates, "referrals"]]
-        asks += [("council", p, "engagement_rate", "comparison") for p in periods if p != latest]
-    seen, problems = [], []
-    for grouping, period, measure, scale in asks:
-        query = f"view=geographic&group={grouping}&period={period}&measure={measure}&scale={scale}"
-        url = f"/reports/map?{query}"
-        page = client.get(url)
-        assert page.status_code == 200, url
-        html = page.text
-        assert "drawn from their boundaries" in html, url
-        assert f'src="/reports/map/frame?{query}"' in unescape(html), url
-        seen += map_figures(html, grouping, period, measure, published, url)
-        problems += legend_problems(html, grouping, period, measure, scale, published, url)
-        url = f"/reports/map/frame?{query}"
-        frame = client.get(url)
-        assert frame.status_code == 200, url
-        seen += frame_figures(frame.text, grouping, period, measure, published, url)
-        problems += geographic_problems(
-            frame.text, grouping, period, measure, scale, published, url
-        )
-    return seen, problems
 
 
 def _quarterly(client, published, periods) -> list[Seen]:
@@ -529,7 +449,7 @@ def _packs(client, published, periods) -> list[Seen]:
     latest = max(p for p in periods if p.startswith("12m"))
     asks = [(q, None) for q in quarters]
     for grouping in ("adp", "police_division", "scheme"):
-        asks.append((max(quarters), f"{grouping}:{_by_size(published, grouping, latest)[0]}"))
+        asks.append((max(quarters), f"{grouping}:{by_size(published, grouping, latest)[0]}"))
     asks.append((max(quarters), "national"))
     for quarter, area in asks:
         url = f"/reports/pack?quarter={quarter}" + (f"&area={area}" if area else "")
