@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from html import unescape
 
 import pytest
@@ -92,30 +93,39 @@ def geographic_maps(client, published, periods, asks=None) -> tuple[list[Seen], 
     and its key) and its frame (each area's tooltip, label, colour and shape). Every
     geography for every rate in the latest 12 months, compared with the nation and on the
     light-to-dark scale, and referrals on that scale; council areas' default rate in every
-    period."""
+    period; and the offer rate of each group of people where the largest areas publish
+    them in the latest 12 months (the map's form does not offer groups of people, but its
+    address takes them)."""
     latest = max(p for p in periods if p.startswith("12m"))
     rates = [m for m in RATES if m in MEASURES_IN_TABLE]
     if asks is None:
         asks = [(g, latest, m, "comparison") for g in GEOGRAPHIES for m in rates]
         asks += [(g, latest, m, "sequential") for g in GEOGRAPHIES for m in [*rates, "referrals"]]
         asks += [("council", p, "engagement_rate", "comparison") for p in periods if p != latest]
+        grouped = groups_of_people(published)
+        for grouping in LARGE_LEVELS:
+            for people in grouped[(grouping, latest)]:
+                asks.append((grouping, latest, "offer_rate", "comparison", people))
     seen, problems = [], []
-    for grouping, period, measure, scale in asks:
+    for grouping, period, measure, scale, *group in asks:
+        people = group[0] if group else "all"
         query = f"view=geographic&group={grouping}&period={period}&measure={measure}&scale={scale}"
+        query += f"&people={people}" if group else ""
         url = f"/reports/map?{query}"
         page = client.get(url)
         assert page.status_code == 200, url
         html = page.text
         assert "drawn from their boundaries" in html, url
         assert f'src="/reports/map/frame?{query}"' in unescape(html), url
-        seen += map_figures(html, grouping, period, measure, published, url)
-        problems += legend_problems(html, grouping, period, measure, scale, published, url)
+        more = map_figures(html, grouping, period, measure, published, url)
+        problems += legend_problems(html, grouping, period, measure, scale, published, url, people)
         url = f"/reports/map/frame?{query}"
         frame = client.get(url)
         assert frame.status_code == 200, url
-        seen += frame_figures(frame.text, grouping, period, measure, published, url)
+        more += frame_figures(frame.text, grouping, period, measure, published, url)
+        seen += [replace(s, people=people) for s in more]
         problems += geographic_problems(
-            frame.text, grouping, period, measure, scale, published, url
+            frame.text, grouping, period, measure, scale, published, url, people
         )
     return seen, problems
 

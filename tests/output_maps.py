@@ -49,37 +49,41 @@ def frame_areas(html: str) -> list[dict]:
     return json.loads(found.group(1)) if found else []
 
 
-def shown_values(published, grouping, period, measure) -> list[float]:
+def shown_values(published, grouping, period, measure, people="all") -> list[float]:
     """Every figure the CSV shows for the areas of a grouping (as a map reads it)."""
     values = []
     for code in published.codes(grouping, period):
-        row = published.rows.get((grouping, code, period, "all", measure))
+        row = published.rows.get((grouping, code, period, people, measure))
         if row is not None and (value := shown_value(row)) is not None:
             values.append(value)
     return values
 
 
-def legend_problems(html, grouping, period, measure, scale, published, where) -> list[str]:
+def legend_problems(
+    html, grouping, period, measure, scale, published, where, people="all"
+) -> list[str]:
     """The light-to-dark key's class edges against those of the CSV's shown figures."""
     if scale != "sequential" and measure in RATES:
         return []
     key = html.partition("<h2>Key</h2>")[2].partition("</ul>")[0]
     edges = [float(e) for e in re.findall(r"up to ([\d.]+)", key)]
-    values = shown_values(published, grouping, period, measure)
+    values = shown_values(published, grouping, period, measure, people)
     expected = [round(e, 3) for e in sequential_bins(values)]
     if edges != expected:
         return [f"{where}: the key's edges are {edges}; the CSV's shown figures give {expected}"]
     return []
 
 
-def geographic_problems(html, grouping, period, measure, scale, published, where) -> list[str]:
+def geographic_problems(
+    html, grouping, period, measure, scale, published, where, people="all"
+) -> list[str]:
     """Every area of a geographic map frame: its colour, comparison, symbol, lines and
     shape, against the CSV (see the module's docstring)."""
     areas = frame_areas(html)
     if not areas:
         return [f"{where}: no areas drawn"]
     sequential = scale == "sequential" or measure not in RATES
-    edges = sequential_bins(shown_values(published, grouping, period, measure))
+    edges = sequential_bins(shown_values(published, grouping, period, measure, people))
     label = MEASURES[measure].label
     states = {s.label for s in STATES.values()}
     problems = []
@@ -94,7 +98,7 @@ def geographic_problems(html, grouping, period, measure, scale, published, where
         elif area["radius"] != 4:
             problems.append(f"{here}: a marker of radius {area['radius']}, not one size")
         code = published.names.get((grouping, name))
-        row = published.rows.get((grouping, code, period, "all", measure))
+        row = published.rows.get((grouping, code, period, people, measure))
         if row is None:
             problems.append(f"{here}: drawn, but the CSVs publish no {measure} for it")
             continue

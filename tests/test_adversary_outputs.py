@@ -242,7 +242,7 @@ def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
     asks = [("council", latest, m, "sequential") for m in rates]
     _, problems = geographic_maps(client, published, periods, asks)
     assert any(
-        re.search(r"filled #EFF3FF where the CSV's '\S+' gives #E3E3E3", p) for p in problems
+        re.search(r"filled #EFF3FF where the CSV's '[^']+' gives #E3E3E3", p) for p in problems
     ), problems[:5]
     monkeypatch.undo()
 
