@@ -224,7 +224,7 @@ def pack_table_figures(table, grouping, code, quarter, published, where) -> list
     year, q = quarter.split("Q")
     ending = f"12m-{year}-{3 * int(q):02d}"
     seen = []
-    columns = [i for i, name in enumerate(head) if re.match(r"(\w+Q\d|Latest year): ", name)]
+    columns = [i for i, name in enumerate(head) if re.match(r"(\w+Q\d|Latest year)(: |$)", name)]
     for row in table.rows[1:]:
         measure = measure_named(row[0].text)
         if measure not in MEASURES_IN_TABLE:
