@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..audit import record
 from ..choices import UNSUCCESSFUL_OUTCOMES, AttemptMethod, AttemptOutcome
@@ -202,3 +202,28 @@ def timeline(session: Session, referral: Referral) -> list[TimelineEntry]:
         )
     ]
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def follow_through(session: Session, referral: Referral) -> tuple[FollowUp, list[TimelineEntry]]:
+    """One referral's ``FollowUp`` and its ``timeline``, reading its attempts and updates
+    once (two queries), with the names of who logged them."""
+    attempts = list(
+        session.scalars(
+            sa.select(ContactAttempt)
+            .where(ContactAttempt.referral_id == referral.id)
+            .options(joinedload(ContactAttempt.user).load_only(User.name))
+            .order_by(ContactAttempt.attempted_on, ContactAttempt.id)
+        )
+    )
+    updates = list(
+        session.scalars(
+            sa.select(ReferralUpdate)
+            .where(ReferralUpdate.referral_id == referral.id)
+            .options(joinedload(ReferralUpdate.user).load_only(User.name))
+            .order_by(ReferralUpdate.id)
+        )
+    )
+    entries = [TimelineEntry(e.at, "event", e) for e in referral.events]
+    entries += [TimelineEntry(a.at, "attempt", a) for a in sorted(attempts, key=lambda a: a.id)]
+    entries += [TimelineEntry(u.at, "update", u) for u in updates]
+    return FollowUp(attempts, updates), sorted(entries, key=lambda entry: entry.at)

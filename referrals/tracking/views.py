@@ -24,6 +24,7 @@ from .detail import detail_page
 from .forms import ReferralSearchForm, TransitionForm, reason_choices
 from .lifecycle import UNDO_WINDOW, apply
 from .listing import ReferralSearch, list_referrals
+from .loading import referral_page_for, referral_to_change
 from .making import ReferralMaker
 from .scope import referral_for
 from .worklist import SectionPage, build_worklist
@@ -94,10 +95,12 @@ def referral_made(referral_id: int):
 @bp.get("/referrals/<int:referral_id>")
 @role_required(*PERSON_LEVEL_ROLES)
 def referral_detail(referral_id: int):
-    referral = referral_for(db.session, current_user, referral_id)
+    referral = referral_page_for(db.session, current_user, referral_id)
+    # Recorded after the page is made, so that committing does not expire what it shows.
+    page = detail_page(referral)
     record("referral_viewed", referral)
     db.session.commit()
-    return detail_page(referral)
+    return page
 
 
 @bp.post("/referrals/<int:referral_id>/<action>")
@@ -105,7 +108,7 @@ def referral_detail(referral_id: int):
 def change_referral(referral_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
-    referral = referral_for(db.session, current_user, referral_id)
+    referral = referral_to_change(db.session, current_user, referral_id)
     if current_user.role not in ACTIONS[action].roles:
         abort(403)
     form = TransitionForm(prefix=action)
@@ -113,6 +116,7 @@ def change_referral(referral_id: int, action: str):
     back = request.form.get("back")
     if not form.validate():
         message = " ".join(m for _, m in form_errors(form)) or "Check the form and try again."
+        referral = referral_page_for(db.session, current_user, referral_id)
         return detail_page(referral, message, action, form, 400)
     try:
         event = apply(
@@ -143,7 +147,7 @@ def change_referral(referral_id: int, action: str):
         return _stale(referral_id, str(StaleReferral()))
     except TransitionError as exc:
         db.session.rollback()
-        referral = referral_for(db.session, current_user, referral_id)
+        referral = referral_page_for(db.session, current_user, referral_id)
         return detail_page(referral, str(exc), action, form, 400)
     flash(done_message(action, reference), "success")
     if back == "worklist":
@@ -153,7 +157,7 @@ def change_referral(referral_id: int, action: str):
 
 def _stale(referral_id: int, message: str):
     db.session.expire_all()
-    referral = referral_for(db.session, current_user, referral_id)
+    referral = referral_page_for(db.session, current_user, referral_id)
     return detail_page(referral, message, status=409)
 
 
