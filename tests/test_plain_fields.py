@@ -23,7 +23,8 @@ BOTH = """
 {%- from "macros/forms.html" import field -%}
 {%- from "macros/plain_fields.html" import plain_field, hidden_input, csrf_input -%}
 {%- macro pair(f, hint=None, class_="", autocomplete=None) -%}
-{{ field(f, hint=hint, class_=class_, autocomplete=autocomplete) }}@@SPLIT@@{{ plain_field(f, hint=hint, class_=class_, autocomplete=autocomplete) }}
+{{ field(f, hint=hint, class_=class_, autocomplete=autocomplete) }}@@SPLIT@@
+{{- plain_field(f, hint=hint, class_=class_, autocomplete=autocomplete) }}
 {%- endmacro -%}
 """
 
@@ -100,9 +101,7 @@ def test_the_follow_up_forms_write_the_same_html_blank_and_with_errors(app):
             assert_same(app, "{{ pair(f.note) }}", f=form)
         for form in (UpdateForm(formdata=None), update):
             assert_same(app, "{{ pair(f.release_on, hint='Hint', class_='short') }}", f=form)
-            assert_same(
-                app, "{{ pair(f.new_phone, hint='Hint', autocomplete='off') }}", f=form
-            )
+            assert_same(app, "{{ pair(f.new_phone, hint='Hint', autocomplete='off') }}", f=form)
             assert_same(app, "{{ pair(f.message) }}", f=form)
 
 

@@ -66,6 +66,11 @@ def detail_page(
     if undo_problem(referral, current_user, now_utc()) is None:
         undo_form = VersionForm(formdata=None)
         undo_form.version.data = referral.version
+    # Only passing a referral on links a new one to it, and that closes it as "referred
+    # on" for good (it cannot be undone or reopened): other referrals need not look.
+    passed_on_to = []
+    if referral.close_reason == CloseReason.REFERRED_ON:
+        passed_on_to = passed_on_from(db.session, current_user, referral.id)
     return (
         render_template(
             "tracking/detail.html",
@@ -81,7 +86,7 @@ def detail_page(
             undo_form=undo_form,
             undo_event=last_change(referral) if undo_form else None,
             can_refer_on=is_open,
-            passed_on_to=passed_on_from(db.session, current_user, referral.id),
+            passed_on_to=passed_on_to,
         ),
         status,
     )

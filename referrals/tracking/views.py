@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record
+from ..audit import record, record_together
 from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Need, ReferralStatus, Role, Substance
 from ..clock import now_utc, today_local
@@ -98,7 +98,7 @@ def referral_detail(referral_id: int):
     referral = referral_page_for(db.session, current_user, referral_id)
     # Recorded after the page is made, so that committing does not expire what it shows.
     page = detail_page(referral)
-    record("referral_viewed", referral)
+    record_together({"action": "referral_viewed", "obj": referral})
     db.session.commit()
     return page
 
