@@ -131,10 +131,13 @@ def change_referral(referral_id: int, action: str):
             declined_by=form.declined_by.data or None,
             note=form.note.data,
         )
-        record(
-            f"referral_{action}",
-            referral,
-            detail={"to": event.to_status.value, "date": event.event_date.isoformat()},
+        # One plain insert, after the change is flushed (a stale version fails here).
+        record_together(
+            {
+                "action": f"referral_{action}",
+                "obj": referral,
+                "detail": {"to": event.to_status.value, "date": event.event_date.isoformat()},
+            }
         )
         # Read before the commit expires them, so the redirect needs no query.
         reference, referral_id = referral.reference, referral.id
