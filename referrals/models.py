@@ -478,7 +478,7 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     # Multi-factor sign-in: the sign-in app's shared secret (encrypted), when it was
     # confirmed, and the last 30-second step whose code was used (a code works once).
-    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
     totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None]
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -566,6 +566,8 @@ class Referral(db.Model):
         sa.Index("ix_referrals_suite_made_at", "custody_suite_id", "made_at", "id"),
         sa.Index("ix_referrals_made_at", "made_at", "id"),
         sa.Index("ix_referrals_service_status", "service_id", "status", "referred_on", "id"),
+        # The referral API's list, oldest change first, a page at a time by cursor.
+        sa.Index("ix_referrals_updated_at", "updated_at", "id"),
         # The worklist's outcomes after treatment starts: only attended referrals, with
         # what decides whether an outcome is due (read from the index alone on
         # PostgreSQL, instead of walking the whole table in date order).

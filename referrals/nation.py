@@ -5,7 +5,8 @@ every area is compared with ("Compared with <name>"), the four geography levels 
 atomic council or local authority area, and the three groupings of them), the postcode
 areas the directory covers and the bank-holiday region for working days. Pages read the
 settings once per request (or per command) through ``current()``; templates get them as
-``nation`` and ``national_name``.
+``nation`` and ``national_name``. The same statement tells whether demo data is loaded (the
+banner every page shows), so a page pays for one small read of the installation's settings.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from flask import Flask, g, has_app_context
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
-from .models import NationSetting
+from .models import AppSetting, NationSetting
+
+DEMO_SETTING = "demo_data"  # the app setting the demo loader writes
+_DEMO_ROW = "*demo_data"  # how the combined read marks it (no nation setting has a "*")
 
 LEVELS = ("council", "adp", "police_division", "health_board")
 
@@ -123,8 +127,18 @@ def from_settings(settings: dict[str, str]) -> Nation:
 
 
 def load(session) -> Nation:
-    rows = session.execute(sa.select(NationSetting.key, NationSetting.value)).all()
-    return from_settings(dict(rows))
+    return _read(session)[0]
+
+
+def _read(session) -> tuple[Nation, bool]:
+    """The nation's settings and whether demo data is loaded, in one statement."""
+    demo = sa.select(sa.literal(_DEMO_ROW), sa.literal("")).where(
+        sa.exists().where(AppSetting.key == DEMO_SETTING)
+    )
+    rows = session.execute(sa.select(NationSetting.key, NationSetting.value).union_all(demo))
+    settings = dict(rows.all())
+    demo_loaded = settings.pop(_DEMO_ROW, None) is not None
+    return from_settings(settings), demo_loaded
 
 
 def current() -> Nation:
@@ -133,14 +147,30 @@ def current() -> Nation:
         return Nation()
     nation = g.get("_nation")
     if nation is None:
-        nation = g._nation = load(db.session)
+        nation, g._demo_data = _read(db.session)
+        g._nation = nation
     return nation
 
 
+def demo_data_loaded() -> bool:
+    """Whether demo data is loaded, read with the nation's settings; False when the
+    database cannot be read (an error page)."""
+    if not has_app_context():
+        return False
+    if "_demo_data" not in g:
+        try:
+            current()
+        except SQLAlchemyError:
+            db.session.rollback()
+            return False
+    return g._demo_data
+
+
 def forget() -> None:
-    """Read the settings again next time (after loading a data pack)."""
+    """Read the settings again next time (after loading a data pack or the demo data)."""
     if has_app_context():
         g.pop("_nation", None)
+        g.pop("_demo_data", None)
 
 
 def init_app(app: Flask) -> None:

@@ -10,16 +10,12 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from jinja2 import StrictUndefined
-from sqlalchemy.exc import SQLAlchemyError
 
 from .choices import Role
 from .clock import local_zone, now_utc, today_local
 from .dates import example_hint
-from .extensions import db
 from .forms import form_errors
-from .models import AppSetting
-
-DEMO_SETTING = "demo_data"
+from .nation import demo_data_loaded
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,17 @@ def role_label(value: str | None) -> str:
         return str(value or "")
 
 
+def fixed_url(endpoint: str, filename: str | None = None) -> str:
+    """``url_for`` for a link that takes no arguments (or a static file): the same for
+    every request through one script root, so it is built once per app and root."""
+    urls = current_app.extensions.setdefault("fixed_urls", {})
+    key = (endpoint, filename, request.script_root)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(endpoint, filename=filename) if filename else url_for(endpoint)
+    return url
+
+
 def nav_items() -> list[dict]:
     """The navigation links for the current user, limited to pages this app serves."""
     role = current_user.role if current_user.is_authenticated else None
@@ -74,18 +81,9 @@ def nav_items() -> list[dict]:
             continue
         if item.roles is not None and role not in item.roles:
             continue
-        url = url_for(item.endpoint)
         current = request.endpoint == item.endpoint
-        items.append({"url": url, "label": item.label, "current": current})
+        items.append({"url": fixed_url(item.endpoint), "label": item.label, "current": current})
     return items
-
-
-def demo_data_loaded() -> bool:
-    try:
-        return db.session.get(AppSetting, DEMO_SETTING) is not None
-    except SQLAlchemyError:
-        db.session.rollback()
-        return False
 
 
 def format_date(value: dt.date | dt.datetime | None) -> str:
@@ -143,6 +141,7 @@ def init_app(app: Flask) -> None:
     def inject() -> dict:
         return {
             "nav_items": nav_items,
+            "fixed_url": fixed_url,
             "role_tag": role_tag,
             "demo_data_loaded": demo_data_loaded,
             "Role": Role,

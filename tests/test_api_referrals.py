@@ -406,3 +406,57 @@ def test_referral_endpoints_never_answer_cross_origin_requests(client, world):
         assert "Access-Control-Allow-Origin" not in response.headers, (method, url)
     public = client.get("/api/v1/services", headers={"Origin": "https://elsewhere.example"})
     assert public.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_list_is_read_page_by_page_with_a_cursor_and_skips_nothing_changed_meanwhile(
+    client, session, world
+):
+    base = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    referrer = world["ours"].referrer
+    made = [world["ours"]] + [
+        make_referral(session, service=world["service"], referrer=referrer) for _ in range(5)
+    ]
+    # Two share a time: the id decides between them.
+    minutes = [0, 10, 10, 20, 30, 40]
+    for referral, minute in zip(made, minutes, strict=True):
+        session.execute(
+            sa.update(Referral)
+            .where(Referral.id == referral.id)
+            .values(updated_at=base + dt.timedelta(minutes=minute))
+        )
+    session.commit()
+    in_order = [r.reference for r in made]
+    headers = bearer(world["trust_token"])
+    since = "changed_since=2026-11-01T08:00:00Z"
+
+    first = client.get(f"/api/v1/referrals?{since}&per_page=2", headers=headers).get_json()
+    assert [r["reference"] for r in first["contents"]] == in_order[:2]
+    assert first["page_number"] == 1 and first["total_items"] == 6 and first["total_pages"] == 3
+    assert first["next_cursor"] and first["last_page"] is False
+
+    # Someone changes the first referral after page 1 was read: with page numbers it would
+    # shift everything up one and the third referral would never be seen.
+    session.execute(
+        sa.update(Referral)
+        .where(Referral.id == made[0].id)
+        .values(updated_at=base + dt.timedelta(hours=2))
+    )
+    session.commit()
+    seen = [r["reference"] for r in first["contents"]]
+    page, cursor = first, first["next_cursor"]
+    while cursor:
+        page = client.get(
+            f"/api/v1/referrals?{since}&per_page=2&cursor={cursor}", headers=headers
+        ).get_json()
+        seen += [r["reference"] for r in page["contents"]]
+        cursor = page["next_cursor"]
+    assert seen == [*in_order, in_order[0]]  # everything once, the changed one again last
+    assert page["last_page"] is True and page["page_number"] == 4
+
+    for query, field in (
+        ("cursor=not-a-cursor", "cursor"),
+        ("cursor=MjAyNi0xMS0wMVQwOTowMDowMHwxfDI&page=2", "cursor"),
+    ):
+        answer = client.get(f"/api/v1/referrals?{query}", headers=headers)
+        assert answer.status_code == 400, query
+        assert field in answer.get_json()["errors"]

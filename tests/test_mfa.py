@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from referrals.choices import Role
 from referrals.models import AppSetting, AuditEvent, User
-from referrals.templating import DEMO_SETTING
+from referrals.nation import DEMO_SETTING
 
 from .factories import PASSWORD, council, make_organisation, make_user, suite
 from .test_auth import next_code, sign_in

@@ -6,7 +6,7 @@ import pytest
 from flask import abort
 
 from referrals.models import AppSetting
-from referrals.templating import DEMO_SETTING
+from referrals.nation import DEMO_SETTING
 
 
 def page(client, url="/"):

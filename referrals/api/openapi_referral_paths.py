@@ -14,6 +14,8 @@ from .openapi_parts import (
     STRING,
     UNAUTHORISED,
     get,
+    nullable,
+    obj,
     ok,
     page_of,
     path_id,
@@ -44,9 +46,31 @@ def referral_paths() -> dict:
                         "Only this status.",
                     ),
                     *PAGING[:2],
+                    query(
+                        "cursor",
+                        STRING,
+                        "Where the next page starts: the next_cursor of the page before "
+                        "(instead of page). Pages found this way cost the same however far "
+                        "in they are, and a referral changed while you read moves to the end "
+                        "and is given again rather than skipped.",
+                    ),
                 ],
                 "responses": {
-                    "200": ok(page_of(ref("ReferralSummary"))),
+                    "200": ok(
+                        {
+                            "allOf": [
+                                page_of(ref("ReferralSummary")),
+                                obj(
+                                    ["next_cursor"],
+                                    next_cursor={
+                                        **nullable(STRING),
+                                        "description": "Send as cursor for the next page; "
+                                        "null on the last page.",
+                                    },
+                                ),
+                            ]
+                        }
+                    ),
                     "400": BAD_QUERY,
                     "401": UNAUTHORISED,
                 },

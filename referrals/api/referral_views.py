@@ -26,8 +26,9 @@ from ..tracking.scope import find_referral
 from . import bp
 from .auth import client_required, current_client
 from .clients import client_scope
+from .cursors import cursor_arg, page_after
 from .fhir import FHIR_JSON, bundle
-from .params import ApiError, Paging, choice_arg, datetime_arg, page_body, page_of, parse_uuid
+from .params import ApiError, Paging, choice_arg, datetime_arg, page_body, parse_uuid
 from .referral_io import form_errors, new_referral_form, referral_full, referral_summary
 from .status_changes import read_status_change
 
@@ -84,6 +85,7 @@ def create_referral():
 def referrals():
     client = current_client()
     paging = Paging.from_request()
+    cursor = cursor_arg()
     changed_since = datetime_arg("changed_since")
     status = choice_arg("status", ReferralStatus.values())
     ids = (
@@ -95,7 +97,8 @@ def referrals():
         ids = ids.where(Referral.updated_at >= changed_since)
     if status is not None:
         ids = ids.where(Referral.status == status)
-    total, page_ids = page_of(db.session, ids, paging)
+    page = page_after(db.session, ids, Referral.updated_at, Referral.id, paging, cursor)
+    page_ids = page.ids
     found = {
         r.id: r
         for r in db.session.scalars(
@@ -115,12 +118,15 @@ def referrals():
         detail={
             "changed_since": changed_since,
             "status": status,
-            "page": paging.page,
+            "page": page.paging.page,
             "references": [item["reference"] for item in contents],
         },
     )
     db.session.commit()
-    return jsonify(page_body(total, paging, contents))
+    body = page_body(page.total, page.paging, contents)
+    body["next_cursor"] = page.next.token() if page.next else None
+    body["last_page"] = page.next is None
+    return jsonify(body)
 
 
 @bp.get("/referrals/<referral_id>")

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ..audit import client_ip, record
 from ..clock import now_utc
 from ..extensions import db
-from ..templating import demo_data_loaded
+from ..nation import demo_data_loaded
 from . import mfa, sessions, throttle
 from .flow import DEMO_EMAILS, SID
 from .passwords import password_problem

@@ -14,8 +14,8 @@ from ..audit import client_ip, record
 from ..clock import now_utc
 from ..extensions import db
 from ..models import User
+from ..nation import demo_data_loaded
 from ..seed.demo import DEMO_ACCOUNTS
-from ..templating import demo_data_loaded
 from . import mfa, sessions, throttle
 
 PENDING = "pending_sign_in"

@@ -30,8 +30,8 @@ from ..models import (
     User,
     utcnow,
 )
+from ..nation import DEMO_SETTING
 from ..schemes.models import scheme_suites
-from ..templating import DEMO_SETTING
 from .bulk import reset_sequence
 from .demo_directory import build_demo_directory, demo_provider_organisation
 from .demo_schemes import build_demo_schemes
