@@ -10,6 +10,7 @@ number), counted since the person was last reached, suggest closing the referral
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -204,25 +205,30 @@ def timeline(session: Session, referral: Referral) -> list[TimelineEntry]:
     return sorted(entries, key=lambda entry: entry.at)
 
 
+@functools.cache
+def _statements() -> tuple[sa.Select, sa.Select]:
+    """Built once (after every model is mapped); the referral's id is a parameter."""
+    attempts = (
+        sa.select(ContactAttempt)
+        .where(ContactAttempt.referral_id == sa.bindparam("referral_id"))
+        .options(joinedload(ContactAttempt.user).load_only(User.name))
+        .order_by(ContactAttempt.attempted_on, ContactAttempt.id)
+    )
+    updates = (
+        sa.select(ReferralUpdate)
+        .where(ReferralUpdate.referral_id == sa.bindparam("referral_id"))
+        .options(joinedload(ReferralUpdate.user).load_only(User.name))
+        .order_by(ReferralUpdate.id)
+    )
+    return attempts, updates
+
+
 def follow_through(session: Session, referral: Referral) -> tuple[FollowUp, list[TimelineEntry]]:
     """One referral's ``FollowUp`` and its ``timeline``, reading its attempts and updates
     once (two queries), with the names of who logged them."""
-    attempts = list(
-        session.scalars(
-            sa.select(ContactAttempt)
-            .where(ContactAttempt.referral_id == referral.id)
-            .options(joinedload(ContactAttempt.user).load_only(User.name))
-            .order_by(ContactAttempt.attempted_on, ContactAttempt.id)
-        )
-    )
-    updates = list(
-        session.scalars(
-            sa.select(ReferralUpdate)
-            .where(ReferralUpdate.referral_id == referral.id)
-            .options(joinedload(ReferralUpdate.user).load_only(User.name))
-            .order_by(ReferralUpdate.id)
-        )
-    )
+    read_attempts, read_updates = _statements()
+    attempts = list(session.scalars(read_attempts, {"referral_id": referral.id}))
+    updates = list(session.scalars(read_updates, {"referral_id": referral.id}))
     entries = [TimelineEntry(e.at, "event", e) for e in referral.events]
     entries += [TimelineEntry(a.at, "attempt", a) for a in sorted(attempts, key=lambda a: a.id)]
     entries += [TimelineEntry(u.at, "update", u) for u in updates]
