@@ -119,3 +119,23 @@ def test_the_page_reads_the_same_statements_however_long_the_timeline(app, clien
     # The user and the nation's settings; the referral; its attempts and updates; the
     # audit row for the view.
     assert short - SIGN_IN_CHECK <= 4
+
+
+def test_a_refused_change_shows_the_whole_page_again_with_the_reason(client, session, page):
+    """A status change reads the referral without the person's details; when the change
+    is refused, the page shown again has them all, with the reason and the typed date."""
+    referral = page["referral"]
+    sign_in(client, "p@t.example")
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).strftime("%d/%m/%Y")
+    response = client.post(
+        f"/referrals/{referral.id}/accept",
+        data={"accept-on": tomorrow, "accept-version": str(referral.version)},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The date cannot be in the future." in html
+    assert referral.person_ref in html and "07700 900123" in html
+    assert f'id="accept-on" name="accept-on" type="text" value="{tomorrow}"' in html
+    assert "Harbour MAT" in html and "Constable Reid" in html
+    session.expire_all()
+    assert session.get(type(referral), referral.id).status == "made"
