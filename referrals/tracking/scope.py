@@ -44,6 +44,12 @@ def in_scope(user: User) -> sa.ColumnElement[bool]:
     return sa.false()  # area leads and anyone else: no person-level records
 
 
+def scope_key(user: User) -> tuple:
+    """Everything ``in_scope`` reads of ``user``: users with the same key see the same
+    referrals, so a statement built for one serves them all."""
+    return (user.role, user.organisation_id, user.custody_suite_id)
+
+
 def find_referral(session: Session, *conditions: sa.ColumnElement[bool]) -> Referral | None:
     """The one referral meeting ``conditions`` (which include a scope), with what its
     page and its API record show loaded, in one statement; None when there is none."""

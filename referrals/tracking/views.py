@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record
+from ..audit import record, record_together
 from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Need, ReferralStatus, Role, Substance
 from ..clock import now_utc, today_local
@@ -24,6 +24,7 @@ from .detail import detail_page
 from .forms import ReferralSearchForm, TransitionForm, reason_choices
 from .lifecycle import UNDO_WINDOW, apply
 from .listing import ReferralSearch, list_referrals
+from .loading import referral_page_for, referral_to_change
 from .making import ReferralMaker
 from .scope import referral_for
 from .worklist import SectionPage, build_worklist
@@ -95,10 +96,12 @@ def referral_made(referral_id: int):
 @bp.get("/referrals/<int:referral_id>")
 @role_required(*PERSON_LEVEL_ROLES)
 def referral_detail(referral_id: int):
-    referral = referral_for(db.session, current_user, referral_id)
-    record("referral_viewed", referral)
+    referral = referral_page_for(db.session, current_user, referral_id)
+    # Recorded after the page is made, so that committing does not expire what it shows.
+    page = detail_page(referral)
+    record_together({"action": "referral_viewed", "obj": referral})
     db.session.commit()
-    return detail_page(referral)
+    return page
 
 
 @bp.post("/referrals/<int:referral_id>/<action>")
@@ -106,7 +109,7 @@ def referral_detail(referral_id: int):
 def change_referral(referral_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
-    referral = referral_for(db.session, current_user, referral_id)
+    referral = referral_to_change(db.session, current_user, referral_id)
     if current_user.role not in ACTIONS[action].roles:
         abort(403)
     form = TransitionForm(prefix=action)
@@ -114,6 +117,7 @@ def change_referral(referral_id: int, action: str):
     back = request.form.get("back")
     if not form.validate():
         message = " ".join(m for _, m in form_errors(form)) or "Check the form and try again."
+        referral = referral_page_for(db.session, current_user, referral_id)
         return detail_page(referral, message, action, form, 400)
     try:
         event = apply(
@@ -128,10 +132,13 @@ def change_referral(referral_id: int, action: str):
             declined_by=form.declined_by.data or None,
             note=form.note.data,
         )
-        record(
-            f"referral_{action}",
-            referral,
-            detail={"to": event.to_status.value, "date": event.event_date.isoformat()},
+        # One plain insert, after the change is flushed (a stale version fails here).
+        record_together(
+            {
+                "action": f"referral_{action}",
+                "obj": referral,
+                "detail": {"to": event.to_status.value, "date": event.event_date.isoformat()},
+            }
         )
         # Read before the commit expires them, so the redirect needs no query.
         reference, referral_id = referral.reference, referral.id
@@ -144,7 +151,7 @@ def change_referral(referral_id: int, action: str):
         return _stale(referral_id, str(StaleReferral()))
     except TransitionError as exc:
         db.session.rollback()
-        referral = referral_for(db.session, current_user, referral_id)
+        referral = referral_page_for(db.session, current_user, referral_id)
         return detail_page(referral, str(exc), action, form, 400)
     flash(done_message(action, reference), "success")
     if back == "worklist":
@@ -154,7 +161,7 @@ def change_referral(referral_id: int, action: str):
 
 def _stale(referral_id: int, message: str):
     db.session.expire_all()
-    referral = referral_for(db.session, current_user, referral_id)
+    referral = referral_page_for(db.session, current_user, referral_id)
     return detail_page(referral, message, status=409)
 
 
