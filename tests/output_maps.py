@@ -39,7 +39,6 @@ AREA_KEYS = {"name", "fill", "lines", "latitude", "longitude", "radius", "geomet
 AREA_KEYS |= {"own"}
 GEOMETRY_KEYS = {"type", "coordinates", "geometries"}
 NOT_COMPARED = STATES[Comparison.NOT_COMPARED]
-GREYS = {SUPPRESSED.colour, NOT_COMPARED.colour}
 SYMBOLS = {s.symbol for s in STATES.values() if s.shape in ("up", "down")}
 PART_OF = re.compile(r"\(.+ is part of this area\)")
 
@@ -110,7 +109,7 @@ def geographic_problems(
             fill = SUPPRESSED.colour if value is None else sequential_colour(value, edges)
             wanted = {fill}
         else:
-            wanted = GREYS if value is None else {state.colour}
+            wanted = {SUPPRESSED.colour} if value is None else {state.colour}
         if area["fill"] not in wanted:
             problems.append(
                 f"{here}: filled {area['fill']} where the CSV's {row['value_note'] or value!r} "
