@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
+from geopy.distance import ELLIPSOIDS
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LAT = 111.32
@@ -41,6 +42,13 @@ def spherical_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+# geopy's geodesic is this computation (Karney's, by geographiclib) on this ellipsoid
+# in kilometres; called directly, without building geopy's points for every distance.
+_WGS84_KM = Geodesic(ELLIPSOIDS["WGS-84"][0], ELLIPSOIDS["WGS-84"][2])
+
+
 def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """The distance on the WGS84 ellipsoid, as geopy computes it."""
-    return geodesic((lat1, lon1), (lat2, lon2)).km
+    """The distance on the WGS84 ellipsoid, as geopy's ``geodesic`` computes it."""
+    return _WGS84_KM.Inverse(
+        float(lat1), float(lon1), float(lat2), float(lon2), Geodesic.DISTANCE
+    )["s12"]

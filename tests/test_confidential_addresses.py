@@ -7,6 +7,7 @@ import re
 import pytest
 
 from referrals.choices import Role
+from referrals.models import Service
 
 from .factories import make_organisation, make_service, make_user, suite
 from .test_auth import sign_in
@@ -81,3 +82,23 @@ def test_search_places_a_hidden_address_at_its_town_only(client, refuge, email):
     # radius, at the distance of its town.
     distance = re.search(r"nearest matching service is (\d+) km away", near_real)
     assert distance and int(distance.group(1)) > 60, near_real
+
+
+def test_a_hidden_address_is_placed_at_its_town_however_the_town_is_written(
+    client, session, refuge
+):
+    """ "St. Andrews" is the place St Andrews; a town the gazetteer does not know is
+    placed at its council area's centre."""
+    service = session.get(Service, refuge)
+    service.locations[0].town = "St. Andrews"
+    other = make_service(session, name="Hidden Somewhere", confidential_address=True)
+    other.locations[0].town = "Nowhere In Particular"
+    other.locations[0].latitude, other.locations[0].longitude = EDINBURGH
+    session.commit()
+    near = client.get("/services?q=St+Andrews&radius_km=5").get_data(as_text=True)
+    assert "Safe Haven Women" in near and "St. Andrews. The address is confidential" in near
+    # Its real position is in Edinburgh; it is found at Glasgow City's centre.
+    near_council = client.get("/services?q=Glasgow&radius_km=10").get_data(as_text=True)
+    assert "Hidden Somewhere" in near_council
+    near_real = client.get("/services?q=Edinburgh&radius_km=10").get_data(as_text=True)
+    assert "No services within 10 km of Edinburgh" in near_real

@@ -12,6 +12,7 @@ from referrals.choices import Gender, Role, ServiceStatus
 from referrals.directory.access import EVERYTHING
 from referrals.directory.geocoder import EXTENSION_KEY, GeocoderFailed
 from referrals.directory.search import Filters, search_services
+from referrals.geo import geodesic_km
 from referrals.models import Postcode, Service
 
 from .factories import council, make_service, make_user, suite
@@ -318,3 +319,15 @@ def test_search_agrees_with_brute_force_geodesic(session):
         assert [(round(h.distance_km, 9), h.service.id) for h in result.hits] == [
             (round(d, 9), sid) for d, sid in expected
         ]
+
+
+def test_distances_are_exactly_geopys_geodesic():
+    """The distances shown are geopy's geodesic to the last bit, computed without
+    building geopy's points."""
+    rng = random.Random(16)
+    for _ in range(500):
+        a = (rng.uniform(-90, 90), rng.uniform(-180, 180))
+        b = (rng.uniform(54.5, 61), rng.uniform(-8, -0.5))
+        assert geodesic_km(*a, *b) == geodesic(a, b).km
+        near = (b[0] + rng.uniform(-0.2, 0.2), b[1] + rng.uniform(-0.3, 0.3))
+        assert geodesic_km(*b, *near) == geodesic(b, near).km

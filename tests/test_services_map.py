@@ -7,8 +7,10 @@ import re
 from html import unescape
 
 import numpy as np
+import sqlalchemy as sa
 
 from referrals.directory.viewport import SPACING_PIXELS
+from referrals.models import Location, Service
 
 from .factories import make_service
 
@@ -53,13 +55,26 @@ def spacing_in_pixels(points, zoom):
 
 
 def test_markers_are_grouped_when_close_on_screen_and_separate_when_zoomed_in(client, session):
+    # A service with a second location first, so location ids and service ids differ.
+    other = make_service(session, name="Elsewhere", lat=60.15, lon=-1.15)
+    other.locations.append(
+        Location(
+            address_1="2 Far Road",
+            town="Lerwick",
+            postcode="ZE1 0AA",
+            latitude=60.2,
+            longitude=-1.2,
+            council_area=other.locations[0].council_area,
+        )
+    )
+    session.flush()
     for i in range(12):  # 12 services 110 m apart, in a line north of Glasgow's centre
         make_service(session, name=f"S{i:02}", lat=55.80 + i / 1000, lon=-4.2)
     make_service(session, name="Inverness one", lat=57.48, lon=-4.22)
     make_service(session, name="Twin A", lat=56.5, lon=-3.0)
     make_service(session, name="Twin B", lat=56.5, lon=-3.0)  # the same address
     session.commit()
-    whole = markers(client, zoom=6)
+    whole = markers(client, zoom=6, bbox="-8,54,-2.5,58.5")
     assert whole["services"] == whole["locations"] == 15
     assert sorted(c[2] for c in whole["clusters"]) == [2, 12]
     assert [m[3] for m in whole["markers"]] == ["Inverness one"]
@@ -70,7 +85,10 @@ def test_markers_are_grouped_when_close_on_screen_and_separate_when_zoomed_in(cl
     assert close["clusters"] == []
     assert sorted(m[3] for m in close["markers"]) == [f"S{i:02}" for i in range(12)]
     marker = next(m for m in close["markers"] if m[3] == "S00")
-    assert marker[:2] == [55.8, -4.2] and isinstance(marker[6], int)
+    assert marker[:2] == [55.8, -4.2]
+    # The popup's link goes to the service's page: the row carries the service's id.
+    s00 = session.scalar(sa.select(Service).where(Service.name == "S00"))
+    assert marker[6] == s00.id != s00.locations[0].id
     assert spacing_in_pixels([m[:2] for m in close["markers"]], 17) >= SPACING_PIXELS
 
     # Two services at one address never separate: zoomed right in, the group lists them.

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from .access import AddressViewer
+from .gazetteer import Gazetteer
 from .geocoder import Geocoder
 from .locate import NotFound, Origin, locate
 from .query import Understood, understand
 from .search import Filters, SearchResult, list_services, search_services
+from .taxonomy import TypeRow
 
 
 @dataclass
@@ -40,14 +42,19 @@ def find_services(
     viewer: AddressViewer,
     page: int = 1,
     home: Origin | None = None,
+    types: list[TypeRow] | None = None,
+    load=None,
 ) -> Found:
     """Services for what was typed. With no place in it, distances are from ``home``
-    (a custody worker's suite) when given, else the services are listed by name."""
-    understood = understand(session, text)
+    (a custody worker's suite) when given, else the services are listed by name.
+    ``types`` are the service types if already read; ``load`` turns a page of ranked
+    services into what is shown (``search.load_hits`` by default)."""
+    gazetteer = Gazetteer(session)
+    understood = understand(session, text, types=types, gazetteer=gazetteer)
     filters = with_query(filters, understood)
     origin: Origin | NotFound | None = None
     if understood.place:
-        origin = locate(session, understood.place, geocoder)
+        origin = locate(session, understood.place, geocoder, gazetteer)
     elif home is not None:
         origin = home
     if isinstance(origin, NotFound):
@@ -59,6 +66,7 @@ def find_services(
             now_local=now_local,
             viewer=viewer,
             page=page,
+            load=load,
         )
         return Found(understood, None, result)
     result = search_services(
@@ -69,5 +77,6 @@ def find_services(
         now_local=now_local,
         viewer=viewer,
         page=page,
+        load=load,
     )
     return Found(understood, origin, result)

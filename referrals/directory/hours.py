@@ -128,3 +128,15 @@ def format_hours(sessions: Iterable[Session]) -> str:
             f"{s.opens.strftime('%H:%M')}-{s.closes.strftime('%H:%M')}"
         )
     return "; ".join(f"{DAY_ABBREVIATIONS[d]} {','.join(t)}" for d, t in sorted(by_day.items()))
+
+
+def today_text(sessions: Sequence[Session], local: dt.datetime) -> str:
+    """Today's hours at local time ``local``, and whether open now: ``"Today 09:00 to
+    17:00 (open now)"``, ``"Open 24 hours today (open now)"`` or ``"Closed today"``."""
+    text = describe_day(sessions, local.weekday())
+    if text == "Closed":
+        return "Closed today"
+    state = "open now" if is_open(sessions, local) else "closed now"
+    if text == "Open 24 hours":
+        return f"Open 24 hours today ({state})"
+    return f"Today {text} ({state})"

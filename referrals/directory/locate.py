@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import nation
-from ..models import Place, Postcode, PostcodeDistrict
+from ..models import Place, PostcodeDistrict
 from ..postcodes import looks_like_postcode, parse
 from ..seed.reference import place_key
+from .gazetteer import Gazetteer
 from .geocoder import Geocoder, GeocoderFailed
 
 MAX_QUERY = 100
@@ -44,10 +45,6 @@ class NotFound:
     advice: str
     suggestions: list[str] = field(default_factory=list)
     note: str | None = None
-
-
-def _district(session: Session, district: str) -> PostcodeDistrict | None:
-    return session.get(PostcodeDistrict, district)
 
 
 def _area_centre(session: Session, area: str) -> tuple[float, float, int | None] | None:
@@ -121,8 +118,15 @@ def _ask_geocoder(
     )
 
 
-def locate(session: Session, query: str, geocoder: Geocoder | None = None) -> Origin | NotFound:
-    """Turn what someone typed into a point, or say clearly why not."""
+def locate(
+    session: Session,
+    query: str,
+    geocoder: Geocoder | None = None,
+    gazetteer: Gazetteer | None = None,
+) -> Origin | NotFound:
+    """Turn what someone typed into a point, or say clearly why not. ``gazetteer`` holds
+    what reading the search box already looked up."""
+    gazetteer = gazetteer or Gazetteer(session)
     text = " ".join((query or "").split())[:MAX_QUERY]
     if not text:
         examples = nation.current().search_examples
@@ -133,8 +137,8 @@ def locate(session: Session, query: str, geocoder: Geocoder | None = None) -> Or
         )
     parsed = parse(text)
     if parsed is not None and parsed.kind in ("full", "district"):
-        return _locate_postcode(session, text, parsed, geocoder)
-    if parsed is not None and parsed.kind == "area" and not _place(session, text):
+        return _locate_postcode(session, text, parsed, geocoder, gazetteer)
+    if parsed is not None and parsed.kind == "area" and not gazetteer.place(place_key(text)):
         centre = _area_centre(session, parsed.area)
         if centre:
             return Origin(
@@ -156,18 +160,14 @@ def locate(session: Session, query: str, geocoder: Geocoder | None = None) -> Or
             f"{nation.current().like('district', ' (like ', ')')} or the name of the town.",
             note=note,
         )
-    return _locate_place(session, text, geocoder)
+    return _locate_place(session, text, geocoder, gazetteer)
 
 
-def _place(session: Session, text: str) -> Place | None:
-    return session.scalar(sa.select(Place).where(Place.name_key == place_key(text)))
-
-
-def _locate_postcode(session, text, parsed, geocoder) -> Origin | NotFound:
+def _locate_postcode(session, text, parsed, geocoder, gazetteer) -> Origin | NotFound:
     if parsed.kind == "full":
-        row = session.get(Postcode, parsed.postcode)
+        row = gazetteer.postcode(parsed.postcode)
         if row is not None:
-            district = _district(session, parsed.district)
+            district = gazetteer.district(parsed.district)
             return Origin(
                 row.latitude,
                 row.longitude,
@@ -177,7 +177,7 @@ def _locate_postcode(session, text, parsed, geocoder) -> Origin | NotFound:
                 or (district.council_area_id if district else None),
                 exact_postcode=True,
             )
-    district = _district(session, parsed.district)
+    district = gazetteer.district(parsed.district)
     if district is not None:
         note = None
         if parsed.kind == "full":
@@ -215,9 +215,9 @@ def _locate_postcode(session, text, parsed, geocoder) -> Origin | NotFound:
     )
 
 
-def _locate_place(session, text, geocoder) -> Origin | NotFound:
+def _locate_place(session, text, geocoder, gazetteer) -> Origin | NotFound:
     key = place_key(text)
-    place = _place(session, text)
+    place = gazetteer.place(key)
     also: tuple[str, ...] = ()
     if place is None and len(key) >= 3:
         matches = session.scalars(

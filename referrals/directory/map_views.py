@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
-from ..attributions import BOUNDARIES, POSTCODES, attribution
+from ..attributions import BOUNDARIES, POSTCODES
 from ..clock import now_local
 from ..extensions import db
-from ..models import CouncilArea, ServiceType
-from ..outlines import outline
+from ..outlines import OUTLINE, outline
 from ..security import limiter
 from . import bp
 from .access import address_viewer
 from .finding import with_query
 from .forms import SearchForm
+from .gazetteer import Gazetteer
 from .geocoder import current_geocoder
 from .locate import NotFound, Origin, locate
+from .map_page import area_extent, council_areas, extent_of, stored
 from .maps import Assets, MarkerType, ServiceMarkers, document, fit, new_map, text_colour
 from .query import Understood, understand
 from .search import DEFAULT_RADIUS_KM
+from .taxonomy import TypeRow, service_types
 from .viewport import Circle, View, markers_in_view, zoom_for_radius
 from .views import filters_from, load_service, query_with, type_choices
 
@@ -60,21 +61,25 @@ def map_document_response(html: str) -> Response:
     return response
 
 
-def marker_types() -> tuple[list[MarkerType], dict[int, int]]:
-    types = list(db.session.scalars(sa.select(ServiceType).order_by(ServiceType.sort_order)))
+def marker_types(
+    types: list[TypeRow] | None = None,
+) -> tuple[list[MarkerType], dict[int, int]]:
+    """The map's key, and each type id's place in it (``types`` if already read)."""
+    types = types if types is not None else service_types(db.session)
     index = {t.id: i for i, t in enumerate(types)}
     return [MarkerType(t.name, t.colour, t.abbreviation) for t in types], index
 
 
-def _form_and_origin():
+def _form_and_origin(types: list[TypeRow]):
     form = SearchForm(request.args)
-    form.type.choices = type_choices()
+    form.type.choices = type_choices(types)
     valid = form.validate() if request.args else True
     origin, understood = None, Understood()
     if valid and form.q.data:
-        understood = understand(db.session, form.q.data)
+        gazetteer = Gazetteer(db.session)
+        understood = understand(db.session, form.q.data, types=types, gazetteer=gazetteer)
         if understood.place:
-            origin = locate(db.session, understood.place, current_geocoder(current_app))
+            origin = locate(db.session, understood.place, current_geocoder(current_app), gazetteer)
     return form, valid, origin, understood
 
 
@@ -83,25 +88,11 @@ def badge_text(colour: str) -> str:
     return text_colour(colour)
 
 
-def _area_extent() -> list[list[float]]:
-    """The box around every council area's centre, padded: the map's first view."""
-    south, north, west, east = db.session.execute(
-        sa.select(
-            sa.func.min(CouncilArea.latitude),
-            sa.func.max(CouncilArea.latitude),
-            sa.func.min(CouncilArea.longitude),
-            sa.func.max(CouncilArea.longitude),
-        )
-    ).one()
-    if south is None:
-        return [[49.9, -8.2], [60.9, 1.8]]
-    return [[south - 0.3, west - 0.5], [north + 0.3, east + 0.5]]
-
-
-def _map_settings(form: SearchForm, origin: Origin | None) -> dict:
+def _map_settings(
+    form: SearchForm, origin: Origin | None, types: list[MarkerType], extras: dict[str, str]
+) -> dict:
     """Everything the page's script needs, as plain data for a data attribute."""
     config = current_app.config
-    types, _ = marker_types()
     filters = query_with(page=None)
     settings = {
         "markers": url_for("directory.map_markers") + (f"?{filters}" if filters else ""),
@@ -117,8 +108,15 @@ def _map_settings(form: SearchForm, origin: Origin | None) -> dict:
             }
             for t in types
         ],
-        "extent": _area_extent(),
     }
+    if config["MAP_TILES_URL"]:
+        settings["extent"] = area_extent(db.session)
+    else:
+        areas = council_areas(db.session)
+        settings["extent"] = extent_of(areas)
+        settings["areas"] = [[a.name, round(a.latitude, 4), round(a.longitude, 4)] for a in areas]
+        if OUTLINE in extras:
+            settings["outlines"] = url_for("directory.map_outlines")
     if origin is not None:
         radius = form.radius_km.data or DEFAULT_RADIUS_KM
         settings["origin"] = {
@@ -128,34 +126,39 @@ def _map_settings(form: SearchForm, origin: Origin | None) -> dict:
             "radiusKm": radius,
             "zoom": zoom_for_radius(radius),
         }
-    if not config["MAP_TILES_URL"]:
-        settings["areas"] = [
-            [c.name, round(c.latitude, 4), round(c.longitude, 4)]
-            for c in db.session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name))
-        ]
-        if outline(db.session) is not None:
-            settings["outlines"] = url_for("directory.map_outlines")
     return settings
 
 
-def _data_attributions(origin: Origin | None) -> list[str]:
+def _map_extras(origin: Origin | None) -> dict[str, str]:
+    """The stored outline and attributions this map may draw."""
+    keys = []
+    if origin is not None and origin.exact_postcode:
+        keys.append(POSTCODES)
+    if not current_app.config["MAP_TILES_URL"]:
+        keys += [OUTLINE, BOUNDARIES]
+    return stored(db.session, keys)
+
+
+def _data_attributions(origin: Origin | None, extras: dict[str, str]) -> list[str]:
     """Attribution for the loaded open data this map draws."""
     shown = []
     if origin is not None and origin.exact_postcode:
-        shown.append(attribution(db.session, POSTCODES))
-    if not current_app.config["MAP_TILES_URL"] and outline(db.session) is not None:
-        shown.append(attribution(db.session, BOUNDARIES))
+        shown.append(extras.get(POSTCODES))
+    if not current_app.config["MAP_TILES_URL"] and OUTLINE in extras:
+        shown.append(extras.get(BOUNDARIES))
     return [text for text in shown if text]
 
 
 @bp.get("/map")
 @limiter.limit(lambda: current_app.config["SEARCH_RATE_LIMIT"])
 def services_map():
-    form, valid, origin, understood = _form_and_origin()
+    rows = service_types(db.session)
+    form, valid, origin, understood = _form_and_origin(rows)
     located = origin if isinstance(origin, Origin) else None
-    types, _ = marker_types()
-    settings = _map_settings(form, located)
-    settings["dataAttributions"] = data_attributions = _data_attributions(located)
+    types, _ = marker_types(rows)
+    extras = _map_extras(located)
+    settings = _map_settings(form, located, types, extras)
+    settings["dataAttributions"] = data_attributions = _data_attributions(located, extras)
     settings["what"] = understood.what
     return (
         render_template(
@@ -203,15 +206,16 @@ def _circle_from(args, form: SearchForm) -> Circle | None:
 def map_markers():
     """The markers and clusters inside ``bbox`` at ``zoom`` for the filters (and within
     ``radius_km`` of ``lat``,``lon`` when given)."""
+    types = service_types(db.session)
     form = SearchForm(request.args)
-    form.type.choices = type_choices()
+    form.type.choices = type_choices(types)
     if not form.validate():
         problems = [e for errors in form.errors.values() for e in errors]
         return jsonify({"error": " ".join(problems)}), 400
     view = _view_from(request.args)
     filters = filters_from(form)
     if form.q.data:
-        filters = with_query(filters, understand(db.session, form.q.data))
+        filters = with_query(filters, understand(db.session, form.q.data, types=types))
     data = markers_in_view(
         db.session,
         view,
@@ -219,6 +223,7 @@ def map_markers():
         now_local=now_local(),
         viewer=address_viewer(),
         circle=_circle_from(request.args, form),
+        type_ids=[t.id for t in types],
     )
     response = jsonify(data)
     response.headers["Cache-Control"] = "private, max-age=60"

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import ServiceStatus
-from ..models import Place, Postcode, PostcodeDistrict, Service, ServiceType
+from ..models import PostcodeDistrict, Service
 from ..postcodes import parse
 from ..seed.reference import place_key
 from .filters import Need, name_condition
+from .gazetteer import Gazetteer
 from .needs import FILLER, find_needs, vocabulary
+from .taxonomy import TypeRow, code_names, service_types
 
 CONNECTORS = re.compile(r"\s+(?:near|in|around|at|close to|nearby)\s+", re.IGNORECASE)
 
@@ -46,28 +49,27 @@ class Understood:
         return ", ".join(parts)
 
 
-def is_place(session: Session, text: str) -> bool:
+def is_place(session: Session, text: str, gazetteer: Gazetteer | None = None) -> bool:
     """True when ``text`` is exactly a known place, postcode district, area or postcode."""
     if not text.strip():
         return False
+    gazetteer = gazetteer or Gazetteer(session)
     parsed = parse(text)
     if parsed is not None:
         if parsed.kind == "full":
             return (
-                session.get(Postcode, parsed.postcode) is not None
-                or session.get(PostcodeDistrict, parsed.district) is not None
+                gazetteer.postcode(parsed.postcode) is not None
+                or gazetteer.district(parsed.district) is not None
             )
         if parsed.kind == "district":
-            return session.get(PostcodeDistrict, parsed.district) is not None
+            return gazetteer.district(parsed.district) is not None
         known = session.scalar(
             sa.select(PostcodeDistrict.district).where(PostcodeDistrict.area == parsed.area)
         )
         if known:
             return True
     key = place_key(text)
-    return (
-        bool(key) and session.scalar(sa.select(Place.id).where(Place.name_key == key)) is not None
-    )
+    return bool(key) and gazetteer.place(key) is not None
 
 
 def names_match(session: Session, text: str) -> bool:
@@ -82,8 +84,11 @@ def names_match(session: Session, text: str) -> bool:
     return found is not None
 
 
-def _phrases(session: Session) -> dict[str, str]:
-    return vocabulary(list(session.execute(sa.select(ServiceType.code, ServiceType.name))))
+@lru_cache(maxsize=8)
+def _vocabulary(types: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The phrases for these (code, name) pairs: keyed on the types as read, so a type
+    renamed in the database gives new phrases in every process."""
+    return vocabulary(list(types))
 
 
 def _what(needs: list[Need], left: list[str]) -> tuple[list[Need], str | None]:
@@ -91,22 +96,31 @@ def _what(needs: list[Need], left: list[str]) -> tuple[list[Need], str | None]:
     return needs, " ".join(words) or None
 
 
-def understand(session: Session, text: str) -> Understood:
+def understand(
+    session: Session,
+    text: str,
+    *,
+    types: list[TypeRow] | None = None,
+    gazetteer: Gazetteer | None = None,
+) -> Understood:
+    """What ``text`` asks for. ``types`` are the service types if already read;
+    ``gazetteer`` keeps the places looked up, for placing the origin next."""
     text = " ".join((text or "").split())
     if not text:
         return Understood()
-    phrases = _phrases(session)
+    phrases = _vocabulary(code_names(types if types is not None else service_types(session)))
+    gazetteer = gazetteer or Gazetteer(session)
     split = CONNECTORS.split(text, maxsplit=1)
     if len(split) == 2 and split[0].strip() and split[1].strip():
         needs, name = _what(*find_needs(split[0], phrases))
         return Understood(split[1].strip(), needs, name)
-    if is_place(session, text):
+    if is_place(session, text, gazetteer):
         return Understood(text)
     needs, left = find_needs(text, phrases)
     rest = " ".join(w for w in left if w not in FILLER)
     if needs and not rest:
         return Understood(None, needs)
-    if needs and is_place(session, rest):
+    if needs and is_place(session, rest, gazetteer):
         return Understood(rest, needs)
     if names_match(session, text):
         return Understood(
@@ -115,7 +129,7 @@ def understand(session: Session, text: str) -> Understood:
     words = text.split()
     for size in range(len(words) - 1, 0, -1):
         for place, other in ((words[-size:], words[:-size]), (words[:size], words[size:])):
-            if is_place(session, " ".join(place)):
+            if is_place(session, " ".join(place), gazetteer):
                 needs, name = _what(*find_needs(" ".join(other), phrases))
                 if needs or (name and names_match(session, name)):
                     return Understood(" ".join(place), needs, name)

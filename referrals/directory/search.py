@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ..geo import bounding_box
-from ..models import CouncilArea, Location, Place, Service
+from ..models import Location, Place, Service
 from ..seed.reference import place_key
 from .access import AddressViewer
+from .candidate_sql import box_parameters, candidate_queries
 from .filters import (  # noqa: F401  (the search's vocabulary, used with it)
     DEFAULT_RADIUS_KM,
     MAX_RADIUS_KM,
@@ -62,23 +63,32 @@ class SearchResult:
     nearest_outside: list[Hit] = field(default_factory=list)
 
 
-def _public_positions(session: Session, rows) -> dict[int, tuple[float, float] | None]:
-    """Town-level positions for locations (rows of id, town, council_area_id) whose
-    address is confidential."""
-    if not rows:
-        return {}
-    towns = {place_key(r.town) for r in rows}
-    places = {
-        p.name_key: (p.latitude, p.longitude)
-        for p in session.scalars(sa.select(Place).where(Place.name_key.in_(towns)))
-    }
-    councils = {
-        c.id: (c.latitude, c.longitude)
-        for c in session.scalars(
-            sa.select(CouncilArea).where(CouncilArea.id.in_({r.council_area_id for r in rows}))
-        )
-    }
-    return {r.id: places.get(place_key(r.town), councils.get(r.council_area_id)) for r in rows}
+def _public_positions(session: Session, rows) -> list[tuple[float, float] | None]:
+    """Town-level positions for locations whose address is confidential: the town's,
+    else the council area's. Each row carries the place joined on its lower-cased town
+    (``town_key``); a town whose key is more than that ("St Andrews", "Saint
+    Andrews") is looked up by its key."""
+    keys = {town: place_key(town) for town in {r.town for r in rows}}
+    missing = {keys[r.town] for r in rows if r.town_key != keys[r.town]}
+    places = {}
+    if missing:
+        places = {
+            key: (lat, lon)
+            for key, lat, lon in session.connection().execute(
+                sa.select(Place.name_key, Place.latitude, Place.longitude).where(
+                    Place.name_key.in_(missing)
+                )
+            )
+        }
+    positions = []
+    for r in rows:
+        if r.town_key == keys[r.town]:
+            place = (r.place_lat, r.place_lon) if r.place_lat is not None else None
+        else:
+            place = places.get(keys[r.town])
+        council = (r.council_lat, r.council_lon) if r.council_lat is not None else None
+        positions.append(place or council)
+    return positions
 
 
 def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranking | None:
@@ -87,51 +97,42 @@ def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranki
     position never decides whether it is found: those (few) are read wherever they are
     and kept when their town is in the box."""
     dialect = session.get_bind().dialect.name
-    hidden_flag = (
-        sa.select(sa.case((viewer.shown(), 0), else_=1))
-        .where(Service.id == Location.service_id)
-        .scalar_subquery()
-    )
-    columns = (Location.id, Location.service_id, Location.latitude, Location.longitude)
-    services = matching_services(filters, now_local)
-    table = numbers(session, locations_in(dialect, services, box, *columns, hidden_flag), 5)
-    if not viewer.everything and box is not None:
-        hidden_anywhere = services.where(~viewer.shown())
-        extra = numbers(session, locations_in(dialect, hidden_anywhere, None, *columns), 4)
-        if extra is not None:
-            extra = np.column_stack([extra, np.ones(len(extra))])
-            table = extra if table is None else np.vstack([table[table[:, 4] == 0], extra])
+    shown, hidden = candidate_queries(dialect, filters, now_local, viewer, box is not None)
+    parameters = box_parameters(box)
+    table = numbers(session, shown, 4, parameters)
+    if hidden is not None:
+        placed = _hidden(session, session.connection().execute(hidden, parameters).all(), box)
+        if placed is not None:
+            table = placed if table is None else np.vstack([table, placed])
     if table is None:
         return None
     ids, service_ids = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
-    lats, lons = table[:, 2].copy(), table[:, 3].copy()
-    secret = np.flatnonzero(table[:, 4] != 0)
-    if len(secret):
-        rows = session.execute(
-            sa.select(Location.id, Location.town, Location.council_area_id).where(
-                Location.id.in_([int(i) for i in ids[secret]])
-            )
-        ).all()
-        towns = _public_positions(session, rows)
-        for i in secret:
-            position = towns.get(int(ids[i]))
-            if position is not None:
-                lats[i], lons[i] = position
-        if box is not None:
-            south, north, west, east = box
-            keep = (table[:, 4] == 0) | (
-                (lats >= south) & (lats <= north) & (lons >= west) & (lons <= east)
-            )
-            if not keep.any():
-                return None
-            ids, service_ids, lats, lons = ids[keep], service_ids[keep], lats[keep], lons[keep]
-    return ids, service_ids, lats, lons
+    return ids, service_ids, table[:, 2].copy(), table[:, 3].copy()
 
 
-def numbers(session: Session, query: sa.Select, width: int) -> np.ndarray | None:
+def _hidden(session, rows, box) -> np.ndarray | None:
+    """Locations whose addresses are hidden (rows of ``candidate_sql``'s second
+    statement), each at its town's position, those inside ``box`` (None: all), as rows
+    of id, service id, latitude, longitude."""
+    if not rows:
+        return None
+    table = np.array([r[:4] for r in rows], dtype=np.float64).reshape(-1, 4)
+    for i, position in enumerate(_public_positions(session, rows)):
+        if position is not None:
+            table[i, 2:4] = position
+    if box is not None:
+        south, north, west, east = box
+        lats, lons = table[:, 2], table[:, 3]
+        table = table[(lats >= south) & (lats <= north) & (lons >= west) & (lons <= east)]
+    return table if len(table) else None
+
+
+def numbers(
+    session: Session, query: sa.Select, width: int, parameters: dict | None = None
+) -> np.ndarray | None:
     """The rows of ``query`` (``width`` numeric columns) as one array, straight from the
     database driver: thousands of rows without a Python object per row."""
-    result = session.connection().execute(query)
+    result = session.connection().execute(query, parameters or {})
     try:
         rows = result.cursor.fetchall()
     finally:
@@ -157,9 +158,12 @@ def search_services(
     viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
+    load=None,
 ) -> SearchResult:
     """Active services matching ``filters`` within the radius of (lat, lon), nearest
-    first, one page of them; with none inside, the nearest few outside it."""
+    first, one page of them; with none inside, the nearest few outside it. ``load``
+    turns the page's services into hits (``load_hits``: ORM objects, by default)."""
+    load = load or load_hits
     radius = filters.radius_km
     box = astuple(bounding_box(lat, lon, radius))
     ranking = _ranking(session, lat, lon, filters, now_local, box, viewer)
@@ -170,11 +174,11 @@ def search_services(
         total = len(inside)
         page_ids = ranking.page(inside, spherical, (page - 1) * per_page, page * per_page)
     exact = ranking.exact if ranking is not None else {}
-    hits = _load_hits(session, page_ids, exact, viewer)
+    hits = load(session, page_ids, exact, viewer)
     result = SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), radius)
     if total == 0:
         result.nearest_outside = nearest_services(
-            session, lat, lon, filters, now_local=now_local, viewer=viewer
+            session, lat, lon, filters, now_local=now_local, viewer=viewer, load=load
         )
         if result.nearest_outside:
             result.nearest_outside_km = result.nearest_outside[0].distance_km
@@ -190,6 +194,7 @@ def nearest_services(
     now_local: dt.datetime,
     viewer: AddressViewer,
     count: int = NEAREST_FEW,
+    load=None,
 ) -> list[Hit]:
     """The ``count`` nearest matching services at any distance. The spatial index is
     asked for ever wider boxes until ``count`` services lie within the box's circle
@@ -203,7 +208,7 @@ def nearest_services(
             inside, spherical = ranking.within(math.inf if whole_world else reach)
             if len(inside) >= count or whole_world:
                 ids = ranking.page(inside, spherical, 0, count)
-                return _load_hits(session, ids, ranking.exact, viewer)
+                return (load or load_hits)(session, ids, ranking.exact, viewer)
         elif whole_world:
             return []
         reach *= 2 if ranking is not None else 4
@@ -217,6 +222,7 @@ def list_services(
     viewer: AddressViewer,
     page: int = 1,
     per_page: int = PER_PAGE,
+    load=None,
 ) -> SearchResult:
     """Active services matching ``filters`` anywhere, by name (for a search by name or
     need with no place)."""
@@ -231,11 +237,13 @@ def list_services(
             .limit(per_page)
         )
     )
-    hits = _load_hits(session, page_ids, {}, viewer)
+    hits = (load or load_hits)(session, page_ids, {}, viewer)
     return SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), None)
 
 
-def _load_hits(session, page_ids, exact, viewer) -> list[Hit]:
+def load_hits(session, page_ids, exact, viewer) -> list[Hit]:
+    """The services ``page_ids`` as hits, in that order: each at its nearest location
+    (``exact``: service id -> (km, location id)), else at its first."""
     if not page_ids:
         return []
     services = {

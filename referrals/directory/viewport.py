@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from ..geo import SPHERICAL_ERROR, geodesic_km
 from ..models import Location, Service, ServiceType
 from .access import AddressViewer
+from .candidate_sql import box_parameters, candidate_queries
 from .filters import Filters, locations_in, matching_services
 from .nearness import spherical_km_array
+from .search import numbers
 
 GRID_PIXELS = 24
 SPACING_PIXELS = 52
@@ -70,24 +72,26 @@ def spaced_groups(lats: np.ndarray, lons: np.ndarray, counts: np.ndarray, zoom: 
     takes every ungrouped point within ``SPACING_PIXELS``; group leaders stay where
     they are, so any two are at least that far apart."""
     x, y = _pixels(lats, lons, zoom)
-    cell_x = np.floor(x / SPACING_PIXELS).astype(np.int64)
-    cell_y = np.floor(y / SPACING_PIXELS).astype(np.int64)
+    cell_x = np.floor(x / SPACING_PIXELS).astype(np.int64).tolist()
+    cell_y = np.floor(y / SPACING_PIXELS).astype(np.int64).tolist()
+    # Plain Python numbers from here: the loop below works on one point at a time.
+    x, y = x.tolist(), y.tolist()
     cells: dict[tuple[int, int], list[int]] = {}
-    for i, key in enumerate(zip(cell_x.tolist(), cell_y.tolist(), strict=True)):
+    for i, key in enumerate(zip(cell_x, cell_y, strict=True)):
         cells.setdefault(key, []).append(i)
-    leader = np.full(len(lats), -1, dtype=np.int64)
+    leader = [-1] * len(x)
     reach = SPACING_PIXELS**2
     for i in np.argsort(-counts, kind="stable").tolist():
         if leader[i] >= 0:
             continue
         leader[i] = i
-        cx, cy = int(cell_x[i]), int(cell_y[i])
+        cx, cy, xi, yi = cell_x[i], cell_y[i], x[i], y[i]
         for dx in (-1, 0, 1):
             for dy in (-1, 0, 1):
                 for j in cells.get((cx + dx, cy + dy), ()):
-                    if leader[j] < 0 and (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 < reach:
+                    if leader[j] < 0 and (x[j] - xi) ** 2 + (y[j] - yi) ** 2 < reach:
                         leader[j] = i
-    return leader
+    return np.array(leader, dtype=np.int64)
 
 
 def within_circle(circle: Circle, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
@@ -135,17 +139,21 @@ def _grid_cells(session, dialect, services, view: View, box):
     to_cell = sa.func.floor if dialect == "postgresql" else (lambda e: sa.cast(e, sa.Integer))
     cx = to_cell((Location.longitude + 180) / degrees)
     cy = to_cell((Location.latitude + 90) / (degrees * squeeze))
-    cells = session.execute(
-        locations_in(
-            dialect,
-            services,
-            box,
-            sa.func.avg(Location.latitude),
-            sa.func.avg(Location.longitude),
-            sa.func.count(),
-            sa.func.min(Location.id),
-        ).group_by(cx, cy)
-    ).all()
+    cells = (
+        session.connection()
+        .execute(
+            locations_in(
+                dialect,
+                services,
+                box,
+                sa.func.avg(Location.latitude),
+                sa.func.avg(Location.longitude),
+                sa.func.count(),
+                sa.func.min(Location.id),
+            ).group_by(cx, cy)
+        )
+        .all()
+    )
     total = session.scalar(
         locations_in(dialect, services, box, sa.func.count(sa.distinct(Location.service_id)))
     )
@@ -162,33 +170,26 @@ def markers_in_view(
     now_local,
     viewer: AddressViewer,
     circle: Circle | None = None,
+    type_ids: list[int] | None = None,
 ) -> dict:
     """``{"services": n, "locations": n, "clusters": [[lat, lon, count, members]],
     "markers": [[lat, lon, type index, name, address, phone, service id]]}`` for the
-    view; ``members`` (marker rows) only for small clusters when zoomed right in."""
+    view; ``members`` (marker rows) only for small clusters when zoomed right in.
+    ``type_ids`` are the service types' ids in the key's order, if already read."""
     dialect = session.get_bind().dialect.name
-    services = matching_services(filters, now_local)
-    if not viewer.everything:
-        services = services.where(viewer.shown())
     box = (view.south, view.north, view.west, view.east)
     if circle is None and view.zoom < SQL_GRID_BELOW:
+        services = matching_services(filters, now_local)
+        if not viewer.everything:
+            services = services.where(viewer.shown())
         lats, lons, counts, ids, total = _grid_cells(session, dialect, services, view, box)
         located = int(counts.sum())
     else:
-        rows = session.execute(
-            locations_in(
-                dialect,
-                services,
-                box,
-                Location.id,
-                Location.service_id,
-                Location.latitude,
-                Location.longitude,
-            )
-        ).all()
-        table = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(-1, 4)
+        query, _ = candidate_queries(dialect, filters, now_local, viewer, True)
+        table = numbers(session, query, 4, box_parameters(box))
+        table = np.empty((0, 4)) if table is None else table
         ids, service_ids, lats, lons = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
-        if circle is not None and len(rows):
+        if circle is not None and len(table):
             inside = within_circle(circle, lats, lons)
             ids, service_ids, lats, lons = (
                 ids[inside],
@@ -201,20 +202,23 @@ def markers_in_view(
         if located > ROWS_BEFORE_GRID:
             lats, lons, counts, ids = _grid_rows(lats, lons, ids, view.zoom)
     leader = spaced_groups(lats, lons, counts, view.zoom)
-    groups: dict[int, list[int]] = {}
-    for i, head in enumerate(leader.tolist()):
-        groups.setdefault(head, []).append(i)
-    single = [int(ids[head]) for head, members in groups.items() if counts[members].sum() == 1]
+    # Each group's leader, the group's number of locations and of points; the groups
+    # in the order of their first point.
+    heads, first, inverse = np.unique(leader, return_index=True, return_inverse=True)
+    sizes = np.bincount(inverse, weights=counts, minlength=len(heads)).astype(np.int64)
+    points = np.bincount(inverse, minlength=len(heads))
+    order = np.argsort(first, kind="stable")
+    single = [int(ids[head]) for head in heads[order][sizes[order] == 1].tolist()]
     listed = []
     clusters = []
-    for head, members in groups.items():
-        n = int(counts[members].sum())
-        if n == 1:
-            continue
+    for g in order[sizes[order] > 1].tolist():
+        head, n = int(heads[g]), int(sizes[g])
         clusters.append([round(float(lats[head]), 5), round(float(lons[head]), 5), n])
-        if view.zoom >= LIST_AT_ZOOM and n <= LIST_UP_TO and len(members) == n:
-            listed.append((clusters[-1], [int(ids[m]) for m in members]))
-    rows = _marker_rows(session, single + [i for _, member_ids in listed for i in member_ids])
+        if view.zoom >= LIST_AT_ZOOM and n <= LIST_UP_TO and points[g] == n:
+            listed.append((clusters[-1], [int(ids[m]) for m in np.flatnonzero(inverse == g)]))
+    rows = _marker_rows(
+        session, single + [i for _, member_ids in listed for i in member_ids], type_ids
+    )
     by_location = dict(zip(single + [i for _, m in listed for i in m], rows, strict=True))
     for cluster, member_ids in listed:
         cluster.append([by_location[i] for i in member_ids])
@@ -226,30 +230,38 @@ def markers_in_view(
     }
 
 
-def _marker_rows(session: Session, location_ids: list[int]) -> list[list]:
+_MARKERS = (
+    sa.select(
+        Location.id,
+        Location.latitude,
+        Location.longitude,
+        Service.primary_type_id,
+        Service.name,
+        Location.address_1,
+        Location.town,
+        Location.postcode,
+        Service.confidential_address,
+        Service.phone,
+        Service.id,
+    )
+    .join(Service, Service.id == Location.service_id)
+    .where(Location.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+def _marker_rows(
+    session: Session, location_ids: list[int], type_ids: list[int] | None = None
+) -> list[list]:
     """One marker row per location id, in the order given."""
     if not location_ids:
         return []
-    index = type_index(session)
-    rows = session.execute(
-        sa.select(
-            Location.id,
-            Location.latitude,
-            Location.longitude,
-            Service.primary_type_id,
-            Service.name,
-            Location.address_1,
-            Location.town,
-            Location.postcode,
-            Service.confidential_address,
-            Service.phone,
-            Service.id,
-        )
-        .join(Service, Service.id == Location.service_id)
-        .where(Location.id.in_(location_ids))
-    ).all()
+    index = (
+        {type_id: i for i, type_id in enumerate(type_ids)}
+        if type_ids is not None
+        else type_index(session)
+    )
     markers = {}
-    for r in rows:
+    for r in session.connection().execute(_MARKERS, {"ids": location_ids}):
         address = f"{r.address_1}, {r.town} {r.postcode}"
         if r.confidential_address:
             address += " (confidential address)"
@@ -260,7 +272,7 @@ def _marker_rows(session: Session, location_ids: list[int]) -> list[list]:
             r.name,
             address,
             r.phone or "",
-            r.id,
+            r[10],
         ]
     return [markers[i] for i in location_ids]
 

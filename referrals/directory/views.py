@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -25,31 +26,29 @@ from ..choices import Role
 from ..clock import now_local, today_local
 from ..extensions import db
 from ..forms import options
-from ..models import ListingProblem, Service, ServiceType
+from ..models import ListingProblem, Service
 from ..security import limiter
-from . import bp
+from . import bp, cards
 from .access import address_viewer, can_edit
 from .export import export_count, export_stream
 from .finding import find_services
 from .forms import ProblemForm, SearchForm
 from .geocoder import current_geocoder
-from .hours import describe_day, is_open, week
+from .hours import today_text, week
 from .locate import Origin
 from .search import DEFAULT_RADIUS_KM, Filters
+from .taxonomy import TypeRow, service_types
 
 
-def type_choices() -> list[SelectChoice]:
-    return options(
-        (t.code, t.name)
-        for t in db.session.scalars(sa.select(ServiceType).order_by(ServiceType.sort_order))
-    )
+def type_choices(types: list[TypeRow] | None = None) -> list[SelectChoice]:
+    """The service types as the filter's choices (``types`` if already read)."""
+    return options((t.code, t.name) for t in (types or service_types(db.session)))
 
 
 def is_stale(service: Service) -> bool:
-    if service.last_verified_on is None:
-        return True
-    limit = current_app.config["STALE_AFTER_DAYS"]
-    return (today_local() - service.last_verified_on).days > limit
+    return cards.is_stale(
+        service.last_verified_on, today_local(), current_app.config["STALE_AFTER_DAYS"]
+    )
 
 
 def filters_from(form: SearchForm) -> Filters:
@@ -82,36 +81,33 @@ def directory_helpers() -> dict:
 
 
 def today_hours(service: Service) -> str:
-    local = now_local()
-    text = describe_day(service.opening_hours, local.weekday())
-    if text == "Closed":
-        return "Closed today"
-    state = "open now" if is_open(service.opening_hours, local) else "closed now"
-    if text == "Open 24 hours":
-        return f"Open 24 hours today ({state})"
-    return f"Today {text} ({state})"
+    return today_text(service.opening_hours, now_local())
 
 
 @bp.get("/services")
 @limiter.limit(lambda: current_app.config["SEARCH_RATE_LIMIT"])
 def search():
+    types = service_types(db.session)
     form = SearchForm(request.args)
-    form.type.choices = type_choices()
+    form.type.choices = type_choices(types)
     submitted = bool(request.args)
     status = 200
     found = None
     if submitted and not form.validate():
         status = 400
     elif submitted and form.q.data:
+        local = now_local()
         found = find_services(
             db.session,
             form.q.data,
             filters_from(form),
             geocoder=current_geocoder(current_app),
-            now_local=now_local(),
+            now_local=local,
             viewer=address_viewer(),
             page=form.page.data or 1,
             home=_custody_home(),
+            types=types,
+            load=_card_loader(local),
         )
     result = found.result if found else None
     wider = None
@@ -128,9 +124,22 @@ def search():
             submitted=submitted,
             wider=wider,
             query_with=query_with,
-            can_refer=_can_refer(),
         ),
         status,
+    )
+
+
+def _card_loader(local: dt.datetime) -> cards.CardLoader:
+    """How the search page shows a page of services, for the current viewer, at local
+    time ``local``."""
+    placeholder = int(cards.ID_PLACEHOLDER)
+    return cards.CardLoader(
+        now_local=local,
+        stale_after_days=current_app.config["STALE_AFTER_DAYS"],
+        detail_url=url_for("directory.service_detail", service_id=placeholder),
+        refer_url=(
+            url_for("tracking.new_referral", service=placeholder) if _can_refer() else None
+        ),
     )
 
 

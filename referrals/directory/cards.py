@@ -1,0 +1,233 @@
+"""A page of search results as the search page shows them: one card per service, read
+as plain rows (the service with its organisation and the location shown, its types,
+its opening hours) in three statements, with today's hours, the distance and whether
+the listing is stale worked out here rather than in the template."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import Location, OpeningHours, Organisation, Service, ServiceType, service_type_links
+from .access import AddressViewer
+from .hours import today_text
+
+# Where the service id goes in a URL built once for every card.
+ID_PLACEHOLDER = "987654321"
+
+
+class Address(NamedTuple):
+    address_1: str
+    address_2: str | None
+    town: str
+    postcode: str
+
+
+class Sitting(NamedTuple):
+    weekday: int
+    opens: dt.time
+    closes: dt.time
+
+
+@dataclass
+class Card:
+    id: int
+    name: str
+    url: str
+    organisation: str
+    alert: str | None
+    types: list[str]
+    same_day_access: bool
+    gender: str
+    veterans_only: bool
+    accepts_custody_referrals: bool
+    phone: str | None
+    last_verified_on: dt.date | None
+    stale: bool
+    hours_today: str
+    location: Address | None
+    distance_km: float | None
+    # The address is confidential for this viewer: the distance is from the town and
+    # only the town is shown.
+    address_hidden: bool
+    refer_url: str | None = None
+
+
+def is_stale(last_verified_on: dt.date | None, today: dt.date, limit_days: int) -> bool:
+    """Never checked, or not checked for more than ``limit_days``."""
+    return last_verified_on is None or (today - last_verified_on).days > limit_days
+
+
+@dataclass(frozen=True)
+class CardLoader:
+    """Loads a page of cards (a ``load`` for ``search.search_services``). The URLs have
+    ``ID_PLACEHOLDER`` where the service id goes; ``refer_url`` is None for someone who
+    cannot refer."""
+
+    now_local: dt.datetime
+    stale_after_days: int
+    detail_url: str
+    refer_url: str | None = None
+
+    def __call__(
+        self,
+        session: Session,
+        page_ids: list[int],
+        exact: dict[int, tuple[float, int]],
+        viewer: AddressViewer,
+    ) -> list[Card]:
+        if not page_ids:
+            return []
+        rows = {r.id: r for r in _services(session, page_ids, exact)}
+        types, hours = _types_and_hours(session, page_ids)
+        today = self.now_local.date()
+        cards = []
+        for service_id in page_ids:
+            r = rows[service_id]
+            key = str(service_id)
+            refer = (
+                self.refer_url.replace(ID_PLACEHOLDER, key)
+                if self.refer_url and r.accepts_custody_referrals
+                else None
+            )
+            cards.append(
+                Card(
+                    id=service_id,
+                    name=r.name,
+                    url=self.detail_url.replace(ID_PLACEHOLDER, key),
+                    organisation=r.organisation,
+                    alert=r.alert,
+                    types=types.get(service_id, []),
+                    same_day_access=r.same_day_access,
+                    gender=r.gender.value,
+                    veterans_only=r.veterans_only,
+                    accepts_custody_referrals=r.accepts_custody_referrals,
+                    phone=r.phone,
+                    last_verified_on=r.last_verified_on,
+                    stale=is_stale(r.last_verified_on, today, self.stale_after_days),
+                    hours_today=today_text(hours.get(service_id, []), self.now_local),
+                    location=(
+                        Address(r.address_1, r.address_2, r.town, r.postcode)
+                        if r.location_id is not None
+                        else None
+                    ),
+                    distance_km=exact[service_id][0] if service_id in exact else None,
+                    address_hidden=not viewer.reveals(r.confidential_address, r.organisation_id),
+                    refer_url=refer,
+                )
+            )
+        return cards
+
+
+_IDS = sa.bindparam("ids", expanding=True)
+_NEAREST = sa.bindparam("nearest", expanding=True)
+_FIRST = (
+    sa.select(sa.func.min(Location.id))
+    .where(Location.service_id == Service.id)
+    .correlate(Service)
+    .scalar_subquery()
+)
+
+
+def _services_select(shown: sa.ColumnElement[bool]) -> sa.Select:
+    return (
+        sa.select(
+            Service.id,
+            Service.name,
+            Organisation.name.label("organisation"),
+            Service.organisation_id,
+            Service.alert,
+            Service.same_day_access,
+            Service.gender,
+            Service.veterans_only,
+            Service.accepts_custody_referrals,
+            Service.phone,
+            Service.last_verified_on,
+            Service.confidential_address,
+            Location.id.label("location_id"),
+            Location.address_1,
+            Location.address_2,
+            Location.town,
+            Location.postcode,
+        )
+        .join(Organisation, Organisation.id == Service.organisation_id)
+        .outerjoin(Location, sa.and_(Location.service_id == Service.id, shown))
+        .where(Service.id.in_(_IDS))
+    )
+
+
+# The services with their organisation's name and the location shown: the nearest
+# (``nearest``: their ids), or without a distance the first; built once, run with
+# the page's ids.
+_AT_NEAREST = _services_select(Location.id.in_(_NEAREST))
+_AT_FIRST = _services_select(Location.id == _FIRST)
+_AT_EITHER = _services_select(
+    sa.or_(
+        Location.id.in_(_NEAREST),
+        sa.and_(
+            Service.id.not_in(sa.bindparam("measured", expanding=True)), Location.id == _FIRST
+        ),
+    )
+)
+
+
+def _services(session: Session, page_ids: list[int], exact: dict[int, tuple[float, int]]):
+    nearest = [exact[i][1] for i in page_ids if i in exact]
+    if len(nearest) == len(page_ids):
+        return session.connection().execute(_AT_NEAREST, {"ids": page_ids, "nearest": nearest})
+    if not nearest:
+        return session.connection().execute(_AT_FIRST, {"ids": page_ids})
+    measured = [i for i in page_ids if i in exact]
+    return session.connection().execute(
+        _AT_EITHER, {"ids": page_ids, "nearest": nearest, "measured": measured}
+    )
+
+
+def _types_and_hours_select() -> sa.Select:
+    """The services' type names (kind 0, in the taxonomy's order) and opening hours
+    (kind 1), in one statement."""
+    types = (
+        sa.select(
+            service_type_links.c.service_id.label("service_id"),
+            sa.literal_column("0", sa.Integer).label("kind"),
+            ServiceType.sort_order.label("n"),
+            ServiceType.name.label("name"),
+            sa.cast(sa.null(), OpeningHours.opens.type).label("opens"),
+            sa.cast(sa.null(), OpeningHours.closes.type).label("closes"),
+        )
+        .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
+        .where(service_type_links.c.service_id.in_(_IDS))
+    )
+    hours = sa.select(
+        OpeningHours.service_id,
+        sa.literal_column("1", sa.Integer),
+        OpeningHours.weekday,
+        sa.cast(sa.null(), ServiceType.name.type),
+        OpeningHours.opens,
+        OpeningHours.closes,
+    ).where(OpeningHours.service_id.in_(_IDS))
+    both = sa.union_all(types, hours).subquery()
+    return sa.select(both).order_by(both.c.kind, both.c.service_id, both.c.n, both.c.opens)
+
+
+_TYPES_AND_HOURS = _types_and_hours_select()
+
+
+def _types_and_hours(
+    session: Session, page_ids: list[int]
+) -> tuple[dict[int, list[str]], dict[int, list[Sitting]]]:
+    """The services' type names and opening hours."""
+    names: dict[int, list[str]] = {}
+    sittings: dict[int, list[Sitting]] = {}
+    for service_id, kind, n, name, opens, closes in session.connection().execute(
+        _TYPES_AND_HOURS, {"ids": page_ids}
+    ):
+        if kind == 0:
+            names.setdefault(service_id, []).append(name)
+        else:
+            sittings.setdefault(service_id, []).append(Sitting(n, opens, closes))
+    return names, sittings
