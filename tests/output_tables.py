@@ -144,7 +144,7 @@ def wide_table_figures(table, grouping, code, published, where) -> list[Seen]:
 def frame_figures(html, grouping, period, measure, published, where) -> list[Seen]:
     """The map frame's areas: each tooltip's referrals and rate (with its interval), and
     the badge naming why a rate is not shown. An area whose referrals are hidden is drawn
-    at one size, whatever its number."""
+    at one size, whatever its number (a boundary has no size)."""
     found = re.search(r"var areas = (\[.*?\]);\n", html)
     areas = json.loads(found.group(1)) if found else []
     label = MEASURES[measure].label
@@ -161,7 +161,7 @@ def frame_figures(html, grouping, period, measure, published, where) -> list[See
             if words in REASONS:
                 seen.append(Seen(where, grouping, code, period, "all", measure, REASONS[words]))
         referrals = published.rows.get((grouping, code, period, "all", "referrals"))
-        if referrals is not None and shown_value(referrals) is None:
+        if area["geometry"] is None and referrals is not None and shown_value(referrals) is None:
             sizes.add(area["radius"])
     if len(sizes) > 1:
         seen.append(Seen(where, grouping, "sizes", period, "all", "referrals", str(sizes)))
@@ -224,7 +224,7 @@ def pack_table_figures(table, grouping, code, quarter, published, where) -> list
     year, q = quarter.split("Q")
     ending = f"12m-{year}-{3 * int(q):02d}"
     seen = []
-    columns = [i for i, name in enumerate(head) if re.match(r"(\w+Q\d|Latest year): ", name)]
+    columns = [i for i, name in enumerate(head) if re.match(r"(\w+Q\d|Latest year)(: |$)", name)]
     for row in table.rows[1:]:
         measure = measure_named(row[0].text)
         if measure not in MEASURES_IN_TABLE:

@@ -17,10 +17,14 @@ gives those to the reader). So the reader's linear programme covers every output
   leads a scheme, and an area lead's first page, for every period;
 - the JSON API: areas for every grouping and period (police divisions by every group of
   people too), the nation, trends and the quarterly report of every quarter;
-- the funnel plot (table, marks and the nation's line) for every grouping and rate;
-- the map (table and tiles) for every geography and rate, and every period;
-- the trends pages, the quarterly report and the quarterly pack (HTML; the PDF is drawn
-  from the same pack).
+- the funnel plot (table, marks and the nation's line) for every grouping and rate, and
+  for every group of people where the largest areas publish them;
+- the map (table and tiles) for every geography and rate, and every period; then, with
+  council boundaries loaded, the geographic map (its table, key, and every area's
+  tooltip, label, colour and shape) for every geography and rate on both colour scales,
+  and every period;
+- the trends pages, the quarterly report and the quarterly pack (HTML), and the pack's
+  PDF (its text) of the smallest ADP and scheme for the latest quarter.
 """
 
 from __future__ import annotations
@@ -31,16 +35,19 @@ from collections import Counter
 import pytest
 
 from referrals.choices import Role
+from referrals.reports import map_views, pack_views
 from referrals.reports import profiles as profile_module
+from referrals.reports import views as views_module
+from referrals.reports.colours import sequential_colour
 from referrals.reports.exports import MEASURES_IN_TABLE
-from referrals.reports.measures import RATES
+from referrals.reports.measures import MEASURES, RATES
 
 from .factories import make_api_client
+from .output_harvests import by_size, funnels, geographic_maps, load_boundaries, pdf_packs
 from .output_profiles import own_figures, profile_figures
 from .output_tables import (
     area_table_figures,
     frame_figures,
-    funnel_problems,
     map_figures,
     measure_named,
     pack_table_figures,
@@ -136,7 +143,9 @@ def _own(client, published, periods) -> list[Seen]:
     return seen
 
 
-def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, monkeypatch):
+def test_every_output_publishes_only_what_the_csvs_publish(
+    harvested, session, monkeypatch, runner, tmp_path
+):
     """One generated database for every output, as building it and harvesting the CSVs
     takes longer than checking them all. Then the check is shown to work: showing the
     "<5" counts on the profile pages makes it fail."""
@@ -144,7 +153,7 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, m
     _, token = make_api_client(session, Role.LEAD, name="Analysts' system")
     session.commit()
     problems = _api_figures(client, published, periods, token)
-    problems += _funnels(client, published, periods)
+    problems += funnels(client, published, periods)
     seen, wrong = _profiles(client, published, periods)
     problems += wrong
     assert len(seen) > 1000
@@ -162,6 +171,16 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, m
         assert len(figures) > 500, name
         seen += figures
     assert sum("/map/frame" in s.where for s in harvests["maps"]) > 500
+    load_boundaries(session, runner, tmp_path)  # the tile map's harvest is done
+    geographic, wrong = geographic_maps(client, published, periods)
+    assert sum("/map/frame" in s.where for s in geographic) > 500
+    assert {s.text for s in geographic if "/map/frame" in s.where} >= {"<5", "[c]"}
+    seen += geographic
+    problems += wrong
+    pdfs, wrong = pdf_packs(client, published, periods)
+    assert len(pdfs) > 400
+    seen += pdfs
+    problems += wrong
     problems += _check(published, seen)
     assert problems == []
 
@@ -178,6 +197,82 @@ def test_every_output_publishes_only_what_the_csvs_publish(harvested, session, m
     seen, problems = _profiles(client, published, periods)
     problems += _check(published, seen)
     assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
+    monkeypatch.undo()
+    _leaks_are_caught(client, published, periods, monkeypatch)
+
+
+def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
+    """Each harvest below fails when its output shows what the CSVs hide: the geographic
+    map's tooltips telling a hidden count or rate, its colours telling a hidden rate's
+    class, the pack's PDF printing a small number the page hides, and a group of
+    people's funnel plot giving a small number."""
+    latest = max(p for p in periods if p.startswith("12m"))
+    rates = [m for m in RATES if m in MEASURES_IN_TABLE]
+    real_tooltip = map_views.tooltip
+
+    def telling(row, measure):
+        lines = real_tooltip(row, measure)
+        label = MEASURES[measure].label
+        for i, line in enumerate(lines):
+            if line.startswith("Referrals: <"):
+                lines[i] = "Referrals: 3"
+            elif line.startswith(f"{label}: [c]"):
+                lines[i] = f"{label}: 12.5% (95% interval 3.5 to 36.0%)"
+        return lines
+
+    monkeypatch.setattr(map_views, "tooltip", telling)
+    asks = [("council", p, "engagement_rate", "comparison") for p in periods]
+    asks += [("council", latest, m, "comparison") for m in rates]
+    seen, problems = geographic_maps(client, published, periods, asks)
+    problems += _check(published, seen)
+    assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
+    assert any("shows '12.5%' where the CSV has '[c]'" in p for p in problems), problems[:5]
+    monkeypatch.undo()
+
+    real_colours = map_views.colour_rows
+
+    def banding(table, measure, scale):
+        colours, edges = real_colours(table, measure, scale)
+        for row in table.rows:
+            if row.measure_value(measure) is None and edges:
+                colours[row.key] = sequential_colour(edges[0], edges)  # the lightest class
+        return colours, edges
+
+    monkeypatch.setattr(map_views, "colour_rows", banding)
+    asks = [("council", latest, m, "sequential") for m in rates]
+    _, problems = geographic_maps(client, published, periods, asks)
+    assert any(
+        re.search(r"filled #EFF3FF where the CSV's '[^']+' gives #E3E3E3", p) for p in problems
+    ), problems[:5]
+    monkeypatch.undo()
+
+    real_pdf = pack_views.html_to_pdf
+
+    def printing(html, stylesheets):
+        return real_pdf(html.replace(">&lt;5<", ">3<"), stylesheets)
+
+    monkeypatch.setattr(pack_views, "html_to_pdf", printing)
+    seen, problems = pdf_packs(client, published, periods, groupings=("adp",))
+    problems += _check(published, seen)
+    assert any("the PDF shows '3' where the page has '<5'" in p for p in problems), problems[:5]
+    assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
+    monkeypatch.undo()
+
+    real_funnel = views_module.funnel_plot
+
+    def naming(table, measure, title):
+        plot = real_funnel(table, measure, title)
+        if table.group != "all":
+            plot.omitted = [(n, "3" if w == "small numbers" else w) for n, w in plot.omitted]
+        return plot
+
+    monkeypatch.setattr(views_module, "funnel_plot", naming)
+    problems = funnels(client, published, periods, everybody=False)
+    assert any(
+        "people='sex:" in p or "people='age:" in p or "people='pathway:" in p
+        for p in problems
+        if "shows '3' where the CSV has '<5'" in p
+    ), problems[:5]
 
 
 def _api_figures(client, published, periods, token) -> list[str]:
@@ -259,31 +354,13 @@ def _api_figures(client, published, periods, token) -> list[str]:
     return problems
 
 
-def _funnels(client, published, periods) -> list[str]:
-    """Every rate, for every grouping in the latest 12 months; every period for council
-    areas' conversion rate."""
-    latest = max(p for p in periods if p.startswith("12m"))
-    asks = [(g, latest, "all", m) for g in GROUPINGS for m in RATES if m in MEASURES_IN_TABLE]
-    asks += [("council", p, "all", "conversion_rate") for p in periods]
-    problems = []
-    for grouping, period, people, measure in asks:
-        url = f"/reports/funnel?group={grouping}&period={period}&people={people}&measure={measure}"
-        response = client.get(url)
-        assert response.status_code == 200, url
-        if "funnel-plot" in response.text:
-            problems += funnel_problems(
-                response.text, grouping, period, people, measure, published
-            )
-    return problems
-
-
 def _trends_pages(client, published, periods) -> list[Seen]:
     """The trends page of the smallest and the largest area of each geography (and of
     custody suites), for its default measure, and every rate for the smallest council."""
     seen = []
     latest = max(p for p in periods if p.startswith("12m"))
     for grouping in ("council", "adp", "police_division", "health_board", "custody_suite"):
-        order = _by_size(published, grouping, latest)
+        order = by_size(published, grouping, latest)
         asks = [(code, None) for code in {order[0], order[-1]}]
         if grouping == "council":
             asks += [(order[0], m) for m in RATES if m in MEASURES_IN_TABLE]
@@ -298,15 +375,6 @@ def _trends_pages(client, published, periods) -> list[Seen]:
                 else:
                     seen += wide_table_figures(table, grouping, code, published, url)
     return seen
-
-
-def _by_size(published, grouping, period) -> list[str]:
-    sizes = {}
-    for code in published.codes(grouping, period):
-        row = published.rows[(grouping, code, period, "all", "referrals")]
-        if row["value"] or row["value_note"]:
-            sizes[code] = int(row["value"]) if row["value"] else 0
-    return sorted(sizes, key=lambda c: (sizes[c], c))
 
 
 def _maps(client, published, periods) -> list[Seen]:
@@ -381,7 +449,7 @@ def _packs(client, published, periods) -> list[Seen]:
     latest = max(p for p in periods if p.startswith("12m"))
     asks = [(q, None) for q in quarters]
     for grouping in ("adp", "police_division", "scheme"):
-        asks.append((max(quarters), f"{grouping}:{_by_size(published, grouping, latest)[0]}"))
+        asks.append((max(quarters), f"{grouping}:{by_size(published, grouping, latest)[0]}"))
     asks.append((max(quarters), "national"))
     for quarter, area in asks:
         url = f"/reports/pack?quarter={quarter}" + (f"&area={area}" if area else "")

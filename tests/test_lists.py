@@ -347,5 +347,5 @@ def test_the_worklist_and_lists_cost_the_same_statements_with_more_referrals(
         "custody list": page_statements(app, custody, "/referrals").count,
     }
     assert after == before
-    assert after["worklist"] <= 12
+    assert after["worklist"] <= 8
     assert max(after["provider list"], after["custody list"]) <= 5

@@ -8,6 +8,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 def init_app(app: Flask) -> None:
     from . import (  # noqa: F401
+        cells,
         cli,
         map_views,
         pack_views,

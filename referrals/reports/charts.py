@@ -1,14 +1,19 @@
 """Charts as SVG, drawn on the server: the ranked bar chart, the funnel plot and a small
-static map for print. Geometry is worked out here; templates only draw it. Shapes and
-labels carry the meaning as well as colour, so the charts read in black and white."""
+static map for print. Geometry is worked out here; templates draw it (all but the bar
+chart's bars, written here: one group per area). Shapes and labels carry the meaning as
+well as colour, so the charts read in black and white."""
 
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+from markupsafe import Markup, escape
 
 from ..statistics import Z95, Z998, Comparison, funnel_limits
+from . import bp
 from .colours import State, state_for
 from .measures import MEASURES
 from .tables import AreaTable, Row, rounded
@@ -107,6 +112,34 @@ def bar_chart(table: AreaTable, measure: str, title: str) -> BarChart:
         omitted,
         title,
     )
+
+
+@lru_cache(maxsize=16)
+def _colour_and_symbol(state: State) -> tuple[Markup, Markup]:
+    return escape(state.colour), escape(state.symbol)
+
+
+@bp.app_template_global("bar_rows_svg")
+def bar_rows_svg(chart: BarChart) -> Markup:
+    """The bar chart's bars, each with its label, 95% whiskers and value (the one part of
+    the chart drawn once per area, so written here rather than by the template)."""
+    label_x = chart.left - 8
+    out = []
+    for bar in chart.bars:
+        y, low, high = bar.y, f"{bar.x_low:.1f}", f"{bar.x_high:.1f}"
+        colour, symbol = _colour_and_symbol(bar.state)
+        out.append(
+            f'\n  <text x="{label_x}" y="{y + 13}" text-anchor="end" class="bar-label">'
+            f"{escape(bar.label)}</text>"
+            f'\n  <rect x="{chart.left}" y="{y + 2}" width="{bar.width:.1f}" height="16" '
+            f'fill="{colour}" stroke="#0b0c0c" stroke-width="0.8"/>'
+            f'\n  <line x1="{low}" x2="{high}" y1="{y + 10}" y2="{y + 10}" class="whisker"/>'
+            f'\n  <line x1="{low}" x2="{low}" y1="{y + 5}" y2="{y + 15}" class="whisker"/>'
+            f'\n  <line x1="{high}" x2="{high}" y1="{y + 5}" y2="{y + 15}" class="whisker"/>'
+            f'\n  <text x="{bar.x_high + 6:.1f}" y="{y + 14}" class="bar-value">'
+            f"{escape(bar.text)} {symbol}</text>\n  "
+        )
+    return Markup("".join(out))  # noqa: S704 - names and words escaped above
 
 
 @dataclass

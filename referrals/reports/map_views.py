@@ -45,7 +45,12 @@ def colour_rows(table: AreaTable, measure: str, scale: str) -> tuple[dict, list[
                 SUPPRESSED.colour if value is None else sequential_colour(value, edges)
             )
         return colours, edges
-    return {r.key: state_for(r.comparison(measure)).colour for r in table.rows}, []
+    return {
+        r.key: SUPPRESSED.colour
+        if r.measure_value(measure) is None
+        else state_for(r.comparison(measure)).colour
+        for r in table.rows
+    }, []
 
 
 def tooltip(row: Row, measure: str) -> list[str]:

@@ -112,14 +112,18 @@ def _group_units(session: Session, councils) -> list[Unit]:
     ]
 
 
-def own_units(session: Session, user) -> list[Unit]:
-    """The units whose figures ``user`` sees first (their own), most local first."""
+def own_units(session: Session, user, grouping: str | None = None) -> list[Unit]:
+    """The units whose figures ``user`` sees first (their own), most local first; with
+    ``grouping``, at least those of that grouping (a lead's ADPs and divisions are read
+    only when asked for)."""
     if not getattr(user, "is_authenticated", False):
         return []
     units: list[Unit] = []
     if lead_areas(user):
         units += [Unit("council", c.code, c.name, f"council:{c.code}") for c in user.areas]
-        units += [u for u in _group_units(session, user.areas) if u.grouping != "health_board"]
+        if grouping in (None, "adp", "police_division"):
+            groups = _group_units(session, user.areas)
+            units += [u for u in groups if u.grouping != "health_board"]
     if supervisor(user):
         suite = session.get(CustodySuite, user.custody_suite_id)
         units.append(Unit("custody_suite", suite.code, suite.name, f"custody_suite:{suite.code}"))
@@ -141,7 +145,7 @@ def own_units(session: Session, user) -> list[Unit]:
 
 def own_codes(session: Session, user, grouping: str) -> set[str]:
     """Codes of the user's own units in ``grouping``, to mark them in tables and maps."""
-    return {u.code for u in own_units(session, user) if u.grouping == grouping}
+    return {u.code for u in own_units(session, user, grouping) if u.grouping == grouping}
 
 
 def may_see(session: Session, user, unit: Unit) -> bool:

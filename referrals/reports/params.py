@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -15,6 +16,7 @@ from .. import nation
 from ..clock import today_local
 from ..extensions import db
 from ..forms import QueryForm, options
+from ..widgets import PlainSelect
 from . import snapshot as store
 from .figures import Settings
 from .measures import (
@@ -62,16 +64,23 @@ def period_choices(snapshot: store.Snapshot, *, national: bool) -> list[tuple[st
 
 
 class ReportForm(QueryForm):
-    period = SelectField("Period", choices=[], validators=[Optional()])
-    group = SelectField("Areas", choices=[], default="council", validators=[Optional()])
+    period = SelectField("Period", choices=[], validators=[Optional()], widget=PlainSelect())
+    group = SelectField(
+        "Areas", choices=[], default="council", validators=[Optional()], widget=PlainSelect()
+    )
     measure = SelectField(
-        "Measure", choices=[], default="conversion_rate", validators=[Optional()]
+        "Measure",
+        choices=[],
+        default="conversion_rate",
+        validators=[Optional()],
+        widget=PlainSelect(),
     )
     people = SelectField(
         "People",
         choices=[],
         validators=[Optional()],
         filters=[lambda v: "" if v == "all" else v],
+        widget=PlainSelect(),
     )
     sort = StringField(validators=[Optional()])
     as_of = StringField(validators=[Optional()])
@@ -82,11 +91,35 @@ class ReportForm(QueryForm):
         super().__init__(formdata, **kw)
         groups = groupings or (GEOGRAPHIES if geographies_only else GROUPINGS)
         self.group.choices = options((g, GROUPING_LABELS[g]) for g in groups if g != "pathway")
-        self.measure.choices = options(
-            (m.code, m.label) for m in MEASURES.values() if not m.scotland_only
-        )
-        self.period.choices = options(period_choices(snapshot, national=national))
-        self.people.choices = options(breakdown_choices())
+        self.measure.choices = _measure_choices()
+        self.period.choices = _period_choices(snapshot, national)
+        self.people.choices = _people_choices()
+
+
+# The lists of choices, made once: the measures and groups of people are fixed, and a
+# stored snapshot's periods never change (keyed like its parts: id and when finished).
+@lru_cache(maxsize=1)
+def _measure_choices() -> list:
+    return options((m.code, m.label) for m in MEASURES.values() if not m.scotland_only)
+
+
+@lru_cache(maxsize=1)
+def _people_choices() -> list:
+    return options(breakdown_choices())
+
+
+_PERIODS: dict[tuple, list] = {}
+
+
+def _period_choices(snapshot: store.Snapshot, national: bool) -> list:
+    key = (snapshot.id, snapshot.finished_at, national)
+    found = _PERIODS.get(key)
+    if found is None:
+        found = options(period_choices(snapshot, national=national))
+        if len(_PERIODS) >= 16:
+            _PERIODS.pop(next(iter(_PERIODS)), None)
+        _PERIODS[key] = found
+    return found
 
 
 @dataclass

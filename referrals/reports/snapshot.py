@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
@@ -132,11 +132,9 @@ def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snap
     process builds it, wait up to ``wait`` seconds, then use the latest ready one."""
     deadline = time.monotonic() + wait
     while True:
-        row = session.scalar(
-            sa.select(ReportSnapshot).where(ReportSnapshot.as_of == settings.as_of)
-        )
+        row = session.scalar(_today(), {"as_of": settings.as_of})
         if row is not None and row.state == "ready":
-            return _snapshot(row)
+            return _kept(row)
         if row is None or utcnow() - row.started_at > STALE_BUILD:
             _refresh_summaries(session, settings)
             claimed = _claim(session, settings.as_of, row)
@@ -161,6 +159,35 @@ def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snap
                 return latest
         session.rollback()
         time.sleep(0.5)
+
+
+@lru_cache(maxsize=1)
+def _today() -> sa.Select:
+    """The day's row without its facts: they are read and parsed once per process
+    (``_kept``). Built at its first use, not on import: ``defer`` sets up every mapper,
+    and on import the models of the packages imported later are not there yet."""
+    return (
+        sa.select(ReportSnapshot)
+        .options(defer(ReportSnapshot.facts))
+        .where(ReportSnapshot.as_of == sa.bindparam("as_of"))
+    )
+
+
+_KEPT: dict[tuple[int, dt.datetime | None], Snapshot] = {}
+
+
+def _kept(row: ReportSnapshot) -> Snapshot:
+    """A ready snapshot's facts, parsed once: a stored snapshot never changes, and its id
+    with the time it was finished tells a rebuilt day's from the one it replaced (so every
+    process sees the same figures, however many there are)."""
+    key = (row.id, row.finished_at)
+    found = _KEPT.get(key)
+    if found is None:
+        found = _snapshot(row)  # reads the deferred facts
+        if len(_KEPT) >= 8:
+            _KEPT.pop(next(iter(_KEPT)), None)
+        _KEPT[key] = found
+    return found
 
 
 def _refresh_summaries(session: Session, settings: Settings) -> None:

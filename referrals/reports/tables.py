@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,11 @@ def rounded(rate: float) -> float:
     return round(rate * 1000) / 1000
 
 
+# A table's figures are worked out once per stored snapshot and shared by every request
+# that shows them (``part_figures``): nothing may change one once made. What a cell shows
+# is worked out on first use and kept with the figure.
+
+
 @dataclass
 class CountFigure:
     value: int | None
@@ -51,7 +57,7 @@ class CountFigure:
     def shown(self) -> bool:
         return self.label is None and self.missing is None and self.value is not None
 
-    @property
+    @cached_property
     def text(self) -> str:
         if self.missing:
             return "\u2013"
@@ -73,33 +79,33 @@ class RateFigure:
     def hidden(self) -> bool:
         return self.label is not None
 
-    @property
+    @cached_property
     def available(self) -> bool:
         return self.label is None and self.missing is None and bool(self.n)
 
-    @property
+    @cached_property
     def rate(self) -> float | None:
         return self.numerator / self.n if self.available else None
 
-    @property
+    @cached_property
     def shown_rate(self) -> float | None:
         return rounded(self.rate) if self.available else None
 
-    @property
+    @cached_property
     def ci95(self) -> Interval | None:
         return wilson(self.numerator, self.n, Z95) if self.available else None
 
-    @property
+    @cached_property
     def ci998(self) -> Interval | None:
         return wilson(self.numerator, self.n, Z998) if self.available else None
 
-    @property
+    @cached_property
     def comparison(self) -> Comparison:
         if not self.available:
             return Comparison.NOT_COMPARED
         return compare(self.numerator, self.n, self.national)
 
-    @property
+    @cached_property
     def text(self) -> str:
         if self.missing:
             return "\u2013"
@@ -109,7 +115,7 @@ class RateFigure:
             return f"no {MEASURES[self.name].counted}"
         return f"{100 * self.rate:.1f}%"
 
-    @property
+    @cached_property
     def interval_text(self) -> str:
         ci = self.ci95
         return f"{100 * ci.low:.1f} to {100 * ci.high:.1f}%" if ci else ""
@@ -247,20 +253,62 @@ def make_row(key, code, name, entry, national, missing=None) -> Row:
     return Row(key, code, name, counts, rates, attend, treat)
 
 
+Figures = tuple[dict[str, CountFigure], dict[str, RateFigure], list[WaitFigure], Counter]
+_KEPT: dict[tuple, dict[str, Figures]] = {}
+KEEP_PARTS = 256
+
+
+def part_figures(snapshot: Snapshot, family: str, period: str, group: str, missing: str | None):
+    """Every entry of one stored part as figures (with the labels of its hidden ones), and
+    under ``""`` the figures of an area with no entry. A stored snapshot never changes, so
+    they are worked out once per process and kept, keyed like the part itself (the
+    snapshot's id and when it was finished, so a rebuilt day's figures are new)."""
+    key = (snapshot.id, snapshot.finished_at, family, period, group, missing)
+    kept = _KEPT.get(key)
+    if kept is None:
+        part = snapshot.part(family, period, group)
+        national = part.get("national", {})
+        kept = {"": (*_figures({}, national, missing), Counter())}
+        for name, entry in {**part, "national": national}.items():
+            counts, rates, waits = _figures(
+                entry, national, None if name == "national" else missing
+            )
+            labels = Counter(f.label for f in [*counts.values(), *rates.values()] if f.label)
+            kept[name] = (counts, rates, waits, labels)
+        if len(_KEPT) >= KEEP_PARTS:
+            _KEPT.pop(next(iter(_KEPT)), None)
+        _KEPT[key] = kept
+    return kept
+
+
+# The statements a table sends on every request, built once (``bindparam`` for what varies).
+_NAMES = {
+    "council": sa.select(CouncilArea.code, CouncilArea.code, CouncilArea.name),
+    "group": sa.select(AreaGroup.code, AreaGroup.code, AreaGroup.name).where(
+        AreaGroup.kind == sa.bindparam("kind")
+    ),
+    "custody_suite": sa.select(CustodySuite.code, CustodySuite.code, CustodySuite.name),
+}
+_TARGETS = (
+    sa.select(Target.area_code, Target.value, Target.period_start, Target.period_end)
+    .where(
+        Target.geography == sa.bindparam("geography"),
+        Target.measure == sa.bindparam("measure"),
+        Target.period_start <= sa.bindparam("end"),
+        Target.period_end >= sa.bindparam("start"),
+    )
+    .order_by(Target.period_start)
+)
+
+
 def area_names(session: Session, grouping: str, keys: set[str] | None = None) -> list[tuple]:
     """(key, code, name) of the areas a table lists: every area of a geography and every
     custody suite and every scheme serving a suite; services and providers with referrals
     (``keys``)."""
-    if grouping == "council":
-        rows = session.execute(sa.select(CouncilArea.code, CouncilArea.code, CouncilArea.name))
+    if grouping in ("council", "custody_suite"):
+        rows = session.connection().execute(_NAMES[grouping])
     elif grouping in GEOGRAPHIES:
-        rows = session.execute(
-            sa.select(AreaGroup.code, AreaGroup.code, AreaGroup.name).where(
-                AreaGroup.kind == grouping
-            )
-        )
-    elif grouping == "custody_suite":
-        rows = session.execute(sa.select(CustodySuite.code, CustodySuite.code, CustodySuite.name))
+        rows = session.connection().execute(_NAMES["group"], {"kind": grouping})
     elif grouping == "scheme":
         rows = scheme_names(session)
     elif grouping == "service":
@@ -301,24 +349,25 @@ def area_table(
     """The protected figures of every area of ``grouping`` for one period and group."""
     facts = snapshot.period(period) or {}
     part = snapshot.part(FAMILY[grouping], period, group)
-    national_entry = part.get("national", {})
     keys = {k for k in part if k.startswith(f"{grouping}:")}
     national_name = national_name or nation.current().name
     missing = None if not facts.get("scotland_only") else f"published for {national_name} only"
     if group != "all" and missing is None:
         missing = f"for a group of people, published for {national_name} and the largest areas"
+    figures = part_figures(snapshot, FAMILY[grouping], period, group, missing)
     rows = []
+    hidden: Counter = Counter()
     for key, code, name in area_names(session, grouping, keys):
-        entry = part.get(key)
-        if entry is None and grouping not in (*GEOGRAPHIES, "custody_suite", "scheme"):
+        found = figures.get(key)
+        if found is None and grouping not in (*GEOGRAPHIES, "custody_suite", "scheme"):
             continue
-        rows.append(make_row(key, code, name, entry or {}, national_entry, missing))
-    national = make_row("national", "national", national_name, national_entry, national_entry)
-    table = AreaTable(grouping, facts, group, rows, national, snapshot.settings)
-    for row in [*rows, national]:
-        for figure in [*row.counts.values(), *row.rates.values()]:
-            if figure.label:
-                table.hidden[figure.label] += 1
+        counts, rates, (attend, treat), labels = found or figures[""]
+        rows.append(Row(key, code, name, counts, rates, attend, treat))
+        hidden.update(labels)
+    counts, rates, (attend, treat), labels = figures["national"]
+    national = Row("national", "national", national_name, counts, rates, attend, treat)
+    hidden.update(labels)
+    table = AreaTable(grouping, facts, group, rows, national, snapshot.settings, hidden)
     if grouping in (*GEOGRAPHIES, "scheme") and facts:
         attach_targets(session, table, measure)
     return table
@@ -345,24 +394,19 @@ def attach_targets(session: Session, table: AreaTable, measure: str) -> None:
     codes = {row.code: row for row in table.rows}
     start = dt.date.fromisoformat(table.period["start"])
     end = dt.date.fromisoformat(table.period["end"])
-    targets = session.scalars(
-        sa.select(Target)
-        .where(
-            Target.geography == table.grouping,
-            Target.measure == measure,
-            Target.area_code.in_(list(codes)),
-            Target.period_start <= end,
-            Target.period_end >= start,
-        )
-        .order_by(Target.period_start)
+    targets = session.connection().execute(
+        _TARGETS,
+        {"geography": table.grouping, "measure": measure, "start": start, "end": end},
     )
-    for target in targets:
-        row = codes[target.area_code]
+    for area_code, value, period_start, period_end in targets:
+        row = codes.get(area_code)
+        if row is None:
+            continue
         row.target = TargetFigure(
-            target.value,
-            target.period_start,
-            target.period_end,
-            rag(definition, row.measure_value(measure), target.value),
+            value,
+            period_start,
+            period_end,
+            rag(definition, row.measure_value(measure), value),
             definition,
         )
 

@@ -17,9 +17,11 @@ from ..clock import today_local
 from ..extensions import db, login_manager
 from ..models import Service
 from . import bp
+from .area_lines import table_lines
 from .charts import bar_chart, funnel_plot
 from .colours import RAG_LABELS, RAG_SYMBOLS, SEQUENTIAL, STATES, SUPPRESSED, state_for
 from .exports import area_rows, csv_response, definition_rows
+from .links import profile_urls, report_urls
 from .measures import (
     BREAKDOWNS,
     GROUPING_LABELS,
@@ -308,17 +310,23 @@ def area_report():
             f"{MEASURES[choices.measure].label} by {GROUPING_LABELS[choices.grouping].lower()}",
         )
         mark_own(chart.bars, own_names(table, own))
+    sorts = sort_links(sort, SORTS)
+    provision = provision_by_area(choices.grouping)
+    links = profile_urls(choices.grouping, [row.code for row in table.rows], choices.period)
+    rows = sorted_rows(table, sort, choices.measure)
     return render_template(
         "reports/areas.html",
         choices=choices,
         table=table,
-        rows=sorted_rows(table, sort, choices.measure),
+        lines=table_lines(table, rows, choices.measure, own, links, provision),
         sort=sort,
-        sorts=sort_links(sort, SORTS),
+        sorts=sorts,
+        sort_urls=report_urls("reports.area_report", "sort", [s.next for s in sorts.values()]),
+        measure_urls=report_urls("reports.area_report", "measure", MEASURES, sort=None),
         own=own,
         chart=chart,
         hidden=hidden_summary(table),
-        provision=provision_by_area(choices.grouping),
+        provision=provision,
         elsewhere=_measures_elsewhere(choices),
     )
 

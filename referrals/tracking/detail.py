@@ -3,7 +3,6 @@ status changes, contact attempts and updates from the referrer."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import render_template
 from flask_login import current_user
 
@@ -13,10 +12,10 @@ from ..extensions import db
 from ..forms import options
 from ..models import Referral
 from .actions import ACTIONS, ENTERED_IN_ERROR_ROLES, OPEN_STATES, allowed_actions
-from .followup import follow_ups, timeline
+from .followup import follow_through
 from .forms import ContactAttemptForm, TransitionForm, UpdateForm, VersionForm, reason_choices
 from .lifecycle import last_change, undo_problem
-from .scope import in_scope
+from .loading import passed_on_from
 
 
 def transition_forms(referral: Referral) -> dict[str, TransitionForm]:
@@ -52,7 +51,7 @@ def detail_page(
         failed_form.reason.choices = forms[failed].reason.choices
         failed_form.on.label.text = ACTIONS[failed].date_label
         forms[failed] = failed_form
-    follow = follow_ups(db.session, [referral.id])[referral.id]
+    follow, entries = follow_through(db.session, referral)
     if follow.suggest_closing and "close" in forms and current_user.role != Role.CUSTODY:
         forms["close"].reason.data = CloseReason.NOT_CONTACTABLE.value
     is_open = referral.status in OPEN_STATES
@@ -67,9 +66,11 @@ def detail_page(
     if undo_problem(referral, current_user, now_utc()) is None:
         undo_form = VersionForm(formdata=None)
         undo_form.version.data = referral.version
-    passed_on_to = db.session.scalars(
-        sa.select(Referral).where(Referral.referred_from_id == referral.id, in_scope(current_user))
-    ).all()
+    # Only passing a referral on links a new one to it, and that closes it as "referred
+    # on" for good (it cannot be undone or reopened): other referrals need not look.
+    passed_on_to = []
+    if referral.close_reason == CloseReason.REFERRED_ON:
+        passed_on_to = passed_on_from(db.session, current_user, referral.id)
     return (
         render_template(
             "tracking/detail.html",
@@ -78,7 +79,7 @@ def detail_page(
             actions=ACTIONS,
             error=error,
             failed=failed,
-            timeline=timeline(db.session, referral),
+            timeline=entries,
             follow=follow,
             attempt_form=attempt_form,
             update_form=update_form,

@@ -10,11 +10,12 @@ number), counted since the person was last reached, suggest closing the referral
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ..audit import record
 from ..choices import UNSUCCESSFUL_OUTCOMES, AttemptMethod, AttemptOutcome
@@ -182,23 +183,103 @@ class TimelineEntry:
     item: object
 
 
-def timeline(session: Session, referral: Referral) -> list[TimelineEntry]:
-    """Status changes, contact attempts and updates, in the order they were recorded."""
+@dataclass(frozen=True)
+class LoggedAttempt:
+    """A contact attempt as the referral's page shows it."""
+
+    id: int
+    at: dt.datetime
+    attempted_on: dt.date
+    method: AttemptMethod
+    outcome: AttemptOutcome
+    note: str | None
+    user_name: str | None
+
+
+@dataclass(frozen=True)
+class LoggedUpdate:
+    """An update from the referrer as the referral's page shows it."""
+
+    id: int
+    at: dt.datetime
+    release_on: dt.date | None
+    phone_changed: bool
+    message: str | None
+    user_name: str | None
+
+
+@functools.cache
+def _logged() -> sa.CompoundSelect:
+    """A referral's attempts and updates in one statement (built once; the referral's id
+    is a parameter). The result's types are the first part's, so its empty columns are
+    typed for the second part's values."""
+    attempts = (
+        sa.select(
+            sa.literal("attempt").label("kind"),
+            ContactAttempt.id,
+            ContactAttempt.at,
+            User.name.label("user_name"),
+            ContactAttempt.note.label("text"),
+            ContactAttempt.attempted_on,
+            ContactAttempt.method,
+            ContactAttempt.outcome,
+            sa.cast(sa.null(), ReferralUpdate.release_on.type).label("release_on"),
+            sa.cast(sa.null(), ReferralUpdate.phone_changed.type).label("phone_changed"),
+        )
+        .outerjoin(User, User.id == ContactAttempt.user_id)
+        .where(ContactAttempt.referral_id == sa.bindparam("referral_id"))
+    )
+    updates = (
+        sa.select(
+            sa.literal("update"),
+            ReferralUpdate.id,
+            ReferralUpdate.at,
+            User.name,
+            ReferralUpdate.message,
+            sa.null(),
+            sa.null(),
+            sa.null(),
+            ReferralUpdate.release_on,
+            ReferralUpdate.phone_changed,
+        )
+        .outerjoin(User, User.id == ReferralUpdate.user_id)
+        .where(ReferralUpdate.referral_id == sa.bindparam("referral_id"))
+    )
+    return sa.union_all(attempts, updates)
+
+
+def follow_through(session: Session, referral: Referral) -> tuple[FollowUp, list[TimelineEntry]]:
+    """One referral's ``FollowUp`` and its ``timeline``, reading its attempts and updates
+    once, in one statement, with the names of who logged them."""
+    attempts, updates = [], []
+    for row in session.execute(_logged(), {"referral_id": referral.id}):
+        if row.kind == "attempt":
+            attempts.append(
+                LoggedAttempt(
+                    row.id,
+                    row.at,
+                    row.attempted_on,
+                    row.method,
+                    row.outcome,
+                    row.text,
+                    row.user_name,
+                )
+            )
+        else:
+            updates.append(
+                LoggedUpdate(
+                    row.id,
+                    row.at,
+                    row.release_on,
+                    bool(row.phone_changed),
+                    row.text,
+                    row.user_name,
+                )
+            )
+    attempts.sort(key=lambda a: a.id)
+    updates.sort(key=lambda u: u.id)
     entries = [TimelineEntry(e.at, "event", e) for e in referral.events]
-    entries += [
-        TimelineEntry(a.at, "attempt", a)
-        for a in session.scalars(
-            sa.select(ContactAttempt)
-            .where(ContactAttempt.referral_id == referral.id)
-            .options(selectinload(ContactAttempt.user))
-        )
-    ]
-    entries += [
-        TimelineEntry(u.at, "update", u)
-        for u in session.scalars(
-            sa.select(ReferralUpdate)
-            .where(ReferralUpdate.referral_id == referral.id)
-            .options(selectinload(ReferralUpdate.user))
-        )
-    ]
-    return sorted(entries, key=lambda entry: entry.at)
+    entries += [TimelineEntry(a.at, "attempt", a) for a in attempts]
+    entries += [TimelineEntry(u.at, "update", u) for u in updates]
+    attempts.sort(key=lambda a: (a.attempted_on, a.id))
+    return FollowUp(attempts, updates), sorted(entries, key=lambda entry: entry.at)

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import defer
 
 from ..choices import (
     BbvTesting,
@@ -145,9 +145,14 @@ def questions(referral: Referral, user: User, today: dt.date) -> list[Question]:
     return found
 
 
-def _due(today: dt.date) -> sa.ColumnElement[bool]:
-    """SQL for "an outcome is due": the same rules as ``outcomes_open``."""
-    started_before = today - dt.timedelta(days=RETENTION_CHECK_DAYS)
+def retention_started_before(today: dt.date) -> dt.date:
+    """Treatment started on or before this date is due its 12-week check ``today``."""
+    return today - dt.timedelta(days=RETENTION_CHECK_DAYS)
+
+
+def _due(started_before: dt.date | sa.BindParameter) -> sa.ColumnElement[bool]:
+    """SQL for "an outcome is due": the same rules as ``outcomes_open``, for the day
+    ``retention_started_before`` gives ``started_before`` for."""
     return sa.or_(
         sa.and_(
             Referral.status == S.TREATMENT_STARTED,
@@ -181,28 +186,15 @@ def without_personal_data() -> list:
     ]
 
 
-def outcomes_due(
-    session: Session, scope: sa.ColumnElement[bool], today: dt.date, limit: int = 25
-) -> tuple[int, list[Referral]]:
-    """How many referrals in ``scope`` have an outcome due, and the oldest ``limit``, in
-    one statement (the count rides on each row).
+def due_referrals(
+    scope: sa.ColumnElement[bool], started_before: dt.date | sa.BindParameter
+) -> sa.Select:
+    """The ``id`` and ``referred_on`` of the referrals in ``scope`` with an outcome due
+    (on the day ``retention_started_before`` gives ``started_before`` for).
 
     Every due outcome needs the person to have attended, which narrows the search to two
-    states before the finer rules. The referrals due are worked out first, on their own
-    (a materialised CTE), and only then sorted: otherwise PostgreSQL walks the whole
-    table in date order looking for them."""
-    due = (
-        sa.select(Referral.id, Referral.referred_on)
-        .where(scope, Referral.status.in_(ATTENDED), _due(today))
-        .cte("outcomes_due")
-        .prefix_with("MATERIALIZED")
+    states before the finer rules. Work them out on their own (a materialised CTE) before
+    sorting: otherwise PostgreSQL walks the whole table in date order looking for them."""
+    return sa.select(Referral.id, Referral.referred_on).where(
+        scope, Referral.status.in_(ATTENDED), _due(started_before)
     )
-    found = sa.func.count().over().label("found")
-    rows = session.execute(
-        sa.select(Referral, found)
-        .join(due, due.c.id == Referral.id)
-        .options(*without_personal_data(), selectinload(Referral.service))
-        .order_by(due.c.referred_on, due.c.id)
-        .limit(limit)
-    ).all()
-    return (rows[0].found if rows else 0), [row[0] for row in rows]

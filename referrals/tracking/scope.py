@@ -44,6 +44,12 @@ def in_scope(user: User) -> sa.ColumnElement[bool]:
     return sa.false()  # area leads and anyone else: no person-level records
 
 
+def scope_key(user: User) -> tuple:
+    """Everything ``in_scope`` reads of ``user``: users with the same key see the same
+    referrals, so a statement built for one serves them all."""
+    return (user.role, user.organisation_id, user.custody_suite_id)
+
+
 def find_referral(session: Session, *conditions: sa.ColumnElement[bool]) -> Referral | None:
     """The one referral meeting ``conditions`` (which include a scope), with what its
     page and its API record show loaded, in one statement; None when there is none."""
@@ -70,3 +76,24 @@ def referral_for(session: Session, user: User, referral_id: int) -> Referral:
     if referral is None:
         abort(404)
     return referral
+
+
+def scope_shape(user: User) -> tuple[str, dict]:
+    """``in_scope`` for providers and administrators (the people who work referrals),
+    as a shape ("all", "organisation" or "none") and the parameters ``scope_clause``
+    takes: for statements built once and run with parameters."""
+    if user.role == Role.ADMIN:
+        return "all", {}
+    if user.role == Role.PROVIDER and user.organisation_id is not None:
+        return "organisation", {"organisation_id": user.organisation_id}
+    return "none", {}
+
+
+def scope_clause(shape: str) -> sa.ColumnElement[bool]:
+    """The condition of a ``scope_shape``, with the organisation as the parameter
+    ``organisation_id``."""
+    if shape == "all":
+        return sa.true()
+    if shape == "organisation":
+        return organisation_scope(sa.bindparam("organisation_id", type_=sa.Integer))
+    return sa.false()

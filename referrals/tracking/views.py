@@ -24,9 +24,11 @@ from .detail import detail_page
 from .forms import ReferralSearchForm, TransitionForm, reason_choices
 from .lifecycle import UNDO_WINDOW, apply
 from .listing import ReferralSearch, list_referrals
+from .loading import referral_page_for, referral_to_change
 from .making import ReferralMaker
 from .scope import referral_for
 from .worklist import SectionPage, build_worklist
+from .worklist_rows import ID, Links
 
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
 
@@ -94,10 +96,12 @@ def referral_made(referral_id: int):
 @bp.get("/referrals/<int:referral_id>")
 @role_required(*PERSON_LEVEL_ROLES)
 def referral_detail(referral_id: int):
-    referral = referral_for(db.session, current_user, referral_id)
-    record("referral_viewed", referral)
+    referral = referral_page_for(db.session, current_user, referral_id)
+    # Recorded after the page is made, so that committing does not expire what it shows.
+    page = detail_page(referral)
+    record_together({"action": "referral_viewed", "obj": referral})
     db.session.commit()
-    return detail_page(referral)
+    return page
 
 
 @bp.post("/referrals/<int:referral_id>/<action>")
@@ -105,7 +109,7 @@ def referral_detail(referral_id: int):
 def change_referral(referral_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
-    referral = referral_for(db.session, current_user, referral_id)
+    referral = referral_to_change(db.session, current_user, referral_id)
     if current_user.role not in ACTIONS[action].roles:
         abort(403)
     form = TransitionForm(prefix=action)
@@ -113,6 +117,7 @@ def change_referral(referral_id: int, action: str):
     back = request.form.get("back")
     if not form.validate():
         message = " ".join(m for _, m in form_errors(form)) or "Check the form and try again."
+        referral = referral_page_for(db.session, current_user, referral_id)
         return detail_page(referral, message, action, form, 400)
     try:
         event = apply(
@@ -127,10 +132,13 @@ def change_referral(referral_id: int, action: str):
             declined_by=form.declined_by.data or None,
             note=form.note.data,
         )
-        record(
-            f"referral_{action}",
-            referral,
-            detail={"to": event.to_status.value, "date": event.event_date.isoformat()},
+        # One plain insert, after the change is flushed (a stale version fails here).
+        record_together(
+            {
+                "action": f"referral_{action}",
+                "obj": referral,
+                "detail": {"to": event.to_status.value, "date": event.event_date.isoformat()},
+            }
         )
         # Read before the commit expires them, so the redirect needs no query.
         reference, referral_id = referral.reference, referral.id
@@ -143,7 +151,7 @@ def change_referral(referral_id: int, action: str):
         return _stale(referral_id, str(StaleReferral()))
     except TransitionError as exc:
         db.session.rollback()
-        referral = referral_for(db.session, current_user, referral_id)
+        referral = referral_page_for(db.session, current_user, referral_id)
         return detail_page(referral, str(exc), action, form, 400)
     flash(done_message(action, reference), "success")
     if back == "worklist":
@@ -153,7 +161,7 @@ def change_referral(referral_id: int, action: str):
 
 def _stale(referral_id: int, message: str):
     db.session.expire_all()
-    referral = referral_for(db.session, current_user, referral_id)
+    referral = referral_page_for(db.session, current_user, referral_id)
     return detail_page(referral, message, status=409)
 
 
@@ -222,6 +230,22 @@ def _overdue_cutoff() -> dt.date:
     return overdue_cutoff(today_local(), working_days())
 
 
+def worklist_links() -> Links:
+    """The worklist's addresses, with ``{id}`` for each referral's id (and ``{kind}``
+    for an outcome's question): built once a page, not once a row."""
+    sentinel = 987654321
+
+    def pattern(endpoint: str, **values) -> str:
+        return url_for(endpoint, referral_id=sentinel, **values).replace(str(sentinel), ID)
+
+    return Links(
+        detail=pattern("tracking.referral_detail"),
+        actions={name: pattern("tracking.change_referral", action=name) for name in ACTIONS},
+        outcome=pattern("tracking.record_referral_outcome", kind="KIND").replace("KIND", "{kind}"),
+        undo=pattern("tracking.undo_change"),
+    )
+
+
 @bp.get("/worklist")
 @role_required(Role.PROVIDER, Role.ADMIN)
 def worklist():
@@ -234,6 +258,7 @@ def worklist():
         today_local(),
         now_utc(),
         working_days(),
+        worklist_links(),
         paging,
     )
     page = render_template("tracking/worklist.html", worklist=found, today=today_local())

@@ -5,10 +5,12 @@ flags, and the changes the user may still undo.
 
 The page costs the same number of statements however many referrals there are: one
 counts every section (a single pass over the open referrals, along the
-``(service_id, status, referred_on, id)`` index), one reads the shown referrals of all
-sections with what they show (a union of one short indexed read per section), then the
-follow-ups, the undoable changes, and the outcomes due after treatment starts (the
-oldest ``SHOWN`` and how many there are, in one statement). A section shows its oldest
+``(service_id, status, referred_on, id)`` index) and reads the shown referrals of all
+sections with what they show, as plain rows (a union of one short indexed read per
+section; see ``worklist_rows.py``); then their contact attempts and release dates, the
+undoable changes, and the outcomes due after treatment starts (the oldest ``SHOWN`` and
+how many there are), one statement each. The statements are built once per process
+for each shape of page and run with parameters. A section shows its oldest
 ``SHOWN``; the rest are a page at a time by keyset (``?section=new&after=<id>``, and
 ``before`` to go back).
 """
@@ -17,19 +19,35 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from ..choices import TREATMENT_TYPE_CODES, ReferralStatus
 from ..database import as_id
-from ..models import Referral, ReferralEvent, Service, ServiceType, User, service_type_links
-from ..workdays import overdue_cutoff
+from ..dates import short_date
+from ..models import (
+    Organisation,
+    Referral,
+    ServiceType,
+    User,
+    service_type_links,
+)
+from ..workdays import overdue_cutoff, region
 from .actions import ACTIONS, Action
-from .followup import FollowUp, follow_ups
-from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
-from .outcomes import outcomes_due, without_personal_data
-from .scope import in_scope
+from .outcomes import due_referrals, retention_started_before
+from .recent_changes import Undoable, recent_changes
+from .scope import scope_clause, scope_shape
+from .worklist_rows import (
+    Item,
+    Links,
+    OutcomeItem,
+    items,
+    items_statement,
+    outcome_items,
+    outcomes_statement,
+)
 
 # Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
 # pages on through the rest.
@@ -41,7 +59,7 @@ class Section:
     key: str
     title: str
     count: int
-    referrals: list[Referral]
+    referrals: list[Item]
     action: Action | None
     empty: str
     newer: int | None = None  # pass as ``before`` for the page before this one
@@ -66,14 +84,15 @@ class SectionPage:
 @dataclass(frozen=True)
 class OutcomesDue:
     count: int  # referrals with an outcome to record
-    referrals: list[Referral]  # the oldest ``SHOWN`` of them
+    referrals: list[OutcomeItem]  # the oldest ``SHOWN`` of them
+    date_box: str  # what their date boxes hold at first: today, as a date box shows it
 
 
 @dataclass
 class Worklist:
+    organisation: str | None  # the user's organisation, if they belong to one
     sections: list[Section]
-    follow_ups: dict[int, FollowUp]
-    undoable: list[tuple[Referral, ReferralEvent]]
+    undoable: list[Undoable]
     outcomes: OutcomesDue
 
 
@@ -83,35 +102,6 @@ def treating_services() -> sa.Select:
         .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
         .where(ServiceType.code.in_(TREATMENT_TYPE_CODES))
     )
-
-
-def recent_changes(
-    session: Session, user: User, now: dt.datetime
-) -> list[tuple[Referral, ReferralEvent]]:
-    """The user's status changes of the last 15 minutes that they can still undo."""
-    ids = session.scalars(
-        sa.select(ReferralEvent.referral_id)
-        .where(
-            ReferralEvent.user_id == user.id,
-            ReferralEvent.at >= now - UNDO_WINDOW,
-            ReferralEvent.from_status.is_not(None),
-            sa.or_(ReferralEvent.reason.is_(None), ReferralEvent.reason != UNDO_REASON),
-        )
-        .distinct()
-    ).all()
-    if not ids:
-        return []
-    referrals = session.scalars(
-        sa.select(Referral)
-        .where(Referral.id.in_(ids), in_scope(user))
-        .options(*without_personal_data(), selectinload(Referral.events))
-        .order_by(Referral.updated_at.desc())
-    ).all()
-    return [
-        (referral, last_change(referral))
-        for referral in referrals
-        if undo_problem(referral, user, now) is None
-    ]
 
 
 SECTION_KEYS = ("overdue", "new", "accepted", "engaged", "attending")
@@ -144,7 +134,7 @@ def _plan(working_days: int) -> list[tuple[str, str, str | None, str]]:
     ]
 
 
-def _conditions(cutoff: dt.date) -> dict[str, sa.ColumnElement[bool]]:
+def _conditions(cutoff: dt.date | sa.BindParameter) -> dict[str, sa.ColumnElement[bool]]:
     """What puts an open referral in each section."""
     made = Referral.status == ReferralStatus.MADE
     engaged = Referral.status == ReferralStatus.ENGAGED
@@ -159,27 +149,83 @@ def _conditions(cutoff: dt.date) -> dict[str, sa.ColumnElement[bool]]:
 
 
 def _section_ids(
-    scope: sa.ColumnElement[bool], key: str, condition: sa.ColumnElement[bool], paging: SectionPage
+    scope: sa.ColumnElement[bool],
+    key: str,
+    condition: sa.ColumnElement[bool],
+    paged: str | None,
+    shown: int,
 ) -> sa.Select:
     """The ids of one section's shown referrals (and one more, to know there are more),
-    oldest first, or, going back a page, newest first from where the page ends.
+    oldest first, or, going back a page (``paged`` is "before"), newest first from where
+    the page ends (the ``pivot`` parameter).
 
     The section's referrals are found first, on their own (a materialised CTE, along the
     ``(service_id, status, ...)`` index), and only then sorted: otherwise PostgreSQL
     walks the whole table in date order looking for the few of one organisation."""
     found = sa.select(Referral.id, Referral.referred_on).where(scope, condition)
-    if paging.key == key and (paging.after or paging.before):
-        pivot = paging.after or paging.before
+    if paged:
+        pivot = sa.bindparam("pivot", type_=sa.Integer)
         pivot_on = sa.select(Referral.referred_on).where(Referral.id == pivot).scalar_subquery()
         mine, theirs = sa.tuple_(Referral.referred_on, Referral.id), sa.tuple_(pivot_on, pivot)
-        found = found.where(mine > theirs if paging.after else mine < theirs)
+        found = found.where(mine > theirs if paged == "after" else mine < theirs)
     section = found.cte(f"worklist_{key}").prefix_with("MATERIALIZED")
     order = (section.c.referred_on.asc(), section.c.id.asc())
-    if paging.key == key and paging.before and not paging.after:
+    if paged == "before":
         order = (section.c.referred_on.desc(), section.c.id.desc())
     return (
-        sa.select(section.c.id, sa.literal(key).label("section")).order_by(*order).limit(SHOWN + 1)
+        sa.select(section.c.id, sa.literal(key).label("section")).order_by(*order).limit(shown + 1)
     )
+
+
+@dataclass(frozen=True)
+class Statements:
+    page: sa.Select  # the sections' counts, and the referrals they show
+    outcomes: sa.Select
+
+
+@lru_cache(maxsize=64)
+def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown: int):
+    """The page's statements for one shape (whose referrals, which section is paged and
+    which way, how many a section shows), built once per process and run with the
+    parameters ``cutoff``, ``started_before``, ``organisation_id`` and ``pivot``:
+    building them costs more than running them."""
+    scope = scope_clause(scope_kind)
+    conditions = _conditions(sa.bindparam("cutoff", type_=sa.Date))
+    open_states = [ReferralStatus.MADE, ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED]
+    counts = sa.select(
+        *(
+            sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0).label(key)
+            for key, condition in conditions.items()
+        ),
+        # The name of the user's organisation, which the page starts with.
+        sa.select(Organisation.name)
+        .where(Organisation.id == sa.bindparam("user_organisation_id", type_=sa.Integer))
+        .scalar_subquery()
+        .label("organisation"),
+    ).where(scope, Referral.status.in_(open_states))
+    ids = sa.union_all(
+        *(
+            sa.select(
+                _section_ids(
+                    scope, key, condition, paged if key == paged_key else None, shown
+                ).subquery()
+            )
+            for key, condition in conditions.items()
+        )
+    ).subquery()
+    due = due_referrals(scope, sa.bindparam("started_before", type_=sa.Date))
+    # The counts ride on every row (and come alone when no referral is shown).
+    tally, listed = counts.subquery("tally"), items_statement(ids).subquery("listed")
+    page = (
+        sa.select(tally, listed)
+        .select_from(tally.outerjoin(listed, sa.true()))
+        .order_by(listed.c.referred_on, listed.c.id)
+    )
+    return Statements(page, outcomes_statement(due, shown))
+
+
+# The same for every request of a day in one bank-holiday region: worked out once.
+_overdue_cutoff = lru_cache(maxsize=16)(overdue_cutoff)
 
 
 def build_worklist(
@@ -188,67 +234,54 @@ def build_worklist(
     today: dt.date,
     now: dt.datetime,
     working_days: int,
+    links: Links,
     paging: SectionPage | None = None,
 ) -> Worklist:
     paging = paging or SectionPage()
-    scope = in_scope(user)
-    conditions = _conditions(overdue_cutoff(today, working_days))
-    open_states = [ReferralStatus.MADE, ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED]
-    counts = session.execute(
-        sa.select(
-            *(
-                sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0).label(key)
-                for key, condition in conditions.items()
-            )
-        ).where(scope, Referral.status.in_(open_states))
-    ).one()
-    shown = sa.union_all(
-        *(
-            sa.select(_section_ids(scope, key, condition, paging).subquery())
-            for key, condition in conditions.items()
-        )
-    ).subquery()
-    rows = session.execute(
-        sa.select(Referral, shown.c.section)
-        .join(shown, shown.c.id == Referral.id)
-        .options(
-            # Personal data is decrypted only where the page shows it: the contact details.
-            defer(Referral.person_ref),
-            defer(Referral.notes),
-            joinedload(Referral.service).joinedload(Service.organisation),
-            joinedload(Referral.council_area),
-            joinedload(Referral.custody_suite),
-            joinedload(Referral.referred_from).load_only(Referral.id, Referral.reference),
-            joinedload(Referral.possible_duplicate_of).load_only(Referral.id, Referral.reference),
-        )
-    ).all()
-    by_section: dict[str, list[Referral]] = {key: [] for key in conditions}
-    for referral, key in rows:
-        by_section[key].append(referral)
+    scope_kind, params = scope_shape(user)
+    paged = "after" if paging.after else "before" if paging.before else None
+    statements = _statements(scope_kind, paging.key if paged else None, paged, SHOWN)
+    params |= {
+        "cutoff": _overdue_cutoff(today, working_days, region()),
+        "started_before": retention_started_before(today),
+        "pivot": paging.after or paging.before,
+        "user_organisation_id": user.organisation_id,
+    }
+    rows = session.connection().execute(statements.page, params).all()
+    counts = rows[0]
+    plan = _plan(working_days)
+    by_section = items(
+        session,
+        [row for row in rows if row.id is not None],
+        links,
+        {key: action for key, _t, action, _e in plan},
+        working_days,
+    )
     sections = []
-    for key, title, action, empty in _plan(working_days):
-        items = sorted(by_section[key], key=lambda r: (r.referred_on, r.id))
+    for key, title, action, empty in plan:
+        found = by_section.get(key, [])
         backwards = paging.key == key and paging.before is not None
-        more = len(items) > SHOWN
+        more = len(found) > SHOWN
         if more:
-            items = items[1:] if backwards else items[:SHOWN]
-        paged = paging.key == key and (paging.after or paging.before)
-        newer = items[0].id if items and (more if backwards else paged) else None
-        older = items[-1].id if items and (paged if backwards else more) else None
+            found = found[1:] if backwards else found[:SHOWN]
+        is_paged = paging.key == key and (paging.after or paging.before)
+        newer = found[0].id if found and (more if backwards else is_paged) else None
+        older = found[-1].id if found and (is_paged if backwards else more) else None
         sections.append(
             Section(
                 key,
                 title,
                 getattr(counts, key),
-                items,
+                found,
                 ACTIONS[action] if action else None,
                 empty,
                 newer,
                 older,
             )
         )
-    shown_ids = [r.id for section in sections for r in section.referrals]
-    outcomes = OutcomesDue(*outcomes_due(session, scope, today, SHOWN))
-    return Worklist(
-        sections, follow_ups(session, shown_ids), recent_changes(session, user, now), outcomes
+    outcomes = OutcomesDue(
+        *outcome_items(session, statements.outcomes, params, user, today, links),
+        short_date(today),
     )
+    undoable = recent_changes(session, user, now, links.undo)
+    return Worklist(counts.organisation, sections, undoable, outcomes)

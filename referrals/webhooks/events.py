@@ -15,6 +15,7 @@ the person is written.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 
@@ -39,6 +40,12 @@ def listening_clients() -> sa.Select:
         ApiClient.revoked_at.is_(None),
         ApiClient.role.in_([Role.CUSTODY, Role.PROVIDER]),
     )
+
+
+@functools.cache
+def any_listening() -> sa.Select:
+    """Whether any system listens: built once, since every status change asks it."""
+    return listening_clients().limit(1)
 
 
 def clients_for(referral: Referral) -> sa.Select:
@@ -100,7 +107,7 @@ def _after_flush(session: Session, _context) -> None:
     if not changes:
         return
     connection = session.connection()
-    if connection.execute(listening_clients().limit(1)).first() is None:
+    if connection.execute(any_listening()).first() is None:
         return
     rows = []
     now = now_utc()

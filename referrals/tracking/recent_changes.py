@@ -1,0 +1,111 @@
+"""The status changes a provider made in the last 15 minutes and can still undo, as the
+worklist lists them above its sections (each with an "Undo" button).
+
+Whether a change can be undone is the lifecycle's rule (``lifecycle.undo_problem``,
+reading the referral's status changes oldest first); this module only reads those
+changes, in one statement of plain rows, and puts each in words once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import Referral, ReferralEvent, User
+from ..templating import format_datetime, label
+from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
+from .scope import scope_clause, scope_shape
+
+
+@dataclass(slots=True)
+class Changed:
+    """A referral the user changed lately, with its status changes oldest first."""
+
+    id: int
+    reference: str
+    version: int
+    events: list
+
+
+@dataclass(slots=True)
+class Undoable:
+    """One change as the worklist offers to undo it."""
+
+    id: int
+    reference: str
+    version: int
+    change: str  # "accepted", "marked as attended"... as the status reads, in lower case
+    at: str  # when, in local time
+    undo_url: str
+
+
+@lru_cache(maxsize=8)
+def _statement(shape: str) -> sa.Select:
+    """Every status change of the referrals in scope that the user (``user_id``)
+    changed since ``since``, with the referral's reference and version, latest changed
+    referral first."""
+    e = ReferralEvent
+    changed = sa.select(e.referral_id).where(
+        e.user_id == sa.bindparam("user_id", type_=sa.Integer),
+        e.at >= sa.bindparam("since", type_=e.at.type),
+        e.from_status.is_not(None),
+        sa.or_(e.reason.is_(None), e.reason != UNDO_REASON),
+    )
+    return (
+        sa.select(
+            e.id,
+            e.referral_id,
+            e.at,
+            e.user_id,
+            e.from_status,
+            e.to_status,
+            e.reason,
+            e.undoes_event_id,
+            Referral.reference,
+            Referral.version,
+        )
+        .join(Referral, Referral.id == e.referral_id)
+        .where(e.referral_id.in_(changed), scope_clause(shape))
+        .order_by(Referral.updated_at.desc(), Referral.id, e.id)
+    )
+
+
+def recent_changes(
+    session: Session, user: User, now: dt.datetime, undo_url: str
+) -> list[Undoable]:
+    """The user's status changes of the last 15 minutes that they can still undo, latest
+    first; ``undo_url`` is the address of the undo form with ``{id}`` for the referral."""
+    shape, params = scope_shape(user)
+    rows = (
+        session.connection()
+        .execute(_statement(shape), params | {"user_id": user.id, "since": now - UNDO_WINDOW})
+        .all()
+    )
+    referrals: dict[int, Changed] = {}
+    for row in rows:
+        referral = referrals.get(row.referral_id)
+        if referral is None:
+            referral = referrals[row.referral_id] = Changed(
+                row.referral_id, row.reference, row.version, []
+            )
+        referral.events.append(row)
+    found = []
+    for referral in referrals.values():
+        if undo_problem(referral, user, now) is not None:
+            continue
+        event = last_change(referral)
+        found.append(
+            Undoable(
+                referral.id,
+                referral.reference,
+                referral.version,
+                label(event.to_status).lower(),
+                format_datetime(event.at),
+                undo_url.replace("{id}", str(referral.id)),
+            )
+        )
+    return found

@@ -1,0 +1,296 @@
+"""What the worklist shows of each referral, read as plain rows (no ORM objects) and
+put in words once, here, so that the page only places them.
+
+- ``Item``: one referral in a section: its reference and flags, dates, service, where
+  the person lives, how to contact them (decrypted only when the page shows it: not
+  for erased referrals), the contact attempts (how many, the last, and the streak that
+  suggests closing it as not contactable) and the latest release date the referrer
+  gave.
+- ``OutcomeItem``: one referral with outcomes to record after treatment starts, and the
+  questions asked (``outcomes.questions``, the same rules as the referral's page).
+
+The addresses of the links and forms are made from patterns (``Links``) built once per
+page, not once per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from ..models import CouncilArea, Referral, Service, User
+from ..templating import format_date, label
+from ..workdays import region, respond_by
+from .followup import FollowUp
+from .models import ContactAttempt, ReferralUpdate
+from .outcomes import Question, questions
+
+ID = "{id}"  # where a referral's id goes in a ``Links`` pattern
+UNATTENDED = ("overdue", "new", "accepted")  # sections before the first attendance
+NO_FOLLOW_UP = FollowUp([], [])
+# A day's answer-by date is the same for every request in one bank-holiday region (the
+# region is part of the key): worked out once.
+_respond_by = lru_cache(maxsize=4096)(respond_by)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Addresses with ``{id}`` for the referral's id, e.g. ``/referrals/{id}``."""
+
+    detail: str
+    actions: dict[str, str]  # action name -> the address its form posts to
+    outcome: str  # with ``{kind}`` for the question
+    undo: str  # the undo form's address
+
+    def of(self, pattern: str, referral_id: int) -> str:
+        return pattern.replace(ID, str(referral_id))
+
+
+@dataclass(slots=True)
+class Item:
+    id: int
+    reference: str
+    version: int
+    urgent: bool
+    children: bool
+    duplicate_of: str | None  # the reference it may duplicate
+    passed_on_from: str | None  # the reference it was passed on from
+    made: str
+    respond_by: str | None  # shown for referrals still to be answered
+    service: str
+    lives_in: str
+    erased: bool
+    contact_method: str
+    contact_name: str | None
+    phone: str | None
+    tel: str | None  # the phone number in a tel: link
+    release_on: str | None
+    attempts: int
+    last_attempt: str | None  # "2 Dec 2026: no answer"
+    streak: int  # unsuccessful attempts since the person was last reached
+    suggest_closing: bool  # shown while the referral waits for the person to attend
+    detail_url: str
+    action_url: str | None
+
+
+@dataclass(slots=True)
+class OutcomeItem:
+    id: int
+    reference: str
+    version: int
+    service: str
+    referred_on: str
+    detail_url: str
+    questions: list[tuple[Question, str, str]]  # question, field prefix, form address
+
+
+def items_statement(shown: sa.Subquery) -> sa.Select:
+    """What the page shows of the referrals ``shown`` lists (``id``, ``section``)."""
+    duplicate, source = aliased(Referral), aliased(Referral)
+    r = Referral
+    return (
+        sa.select(
+            shown.c.section,
+            r.id,
+            r.reference,
+            r.version,
+            r.referred_on,
+            r.same_day_urgent,
+            r.children_in_household,
+            r.personal_data_erased_at,
+            r.contact_method,
+            r.contact_name,
+            r.contact_phone,
+            Service.name.label("service"),
+            CouncilArea.name.label("lives_in"),
+            duplicate.reference.label("duplicate_of"),
+            source.reference.label("passed_on_from"),
+        )
+        .join(shown, shown.c.id == r.id)
+        .join(Service, Service.id == r.service_id)
+        .join(CouncilArea, CouncilArea.id == r.council_area_id)
+        .outerjoin(duplicate, duplicate.id == r.possible_duplicate_of_id)
+        .outerjoin(source, source.id == r.referred_from_id)
+    )
+
+
+def items(
+    session: Session,
+    rows: list[sa.Row],
+    links: Links,
+    actions: dict[str, str | None],
+    working_days: int,
+) -> dict[str, list[Item]]:
+    """The referrals read by ``items_statement`` (``rows``, oldest first), by section,
+    with their contact attempts and release dates; ``actions`` names the button each
+    section offers."""
+    follow_ups = _follow_ups(session, [row.id for row in rows])
+    found: dict[str, list[Item]] = defaultdict(list)
+    # Many referrals share a day: each day is put in words once.
+    days: dict[dt.date, str] = {}
+    holidays_in = region()
+
+    def day_text(day: dt.date) -> str:
+        if day not in days:
+            days[day] = format_date(day)
+        return days[day]
+
+    def due_by(day: dt.date) -> str:
+        return day_text(_respond_by(day, working_days, holidays_in))
+
+    for row in rows:
+        follow = follow_ups.get(row.id, NO_FOLLOW_UP)
+        last = follow.last_attempt
+        action = actions.get(row.section)
+        answered = row.section not in ("overdue", "new")
+        found[row.section].append(
+            Item(
+                id=row.id,
+                reference=row.reference,
+                version=row.version,
+                urgent=bool(row.same_day_urgent),
+                children=bool(row.children_in_household),
+                duplicate_of=row.duplicate_of,
+                passed_on_from=row.passed_on_from,
+                made=day_text(row.referred_on),
+                respond_by=None if answered else due_by(row.referred_on),
+                service=row.service,
+                lives_in=row.lives_in,
+                erased=row.personal_data_erased_at is not None,
+                contact_method=label(row.contact_method),
+                contact_name=row.contact_name,
+                phone=row.contact_phone,
+                tel=row.contact_phone.replace(" ", "") if row.contact_phone else None,
+                release_on=day_text(follow.release_on) if follow.release_on else None,
+                attempts=len(follow.attempts),
+                last_attempt=f"{day_text(last.attempted_on)}: {label(last.outcome).lower()}"
+                if last
+                else None,
+                streak=follow.streak,
+                suggest_closing=follow.suggest_closing and row.section in UNATTENDED,
+                detail_url=links.of(links.detail, row.id),
+                action_url=links.of(links.actions[action], row.id) if action else None,
+            )
+        )
+    return found
+
+
+@lru_cache(maxsize=1)
+def _follow_ups_statement() -> sa.Select:
+    """Contact attempts (kind 0) and release dates given (kind 1) of the referrals
+    ``ids``, in the order they happened."""
+    # The ids are written into the statement (whole numbers read from the database):
+    # binding over a hundred parameters one by one costs more than the query.
+    ids = sa.bindparam("ids", expanding=True, literal_execute=True)
+    attempts = sa.select(
+        ContactAttempt.referral_id,
+        sa.literal(0).label("kind"),
+        ContactAttempt.attempted_on.label("on"),
+        ContactAttempt.id,
+        ContactAttempt.outcome,
+    ).where(ContactAttempt.referral_id.in_(ids))
+    updates = sa.select(
+        ReferralUpdate.referral_id,
+        sa.literal(1).label("kind"),
+        ReferralUpdate.release_on,
+        ReferralUpdate.id,
+        sa.null(),
+    ).where(ReferralUpdate.referral_id.in_(ids), ReferralUpdate.release_on.is_not(None))
+    both = sa.union_all(attempts, updates).subquery()
+    # Attempts by the day they were made, updates in the order they were given.
+    return sa.select(both).order_by(both.c.kind, sa.case((both.c.kind == 0, both.c.on)), both.c.id)
+
+
+class _Attempt(NamedTuple):
+    attempted_on: dt.date
+    outcome: str
+
+
+class _Update(NamedTuple):
+    release_on: dt.date
+
+
+def _follow_ups(session: Session, referral_ids: list[int]) -> dict[int, FollowUp]:
+    """The contact attempts and release dates of many referrals, in one statement, as
+    ``FollowUp`` reads them (only the referrals with any are listed)."""
+    found: dict[int, FollowUp] = {}
+    if not referral_ids:
+        return found
+    for referral_id, kind, on, _id, outcome in session.connection().execute(
+        _follow_ups_statement(), {"ids": referral_ids}
+    ):
+        follow = found.get(referral_id)
+        if follow is None:
+            follow = found[referral_id] = FollowUp([], [])
+        if kind == 0:
+            follow.attempts.append(_Attempt(on, outcome))
+        else:
+            follow.updates.append(_Update(on))
+    return found
+
+
+def outcomes_statement(due: sa.Select, limit: int) -> sa.Select:
+    """The oldest ``limit`` referrals ``due`` selects (``id``, ``referred_on``) with
+    what the questions need, and how many ``due`` found on every row."""
+    found = due.cte("outcomes_due").prefix_with("MATERIALIZED")
+    r = Referral
+    return (
+        sa.select(
+            r.id,
+            r.reference,
+            r.version,
+            r.referred_on,
+            r.status,
+            r.pathway,
+            r.needs,
+            r.treatment_started_on,
+            r.retention_outcome,
+            r.diversion_outcome,
+            r.bbv_test_offered_on,
+            r.bbv_test_taken_on,
+            Service.name.label("service"),
+            sa.func.count().over().label("found"),
+        )
+        .join(found, found.c.id == r.id)
+        .join(Service, Service.id == r.service_id)
+        .order_by(found.c.referred_on, found.c.id)
+        .limit(limit)
+    )
+
+
+def outcome_items(
+    session: Session,
+    statement: sa.Select,
+    params: dict,
+    user: User,
+    today: dt.date,
+    links: Links,
+) -> tuple[int, list[OutcomeItem]]:
+    """How many referrals have an outcome due, and those ``statement`` (from
+    ``outcomes_statement``) reads, with the questions asked of each."""
+    rows = session.connection().execute(statement, params).all()
+    shown = []
+    for row in rows:
+        prefix = f"o{row.id}-"
+        outcome_url = links.of(links.outcome, row.id)
+        shown.append(
+            OutcomeItem(
+                id=row.id,
+                reference=row.reference,
+                version=row.version,
+                service=row.service,
+                referred_on=format_date(row.referred_on),
+                detail_url=links.of(links.detail, row.id),
+                questions=[
+                    (q, prefix + q.kind, outcome_url.replace("{kind}", q.kind))
+                    for q in questions(row, user, today)
+                ],
+            )
+        )
+    return (rows[0].found if rows else 0), shown

@@ -1,0 +1,140 @@
+"""How the reports write what they show: the report choices' lists exactly as WTForms
+writes them, links built once with each area's code put in (and codes that URL-encoding
+changes built one by one), and each kind of figure's cell saying why a figure is hidden."""
+
+from flask import url_for
+from wtforms import Form, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import Select
+
+from referrals.extensions import db
+from referrals.forms import options
+from referrals.reports.cells import count_cell, rate_cell, state_badge
+from referrals.reports.colours import STATES
+from referrals.reports.links import each_url, profile_urls, report_urls
+from referrals.reports.tables import CountFigure, RateFigure
+from referrals.statement_count import counting
+from referrals.statistics import Comparison
+from referrals.widgets import PlainSelect
+
+from .test_auth import sign_in
+from .test_reports import data  # noqa: F401 - the reports' referrals and lead
+
+CHOICES = [
+    ("", "Everybody"),
+    ("sex:female", "Sex: Women"),
+    ("a&b", 'Tom & "Jerry" <script>'),
+    ("12m-2026-09", "12 months to September 2026 (12m-2026-09)"),
+]
+
+
+class Plain(Form):
+    period = SelectField(choices=options(CHOICES), widget=PlainSelect())
+    wide = SelectField(choices=options(CHOICES), widget=PlainSelect())
+
+
+class Stock(Form):
+    period = SelectField(choices=options(CHOICES))
+    wide = SelectField(choices=options(CHOICES))
+
+
+class Data:
+    def __init__(self, **values):
+        self.values = values
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __contains__(self, key):
+        return key in self.values
+
+    def getlist(self, key):
+        return [self.values[key]] if key in self.values else []
+
+
+def test_report_choices_are_written_exactly_as_wtforms_writes_them():
+    for given in ({}, {"period": "a&b"}, {"period": "sex:female", "wide": "12m-2026-09"}):
+        plain, stock = Plain(Data(**given)), Stock(Data(**given))
+        for name in ("period", "wide"):
+            kwargs = {"class_": "wide", "aria-describedby": "period-hint"}
+            assert str(plain[name](**kwargs)) == str(stock[name](**kwargs))
+            assert str(plain[name]()) == str(stock[name]())
+    written = str(Plain(Data(period="a&b")).period())
+    assert '<option selected value="a&amp;b">Tom &amp; &#34;Jerry&#34; &lt;script&gt;' in written
+    # Grouped or callable choices are left to WTForms' own widget.
+    grouped = [SelectChoice("f", "Women", optgroup="Sex")]
+
+    class Grouped(Form):
+        plain = SelectField(choices=grouped, widget=PlainSelect())
+        stock = SelectField(choices=grouped, widget=Select())
+
+    form = Grouped()
+    assert "<optgroup" in str(form.plain())
+    assert str(form.plain()).replace("plain", "stock") == str(form.stock())
+
+
+def test_links_put_each_code_into_one_built_url_and_build_the_odd_ones_one_by_one(app):
+    codes = ["S12000049", "GLA-LR", "demo-svc-0119", "a b/c", "caf\u00e9", "x?y=1&z"]
+    with app.test_request_context("/reports/areas?group=service&measure=referrals&sort=x"):
+        links = profile_urls("service", codes, "12m-2026-09")
+        for code in codes:
+            expected = url_for(
+                "reports.area_profile", grouping="service", code=code, period="12m-2026-09"
+            )
+            assert links[code] == expected
+        measures = report_urls(
+            "reports.area_report", "measure", ["acceptance_rate", "a b"], sort=None
+        )
+        assert measures["acceptance_rate"] == url_for(
+            "reports.area_report", group="service", measure="acceptance_rate"
+        )
+        assert measures["a b"] == url_for("reports.area_report", group="service", measure="a b")
+        sorts = report_urls("reports.area_report", "sort", ["name:desc", "referrals:desc"])
+        assert sorts["name:desc"].endswith("sort=name:desc")
+        calls = []
+
+        def build(value):
+            calls.append(value)
+            return f"/x/{value.replace(' ', '%20')}"
+
+        assert each_url(build, ["a", "b", "c d"]) == {"a": "/x/a", "b": "/x/b", "c d": "/x/c%20d"}
+        assert calls == ["__each__", "c d"]
+
+
+def test_each_kind_of_figure_says_what_it_is_or_why_it_is_hidden(app):
+    with app.test_request_context("/"):
+        assert str(count_cell(CountFigure(1234))) == "1,234"
+        small = str(count_cell(CountFigure(None, "<5")))
+        assert 'class="label-primary" title="Small numbers">&lt;5<' in small
+        secondary = str(count_cell(CountFigure(None, "[c]")))
+        assert 'title="Hidden so that another figure cannot be worked out">[c]<' in secondary
+        missing = str(count_cell(CountFigure(None, missing="published for Scotland only")))
+        assert '<span class="visually-hidden"> published for Scotland only</span>' in missing
+        rate = str(rate_cell(RateFigure("conversion_rate", 30, 120, national=0.2)))
+        assert '<span class="rate">25.0%</span><br><span class="ci">' in rate
+        assert "18.1 to 33.4%" in rate
+        assert "ci" not in str(rate_cell(RateFigure("conversion_rate", 30, 120), False))
+        nobody = str(rate_cell(RateFigure("conversion_rate", 0, 0)))
+        assert '<span class="muted">no referrals</span>' in nobody
+        badge = str(state_badge(STATES[Comparison.HIGHER_95]))
+        assert "state-higher_95" in badge and "\u25b2 Higher than" in badge
+        assert 'aria-hidden="true"' in badge
+
+
+def test_the_area_table_reads_the_days_figures_in_a_few_statements(app, client, data):  # noqa: F811
+    """Beyond who is signed in and the nation's settings: the day's snapshot row, the
+    areas' names, the targets, the lead's own councils and services per area; the stored
+    figures themselves and the lists of choices are read once per snapshot."""
+    sign_in(client, "lead@t.example")
+    for url in ("/reports/areas", "/reports/areas?group=adp", "/reports/areas?group=service"):
+        for _ in range(2):  # the day's figures worked out, then read once
+            assert client.get(url).status_code == 200
+        with app.app_context():
+            engine = db.engine
+        with counting(engine) as seen:
+            page = client.get(url)
+        assert page.status_code == 200
+        assert not [s for s in seen.sql if "report_parts" in s or "facts" in s]
+        limit = {"/reports/areas": 7, "/reports/areas?group=adp": 8}.get(url, 6)
+        assert seen.count <= limit, str(seen)
+    assert "Glasgow City" in client.get("/reports/areas").get_data(as_text=True)

@@ -1,0 +1,232 @@
+"""The worklist as its users see it: whose referrals it lists, and its forms as a
+provider's browser sends them (written from plain values with one CSRF token for the
+page, they post exactly as the forms built per referral did, and the server still
+checks every post)."""
+
+import datetime as dt
+import re
+from html import unescape
+
+import pytest
+from flask import render_template
+from flask_login import login_user
+
+from referrals.choices import Role
+from referrals.extensions import db
+from referrals.models import Referral, User
+
+from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .test_auth import PASSWORD, next_code, sign_in
+
+TODAY = dt.date.today()
+FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+INPUT = re.compile(r"<input [^>]*>")
+ATTR = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+@pytest.fixture
+def people(session):
+    org = make_organisation(session, "Org X")
+    data = {
+        "service": make_service(session, organisation=org, name="Glasgow MAT"),
+        "custody": make_user(
+            session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+        ),
+        "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
+        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
+    }
+    session.commit()
+    return data
+
+
+@pytest.fixture
+def guarded(app_factory):
+    """An app that checks the CSRF token of every post, as in production."""
+    return app_factory(WTF_CSRF_ENABLED=True)
+
+
+def fields(html: str) -> dict[str, str]:
+    """The values a browser sends for ``html``'s inputs (hidden ones, and text boxes)."""
+    sent = {}
+    for tag in INPUT.findall(html):
+        attrs = dict(ATTR.findall(tag))
+        if attrs.get("type") in ("hidden", "text") and "name" in attrs:
+            sent[attrs["name"]] = unescape(attrs.get("value", ""))
+    return sent
+
+
+def forms(page: str) -> dict[str, str]:
+    """Each form's HTML by the address it posts to."""
+    return {action: body for action, body in FORM.findall(page)}
+
+
+def sign_in_with_tokens(client, email: str) -> None:
+    def token(path):
+        return fields(client.get(path).get_data(as_text=True))["csrf_token"]
+
+    data = {"email": email, "password": PASSWORD, "csrf_token": token("/login")}
+    response = client.post("/login", data=data)
+    assert response.status_code == 302 and response.location.startswith("/login/verify")
+    code = next_code(client.application, email)
+    response = client.post(
+        "/login/verify", data={"code": code, "csrf_token": token(response.location)}
+    )
+    assert response.status_code == 302
+
+
+def started(session, people, days_ago: int) -> Referral:
+    start = TODAY - dt.timedelta(days=days_ago)
+    referral = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=start - dt.timedelta(days=10),
+        status="treatment_started",
+        accepted_on=start - dt.timedelta(days=9),
+        engaged_on=start - dt.timedelta(days=5),
+        treatment_started_on=start,
+        needs="treatment,bbv",
+    )
+    session.commit()
+    return referral
+
+
+def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
+    guarded, session, people
+):
+    new = make_referral(session, service=people["service"], referrer=people["custody"])
+    due = started(session, people, 90)
+    client = guarded.test_client()
+    sign_in_with_tokens(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    written = forms(page)
+
+    accept = f"/referrals/{new.id}/accept"
+    sent = fields(written[accept])
+    assert set(sent) == {"csrf_token", "accept-version", "accept-on", "back"}
+    assert client.post(accept, data={"back": "worklist"}).status_code == 400  # no token
+    response = client.post(accept, data=sent)
+    assert response.status_code == 302 and response.location == "/worklist"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert f"{new.reference}: accepted at " in page
+    undo = f"/referrals/{new.id}/undo"
+    sent = fields(forms(page)[undo])
+    assert set(sent) == {"csrf_token", "version", "back"}
+    response = client.post(undo, data=sent)
+    assert response.status_code == 302 and response.location == "/worklist"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Your changes in the last 15 minutes" not in page
+    sent = fields(forms(page)[accept])
+    assert client.post(accept, data=sent).status_code == 302
+
+    outcome = f"/referrals/{due.id}/outcome/retention"
+    sent = fields(written[outcome])
+    prefix = f"o{due.id}-retention"
+    assert sent[f"{prefix}-on"] == f"{TODAY.day}/{TODAY.month}/{TODAY.year}"
+    assert sent[f"{prefix}-csrf_token"] == fields(written[accept])["csrf_token"]
+    response = client.post(outcome, data=sent)  # no answer chosen
+    assert response.status_code == 302
+    assert "nothing was saved. Choose an answer." in client.get("/worklist").get_data(as_text=True)
+    response = client.post(outcome, data=sent | {f"{prefix}-value": "retained"})
+    assert response.status_code == 302 and response.location == "/worklist#outcomes"
+
+    session.expire_all()
+    assert session.get(Referral, new.id).status == "accepted"
+    assert session.get(Referral, due.id).retention_outcome == "retained"
+
+
+def test_the_worklist_writes_the_same_outcome_forms_as_the_referral_page_builds(
+    guarded, session, people
+):
+    due = started(session, people, 90)
+    offered = started(session, people, 30)
+    offered.bbv_test_offered_on = TODAY - dt.timedelta(days=3)
+    session.commit()
+    client = guarded.test_client()
+    sign_in_with_tokens(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    outcomes = page[page.index('id="outcomes"') :]
+
+    def normal(html: str) -> str:
+        html = re.sub(r'(csrf_token" type="hidden" value=)"[^"]+"', r'\1"TOKEN"', html)
+        return re.sub(r"\s+", " ", html).replace("> <", "><").strip()
+
+    with guarded.test_request_context("/worklist"):
+        login_user(db.session.get(User, people["provider"].id))
+        for referral_id, kinds in ((due.id, ["retention", "bbv"]), (offered.id, ["bbv"])):
+            referral = db.session.get(Referral, referral_id)
+            built = render_template(
+                "tracking/_outcome_forms.html", referral=referral, back="worklist"
+            )
+            assert normal(built).count("<form ") == len(kinds)
+            assert normal(built) in normal(outcomes)
+
+
+def test_a_provider_sees_their_organisations_referrals_and_an_administrator_everyones(
+    client, session, people
+):
+    other = make_service(session, organisation=make_organisation(session, "Org Y"), name="Y")
+    ours = make_referral(session, service=people["service"], referrer=people["custody"])
+    theirs = make_referral(session, service=other, referrer=people["custody"])
+    urgent = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        status="accepted",
+        accepted_on=TODAY,
+        same_day_urgent=True,
+        children_in_household=True,
+    )
+    session.commit()
+
+    sign_in(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Referrals to Org X's services." in page
+    assert ours.reference in page and theirs.reference not in page
+    assert "New: awaiting acceptance (1)" in page and "Awaiting first attendance (1)" in page
+    item = page[page.index(f'id="ref-{urgent.id}"') :]
+    item = item[: item.index("</li>")]
+    assert "Urgent" in item and "Children in household" in item
+    assert "Glasgow MAT" in item and "Glasgow City" in item
+    assert f'action="/referrals/{urgent.id}/attend"' in item
+    assert "Record first attendance today" in item
+    client.post("/logout")
+
+    sign_in(client, "a@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Referrals to every service." in page
+    assert ours.reference in page and theirs.reference in page
+    assert "New: awaiting acceptance (2)" in page
+
+
+def test_the_answer_by_dates_follow_the_bank_holidays_of_the_installations_region(
+    app, client, session, people
+):
+    from .test_notifications import Clock
+
+    # Made Friday 27 Nov 2026; Monday 30 Nov is St Andrew's Day, a holiday in Scotland only.
+    made = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date(2026, 11, 27),
+    )
+    session.commit()
+    app.config["CLOCK"] = Clock(dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC))
+    sign_in(client, "p@t.example")
+    app.config["BANK_HOLIDAY_REGION"] = "SCT"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert made.reference in page and "respond by 7 Dec 2026" in page
+    app.config["BANK_HOLIDAY_REGION"] = "ENG"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "respond by 4 Dec 2026" in page
+    assert "Overdue: no response within 5 working days (0)" in page
+    app.config["CLOCK"] = Clock(dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC))
+    # The day before's session has ended: the next page signs the browser out.
+    assert client.get("/worklist").location.startswith("/login")
+    sign_in(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Overdue: no response within 5 working days (1)" in page
+    app.config["BANK_HOLIDAY_REGION"] = "SCT"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "Overdue: no response within 5 working days (0)" in page
