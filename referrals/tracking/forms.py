@@ -107,6 +107,9 @@ class ReferralForm(FlaskForm):
 
 
 class TransitionForm(FlaskForm):
+    class Meta(QuickRendering):
+        pass
+
     version = IntegerField(validators=[InputRequired()])
     on = UKDateField("Date", validators=[Optional()])
     reason = SelectField("Reason", choices=[], validators=[Optional()])
@@ -132,10 +135,16 @@ def reason_choices(action: str):
 class VersionForm(FlaskForm):
     """A change with nothing to fill in (undo): only the version the page showed."""
 
+    class Meta(QuickRendering):
+        pass
+
     version = IntegerField(validators=[InputRequired()])
 
 
 class ContactAttemptForm(FlaskForm):
+    class Meta(QuickRendering):
+        pass
+
     attempted_on = UKDateField(
         "Date of the attempt", validators=[InputRequired("Enter the date of the attempt.")]
     )
@@ -156,6 +165,9 @@ class ContactAttemptForm(FlaskForm):
 
 
 class UpdateForm(FlaskForm):
+    class Meta(QuickRendering):
+        pass
+
     release_on = UKDateField("Release date", validators=[Optional()])
     new_phone = StringField("New phone number", validators=[Optional(), Length(max=40)])
     message = TextAreaField(
@@ -168,6 +180,9 @@ class UpdateForm(FlaskForm):
 
 
 class ReferOnForm(FlaskForm):
+    class Meta(QuickRendering):
+        pass
+
     version = IntegerField(validators=[InputRequired()])
     service = RadioField(
         "Service to pass the referral to",
