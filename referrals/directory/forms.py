@@ -27,6 +27,7 @@ from wtforms.validators import (
 )
 
 from ..choices import Gender, ProblemCategory, ServiceStatus
+from ..form_html import QuickRendering
 from ..forms import MultiCheckboxField, QueryForm, options
 from .filters import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
 
@@ -66,6 +67,9 @@ def web_address(_form, field) -> None:
 
 
 class SearchForm(QueryForm):
+    class Meta(QuickRendering):
+        pass
+
     q = StringField(
         "Postcode or town",
         validators=[Optional(), Length(max=100, message="Enter at most 100 characters.")],

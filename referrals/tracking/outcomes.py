@@ -19,7 +19,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import defer
 
 from ..choices import (
     BbvTesting,
@@ -173,17 +172,6 @@ def _due(started_before: dt.date | sa.BindParameter) -> sa.ColumnElement[bool]:
             ),
         ),
     )
-
-
-def without_personal_data() -> list:
-    """Loader options leaving a referral's encrypted personal data unread (and so not
-    decrypted), for lists that show none of it; read on first use if a page does."""
-    return [
-        defer(Referral.person_ref),
-        defer(Referral.notes),
-        defer(Referral.contact_name),
-        defer(Referral.contact_phone),
-    ]
 
 
 def due_referrals(
