@@ -764,7 +764,8 @@ class Protector(FactExchanges):
                     continue
                 x, n = self.values(cell, figure)
                 new_x, new_n = x + dx, (None if n is None else n + dn)
-                changed.append(key)
+                if _moves_each_small_part(x, n, dx, dn):
+                    changed.append(key)
                 label = labels.get(key)
                 if label:
                     if not rule.fits(label, new_x, new_n):
@@ -782,6 +783,18 @@ class Protector(FactExchanges):
         if target not in changed:
             return None
         return cost, hide, changed
+
+
+def _moves_each_small_part(x: int, n: int | None, dx: int, dn: int) -> bool:
+    """Whether a change of (dx, dn) to a figure of x (of n) moves every part of it a reader
+    could single someone out by: the count itself, or for a rate each of the numerator
+    and its complement that is from 1 to 4. A rate whose denominator alone moves keeps
+    its numerator, which other figures may still give away."""
+    if n is None:
+        return dx != 0
+    if not dx and not dn:
+        return False
+    return (dx != 0 or not 1 <= x <= 4) and (dn != dx or not 1 <= n - x <= 4)
 
 
 def _round_robin(streams: list[Iterator]) -> Iterator:
