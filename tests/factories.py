@@ -224,3 +224,19 @@ def make_contact(
     session.add(contact)
     session.flush()
     return contact
+
+
+def make_people(session) -> dict:
+    """A service of one organisation, a custody officer at Glasgow's suite, a provider of
+    that organisation and an administrator (emails c@, p@ and a@t.example)."""
+    org = make_organisation(session, "Org X")
+    data = {
+        "service": make_service(session, organisation=org, name="Glasgow MAT"),
+        "custody": make_user(
+            session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+        ),
+        "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
+        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
+    }
+    session.commit()
+    return data

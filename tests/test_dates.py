@@ -5,11 +5,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from referrals.choices import Role
 from referrals.dates import DateProblem, example_hint, parse_date
 from referrals.models import Referral
 
-from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .factories import make_people, make_referral
 from .test_auth import sign_in
 from .test_referrals import referral_form
 
@@ -84,17 +83,7 @@ def test_the_hint_gives_an_example_near_today(today, example):
 
 @pytest.fixture
 def people(session):
-    org = make_organisation(session, "Org X")
-    data = {
-        "service": make_service(session, organisation=org, name="Glasgow MAT"),
-        "custody": make_user(
-            session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
-        ),
-        "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
-        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
-    }
-    session.commit()
-    return data
+    return make_people(session)
 
 
 def uk(day: dt.date) -> str:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from referrals.choices import Role
 from referrals.models import AuditEvent, Referral, ReferralEvent
 
-from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .factories import make_organisation, make_people, make_referral, make_user
 from .test_auth import sign_in
 
 TODAY = dt.date.today()
@@ -17,17 +17,7 @@ TODAY = dt.date.today()
 
 @pytest.fixture
 def people(session):
-    org = make_organisation(session, "Org X")
-    data = {
-        "service": make_service(session, organisation=org, name="Glasgow MAT"),
-        "custody": make_user(
-            session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
-        ),
-        "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
-        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
-    }
-    session.commit()
-    return data
+    return make_people(session)
 
 
 def started(session, people, days_ago, **fields):

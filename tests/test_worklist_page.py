@@ -11,11 +11,10 @@ import pytest
 from flask import render_template
 from flask_login import login_user
 
-from referrals.choices import Role
 from referrals.extensions import db
 from referrals.models import Referral, User
 
-from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .factories import make_organisation, make_people, make_referral, make_service
 from .test_auth import PASSWORD, next_code, sign_in
 
 TODAY = dt.date.today()
@@ -26,17 +25,7 @@ ATTR = re.compile(r'([\w-]+)="([^"]*)"')
 
 @pytest.fixture
 def people(session):
-    org = make_organisation(session, "Org X")
-    data = {
-        "service": make_service(session, organisation=org, name="Glasgow MAT"),
-        "custody": make_user(
-            session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
-        ),
-        "provider": make_user(session, Role.PROVIDER, email="p@t.example", organisation=org),
-        "admin": make_user(session, Role.ADMIN, email="a@t.example"),
-    }
-    session.commit()
-    return data
+    return make_people(session)
 
 
 @pytest.fixture
