@@ -12,9 +12,10 @@ suite's referral list and its second page, the provider's worklist, a status cha
 one that checks the sign-in (the user with their session), counted in "whole request".
 
 Targets (issue 16): a new referral saved in at most 6 statements (from the look-up of
-an earlier submit or a recent duplicate to the commit; the webhook outbox's check for
-listening systems, one statement per flush with a status change, is shown apart); a
-status change in at most 6 after the sign-in check; every count the same at every size.
+an earlier submit or a recent duplicate to the commit; whether any system listens for
+webhooks is asked by the service's look-up before it, and a separate check for listening
+systems, should a flush make one, is shown apart); a status change in at most 6 after the
+sign-in check; every count the same at every size.
 """
 
 from __future__ import annotations

@@ -21,13 +21,23 @@ from referrals.notifications.kinds import Kind, Status
 from referrals.notifications.models import Notification
 from referrals.notifications.sender import Policy, deliver_due
 from referrals.webhooks.addresses import AddressProblem, checked_url
-from referrals.webhooks.registration import set_address
+from referrals.webhooks.events import remember
+from referrals.webhooks.registration import remove, set_address
 from referrals.webhooks.signing import signature, verify
 
-from .factories import bearer, make_api_client, make_organisation, make_service, make_user, suite
+from .factories import (
+    bearer,
+    make_api_client,
+    make_organisation,
+    make_referral,
+    make_service,
+    make_user,
+    suite,
+)
 from .test_api_referrals import new_referral
 from .test_auth import sign_in
 from .test_notifications import Clock
+from .test_referrals import referral_form
 from .webhook_receiver import Receiver
 
 
@@ -173,6 +183,52 @@ def test_changes_made_on_the_pages_and_an_undo_are_posted_too(app, client, sessi
         ("accepted", 2),
         ("made", 3),
     ]
+
+
+def test_a_referral_made_on_the_custody_page_is_posted_while_a_system_listens(
+    app, client, session, world
+):
+    """The custody page's save learns whether any system listens from its look-up of the
+    service; what it learnt lasts only for that transaction."""
+    make_user(
+        session, Role.CUSTODY, email="officer@west.example", custody_suite=suite(session, "PAI")
+    )
+    session.commit()
+    sign_in(client, "officer@west.example")
+
+    def make(ref: str) -> list[int]:
+        before = {row.id for row in webhook_rows(session)}
+        form = referral_form(world["service"].id, person_ref=ref, csrf_token=None)
+        assert client.post("/referrals/new", data=form).status_code == 302
+        session.expire_all()
+        return sorted(r.api_client_id for r in webhook_rows(session) if r.id not in before)
+
+    west = session.scalar(
+        sa.select(ApiClient.id).where(ApiClient.role == Role.CUSTODY).order_by(ApiClient.id)
+    )
+    trust = world["trust_system"].id
+    assert make("PAI/26/000001") == sorted([west, trust])
+    with app.test_request_context():
+        for system in session.scalars(sa.select(ApiClient)):
+            remove(session, system)
+        session.commit()
+    assert make("PAI/26/000002") == []
+    with app.test_request_context():
+        set_address(session, session.get(ApiClient, trust), world["receivers"]["trust"].url)
+        session.commit()
+    assert make("PAI/26/000003") == [trust]
+
+
+def test_what_a_save_learnt_of_listening_systems_ends_with_its_transaction(session, world):
+    officer = make_user(session, Role.CUSTODY, custody_suite=suite(session, "PAI"))
+    session.commit()
+    session.execute(sa.select(1))
+    remember(session, False)  # as a look-up made before the addresses were set would
+    session.commit()  # ends the transaction: the next flush asks again
+    before = len(webhook_rows(session))
+    make_referral(session, service=world["service"], referrer=officer)
+    session.commit()
+    assert len(webhook_rows(session)) == before + 2  # the suite's system and the service's
 
 
 def test_a_change_that_fails_writes_no_event(app, client, session, world):

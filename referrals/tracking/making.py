@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..notifications.outbox import announce_new_referral
 from ..postcodes import normalise_district
+from ..webhooks.events import listening_column, remember
 from .duplicates import earlier_referrals, made_with_token, new_form_token
 from .form_lookups import form_lookups
 from .forms import ReferralForm
@@ -243,13 +244,21 @@ class ReferralMaker:
 
     def _choose_service(self, service_id: object, showing: bool = False) -> None:
         """The service chosen, checked; with its opening hours when the form is to be
-        shown (the card says whether it is open), in the same statement."""
+        shown (the card says whether it is open), in the same statement. When it is to be
+        saved, the same statement asks whether any system listens for new referrals, for
+        the save's flush (``webhooks.events.remember``)."""
         service_id = as_id(service_id)
         loads = [joinedload(Service.organisation)]
         if showing:
             loads.append(joinedload(Service.opening_hours))
-        query = sa.select(Service).where(Service.id == service_id).options(*loads)
-        service = self.session.scalars(query).unique().first() if service_id else None
+        service = None
+        if service_id:
+            query = sa.select(Service, listening_column()).where(Service.id == service_id)
+            row = self.session.execute(query.options(*loads)).unique().first()
+            if row is not None:
+                service = row[0]
+                if not showing:
+                    remember(self.session, row[1])
         if service is None:
             self.service_problem = "That service was not found. Choose one below."
         elif service.status != ServiceStatus.ACTIVE:

@@ -48,6 +48,34 @@ def any_listening() -> sa.Select:
     return listening_clients().limit(1)
 
 
+def listening_column() -> sa.Label[bool]:
+    """Whether any system listens, as a column another statement can carry, so that a
+    save that is about to change a status need not ask apart (see ``remember``)."""
+    return sa.exists(any_listening()).label("webhooks_listening")
+
+
+def remember(session: Session, listening: bool) -> None:
+    """Keep what a statement of this transaction read through ``listening_column``: the
+    flushes before the transaction ends use it instead of asking again. It is read in
+    the same transaction as the change, before the commit, as the check it replaces."""
+    session.info[_LISTENING] = bool(listening)
+
+
+_LISTENING = "webhooks_listening"
+
+
+def _listening(session: Session, connection) -> bool:
+    known = session.info.get(_LISTENING)
+    if known is not None:
+        return known
+    return connection.execute(any_listening()).first() is not None
+
+
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_LISTENING, None)
+
+
 def clients_for(referral: Referral) -> sa.Select:
     """The listening systems whose scope takes in ``referral``."""
     suite = sa.select(api_client_suites.c.api_client_id).where(
@@ -107,7 +135,7 @@ def _after_flush(session: Session, _context) -> None:
     if not changes:
         return
     connection = session.connection()
-    if connection.execute(any_listening()).first() is None:
+    if not _listening(session, connection):
         return
     rows = []
     now = now_utc()
@@ -134,3 +162,4 @@ def listen() -> None:
     """Watch every session's flushes (once per process)."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_transaction_end", _forget)
