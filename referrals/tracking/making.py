@@ -253,12 +253,12 @@ class ReferralMaker:
             loads.append(joinedload(Service.opening_hours))
         service = None
         if service_id:
-            query = sa.select(Service, listening_column()).where(Service.id == service_id)
+            query = sa.select(listening_column(), Service).where(Service.id == service_id)
             row = self.session.execute(query.options(*loads)).unique().first()
             if row is not None:
-                service = row[0]
+                listening, service = row
                 if not showing:
-                    remember(self.session, row[1])
+                    remember(self.session, listening)
         if service is None:
             self.service_problem = "That service was not found. Choose one below."
         elif service.status != ServiceStatus.ACTIVE:

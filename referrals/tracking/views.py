@@ -263,6 +263,7 @@ def worklist():
     )
     page = render_template("tracking/worklist.html", worklist=found, today=today_local())
     shown = [r.id for section in found.sections for r in section.referrals]
+    shown += [r.id for r in found.outcomes.referrals]
     record("worklist_viewed", object_type="referrals", detail={"ids": shown})
     db.session.commit()
     return page

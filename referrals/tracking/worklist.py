@@ -10,9 +10,10 @@ sections with what they show, as plain rows (a union of one short indexed read p
 section; see ``worklist_rows.py``); then their contact attempts and release dates, the
 undoable changes, and the outcomes due after treatment starts (the oldest ``SHOWN`` and
 how many there are), one statement each. The statements are built once per process
-for each shape of page and run with parameters. A section shows its oldest
-``SHOWN``; the rest are a page at a time by keyset (``?section=new&after=<id>``, and
-``before`` to go back).
+for each shape of page and run with parameters. A section, and the outcomes due, show
+their oldest ``SHOWN``; the rest are a page at a time by keyset
+(``?section=new&after=<id>``, ``?section=outcomes&after=<id>``, and ``before`` to go
+back).
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ from .worklist_rows import (
     Item,
     Links,
     OutcomeItem,
+    from_pivot,
     items,
     items_statement,
     outcome_items,
     outcomes_statement,
+    page_order,
 )
 
 # Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
@@ -76,7 +79,7 @@ class SectionPage:
 
     @classmethod
     def parse(cls, key: object, after: object, before: object) -> SectionPage:
-        if key not in SECTION_KEYS:
+        if key not in SECTION_KEYS and key != OUTCOMES:
             return cls()
         return cls(str(key), as_id(after), None if as_id(after) else as_id(before))
 
@@ -84,8 +87,11 @@ class SectionPage:
 @dataclass(frozen=True)
 class OutcomesDue:
     count: int  # referrals with an outcome to record
-    referrals: list[OutcomeItem]  # the oldest ``SHOWN`` of them
+    referrals: list[OutcomeItem]  # ``SHOWN`` of them, oldest first (the oldest at first)
     date_box: str  # what their date boxes hold at first: today, as a date box shows it
+    newer: int | None = None  # pass as ``before`` for the page before this one
+    older: int | None = None  # pass as ``after`` for the page after this one
+    key: str = "outcomes"  # the ``section`` parameter that pages through them
 
 
 @dataclass
@@ -105,6 +111,7 @@ def treating_services() -> sa.Select:
 
 
 SECTION_KEYS = ("overdue", "new", "accepted", "engaged", "attending")
+OUTCOMES = "outcomes"  # the outcomes due after treatment starts, paged like a section
 
 
 def _plan(working_days: int) -> list[tuple[str, str, str | None, str]]:
@@ -164,16 +171,12 @@ def _section_ids(
     walks the whole table in date order looking for the few of one organisation."""
     found = sa.select(Referral.id, Referral.referred_on).where(scope, condition)
     if paged:
-        pivot = sa.bindparam("pivot", type_=sa.Integer)
-        pivot_on = sa.select(Referral.referred_on).where(Referral.id == pivot).scalar_subquery()
-        mine, theirs = sa.tuple_(Referral.referred_on, Referral.id), sa.tuple_(pivot_on, pivot)
-        found = found.where(mine > theirs if paged == "after" else mine < theirs)
+        found = found.where(from_pivot(Referral.referred_on, Referral.id, paged))
     section = found.cte(f"worklist_{key}").prefix_with("MATERIALIZED")
-    order = (section.c.referred_on.asc(), section.c.id.asc())
-    if paged == "before":
-        order = (section.c.referred_on.desc(), section.c.id.desc())
     return (
-        sa.select(section.c.id, sa.literal(key).label("section")).order_by(*order).limit(shown + 1)
+        sa.select(section.c.id, sa.literal(key).label("section"))
+        .order_by(*page_order(section.c.referred_on, section.c.id, paged))
+        .limit(shown + 1)
     )
 
 
@@ -221,7 +224,21 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
         .select_from(tally.outerjoin(listed, sa.true()))
         .order_by(listed.c.referred_on, listed.c.id)
     )
-    return Statements(page, outcomes_statement(due, shown))
+    outcomes_paged = paged if paged_key == OUTCOMES else None
+    return Statements(page, outcomes_statement(due, shown, outcomes_paged))
+
+
+def _one_page(found: list, key: str, paging: SectionPage) -> tuple[list, int | None, int | None]:
+    """A list's page from the ``SHOWN + 1`` rows read for it (oldest first), and the ids
+    to pass as ``before`` and ``after`` for the pages either side (``None`` at an end)."""
+    backwards = paging.key == key and paging.before is not None
+    more = len(found) > SHOWN
+    if more:
+        found = found[1:] if backwards else found[:SHOWN]
+    is_paged = paging.key == key and bool(paging.after or paging.before)
+    newer = found[0].id if found and (more if backwards else is_paged) else None
+    older = found[-1].id if found and (is_paged if backwards else more) else None
+    return found, newer, older
 
 
 # The same for every request of a day in one bank-holiday region: worked out once.
@@ -259,14 +276,7 @@ def build_worklist(
     )
     sections = []
     for key, title, action, empty in plan:
-        found = by_section.get(key, [])
-        backwards = paging.key == key and paging.before is not None
-        more = len(found) > SHOWN
-        if more:
-            found = found[1:] if backwards else found[:SHOWN]
-        is_paged = paging.key == key and (paging.after or paging.before)
-        newer = found[0].id if found and (more if backwards else is_paged) else None
-        older = found[-1].id if found and (is_paged if backwards else more) else None
+        found, newer, older = _one_page(by_section.get(key, []), key, paging)
         sections.append(
             Section(
                 key,
@@ -279,9 +289,8 @@ def build_worklist(
                 older,
             )
         )
-    outcomes = OutcomesDue(
-        *outcome_items(session, statements.outcomes, params, user, today, links),
-        short_date(today),
-    )
+    due, due_items = outcome_items(session, statements.outcomes, params, user, today, links)
+    shown, newer, older = _one_page(due_items, OUTCOMES, paging)
+    outcomes = OutcomesDue(due, shown, short_date(today), newer, older)
     undoable = recent_changes(session, user, now, links.undo)
     return Worklist(counts.organisation, sections, undoable, outcomes)

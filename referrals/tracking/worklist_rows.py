@@ -235,10 +235,34 @@ def _follow_ups(session: Session, referral_ids: list[int]) -> dict[int, FollowUp
     return found
 
 
-def outcomes_statement(due: sa.Select, limit: int) -> sa.Select:
-    """The oldest ``limit`` referrals ``due`` selects (``id``, ``referred_on``) with
-    what the questions need, and how many ``due`` found on every row."""
-    found = due.cte("outcomes_due").prefix_with("MATERIALIZED")
+def from_pivot(referred_on, id_, paged: str) -> sa.ColumnElement[bool]:
+    """Rows after (or before) the referral whose id is the ``pivot`` parameter, in the
+    lists' order: oldest referral first, then by id."""
+    pivot = sa.bindparam("pivot", type_=sa.Integer)
+    pivot_on = sa.select(Referral.referred_on).where(Referral.id == pivot).scalar_subquery()
+    mine, theirs = sa.tuple_(referred_on, id_), sa.tuple_(pivot_on, pivot)
+    return mine > theirs if paged == "after" else mine < theirs
+
+
+def page_order(referred_on, id_, paged: str | None) -> tuple:
+    """Oldest first; newest first when going back a page from the pivot."""
+    if paged == "before":
+        return referred_on.desc(), id_.desc()
+    return referred_on.asc(), id_.asc()
+
+
+def outcomes_statement(due: sa.Select, shown: int, paged: str | None = None) -> sa.Select:
+    """``shown`` referrals of those ``due`` selects (``id``, ``referred_on``), and one
+    more to know there are more, oldest first, with what the questions need and how many
+    ``due`` found on every row: the oldest, or (``paged`` "after" or "before") those after
+    or before the referral whose id is the ``pivot`` parameter."""
+    counted = due.add_columns(sa.func.count().over().label("found"))
+    found = counted.cte("outcomes_due").prefix_with("MATERIALIZED")
+    page = sa.select(found.c.id, found.c.referred_on, found.c.found)
+    if paged:
+        page = page.where(from_pivot(found.c.referred_on, found.c.id, paged))
+    page = page.order_by(*page_order(found.c.referred_on, found.c.id, paged)).limit(shown + 1)
+    page = page.subquery("outcomes_page")
     r = Referral
     return (
         sa.select(
@@ -255,12 +279,11 @@ def outcomes_statement(due: sa.Select, limit: int) -> sa.Select:
             r.bbv_test_offered_on,
             r.bbv_test_taken_on,
             Service.name.label("service"),
-            sa.func.count().over().label("found"),
+            page.c.found,
         )
-        .join(found, found.c.id == r.id)
+        .join(page, page.c.id == r.id)
         .join(Service, Service.id == r.service_id)
-        .order_by(found.c.referred_on, found.c.id)
-        .limit(limit)
+        .order_by(page.c.referred_on, page.c.id)
     )
 
 
