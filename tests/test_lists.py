@@ -95,6 +95,15 @@ def test_custody_pages_through_their_suites_referrals_newest_first_keeping_filte
     assert link(back, "prev") is None
 
 
+def test_a_page_past_the_oldest_referral_says_so_rather_than_none_yet(client, session, staff):
+    made = referrals_made(session, staff, 3)
+    oldest = session.scalar(sa.select(Referral.id).where(Referral.reference == made[0]))
+    sign_in(client, "c@t.example")
+    html = client.get(f"/referrals?after={oldest}").get_data(as_text=True)
+    assert "No more referrals this way." in html and "Back to the newest" in html
+    assert "No referrals yet" not in html
+
+
 def test_a_page_link_to_a_referral_outside_the_users_scope_shows_nothing_of_it(
     client, session, staff
 ):

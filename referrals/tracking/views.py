@@ -204,6 +204,7 @@ def referral_list():
         detail_url=id_url("tracking.referral_detail", "referral_id"),
         link_args=search.link_args(),
         filtered=any(v for k, v in given.items() if k not in ("after", "before", "csrf_token")),
+        paged=bool(search.after or search.before),
     )
     # Written after the page is made, in one statement of its own (no object to flush).
     record_together(
