@@ -11,6 +11,7 @@ banner every page shows), so a page pays for one small read of the installation'
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -130,15 +131,29 @@ def load(session) -> Nation:
     return _read(session)[0]
 
 
-def _read(session) -> tuple[Nation, bool]:
-    """The nation's settings and whether demo data is loaded, in one statement."""
+@functools.cache
+def _settings_statement() -> sa.CompoundSelect:
+    """The nation's settings, and a row more when demo data is loaded: built once per
+    process, since every page runs it."""
     demo = sa.select(sa.literal(_DEMO_ROW), sa.literal("")).where(
         sa.exists().where(AppSetting.key == DEMO_SETTING)
     )
-    rows = session.execute(sa.select(NationSetting.key, NationSetting.value).union_all(demo))
-    settings = dict(rows.all())
+    return sa.select(NationSetting.key, NationSetting.value).union_all(demo)
+
+
+@functools.lru_cache(maxsize=8)
+def _from_rows(rows: tuple[tuple[str, str], ...]) -> tuple[Nation, bool]:
+    """The nation and the demo flag from the rows read (the same rows give the same
+    nation, so it is made once per process for each set of settings)."""
+    settings = dict(rows)
     demo_loaded = settings.pop(_DEMO_ROW, None) is not None
     return from_settings(settings), demo_loaded
+
+
+def _read(session) -> tuple[Nation, bool]:
+    """The nation's settings and whether demo data is loaded, in one statement."""
+    rows = session.connection().execute(_settings_statement()).all()
+    return _from_rows(tuple(sorted((key, value) for key, value in rows)))
 
 
 def current() -> Nation:
