@@ -8,6 +8,7 @@ their own that allows that and nothing else from outside.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
@@ -36,7 +37,10 @@ def tile_source(tiles_url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+@functools.lru_cache(maxsize=16)
 def content_security_policy(tiles_url: str, map_document: bool) -> str:
+    """The policy for a page (``map_document``: folium's map documents), the same for every
+    response with the same tile server: worked out once."""
     images = " ".join(filter(None, ["'self'", "data:", tile_source(tiles_url)]))
     if map_document:
         scripts, styles, ancestors = "'self' 'unsafe-inline'", "'self' 'unsafe-inline'", "'self'"
