@@ -36,6 +36,7 @@ from .choices import (
     ServiceStatus,
     Sex,
 )
+from .clock import now_utc
 from .encryption import EncryptedText, keyring
 from .extensions import db
 from .spatial import attach_to as attach_spatial_index
@@ -46,7 +47,9 @@ UNUSABLE_PASSWORD = "!"  # noqa: S105
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC)
+    """Column defaults read the app's clock too (``clock.now_utc``), so that a row written
+    without an explicit time agrees with every other time the app works out."""
+    return now_utc()
 
 
 def uuid_column() -> Mapped[UUID]:
