@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 from html.parser import HTMLParser
 
@@ -105,6 +106,12 @@ class Published:
         return None
 
 
+def percent_half_up(x: int, n: int) -> Decimal:
+    """``x / n`` as a percentage to 0.1, halves rounded up, as a reader dividing the CSV's
+    counts would write it (51 of 80 is 63.8%)."""
+    return (Decimal(100 * x) / Decimal(n)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 def page_text(row: dict) -> tuple[str, str | None]:
     """How a CSV row's figure reads on a page, and its 95% interval (for a shown rate)."""
     note, value, measure = row["value_note"], row["value"], row["measure"]
@@ -117,7 +124,7 @@ def page_text(row: dict) -> tuple[str, str | None]:
     if measure in RATES:
         x, n = int(row["numerator"]), int(row["denominator"])
         ci = wilson(x, n, Z95)
-        return f"{100 * x / n:.1f}%", f"{100 * ci.low:.1f} to {100 * ci.high:.1f}%"
+        return f"{percent_half_up(x, n)}%", f"{100 * ci.low:.1f} to {100 * ci.high:.1f}%"
     if measure == "median_days_to_treatment":
         return f"{float(value):g}", None
     return f"{int(value):,}", None
@@ -128,7 +135,7 @@ def shown_value(row: dict) -> float | None:
     if row["value_note"] or row["value"] == "":
         return None
     if row["measure"] in RATES:
-        return round(int(row["numerator"]) / int(row["denominator"]) * 1000) / 1000
+        return float(percent_half_up(int(row["numerator"]), int(row["denominator"]))) / 100
     return float(row["value"])
 
 

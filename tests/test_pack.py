@@ -20,6 +20,7 @@ from referrals.reports.trend_charts import trend_chart
 from referrals.statistics import changed
 
 from .factories import council, make_organisation, make_referral, make_service, make_user, suite
+from .outputs import percent_half_up
 from .test_auth import sign_in
 
 TODAY = dt.date.today()
@@ -146,11 +147,11 @@ def test_pack_figures_equal_the_published_ones(app, client, data, session):
     for measure in MEASURES.values():
         assert measure.label in html
     x, n = published
-    assert f"{100 * x / n:.1f}%" in html
+    assert f"{percent_half_up(x, n)}%" in html
     assert quarter["referrals"] == 60
     for value in quarter.values():  # the quarter's rates published so far
         if isinstance(value, list) and len(value) == 2:
-            assert f"{100 * value[0] / value[1]:.1f}%" in html
+            assert f"{percent_half_up(*value)}%" in html
     assert "No target set" in html
     with app.app_context():
         pack = build_pack(
@@ -220,7 +221,7 @@ def test_pack_pdf_is_a_real_pdf_with_the_areas_figures(app, client, data, sessio
     year = figures.settings["latest_for"]["conversion_rate"]
     x, n = figures.part("area", year)["police_division:G"]["conversion_rate"]
     assert "Greater Glasgow" in text and LATEST.code in text
-    assert f"{100 * x / n:.1f}%" in text
+    assert f"{percent_half_up(x, n)}%" in text
     assert "Definitions and caveats" in text and "Page 1 of" in text
     assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.object_id == "pack.pdf"))
 

@@ -19,6 +19,7 @@ from referrals.reports.measures import GROUPINGS
 from referrals.reports.periods import last_complete_quarter
 
 from .factories import council, make_organisation, make_referral, make_service, make_user, suite
+from .outputs import percent_half_up
 from .test_auth import sign_in
 
 TODAY = dt.date.today()
@@ -159,7 +160,7 @@ def test_csv_has_a_row_per_area_and_measure_equal_to_the_table(client, data, ses
                 assert float(row["value"]) == pytest.approx(
                     int(row["numerator"]) / int(row["denominator"]), abs=1e-4
                 )
-                rate = f"{100 * int(row['numerator']) / int(row['denominator']):.1f}%"
+                rate = f"{percent_half_up(int(row['numerator']), int(row['denominator']))}%"
                 low, high = float(row["ci95_low"]), float(row["ci95_high"])
                 assert page_row[2] == f"{rate} {100 * low:.1f} to {100 * high:.1f}%"
             elif row["value_note"] in ("<5", "fewer than 10", "[c]", "not published"):
