@@ -15,6 +15,9 @@ from .seed.bulk import restore_pragmas
 # for one would be an error in the database rather than "not found".
 MAX_ID = 2**31 - 1
 
+# An execution option: send this statement's results in PostgreSQL's binary format.
+BINARY_RESULTS = "binary_results"
+
 
 def as_id(value: object) -> int | None:
     """``value`` as a row id, or None when it cannot be one (not a number, out of range)."""
@@ -56,6 +59,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _binary_results(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """Run a statement executed with the ``BINARY_RESULTS`` option with its results in
+    PostgreSQL's binary format (psycopg's ``binary=True``): numbers arrive as machine
+    values instead of text to parse, about half the cost for the thousands of
+    coordinates a search reads, and the very same values. Other statements are left to
+    the dialect (False)."""
+    if not context.execution_options.get(BINARY_RESULTS):
+        return False
+    cursor.execute(statement, parameters, binary=True)
+    return True
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     with app.app_context():
@@ -63,6 +78,8 @@ def init_app(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             sa.event.listen(engine, "checkin", restore_pragmas)
+        elif engine.dialect.driver == "psycopg":
+            sa.event.listen(engine, "do_execute", _binary_results)
 
 
 def is_sqlite() -> bool:

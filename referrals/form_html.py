@@ -5,7 +5,7 @@ fraction of the cost, and each field's whole block (label, hint, error, control)
 WTForms writes every attribute through ``Markup.format`` (``string.Formatter`` under
 the hood), so a long form such as the new referral's spends most of its time there.
 ``QuickRendering`` is a form ``Meta`` mix-in that writes the standard text, hidden,
-checkbox and radio inputs, selects and text areas directly: the attributes are
+number, checkbox and radio inputs, selects and text areas directly: the attributes are
 the same, in the same (sorted) order, escaped the same way. Any other widget (or a
 select with option groups, or an input with a data list) is left to WTForms.
 
@@ -28,6 +28,7 @@ from wtforms.fields.core import Label
 from wtforms.widgets import (
     CheckboxInput,
     HiddenInput,
+    NumberInput,
     RadioInput,
     Select,
     TextArea,
@@ -81,6 +82,14 @@ def _text(field, widget, kwargs):
     return _input(field, widget, kwargs)
 
 
+def _number(field, widget, kwargs):
+    """A number box: its widget's own step, min and max, unless given."""
+    for name in ("step", "min", "max"):
+        if getattr(widget, name) is not None:
+            kwargs.setdefault(name, getattr(widget, name))
+    return _input(field, widget, kwargs)
+
+
 def _checkbox(field, widget, kwargs):
     if getattr(field, "checked", field.data):
         kwargs.setdefault("checked", True)
@@ -124,6 +133,7 @@ def _select(field, widget, kwargs):
 WRITERS = {
     TextInput: _text,
     HiddenInput: _text,
+    NumberInput: _number,
     CheckboxInput: _checkbox,
     RadioInput: _radio,
     TextArea: _textarea,

@@ -2,10 +2,13 @@
 records hold (the location measured, types in the taxonomy's order, today's hours),
 in two statements for a whole page."""
 
+import dataclasses
 import datetime as dt
 
+import pytest
+
 from referrals.directory.access import EVERYTHING, PUBLIC
-from referrals.directory.cards import ID_PLACEHOLDER, CardLoader
+from referrals.directory.cards import ID_PLACEHOLDER, Address, Card, CardLoader, card_html
 from referrals.directory.hours import today_text
 from referrals.extensions import db
 from referrals.models import Location
@@ -98,3 +101,88 @@ def test_a_page_listed_by_name_shows_each_service_at_its_first_location(session)
     assert [c.name for c in cards] == ["By name 2", "By name 1", "By name 0"]
     assert all(c.location.address_1 == "1 Test Street" for c in cards)
     assert loader()(session, [], {}, PUBLIC) == []
+
+
+# The template macro that wrote each card before ``card_html`` did, kept to check that
+# the cards' markup is unchanged.
+FORMER_MACRO = """\
+{% macro service_card(card) %}
+<article class="result" aria-labelledby="service-{{ card.id }}-name">
+  <h3 id="service-{{ card.id }}-name"><a href="{{ card.url }}">{{ card.name }}</a></h3>
+  <p class="muted">{{ card.organisation }}</p>
+  {% if card.alert %}<p class="notice notice-warning"><strong>Alert:</strong> {{ card.alert }}</p>{% endif %}
+  <ul class="tag-list" aria-label="Types of service">
+    {% for name in card.types %}<li class="tag">{{ name }}</li>{% endfor %}
+    {% if card.same_day_access %}<li class="tag tag-ok">Same-day access</li>{% endif %}
+    {% if card.gender == 'female' %}<li class="tag">Women only</li>{% elif card.gender == 'male' %}<li class="tag">Men only</li>{% endif %}
+    {% if card.veterans_only %}<li class="tag">Veterans only</li>{% endif %}
+    {% if not card.accepts_custody_referrals %}<li class="tag tag-warning">No custody referrals</li>{% endif %}
+  </ul>
+  <dl class="summary">
+    {% if card.distance_km is not none %}<dt>Distance</dt><dd>{{ '%.1f'|format(card.distance_km) }} km{% if card.address_hidden %} (from the town centre){% endif %}</dd>{% endif %}
+    <dt>Opening</dt><dd>{{ card.hours_today }}</dd>
+    {% if card.location %}
+    {% set location = card.location %}
+    <dt>Address</dt>
+    <dd>{% if card.address_hidden %}{{ location.town }}. The address is confidential: it is given to referrers.{% else %}{{ location.address_1 }}{% if location.address_2 %}, {{ location.address_2 }}{% endif %}, {{ location.town }} {{ location.postcode }}{% endif %}</dd>
+    {% endif %}
+    {% if card.phone %}<dt>Phone</dt><dd><a href="tel:{{ card.phone|replace(' ', '') }}">{{ card.phone }}</a></dd>{% endif %}
+    <dt>Last checked</dt>
+    <dd>{% if card.last_verified_on %}{{ card.last_verified_on|date }}{% else %}Never{% endif %}
+      {% if card.stale %} <span class="tag tag-warning">Not checked for over 6 months: confirm details before relying on them</span>{% endif %}</dd>
+  </dl>
+</article>
+{% if card.refer_url %}
+<p><a class="button button-secondary" href="{{ card.refer_url }}">Refer to this service<span class="visually-hidden">: {{ card.name }}</span></a></p>
+{% endif %}
+{% endmacro %}
+"""  # noqa: E501
+
+CARD = Card(
+    id=42,
+    name='Night <Outreach> & "Friends"',
+    url="/services/42?from=a&b",
+    organisation="O'Brien & Sons",
+    alert="Closed on 25 December <b>",
+    types=["Naloxone", "Opioid <substitution>"],
+    same_day_access=True,
+    gender="female",
+    veterans_only=True,
+    accepts_custody_referrals=False,
+    phone="0141 000 0000",
+    last_verified_on=dt.date(2026, 3, 4),
+    stale=True,
+    hours_today="Today 08:00 to 10:00 (open now)",
+    location=Address("2 Far Road", "Unit <4>", "Paisley & Renfrew", "PA1 1AA"),
+    distance_km=12.345,
+    address_hidden=False,
+    refer_url='/referrals/new?service=42&x="y"',
+)
+
+VARIANTS = {
+    "everything": {},
+    "plain": dict(
+        alert=None,
+        types=[],
+        same_day_access=False,
+        gender="any",
+        veterans_only=False,
+        accepts_custody_referrals=True,
+        stale=False,
+        refer_url=None,
+    ),
+    "men, never checked, no phone": dict(gender="male", last_verified_on=None, phone=None),
+    "address hidden": dict(address_hidden=True),
+    "no second line": dict(location=Address("1 Test Street", None, "Testtown", "T1 1AA")),
+    "no location, no distance": dict(location=None, distance_km=None),
+    "distance rounds up": dict(distance_km=0.05),
+    "empty alert and phone": dict(alert="", phone=""),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_cards_markup_is_the_former_macros(app, variant):
+    card = dataclasses.replace(CARD, **VARIANTS[variant])
+    with app.test_request_context():
+        former = app.jinja_env.from_string(FORMER_MACRO).module.service_card(card)
+        assert str(card_html(card)) == str(former)

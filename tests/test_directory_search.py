@@ -3,17 +3,19 @@
 import datetime as dt
 import random
 import re
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from geopy.distance import geodesic
 
 from referrals.choices import Gender, Role, ServiceStatus
+from referrals.database import BINARY_RESULTS, _binary_results
 from referrals.directory.access import EVERYTHING
 from referrals.directory.geocoder import EXTENSION_KEY, GeocoderFailed
-from referrals.directory.search import Filters, search_services
+from referrals.directory.search import Filters, numbers, search_services
 from referrals.geo import geodesic_km
-from referrals.models import Postcode, Service
+from referrals.models import Location, Postcode, Service
 
 from .factories import council, make_service, make_user, suite
 from .test_auth import sign_in
@@ -331,3 +333,33 @@ def test_distances_are_exactly_geopys_geodesic():
         assert geodesic_km(*a, *b) == geodesic(a, b).km
         near = (b[0] + rng.uniform(-0.2, 0.2), b[1] + rng.uniform(-0.3, 0.3))
         assert geodesic_km(*b, *near) == geodesic(b, near).km
+
+
+class _Cursor:
+    def __init__(self):
+        self.calls = []
+
+    def execute(self, statement, parameters, **options):
+        self.calls.append((statement, parameters, options))
+
+
+@pytest.mark.parametrize("asked", [True, False])
+def test_only_statements_that_ask_get_binary_results(asked):
+    """The candidates' statement asks for its numbers in binary; any other statement is
+    left to the dialect as it always was."""
+    cursor = _Cursor()
+    context = SimpleNamespace(execution_options={BINARY_RESULTS: True} if asked else {})
+    assert _binary_results(cursor, "SELECT 1", {"a": 1}, context) is asked
+    assert cursor.calls == ([("SELECT 1", {"a": 1}, {"binary": True})] if asked else [])
+
+
+def test_candidate_numbers_are_the_stored_values(session):
+    """Read as one array (in binary on PostgreSQL), the locations' ids and positions are
+    exactly those a plain query returns."""
+    for i in range(5):
+        make_service(session, name=f"N{i}", lat=55.8 + i / 7, lon=-4.2 - i / 13)
+    session.commit()
+    query = sa.select(Location.id, Location.service_id, Location.latitude, Location.longitude)
+    table = numbers(session, query.order_by(Location.id), 4)
+    plain = session.execute(query.order_by(Location.id)).all()
+    assert [tuple(row) for row in table.tolist()] == [tuple(map(float, r)) for r in plain]

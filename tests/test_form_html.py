@@ -14,13 +14,15 @@ from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.core import Label
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import NumberInput
 
 from referrals.form_html import QuickRendering, attributes, field_html
 from referrals.forms import MultiCheckboxField, UKDateField, options
@@ -51,6 +53,13 @@ def fields():
         ),
         on=UKDateField("On", validators=[Optional()]),
         notes=TextAreaField("Notes", validators=[Optional(), Length(max=10)]),
+        age=IntegerField("Age", validators=[Optional(), NumberRange(0, 120)]),
+        step=IntegerField(
+            "Step",
+            widget=NumberInput(step=5, min=0),
+            validators=[InputRequired(), NumberRange(max=50)],
+            render_kw={"placeholder": AWKWARD},
+        ),
     )
 
 
@@ -76,6 +85,8 @@ POSTED = MultiDict(
         ("size", "l"),
         ("on", "32/1/2026"),
         ("notes", "</textarea><script>alert(1)</script> & more than ten"),
+        ("age", "12x"),
+        ("step", "55"),
     ]
 )
 RENDER_ARGS = [

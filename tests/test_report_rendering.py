@@ -3,17 +3,22 @@ writes them, links built once with each area's code put in (and codes that URL-e
 changes built one by one), and each kind of figure's cell saying why a figure is hidden."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
+import pytest
 from flask import url_for
+from markupsafe import Markup
 from wtforms import Form, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select
 
 from referrals.extensions import db
 from referrals.forms import options
+from referrals.reports.area_lines import Line, rows_html
 from referrals.reports.cells import count_cell, rate_cell, state_badge
-from referrals.reports.colours import STATES
+from referrals.reports.colours import RAG_SYMBOLS, STATES
 from referrals.reports.links import each_url, profile_urls, report_urls
+from referrals.reports.measures import MEASURES
 from referrals.reports.tables import CountFigure, RateFigure, tenths_of_percent
 from referrals.statement_count import counting
 from referrals.statistics import Comparison
@@ -151,3 +156,56 @@ def test_a_rate_reads_as_a_reader_dividing_the_counts_would_round_it():
         for x in range(n + 1):
             exact = (Decimal(1000 * x) / Decimal(n)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
             assert tenths_of_percent(x, n) == int(exact), (x, n)
+
+
+# The area table's rows as the template wrote them before ``rows_html`` did, kept to
+# check that the rows' markup is unchanged.
+FORMER_ROWS = """\
+{% for line in lines %}
+  {% set row = line.row %}
+  <tr class="{{ line.css }}">
+    <th scope="row">{% if not row.national %}<a href="{{ line.href }}">{{ row.name }}</a>{% if line.mine %} <span class="own-tag">Your area</span>{% endif %}{% else %}{{ row.name }}{% endif %}</th>
+    <td class="num">{{ line.made }}</td>
+    {% if choices.measure != 'referrals' %}<td class="num">{{ line.value }}</td>{% endif %}
+    {% if m.kind == 'rate' %}<td>{{ line.badge }}</td>{% endif %}
+    <td>{% if row.target %}{{ row.target.text }} <span class="rag rag-{{ row.target.rag|replace(' ', '-') }}">{{ RAG_SYMBOLS[row.target.rag] }} {{ row.target.rag|capitalize }}</span>{% endif %}</td>
+    {% if provision %}<td class="num">{{ line.provision }}</td>{% endif %}
+  </tr>
+  {% endfor %}"""  # noqa: E501
+
+
+def _line(name, *, national=False, mine=False, rag=None, css="", provision="1.5"):
+    target = SimpleNamespace(text="50%", rag=rag) if rag else None
+    row = SimpleNamespace(name=name, national=national, target=target)
+    return Line(
+        row,
+        css,
+        "" if national else "/reports/profile/council/S1?period=12m&x=<1>",
+        mine,
+        Markup("1,234"),
+        Markup('\n<span class="rate">43.8%</span>\n\n'),
+        Markup('<span class="state">▲ Higher</span>') if not national else Markup(""),
+        provision,
+    )
+
+
+LINES = [
+    _line('Aberdeen & "Dee" <City>', rag="red"),
+    _line("O'Mine", mine=True, css="own-row", rag="not shown", provision=""),
+    _line("Angus", rag="amber"),
+    _line("Fife", rag="green"),
+    _line("Scotland", national=True, css="national-row"),
+]
+
+
+@pytest.mark.parametrize("measure", ["engagement_rate", "referrals", "median_days_to_treatment"])
+@pytest.mark.parametrize("provision", [True, False])
+def test_area_table_rows_are_the_former_templates(app, measure, provision):
+    former = app.jinja_env.from_string(FORMER_ROWS).render(
+        lines=LINES,
+        choices=SimpleNamespace(measure=measure),
+        m=MEASURES[measure],
+        provision={"x": 1} if provision else {},
+        RAG_SYMBOLS=RAG_SYMBOLS,
+    )
+    assert str(rows_html(LINES, measure, provision)) == former

@@ -20,6 +20,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from ..database import BINARY_RESULTS
 from ..geo import bounding_box
 from ..models import Location, Place, Service
 from ..seed.reference import place_key
@@ -131,8 +132,11 @@ def numbers(
     session: Session, query: sa.Select, width: int, parameters: dict | None = None
 ) -> np.ndarray | None:
     """The rows of ``query`` (``width`` numeric columns) as one array, straight from the
-    database driver: thousands of rows without a Python object per row."""
-    result = session.connection().execute(query, parameters or {})
+    database driver: thousands of rows without a Python object per row (and, on
+    PostgreSQL, sent as binary numbers rather than text)."""
+    result = session.connection().execute(
+        query, parameters or {}, execution_options={BINARY_RESULTS: True}
+    )
     try:
         rows = result.cursor.fetchall()
     finally:

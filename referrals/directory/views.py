@@ -124,6 +124,7 @@ def search():
             submitted=submitted,
             wider=wider,
             query_with=query_with,
+            service_card=cards.card_html,
         ),
         status,
     )

@@ -17,7 +17,7 @@ from ..clock import today_local
 from ..extensions import db, login_manager
 from ..models import Service
 from . import bp
-from .area_lines import table_lines
+from .area_lines import rows_html, table_lines
 from .charts import bar_chart, funnel_plot
 from .colours import RAG_LABELS, RAG_SYMBOLS, SEQUENTIAL, STATES, SUPPRESSED, state_for
 from .exports import area_rows, csv_response, definition_rows
@@ -314,11 +314,12 @@ def area_report():
     provision = provision_by_area(choices.grouping)
     links = profile_urls(choices.grouping, [row.code for row in table.rows], choices.period)
     rows = sorted_rows(table, sort, choices.measure)
+    lines = table_lines(table, rows, choices.measure, own, links, provision)
     return render_template(
         "reports/areas.html",
         choices=choices,
         table=table,
-        lines=table_lines(table, rows, choices.measure, own, links, provision),
+        rows_html=rows_html(lines, choices.measure, bool(provision)),
         sort=sort,
         sorts=sorts,
         sort_urls=report_urls("reports.area_report", "sort", [s.next for s in sorts.values()]),
