@@ -11,6 +11,7 @@ banner every page shows), so a page pays for one small read of the installation'
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -130,12 +131,19 @@ def load(session) -> Nation:
     return _read(session)[0]
 
 
-def _read(session) -> tuple[Nation, bool]:
-    """The nation's settings and whether demo data is loaded, in one statement."""
+@functools.cache
+def _settings_statement() -> sa.CompoundSelect:
+    """The nation's settings and a row for the demo flag: built once per process, since
+    every page runs it and building and keying it costs more than running it."""
     demo = sa.select(sa.literal(_DEMO_ROW), sa.literal("")).where(
         sa.exists().where(AppSetting.key == DEMO_SETTING)
     )
-    rows = session.execute(sa.select(NationSetting.key, NationSetting.value).union_all(demo))
+    return sa.select(NationSetting.key, NationSetting.value).union_all(demo)
+
+
+def _read(session) -> tuple[Nation, bool]:
+    """The nation's settings and whether demo data is loaded, in one statement."""
+    rows = session.execute(_settings_statement())
     settings = dict(rows.all())
     demo_loaded = settings.pop(_DEMO_ROW, None) is not None
     return from_settings(settings), demo_loaded

@@ -16,6 +16,7 @@ with the referral's two naloxone boxes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -32,23 +33,35 @@ def awaiting_referral(
 ) -> list[CustodyContact]:
     """A suite's contacts recorded as "referral made" whose referral is not saved yet,
     oldest first (every suite's when ``suite_id`` is None)."""
+    params = {"since": today - dt.timedelta(days=AWAITING_DAYS), "limit": limit}
+    if suite_id is not None:
+        params["suite_id"] = suite_id
+    return list(session.scalars(_awaiting_statement(suite_id is not None), params))
+
+
+@functools.cache
+def _awaiting_statement(one_suite: bool) -> sa.Select:
+    """``awaiting_referral``'s statement, built once per process (for one suite or all),
+    run with the parameters ``since``, ``limit`` and ``suite_id``: the form that offers
+    these contacts is shown often, and building and keying a statement with loader
+    options costs more than running it."""
     query = (
         sa.select(CustodyContact)
         .where(
             CustodyContact.outcome == ContactOutcome.REFERRAL_MADE,
             CustodyContact.referral_id.is_(None),
-            CustodyContact.contact_on >= today - dt.timedelta(days=AWAITING_DAYS),
+            CustodyContact.contact_on >= sa.bindparam("since", type_=sa.Date),
         )
         .options(
             selectinload(CustodyContact.council_area),
             selectinload(CustodyContact.custody_suite),
         )
         .order_by(CustodyContact.contact_on, CustodyContact.id)
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-    if suite_id is not None:
-        query = query.where(CustodyContact.custody_suite_id == suite_id)
-    return list(session.scalars(query))
+    if one_suite:
+        query = query.where(CustodyContact.custody_suite_id == sa.bindparam("suite_id"))
+    return query
 
 
 def contact_awaiting(session: Session, user: User, contact_id: int | None):

@@ -8,6 +8,7 @@ what it is), since the form is shown far more often than any of them changes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,7 +26,11 @@ class FormLookups:
     suite_name: str | None  # None when no suite was asked for (or it is gone)
 
 
-def form_lookups(session: Session, suite_id: int | None) -> FormLookups:
+@functools.cache
+def _statement(with_suite: bool) -> sa.Select:
+    """The look-ups in one statement, built once per process (with the suite's name, as
+    the parameter ``suite_id``, or without): building and keying it costs more than
+    running it."""
     parts = [
         sa.select(
             sa.literal(COUNCIL).label("kind"),
@@ -36,17 +41,22 @@ def form_lookups(session: Session, suite_id: int | None) -> FormLookups:
             sa.literal(DISTRICT), PostcodeDistrict.council_area_id, PostcodeDistrict.district
         ),
     ]
-    if suite_id is not None:
+    if with_suite:
         parts.append(
             sa.select(sa.literal(SUITE), CustodySuite.id, CustodySuite.name).where(
-                CustodySuite.id == suite_id
+                CustodySuite.id == sa.bindparam("suite_id")
             )
         )
     rows = sa.union_all(*parts).subquery()
+    return sa.select(rows.c.kind, rows.c.ref, rows.c.text).order_by(rows.c.kind, rows.c.text)
+
+
+def form_lookups(session: Session, suite_id: int | None) -> FormLookups:
     found = FormLookups([], {}, None)
+    query = _statement(suite_id is not None)
+    params = {} if suite_id is None else {"suite_id": suite_id}
     # Plain rows, read through the connection: none of the ORM's work on results.
-    query = sa.select(rows.c.kind, rows.c.ref, rows.c.text).order_by(rows.c.kind, rows.c.text)
-    for kind, ref, text in session.connection().execute(query).all():
+    for kind, ref, text in session.connection().execute(query, params).all():
         if kind == COUNCIL:
             found.councils.append((ref, text))
         elif kind == DISTRICT:

@@ -9,6 +9,7 @@ as ``duplicates.py`` says.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -52,6 +53,22 @@ from .referral_rows import REFERENCE_ATTEMPTS, new_referral, reference_taken
 SUGGESTIONS = 8
 SUGGESTION_RADIUS_KM = 50
 CONSENT_MAX_AGE_DAYS = 30
+
+
+@functools.cache
+def _service_statement(showing: bool) -> sa.Select:
+    """The chosen service (the parameter ``service_id``) with its organisation, and its
+    opening hours when the form is to be shown, beside whether any system listens for
+    new referrals: built once per process, since building and keying a statement with
+    loader options costs more than running it."""
+    loads = [joinedload(Service.organisation)]
+    if showing:
+        loads.append(joinedload(Service.opening_hours))
+    return (
+        sa.select(listening_column(), Service)
+        .where(Service.id == sa.bindparam("service_id"))
+        .options(*loads)
+    )
 
 
 @dataclass
@@ -248,13 +265,10 @@ class ReferralMaker:
         saved, the same statement asks whether any system listens for new referrals, for
         the save's flush (``webhooks.events.remember``)."""
         service_id = as_id(service_id)
-        loads = [joinedload(Service.organisation)]
-        if showing:
-            loads.append(joinedload(Service.opening_hours))
         service = None
         if service_id:
-            query = sa.select(listening_column(), Service).where(Service.id == service_id)
-            row = self.session.execute(query.options(*loads)).unique().first()
+            query = _service_statement(showing)
+            row = self.session.execute(query, {"service_id": service_id}).unique().first()
             if row is not None:
                 listening, service = row
                 if not showing:
