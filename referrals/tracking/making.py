@@ -113,6 +113,8 @@ class ReferralMaker:
         self.contact = None  # the custody contact the referral comes from
         self.contact_problem: str | None = None
         self.awaiting: list = []
+        # Whether a contact of the suite awaits its referral, if the look-ups asked.
+        self._contacts_awaiting: bool | None = None
         self.made_id: int | None = None
 
     @property
@@ -146,13 +148,21 @@ class ReferralMaker:
             )
         )
 
-    def _to_show(self) -> None:
+    def _to_show(self, awaiting: bool = True) -> None:
         """What the form needs to be shown (``form_lookups.py``), in one statement (with
-        the suite's name unless the suite was read already, for the suggestions)."""
-        found = form_lookups(self.session, None if self._suite is not None else self.suite_id)
+        the suite's name unless the suite was read already, for the suggestions; and,
+        when ``awaiting`` and the referral is not for a contact already, whether any
+        contact of the suite awaits its referral, for ``_find_awaiting``)."""
+        awaiting_for = None
+        if awaiting and self.contact is None:
+            awaiting_for = (self.user.custody_suite_id, self.today)
+        found = form_lookups(
+            self.session, None if self._suite is not None else self.suite_id, awaiting_for
+        )
         self._set_councils(found.councils)
         self.__dict__["district_councils"] = found.district_councils
         self._suite_name = found.suite_name
+        self._contacts_awaiting = found.contacts_awaiting
 
     @cached_property
     def district_councils(self) -> dict[str, str]:
@@ -241,7 +251,7 @@ class ReferralMaker:
         if already is not None:
             return self._made(already)
         if self.duplicate is not None and not self.form.confirm_duplicate.data:
-            self._to_show()  # the form is shown again, with the question
+            self._to_show(awaiting=False)  # the form is shown again, with the question
             return None
         return self._save()
 
@@ -300,8 +310,9 @@ class ReferralMaker:
 
     def _find_awaiting(self) -> None:
         """Contacts of the suite waiting for their referral, when this referral is not
-        for one already: it may be for one of them."""
-        if self.contact is None:
+        for one already: it may be for one of them. Not read when the form's look-ups
+        found that none awaits."""
+        if self.contact is None and self._contacts_awaiting is not False:
             self.awaiting = awaiting_referral(
                 self.session, self.user.custody_suite_id, self.today, 10
             )
