@@ -93,6 +93,8 @@ def test_the_form_is_shown_and_saved_in_few_statements(app, client, session, peo
     assert not [sql for sql in saved.sql if "FROM council_areas" in sql], saved
     assert not [sql for sql in saved.sql if "FROM custody_suites" in sql], saved
     assert not [sql for sql in saved.sql if sql.endswith("FROM postcode_districts")], saved
+    # The district's council is read with the chosen service, not on its own.
+    assert not [sql for sql in saved.sql if sql.startswith("SELECT postcode_districts.")], saved
     assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
 
 
