@@ -4,6 +4,7 @@ throttle on failed attempts, and each person's own sign-in settings."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
@@ -26,6 +27,21 @@ ENDED_MESSAGES = {
 }
 
 
+@functools.cache
+def _user_statement() -> sa.Select:
+    """The user ``user_id`` with their session whose token hashes to ``token_hash``:
+    built once per process, since every signed-in request runs it."""
+    live = UserSession
+    return (
+        sa.select(User, live.id, live.ended_at, live.last_seen_at, live.expires_at)
+        .outerjoin(
+            live,
+            sa.and_(live.user_id == User.id, live.token_hash == sa.bindparam("token_hash")),
+        )
+        .where(User.id == sa.bindparam("user_id"))
+    )
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Sessions carry ``<user id>:<session version>`` and the token of a live server-side
@@ -37,15 +53,10 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    live = UserSession
     token = session.get(SID)
     row = db.session.execute(
-        sa.select(User, live.id, live.ended_at, live.last_seen_at, live.expires_at)
-        .outerjoin(
-            live,
-            sa.and_(live.user_id == User.id, live.token_hash == sessions.token_hash(token or "")),
-        )
-        .where(User.id == int(user_id))
+        _user_statement(),
+        {"user_id": int(user_id), "token_hash": sessions.token_hash(token or "")},
     ).first()
     user = row[0] if row is not None else None
     if user is None or not user.active or user.session_version != int(version):
