@@ -115,18 +115,67 @@ def _select(field, widget, kwargs):
         kwargs["multiple"] = True
     _flags(field, widget.validation_attrs, kwargs)
     kwargs["name"] = field.name
-    html = [f"<select {attributes(kwargs)}>"]
-    for choice in field._iter_choices_normalized():
-        value = choice.value
+    choices = tuple(
+        (
+            _typed(choice.value),
+            _choice_label(choice),
+            choice.selected,
+            _typed_items(choice.render_kw),
+        )
+        for choice in field._iter_choices_normalized()
+    )
+    return f"<select {attributes(kwargs)}>{_remembered(_option_tags, choices)}</select>"
+
+
+def _option_tags(choices: tuple) -> str:
+    """A select's ``<option>`` tags for its choices, as ``_select`` gives them."""
+    html = []
+    for (_type, value), label, selected, render_kw in choices:
         if isinstance(value, bool):
             value = str(value)
-        option = {"value": value, **(choice.render_kw or {})}
-        if choice.selected:
+        option = {"value": value, **{k: v for k, (_t, v) in render_kw}}
+        if selected:
             option["selected"] = True
-        label = escape(choice.label or choice.value)
         html.append(f"<option {attributes(option)}>{label}</option>")
-    html.append("</select>")
     return "".join(html)
+
+
+# -- choices written once per process ----------------------------------------------------
+#
+# The same lists of choices (age bands, councils, reasons, substances...) are written on
+# page after page, so their HTML is kept, keyed by everything it is written from. Each
+# value is keyed with its type, since equal values of different types (``1`` and
+# ``True``, a string and ``Markup``) are written differently; labels are escaped first.
+
+_written: dict = {}
+_WRITTEN_MAX = 1000  # more lists than the forms have: start again
+
+
+def _remembered(write, *key):
+    """``write(*key)``, kept for the next call with an equal key."""
+    try:
+        return _written[write, key]
+    except KeyError:
+        pass
+    except TypeError:  # a value that cannot be a key: written afresh each time
+        return write(*key)
+    if len(_written) >= _WRITTEN_MAX:
+        _written.clear()
+    html = _written[write, key] = write(*key)
+    return html
+
+
+def _typed(value) -> tuple:
+    return type(value), value
+
+
+def _typed_items(attrs: dict | None) -> tuple:
+    return tuple((k, _typed(v)) for k, v in attrs.items()) if attrs else ()
+
+
+def _choice_label(choice) -> str:
+    """A choice's label (its value when it has none), escaped."""
+    return str(escape(choice.label or choice.value))
 
 
 # Exactly these classes: a subclass may write something else.
@@ -231,14 +280,31 @@ def _options(field):
         return
     shared = {clean_key(k): v for k, v in (field.render_kw or {}).items()}
     _flags(field, widget.validation_attrs, shared)
-    for i, choice in enumerate(field._iter_choices_normalized()):
-        oid = f"{field.id}-{i}"
-        attrs = {"id": oid, "type": widget.input_type, "value": str(choice.value), **shared}
-        if choice.selected:
+    choices = tuple(
+        (_typed(choice.value), _choice_label(choice), choice.selected)
+        for choice in field._iter_choices_normalized()
+    )
+    yield from _remembered(
+        _choice_inputs, widget.input_type, field.id, field.name, _typed_items(shared), choices
+    )
+
+
+def _choice_inputs(
+    input_type: str, field_id: str, name: str, shared: tuple, choices: tuple
+) -> tuple[tuple[str, str], ...]:
+    """Each choice's ``(control, label)`` in a group of radio buttons or checkboxes, as
+    ``_options`` gives them, with the attributes ``shared`` by them all."""
+    written = []
+    for i, ((_type, value), label, selected) in enumerate(choices):
+        oid = f"{field_id}-{i}"
+        attrs = {"id": oid, "type": input_type, "value": str(value)}
+        attrs |= {k: v for k, (_t, v) in shared}
+        if selected:
             attrs.setdefault("checked", True)
-        attrs["name"] = field.name
-        text = choice.label or choice.value
-        yield f"<input {attributes(attrs)}>", f'<label for="{escape(oid)}">{escape(text)}</label>'
+        attrs["name"] = name
+        control = f"<input {attributes(attrs)}>"
+        written.append((control, f'<label for="{escape(oid)}">{label}</label>'))
+    return tuple(written)
 
 
 def init_app(app) -> None:

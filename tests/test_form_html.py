@@ -24,7 +24,7 @@ from wtforms.fields.core import Label
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
-from referrals.form_html import QuickRendering, attributes, field_html
+from referrals.form_html import QuickRendering, _options, attributes, field_html
 from referrals.forms import MultiCheckboxField, UKDateField, options
 from referrals.tracking.forms import ReferralForm, ReferralSearchForm
 
@@ -248,3 +248,42 @@ def test_each_field_block_has_the_layout_the_pages_rely_on(form_app, form_class,
                     '{% from "macros/forms.html" import field %}' + CALL, **args
                 )
                 assert tags_only(written) == tags_only(expected), f.name
+
+
+def test_choices_written_once_are_told_apart_by_type_and_selection(form_app):
+    """Lists of choices are kept once written: equal values of different types
+    (``True`` and ``1``), markup and the same text as a plain string, and another
+    selection are each written as WTForms writes them, in whatever order they come."""
+    from markupsafe import Markup
+
+    lists = [
+        [(True, "Yes"), (False, "No")],
+        [(1, "Yes"), (0, "No")],
+        [("a", Markup("<b>A</b>")), ("b", "B")],
+        [("a", "<b>A</b>"), ("b", "B")],
+    ]
+
+    class Choices(FlaskForm):
+        class Meta(QuickRendering):
+            pass
+
+        pick = SelectField("Pick", choices=[], validators=[Optional()])
+        one = RadioField("One", choices=[], validators=[Optional()])
+        many = MultiCheckboxField("Many", choices=[])
+
+    with form_app.test_request_context("/", method="POST"):
+        for _round in range(2):
+            for pairs in lists:
+                for chosen in (None, pairs[0][0], pairs[1][0]):
+                    form = Choices(meta={"csrf": False})
+                    for field in (form.pick, form.one, form.many):
+                        field.choices = options(pairs)
+                    form.pick.data = form.one.data = chosen
+                    form.many.data = [chosen] if chosen is not None else []
+                    for field in (form.pick, form.one, form.many):
+                        if field.type == "SelectField":
+                            assert str(field()) == str(field.widget(field)), pairs
+                        else:
+                            written = list(_options(field))
+                            expected = [(str(o()), str(o.label())) for o in field]
+                            assert [(str(c), str(lb)) for c, lb in written] == expected, pairs

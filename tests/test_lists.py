@@ -352,8 +352,10 @@ def test_a_status_change_takes_six_statements_after_the_sign_in_check(app, clien
         )
     assert response.status_code == 302
     # Load the referral; the audit row, the change, its event, the message to the
-    # referrer and the webhook outbox's check for listening systems.
+    # referrer. The webhook outbox's check for listening systems rides on the load.
     assert seen.count - SIGN_IN_CHECK <= 6, str(seen)
+    assert [s for s in seen.sql if s.startswith("SELECT api_clients")] == [], str(seen)
+    assert any("FROM api_clients" in s and "referrals.id" in s for s in seen.sql), str(seen)
     session.expire_all()
     assert referral.status == "accepted"
     assert [e.to_status for e in referral.events] == ["made", "accepted"]

@@ -81,8 +81,10 @@ def test_the_form_is_shown_and_saved_in_few_statements(app, client, session, peo
         page = client.get(f"/referrals/new?service={people['service'].id}")
     assert page.status_code == 200
     # The sign-in check, the nation's settings and demo flag, the service with its
-    # hours, the form's look-ups, and the contacts awaiting a referral.
-    assert shown.count <= 5, shown
+    # hours, and the form's look-ups, which say whether any contact awaits its referral:
+    # with none waiting, the contacts are not read.
+    assert shown.count <= 4, shown
+    assert not [sql for sql in shown.sql if sql.startswith("SELECT custody_contacts.")], shown
     assert sum("council_areas" in sql for sql in shown.sql) == 1, shown
     with counting(engine(app)) as saved:
         response = client.post("/referrals/new", data=referral_form(people["service"].id))
@@ -91,6 +93,8 @@ def test_the_form_is_shown_and_saved_in_few_statements(app, client, session, peo
     assert not [sql for sql in saved.sql if "FROM council_areas" in sql], saved
     assert not [sql for sql in saved.sql if "FROM custody_suites" in sql], saved
     assert not [sql for sql in saved.sql if sql.endswith("FROM postcode_districts")], saved
+    # The district's council is read with the chosen service, not on its own.
+    assert not [sql for sql in saved.sql if sql.startswith("SELECT postcode_districts.")], saved
     assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
 
 

@@ -16,6 +16,7 @@ with the referral's two naloxone boxes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -32,23 +33,50 @@ def awaiting_referral(
 ) -> list[CustodyContact]:
     """A suite's contacts recorded as "referral made" whose referral is not saved yet,
     oldest first (every suite's when ``suite_id`` is None)."""
-    query = (
-        sa.select(CustodyContact)
-        .where(
-            CustodyContact.outcome == ContactOutcome.REFERRAL_MADE,
-            CustodyContact.referral_id.is_(None),
-            CustodyContact.contact_on >= today - dt.timedelta(days=AWAITING_DAYS),
+    params = awaiting_params(suite_id, today) | {"limit": limit}
+    return list(session.scalars(_awaiting_statement(suite_id is not None), params))
+
+
+def awaiting_params(suite_id: int | None, today: dt.date) -> dict:
+    """The parameters of ``awaiting_condition`` for a suite (or every suite) today."""
+    params = {"awaiting_since": today - dt.timedelta(days=AWAITING_DAYS)}
+    if suite_id is not None:
+        params["awaiting_suite_id"] = suite_id
+    return params
+
+
+def awaiting_condition(one_suite: bool) -> sa.ColumnElement[bool]:
+    """Which contacts await their referral (see ``awaiting_referral``), with the
+    parameters ``awaiting_params`` gives: for statements built once per process."""
+    condition = sa.and_(
+        CustodyContact.outcome == ContactOutcome.REFERRAL_MADE,
+        CustodyContact.referral_id.is_(None),
+        CustodyContact.contact_on >= sa.bindparam("awaiting_since", type_=sa.Date),
+    )
+    if one_suite:
+        condition = sa.and_(
+            condition,
+            CustodyContact.custody_suite_id == sa.bindparam("awaiting_suite_id"),
         )
+    return condition
+
+
+@functools.cache
+def _awaiting_statement(one_suite: bool) -> sa.Select:
+    """``awaiting_referral``'s statement, built once per process (for one suite or all),
+    run with ``awaiting_params`` and ``limit``: the form that offers these contacts is
+    shown often, and building and keying a statement with loader options costs more
+    than running it."""
+    return (
+        sa.select(CustodyContact)
+        .where(awaiting_condition(one_suite))
         .options(
             selectinload(CustodyContact.council_area),
             selectinload(CustodyContact.custody_suite),
         )
         .order_by(CustodyContact.contact_on, CustodyContact.id)
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-    if suite_id is not None:
-        query = query.where(CustodyContact.custody_suite_id == suite_id)
-    return list(session.scalars(query))
 
 
 def contact_awaiting(session: Session, user: User, contact_id: int | None):

@@ -13,19 +13,26 @@ from ..forms import options
 from ..models import Referral
 from .actions import ACTIONS, ENTERED_IN_ERROR_ROLES, OPEN_STATES, allowed_actions
 from .followup import follow_through
-from .forms import ContactAttemptForm, TransitionForm, UpdateForm, VersionForm, reason_choices
+from .forms import (
+    ContactAttemptForm,
+    DatedChangeForm,
+    UpdateForm,
+    VersionForm,
+    transition_form,
+)
 from .lifecycle import last_change, undo_problem
 from .loading import passed_on_from
 
 
-def transition_forms(referral: Referral) -> dict[str, TransitionForm]:
+def transition_forms(referral: Referral) -> dict[str, DatedChangeForm]:
+    """The form of each change the user may make now, each with only the fields it
+    shows."""
     forms = {}
     for action in allowed_actions(referral, current_user):
-        form = TransitionForm(prefix=action.name, formdata=None)
+        form = transition_form(action.name, formdata=None)
         form.version.data = referral.version
         form.on.data = today_local()
         form.on.label.text = action.date_label
-        form.reason.choices = reason_choices(action.name)
         if current_user.role == Role.CUSTODY and action.name == "close":
             form.reason.choices = options([("entered_in_error", "Entered in error")])
         elif action.name == "close" and current_user.role not in ENTERED_IN_ERROR_ROLES:
@@ -48,7 +55,8 @@ def detail_page(
     forms = transition_forms(referral)
     if failed in forms and failed_form is not None:
         failed_form.version.data = referral.version
-        failed_form.reason.choices = forms[failed].reason.choices
+        if "reason" in failed_form:
+            failed_form.reason.choices = forms[failed].reason.choices
         failed_form.on.label.text = ACTIONS[failed].date_label
         forms[failed] = failed_form
     follow, entries = follow_through(db.session, referral)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 
 import sqlalchemy as sa
@@ -74,17 +75,44 @@ def earlier_referrals(
     """Both checks of a submit in one statement: the referral this form already made in
     this suite (``made_with_token``), and otherwise the latest recent referral of the same
     person to the same service (``recent_duplicate``)."""
-    by_token = (
-        sa.and_(Referral.form_token == token, Referral.custody_suite_id == custody_suite_id)
-        if token
-        else sa.false()
-    )
-    rows = session.execute(
-        sa.select(Referral, by_token.label("by_token"))
-        .where(sa.or_(by_token, _duplicate_of(person_ref, service_id, today)))
-        .order_by(Referral.referred_on.desc(), Referral.id.desc())
-    ).all()
+    params = {
+        "hashes": keyring().search_hashes(person_ref),
+        "service_id": service_id,
+        "since": today - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
+    }
+    if token:
+        params |= {"token": token, "custody_suite_id": custody_suite_id}
+    rows = session.execute(_earlier_statement(bool(token)), params).all()
     already = next((referral for referral, mine in rows if mine), None)
     if already is not None:
         return already, None
     return None, next((referral for referral, _mine in rows), None)
+
+
+@functools.cache
+def _earlier_statement(with_token: bool) -> sa.Select:
+    """``earlier_referrals``' statement, built once per process (with the form's token
+    or without), run with the parameters ``hashes``, ``service_id``, ``since`` and
+    ``token`` and ``custody_suite_id``: building it costs more than running it."""
+    by_token = (
+        sa.and_(
+            Referral.form_token == sa.bindparam("token"),
+            Referral.custody_suite_id == sa.bindparam("custody_suite_id"),
+        )
+        if with_token
+        else sa.false()
+    )
+    duplicate = sa.and_(
+        Referral.person_ref_hash.in_(sa.bindparam("hashes", expanding=True)),
+        Referral.service_id == sa.bindparam("service_id"),
+        Referral.referred_on >= sa.bindparam("since", type_=sa.Date),
+        sa.or_(
+            Referral.close_reason.is_(None),
+            Referral.close_reason != CloseReason.ENTERED_IN_ERROR,
+        ),
+    )
+    return (
+        sa.select(Referral, by_token.label("by_token"))
+        .where(sa.or_(by_token, duplicate))
+        .order_by(Referral.referred_on.desc(), Referral.id.desc())
+    )

@@ -106,20 +106,63 @@ class ReferralForm(FlaskForm):
     )
 
 
-class TransitionForm(FlaskForm):
+# A status change's fields, made once and shared by the forms below: WTForms orders a
+# form's fields by when they were made, so every form lists them in this order.
+_version = IntegerField(validators=[InputRequired()])
+_on = UKDateField("Date", validators=[Optional()])
+_reason = SelectField("Reason", choices=[], validators=[Optional()])
+_declined_by = RadioField(
+    "Who declined", choices=options(DeclinedBy.choices()), validators=[Optional()]
+)
+_note = TextAreaField(
+    "Note (optional)",
+    validators=[Optional(), Length(max=2000, message="Keep the note under 2,000 characters.")],
+)
+
+
+class DatedChangeForm(FlaskForm):
+    """A status change that asks only its date and a note (accept, attend, start
+    treatment, reopen), with the version the page showed."""
+
     class Meta(QuickRendering):
         pass
 
-    version = IntegerField(validators=[InputRequired()])
-    on = UKDateField("Date", validators=[Optional()])
-    reason = SelectField("Reason", choices=[], validators=[Optional()])
-    declined_by = RadioField(
-        "Who declined", choices=options(DeclinedBy.choices()), validators=[Optional()]
-    )
-    note = TextAreaField(
-        "Note (optional)",
-        validators=[Optional(), Length(max=2000, message="Keep the note under 2,000 characters.")],
-    )
+    version = _version
+    on = _on
+    note = _note
+
+
+class ClosingForm(DatedChangeForm):
+    """Closing: a change with a reason."""
+
+    reason = _reason
+
+
+class TransitionForm(ClosingForm):
+    """Every field any status change may send (declining asks them all)."""
+
+    declined_by = _declined_by
+
+
+# Each change's form: only the fields its form on the page shows, so that a page with
+# several changes on offer builds no field it does not show.
+TRANSITION_FORMS = {"decline": TransitionForm, "close": ClosingForm}
+
+
+def transition_form(action: str, **kwargs) -> DatedChangeForm:
+    """The form of the change ``action`` (its fields named with the action's prefix),
+    with its reasons to choose from when it asks for one."""
+    form = TRANSITION_FORMS.get(action, DatedChangeForm)(prefix=action, **kwargs)
+    if "reason" in form:
+        form.reason.choices = reason_choices(action)
+    return form
+
+
+def given(form: DatedChangeForm, name: str) -> str | None:
+    """What was sent in the field ``name``, or None if it was empty or the change's
+    form has no such field."""
+    field = form._fields.get(name)
+    return (field.data or None) if field is not None else None
 
 
 def reason_choices(action: str):

@@ -5,7 +5,9 @@ The page shows the names of the service, its organisation, the custody suite, th
 referrer and the people who changed the referral, never the rest of their rows (a
 user's row holds an encrypted sign-in secret that would be decrypted for nothing). A
 change reads the referral's own row without its encrypted personal details, which the
-lifecycle never looks at; its events are read only if the change needs them (reopening).
+lifecycle never looks at, and whether any system listens for status changes (which the
+change's flush would otherwise ask apart); its events are read only if the change needs
+them (reopening).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..models import (
     Service,
     User,
 )
+from ..webhooks.events import listening_column, remember
 from .scope import in_scope, scope_key
 
 # The referral's encrypted columns: shown on its page, never needed to change its status.
@@ -53,7 +56,11 @@ def _bases() -> dict[str, sa.Select]:
             joinedload(Referral.referrer).load_only(User.name),
             joinedload(Referral.council_area).load_only(CouncilArea.name),
         ),
-        "change": sa.select(Referral).options(*(defer(c) for c in PERSONAL_COLUMNS)),
+        # With whether any system listens for status changes, for the change's flush
+        # (``webhooks.events.remember``): one statement fewer than asking apart.
+        "change": sa.select(listening_column(), Referral).options(
+            *(defer(c) for c in PERSONAL_COLUMNS)
+        ),
     }
 
 
@@ -83,11 +90,15 @@ def referral_page_for(session: Session, user: User, referral_id: int) -> Referra
 
 
 def referral_to_change(session: Session, user: User, referral_id: int) -> Referral:
-    """The referral's own row for a status change, if ``user`` may see it; otherwise 404."""
+    """The referral's own row for a status change, if ``user`` may see it; otherwise 404.
+    Whether any system listens for status changes is read with it and kept for the
+    change's flush, in the same transaction."""
     statement = _in_scope("change", user)
-    referral = session.scalars(statement, {"referral_id": referral_id}).first()
-    if referral is None:
+    row = session.execute(statement, {"referral_id": referral_id}).first()
+    if row is None:
         abort(404)
+    listening, referral = row
+    remember(session, listening)
     return referral
 
 

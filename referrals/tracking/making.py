@@ -9,6 +9,7 @@ as ``duplicates.py`` says.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -54,6 +55,35 @@ SUGGESTION_RADIUS_KM = 50
 CONSENT_MAX_AGE_DAYS = 30
 
 
+@functools.cache
+def _service_statement(showing: bool, with_district: bool = False) -> sa.Select:
+    """The chosen service (the parameter ``service_id``) with its organisation, and its
+    opening hours when the form is to be shown, beside whether any system listens for
+    new referrals and, ``with_district``, the council of the postcode district
+    ``district`` (NULL if there is no such district): built once per process, since
+    building and keying a statement with loader options costs more than running it."""
+    loads = [joinedload(Service.organisation)]
+    if showing:
+        loads.append(joinedload(Service.opening_hours))
+    columns = [listening_column(), Service]
+    if with_district:
+        columns.append(
+            sa.select(PostcodeDistrict.council_area_id)
+            .where(PostcodeDistrict.district == sa.bindparam("district"))
+            .scalar_subquery()
+            .label("district_council")
+        )
+    return sa.select(*columns).where(Service.id == sa.bindparam("service_id")).options(*loads)
+
+
+@functools.cache
+def _district_statement() -> sa.Select:
+    """The council of the postcode district ``district``, built once per process."""
+    return sa.select(PostcodeDistrict.council_area_id).where(
+        PostcodeDistrict.district == sa.bindparam("district")
+    )
+
+
 @dataclass
 class Suggestions:
     origin_label: str
@@ -96,6 +126,10 @@ class ReferralMaker:
         self.contact = None  # the custody contact the referral comes from
         self.contact_problem: str | None = None
         self.awaiting: list = []
+        # Postcode districts' councils read with the chosen service, for ``_council_of``.
+        self._district_council: dict[str, str | None] = {}
+        # Whether a contact of the suite awaits its referral, if the look-ups asked.
+        self._contacts_awaiting: bool | None = None
         self.made_id: int | None = None
 
     @property
@@ -129,13 +163,21 @@ class ReferralMaker:
             )
         )
 
-    def _to_show(self) -> None:
+    def _to_show(self, awaiting: bool = True) -> None:
         """What the form needs to be shown (``form_lookups.py``), in one statement (with
-        the suite's name unless the suite was read already, for the suggestions)."""
-        found = form_lookups(self.session, None if self._suite is not None else self.suite_id)
+        the suite's name unless the suite was read already, for the suggestions; and,
+        when ``awaiting`` and the referral is not for a contact already, whether any
+        contact of the suite awaits its referral, for ``_find_awaiting``)."""
+        awaiting_for = None
+        if awaiting and self.contact is None:
+            awaiting_for = (self.user.custody_suite_id, self.today)
+        found = form_lookups(
+            self.session, None if self._suite is not None else self.suite_id, awaiting_for
+        )
         self._set_councils(found.councils)
         self.__dict__["district_councils"] = found.district_councils
         self._suite_name = found.suite_name
+        self._contacts_awaiting = found.contacts_awaiting
 
     @cached_property
     def district_councils(self) -> dict[str, str]:
@@ -144,15 +186,21 @@ class ReferralMaker:
         return form_lookups(self.session, None).district_councils
 
     def _council_of(self, district: str) -> str | None:
-        """The council of a known postcode district (as the form's value), else None."""
+        """The council of a known postcode district (as the form's value), else None:
+        from the form's look-ups or the save's look-up of its service when they read
+        it, else read on its own."""
         if "district_councils" in self.__dict__:
             return self.district_councils.get(district)
-        row = self.session.execute(
-            sa.select(PostcodeDistrict.council_area_id).where(
-                PostcodeDistrict.district == district
-            )
-        ).first()
+        if district in self._district_council:
+            return self._district_council[district]
+        row = self.session.execute(_district_statement(), {"district": district}).first()
         return None if row is None else str(row[0])
+
+    def _district_to_check(self) -> str | None:
+        """The postcode district ``_check`` will look up, if any."""
+        if self.form.no_fixed_abode.data:
+            return None
+        return normalise_district((self.form.postcode_district.data or "").strip())
 
     # -- the three entry points ---------------------------------------------------------
 
@@ -224,7 +272,7 @@ class ReferralMaker:
         if already is not None:
             return self._made(already)
         if self.duplicate is not None and not self.form.confirm_duplicate.data:
-            self._to_show()  # the form is shown again, with the question
+            self._to_show(awaiting=False)  # the form is shown again, with the question
             return None
         return self._save()
 
@@ -246,19 +294,26 @@ class ReferralMaker:
         """The service chosen, checked; with its opening hours when the form is to be
         shown (the card says whether it is open), in the same statement. When it is to be
         saved, the same statement asks whether any system listens for new referrals, for
-        the save's flush (``webhooks.events.remember``)."""
+        the save's flush (``webhooks.events.remember``), and the council of the postcode
+        district given, for the checks."""
         service_id = as_id(service_id)
-        loads = [joinedload(Service.organisation)]
-        if showing:
-            loads.append(joinedload(Service.opening_hours))
         service = None
         if service_id:
-            query = sa.select(listening_column(), Service).where(Service.id == service_id)
-            row = self.session.execute(query.options(*loads)).unique().first()
+            # To be saved: the district's council, which the checks need, comes too.
+            district = None if showing else self._district_to_check()
+            query = _service_statement(showing, district is not None)
+            params = {"service_id": service_id}
+            if district is not None:
+                params["district"] = district
+            row = self.session.execute(query, params).unique().first()
             if row is not None:
-                listening, service = row
+                listening, service, *council = row
                 if not showing:
                     remember(self.session, listening)
+                if district is not None:
+                    self._district_council[district] = (
+                        None if council[0] is None else str(council[0])
+                    )
         if service is None:
             self.service_problem = "That service was not found. Choose one below."
         elif service.status != ServiceStatus.ACTIVE:
@@ -286,8 +341,9 @@ class ReferralMaker:
 
     def _find_awaiting(self) -> None:
         """Contacts of the suite waiting for their referral, when this referral is not
-        for one already: it may be for one of them."""
-        if self.contact is None:
+        for one already: it may be for one of them. Not read when the form's look-ups
+        found that none awaits."""
+        if self.contact is None and self._contacts_awaiting is not False:
             self.awaiting = awaiting_referral(
                 self.session, self.user.custody_suite_id, self.today, 10
             )

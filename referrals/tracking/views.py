@@ -21,7 +21,7 @@ from ..workdays import is_overdue, overdue_cutoff, respond_by
 from . import bp
 from .actions import ACTIONS, StaleReferral, TransitionError, done_message
 from .detail import detail_page
-from .forms import ReferralSearchForm, TransitionForm, reason_choices
+from .forms import ReferralSearchForm, given, transition_form
 from .lifecycle import UNDO_WINDOW, apply
 from .listing import ReferralSearch, list_referrals
 from .loading import referral_page_for, referral_to_change
@@ -112,8 +112,7 @@ def change_referral(referral_id: int, action: str):
     referral = referral_to_change(db.session, current_user, referral_id)
     if current_user.role not in ACTIONS[action].roles:
         abort(403)
-    form = TransitionForm(prefix=action)
-    form.reason.choices = reason_choices(action)
+    form = transition_form(action)
     back = request.form.get("back")
     if not form.validate():
         message = " ".join(m for _, m in form_errors(form)) or "Check the form and try again."
@@ -128,8 +127,8 @@ def change_referral(referral_id: int, action: str):
             on=form.on.data or today_local(),
             today=today_local(),
             expected_version=form.version.data,
-            reason=form.reason.data or None,
-            declined_by=form.declined_by.data or None,
+            reason=given(form, "reason"),
+            declined_by=given(form, "declined_by"),
             note=form.note.data,
         )
         # One plain insert, after the change is flushed (a stale version fails here).
