@@ -14,7 +14,8 @@ from markupsafe import Markup
 
 from referrals.tracking.actions import ACTIONS
 from referrals.tracking.outcomes import OUTCOME_CHOICES, OUTCOME_TITLES, Question
-from referrals.tracking.worklist_html import outcome_cards, worklist_cards
+from referrals.tracking.recent_changes import Undoable
+from referrals.tracking.worklist_html import outcome_cards, undo_items, worklist_cards
 from referrals.tracking.worklist_rows import Item, OutcomeItem
 
 # The loops of ``tracking/worklist.html`` and ``tracking/_outcomes_due.html`` as they were.
@@ -52,6 +53,18 @@ FORMER_CARDS = """    {% for r in section.referrals %}
         {% endif %}
         <a href="{{ r.detail_url }}#attempt">Log a contact attempt<span class="visually-hidden"> for {{ r.reference }}</span></a>
       </div>
+    </li>
+    {% endfor %}
+"""
+FORMER_UNDO = """    {% for change in worklist.undoable %}
+    <li>
+      <form method="post" action="{{ change.undo_url }}" class="inline-form">
+        <input type="hidden" name="csrf_token" value="{{ csrf }}">
+        <input type="hidden" name="version" value="{{ change.version }}">
+        <input type="hidden" name="back" value="worklist">
+        {{ change.reference }}: {{ change.change }} at {{ change.at }}.
+        <button type="submit" class="link-button">Undo<span class="visually-hidden"> {{ change.change }} for {{ change.reference }}</span></button>
+      </form>
     </li>
     {% endfor %}
 """
@@ -158,6 +171,21 @@ def test_the_cards_are_the_html_the_template_loop_wrote(app, action):
     assert isinstance(written, Markup)
     assert "    " + str(written) == former.rstrip("\n")
     assert "O&#39;Brien &lt;b&gt;&#34;Jo&#34;&lt;/b&gt; &amp; Co" in written
+
+
+def test_the_changes_to_undo_are_the_html_the_template_loop_wrote(app):
+    undoable = [
+        Undoable(5, "RP-2026-AB12", 4, "accepted", "2 Dec 2026, 12:18", "/referrals/5/undo"),
+        Undoable(9, AWKWARD, 2, "engaged (attended)", "2 Dec 2026, 9:05", "/referrals/9/undo"),
+    ]
+    with app.test_request_context("/worklist"):
+        former = app.jinja_env.from_string(FORMER_UNDO).render(
+            worklist={"undoable": undoable}, csrf="to&ken"
+        )
+        written = undo_items(undoable, "to&ken")
+    assert isinstance(written, Markup)
+    assert "    " + str(written) == former.rstrip("\n")
+    assert 'value="to&amp;ken"' in written
 
 
 def questions() -> list[Question]:

@@ -1,6 +1,6 @@
 """The worklist's cards written as HTML by Python: each referral in a section (its flags,
-facts, one-click button and contact-attempt link) and each referral with outcomes to
-record (a form per question).
+facts, one-click button and contact-attempt link), each referral with outcomes to
+record (a form per question), and each change the user may still undo.
 
 A full worklist shows about 150 cards; written by the template's loops, Jinja escaped
 some 3,700 values one by one and most of the page's time went there. Here each card is
@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from . import bp
 from .actions import Action
 from .outcomes import Question
+from .recent_changes import Undoable
 from .worklist_rows import Item, OutcomeItem
 
 
@@ -220,4 +221,30 @@ def _radios(p: str, choices: list[tuple[str, str]]) -> str:
             "</label></div>\n    "
             for n, (value, text) in enumerate(choices)
         ]
+    )
+
+
+@bp.app_template_global("undo_items_html")
+def undo_items(undoable: list[Undoable], csrf: str):
+    """The user's changes of the last 15 minutes, each in its ``<li>`` with its "Undo"
+    button, laid out as the template's loop was."""
+    token = str(escape(csrf))
+    return Markup("".join([_undo_item(change, token) for change in undoable]))  # noqa: S704
+
+
+def _undo_item(change: Undoable, csrf: str) -> str:
+    reference = escape(change.reference)
+    what = fixed(change.change)
+    return (
+        "\n    <li>"
+        f'\n      <form method="post" action="{escape(change.undo_url)}" class="inline-form">'
+        f'\n        <input type="hidden" name="csrf_token" value="{csrf}">'
+        f'\n        <input type="hidden" name="version" value="{change.version}">'
+        '\n        <input type="hidden" name="back" value="worklist">'
+        f"\n        {reference}: {what} at {change.at}."
+        '\n        <button type="submit" class="link-button">Undo<span class="visually-hidden">'
+        f" {what} for {reference}</span></button>"
+        "\n      </form>"
+        "\n    </li>"
+        "\n    "
     )
