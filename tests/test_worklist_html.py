@@ -153,7 +153,9 @@ CARDS = [
         action_url="/referrals/7/accept",
     ),
     card(erased=True, contact_name=None, phone=None, action_url="/referrals/41/accept"),
-    card(contact_method="Do not contact: the person will self-present", phone="0141 1"),
+    card(
+        contact_method="Do not contact: the person will self-present", phone="0141 1", tel="01411"
+    ),
     card(contact_name="Sam", attempts=1, last_attempt="2 Dec 2026: spoke to the person"),
 ]
 
