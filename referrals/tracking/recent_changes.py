@@ -16,6 +16,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..choices import ReferralStatus
 from ..models import Referral, ReferralEvent, User
 from ..templating import format_datetime, label
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
@@ -40,8 +41,8 @@ class Event(NamedTuple):
     referral_id: int
     at: dt.datetime
     user_id: int | None
-    from_status: str | None
-    to_status: str
+    from_status: ReferralStatus | None
+    to_status: ReferralStatus
     reason: str | None
     undoes_event_id: int | None
 

@@ -232,21 +232,21 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
 
 def _one_page(found: list, key: str, paging: SectionPage) -> tuple[list, bool, bool]:
     """A list's page from the ``SHOWN + 1`` rows read for it (oldest first), and whether
-    there are pages before and after it."""
+    there is a page of newer ones before it and of older ones after it."""
     backwards = paging.key == key and paging.before is not None
     more = len(found) > SHOWN
     if more:
         found = found[1:] if backwards else found[:SHOWN]
     is_paged = paging.key == key and bool(paging.after or paging.before)
-    newer = bool(found) and (more if backwards else is_paged)
-    older = bool(found) and (is_paged if backwards else more)
-    return found, newer, older
+    has_newer = bool(found) and (more if backwards else is_paged)
+    has_older = bool(found) and (is_paged if backwards else more)
+    return found, has_newer, has_older
 
 
-def _ends(shown: list, newer: bool, older: bool) -> tuple[int | None, int | None]:
+def _ends(shown: list, has_newer: bool, has_older: bool) -> tuple[int | None, int | None]:
     """The ids to pass as ``before`` and ``after`` for the pages either side of
     ``shown`` (``None`` at an end)."""
-    return (shown[0].id if newer else None), (shown[-1].id if older else None)
+    return (shown[0].id if has_newer else None), (shown[-1].id if has_older else None)
 
 
 # The same for every request of a day in one bank-holiday region: worked out once.
@@ -286,7 +286,7 @@ def build_worklist(
     pages = {key: _one_page(read[key], key, paging) for key, *_ in plan}
     by_section = items(
         session,
-        [row for found, _newer, _older in pages.values() for row in found],
+        [row for found, _has_newer, _has_older in pages.values() for row in found],
         links,
         {key: action for key, _t, action, _e in plan},
         working_days,
@@ -294,16 +294,16 @@ def build_worklist(
     sections = []
     for key, title, action, empty in plan:
         shown = by_section.get(key, [])
-        _found, before, after = pages[key]
-        newer, older = _ends(shown, before, after)
+        _found, has_newer, has_older = pages[key]
+        newer, older = _ends(shown, has_newer, has_older)
         button = ACTIONS[action] if action else None
         sections.append(
             Section(key, title, getattr(counts, key), shown, button, empty, newer, older)
         )
     due = connection.execute(statements.outcomes, params).all()
-    found, before, after = _one_page(due, OUTCOMES, paging)
+    found, has_newer, has_older = _one_page(due, OUTCOMES, paging)
     shown = outcome_items(found, user, today, links)
-    newer, older = _ends(shown, before, after)
+    newer, older = _ends(shown, has_newer, has_older)
     count = due[0].found if due else 0
     outcomes = OutcomesDue(count, shown, short_date(today), newer, older)
     undoable = recent_changes(session, user, now, links.undo)

@@ -28,7 +28,7 @@ from ..encryption import keyring
 from ..models import CouncilArea, Referral, Service, User
 from ..templating import format_date, label
 from ..workdays import region, respond_by
-from .followup import SUGGEST_CLOSING_AFTER, FollowUp
+from .followup import FollowUp
 from .models import ContactAttempt, ReferralUpdate
 from .outcomes import Question, questions
 
@@ -168,7 +168,6 @@ def items(
     ) in rows:
         follow = follow_ups.get(referral_id, NO_FOLLOW_UP)
         last = follow.last_attempt
-        streak = follow.streak
         release_on = follow.release_on
         action = actions.get(section)
         erased = erased_at is not None
@@ -200,8 +199,8 @@ def items(
                 last_attempt=f"{day_text(last.attempted_on)}: {label(last.outcome).lower()}"
                 if last
                 else None,
-                streak=streak,
-                suggest_closing=streak >= SUGGEST_CLOSING_AFTER and section in UNATTENDED,
+                streak=follow.streak,
+                suggest_closing=follow.suggest_closing and section in UNATTENDED,
                 detail_url=links.of(links.detail, referral_id),
                 action_url=links.of(links.actions[action], referral_id) if action else None,
             )
