@@ -219,3 +219,43 @@ def test_the_answer_by_dates_follow_the_bank_holidays_of_the_installations_regio
     app.config["BANK_HOLIDAY_REGION"] = "SCT"
     page = client.get("/worklist").get_data(as_text=True)
     assert "Overdue: no response within 5 working days (0)" in page
+
+
+def test_the_worklist_decrypts_only_the_contact_details_it_shows(
+    client, session, people, monkeypatch
+):
+    from referrals.encryption import Keyring
+    from referrals.tracking import worklist as worklist_module
+
+    monkeypatch.setattr(worklist_module, "SHOWN", 2)
+    made = [
+        make_referral(session, service=people["service"], referrer=people["custody"])
+        for _ in range(3)
+    ]
+    erased = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        status="accepted",
+        accepted_on=TODAY,
+    )
+    erased.personal_data_erased_at = dt.datetime.now(dt.UTC)
+    session.commit()
+    first, third = made[0].reference, made[2].reference
+    sign_in(client, "p@t.example")
+    decrypted = []
+    decrypt = Keyring.decrypt
+
+    def counted(self, token):
+        decrypted.append(decrypt(self, token))
+        return decrypted[-1]
+
+    monkeypatch.setattr(Keyring, "decrypt", counted)
+    page = client.get("/worklist").get_data(as_text=True)
+    # Two new referrals shown, each with a name and a phone number: the third, read to
+    # know there is another page, and the erased one are not decrypted.
+    assert first in page and third not in page
+    assert page.count('Phone call: Alex Example, <a href="tel:07700900123">') == 2
+    assert "<div><dt>Contact</dt><dd>Erased</dd></div>" in page
+    contact = [text for text in decrypted if text in ("Alex Example", "07700 900123")]
+    assert len(contact) == 4

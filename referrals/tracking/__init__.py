@@ -6,6 +6,6 @@ bp = Blueprint("tracking", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import followup_views, models, outcome_views, views  # noqa: F401  (routes, tables)
+    from . import followup_views, models, outcome_views, views, worklist_html  # noqa: F401
 
     app.register_blueprint(bp)

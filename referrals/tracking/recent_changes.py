@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..choices import ReferralStatus
 from ..models import Referral, ReferralEvent, User
 from ..templating import format_datetime, label
 from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
@@ -29,6 +31,20 @@ class Changed:
     reference: str
     version: int
     events: list
+
+
+class Event(NamedTuple):
+    """A status change, as ``lifecycle.last_change`` and ``undo_problem`` read it (the
+    first columns of ``_statement``, in its order)."""
+
+    id: int
+    referral_id: int
+    at: dt.datetime
+    user_id: int | None
+    from_status: ReferralStatus | None
+    to_status: ReferralStatus
+    reason: str | None
+    undoes_event_id: int | None
 
 
 @dataclass(slots=True)
@@ -46,8 +62,8 @@ class Undoable:
 @lru_cache(maxsize=8)
 def _statement(shape: str) -> sa.Select:
     """Every status change of the referrals in scope that the user (``user_id``)
-    changed since ``since``, with the referral's reference and version, latest changed
-    referral first."""
+    changed since ``since`` (the fields of ``Event``), with the referral's reference and
+    version, latest changed referral first."""
     e = ReferralEvent
     changed = sa.select(e.referral_id).where(
         e.user_id == sa.bindparam("user_id", type_=sa.Integer),
@@ -86,13 +102,17 @@ def recent_changes(
         .all()
     )
     referrals: dict[int, Changed] = {}
+    fields = len(Event._fields)
     for row in rows:
-        referral = referrals.get(row.referral_id)
+        # Plain tuples: the rules below read each change's fields several times.
+        event = Event._make(row[:fields])
+        referral = referrals.get(event.referral_id)
         if referral is None:
-            referral = referrals[row.referral_id] = Changed(
-                row.referral_id, row.reference, row.version, []
+            reference, version = row[fields:]
+            referral = referrals[event.referral_id] = Changed(
+                event.referral_id, reference, version, []
             )
-        referral.events.append(row)
+        referral.events.append(event)
     found = []
     for referral in referrals.values():
         if undo_problem(referral, user, now) is not None:

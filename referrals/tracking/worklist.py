@@ -19,6 +19,7 @@ back).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -183,6 +184,7 @@ def _section_ids(
 @dataclass(frozen=True)
 class Statements:
     page: sa.Select  # the sections' counts, and the referrals they show
+    listed_from: int  # where a row of ``page`` has the columns of ``items_statement``
     outcomes: sa.Select
 
 
@@ -225,20 +227,26 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
         .order_by(listed.c.referred_on, listed.c.id)
     )
     outcomes_paged = paged if paged_key == OUTCOMES else None
-    return Statements(page, outcomes_statement(due, shown, outcomes_paged))
+    return Statements(page, len(tally.c), outcomes_statement(due, shown, outcomes_paged))
 
 
-def _one_page(found: list, key: str, paging: SectionPage) -> tuple[list, int | None, int | None]:
-    """A list's page from the ``SHOWN + 1`` rows read for it (oldest first), and the ids
-    to pass as ``before`` and ``after`` for the pages either side (``None`` at an end)."""
+def _one_page(found: list, key: str, paging: SectionPage) -> tuple[list, bool, bool]:
+    """A list's page from the ``SHOWN + 1`` rows read for it (oldest first), and whether
+    there is a page of newer ones before it and of older ones after it."""
     backwards = paging.key == key and paging.before is not None
     more = len(found) > SHOWN
     if more:
         found = found[1:] if backwards else found[:SHOWN]
     is_paged = paging.key == key and bool(paging.after or paging.before)
-    newer = found[0].id if found and (more if backwards else is_paged) else None
-    older = found[-1].id if found and (is_paged if backwards else more) else None
-    return found, newer, older
+    has_newer = bool(found) and (more if backwards else is_paged)
+    has_older = bool(found) and (is_paged if backwards else more)
+    return found, has_newer, has_older
+
+
+def _ends(shown: list, has_newer: bool, has_older: bool) -> tuple[int | None, int | None]:
+    """The ids to pass as ``before`` and ``after`` for the pages either side of
+    ``shown`` (``None`` at an end)."""
+    return (shown[0].id if has_newer else None), (shown[-1].id if has_older else None)
 
 
 # The same for every request of a day in one bank-holiday region: worked out once.
@@ -264,33 +272,39 @@ def build_worklist(
         "pivot": paging.after or paging.before,
         "user_organisation_id": user.organisation_id,
     }
-    rows = session.connection().execute(statements.page, params).all()
+    connection = session.connection()
+    rows = connection.execute(statements.page, params).all()
     counts = rows[0]
     plan = _plan(working_days)
+    # Each section's page, as read (its referral's columns only), before the page
+    # puts them in words: the row read past a page's end is left aside.
+    start = statements.listed_from
+    read: dict[str, list[tuple]] = defaultdict(list)
+    for row in rows:
+        if row[start] is not None:  # the section: none when no referral is shown
+            read[row[start]].append(row[start:])
+    pages = {key: _one_page(read[key], key, paging) for key, *_ in plan}
     by_section = items(
         session,
-        [row for row in rows if row.id is not None],
+        [row for found, _has_newer, _has_older in pages.values() for row in found],
         links,
         {key: action for key, _t, action, _e in plan},
         working_days,
     )
     sections = []
     for key, title, action, empty in plan:
-        found, newer, older = _one_page(by_section.get(key, []), key, paging)
+        shown = by_section.get(key, [])
+        _found, has_newer, has_older = pages[key]
+        newer, older = _ends(shown, has_newer, has_older)
+        button = ACTIONS[action] if action else None
         sections.append(
-            Section(
-                key,
-                title,
-                getattr(counts, key),
-                found,
-                ACTIONS[action] if action else None,
-                empty,
-                newer,
-                older,
-            )
+            Section(key, title, getattr(counts, key), shown, button, empty, newer, older)
         )
-    due, due_items = outcome_items(session, statements.outcomes, params, user, today, links)
-    shown, newer, older = _one_page(due_items, OUTCOMES, paging)
-    outcomes = OutcomesDue(due, shown, short_date(today), newer, older)
+    due = connection.execute(statements.outcomes, params).all()
+    found, has_newer, has_older = _one_page(due, OUTCOMES, paging)
+    shown = outcome_items(found, user, today, links)
+    newer, older = _ends(shown, has_newer, has_older)
+    count = due[0].found if due else 0
+    outcomes = OutcomesDue(count, shown, short_date(today), newer, older)
     undoable = recent_changes(session, user, now, links.undo)
     return Worklist(counts.organisation, sections, undoable, outcomes)

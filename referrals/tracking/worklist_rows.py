@@ -3,9 +3,9 @@ put in words once, here, so that the page only places them.
 
 - ``Item``: one referral in a section: its reference and flags, dates, service, where
   the person lives, how to contact them (decrypted only when the page shows it: not
-  for erased referrals), the contact attempts (how many, the last, and the streak that
-  suggests closing it as not contactable) and the latest release date the referrer
-  gave.
+  for erased referrals, nor for the one read past the end of a page), the contact
+  attempts (how many, the last, and the streak that suggests closing it as not
+  contactable) and the latest release date the referrer gave.
 - ``OutcomeItem``: one referral with outcomes to record after treatment starts, and the
   questions asked (``outcomes.questions``, the same rules as the referral's page).
 
@@ -24,6 +24,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from ..encryption import keyring
 from ..models import CouncilArea, Referral, Service, User
 from ..templating import format_date, label
 from ..workdays import region, respond_by
@@ -33,6 +34,7 @@ from .outcomes import Question, questions
 
 ID = "{id}"  # where a referral's id goes in a ``Links`` pattern
 UNATTENDED = ("overdue", "new", "accepted")  # sections before the first attendance
+UNANSWERED = ("overdue", "new")  # sections still to be answered: shown with the date due
 NO_FOLLOW_UP = FollowUp([], [])
 # A day's answer-by date is the same for every request in one bank-holiday region (the
 # region is part of the key): worked out once.
@@ -91,7 +93,9 @@ class OutcomeItem:
 
 
 def items_statement(shown: sa.Subquery) -> sa.Select:
-    """What the page shows of the referrals ``shown`` lists (``id``, ``section``)."""
+    """What the page shows of the referrals ``shown`` lists (``id``, ``section``), in
+    the order ``items`` takes the columns. The contact details come as stored
+    (encrypted): ``items`` decrypts those of the referrals the page shows."""
     duplicate, source = aliased(Referral), aliased(Referral)
     r = Referral
     return (
@@ -105,8 +109,8 @@ def items_statement(shown: sa.Subquery) -> sa.Select:
             r.children_in_household,
             r.personal_data_erased_at,
             r.contact_method,
-            r.contact_name,
-            r.contact_phone,
+            sa.type_coerce(r.contact_name, sa.Text).label("contact_name"),
+            sa.type_coerce(r.contact_phone, sa.Text).label("contact_phone"),
             Service.name.label("service"),
             CouncilArea.name.label("lives_in"),
             duplicate.reference.label("duplicate_of"),
@@ -122,15 +126,16 @@ def items_statement(shown: sa.Subquery) -> sa.Select:
 
 def items(
     session: Session,
-    rows: list[sa.Row],
+    rows: list[tuple],
     links: Links,
     actions: dict[str, str | None],
     working_days: int,
 ) -> dict[str, list[Item]]:
-    """The referrals read by ``items_statement`` (``rows``, oldest first), by section,
-    with their contact attempts and release dates; ``actions`` names the button each
-    section offers."""
-    follow_ups = _follow_ups(session, [row.id for row in rows])
+    """The referrals the page shows, by section, with their contact attempts and release
+    dates: ``rows`` holds the columns of ``items_statement`` (in its order, oldest
+    first); ``actions`` names the button each section offers."""
+    follow_ups = _follow_ups(session, [row[1] for row in rows])
+    ring = keyring()
     found: dict[str, list[Item]] = defaultdict(list)
     # Many referrals share a day: each day is put in words once.
     days: dict[dt.date, str] = {}
@@ -144,38 +149,60 @@ def items(
     def due_by(day: dt.date) -> str:
         return day_text(_respond_by(day, working_days, holidays_in))
 
-    for row in rows:
-        follow = follow_ups.get(row.id, NO_FOLLOW_UP)
+    for (
+        section,
+        referral_id,
+        reference,
+        version,
+        referred_on,
+        urgent,
+        children,
+        erased_at,
+        method,
+        name,
+        phone,
+        service,
+        lives_in,
+        duplicate_of,
+        passed_on_from,
+    ) in rows:
+        follow = follow_ups.get(referral_id, NO_FOLLOW_UP)
         last = follow.last_attempt
-        action = actions.get(row.section)
-        answered = row.section not in ("overdue", "new")
-        found[row.section].append(
+        release_on = follow.release_on
+        action = actions.get(section)
+        erased = erased_at is not None
+        if erased:
+            name = phone = None
+        else:
+            name = ring.decrypt(name) if name is not None else None
+            phone = ring.decrypt(phone) if phone is not None else None
+        found[section].append(
             Item(
-                id=row.id,
-                reference=row.reference,
-                version=row.version,
-                urgent=bool(row.same_day_urgent),
-                children=bool(row.children_in_household),
-                duplicate_of=row.duplicate_of,
-                passed_on_from=row.passed_on_from,
-                made=day_text(row.referred_on),
-                respond_by=None if answered else due_by(row.referred_on),
-                service=row.service,
-                lives_in=row.lives_in,
-                erased=row.personal_data_erased_at is not None,
-                contact_method=label(row.contact_method),
-                contact_name=row.contact_name,
-                phone=row.contact_phone,
-                tel=row.contact_phone.replace(" ", "") if row.contact_phone else None,
-                release_on=day_text(follow.release_on) if follow.release_on else None,
+                id=referral_id,
+                reference=reference,
+                version=version,
+                urgent=bool(urgent),
+                children=bool(children),
+                duplicate_of=duplicate_of,
+                passed_on_from=passed_on_from,
+                made=day_text(referred_on),
+                respond_by=due_by(referred_on) if section in UNANSWERED else None,
+                service=service,
+                lives_in=lives_in,
+                erased=erased,
+                contact_method=label(method),
+                contact_name=name,
+                phone=phone,
+                tel=phone.replace(" ", "") if phone else None,
+                release_on=day_text(release_on) if release_on else None,
                 attempts=len(follow.attempts),
                 last_attempt=f"{day_text(last.attempted_on)}: {label(last.outcome).lower()}"
                 if last
                 else None,
                 streak=follow.streak,
-                suggest_closing=follow.suggest_closing and row.section in UNATTENDED,
-                detail_url=links.of(links.detail, row.id),
-                action_url=links.of(links.actions[action], row.id) if action else None,
+                suggest_closing=follow.suggest_closing and section in UNATTENDED,
+                detail_url=links.of(links.detail, referral_id),
+                action_url=links.of(links.actions[action], referral_id) if action else None,
             )
         )
     return found
@@ -288,16 +315,10 @@ def outcomes_statement(due: sa.Select, shown: int, paged: str | None = None) -> 
 
 
 def outcome_items(
-    session: Session,
-    statement: sa.Select,
-    params: dict,
-    user: User,
-    today: dt.date,
-    links: Links,
-) -> tuple[int, list[OutcomeItem]]:
-    """How many referrals have an outcome due, and those ``statement`` (from
-    ``outcomes_statement``) reads, with the questions asked of each."""
-    rows = session.connection().execute(statement, params).all()
+    rows: list[sa.Row], user: User, today: dt.date, links: Links
+) -> list[OutcomeItem]:
+    """The referrals with outcomes to record that the page shows (``rows``, read by
+    ``outcomes_statement``), with the questions asked of each."""
     shown = []
     for row in rows:
         prefix = f"o{row.id}-"
@@ -316,4 +337,4 @@ def outcome_items(
                 ],
             )
         )
-    return (rows[0].found if rows else 0), shown
+    return shown
