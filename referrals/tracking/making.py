@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import nation
 from ..audit import record_together
-from ..choices import ContactMethod, ServiceStatus
+from ..choices import ServiceStatus
 from ..clock import now_local
 from ..contacts.linking import (
     awaiting_referral,
@@ -31,7 +31,6 @@ from ..contacts.linking import (
 )
 from ..database import as_id
 from ..directory.access import EVERYTHING
-from ..directory.listings import phone_problem
 from ..directory.search import Filters, Hit, search_services
 from ..forms import options
 from ..models import (
@@ -48,11 +47,11 @@ from ..webhooks.events import listening_column, remember
 from .duplicates import earlier_referrals, made_with_token, new_form_token
 from .form_lookups import form_lookups
 from .forms import ReferralForm
+from .referral_checks import check_referral, unknown_district
 from .referral_rows import REFERENCE_ATTEMPTS, new_referral, reference_taken
 
 SUGGESTIONS = 8
 SUGGESTION_RADIUS_KM = 50
-CONSENT_MAX_AGE_DAYS = 30
 
 
 @functools.cache
@@ -233,7 +232,7 @@ class ReferralMaker:
             self.form.council_area_id.data = council
             self.form.postcode_district.data = district
         elif district or (self.form.postcode_district.data or "").strip():
-            self.form.postcode_district.errors.append(self._unknown_district())
+            self.form.postcode_district.errors.append(unknown_district())
         self._keep_service(showing=True)
         self._keep_contact()
         self._suggest()
@@ -281,14 +280,6 @@ class ReferralMaker:
         return referral
 
     # -- pieces ---------------------------------------------------------------------------
-
-    def _unknown_district(self) -> str:
-        here = nation.current()
-        return (
-            "We do not know that postcode district. Check it (the first part of the "
-            f"postcode{here.like('district')}), or tick “No fixed abode” and choose the "
-            f"{here.in_sentence('council')}."
-        )
 
     def _choose_service(self, service_id: object, showing: bool = False) -> None:
         """The service chosen, checked; with its opening hours when the form is to be
@@ -380,70 +371,13 @@ class ReferralMaker:
         )
 
     def _check(self, valid: bool) -> bool:
-        form = self.form
-        if self.service is None:
-            form.chosen_service.errors.append("Choose the service to refer to.")
-            valid = False
-        if not form.consent_recorded.data:
-            form.consent_recorded.errors.append(
-                "The person's consent must be recorded. A referral cannot be made without it: "
-                "ask the person, and tick the box once they agree."
-            )
-            valid = False
-        elif form.consent_date.data is None:
-            form.consent_date.errors.append("Enter the date consent was given.")
-            valid = False
-        elif form.consent_date.data > self.today:
-            form.consent_date.errors.append("The consent date cannot be in the future.")
-            valid = False
-        elif (self.today - form.consent_date.data).days > CONSENT_MAX_AGE_DAYS:
-            form.consent_date.errors.append(
-                f"Consent must have been given in the last {CONSENT_MAX_AGE_DAYS} days. Ask "
-                "the person again."
-            )
-            valid = False
-        if form.no_fixed_abode.data:
-            form.postcode_district.data = ""
-        else:
-            raw = (form.postcode_district.data or "").strip()
-            district = normalise_district(raw)
-            if not raw:
-                form.postcode_district.errors.append(
-                    "Enter the postcode district"
-                    f"{nation.current().like('district', ' (like ', ')')}, or tick “No fixed "
-                    "abode”."
-                )
-                valid = False
-            elif district is None or (council := self._council_of(district)) is None:
-                form.postcode_district.errors.append(self._unknown_district())
-                valid = False
-            else:
-                form.postcode_district.data = district
-                if not form.council_area_id.data:
-                    form.council_area_id.data = council
-        if not form.council_area_id.data:
-            form.council_area_id.errors.append(
-                f"Choose the {nation.current().in_sentence('council')} where the person lives."
-            )
-            valid = False
-        method = form.contact_method.data
-        phone = (form.contact_phone.data or "").strip()
-        if method in (ContactMethod.PHONE, ContactMethod.TEXT):
-            if not phone:
-                form.contact_phone.errors.append(
-                    "Enter a phone number, or choose another way to make contact."
-                )
-                valid = False
-            elif problem := phone_problem(phone):
-                form.contact_phone.errors.append(problem)
-                valid = False
-        elif phone and (problem := phone_problem(phone)):
-            form.contact_phone.errors.append(problem)
-            valid = False
-        if method == ContactMethod.LETTER and not (form.contact_name.data or "").strip():
-            form.contact_name.errors.append("Enter the person's name for the letter.")
-            valid = False
-        return valid
+        checked = check_referral(
+            self.form,
+            service_chosen=self.service is not None,
+            today=self.today,
+            council_of=self._council_of,
+        )
+        return valid and checked
 
     def _save(self) -> Referral | None:
         """Write the referral, its first event, its contact, their audit rows and the
