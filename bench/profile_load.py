@@ -11,6 +11,10 @@ key. The accounts are the load test's first user's (made afresh here, so not whi
 load test is running on the same database). The app is built as gunicorn builds it
 (``create_app()`` from the environment, not in testing mode), with rate limits off.
 
+The worklist's figure depends on the database's state: each run's status changes join
+the load-test provider's changes of the last 15 minutes, which the worklist lists to undo,
+so compare worklist figures from runs at least 15 minutes apart.
+
 The floor is the load test's: a bare Flask endpoint (``load_wsgi.bare``), through the
 same test client. For each step the table gives the CPU per request (measured without
 the profiler) and its multiple of the floor's; then, per step, the functions with the
