@@ -66,6 +66,22 @@ def record(
     return row
 
 
+def record_now(
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: Any = None,
+    detail: dict[str, Any] | str | None = None,
+) -> None:
+    """Write an audit row for ``action`` at once, with the insert built once per
+    process and no ORM object: for a page that only reads (the worklist writes one
+    on every view), where adding an object to the session and flushing it costs more
+    than the read. The row is the same as ``record`` writes; it commits with the
+    session's transaction."""
+    row = _row(action, None, object_type, object_id, None, None, detail)
+    db.session.connection().execute(_insert(), {"at": utcnow(), **row})
+
+
 def record_together(*entries: dict[str, Any]) -> None:
     """Write several audit rows at once, in one statement: each entry holds the keyword
     arguments ``record`` takes (``action`` and ``obj`` included). For a save that would

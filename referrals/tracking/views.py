@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record, record_together
+from ..audit import record, record_now, record_together
 from ..auth.access import role_required
 from ..choices import CloseReason, DeclineReason, Need, ReferralStatus, Role, Substance
 from ..clock import now_utc, today_local
@@ -264,6 +264,6 @@ def worklist():
     page = render_template("tracking/worklist.html", worklist=found, today=today_local())
     shown = [r.id for section in found.sections for r in section.referrals]
     shown += [r.id for r in found.outcomes.referrals]
-    record("worklist_viewed", object_type="referrals", detail={"ids": shown})
+    record_now("worklist_viewed", object_type="referrals", detail={"ids": shown})
     db.session.commit()
     return page
