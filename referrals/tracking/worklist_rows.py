@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from ..encryption import keyring
@@ -208,30 +209,44 @@ def items(
     return found
 
 
-@lru_cache(maxsize=1)
-def _follow_ups_statement() -> sa.Select:
+@lru_cache(maxsize=2)
+def _follow_ups_statement(dialect: str) -> sa.Select:
     """Contact attempts (kind 0) and release dates given (kind 1) of the referrals
-    ``ids``, in the order they happened."""
-    # The ids are written into the statement (whole numbers read from the database):
-    # binding over a hundred parameters one by one costs more than the query.
-    ids = sa.bindparam("ids", expanding=True, literal_execute=True)
+    ``ids``, in the order they happened, for the database ``dialect`` names."""
+    referral_ids = _ids_in(dialect)
     attempts = sa.select(
         ContactAttempt.referral_id,
         sa.literal(0).label("kind"),
         ContactAttempt.attempted_on.label("on"),
         ContactAttempt.id,
         ContactAttempt.outcome,
-    ).where(ContactAttempt.referral_id.in_(ids))
+    ).where(referral_ids(ContactAttempt.referral_id))
     updates = sa.select(
         ReferralUpdate.referral_id,
         sa.literal(1).label("kind"),
         ReferralUpdate.release_on,
         ReferralUpdate.id,
         sa.null(),
-    ).where(ReferralUpdate.referral_id.in_(ids), ReferralUpdate.release_on.is_not(None))
+    ).where(referral_ids(ReferralUpdate.referral_id), ReferralUpdate.release_on.is_not(None))
     both = sa.union_all(attempts, updates).subquery()
     # Attempts by the day they were made, updates in the order they were given.
     return sa.select(both).order_by(both.c.kind, sa.case((both.c.kind == 0, both.c.on)), both.c.id)
+
+
+def _ids_in(dialect: str):
+    """A condition that a column is one of the ids in the ``ids`` parameter.
+
+    On PostgreSQL the ids go as one array parameter (``= ANY(...)``), so the
+    statement's text is the same whatever the ids and is parsed and prepared once;
+    elsewhere they are written into the statement (whole numbers read from the
+    database): binding over a hundred parameters one by one costs more than the query.
+    """
+    if dialect == "postgresql":
+        array = postgresql.ARRAY(sa.Integer)
+        ids = sa.cast(sa.bindparam("ids", type_=array), array)
+        return lambda column: column == sa.any_(ids)
+    ids = sa.bindparam("ids", expanding=True, literal_execute=True)
+    return lambda column: column.in_(ids)
 
 
 class _Attempt(NamedTuple):
@@ -249,8 +264,10 @@ def _follow_ups(session: Session, referral_ids: list[int]) -> dict[int, FollowUp
     found: dict[int, FollowUp] = {}
     if not referral_ids:
         return found
-    for referral_id, kind, on, _id, outcome in session.connection().execute(
-        _follow_ups_statement(), {"ids": referral_ids}
+    connection = session.connection()
+    statement = _follow_ups_statement(connection.dialect.name)
+    for referral_id, kind, on, _id, outcome in connection.execute(
+        statement, {"ids": referral_ids}
     ):
         follow = found.get(referral_id)
         if follow is None:
