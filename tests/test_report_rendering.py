@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select
 
 from referrals.extensions import db
+from referrals.form_html import QuickRendering
 from referrals.forms import options
 from referrals.reports.area_lines import Line, rows_html
 from referrals.reports.cells import count_cell, rate_cell, state_badge
@@ -78,6 +79,28 @@ def test_report_choices_are_written_exactly_as_wtforms_writes_them():
     form = Grouped()
     assert "<optgroup" in str(form.plain())
     assert str(form.plain()).replace("plain", "stock") == str(form.stock())
+
+
+class Quick(Form):
+    """Written as the report choices are (``ReportForm``)."""
+
+    class Meta(QuickRendering):
+        pass
+
+    period = SelectField(choices=options(CHOICES))
+    wide = SelectField(choices=options(CHOICES))
+
+
+def test_report_form_selects_are_written_as_wtforms_writes_them_each_time():
+    # Twice over: the second time the options come from those kept for the same choices
+    # and selection, which must not leak one selection into another.
+    for _ in range(2):
+        for given in ({}, {"period": "a&b"}, {"period": "sex:female", "wide": "12m-2026-09"}):
+            quick, stock = Quick(Data(**given)), Stock(Data(**given))
+            for name in ("period", "wide"):
+                kwargs = {"class_": "wide", "aria-describedby": "period-hint"}
+                assert str(quick[name](**kwargs)) == str(stock[name](**kwargs))
+                assert str(quick[name]()) == str(stock[name]())
 
 
 def test_links_put_each_code_into_one_built_url_and_build_the_odd_ones_one_by_one(app):

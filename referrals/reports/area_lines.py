@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from ..form_html import ESCAPES
 from .cells import count_cell, rate_cell, state_badge
-from .colours import RAG_SYMBOLS, state_for
+from .colours import RAG_SYMBOLS, State, state_for
 from .measures import MEASURES
 from .tables import AreaTable, Row
 
@@ -48,6 +48,7 @@ def table_lines(
 ) -> list[Line]:
     """The table's lines in ``rows``' order, the nation last."""
     rate = MEASURES[measure].kind == "rate"
+    badges: dict[State, Markup] = {}
     lines = []
     for row in [*rows, table.national]:
         national = row.national
@@ -61,13 +62,23 @@ def table_lines(
                 mine,
                 count_cell(row.counts["made"]),
                 measure_cell(row, measure) if measure != "referrals" else Markup(""),
-                state_badge(state_for(row.comparison(measure)))
+                _badge(state_for(row.comparison(measure)), badges)
                 if rate and not national
                 else Markup(""),
                 f"{per_people:.1f}" if per_people is not None else "",
             )
         )
     return lines
+
+
+def _badge(state: State, badges: dict[State, Markup]) -> Markup:
+    """``state_badge(state)``, made once per state for the table in ``badges``: its words
+    name the nation, which is the same for every row of a request, and asking for the
+    nation's name on every row cost more than writing the row."""
+    badge = badges.get(state)
+    if badge is None:
+        badge = badges[state] = state_badge(state)
+    return badge
 
 
 def rows_html(lines: list[Line], measure: str, provision: bool) -> Markup:

@@ -15,8 +15,8 @@ from wtforms.validators import Optional
 from .. import nation
 from ..clock import today_local
 from ..extensions import db
+from ..form_html import QuickRendering
 from ..forms import QueryForm, options
-from ..widgets import PlainSelect
 from . import snapshot as store
 from .figures import Settings
 from .measures import (
@@ -64,23 +64,27 @@ def period_choices(snapshot: store.Snapshot, *, national: bool) -> list[tuple[st
 
 
 class ReportForm(QueryForm):
-    period = SelectField("Period", choices=[], validators=[Optional()], widget=PlainSelect())
-    group = SelectField(
-        "Areas", choices=[], default="council", validators=[Optional()], widget=PlainSelect()
-    )
+    """The report pages' choices. Its selects are written by ``form_html``, which keeps
+    each list of options written once per process for its choices and selection: the
+    periods, groups, measures and groups of people are the same lists on page after
+    page."""
+
+    class Meta(QuickRendering):
+        pass
+
+    period = SelectField("Period", choices=[], validators=[Optional()])
+    group = SelectField("Areas", choices=[], default="council", validators=[Optional()])
     measure = SelectField(
         "Measure",
         choices=[],
         default="conversion_rate",
         validators=[Optional()],
-        widget=PlainSelect(),
     )
     people = SelectField(
         "People",
         choices=[],
         validators=[Optional()],
         filters=[lambda v: "" if v == "all" else v],
-        widget=PlainSelect(),
     )
     sort = StringField(validators=[Optional()])
     as_of = StringField(validators=[Optional()])
