@@ -9,8 +9,6 @@ import pytest
 from flask import url_for
 from markupsafe import Markup
 from wtforms import Form, SelectField
-from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import Select
 
 from referrals.extensions import db
 from referrals.form_html import QuickRendering
@@ -23,7 +21,6 @@ from referrals.reports.measures import MEASURES
 from referrals.reports.tables import CountFigure, RateFigure, tenths_of_percent
 from referrals.statement_count import counting
 from referrals.statistics import Comparison
-from referrals.widgets import PlainSelect
 
 from .test_auth import sign_in
 from .test_reports import data  # noqa: F401 - the reports' referrals and lead
@@ -34,11 +31,6 @@ CHOICES = [
     ("a&b", 'Tom & "Jerry" <script>'),
     ("12m-2026-09", "12 months to September 2026 (12m-2026-09)"),
 ]
-
-
-class Plain(Form):
-    period = SelectField(choices=options(CHOICES), widget=PlainSelect())
-    wide = SelectField(choices=options(CHOICES), widget=PlainSelect())
 
 
 class Stock(Form):
@@ -58,27 +50,6 @@ class Data:
 
     def getlist(self, key):
         return [self.values[key]] if key in self.values else []
-
-
-def test_report_choices_are_written_exactly_as_wtforms_writes_them():
-    for given in ({}, {"period": "a&b"}, {"period": "sex:female", "wide": "12m-2026-09"}):
-        plain, stock = Plain(Data(**given)), Stock(Data(**given))
-        for name in ("period", "wide"):
-            kwargs = {"class_": "wide", "aria-describedby": "period-hint"}
-            assert str(plain[name](**kwargs)) == str(stock[name](**kwargs))
-            assert str(plain[name]()) == str(stock[name]())
-    written = str(Plain(Data(period="a&b")).period())
-    assert '<option selected value="a&amp;b">Tom &amp; &#34;Jerry&#34; &lt;script&gt;' in written
-    # Grouped or callable choices are left to WTForms' own widget.
-    grouped = [SelectChoice("f", "Women", optgroup="Sex")]
-
-    class Grouped(Form):
-        plain = SelectField(choices=grouped, widget=PlainSelect())
-        stock = SelectField(choices=grouped, widget=Select())
-
-    form = Grouped()
-    assert "<optgroup" in str(form.plain())
-    assert str(form.plain()).replace("plain", "stock") == str(form.stock())
 
 
 class Quick(Form):
