@@ -39,11 +39,14 @@ def page(
     before: object = None,
     per_page: int,
     newest_first: bool = True,
+    first_page: sa.Select | None = None,
 ) -> Window:
     """One page of ``query`` (a ``select`` of one entity, or of columns one of which is
     ``id``, already filtered) ordered by
     ``(sort, ident)``, newest first unless told otherwise; starting after the row with id
-    ``after``, or ending before the row with id ``before``. One statement."""
+    ``after``, or ending before the row with id ``before``. One statement: for the first
+    page, ``first_page`` when given (``first_page_statement``'s, built once by the
+    caller and kept)."""
     after, before = as_id(after), as_id(before)
     pivot = after or before
     backwards = before is not None and after is None
@@ -54,8 +57,11 @@ def page(
         pivot_sort = sa.select(sort).where(ident == pivot).scalar_subquery()
         key, value = sa.tuple_(sort, ident), sa.tuple_(pivot_sort, pivot)
         query = query.where(key < value if descending else key > value)
-    order = (sort.desc(), ident.desc()) if descending else (sort.asc(), ident.asc())
-    ordered = query.order_by(*order).limit(per_page + 1)
+    if pivot is None and first_page is not None:
+        ordered = first_page
+    else:
+        order = (sort.desc(), ident.desc()) if descending else (sort.asc(), ident.asc())
+        ordered = query.order_by(*order).limit(per_page + 1)
     if len(query.column_descriptions) > 1:  # plain rows, each with an ``id``
         # Columns need none of the ORM's work on results: read through the connection.
         rows = session.connection().execute(ordered).all()
@@ -71,6 +77,20 @@ def page(
         rows[0].id if pivot is not None and rows else None,
         rows[-1].id if more else None,
     )
+
+
+def first_page_statement(
+    query: sa.Select,
+    *,
+    sort: sa.ColumnElement,
+    ident: sa.ColumnElement,
+    per_page: int,
+    newest_first: bool = True,
+) -> sa.Select:
+    """The statement ``page`` runs for the first page of ``query``, for a caller to build
+    once and pass back as ``first_page``."""
+    order = (sort.desc(), ident.desc()) if newest_first else (sort.asc(), ident.asc())
+    return query.order_by(*order).limit(per_page + 1)
 
 
 def capped_count(session: Session, query: sa.Select, cap: int = COUNT_CAP) -> int:

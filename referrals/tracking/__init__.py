@@ -6,6 +6,13 @@ bp = Blueprint("tracking", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import followup_views, models, outcome_views, views, worklist_html  # noqa: F401
+    from . import (  # noqa: F401
+        followup_views,
+        list_html,
+        models,
+        outcome_views,
+        views,
+        worklist_html,
+    )
 
     app.register_blueprint(bp)

@@ -7,16 +7,16 @@ and case; a search for one person is never paged."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import ReferralStatus
 from ..encryption import keyring
-from ..keyset import capped_count, capped_count_query, page
+from ..keyset import capped_count, capped_count_query, first_page_statement, page
 from ..models import Referral, Service, User
-from .scope import in_scope
+from .scope import in_scope, scope_key
 
 PER_PAGE = 25
 PERSON_LIMIT = 200
@@ -80,22 +80,12 @@ def list_referrals(
     """One page of the referrals ``search`` finds in ``user``'s scope, and how many
     match: one statement (the count is a column of the page's; a second statement
     counts only when the page is empty)."""
-    conditions = [in_scope(user), *_matching(search, overdue_before)]
-    matching = sa.select(Referral.id).where(*conditions)
-    query = (
-        sa.select(
-            Referral.id,
-            Referral.reference,
-            Referral.made_at,
-            Referral.person_ref,
-            Service.name.label("service_name"),
-            Referral.status,
-            Referral.referred_on,
-            capped_count_query(matching).scalar_subquery().label("total"),
-        )
-        .join_from(Referral, Service, Service.id == Referral.service_id)
-        .where(*conditions)
-    )
+    unfiltered = replace(search, after=None, before=None) == ReferralSearch()
+    if unfiltered:
+        query, matching, first_page = _unfiltered(user)
+    else:
+        query, matching = _statements([in_scope(user), *_matching(search, overdue_before)])
+        first_page = None
     found = page(
         session,
         query,
@@ -104,6 +94,7 @@ def list_referrals(
         after=None if search.person_ref else search.after,
         before=None if search.person_ref else search.before,
         per_page=PERSON_LIMIT if search.person_ref else PER_PAGE,
+        first_page=first_page,
     )
     total = found.rows[0].total if found.rows else capped_count(session, matching)
     rows = [
@@ -119,6 +110,49 @@ def list_referrals(
         for row in found.rows
     ]
     return ReferralPage(rows, total, found.newer, found.older)
+
+
+def _statements(conditions: list[sa.ColumnElement[bool]]) -> tuple[sa.Select, sa.Select]:
+    """The list's rows meeting ``conditions`` with how many match as a column, and the
+    ids alone (to count apart when the page is empty)."""
+    matching = sa.select(Referral.id).where(*conditions)
+    query = (
+        sa.select(
+            Referral.id,
+            Referral.reference,
+            Referral.made_at,
+            Referral.person_ref,
+            Service.name.label("service_name"),
+            Referral.status,
+            Referral.referred_on,
+            capped_count_query(matching).scalar_subquery().label("total"),
+        )
+        .join_from(Referral, Service, Service.id == Referral.service_id)
+        .where(*conditions)
+    )
+    return query, matching
+
+
+# The unfiltered list's statements for each scope (role, organisation, custody suite).
+_unfiltered_built: dict[tuple, tuple[sa.Select, sa.Select, sa.Select]] = {}
+
+
+def _unfiltered(user: User) -> tuple[sa.Select, sa.Select, sa.Select]:
+    """The statements of the list without filters in ``user``'s scope: its rows, its ids
+    and its first page. Most visits are to that list, and building and keying its
+    statements cost more than running them, so they are built once per scope; they hold
+    nothing but the scope, which never changes for a scope's key."""
+    key = scope_key(user)
+    built = _unfiltered_built.get(key)
+    if built is None:
+        if len(_unfiltered_built) > 2000:  # more scopes than a service has: start again
+            _unfiltered_built.clear()
+        query, matching = _statements([in_scope(user)])
+        first_page = first_page_statement(
+            query, sort=Referral.made_at, ident=Referral.id, per_page=PER_PAGE
+        )
+        built = _unfiltered_built[key] = (query, matching, first_page)
+    return built
 
 
 def _matching(search: ReferralSearch, overdue_before: dt.date) -> list[sa.ColumnElement[bool]]:
