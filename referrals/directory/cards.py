@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from ..form_html import ESCAPES
+from ..form_html import escape_text as _e
 from ..models import Location, OpeningHours, Organisation, Service, ServiceType, service_type_links
 from ..templating import format_date
 from .access import AddressViewer
@@ -248,11 +248,6 @@ GENDER_TAGS = {
     "female": '<li class="tag">Women only</li>',
     "male": '<li class="tag">Men only</li>',
 }
-
-
-def _e(text: str) -> str:
-    """Text escaped as the templates escape it (every card value is plain text)."""
-    return text.translate(ESCAPES)
 
 
 def card_html(card: Card) -> Markup:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from ..form_html import ESCAPES
+from ..form_html import escape_text as _e
 from .cells import count_cell, rate_cell, state_badge
 from .colours import RAG_SYMBOLS, State, state_for
 from .measures import MEASURES
@@ -89,11 +89,6 @@ def rows_html(lines: list[Line], measure: str, provision: bool) -> Markup:
     rate = MEASURES[measure].kind == "rate"
     html = "".join(_row_html(line, shown, rate, provision) for line in lines)
     return Markup(html)  # noqa: S704 - every text escaped by _row_html, cells are markup
-
-
-def _e(text: str) -> str:
-    """Plain text escaped as the templates escape it."""
-    return text.translate(ESCAPES)
 
 
 def _row_html(line: Line, shown: bool, rate: bool, provision: bool) -> str:

@@ -14,25 +14,16 @@ per process.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+from ..form_html import escape_text
 from . import bp
 from .actions import Action
 from .outcomes import Question
 from .recent_changes import Undoable
 from .worklist_rows import Item, OutcomeItem
-
-# Any of these characters and a value is escaped (by markupsafe, as Jinja does); most
-# values have none, and looking is cheaper than escaping.
-_NEEDS_ESCAPING = re.compile("[&<>\"']").search
-
-
-def text(value: str) -> str:
-    """Text from the database (a reference, a name, an address...) escaped for HTML."""
-    return str(escape(value)) if _NEEDS_ESCAPING(value) else value
 
 
 @lru_cache(maxsize=256)
@@ -48,7 +39,7 @@ def worklist_cards(referrals: list[Item], action: Action | None, csrf: str, toda
     (a new line and indent either side of each)."""
     form = None
     if action is not None:
-        form = _form_fields(action, text(csrf), text(today_iso))
+        form = _form_fields(action, escape_text(csrf), escape_text(today_iso))
     return Markup("".join([_card(r, form) for r in referrals]))  # noqa: S704 - escaped in _card
 
 
@@ -70,8 +61,8 @@ def _form_fields(action: Action, csrf: str, today_iso: str) -> tuple[str, str]:
 
 
 def _card(r: Item, form: tuple[str, str] | None) -> str:
-    reference = text(r.reference)
-    detail = text(r.detail_url)
+    reference = escape_text(r.reference)
+    detail = escape_text(r.detail_url)
     return (
         f'\n    <li class="worklist-item" aria-labelledby="ref-{r.id}">'
         '\n      <div class="worklist-head">'
@@ -82,8 +73,8 @@ def _card(r: Item, form: tuple[str, str] | None) -> str:
         '\n      <dl class="worklist-facts">'
         f"\n        <div><dt>Made</dt><dd>{r.made}"
         f"{f', respond by {r.respond_by}' if r.respond_by else ''}</dd></div>"
-        f"\n        <div><dt>Service</dt><dd>{text(r.service)}</dd></div>"
-        f"\n        <div><dt>Lives in</dt><dd>{text(r.lives_in)}</dd></div>"
+        f"\n        <div><dt>Service</dt><dd>{escape_text(r.service)}</dd></div>"
+        f"\n        <div><dt>Lives in</dt><dd>{escape_text(r.lives_in)}</dd></div>"
         f"\n        <div><dt>Contact</dt><dd>{_contact(r)}</dd></div>"
         "\n        "
         f"{f'<div><dt>Release date</dt><dd>{r.release_on}</dd></div>' if r.release_on else ''}"
@@ -107,12 +98,12 @@ def _flags(r: Item) -> str:
     urgent = '<span class="tag tag-warning">Urgent</span>' if r.urgent else ""
     children = '<span class="tag tag-warning">Children in household</span>' if r.children else ""
     duplicate = (
-        f'<span class="tag tag-warning">Possible duplicate of {text(r.duplicate_of)}</span>'
+        f'<span class="tag tag-warning">Possible duplicate of {escape_text(r.duplicate_of)}</span>'
         if r.duplicate_of
         else ""
     )
     passed_on = (
-        f'<span class="tag">Passed on from {text(r.passed_on_from)}</span>'
+        f'<span class="tag">Passed on from {escape_text(r.passed_on_from)}</span>'
         if r.passed_on_from
         else ""
     )
@@ -127,15 +118,15 @@ def _contact(r: Item) -> str:
         return "Erased"
     html = fixed(r.contact_method)
     if r.contact_name:
-        html += f": {text(r.contact_name)}"
+        html += f": {escape_text(r.contact_name)}"
     if r.phone:
-        html += f', <a href="tel:{text(r.tel)}">{text(r.phone)}</a>'
+        html += f', <a href="tel:{escape_text(r.tel)}">{escape_text(r.phone)}</a>'
     return html
 
 
 def _attempts(r: Item) -> str:
     if r.last_attempt:
-        return f"{r.attempts}; last {text(r.last_attempt)}"
+        return f"{r.attempts}; last {escape_text(r.last_attempt)}"
     return "None yet"
 
 
@@ -156,7 +147,7 @@ def _button(r: Item, form: tuple[str, str] | None, reference: str) -> str:
         return ""
     before, after = form
     return (
-        f'\n        <form method="post" action="{text(r.action_url)}" class="inline-form">'
+        f'\n        <form method="post" action="{escape_text(r.action_url)}" class="inline-form">'
         f"{before}{r.version}{after}{reference}</span></button>"
         "\n        </form>"
         "\n        "
@@ -167,12 +158,12 @@ def _button(r: Item, form: tuple[str, str] | None, reference: str) -> str:
 def outcome_cards(referrals: list[OutcomeItem], csrf: str, date_box: str, example: str):
     """The referrals with outcomes to record, each in its ``<li>`` with a form per
     question, laid out as the template's loop was."""
-    page = (text(csrf), text(date_box), text(example))
+    page = (escape_text(csrf), escape_text(date_box), escape_text(example))
     return Markup("".join([_outcome_card(r, page) for r in referrals]))  # noqa: S704
 
 
 def _outcome_card(referral: OutcomeItem, page: tuple[str, str, str]) -> str:
-    reference = text(referral.reference)
+    reference = escape_text(referral.reference)
     forms = "".join(
         [
             _outcome_form(question, prefix, action, referral.version, reference, page)
@@ -181,8 +172,8 @@ def _outcome_card(referral: OutcomeItem, page: tuple[str, str, str]) -> str:
     )
     return (
         "\n    <li>"
-        f'\n      <h3><a href="{text(referral.detail_url)}">{reference}</a> '
-        f'<span class="muted">{text(referral.service)}, referred {referral.referred_on}'
+        f'\n      <h3><a href="{escape_text(referral.detail_url)}">{reference}</a> '
+        f'<span class="muted">{escape_text(referral.service)}, referred {referral.referred_on}'
         "</span></h3>"
         f"\n      {forms}"
         "\n    </li>"
@@ -198,14 +189,14 @@ def _outcome_form(
     csrf, date_box, example = page
     title = fixed(question.title)
     return (
-        f'\n<form method="post" action="{text(action)}" novalidate class="outcome-form">'
+        f'\n<form method="post" action="{escape_text(action)}" novalidate class="outcome-form">'
         f'\n  <input id="{p}-csrf_token" name="{p}-csrf_token" type="hidden" value="{csrf}">'
         f'\n  <input id="{p}-version" name="{p}-version" required type="hidden"'
         f' value="{version}">'
         '\n  <input type="hidden" name="back" value="worklist">'
         f'\n  <fieldset id="{p}-value" aria-describedby="{p}-value-hint">'
         f'\n    <legend>{title}<span class="visually-hidden"> for {reference}</span></legend>'
-        f'\n    <span class="hint" id="{p}-value-hint">{text(question.hint)}</span>'
+        f'\n    <span class="hint" id="{p}-value-hint">{escape_text(question.hint)}</span>'
         '\n    <div class="inline-choices">'
         f"\n    {_radios(p, question.choices)}"
         "\n    </div>"
@@ -238,16 +229,16 @@ def _radios(p: str, choices: list[tuple[str, str]]) -> str:
 def undo_items(undoable: list[Undoable], csrf: str):
     """The user's changes of the last 15 minutes, each in its ``<li>`` with its "Undo"
     button, laid out as the template's loop was."""
-    token = text(csrf)
+    token = escape_text(csrf)
     return Markup("".join([_undo_item(change, token) for change in undoable]))  # noqa: S704
 
 
 def _undo_item(change: Undoable, csrf: str) -> str:
-    reference = text(change.reference)
+    reference = escape_text(change.reference)
     what = fixed(change.change)
     return (
         "\n    <li>"
-        f'\n      <form method="post" action="{text(change.undo_url)}" class="inline-form">'
+        f'\n      <form method="post" action="{escape_text(change.undo_url)}" class="inline-form">'
         f'\n        <input type="hidden" name="csrf_token" value="{csrf}">'
         f'\n        <input type="hidden" name="version" value="{change.version}">'
         '\n        <input type="hidden" name="back" value="worklist">'
