@@ -27,6 +27,20 @@ PRIVATE_BLUEPRINTS = frozenset({"auth", "privacy", "tracking", "admin"})
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+def same_site_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/worklist``), else None: never another
+    site (``//evil.example``, ``https://...``), and nothing a browser would read as one."""
+    if not target:
+        return None
+    target = target.strip().replace("\\", "/")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None  # browsers drop tabs and newlines: "/\t/evil.example" is "//evil..."
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
 def tile_source(tiles_url: str) -> str | None:
     """The CSP source for the map tile server (``{s}`` subdomains become ``*``)."""
     if not tiles_url:

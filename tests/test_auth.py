@@ -149,7 +149,13 @@ def test_idle_session_times_out(app, client, session):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+    ],
 )
 def test_next_parameter_cannot_send_users_elsewhere(client, session, target):
     make_user(session, Role.ADMIN, email="n@test.example")

@@ -216,6 +216,17 @@ def test_feedback_from_elsewhere_keeps_no_address_but_ours(client, session):
     assert session.scalars(sa.select(Feedback.page)).all() == [None, None]
 
 
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "/%09/evil.example/x", "/%0A/evil.example", "/\\evil.example"]
+)
+def test_the_back_link_never_leads_to_another_site(client, target):
+    """Browsers drop tabs and new lines from a link, so "/<tab>/evil.example" would go to
+    //evil.example: the contact page offers no way back rather than that."""
+    html = client.get(f"/contact?from={target}").get_data(as_text=True)
+    assert "evil.example" not in html
+    assert "Back to the page you were on" not in html
+
+
 def test_administrators_read_feedback_and_mark_it_dealt_with(client, session, people):
     client.post(
         "/contact", data={"message": "Please add opening hours.", "reply_to": "x@y.example"}

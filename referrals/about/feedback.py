@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import User
+from ..security import same_site_path
 from .models import Feedback
 
 PER_PAGE = 50
@@ -22,10 +23,8 @@ PER_PAGE = 50
 
 def from_page(path: str | None) -> str | None:
     """The page feedback was sent from, if ``path`` is one of this site's paths."""
-    path = (path or "").strip()
-    if not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 200:
-        return None
-    return path.split("?", 1)[0].split("#", 1)[0] or None
+    path = same_site_path((path or "").split("?", 1)[0].split("#", 1)[0])
+    return path if path is not None and len(path) <= 200 else None
 
 
 def send_feedback(

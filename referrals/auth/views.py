@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -19,7 +17,7 @@ from flask_login import current_user, logout_user
 from ..audit import client_ip, record
 from ..clock import now_utc
 from ..extensions import db
-from ..security import limiter
+from ..security import limiter, same_site_path
 from ..templating import format_datetime
 from . import mfa, sessions, throttle
 from .flow import SID, begin_second_step, complete_sign_in, needs_second_factor, pending
@@ -34,19 +32,6 @@ WRONG = (
 )
 
 
-def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: ``/worklist`` yes; ``//evil.example``, ``https://...`` no."""
-    if not target:
-        return None
-    target = target.strip().replace("\\", "/")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return None  # browsers drop tabs and newlines: "/\t/evil.example" is "//evil..."
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 def paused_message(until) -> str:
     return (
         "Signing in is paused after too many failed attempts. Try again after "
@@ -58,7 +43,7 @@ def paused_message(until) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
 def login():
-    next_url = safe_next(request.args.get("next"))
+    next_url = same_site_path(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("home.index"))
     form = SignInForm()
