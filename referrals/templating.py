@@ -61,6 +61,9 @@ def role_label(value: str | None) -> str:
         return str(value or "")
 
 
+FIXED_URLS_KEPT = 512
+
+
 def fixed_url(endpoint: str, filename: str | None = None) -> str:
     """``url_for`` for a link that takes no arguments (or a static file): the same for
     every request through one script root, so it is built once per app and root."""
@@ -68,6 +71,8 @@ def fixed_url(endpoint: str, filename: str | None = None) -> str:
     key = (endpoint, filename, request.script_root)
     url = urls.get(key)
     if url is None:
+        if len(urls) >= FIXED_URLS_KEPT:  # a proxy passing odd script roots on: start again
+            urls.clear()
         url = urls[key] = url_for(endpoint, filename=filename) if filename else url_for(endpoint)
     return url
 

@@ -246,3 +246,11 @@ def test_overdue_on_the_worklist_counts_the_bank_holiday(app, client, session, o
     assert "Overdue: no response within 5 working days (1)" in page
     assert made.reference in page
     assert session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+
+def test_a_long_running_sender_remembers_only_todays_digests(app, session, org_people):
+    """The sender runs for months: what it marks as looked at each day does not pile up."""
+    for day in (7, 8, 9, 10):
+        queue(app, london(2026, 12, day, 9, 0))
+    done = app.extensions["notification_digests"]
+    assert done and {day for _, day in done} == {D(2026, 12, 10)}

@@ -156,3 +156,14 @@ def test_oversized_upload_is_refused(app_factory, session):
     response = upload_services(client, big)
     assert response.status_code == 413
     assert "That file is too large" in response.get_data(as_text=True)
+
+
+def test_links_built_once_stay_few_whatever_script_roots_requests_claim(app, client):
+    """Each script root a request arrives under gets its own links; a proxy passing on
+    many different roots cannot make the kept links grow without end."""
+    from referrals.templating import FIXED_URLS_KEPT
+
+    for n in range(FIXED_URLS_KEPT):
+        page = client.get("/", base_url=f"http://localhost/root{n}/")
+        assert f'href="/root{n}/services"' in page.get_data(as_text=True)
+    assert len(app.extensions["fixed_urls"]) <= FIXED_URLS_KEPT

@@ -145,8 +145,10 @@ def queue_digests(session: Session, now: dt.datetime) -> int:
     today = now.date()
     year, week_number, _ = today.isocalendar()
     week = f"{year}-W{week_number:02d}"
-    # Each is looked at once a day per process; the keys make repeats harmless anyway.
+    # Each is looked at once a day per process (earlier days are forgotten); the keys make
+    # repeats harmless anyway.
     done = current_app.extensions.setdefault("notification_digests", set())
+    done.intersection_update({(name, today) for name in ("overdue", "stale", "weekly")})
     written = 0
     for name, due, queue in (
         ("overdue", is_working_day(today), lambda: queue_overdue(session, today)),
