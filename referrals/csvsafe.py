@@ -3,9 +3,11 @@
 Spreadsheets treat a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula, and
 some also when a tab or carriage return comes first. A formula can fetch addresses
 (``=HYPERLINK(...)``) or, in older spreadsheets, start programs (``-2+3+cmd|...``), so
-``csv_cell`` puts an apostrophe before any such cell, numbers like ``-2`` or ``+44 141``
-included: spreadsheets show the apostrophe-prefixed text as it was typed. Whole numbers
-the app itself writes (counts, ids) never start with those characters and are left alone.
+``csv_cell`` puts an apostrophe before any such text, ``-2`` or ``+44 141`` included:
+spreadsheets show the apostrophe-prefixed text as it was typed. Numbers the app itself
+writes (counts, ids, coordinates such as a longitude of ``-4.251800``) are passed as
+numbers (``int``, ``float``, ``Decimal``) and written as they are, negative ones too: a
+spreadsheet reads them as the numbers they are, and they can hold nothing else.
 ``csv_uncell`` reverses it when a file the app wrote is read back in.
 """
 
@@ -14,12 +16,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: object) -> str:
     """``value`` as CSV cell text that no spreadsheet runs as a formula."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     if text.startswith(FORMULA_STARTS):
         return "'" + text

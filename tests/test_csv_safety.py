@@ -2,6 +2,7 @@
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -38,12 +39,25 @@ def test_ordinary_text_is_left_alone(value):
 
 
 def test_csv_lines_escapes_every_cell_and_keeps_numbers():
-    text = "".join(csv_lines([["name", "count"], ["=1+1", 12], [None, "-3"]]))
+    text = "".join(
+        csv_lines([["name", "count"], ["=1+1", 12], [None, "-3"], [Decimal("-4.251800"), -2.5]])
+    )
     assert list(csv.reader(io.StringIO(text))) == [
         ["name", "count"],
         ["'=1+1", "12"],
-        ["", "'-3"],
+        ["", "'-3"],  # text that looks like a number is still text
+        ["-4.251800", "-2.5"],  # numbers the app writes stay numbers
     ]
+
+
+def test_services_csv_gives_coordinates_as_numbers_a_spreadsheet_or_gis_reads(client, session):
+    make_service(session, name="West of Greenwich", external_id="w1")
+    session.commit()
+    rows = list(csv.DictReader(io.StringIO(client.get("/services.csv").get_data(as_text=True))))
+    assert len(rows) == 1
+    latitude, longitude = float(rows[0]["latitude"]), float(rows[0]["longitude"])
+    assert 54 < latitude < 61 and -9 < longitude < 0
+    assert rows[0]["longitude"] == f"{longitude:.6f}"
 
 
 @pytest.mark.parametrize("signed_in", [False, True])

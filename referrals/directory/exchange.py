@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -395,7 +396,7 @@ def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def export_rows(services: Iterable[Service], viewer: AddressViewer) -> Iterator[list[str]]:
+def export_rows(services: Iterable[Service], viewer: AddressViewer) -> Iterator[list]:
     """CSV rows (header first) for ``services``, in the import format. Confidential
     addresses are left out unless ``viewer`` may see them."""
     yield COLUMNS
@@ -429,8 +430,8 @@ def export_rows(services: Iterable[Service], viewer: AddressViewer) -> Iterator[
                 "" if hidden else (location.address_2 or ""),
                 location.town,
                 "" if hidden else location.postcode,
-                "" if hidden else f"{location.latitude:.6f}",
-                "" if hidden else f"{location.longitude:.6f}",
+                "" if hidden else Decimal(f"{location.latitude:.6f}"),
+                "" if hidden else Decimal(f"{location.longitude:.6f}"),
                 ";".join(a.code for a in s.areas_served),
                 format_hours(s.opening_hours),
                 s.last_verified_on.isoformat() if s.last_verified_on else "",
