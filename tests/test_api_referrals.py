@@ -122,6 +122,35 @@ def test_the_same_person_to_the_same_service_within_28_days_needs_confirming(
     assert made.possible_duplicate_of.reference == first.get_json()["reference"]
 
 
+def test_another_suites_referral_of_the_person_is_neither_asked_about_nor_named(
+    client, session, world
+):
+    """A system for other suites may not see that referral: the new one is made and
+    flagged to the service, which sees both, and the answer names no other referral."""
+    first = client.post(
+        "/api/v1/referrals", json=new_referral(world), headers=bearer(world["west_token"])
+    )
+    assert first.status_code == 201
+    body = new_referral(world, custody_suite="ABD-KB", postcode_district="AB10")
+    made = client.post("/api/v1/referrals", json=body, headers=bearer(world["north_token"]))
+    assert made.status_code == 201, made.get_json()
+    assert first.get_json()["reference"] not in made.get_data(as_text=True)
+    new = session.scalar(
+        sa.select(Referral).where(Referral.uuid == uuid.UUID(made.get_json()["id"]))
+    )
+    earlier = session.scalar(
+        sa.select(Referral).where(Referral.uuid == uuid.UUID(first.get_json()["id"]))
+    )
+    assert new.possible_duplicate_of_id == earlier.id
+    # The system working for both suites is asked, as about its own referral.
+    again = client.post(
+        "/api/v1/referrals",
+        json=new_referral(world, custody_suite="GLA-LR"),
+        headers=bearer(world["west_token"]),
+    )
+    assert again.status_code == 409
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [

@@ -496,6 +496,40 @@ def test_the_same_person_to_the_same_service_within_28_days_asks_first_and_is_fl
     )
 
 
+def test_another_suites_referral_of_the_person_is_never_shown_but_the_service_is_told(
+    client, session, people
+):
+    """The same person to the same service from another custody suite: that referral is
+    not this officer's to see (DESIGN.md section 2), so nothing is asked or named; the
+    service, which sees both, finds the new one flagged."""
+    earlier = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date.today() - dt.timedelta(days=2),
+        person_ref="GLA/26/001234",
+    )
+    make_user(session, Role.CUSTODY, email="pai@t.example", custody_suite=suite(session, "PAI"))
+    session.commit()
+    sign_in(client, "pai@t.example")
+    response = client.post("/referrals/new", data=new_form(client, people["service"].id))
+    assert response.status_code == 302
+    new = session.scalar(sa.select(Referral).where(Referral.id != earlier.id))
+    assert new.possible_duplicate_of_id == earlier.id
+    for page in (response.location, f"/referrals/{new.id}"):
+        html = client.get(page).get_data(as_text=True)
+        assert new.reference in html
+        assert earlier.reference not in html and "duplicate" not in html.lower()
+    client.post("/logout")
+    sign_in(client, "p@t.example")
+    assert f"Possible duplicate of {earlier.reference}" in client.get("/worklist").get_data(
+        as_text=True
+    )
+    assert f"Possible duplicate of {earlier.reference}" in client.get(
+        f"/referrals/{new.id}"
+    ).get_data(as_text=True)
+
+
 def test_no_question_after_28_days_or_for_another_service(client, session, people):
     make_referral(
         session,

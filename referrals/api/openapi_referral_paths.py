@@ -98,7 +98,10 @@ def referral_paths() -> dict:
                     "403": FORBIDDEN,
                     "409": problem(
                         "The same person was referred to the same service in the last 28 "
-                        "days: send again with confirm_duplicate true if this is a new one."
+                        "days from one of this system's suites: send again with "
+                        "confirm_duplicate true if this is a new one. (A referral from "
+                        "another suite is not named: the new one is made and flagged to "
+                        "the service.)"
                     ),
                     "422": INVALID,
                 },

@@ -61,7 +61,14 @@ def create_referral():
     client = current_client()
     formdata, suite = new_referral_form(db.session, client, request.get_json(silent=True))
     # The one place the API makes a referral: the form's own maker, given the fields.
-    maker = ReferralMaker(db.session, client.user, today_local(), formdata=formdata, suite=suite)
+    maker = ReferralMaker(
+        db.session,
+        client.user,
+        today_local(),
+        formdata=formdata,
+        suite=suite,
+        seen_suites=[s.id for s in client.suites],
+    )
     referral = maker.submit()
     if referral is None and maker.duplicate is not None:
         earlier = maker.duplicate

@@ -22,6 +22,7 @@ from .forms import (
 )
 from .lifecycle import last_change, undo_problem
 from .loading import passed_on_from
+from .scope import reference_in_scope
 
 
 def transition_forms(referral: Referral) -> dict[str, DatedChangeForm]:
@@ -95,6 +96,9 @@ def detail_page(
             undo_event=last_change(referral) if undo_form else None,
             can_refer_on=is_open,
             passed_on_to=passed_on_to,
+            duplicate_of=reference_in_scope(
+                db.session, current_user, referral.possible_duplicate_of_id
+            ),
         ),
         status,
     )

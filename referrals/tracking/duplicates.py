@@ -5,8 +5,11 @@
   parallel posts, finds that referral instead of making another.
 - A referral for the same custody record number (found by its keyed search hash, as the
   number itself is stored encrypted) to the same service within 28 days
-  (not counting one entered in error) is made only when the referrer confirms it is a
-  new one; it is then flagged on the service's worklist as a possible duplicate.
+  (not counting one entered in error) from the same custody suite is made only when the
+  referrer confirms it is a new one. One from another suite is made without a question:
+  that suite's referral is not the referrer's to see or be told of. Either way the new
+  referral is flagged on the service's worklist as a possible duplicate, and only people
+  who may open the earlier referral see which one it is.
 """
 
 from __future__ import annotations
@@ -40,30 +43,6 @@ def made_with_token(session: Session, token: str | None, custody_suite_id: int) 
     )
 
 
-def recent_duplicate(
-    session: Session, person_ref: str, service_id: int, today: dt.date
-) -> Referral | None:
-    """The latest referral of the same person to the same service in the last 28 days."""
-    return session.scalar(
-        sa.select(Referral)
-        .where(_duplicate_of(person_ref, service_id, today))
-        .order_by(Referral.referred_on.desc(), Referral.id.desc())
-        .limit(1)
-    )
-
-
-def _duplicate_of(person_ref: str, service_id: int, today: dt.date) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        Referral.person_ref_hash.in_(keyring().search_hashes(person_ref)),
-        Referral.service_id == service_id,
-        Referral.referred_on >= today - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
-        sa.or_(
-            Referral.close_reason.is_(None),
-            Referral.close_reason != CloseReason.ENTERED_IN_ERROR,
-        ),
-    )
-
-
 def earlier_referrals(
     session: Session,
     token: str | None,
@@ -71,10 +50,10 @@ def earlier_referrals(
     person_ref: str,
     service_id: int,
     today: dt.date,
-) -> tuple[Referral | None, Referral | None]:
+) -> tuple[Referral | None, list[Referral]]:
     """Both checks of a submit in one statement: the referral this form already made in
-    this suite (``made_with_token``), and otherwise the latest recent referral of the same
-    person to the same service (``recent_duplicate``)."""
+    this suite (``made_with_token``), and otherwise the referrals of the same person to
+    the same service in the last 28 days, latest first."""
     params = {
         "hashes": keyring().search_hashes(person_ref),
         "service_id": service_id,
@@ -85,8 +64,8 @@ def earlier_referrals(
     rows = session.execute(_earlier_statement(bool(token)), params).all()
     already = next((referral for referral, mine in rows if mine), None)
     if already is not None:
-        return already, None
-    return None, next((referral for referral, _mine in rows), None)
+        return already, []
+    return None, [referral for referral, _mine in rows]
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -95,7 +96,8 @@ class ReferralMaker:
 
     ``formdata`` replaces the posted form (the API passes the fields it was sent, with no
     CSRF token, since its callers prove themselves with a bearer token); ``suite`` is the
-    custody suite the referral is made in (default: the user's own).
+    custody suite the referral is made in (default: the user's own), and ``seen_suites``
+    the suites whose referrals the caller may see (default: that suite alone).
     """
 
     def __init__(
@@ -106,9 +108,11 @@ class ReferralMaker:
         *,
         formdata: MultiDict | None = None,
         suite: CustodySuite | None = None,
+        seen_suites: Iterable[int] | None = None,
     ):
         self.session, self.user, self.today = session, user, today
         self._suite = suite
+        self._seen_suites = None if seen_suites is None else frozenset(seen_suites)
         self.form = (
             ReferralForm()
             if formdata is None
@@ -260,7 +264,7 @@ class ReferralMaker:
             return None
         # The form's earlier submit and a recent referral of the same person to the same
         # service are looked for in one statement.
-        already, self.duplicate = earlier_referrals(
+        already, duplicates = earlier_referrals(
             self.session,
             token,
             self.user.custody_suite_id,
@@ -270,10 +274,23 @@ class ReferralMaker:
         )
         if already is not None:
             return self._made(already)
-        if self.duplicate is not None and not self.form.confirm_duplicate.data:
+        # The latest the referrer may see is asked about. Another suite's referral is not
+        # theirs to see (DESIGN.md section 2), nor to be told of: with only such
+        # referrals nothing is asked, and the new one is flagged to the service, which
+        # sees both.
+        seen = [referral for referral in duplicates if self._sees(referral)]
+        self.duplicate = seen[0] if seen else duplicates[0] if duplicates else None
+        if not seen:
+            return self._save()
+        if not self.form.confirm_duplicate.data:
             self._to_show(awaiting=False)  # the form is shown again, with the question
             return None
         return self._save()
+
+    def _sees(self, referral: Referral) -> bool:
+        """Whether the caller may see ``referral`` (one of the suites it works for)."""
+        seen = self._seen_suites if self._seen_suites is not None else {self.suite_id}
+        return referral.custody_suite_id in seen
 
     def _made(self, referral: Referral) -> Referral:
         self.made_id = referral.id

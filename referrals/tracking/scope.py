@@ -78,6 +78,17 @@ def referral_for(session: Session, user: User, referral_id: int) -> Referral:
     return referral
 
 
+def reference_in_scope(session: Session, user: User, referral_id: int | None) -> str | None:
+    """The reference of referral ``referral_id`` if ``user`` may see that referral;
+    otherwise None, as if there were none (a page naming another referral, such as the
+    one a referral may duplicate, names it only to those who may open it)."""
+    if referral_id is None:
+        return None
+    return session.scalar(
+        sa.select(Referral.reference).where(Referral.id == referral_id, in_scope(user))
+    )
+
+
 def scope_shape(user: User) -> tuple[str, dict]:
     """``in_scope`` for providers and administrators (the people who work referrals),
     as a shape ("all", "organisation" or "none") and the parameters ``scope_clause``

@@ -26,7 +26,7 @@ from .lifecycle import UNDO_WINDOW, apply
 from .listing import ReferralSearch, list_referrals
 from .loading import referral_page_for, referral_to_change
 from .making import ReferralMaker
-from .scope import referral_for
+from .scope import reference_in_scope, referral_for
 from .worklist import SectionPage, build_worklist
 from .worklist_rows import ID, Links
 
@@ -87,7 +87,8 @@ def new_referral():
 @role_required(Role.CUSTODY)
 def referral_made(referral_id: int):
     referral = referral_for(db.session, current_user, referral_id)
-    page = render_template("tracking/made.html", referral=referral)
+    duplicate_of = reference_in_scope(db.session, current_user, referral.possible_duplicate_of_id)
+    page = render_template("tracking/made.html", referral=referral, duplicate_of=duplicate_of)
     record("referral_viewed", referral, detail={"page": "made"})
     db.session.commit()
     return page
