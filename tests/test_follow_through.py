@@ -382,6 +382,32 @@ def test_refer_on_needs_consent_a_different_service_and_an_open_referral(
     )
 
 
+def test_refer_on_offers_and_takes_only_services_that_take_referrals_from_custody(
+    client, session, people, referral, clock
+):
+    walk_in = make_service(
+        session,
+        name="Walk-in Only Service",
+        accepts_custody_referrals=False,
+        lat=55.857,
+        lon=-4.211,
+    )
+    session.commit()
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{referral.id}/refer-on").get_data(as_text=True)
+    assert "Hillside Detox" in page and "Walk-in Only Service" not in page
+    response = client.post(
+        f"/referrals/{referral.id}/refer-on",
+        data={"version": "1", "service": str(walk_in.id), "consent": "y", "note": "x"},
+    )
+    assert response.status_code == 400
+    assert "Walk-in Only Service does not take referrals from custody" in response.get_data(
+        as_text=True
+    )
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
+    assert fresh(session, Referral, referral.id).status == "made"
+
+
 # -- updates from the referrer ---------------------------------------------------------------
 
 

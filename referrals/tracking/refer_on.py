@@ -37,7 +37,8 @@ RADIUS_KM = 50
 def candidates(
     session: Session, referral: Referral, user: User, type_code: str | None, now_local
 ) -> list[Hit]:
-    """Active services near where the person lives (or their council area), nearest first."""
+    """Active services that take referrals from custody, near where the person lives (or
+    their council area), nearest first."""
     district = referral.postcode_district and session.get(
         PostcodeDistrict, referral.postcode_district
     )
@@ -46,7 +47,7 @@ def candidates(
         session,
         origin.latitude,
         origin.longitude,
-        Filters(types=[type_code] if type_code else [], radius_km=RADIUS_KM),
+        Filters(types=[type_code] if type_code else [], custody=True, radius_km=RADIUS_KM),
         now_local=now_local,
         viewer=viewer_for(user),
         per_page=CHOICES + 1,
@@ -74,6 +75,11 @@ def refer_on(
     )
     if service is None or service.status != ServiceStatus.ACTIVE:
         raise TransitionError("Choose an active service from the list.")
+    if not service.accepts_custody_referrals:
+        raise TransitionError(
+            f"{service.name} does not take referrals from custody. Choose another service "
+            "from the list."
+        )
     if service.id == referral.service_id:
         raise TransitionError("Choose a different service from the one it is with now.")
     if not consent:
