@@ -40,13 +40,16 @@ def page(
     per_page: int,
     newest_first: bool = True,
     first_page: sa.Select | None = None,
+    pivot_scope: sa.ColumnElement[bool] | None = None,
 ) -> Window:
     """One page of ``query`` (a ``select`` of one entity, or of columns one of which is
     ``id``, already filtered) ordered by
     ``(sort, ident)``, newest first unless told otherwise; starting after the row with id
     ``after``, or ending before the row with id ``before``. One statement: for the first
     page, ``first_page`` when given (``first_page_statement``'s, built once by the
-    caller and kept)."""
+    caller and kept). ``pivot_scope`` is the condition the row a link names must meet
+    (the user's scope): one outside it gives an empty page, exactly as an unknown id
+    does, rather than a page placed by a record the user may not see."""
     after, before = as_id(after), as_id(before)
     pivot = after or before
     backwards = before is not None and after is None
@@ -54,7 +57,8 @@ def page(
     # from the pivot and turns the rows round.
     descending = newest_first != backwards
     if pivot is not None:
-        pivot_sort = sa.select(sort).where(ident == pivot).scalar_subquery()
+        named = [ident == pivot] if pivot_scope is None else [ident == pivot, pivot_scope]
+        pivot_sort = sa.select(sort).where(*named).correlate(None).scalar_subquery()
         key, value = sa.tuple_(sort, ident), sa.tuple_(pivot_sort, pivot)
         query = query.where(key < value if descending else key > value)
     if pivot is None and first_page is not None:

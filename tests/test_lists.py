@@ -115,6 +115,44 @@ def test_a_page_link_to_a_referral_outside_the_users_scope_shows_nothing_of_it(
     assert not set(references(html)) & set(theirs)
 
 
+def test_a_page_link_naming_another_suites_referral_is_as_if_it_did_not_exist(
+    client, session, staff
+):
+    """Placed by a referral the user may not see, a page would tell when it was made:
+    it gives what an unknown id gives."""
+    referrals_made(session, staff, 3)  # 09:00, 09:01, 09:02
+    between = dt.datetime(2026, 11, 2, 9, 1, 30, tzinfo=dt.UTC)
+    theirs = referrals_made(session, staff, 1, who="other_custody", start=between)
+    other = session.scalar(sa.select(Referral.id).where(Referral.reference == theirs[0]))
+    unknown = other + 1000
+    sign_in(client, "c@t.example")
+    for way in ("after", "before"):
+        named = client.get(f"/referrals?{way}={other}").get_data(as_text=True)
+        nobody = client.get(f"/referrals?{way}={unknown}").get_data(as_text=True)
+        assert references(named) == references(nobody) == [], way
+
+
+def test_a_worklist_page_named_by_another_organisations_referral_is_empty(client, session, staff):
+    today = dt.date.today()
+    for _n in range(3):
+        make_referral(session, service=staff["service"], referrer=staff["custody"])
+    elsewhere = make_service(session, organisation=make_organisation(session, "Org Y"))
+    theirs = make_referral(
+        session, service=elsewhere, referrer=staff["custody"], referred_on=today
+    )
+    session.commit()
+    sign_in(client, "p@t.example")
+    for way in ("after", "before"):
+        named = client.get(f"/worklist?section=new&{way}={theirs.id}").get_data(as_text=True)
+        nobody = client.get(f"/worklist?section=new&{way}={theirs.id + 1000}").get_data(
+            as_text=True
+        )
+        part = named[named.index('id="new"') :]
+        assert references(part[: part.index("</section>")]) == [], way
+        part = nobody[nobody.index('id="new"') :]
+        assert references(part[: part.index("</section>")]) == [], way
+
+
 def test_the_list_walks_the_suite_index_and_sorts_nothing(app, session, staff):
     """Custody's list (a later page) reads the (suite, made at, id) index backwards from
     where the page starts: no sort of the suite's whole history. (On PostgreSQL, with

@@ -95,6 +95,7 @@ def list_referrals(
         before=None if search.person_ref else search.before,
         per_page=PERSON_LIMIT if search.person_ref else PER_PAGE,
         first_page=first_page,
+        pivot_scope=in_scope(user),
     )
     total = found.rows[0].total if found.rows else capped_count(session, matching)
     rows = [

@@ -172,7 +172,7 @@ def _section_ids(
     walks the whole table in date order looking for the few of one organisation."""
     found = sa.select(Referral.id, Referral.referred_on).where(scope, condition)
     if paged:
-        found = found.where(from_pivot(Referral.referred_on, Referral.id, paged))
+        found = found.where(from_pivot(Referral.referred_on, Referral.id, paged, scope))
     section = found.cte(f"worklist_{key}").prefix_with("MATERIALIZED")
     return (
         sa.select(section.c.id, sa.literal(key).label("section"))
@@ -227,7 +227,7 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
         .order_by(listed.c.referred_on, listed.c.id)
     )
     outcomes_paged = paged if paged_key == OUTCOMES else None
-    return Statements(page, len(tally.c), outcomes_statement(due, shown, outcomes_paged))
+    return Statements(page, len(tally.c), outcomes_statement(due, shown, scope, outcomes_paged))
 
 
 def _one_page(found: list, key: str, paging: SectionPage) -> tuple[list, bool, bool]:

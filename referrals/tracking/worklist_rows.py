@@ -279,11 +279,19 @@ def _follow_ups(session: Session, referral_ids: list[int]) -> dict[int, FollowUp
     return found
 
 
-def from_pivot(referred_on, id_, paged: str) -> sa.ColumnElement[bool]:
+def from_pivot(
+    referred_on, id_, paged: str, scope: sa.ColumnElement[bool]
+) -> sa.ColumnElement[bool]:
     """Rows after (or before) the referral whose id is the ``pivot`` parameter, in the
-    lists' order: oldest referral first, then by id."""
+    lists' order: oldest referral first, then by id. A pivot outside ``scope`` (the
+    user's) places nothing: the page is empty, as for an unknown id."""
     pivot = sa.bindparam("pivot", type_=sa.Integer)
-    pivot_on = sa.select(Referral.referred_on).where(Referral.id == pivot).scalar_subquery()
+    pivot_on = (
+        sa.select(Referral.referred_on)
+        .where(Referral.id == pivot, scope)
+        .correlate(None)
+        .scalar_subquery()
+    )
     mine, theirs = sa.tuple_(referred_on, id_), sa.tuple_(pivot_on, pivot)
     return mine > theirs if paged == "after" else mine < theirs
 
@@ -295,7 +303,9 @@ def page_order(referred_on, id_, paged: str | None) -> tuple:
     return referred_on.asc(), id_.asc()
 
 
-def outcomes_statement(due: sa.Select, shown: int, paged: str | None = None) -> sa.Select:
+def outcomes_statement(
+    due: sa.Select, shown: int, scope: sa.ColumnElement[bool], paged: str | None = None
+) -> sa.Select:
     """``shown`` referrals of those ``due`` selects (``id``, ``referred_on``), and one
     more to know there are more, oldest first, with what the questions need and how many
     ``due`` found on every row: the oldest, or (``paged`` "after" or "before") those after
@@ -304,7 +314,7 @@ def outcomes_statement(due: sa.Select, shown: int, paged: str | None = None) -> 
     found = counted.cte("outcomes_due").prefix_with("MATERIALIZED")
     page = sa.select(found.c.id, found.c.referred_on, found.c.found)
     if paged:
-        page = page.where(from_pivot(found.c.referred_on, found.c.id, paged))
+        page = page.where(from_pivot(found.c.referred_on, found.c.id, paged, scope))
     page = page.order_by(*page_order(found.c.referred_on, found.c.id, paged)).limit(shown + 1)
     page = page.subquery("outcomes_page")
     r = Referral
