@@ -187,6 +187,23 @@ def test_admin_upload_page_imports_all_or_nothing(client, session):
     assert count(session, Service) == 1
 
 
+def test_a_file_saved_from_excel_in_windows_encoding_is_refused_with_how_to_save_it(
+    client, session
+):
+    """Excel's plain "CSV (Comma delimited)" is Windows-1252. A small file is decoded
+    whole as its header is read, a large one a part at a time: either way, a message
+    and nothing saved."""
+    make_user(session, Role.ADMIN, email="a@test.example")
+    session.commit()
+    sign_in(client, "a@test.example")
+    for rows in ([{**GOOD, "name": "Café"}], [GOOD] * 200 + [{**GOOD, "name": "Café"}]):
+        response = upload_services(client, io.BytesIO(csv_file(rows).encode("cp1252")))
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "not UTF-8 text" in html and "CSV UTF-8 (Comma delimited)" in html
+    assert count(session, Service) == 0
+
+
 ONSPD_HEADER = "pcd,pcd2,pcds,dointr,doterm,oslaua,laua,lat,long\n"
 
 

@@ -281,6 +281,9 @@ def _read_location(session: Session, reader: _RowReader) -> LocationData | None:
     )
 
 
+NOT_UTF8 = 'the file is not UTF-8 text: in Excel, save it again as "CSV UTF-8 (Comma delimited)"'
+
+
 def import_services(
     session: Session, stream: TextIO, today: dt.date, max_rows: int = MAX_ROWS
 ) -> ImportReport:
@@ -299,7 +302,15 @@ def _import_services(
 ) -> ImportReport:
     report = ImportReport()
     reader = csv.DictReader(stream)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames  # reads the first line
+    except csv.Error as exc:
+        report.errors.append((1, f"the file is not valid CSV: {exc}"))
+        return report
+    except UnicodeDecodeError:
+        report.errors.append((1, NOT_UTF8))
+        return report
+    header = [h.strip() for h in (fieldnames or [])]
     reader.fieldnames = header
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -338,7 +349,7 @@ def _import_services(
     except csv.Error as exc:
         report.errors.append((reader.line_num, f"the file is not valid CSV: {exc}"))
     except UnicodeDecodeError:
-        report.errors.append((reader.line_num, "the file is not UTF-8 text"))
+        report.errors.append((reader.line_num, NOT_UTF8))
     if report.rows == 0 and not report.errors:
         report.errors.append((2, "the file has no rows"))
     if report.errors:
