@@ -174,3 +174,35 @@ def test_a_file_that_is_not_polygons_loads_nothing(client, session):
     assert response.status_code == 400
     assert "feature 1 has a Point geometry, not a polygon" in response.get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0
+
+
+@pytest.mark.parametrize(
+    ("collection", "message"),
+    [
+        ({"features": {"a": 1}}, "“features” is not a list of features"),
+        ({"features": 5}, "“features” is not a list of features"),
+        ({"features": ["x"]}, "feature 1 is not a GeoJSON feature"),
+        ({"features": [{"properties": "abc"}]}, "feature 1 has properties that are not"),
+        (
+            {"features": [{"properties": {"code": "S12000049"}, "geometry": "x"}]},
+            "feature 1 has a geometry that is not GeoJSON",
+        ),
+    ],
+)
+def test_a_malformed_file_is_refused_with_a_message(client, session, collection, message):
+    admin = make_user(session, Role.ADMIN)
+    session.commit()
+    sign_in(client, admin.email)
+    body = json.dumps({"type": "FeatureCollection", **collection}).encode()
+    response = client.post(
+        "/admin/boundaries",
+        data={
+            "file": (io.BytesIO(body), "bad.geojson"),
+            "code_property": "code",
+            "attribution": "Test data",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0

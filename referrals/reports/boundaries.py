@@ -182,11 +182,20 @@ def _read_features(
 ) -> dict[int, shapely.Geometry]:
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise BoundaryFileError("the file is not a GeoJSON FeatureCollection")
+    features = data.get("features") or []
+    if not isinstance(features, list):
+        raise BoundaryFileError("the file's “features” is not a list of features")
     found: dict[int, list[shapely.Geometry]] = {}
     renamed: dict[str, str] = {}
-    for feature in data.get("features") or []:
+    for feature in features:
         report.features += 1
-        properties = (feature or {}).get("properties") or {}
+        if not isinstance(feature, dict):
+            raise BoundaryFileError(f"feature {report.features} is not a GeoJSON feature")
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise BoundaryFileError(
+                f"feature {report.features} has properties that are not a list of names and values"
+            )
         if code_property not in properties:
             raise BoundaryFileError(
                 f"feature {report.features} has no property “{code_property}”; properties "
@@ -200,6 +209,10 @@ def _read_features(
         if code != given:
             renamed[given] = code
         geometry = feature.get("geometry") or {}
+        if not isinstance(geometry, dict):
+            raise BoundaryFileError(
+                f"feature {report.features} has a geometry that is not GeoJSON"
+            )
         geom = _polygonal(geometry, report.features)
         report.points_before += int(shapely.get_num_coordinates(geom))
         found.setdefault(councils[code], []).append(geom)
