@@ -283,6 +283,11 @@ def test_lead_sets_targets_for_own_areas_only(client, data, session):
     refused = client.post("/reports/targets", data={**form, "area": "council:S12000047"})
     assert refused.status_code == 400
     assert client.post("/reports/targets", data={**form, "value": "150"}).status_code == 400
+    for value in ("NaN", "sNaN", "Infinity", "1e999"):
+        response = client.post("/reports/targets", data={**form, "value": value})
+        assert response.status_code == 400, value
+        assert "Enter the target as a number" in response.get_data(as_text=True), value
+    assert session.scalar(sa.select(sa.func.count()).select_from(Target)) == 1
     # The table shows red, amber or green against the target.
     html = client.get("/reports/areas?measure=engagement_rate").get_data(as_text=True)
     glasgow = re.search(r">Glasgow City</a>.*?</th>(.*?)</tr>", html, re.S).group(1)

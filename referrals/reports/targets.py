@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, NumberRange, StopValidation
 
 from ..audit import record
 from ..choices import Geography, Role
@@ -50,6 +52,14 @@ def allowed_areas(user) -> dict[tuple[str, str], str]:
     return allowed
 
 
+def _finite(form, field) -> None:
+    """A number the target can be ("NaN", "Infinity" and "1e999" read as numbers too)."""
+    if field.data is not None and not (
+        field.data.is_finite() and math.isfinite(float(field.data))
+    ):
+        raise StopValidation("Enter the target as a number, like 75 or 12.5.")
+
+
 class TargetForm(FlaskForm):
     area = SelectField("Area", choices=[], validators=[DataRequired("Choose the area.")])
     measure = SelectField(
@@ -72,6 +82,7 @@ class TargetForm(FlaskForm):
                 "Enter the target: a percentage for rates, a number of "
                 "referrals or days otherwise."
             ),
+            _finite,
             NumberRange(min=0, message="The target cannot be negative."),
         ],
     )
