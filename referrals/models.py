@@ -786,6 +786,18 @@ class AppSetting(db.Model):
     value: Mapped[str] = mapped_column(sa.Text)
 
 
+class FormSubmission(db.Model):
+    """The one-time token of a form that made something (see ``once.py``), kept a day so
+    that the same form sent again is answered as the first time, not saved twice."""
+
+    __tablename__ = "form_submissions"
+
+    token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    object_id: Mapped[int | None] = mapped_column(sa.Integer)
+    made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 def _sync_waits(mapper: Any, connection: Any, referral: Referral) -> None:
     def days(later: dt.date | None) -> int | None:
         return (later - referral.referred_on).days if later and referral.referred_on else None

@@ -125,7 +125,7 @@ def test_the_csrf_token_is_written_as_hidden_tag_writes_it(app):
                 '{% from "macros/plain_fields.html" import csrf_input %}{{ csrf_input(f) }}'
             ).render(f=form)
             assert 'type="hidden"' in html and form.csrf_token.current_token in html
-            assert html == str(form.hidden_tag())
+            assert html == str(form.hidden_tag("csrf_token"))
     app.config["WTF_CSRF_ENABLED"] = False
     with app.test_request_context("/"):
         form = TransitionForm(prefix="accept", formdata=None)

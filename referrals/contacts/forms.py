@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..choices import AgeBand, Sex
 from ..forms import PlainMessages, QueryForm, UKDateField, options
+from ..once import OnceForm
 from .choices import ContactDeclineReason, ContactOutcome, NaloxoneStatus, NotSuitableReason
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -53,7 +54,7 @@ class PlainForm(FlaskForm):
             return PlainMessages()
 
 
-class ContactForm(PlainForm):
+class ContactForm(PlainForm, OnceForm):
     """One contact (``/contacts/new`` and editing a contact)."""
 
     version = HiddenField()
@@ -152,7 +153,7 @@ class ContactRow(Form):
         return not any((getattr(self, name).data or "").strip() for name in self.ANSWERS)
 
 
-class BatchForm(PlainForm):
+class BatchForm(PlainForm, OnceForm):
     """Several contacts at the end of a shift, saved all together or not at all."""
 
     custody_suite_id = SelectField("Custody suite", choices=[], validators=[Optional()])

@@ -13,6 +13,7 @@ from ..clock import today_local
 from ..database import as_id
 from ..extensions import db
 from ..forms import options
+from ..once import commit_once
 from . import bp
 from .choices import ContactOutcome
 from .forms import MAX_BATCH_ROWS, BatchForm, ContactFilterForm, ContactForm
@@ -24,6 +25,7 @@ from .listing import (
     service_options,
     suite_options,
 )
+from .models import CustodyContact
 from .recording import ContactChecker, add_contact, update_contact
 from .rows import answers_of, apply_problems, batch_values, fill_contact_form
 
@@ -116,7 +118,12 @@ def new_contact():
         apply_problems(form, problems)
         return render_template("contacts/new.html", form=form, contact=None), 400
     contact = add_contact(db.session, _user(), values)
-    db.session.commit()
+    db.session.flush()
+    # The same form sent twice (a double click) saves one contact, and both are answered
+    # as the first save was.
+    earlier = commit_once(db.session, form.form_token.data, "custody_contact", contact.id)
+    if earlier is not None:
+        contact = db.session.get(CustodyContact, earlier.object_id)
     if contact.outcome == ContactOutcome.REFERRAL_MADE and not _is_admin():
         flash("Contact saved. Now make the referral: what the contact holds is filled in.")
         return redirect(url_for("tracking.new_referral", contact=contact.id))
@@ -152,7 +159,9 @@ def new_batch():
         return render_template("contacts/batch.html", form=form, problems=problems), 400
     user = _user()
     contacts = [add_contact(db.session, user, values, batch_row=n) for n, values in rows]
-    db.session.commit()
+    if commit_once(db.session, form.form_token.data, "custody_contacts") is not None:
+        flash("These contacts were saved already: they are in the list below.", "success")
+        return redirect(url_for("contacts.contact_list"))
     waiting = sum(c.outcome == ContactOutcome.REFERRAL_MADE for c in contacts)
     message = f"Saved {len(contacts)} contact{'s' if len(contacts) != 1 else ''}."
     if waiting:

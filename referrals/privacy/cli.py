@@ -27,7 +27,8 @@ def purge_command(days: int | None, dry_run: bool) -> None:
     name and phone, notes, substances, needs, children flag and postcode district of
     referrals closed or declined more than DAYS ago (and the notes on their events);
     problem reporters' contact details PROBLEM_CONTACT_RETENTION_DAYS after the problem
-    was resolved; ended sessions. Keeps what the reports need. Run it daily, e.g. from
+    was resolved; ended sessions; forms' one-time tokens after a day. Keeps what the
+    reports need. Run it daily, e.g. from
     cron: 15 2 * * * cd /srv/referrals && .venv/bin/flask --app referrals
     purge-personal-data"""
     summary = run_scheduled_purge(db.session, older_than_days=days, dry_run=dry_run)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from .. import rate_limits
+from .. import once, rate_limits
 from ..audit import record
 from ..auth.models import UserSession
 from ..clock import now_utc, today_local
@@ -37,6 +37,7 @@ class PurgeSummary:
     problem_contacts: int
     sessions: int
     counters: int
+    form_tokens: int = 0  # forms' one-time tokens older than a day (``once.py``)
 
 
 def run_scheduled_purge(
@@ -71,11 +72,13 @@ def run_scheduled_purge(
         problem_contacts = _count(session, ListingProblem, contacts.whereclause)
         sessions = _count(session, UserSession, old_sessions.whereclause)
         counters = 0
+        form_tokens = once.sweep(session, now, dry_run=True)
     else:
         problem_contacts = session.execute(contacts).rowcount
         sessions = session.execute(old_sessions).rowcount
         counters = rate_limits.sweep(session.connection())
-    summary = PurgeSummary(referrals, problem_contacts, sessions, counters)
+        form_tokens = once.sweep(session, now)
+    summary = PurgeSummary(referrals, problem_contacts, sessions, counters, form_tokens)
     record(
         "personal_data_purge_dry_run" if dry_run else "personal_data_purged",
         object_type="referrals",

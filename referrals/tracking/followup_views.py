@@ -18,6 +18,7 @@ from ..directory.hours import week
 from ..extensions import db
 from ..forms import form_errors
 from ..models import ServiceType
+from ..once import commit_once
 from . import bp
 from .actions import StaleReferral, TransitionError
 from .detail import detail_page
@@ -61,7 +62,8 @@ def log_contact_attempt(referral_id: int):
     except TransitionError as exc:
         db.session.rollback()
         return detail_page(referral, str(exc), "attempt", form, 400)
-    db.session.commit()
+    # The same form sent twice (a double click) logs one attempt; both are told it is.
+    commit_once(db.session, form.form_token.data, "contact_attempt", referral.id)
     flash(f"Contact attempt logged for referral {referral.reference}.", "success")
     return redirect(url_for("tracking.referral_detail", referral_id=referral.id) + "#timeline")
 
@@ -83,7 +85,8 @@ def add_referrer_update(referral_id: int):
             message=form.message.data,
             today=today_local(),
         )
-        db.session.commit()
+        # The same form sent twice sends one update, and tells the service once.
+        commit_once(db.session, form.form_token.data, "referrer_update", referral.id)
     except StaleDataError:
         db.session.rollback()
         db.session.expire_all()

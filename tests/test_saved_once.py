@@ -1,0 +1,147 @@
+"""Forms that make something keep one copy when sent twice: a double click on "Log the
+attempt", "Send the update", "Save contact" or a shift's batch of contacts, or the same
+form from two tabs at once. Each blank form carries a one-time token; the second submit
+is answered as the first was and saves nothing."""
+
+import datetime as dt
+import re
+import threading
+
+import sqlalchemy as sa
+
+from referrals.contacts.models import CustodyContact
+from referrals.models import FormSubmission
+from referrals.notifications.models import Notification
+from referrals.privacy.purge import run_scheduled_purge
+from referrals.tracking.models import ContactAttempt, ReferralUpdate
+
+from .test_auth import sign_in
+from .test_contacts import batch, contact_form, row
+from .test_contacts import people as contact_people  # noqa: F401 - a fixture
+from .test_follow_through import TODAY, clock, people, referral  # noqa: F401 - fixtures
+
+
+def count(session, model) -> int:
+    session.expire_all()
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def token_in(html: str, form_id: str | None = None) -> str:
+    if form_id:
+        html = html[html.index(f'id="{form_id}"') :]
+    return re.search(r'name="form_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def twice(client, url, data):
+    first, second = client.post(url, data=data), client.post(url, data=data)
+    assert first.status_code == second.status_code == 302, (first.status_code, second.status_code)
+    assert first.location == second.location
+    return first
+
+
+def test_a_double_click_logs_one_contact_attempt(client, session, people, referral, clock):  # noqa: F811
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    data = {
+        "attempted_on": TODAY.isoformat(),
+        "method": "phone",
+        "outcome": "no_answer",
+        "form_token": token_in(page, "attempt"),
+    }
+    twice(client, f"/referrals/{referral.id}/attempts", data)
+    assert count(session, ContactAttempt) == 1
+    # A new blank form is a new attempt.
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert token_in(page, "attempt") != data["form_token"]
+    client.post(f"/referrals/{referral.id}/attempts", data={**data, "form_token": token_in(page)})
+    assert count(session, ContactAttempt) == 2
+
+
+def test_a_double_click_sends_one_update(client, session, people, referral, clock):  # noqa: F811
+    """One update, and the service is told once."""
+    sign_in(client, "c@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    notifications = count(session, Notification)
+    data = {"message": "Released to a hostel.", "form_token": token_in(page, "update")}
+    twice(client, f"/referrals/{referral.id}/updates", data)
+    assert count(session, ReferralUpdate) == 1
+    assert count(session, Notification) == notifications + 1
+
+
+def test_a_form_shown_again_with_a_message_keeps_its_token(client, people, referral, clock):  # noqa: F811
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    token = token_in(page, "attempt")
+    refused = client.post(
+        f"/referrals/{referral.id}/attempts",
+        data={"attempted_on": TODAY.isoformat(), "form_token": token},
+    )
+    assert refused.status_code == 400
+    assert token_in(refused.get_data(as_text=True), "attempt") == token
+
+
+def test_a_double_click_saves_one_custody_contact(client, session, contact_people):  # noqa: F811
+    sign_in(client, "c@t.example")
+    page = client.get("/contacts/new").get_data(as_text=True)
+    data = contact_form(form_token=token_in(page))
+    twice(client, "/contacts/new", data)
+    assert count(session, CustodyContact) == 1
+    # "Referral made" sends both answers on to the referral form for the one contact.
+    page = client.get("/contacts/new").get_data(as_text=True)
+    data = contact_form(outcome="referral_made", decline_reason=None, form_token=token_in(page))
+    first = twice(client, "/contacts/new", data)
+    assert count(session, CustodyContact) == 2
+    assert "contact=" in first.location
+
+
+def test_a_double_click_saves_a_shifts_batch_once(client, session, contact_people):  # noqa: F811
+    sign_in(client, "c@t.example")
+    page = client.get("/contacts/new/batch").get_data(as_text=True)
+    data = batch([row(), row(sex="male")], form_token=token_in(page))
+    twice(client, "/contacts/new/batch", data)
+    assert count(session, CustodyContact) == 2
+    listing = client.get("/contacts").get_data(as_text=True)
+    assert "These contacts were saved already" in listing
+
+
+def test_one_contact_form_sent_from_several_tabs_at_once_is_saved_once(
+    app,
+    session,
+    contact_people,  # noqa: F811
+):
+    first = app.test_client()
+    sign_in(first, "c@t.example")
+    clients = [first]
+    for _ in range(5):
+        other = app.test_client()
+        other.set_cookie("session", first.get_cookie("session").value)
+        clients.append(other)
+    data = contact_form(form_token=token_in(first.get("/contacts/new").get_data(as_text=True)))
+    barrier = threading.Barrier(len(clients))
+    answers = []
+
+    def post(client):
+        barrier.wait()
+        answers.append(client.post("/contacts/new", data=data))
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [a.status_code for a in answers] == [302] * len(clients)
+    assert count(session, CustodyContact) == 1
+
+
+def test_tokens_are_forgotten_after_a_day_by_the_daily_purge(app, session):
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    for token, hours in (("old", 25), ("new", 23)):
+        session.add(
+            FormSubmission(token=token, kind="test", made_at=now - dt.timedelta(hours=hours))
+        )
+    session.commit()
+    with app.test_request_context():
+        summary = run_scheduled_purge(session, now=now)
+        session.commit()
+    assert summary.form_tokens == 1
+    assert session.scalars(sa.select(FormSubmission.token)).all() == ["new"]
