@@ -160,7 +160,7 @@ def test_another_suites_referral_of_the_person_is_neither_asked_about_nor_named(
         ({"consent_date": "2026-02-30"}, "consent_date", "not a real date"),
         ({"postcode_district": "ZZ99"}, "postcode_district", "We do not know that postcode"),
         ({"contact_phone": ...}, "contact_phone", "Enter a phone number"),
-        ({"pathway": "teleport"}, "pathway", "Not a valid choice"),
+        ({"pathway": "teleport"}, "pathway", "Choose one of the options listed."),
         ({"custody_record_number": "x" * 41}, "custody_record_number", "at most 40"),
         ({"service_id": str(uuid.uuid4())}, "service_id", "must be the id of a service"),
         ({"custody_suite": ...}, "custody_suite", "Say which suite"),

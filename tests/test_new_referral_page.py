@@ -111,7 +111,7 @@ def test_a_council_that_is_not_on_the_list_is_refused_and_the_form_kept(client, 
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "Not a valid choice." in page
+    assert "Choose one of the options listed." in page
     assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 0
     # Shown again with every council to choose from, and the look-up ready.
     assert len(councils_offered(page)) > 20

@@ -160,6 +160,31 @@ def test_bad_referrals_are_refused_with_a_clear_message(client, session, people,
     assert count(session, Referral) == 0
 
 
+@pytest.mark.parametrize(
+    ("changes", "message", "not_also"),
+    [
+        ({"postcode_district": "G31 2AB NORTH"}, "We do not know that postcode district.", None),
+        ({"contact_name": "x" * 201}, "Keep the name under 200 characters.", None),
+        ({"consent_date": "31/2/2026"}, "is not", "Enter the date consent was given."),
+        ({"age_band": "bogus"}, "Choose one of the options listed.", None),
+        ({"contact_method": "pigeon"}, "Choose one of the options listed.", None),
+    ],
+)
+def test_every_message_says_how_to_put_it_right_and_none_contradicts_another(
+    client, session, people, changes, message, not_also
+):
+    """WTForms' own words ("Field cannot be longer than 8 characters.", "Not a valid
+    choice.") never reach an officer, and a date that is not a real one is not also
+    called missing."""
+    sign_in(client, "c@t.example")
+    response = client.post("/referrals/new", data=referral_form(people["service"].id, **changes))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and message in html
+    assert "Field cannot be longer" not in html and "Not a valid choice" not in html
+    assert not_also is None or not_also not in html
+    assert count(session, Referral) == 0
+
+
 def test_no_fixed_abode_with_a_chosen_council(client, session, people):
     sign_in(client, "c@t.example")
     fife = session.scalar(sa.text("SELECT id FROM council_areas WHERE name = 'Fife'"))

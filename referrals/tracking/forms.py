@@ -28,13 +28,22 @@ from ..choices import (
     Substance,
 )
 from ..form_html import QuickRendering
-from ..forms import MultiCheckboxField, QueryForm, UKDateField, options
+from ..forms import MultiCheckboxField, PlainMessages, QueryForm, UKDateField, options
+from ..once import OnceForm
+
+
+class PlainQuickRendering(QuickRendering):
+    """Controls written by ``form_html``, and WTForms' own messages in plain words (a
+    crafted post's "Not a valid choice." reads "Choose one of the options listed.")."""
+
+    def get_translations(self, form):
+        return PlainMessages()
 
 
 class ReferralForm(FlaskForm):
     """The fields in the order the page shows them, so errors are listed in that order."""
 
-    class Meta(QuickRendering):
+    class Meta(PlainQuickRendering):
         pass
 
     service_id = HiddenField()
@@ -72,7 +81,8 @@ class ReferralForm(FlaskForm):
     )
     postcode_district = StringField(
         "Postcode district where the person lives",
-        validators=[Optional(), Length(max=8)],
+        # No length check here: the referral's checks say what a district looks like.
+        validators=[Optional()],
     )
     no_fixed_abode = BooleanField("No fixed abode")
     council_area_id = SelectField(
@@ -98,8 +108,14 @@ class ReferralForm(FlaskForm):
         choices=options(ContactMethod.choices()),
         validators=[InputRequired("Choose how the service should make contact.")],
     )
-    contact_name = StringField("Name", validators=[Optional(), Length(max=200)])
-    contact_phone = StringField("Phone number", validators=[Optional(), Length(max=40)])
+    contact_name = StringField(
+        "Name",
+        validators=[Optional(), Length(max=200, message="Keep the name under 200 characters.")],
+    )
+    contact_phone = StringField(
+        "Phone number",
+        validators=[Optional(), Length(max=40, message="Use at most 40 characters.")],
+    )
     notes = TextAreaField(
         "Notes for the service",
         validators=[Optional(), Length(max=4000, message="Keep notes under 4,000 characters.")],
@@ -124,7 +140,7 @@ class DatedChangeForm(FlaskForm):
     """A status change that asks only its date and a note (accept, attend, start
     treatment, reopen), with the version the page showed."""
 
-    class Meta(QuickRendering):
+    class Meta(PlainQuickRendering):
         pass
 
     version = _version
@@ -178,14 +194,14 @@ def reason_choices(action: str):
 class VersionForm(FlaskForm):
     """A change with nothing to fill in (undo): only the version the page showed."""
 
-    class Meta(QuickRendering):
+    class Meta(PlainQuickRendering):
         pass
 
     version = IntegerField(validators=[InputRequired()])
 
 
-class ContactAttemptForm(FlaskForm):
-    class Meta(QuickRendering):
+class ContactAttemptForm(OnceForm):
+    class Meta(PlainQuickRendering):
         pass
 
     attempted_on = UKDateField(
@@ -207,12 +223,15 @@ class ContactAttemptForm(FlaskForm):
     )
 
 
-class UpdateForm(FlaskForm):
-    class Meta(QuickRendering):
+class UpdateForm(OnceForm):
+    class Meta(PlainQuickRendering):
         pass
 
     release_on = UKDateField("Release date", validators=[Optional()])
-    new_phone = StringField("New phone number", validators=[Optional(), Length(max=40)])
+    new_phone = StringField(
+        "New phone number",
+        validators=[Optional(), Length(max=40, message="Use at most 40 characters.")],
+    )
     message = TextAreaField(
         "Message for the service",
         validators=[
@@ -223,7 +242,7 @@ class UpdateForm(FlaskForm):
 
 
 class ReferOnForm(FlaskForm):
-    class Meta(QuickRendering):
+    class Meta(PlainQuickRendering):
         pass
 
     version = IntegerField(validators=[InputRequired()])
@@ -247,11 +266,12 @@ class ReferOnForm(FlaskForm):
 
 
 class ReferralSearchForm(QueryForm):
-    class Meta(QuickRendering):
+    class Meta(PlainQuickRendering):
         pass
 
     reference = StringField(
-        "Reference or custody record number", validators=[Optional(), Length(max=40)]
+        "Reference or custody record number",
+        validators=[Optional(), Length(max=40, message="Use at most 40 characters.")],
     )
     date_from = UKDateField("Made from", validators=[Optional()])
     date_to = UKDateField("Made to", validators=[Optional()])

@@ -62,7 +62,8 @@ def _consent(form: ReferralForm, today: dt.date) -> bool:
             "ask the person, and tick the box once they agree."
         )
     elif form.consent_date.data is None:
-        form.consent_date.errors.append("Enter the date consent was given.")
+        if not form.consent_date.errors:  # a date that is not a real one is told already
+            form.consent_date.errors.append("Enter the date consent was given.")
     elif form.consent_date.data > today:
         form.consent_date.errors.append("The consent date cannot be in the future.")
     elif (today - form.consent_date.data).days > CONSENT_MAX_AGE_DAYS:
