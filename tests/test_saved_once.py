@@ -145,3 +145,45 @@ def test_tokens_are_forgotten_after_a_day_by_the_daily_purge(app, session):
         session.commit()
     assert summary.form_tokens == 1
     assert session.scalars(sa.select(FormSubmission.token)).all() == ["new"]
+
+
+def test_a_double_click_on_accept_today_says_it_is_accepted_not_that_someone_else_changed_it(
+    client,
+    session,
+    people,  # noqa: F811
+    referral,  # noqa: F811
+    clock,  # noqa: F811
+):
+    from referrals.models import ReferralEvent
+
+    sign_in(client, "p@t.example")
+    data = {"accept-version": str(referral.version), "accept-on": TODAY.isoformat()}
+    data["back"] = "worklist"
+    first = client.post(f"/referrals/{referral.id}/accept", data=data)
+    second = client.post(f"/referrals/{referral.id}/accept", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location == "/worklist"
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "changed by someone else" not in page and "accepted" in page.lower()
+    events = session.scalars(
+        sa.select(ReferralEvent.to_status).where(ReferralEvent.referral_id == referral.id)
+    ).all()
+    assert [str(s.value if hasattr(s, "value") else s) for s in events] == ["made", "accepted"]
+
+
+def test_a_change_a_colleague_made_meanwhile_is_still_told(
+    client,
+    app,
+    session,
+    people,  # noqa: F811
+    referral,  # noqa: F811
+    clock,  # noqa: F811
+):
+    colleague = app.test_client()
+    sign_in(colleague, "p2@t.example")
+    sign_in(client, "p@t.example")
+    data = {"accept-version": str(referral.version), "accept-on": TODAY.isoformat()}
+    assert colleague.post(f"/referrals/{referral.id}/accept", data=data).status_code == 302
+    mine = client.post(f"/referrals/{referral.id}/accept", data=data)
+    assert mine.status_code == 409
+    assert "changed by someone else" in mine.get_data(as_text=True)

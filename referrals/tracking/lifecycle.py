@@ -256,6 +256,29 @@ def last_change(referral: Referral) -> ReferralEvent | None:
     return None
 
 
+SAME_CHANGE_WINDOW = dt.timedelta(minutes=2)
+
+
+def made_just_now(
+    referral: Referral, action_name: str, user: User, version: int | None, now: dt.datetime
+) -> bool:
+    """Whether the change a form shown at ``version`` asks for is already made, by
+    ``user``, in the last two minutes: the referral has moved on from that version and
+    its latest change in force is that change (the same form sent twice)."""
+    action = ACTIONS.get(action_name)
+    event = last_change(referral)
+    return (
+        action is not None
+        and action.target is not None
+        and event is not None
+        and version is not None
+        and referral.version > version
+        and event.user_id == user.id
+        and event.to_status == action.target
+        and now - event.at <= SAME_CHANGE_WINDOW
+    )
+
+
 def undo_problem(referral: Referral, user: User, now: dt.datetime) -> str | None:
     """Why ``user`` cannot undo the last change now, or None if they can."""
     event = last_change(referral)

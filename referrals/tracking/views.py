@@ -22,7 +22,7 @@ from . import bp
 from .actions import ACTIONS, StaleReferral, TransitionError, done_message
 from .detail import detail_page
 from .forms import ReferralSearchForm, given, transition_form
-from .lifecycle import UNDO_WINDOW, apply
+from .lifecycle import UNDO_WINDOW, apply, made_just_now
 from .listing import ReferralSearch, list_referrals
 from .loading import referral_page_for, referral_to_change
 from .making import ReferralMaker
@@ -143,26 +143,33 @@ def change_referral(referral_id: int, action: str):
         # Read before the commit expires them, so the redirect needs no query.
         reference, referral_id = referral.reference, referral.id
         db.session.commit()
-    except StaleReferral as exc:
+    except (StaleReferral, StaleDataError):
         db.session.rollback()
-        return _stale(referral_id, str(exc))
-    except StaleDataError:
-        db.session.rollback()
-        return _stale(referral_id, str(StaleReferral()))
+        return _stale(referral_id, action, form.version.data, back)
     except TransitionError as exc:
         db.session.rollback()
         referral = referral_page_for(db.session, current_user, referral_id)
         return detail_page(referral, str(exc), action, form, 400)
+    return _done(action, reference, referral_id, back)
+
+
+def _done(action: str, reference: str, referral_id: int, back: str | None):
     flash(done_message(action, reference), "success")
     if back == "worklist":
         return redirect(url_for("tracking.worklist"))
     return redirect(url_for("tracking.referral_detail", referral_id=referral_id))
 
 
-def _stale(referral_id: int, message: str):
+def _stale(referral_id: int, action: str, version: int | None, back: str | None):
+    """The referral changed since the form was shown. When the change is the very one
+    this form asks for, made by this user a moment ago (the form sent twice: a double
+    click on "Accept today"), the answer is the first one's; otherwise the page says a
+    colleague changed it and nothing was saved."""
     db.session.expire_all()
     referral = referral_page_for(db.session, current_user, referral_id)
-    return detail_page(referral, message, status=409)
+    if made_just_now(referral, action, current_user, version, now_utc()):
+        return _done(action, referral.reference, referral.id, back)
+    return detail_page(referral, str(StaleReferral()), status=409)
 
 
 @bp.route("/referrals", methods=["GET", "POST"])
