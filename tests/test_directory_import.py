@@ -204,6 +204,20 @@ def test_a_file_saved_from_excel_in_windows_encoding_is_refused_with_how_to_save
     assert count(session, Service) == 0
 
 
+def test_an_organisation_or_id_too_long_to_keep_is_refused_by_line(client, session):
+    """PostgreSQL would refuse them when saving (a server error); SQLite would keep them."""
+    make_user(session, Role.ADMIN, email="a@test.example")
+    session.commit()
+    sign_in(client, "a@test.example")
+    rows = [{**GOOD, "organisation": "O" * 201}, {**GOOD, "external_id": "x" * 81}]
+    response = upload_services(client, io.BytesIO(csv_file(rows).encode()))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "organisation is longer than 200 characters" in html
+    assert "external_id is longer than 80 characters" in html
+    assert count(session, Service) == 0 and count(session, Organisation) == 0
+
+
 ONSPD_HEADER = "pcd,pcd2,pcds,dointr,doterm,oslaua,laua,lat,long\n"
 
 

@@ -465,6 +465,18 @@ def test_the_same_form_submitted_twice_makes_one_referral(client, session, peopl
     assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
 
 
+def test_a_form_token_longer_than_any_the_form_gives_is_replaced_not_saved(
+    client, session, people
+):
+    """A crafted token too long for its column (a server error on PostgreSQL) is taken
+    as none: the referral is made with a token of its own."""
+    sign_in(client, "c@t.example")
+    data = {**new_form(client, people["service"].id), "form_token": "x" * 100}
+    assert client.post("/referrals/new", data=data).status_code == 302
+    made = session.scalar(sa.select(Referral))
+    assert made.form_token and len(made.form_token) <= 64 and made.form_token != "x" * 100
+
+
 def test_ten_parallel_posts_of_one_form_make_one_referral(app, session, people):
     # One officer's signed-in session, the same form sent from ten tabs at once.
     first = app.test_client()

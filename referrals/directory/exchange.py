@@ -166,6 +166,8 @@ def _read_service(
     for name in REQUIRED:
         if not (reader.row.get(name) or "").strip():
             reader.fail(f"{name} is missing")
+    reader.text("external_id", 80)  # their lengths, checked (both are read by the caller)
+    reader.text("organisation", 200)
     types = [t.strip().lower() for t in (reader.row.get("types") or "").split(";") if t.strip()]
     for code in types:
         if code not in type_codes:

@@ -28,6 +28,9 @@ from ..models import Referral
 DUPLICATE_WINDOW_DAYS = 28
 
 
+TOKEN_LENGTH = 64  # the longest token the referrals' column holds (ours are 32)
+
+
 def new_form_token() -> str:
     return secrets.token_urlsafe(24)
 

@@ -45,7 +45,7 @@ from ..models import (
 from ..notifications.outbox import announce_new_referral
 from ..postcodes import normalise_district
 from ..webhooks.events import listening_column, remember
-from .duplicates import earlier_referrals, made_with_token, new_form_token
+from .duplicates import TOKEN_LENGTH, earlier_referrals, made_with_token, new_form_token
 from .form_lookups import form_lookups
 from .forms import ReferralForm
 from .referral_checks import check_referral, unknown_district
@@ -248,7 +248,8 @@ class ReferralMaker:
         again returns the referral it made the first time. ``made_id`` is then the id of
         the referral (readable without reloading it after the commit)."""
         token = self.form.form_token.data
-        if not token:
+        if not token or len(token) > TOKEN_LENGTH:  # none, or not one the form was given
+            token = None
             self.form.form_token.data = new_form_token()
         valid = self.form.validate()
         self._keep_service()
