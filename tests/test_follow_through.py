@@ -12,12 +12,21 @@ import pytest
 import sqlalchemy as sa
 
 from referrals.choices import ReferralStatus, Role
+from referrals.contacts.models import CustodyContact
+from referrals.extensions import db
 from referrals.models import AuditEvent, Referral, ReferralEvent, User
 from referrals.notifications.kinds import Kind
 from referrals.notifications.models import Notification
 from referrals.tracking.models import ContactAttempt, ReferralUpdate
 
-from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .factories import (
+    make_contact,
+    make_organisation,
+    make_referral,
+    make_service,
+    make_user,
+    suite,
+)
 from .test_auth import sign_in
 from .test_notifications import Clock
 from .test_referrals import referral_form
@@ -475,6 +484,46 @@ def test_a_form_token_longer_than_any_the_form_gives_is_replaced_not_saved(
     assert client.post("/referrals/new", data=data).status_code == 302
     made = session.scalar(sa.select(Referral))
     assert made.form_token and len(made.form_token) <= 64 and made.form_token != "x" * 100
+
+
+def test_a_contact_changed_by_a_colleague_while_its_referral_is_saved_keeps_the_form(
+    app, client, session, people, monkeypatch
+):
+    """Nothing is saved, nothing is lost: the form comes back as typed, with what
+    happened, instead of an error page."""
+    from referrals.tracking import making
+
+    contact = make_contact(
+        session, recorder=people["custody"], contact_on=dt.date.today(), outcome="referral_made"
+    )
+    session.commit()
+    sign_in(client, "c@t.example")
+    looked_up = making.contact_awaiting
+
+    def and_meanwhile(session_, user, contact_id):
+        found = looked_up(session_, user, contact_id)
+        with db.engine.begin() as connection:  # a colleague saves an edit of the contact
+            connection.execute(
+                sa.text("UPDATE custody_contacts SET version = version + 1 WHERE id = :i"),
+                {"i": contact.id},
+            )
+        return found
+
+    data = {**new_form(client, people["service"].id), "contact_id": str(contact.id)}
+    data["consent_date"] = dt.date.today().isoformat()
+    with app.app_context():
+        monkeypatch.setattr(making, "contact_awaiting", and_meanwhile)
+        response = client.post("/referrals/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "A colleague changed the contact this referral comes from just now" in html
+    assert 'value="GLA/26/001234"' in html  # kept as typed
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 0
+    monkeypatch.undo()
+    # Sent again, it is made and linked to the contact.
+    assert client.post("/referrals/new", data=data).status_code == 302
+    session.expire_all()
+    assert session.get(CustodyContact, contact.id).referral_id is not None
 
 
 def test_ten_parallel_posts_of_one_form_make_one_referral(app, session, people):

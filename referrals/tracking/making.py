@@ -17,6 +17,7 @@ from functools import cached_property
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from .. import nation
@@ -288,6 +289,19 @@ class ReferralMaker:
             return None
         return self._save()
 
+    def _contact_changed(self) -> Referral | None:
+        """Nothing was saved: the contact changed while the referral was being saved.
+        The form is shown again, as typed, to be checked and sent again (which looks at
+        the contact afresh)."""
+        self.contact = None
+        self.contact_problem = (
+            "A colleague changed the contact this referral comes from just now, so nothing "
+            "was saved. Check the details below and press “Make the referral” again."
+        )
+        self._to_show()
+        self._suggest()
+        return None
+
     def _sees(self, referral: Referral) -> bool:
         """Whether the caller may see ``referral`` (one of the suites it works for)."""
         seen = self._seen_suites if self._seen_suites is not None else {self.suite_id}
@@ -431,6 +445,10 @@ class ReferralMaker:
                 )
                 made_id = referral.id
                 self.session.commit()
+            except StaleDataError:
+                # A colleague saved a change to the contact at this very moment.
+                self.session.rollback()
+                return self._contact_changed()
             except IntegrityError:
                 self.session.rollback()
                 # The same form, submitted at the same moment, made the referral first.
@@ -439,9 +457,11 @@ class ReferralMaker:
                 )
                 if already is not None:
                     return self._made(already)
-                if not reference_taken(self.session, referral.reference):
-                    raise
-                continue  # another referral drew the same reference: draw again
+                if reference_taken(self.session, referral.reference):
+                    continue  # another referral drew the same reference: draw again
+                if self.contact is not None:  # another referral took the contact meanwhile
+                    return self._contact_changed()
+                raise
             self.made_id = made_id
             return referral
         raise RuntimeError("could not draw a free referral reference")  # pragma: no cover
