@@ -1,6 +1,7 @@
 """Providers keep their own listings right; admins any; nobody else."""
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -65,6 +66,50 @@ def test_provider_edits_own_service(client, session, orgs, today):
     assert session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc())) == (
         "service_updated"
     )
+
+
+def test_two_people_editing_one_listing_do_not_silently_undo_each_other(
+    app, client, session, orgs
+):
+    """The second to save is stopped, keeps what they typed, and is told; saving again
+    then goes through."""
+    service = orgs["ours"]
+    colleague = app.test_client()
+    sign_in(client, "p@test.example")
+    sign_in(colleague, "p@test.example")
+
+    def opened(who):
+        html = who.get(f"/services/{service.id}/edit").get_data(as_text=True)
+        return re.search(r'name="edited_from" type="hidden" value="([^"]+)"', html).group(1)
+
+    mine, theirs = opened(client), opened(colleague)
+    first = colleague.post(
+        f"/services/{service.id}/edit",
+        data=edit_form(service, phone="0141 496 0999", edited_from=theirs),
+    )
+    assert first.status_code == 302
+    stopped = client.post(
+        f"/services/{service.id}/edit",
+        data=edit_form(service, alert="Closed on Friday", edited_from=mine),
+    )
+    html = stopped.get_data(as_text=True)
+    assert stopped.status_code == 409
+    assert "Someone else saved changes to this listing" in html
+    assert 'value="Closed on Friday"' in html
+    session.expire_all()
+    saved = session.get(Service, service.id)
+    assert saved.phone == "0141 496 0999" and saved.alert is None
+    # Told, and saving again (from the page now shown) goes through.
+    again = re.search(r'name="edited_from" type="hidden" value="([^"]+)"', html).group(1)
+    resaved = client.post(
+        f"/services/{service.id}/edit",
+        data=edit_form(
+            service, phone="0141 496 0999", alert="Closed on Friday", edited_from=again
+        ),
+    )
+    assert resaved.status_code == 302
+    session.expire_all()
+    assert session.get(Service, service.id).alert == "Closed on Friday"
 
 
 def test_provider_cannot_edit_another_organisations_service(client, orgs):

@@ -11,6 +11,7 @@ from wtforms import (
     FloatField,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -139,6 +140,9 @@ class LocationForm(Form):
 
 
 class ServiceForm(FlaskForm):
+    # When the listing was last changed as the form was opened: a save that finds it
+    # changed since then is stopped, so that it does not undo a colleague's edit.
+    edited_from = HiddenField()
     name = StringField(
         "Service name", validators=[DataRequired("Enter the service's name."), Length(max=200)]
     )

@@ -195,13 +195,25 @@ def edit_service(service_id: int):
     service = service_to_edit(db.session, service_id)
     form = ServiceForm()
     _prepare(form)
+    changed = service.updated_at.isoformat()
+    changed_meanwhile = False
     if not form.is_submitted():
         _fill(form, service)
-    elif form.validate() and _save(form, service, service.organisation, "service_updated"):
-        flash("The listing is saved and marked as checked today.", "success")
-        return redirect(url_for("directory.service_detail", service_id=service.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("directory/edit.html", form=form, service=service), status
+        form.edited_from.data = changed
+    elif form.validate():
+        if form.edited_from.data and form.edited_from.data != changed:
+            # Someone saved the listing after this form was opened. What was typed is
+            # shown again, unsaved; saving it again (now knowingly) goes through.
+            changed_meanwhile = True
+            form.edited_from.data = changed
+        elif _save(form, service, service.organisation, "service_updated"):
+            flash("The listing is saved and marked as checked today.", "success")
+            return redirect(url_for("directory.service_detail", service_id=service.id))
+    status = 409 if changed_meanwhile else 400 if form.is_submitted() else 200
+    page = render_template(
+        "directory/edit.html", form=form, service=service, changed_meanwhile=changed_meanwhile
+    )
+    return page, status
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
