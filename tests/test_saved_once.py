@@ -187,3 +187,27 @@ def test_a_change_a_colleague_made_meanwhile_is_still_told(
     mine = client.post(f"/referrals/{referral.id}/accept", data=data)
     assert mine.status_code == 409
     assert "changed by someone else" in mine.get_data(as_text=True)
+
+
+def test_a_double_click_adds_one_listing_and_saves_an_edit_once(client, session):
+    from referrals.choices import Role
+    from referrals.models import Service
+
+    from .factories import make_organisation, make_user
+    from .test_directory_upkeep import edit_form
+
+    organisation = make_organisation(session, "Harbour Recovery")
+    make_user(session, Role.PROVIDER, email="lister@t.example", organisation=organisation)
+    session.commit()
+    sign_in(client, "lister@t.example")
+    page = client.get("/services/new").get_data(as_text=True)
+    listing = edit_form(Service(name="Harbour Drop-in"), form_token=token_in(page))
+    twice(client, "/services/new", listing)
+    assert count(session, Service) == 1
+    service = session.scalar(sa.select(Service))
+    page = client.get(f"/services/{service.id}/edit").get_data(as_text=True)
+    edited_from = re.search(r'name="edited_from" type="hidden" value="([^"]+)"', page).group(1)
+    changed = {**listing, "alert": "Closed on Friday", "edited_from": edited_from}
+    changed["form_token"] = token_in(page)
+    # The second click is not taken for someone else's change made meanwhile.
+    twice(client, f"/services/{service.id}/edit", changed)

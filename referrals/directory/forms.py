@@ -30,6 +30,7 @@ from wtforms.validators import (
 from ..choices import Gender, ProblemCategory, ServiceStatus
 from ..form_html import QuickRendering
 from ..forms import MultiCheckboxField, QueryForm, options
+from ..once import OnceForm
 from .filters import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
 
 FALSE_VALUES = ("false", "", "0", "no", "off", "n")
@@ -139,7 +140,7 @@ class LocationForm(Form):
     )
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(OnceForm):
     # When the listing was last changed as the form was opened: a save that finds it
     # changed since then is stopped, so that it does not undo a colleague's edit.
     edited_from = HiddenField()

@@ -17,6 +17,7 @@ from ..database import as_id
 from ..extensions import db
 from ..forms import options
 from ..models import CouncilArea, ListingProblem, Organisation, Service
+from ..once import commit_once, done
 from ..postcodes import normalise_postcode
 from . import bp
 from .access import editable_services, service_to_edit
@@ -185,8 +186,11 @@ def _save(form: ServiceForm, service: Service, organisation: Organisation, actio
     service.last_verified_on = today_local()
     service.last_verified_by_id = current_user.id
     record(action, service)
-    db.session.commit()
-    return service
+    db.session.flush()
+    # The same form sent twice (a double click) saves once: the second is answered as the
+    # first was.
+    earlier = commit_once(db.session, form.form_token.data, action, service.id)
+    return service if earlier is None else db.session.get(Service, earlier.object_id)
 
 
 @bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
@@ -200,6 +204,10 @@ def edit_service(service_id: int):
     if not form.is_submitted():
         _fill(form, service)
         form.edited_from.data = changed
+    elif done(db.session, form.form_token.data, "service_updated"):
+        # This very form was saved already (a double click): not someone else's change.
+        flash("The listing is saved and marked as checked today.", "success")
+        return redirect(url_for("directory.service_detail", service_id=service.id))
     elif form.validate():
         if form.edited_from.data and form.edited_from.data != changed:
             # Someone saved the listing after this form was opened. What was typed is
