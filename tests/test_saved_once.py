@@ -211,3 +211,21 @@ def test_a_double_click_adds_one_listing_and_saves_an_edit_once(client, session)
     changed["form_token"] = token_in(page)
     # The second click is not taken for someone else's change made meanwhile.
     twice(client, f"/services/{service.id}/edit", changed)
+
+
+def test_a_double_click_sends_one_problem_report_and_one_piece_of_feedback(client, session):
+    from referrals.about.models import Feedback
+    from referrals.models import ListingProblem
+
+    from .factories import make_service
+
+    service = make_service(session, name="Harbour MAT")
+    session.commit()
+    page = client.get(f"/services/{service.id}/report-problem").get_data(as_text=True)
+    report = {"category": "wrong_phone", "description": "The number rings out."}
+    report["form_token"] = token_in(page)
+    twice(client, f"/services/{service.id}/report-problem", report)
+    assert count(session, ListingProblem) == 1
+    page = client.get("/contact").get_data(as_text=True)
+    twice(client, "/contact", {"message": "Very useful.", "form_token": token_in(page)})
+    assert count(session, Feedback) == 1

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..clock import now_utc
 from ..extensions import db
+from ..once import OnceForm, commit_once
 from ..security import limiter
 from . import bp
 from .feedback import from_page, send_feedback
 from .statement import load_checks
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(OnceForm):
     message = TextAreaField(
         "What would you like to tell us?",
         validators=[
@@ -78,7 +78,7 @@ def contact():
             role=current_user.role.value if current_user.is_authenticated else None,
             now=now_utc(),
         )
-        db.session.commit()
+        commit_once(db.session, form.form_token.data, "feedback")
         flash(
             "Thank you. Your feedback has been sent to the team that runs this service.", "success"
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -103,7 +102,7 @@ class SearchForm(QueryForm):
     )
 
 
-class ProblemForm(FlaskForm):
+class ProblemForm(OnceForm):
     category = RadioField(
         "What is wrong?",
         choices=options(ProblemCategory.choices()),
