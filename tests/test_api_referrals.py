@@ -1,6 +1,7 @@
 """The referral API: custody systems make referrals with the form's checks, providers'
 case systems follow them through the lifecycle, and each sees only its role's scope."""
 
+import base64
 import datetime as dt
 import json
 import uuid
@@ -489,3 +490,59 @@ def test_the_list_is_read_page_by_page_with_a_cursor_and_skips_nothing_changed_m
         answer = client.get(f"/api/v1/referrals?{query}", headers=headers)
         assert answer.status_code == 400, query
         assert field in answer.get_json()["errors"]
+
+
+def test_bodies_and_values_that_cannot_be_read_or_stored_are_refused_not_errors(
+    client, session, world
+):
+    """Each of these was a server error: a change's action sent as a list, JSON nested
+    past what can be read, a lone surrogate (text no database can hold), a cursor naming
+    an id past any database integer, and a token whose prefix holds a NUL."""
+    custody, provider = bearer(world["west_token"]), bearer(world["trust_token"])
+    events = f"/api/v1/referrals/{world['ours'].uuid}/events"
+    for action in ([], {}, ["accept"]):
+        answer = client.post(events, json={"action": action, "version": 1}, headers=provider)
+        assert answer.status_code == 422 and "action" in answer.get_json()["errors"]
+    nested = "[" * 100_000 + "]" * 100_000
+    for url, headers in (("/api/v1/referrals", custody), (events, provider)):
+        answer = client.post(
+            url, data=nested, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert answer.status_code == 400, url
+        assert answer.mimetype == "application/problem+json"
+    made = count(session, Referral)
+    for field in ("contact_name", "custody_record_number", "notes"):
+        body = json.loads(json.dumps(new_referral(world))[:-1] + f', "{field}": "\\ud800"}}')
+        answer = client.post("/api/v1/referrals", json=body, headers=custody)
+        assert answer.status_code == 422 and field in answer.get_json()["errors"], field
+    note = {"action": "accept", "version": 1, "note": "\ud800"}
+    assert client.post(events, json=note, headers=provider).status_code == 422
+    assert count(session, Referral) == made
+    huge = base64.urlsafe_b64encode(b"2026-01-01T00:00:00+00:00|9223372036854775808|2")
+    answer = client.get(f"/api/v1/referrals?cursor={huge.decode()}", headers=custody)
+    assert answer.status_code == 400 and "cursor" in answer.get_json()["errors"]
+    answer = client.get("/api/v1/referrals", headers=bearer("rpk_\0\0\0\0\0\0\0\0_x"))
+    assert answer.status_code == 401
+
+
+def test_a_choice_sent_many_times_is_kept_once(client, session, world):
+    body = new_referral(world, substances=["opioids", "alcohol"] * 40, needs=["treatment"] * 40)
+    made = client.post("/api/v1/referrals", json=body, headers=bearer(world["west_token"]))
+    assert made.status_code == 201, made.get_json()
+    referral = session.scalar(
+        sa.select(Referral).where(Referral.uuid == uuid.UUID(made.get_json()["id"]))
+    )
+    assert (referral.substances, referral.needs) == ("opioids,alcohol", "treatment")
+
+
+def test_an_erased_persons_fhir_referral_names_no_identifier(client, session, world):
+    world["ours"].person_ref = None
+    session.commit()
+    answer = client.get(
+        f"/api/v1/referrals/{world['ours'].uuid}/fhir", headers=bearer(world["trust_token"])
+    )
+    assert answer.status_code == 200
+    resources = [entry["resource"] for entry in answer.get_json()["entry"]]
+    subjects = [r["subject"] for r in resources if "subject" in r]
+    subjects += [r["for"] for r in resources if "for" in r]
+    assert subjects and all(s == {"display": "Custody record (erased)"} for s in subjects)

@@ -38,7 +38,11 @@ class Cursor:
             found = cls(dt.datetime.fromisoformat(changed), int(item), int(page))
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise bad("cursor", CURSOR_PROBLEM) from None
-        if found.changed.tzinfo is None or found.id < 1 or not 1 < found.page <= 10**6:
+        if (
+            found.changed.tzinfo is None
+            or not 1 <= found.id < 2**63
+            or not 1 < found.page <= 10**6
+        ):
             raise bad("cursor", CURSOR_PROBLEM)
         return found
 

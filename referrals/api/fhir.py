@@ -101,13 +101,7 @@ def _common(referral: Referral) -> dict:
             "identifier": {"system": system("custody-suite"), "value": suite.code},
             "display": suite.name,
         },
-        "subject": {
-            "identifier": {
-                "system": system("custody-record-number"),
-                "value": referral.person_ref,
-            },
-            "display": f"Custody record {referral.person_ref}",
-        },
+        "subject": _subject(referral.person_ref),
         "service": {
             "type": "HealthcareService",
             "identifier": _urn(service.uuid),
@@ -212,4 +206,15 @@ def bundle(referral: Referral, now: dt.datetime) -> dict:
             {"fullUrl": f"urn:uuid:{referral.uuid}", "resource": service_request(referral)},
             {"fullUrl": f"urn:uuid:{task_id(referral)}", "resource": task(referral)},
         ],
+    }
+
+
+def _subject(person_ref: str | None) -> dict:
+    """The person, by custody record number; once their personal data is erased, a
+    reference with no identifier (FHIR allows none, not an empty one)."""
+    if person_ref is None:
+        return {"display": "Custody record (erased)"}
+    return {
+        "identifier": {"system": system("custody-record-number"), "value": person_ref},
+        "display": f"Custody record {person_ref}",
     }

@@ -23,16 +23,37 @@ STREAM_BATCH = 200
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
 
-NUL_MESSAGE = "must not contain a NUL character (it cannot be stored)."
+NUL_MESSAGE = (
+    "must not contain a NUL character or a lone UTF-16 surrogate (they cannot be stored)."
+)
 
 
 def has_nul(value: object) -> bool:
-    """Whether a JSON value holds a NUL character anywhere."""
+    """Whether a JSON value holds, anywhere, text that cannot be stored: a NUL character
+    (PostgreSQL refuses it) or a lone surrogate (JSON's "\\ud800", which no UTF-8
+    text can hold)."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
     if isinstance(value, list):
         return any(has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
     return False
+
+
+def json_body() -> object:
+    """The request's JSON body, or None when it is not JSON (a body nested too deeply
+    to read is refused)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise ApiError(400, "The JSON body is nested too deeply to read.") from None
 
 
 class ApiError(Exception):

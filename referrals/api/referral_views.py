@@ -11,7 +11,7 @@ exist. Every call is written to the audit log as the system's own account.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, url_for
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,7 +28,15 @@ from .auth import client_required, current_client
 from .clients import client_scope
 from .cursors import cursor_arg, page_after
 from .fhir import FHIR_JSON, bundle
-from .params import ApiError, Paging, choice_arg, datetime_arg, page_body, parse_uuid
+from .params import (
+    ApiError,
+    Paging,
+    choice_arg,
+    datetime_arg,
+    json_body,
+    page_body,
+    parse_uuid,
+)
 from .referral_io import form_errors, new_referral_form, referral_full, referral_summary
 from .status_changes import read_status_change
 
@@ -59,7 +67,7 @@ def _created(referral: Referral) -> Response:
 @client_required(Role.CUSTODY)
 def create_referral():
     client = current_client()
-    formdata, suite = new_referral_form(db.session, client, request.get_json(silent=True))
+    formdata, suite = new_referral_form(db.session, client, json_body())
     # The one place the API makes a referral: the form's own maker, given the fields.
     maker = ReferralMaker(
         db.session,
@@ -162,7 +170,7 @@ def referral_fhir(referral_id: str):
 @client_required()
 def change_referral(referral_id: str):
     found = _in_scope(referral_id)
-    change = read_status_change(request.get_json(silent=True), today_local())
+    change = read_status_change(json_body(), today_local())
     user = current_client().user
     if user.role not in ACTIONS[change.action].roles:
         raise ApiError(403, "This system's role cannot make that change.")

@@ -36,7 +36,7 @@ def read_status_change(body: Any, today: dt.date) -> StatusChange:
     for name in sorted(set(body) - set(FIELDS)):
         errors[name] = f"is not a field of a change (the fields are: {', '.join(FIELDS)})."
     action = body.get("action")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         errors["action"] = f"must be one of {', '.join(ACTIONS)}."
     version = body.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:

@@ -64,7 +64,12 @@ def client_for_token(session: Session, token: str | None) -> ApiClient | Refusal
     if not token:
         return Refusal("missing")
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != SCHEME or len(parts[1]) != PREFIX_LENGTH:
+    if (
+        len(parts) != 3
+        or parts[0] != SCHEME
+        or len(parts[1]) != PREFIX_LENGTH
+        or not set(parts[1]) <= set(PREFIX_ALPHABET)
+    ):
         return Refusal("malformed")
     prefix = parts[1]
     client = session.scalar(

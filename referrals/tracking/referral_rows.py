@@ -60,8 +60,9 @@ def new_referral(
         council_area_id=int(form.council_area_id.data),
         consent_recorded=True,
         consent_date=form.consent_date.data,
-        substances=",".join(form.substances.data or []),
-        needs=",".join(form.needs.data or []),
+        # Each once, whatever a crafted post repeats (the column holds every choice once).
+        substances=",".join(dict.fromkeys(form.substances.data or [])),
+        needs=",".join(dict.fromkeys(form.needs.data or [])),
         naloxone_offered=bool(form.naloxone_offered.data) or supplied,
         naloxone_supplied=supplied,
         children_in_household=bool(form.children_in_household.data),
