@@ -117,8 +117,9 @@ def _referral_context(row: Notification, payload: dict) -> dict:
             respond_by(referral.referred_on, current_app.config["OVERDUE_WORKING_DAYS"])
         ),
         "urgent": bool(payload.get("urgent")),
+        # Whether it was passed on; never why else it closed (a death, a prison sentence:
+        # personal details, which no message carries).
         "referred_on": reason == CloseReason.REFERRED_ON,
-        "reason": CloseReason(reason).label.lower() if reason in CloseReason.values() else "",
     }
 
 
