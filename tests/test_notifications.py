@@ -569,3 +569,80 @@ def test_the_sender_command_runs_one_pass(runner, session, people):
     assert rows(session)[0].status == Status.SENT
     help_text = runner.invoke(args=["send-notifications", "--help"]).output
     assert "--once" in help_text and "SKIP" not in help_text
+
+
+def _weekly(session, n: int) -> None:
+    for i in range(n):
+        session.add(
+            Notification(
+                kind=Kind.WEEKLY_SUMMARY,
+                address=f"lead{i}@t.example",
+                payload='{"period": "1 to 7 Dec 2026"}',
+                next_attempt_at=NOON - dt.timedelta(hours=1),
+            )
+        )
+    session.commit()
+
+
+def test_a_row_another_sender_took_once_a_slow_batchs_lease_ran_out_is_not_sent_again(
+    app, session, people, clock
+):
+    """Sender A claims a batch and is slow; its lease runs out, sender B claims the rows
+    and sends them; A, coming to them at last, sends none of them again."""
+    from referrals.notifications.sender import claim, deliver_due, still_mine
+
+    _weekly(session, 3)
+    backend = CountingBackend()
+    with app.app_context():
+        token, ids = claim(db.session, clock(), 50)
+        assert len(ids) == 3
+        clock.advance(minutes=11)  # A's lease is over
+        assert deliver_due(db.session, backend, Policy()).sent == 3  # sender B
+        assert [still_mine(db.session, i, token) for i in ids] == [False] * 3
+        db.session.remove()
+    assert len(backend.sent) == 3
+
+
+def test_a_stopping_sender_finishes_the_message_in_hand_and_gives_back_the_rest(
+    app, session, people, clock
+):
+    from referrals.notifications.sender import deliver_due
+
+    _weekly(session, 6)
+    backend = CountingBackend()
+    with app.app_context():
+        tally = deliver_due(db.session, backend, Policy(), stop=lambda: len(backend.sent) >= 2)
+        db.session.remove()
+    assert tally.sent == 2 and len(backend.sent) == 2
+    waiting = [r for r in rows(session) if r.status == Status.PENDING]
+    assert len(waiting) == 4 and all(r.claim_token is None for r in waiting)
+    with app.app_context():
+        assert deliver_due(db.session, backend, Policy()).sent == 4  # another sender, at once
+        db.session.remove()
+
+
+def test_a_closing_message_never_says_why_the_referral_closed(app, session, people, clock):
+    """A death or a prison sentence is a personal detail: the service's message says the
+    referral closed, and the page says why."""
+    from referrals.notifications.messages import compose
+
+    referral = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        status="closed",
+        close_reason="died",
+    )
+    row = Notification(
+        kind=Kind.CLOSED,
+        referral=referral,
+        address="team@t.example",
+        payload='{"reason": "died"}',
+    )
+    session.add(row)
+    session.commit()
+    with app.test_request_context():
+        message = compose(db.session, db.session.get(Notification, row.id))
+    text = f"{message.subject}\n{message.body}".lower()
+    assert referral.reference.lower() in text and "closed" in text
+    assert "died" not in text and "death" not in text

@@ -407,3 +407,19 @@ def test_the_command_line_sets_the_address_and_prints_the_secret(runner, session
     assert session.get(ApiClient, system.id).webhook_secret == secret
     stopped = runner.invoke(args=["set-webhook", "--client", system.name, "--remove"])
     assert stopped.exit_code == 0 and "no more events" in stopped.output
+
+
+def test_a_system_answering_with_a_huge_slow_body_holds_the_sender_no_time(
+    app, client, session, world, clock
+):
+    """Only the answer's status is read: a body dribbled out a byte at a time, a
+    gigabyte long, neither keeps the sender nor fills its memory."""
+    app.config["WEBHOOK_TIMEOUT"] = 1.0
+    for receiver in world["receivers"].values():
+        receiver.slow_body = True
+        receiver.start()
+    make_and_accept(client, world)
+    started = time.monotonic()
+    send(app)
+    assert time.monotonic() - started < 5
+    assert {r.status for r in webhook_rows(session)} == {Status.SENT}

@@ -31,6 +31,7 @@ class Received:
 class Receiver:
     secret: str = ""
     status: int = 200
+    slow_body: bool = False  # answer with a huge body, a byte at a time
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -61,8 +62,19 @@ class Receiver:
                 headers["X-Answered"] = str(owner.status)
                 owner.received.append(Received(self.path, headers, body, genuine))
                 self.send_response(owner.status)
-                self.send_header("Content-Length", "0")
+                if not owner.slow_body:
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_header("Content-Length", str(10**9))
                 self.end_headers()
+                try:
+                    for _ in range(600):  # a minute at most, unless the sender hangs up
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    pass
 
             def log_message(self, *args):
                 pass

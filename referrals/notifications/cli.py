@@ -31,12 +31,18 @@ def _log_to_stderr() -> None:
         log.propagate = False
 
 
-def one_pass(batch: int, backend: Backend | None = None) -> Tally:
-    """Queue any digest now due, then deliver everything due."""
+def one_pass(
+    batch: int, backend: Backend | None = None, stop: threading.Event | None = None
+) -> Tally:
+    """Queue any digest now due, then deliver everything due (until ``stop`` is set)."""
     config = current_app.config
     queue_digests(db.session, now_local())
     return deliver_due(
-        db.session, backend or backend_from_config(config), Policy.from_config(config), batch=batch
+        db.session,
+        backend or backend_from_config(config),
+        Policy.from_config(config),
+        batch=batch,
+        stop=stop.is_set if stop is not None else lambda: False,
     )
 
 
@@ -70,7 +76,7 @@ def run(
             if current_app.config["SENDER_DAILY_WORK"] and daily_done_on != today_local():
                 _daily()
                 daily_done_on = today_local()
-            total.add(one_pass(batch, backend))
+            total.add(one_pass(batch, backend, stop))
         except SQLAlchemyError as exc:
             db.session.rollback()
             log.warning("The database did not answer (%s); trying again shortly.", exc)

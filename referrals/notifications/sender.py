@@ -10,6 +10,9 @@
   ``NOTIFY_RETRY_MAX_SECONDS``); after ``NOTIFY_MAX_ATTEMPTS`` attempts, or at once when
   the address or message was refused, it is marked failed and shown to administrators
   at /admin/outbox, who can retry it.
+- Each row's claim is renewed just before it is sent, and skipped if another sender has
+  taken it since: a batch slow enough to outlast its lease sends nothing twice. A
+  stopping sender finishes the message in hand and gives the rest of its batch back.
 - A sender that dies mid-batch leaves its rows claimed until the lease ends; another
   sender then takes them. A message may then be delivered again, with the same
   Message-ID or Notify reference, so receivers can drop the repeat.
@@ -177,21 +180,60 @@ def deliver_one(
     return outcome
 
 
+def still_mine(session: Session, notification_id: int, token: str) -> bool:
+    """Renew this sender's claim on one row just before sending it, and say whether it
+    still holds it: a batch's lease may have run out while earlier rows were slow to
+    send, and another sender may then have claimed the row (and sent it)."""
+    renewed = session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.claim_token == token,
+            Notification.status == Status.PENDING,
+        )
+        .values(claimed_until=now_utc() + LEASE)
+    ).rowcount
+    session.commit()
+    return renewed == 1
+
+
+def release(session: Session, token: str) -> None:
+    """Give back the rows this sender claimed and has not sent (it is stopping)."""
+    session.execute(
+        sa.update(Notification)
+        .where(Notification.claim_token == token, Notification.status == Status.PENDING)
+        .values(claim_token=None, claimed_until=None)
+    )
+    session.commit()
+
+
 def deliver_due(
-    session: Session, backend: Backend, policy: Policy, *, batch: int = 50, limit: int = 10_000
+    session: Session,
+    backend: Backend,
+    policy: Policy,
+    *,
+    batch: int = 50,
+    limit: int = 10_000,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Tally:
-    """Deliver everything due now, a batch at a time; each row is committed on its own."""
+    """Deliver everything due now, a batch at a time; each row is committed on its own.
+    When ``stop`` says so, the message in hand is finished and the rest given back."""
     tally = Tally()
-    while tally.total < limit:
+    while tally.total < limit and not stop():
         now = now_utc()
         token, ids = claim(session, now, batch)
         if not ids:
             break
         for notification_id in ids:
+            if stop():
+                release(session, token)
+                return tally
+            if not still_mine(session, notification_id, token):
+                continue
             row = session.get(Notification, notification_id)
             if row is None or row.claim_token != token:
                 continue
-            outcome = deliver_one(session, row, backend, policy, now)
+            outcome = deliver_one(session, row, backend, policy, now_utc())
             session.commit()
             setattr(tally, outcome, getattr(tally, outcome) + 1)
             log.info("Outbox row %s (%s): %s", row.id, row.kind.value, outcome)

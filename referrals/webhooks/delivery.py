@@ -60,13 +60,17 @@ def post(session: Session, row: Notification) -> str:
     event_id = json.loads(body).get("id", f"notification-{row.id}")
     headers = headers_for(client.webhook_secret, event_id, body, int(time.time()))
     try:
+        # Only the status is needed: the answer's body is never read (a system sending
+        # a large or slow one cannot hold the sender, or fill its memory).
         answer = requests.post(
             client.webhook_url,
             data=body,
             headers=headers,
             timeout=current_app.config.get("WEBHOOK_TIMEOUT", 10.0),
             allow_redirects=False,
+            stream=True,
         )
+        answer.close()
     except requests.RequestException as exc:
         raise DeliveryError(f"Could not reach {client.webhook_url}: {exc}") from exc
     if 200 <= answer.status_code < 300:
