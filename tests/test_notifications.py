@@ -646,3 +646,31 @@ def test_a_closing_message_never_says_why_the_referral_closed(app, session, peop
     text = f"{message.subject}\n{message.body}".lower()
     assert referral.reference.lower() in text and "closed" in text
     assert "died" not in text and "death" not in text
+
+
+def test_a_new_referral_nobody_can_be_told_of_is_shown_to_administrators(
+    app, client, session, people, clock
+):
+    """An organisation with no referral inbox and no active staff: the message is kept
+    as failed, with what to do, where administrators look."""
+    lonely = make_organisation(session, "Quiet Trust")
+    service = make_service(session, organisation=lonely, name="Quiet Service")
+    referral = make_referral(session, service=service, referrer=people["custody"])
+    session.add(
+        Notification(
+            kind=Kind.NEW_REFERRAL,
+            referral=referral,
+            organisation_id=lonely.id,
+            payload="{}",
+            next_attempt_at=clock.at,
+        )
+    )
+    session.commit()
+    deliver(app)
+    [row] = rows(session, kind=Kind.NEW_REFERRAL)
+    assert row.status == Status.FAILED and "no referral inbox and no active staff" in (
+        row.last_error or ""
+    )
+    sign_in(client, "admin@t.example")
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert referral.reference in page and "Quiet Trust has no referral inbox" in page

@@ -48,6 +48,11 @@ class NotSent(Exception):
     """The message should not be sent after all; the text says why (shown to admins)."""
 
 
+class NoOneToTell(Exception):
+    """A message the service must have has nobody to go to: kept as failed, with why,
+    for administrators to put right and send again (at /admin/outbox)."""
+
+
 class SplitPerStaff(Exception):
     """The row is for an organisation without an inbox: one message per member of staff."""
 
@@ -98,9 +103,9 @@ def recipient(session: Session, row: Notification) -> str:
             )
         )
         if not staff:
-            raise NotSent(
+            raise NoOneToTell(
                 f"{row.organisation.name} has no referral inbox and no active staff: set a "
-                "referral inbox on its services or on the organisation."
+                "referral inbox on its services or on the organisation, then send it again."
             )
         raise SplitPerStaff(staff)
     raise NotSent("The message has no recipient.")

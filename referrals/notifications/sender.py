@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from ..clock import now_utc
 from .backends import Backend, DeliveryError
 from .kinds import Kind, Status
-from .messages import NotSent, SplitPerStaff, compose
+from .messages import NoOneToTell, NotSent, SplitPerStaff, compose
 from .models import Notification
 
 log = logging.getLogger("referrals.notifications")
@@ -164,6 +164,8 @@ def deliver_one(
         row.status, row.sent_at, row.last_error = Status.SENT, now_utc(), None
     except NotSent as reason:
         row.status, row.last_error, outcome = Status.CANCELLED, str(reason)[:500], "not_sent"
+    except NoOneToTell as reason:
+        row.status, row.last_error, outcome = Status.FAILED, str(reason)[:500], "failed"
     except SplitPerStaff as split:
         _split(session, row, split.users)
         outcome = "not_sent"
