@@ -423,3 +423,22 @@ def test_a_system_answering_with_a_huge_slow_body_holds_the_sender_no_time(
     send(app)
     assert time.monotonic() - started < 5
     assert {r.status for r in webhook_rows(session)} == {Status.SENT}
+
+
+def test_an_event_queued_before_a_systems_scope_changed_is_not_sent_to_it(
+    app, client, session, world, clock
+):
+    """An administrator moved the custody system to other suites: events waiting for it
+    about its former suite's referrals are not sent."""
+    west = world["receivers"]["west"].start()
+    world["receivers"]["trust"].start()
+    make_and_accept(client, world)
+    system = session.scalar(sa.select(ApiClient).where(ApiClient.webhook_url == west.url))
+    system.suites = [suite(session, "ABD-KB")]
+    session.commit()
+    send(app)
+    assert west.received == []
+    assert len(world["receivers"]["trust"].delivered) == 2
+    mine = [r for r in webhook_rows(session) if r.api_client_id == system.id]
+    assert mine and all(r.status == Status.CANCELLED for r in mine)
+    assert all("no longer covers this referral" in r.last_error for r in mine)

@@ -13,10 +13,13 @@ import json
 import time
 
 import requests
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from ..api.clients import client_scope
 from ..api.models import ApiClient
+from ..models import Referral
 from ..notifications.backends import DeliveryError
 from ..notifications.messages import NotSent, external_url
 from ..notifications.models import Notification
@@ -56,6 +59,8 @@ def post(session: Session, row: Notification) -> str:
         raise NotSent(f"{client.name} was revoked.")
     if not client.webhook_url or not client.webhook_secret:
         raise NotSent(f"{client.name} no longer has a webhook address.")
+    if row.referral_id is not None and not _in_scope(session, client, row.referral_id):
+        raise NotSent(f"{client.name} no longer covers this referral (its scope changed).")
     body = body_for(row)
     event_id = json.loads(body).get("id", f"notification-{row.id}")
     headers = headers_for(client.webhook_secret, event_id, body, int(time.time()))
@@ -84,3 +89,10 @@ def post(session: Session, row: Notification) -> str:
         f"{client.webhook_url} answered {answer.status_code}.",
         permanent=answer.status_code == 410,
     )
+
+
+def _in_scope(session: Session, client: ApiClient, referral_id: int) -> bool:
+    """Whether the system may still see the referral: its scope may have changed since
+    the event was queued (an administrator moved it to other suites)."""
+    found = sa.select(Referral.id).where(Referral.id == referral_id, client_scope(client))
+    return session.scalar(found) is not None
