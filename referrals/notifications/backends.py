@@ -3,8 +3,8 @@
 Each ``send`` returns the backend's id for the message, or raises ``DeliveryError``:
 ``permanent`` when trying again cannot help (the address or the message was refused),
 otherwise the sender tries again later. Every attempt for one outbox row carries the
-same reference (the SMTP Message-ID, Notify's ``reference``), so a receiver can tell a
-repeat from a new message.
+same reference (the SMTP Message-ID, Notify's ``reference``), so a repeat can be told
+from a new message by whoever looks (few inboxes, and not Notify, drop it themselves).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@
   taken it since: a batch slow enough to outlast its lease sends nothing twice. A
   stopping sender finishes the message in hand and gives the rest of its batch back.
 - A sender that dies mid-batch leaves its rows claimed until the lease ends; another
-  sender then takes them. A message may then be delivered again, with the same
-  Message-ID or Notify reference, so receivers can drop the repeat.
+  sender then takes them. The message in hand when it died may then be delivered
+  again, with the same Message-ID or Notify reference (most inboxes show both; a
+  webhook's receiver drops the repeat by its event id).
 - Webhooks (``webhooks/``) are outbox rows too: posted to the system's own address with
   the same event id on every attempt, retried, failed and retried by administrators
   exactly like messages.
