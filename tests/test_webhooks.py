@@ -255,21 +255,31 @@ def test_system_down_then_up_loses_nothing_and_sends_nothing_twice(
     trust.start()
     for n in range(3):
         make_and_accept(client, world, n)
-    # The custody system is down: its six events wait; the provider's arrive.
+    # The custody system is down: its six events wait, tried once for all of them (a
+    # system that does not answer costs a pass one wait); the provider's arrive.
     send(app)
     assert len(trust.delivered) == 6
     waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
-    assert len(waiting) == 6 and all("Could not reach" in r.last_error for r in waiting)
+    assert len(waiting) == 6 and "Could not reach" in waiting[0].last_error
+    assert all("did not take an earlier event" in r.last_error for r in waiting[1:])
+    assert len({r.next_attempt_at for r in waiting}) == 1
     clock.advance(seconds=30)
     send(app)
-    assert [r.attempts for r in webhook_rows(session) if r.status == Status.PENDING] == [1] * 6
+    assert [r.attempts for r in webhook_rows(session) if r.status == Status.PENDING] == [
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]
     # It comes back answering 503 for a while: still waiting, with what it said.
     west.status = 503
     west.start()
     clock.advance(minutes=2)
     send(app)
     waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
-    assert len(waiting) == 6 and all("answered 503" in r.last_error for r in waiting)
+    assert len(waiting) == 6 and "answered 503" in waiting[0].last_error
     west.status = 200
     clock.advance(minutes=5)
     send(app)
@@ -442,3 +452,29 @@ def test_an_event_queued_before_a_systems_scope_changed_is_not_sent_to_it(
     mine = [r for r in webhook_rows(session) if r.api_client_id == system.id]
     assert mine and all(r.status == Status.CANCELLED for r in mine)
     assert all("no longer covers this referral" in r.last_error for r in mine)
+
+
+def test_a_system_that_never_answers_costs_a_pass_one_wait_not_one_per_event(
+    app, client, session, world, clock
+):
+    """It takes the connection and says nothing: its first event waits out the timeout,
+    its others wait with it, and the provider's events are not held behind them."""
+    import socket
+
+    app.config["WEBHOOK_TIMEOUT"] = 1.0
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", world["receivers"]["west"].port))
+    hung.listen(32)  # the system's address takes connections and never answers
+    trust = world["receivers"]["trust"].start()
+    try:
+        for n in range(4):
+            make_and_accept(client, world, n)
+        started = time.monotonic()
+        send(app)
+        took = time.monotonic() - started
+    finally:
+        hung.close()
+    assert took < 4, took  # one timeout of 1 s, not eight
+    assert len(trust.delivered) == 8
+    waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
+    assert len(waiting) == 8 and sum(r.attempts for r in waiting) == 1

@@ -19,7 +19,9 @@
   webhook's receiver drops the repeat by its event id).
 - Webhooks (``webhooks/``) are outbox rows too: posted to the system's own address with
   the same event id on every attempt, retried, failed and retried by administrators
-  exactly like messages.
+  exactly like messages. When a system fails to take one, its other events wait with it
+  until its next attempt: a system that hangs costs each pass one timeout, not one per
+  event, and the email behind them is not held up.
 """
 
 from __future__ import annotations
@@ -222,6 +224,9 @@ def deliver_due(
     """Deliver everything due now, a batch at a time; each row is committed on its own.
     When ``stop`` says so, the message in hand is finished and the rest given back."""
     tally = Tally()
+    # Systems whose webhook failed in this pass, and when their events are next due: a
+    # system that does not answer costs the pass one wait, not one per waiting event.
+    waiting_systems: dict[int, dt.datetime] = {}
     while tally.total < limit and not stop():
         now = now_utc()
         token, ids = claim(session, now, batch)
@@ -236,11 +241,26 @@ def deliver_due(
             row = session.get(Notification, notification_id)
             if row is None or row.claim_token != token:
                 continue
+            if row.api_client_id in waiting_systems:
+                _wait_with_its_system(row, waiting_systems[row.api_client_id])
+                session.commit()
+                tally.retrying += 1
+                continue
             outcome = deliver_one(session, row, backend, policy, now_utc())
+            if outcome == "retrying" and row.api_client_id is not None:
+                waiting_systems[row.api_client_id] = row.next_attempt_at
             session.commit()
             setattr(tally, outcome, getattr(tally, outcome) + 1)
             log.info("Outbox row %s (%s): %s", row.id, row.kind.value, outcome)
     return tally
+
+
+def _wait_with_its_system(row: Notification, due: dt.datetime) -> None:
+    """Not tried now: its system failed to take an earlier event in this pass. It is due
+    again with that event, and the try it was not given is not counted."""
+    row.next_attempt_at = due
+    row.claim_token = row.claimed_until = None
+    row.last_error = "Waiting: the system did not take an earlier event; tried again with it."
 
 
 def retry(session: Session, notification_ids: list[int] | None = None) -> int:
