@@ -546,3 +546,12 @@ def test_an_erased_persons_fhir_referral_names_no_identifier(client, session, wo
     subjects = [r["subject"] for r in resources if "subject" in r]
     subjects += [r["for"] for r in resources if "for" in r]
     assert subjects and all(s == {"display": "Custody record (erased)"} for s in subjects)
+
+
+def test_bad_tokens_sent_over_and_over_write_one_audit_row_a_minute(client, session, world):
+    for _ in range(20):
+        assert client.get("/api/v1/referrals", headers=bearer("rpk_ABCDEFGH_x")).status_code == 401
+    refused = session.scalars(
+        sa.select(AuditEvent.detail).where(AuditEvent.action == "api_token_refused")
+    ).all()
+    assert [json.loads(d)["reason"] for d in refused] == ["unknown"]

@@ -10,7 +10,8 @@ from functools import wraps
 
 from flask import g, request
 
-from ..audit import record
+from .. import rate_limits
+from ..audit import client_ip, record
 from ..choices import Role
 from ..clock import now_utc
 from ..extensions import db
@@ -36,6 +37,17 @@ def current_client() -> ApiClient:
 REFERRAL_ROLES = (Role.CUSTODY, Role.PROVIDER)
 
 
+REFUSALS_RECORDED_EVERY = 60  # seconds: one audit row per address and reason
+
+
+def _first_refusal_this_minute(reason: str) -> bool:
+    """Whether this is the first token refused for ``reason`` from this address in the
+    minute: only that one is written to the audit log, so that a client sending bad
+    tokens over and over cannot fill it."""
+    key = rate_limits.counter_key("api-token-refused", reason, client_ip() or "")
+    return rate_limits.hit(db.session.connection(), key, REFUSALS_RECORDED_EVERY) == 1
+
+
 def client_required(*roles: Role) -> Callable:
     """Only registered systems of one of ``roles`` (by default: the referral systems) may
     call the view."""
@@ -48,14 +60,14 @@ def client_required(*roles: Role) -> Callable:
                 db.session, bearer_token(request.headers.get("Authorization"))
             )
             if isinstance(found, Refusal):
-                if found.reason != "missing":
+                if found.reason != "missing" and _first_refusal_this_minute(found.reason):
                     record(
                         "api_token_refused",
                         object_type="api_clients",
                         actor="API client",
                         detail={"reason": found.reason, "prefix": found.prefix},
                     )
-                    db.session.commit()
+                db.session.commit()
                 raise ApiError(401, MESSAGES[found.reason], headers=CHALLENGE)
             if found.role not in roles:
                 raise ApiError(403, "This system's role cannot do that.")
