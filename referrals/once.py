@@ -28,6 +28,7 @@ from .clock import now_utc
 from .models import FormSubmission
 
 KEEP = dt.timedelta(days=1)
+TOKEN_LENGTH = 64  # the longest token kept (the columns' length); ours are 32
 
 
 def new_token() -> str:
@@ -37,11 +38,11 @@ def new_token() -> str:
 class OnceForm(FlaskForm):
     """A form with a one-time token: a fresh one on the blank form, the posted one after."""
 
-    form_token = HiddenField(validators=[Length(max=64)])
+    form_token = HiddenField(validators=[Length(max=TOKEN_LENGTH)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.form_token.data or len(self.form_token.data) > 64:
+        if not self.form_token.data or len(self.form_token.data) > TOKEN_LENGTH:
             self.form_token.data = new_token()
 
 

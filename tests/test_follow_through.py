@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from .factories import (
     make_user,
     suite,
 )
+from .tabs import post_at_once, tabs
 from .test_auth import sign_in
 from .test_notifications import Clock
 from .test_referrals import referral_form
@@ -528,26 +528,9 @@ def test_a_contact_changed_by_a_colleague_while_its_referral_is_saved_keeps_the_
 
 def test_ten_parallel_posts_of_one_form_make_one_referral(app, session, people):
     # One officer's signed-in session, the same form sent from ten tabs at once.
-    first = app.test_client()
-    sign_in(first, "c@t.example")
-    clients = [first]
-    for _ in range(9):
-        client = app.test_client()
-        client.set_cookie("session", first.get_cookie("session").value)
-        clients.append(client)
+    clients = tabs(app, "c@t.example", 10)
     data = new_form(clients[0], people["service"].id)
-    barrier = threading.Barrier(10)
-    answers = []
-
-    def post(client):
-        barrier.wait()
-        answers.append(client.post("/referrals/new", data=data))
-
-    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = post_at_once(clients, "/referrals/new", data)
     assert [a.status_code for a in answers] == [302] * 10
     assert len({a.location for a in answers}) == 1
     assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1

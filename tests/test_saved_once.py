@@ -5,7 +5,6 @@ is answered as the first was and saves nothing."""
 
 import datetime as dt
 import re
-import threading
 
 import sqlalchemy as sa
 
@@ -15,6 +14,7 @@ from referrals.notifications.models import Notification
 from referrals.privacy.purge import run_scheduled_purge
 from referrals.tracking.models import ContactAttempt, ReferralUpdate
 
+from .tabs import post_at_once, tabs
 from .test_auth import sign_in
 from .test_contacts import batch, contact_form, row
 from .test_contacts import people as contact_people  # noqa: F401 - a fixture
@@ -109,26 +109,11 @@ def test_one_contact_form_sent_from_several_tabs_at_once_is_saved_once(
     session,
     contact_people,  # noqa: F811
 ):
-    first = app.test_client()
-    sign_in(first, "c@t.example")
-    clients = [first]
-    for _ in range(5):
-        other = app.test_client()
-        other.set_cookie("session", first.get_cookie("session").value)
-        clients.append(other)
-    data = contact_form(form_token=token_in(first.get("/contacts/new").get_data(as_text=True)))
-    barrier = threading.Barrier(len(clients))
-    answers = []
-
-    def post(client):
-        barrier.wait()
-        answers.append(client.post("/contacts/new", data=data))
-
-    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    clients = tabs(app, "c@t.example", 6)
+    data = contact_form(
+        form_token=token_in(clients[0].get("/contacts/new").get_data(as_text=True))
+    )
+    answers = post_at_once(clients, "/contacts/new", data)
     assert [a.status_code for a in answers] == [302] * len(clients)
     assert count(session, CustodyContact) == 1
 

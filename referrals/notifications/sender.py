@@ -239,8 +239,6 @@ def deliver_due(
             if not still_mine(session, notification_id, token):
                 continue
             row = session.get(Notification, notification_id)
-            if row is None or row.claim_token != token:
-                continue
             if row.api_client_id in waiting_systems:
                 _wait_with_its_system(row, waiting_systems[row.api_client_id])
                 session.commit()

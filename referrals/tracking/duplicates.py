@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,13 +25,6 @@ from ..encryption import keyring
 from ..models import Referral
 
 DUPLICATE_WINDOW_DAYS = 28
-
-
-TOKEN_LENGTH = 64  # the longest token the referrals' column holds (ours are 32)
-
-
-def new_form_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def made_with_token(session: Session, token: str | None, custody_suite_id: int) -> Referral | None:

@@ -44,9 +44,10 @@ from ..models import (
     User,
 )
 from ..notifications.outbox import announce_new_referral
+from ..once import TOKEN_LENGTH, new_token
 from ..postcodes import normalise_district
 from ..webhooks.events import listening_column, remember
-from .duplicates import TOKEN_LENGTH, earlier_referrals, made_with_token, new_form_token
+from .duplicates import earlier_referrals, made_with_token
 from .form_lookups import form_lookups
 from .forms import ReferralForm
 from .referral_checks import check_referral, unknown_district
@@ -212,7 +213,7 @@ class ReferralMaker:
         """A fresh form, for a chosen service or with suggestions, and filled in from
         the contact it comes from when there is one."""
         self.form.consent_date.data = self.today
-        self.form.form_token.data = new_form_token()
+        self.form.form_token.data = new_token()
         if contact_id:
             self._attach_contact(contact_id)
             if self.contact is not None:
@@ -251,7 +252,7 @@ class ReferralMaker:
         token = self.form.form_token.data
         if not token or len(token) > TOKEN_LENGTH:  # none, or not one the form was given
             token = None
-            self.form.form_token.data = new_form_token()
+            self.form.form_token.data = new_token()
         valid = self.form.validate()
         self._keep_service()
         self._keep_contact()
