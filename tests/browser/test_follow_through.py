@@ -63,8 +63,13 @@ def test_the_phone_box_appears_as_soon_as_a_phone_call_is_chosen(open_session):
     session.watch.assert_clean()
 
 
-def test_the_slip_prints_on_one_a5_page(open_session):
-    session = open_session("custody@demo.test")
+def _printed_pages(page) -> tuple[int, re.Match | None]:
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf)), box
+
+
+def _open_a_slip(session) -> None:
     page = session.page
     session.goto("/referrals")
     page.get_by_role("link", name=re.compile(r"^RP-")).first.click()
@@ -73,10 +78,28 @@ def test_the_slip_prints_on_one_a5_page(open_session):
         page.get_by_role("heading", level=1, name=re.compile("^Your referral to"))
     ).to_be_visible()
     expect(page.locator(".slip-qr svg")).to_be_visible()
-    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
-    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def test_the_slip_prints_on_one_a5_page(open_session):
+    session = open_session("custody@demo.test")
+    _open_a_slip(session)
+    session.page.wait_for_load_state("load")
+    pages, box = _printed_pages(session.page)
     assert pages == 1, f"the slip printed on {pages} pages"
     # A5 is 420 x 595 points.
-    box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert box and abs(float(box[1]) - 420) < 1 and abs(float(box[2]) - 595) < 1, box
+    session.watch.assert_clean()
+
+
+def test_the_slip_fits_before_the_print_stylesheet_arrives(open_session):
+    """The site's print stylesheet loads after the page shows; someone who prints at once
+    still gets the slip alone on one page, without the site's header and footer."""
+    session = open_session("custody@demo.test")
+    session.page.route(
+        re.compile(r"/static/css/print(\.[0-9a-f]+)?\.css"),
+        lambda route: route.fulfill(status=200, content_type="text/css", body=""),
+    )
+    _open_a_slip(session)
+    pages, _ = _printed_pages(session.page)
+    assert pages == 1, f"the slip printed on {pages} pages"
     session.watch.assert_clean()
