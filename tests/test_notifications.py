@@ -124,6 +124,8 @@ def rows(session, **where) -> list[Notification]:
 
 def make_referral_through_the_form(client, people, **changes) -> None:
     sign_in(client, "officer@police.example")
+    # The consent was given on the day the app's clock reads, not the machine's.
+    changes.setdefault("consent_date", NOON.date().isoformat())
     response = client.post("/referrals/new", data=referral_form(people["service"].id, **changes))
     assert response.status_code == 302, response.get_data(as_text=True)
     client.post("/logout")
