@@ -245,3 +245,67 @@ def test_other_organisations_and_custody_cannot_record_outcomes(client, session,
     sign_in(client, "c@t.example")
     assert post(client, referral, "retention", "retained").status_code == 403
     assert fresh(session, referral).retention_outcome is None
+
+
+def undo(client, session, referral):
+    version = fresh(session, referral).version
+    return client.post(f"/referrals/{referral.id}/undo", data={"version": str(version)})
+
+
+def test_undoing_an_outcome_takes_back_that_outcome_and_nothing_before_it(client, session, people):
+    referral = started(session, people, 90)
+    began = referral.treatment_started_on
+    sign_in(client, "p@t.example")
+    post(client, referral, "retention", "retained")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "You recorded “12-week check: still in treatment”" in page
+    assert "Undo “12-week check: still in treatment”" in page
+    assert "12-week check: still in treatment" in client.get("/worklist").get_data(as_text=True)
+    assert undo(client, session, referral).status_code == 302
+    referral = fresh(session, referral)
+    assert referral.status == "treatment_started" and referral.treatment_started_on == began
+    assert referral.retention_outcome is None and referral.retention_outcome_on is None
+    assert referral.reference in worklist(client)  # the check is asked again
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "Undone: 12-week check: still in treatment" in page
+    # Then the stage before it can still be undone, and only then is the start cleared.
+    assert "Undo “Treatment started”" not in page  # that change was not this user's
+
+
+def test_undoing_an_outcome_that_closed_the_referral_reopens_it_where_it_was(
+    client, session, people
+):
+    referral = started(session, people, 90)
+    began = referral.treatment_started_on
+    sign_in(client, "p@t.example")
+    post(client, referral, "retention", "completed")
+    assert fresh(session, referral).status == "closed"
+    assert undo(client, session, referral).status_code == 302
+    referral = fresh(session, referral)
+    assert referral.status == "treatment_started" and referral.treatment_started_on == began
+    assert referral.closed_on is None and referral.close_reason is None
+    assert referral.retention_outcome is None
+    assert referral.reference in worklist(client)
+
+
+def test_undoing_a_test_taken_keeps_the_offer_made_before_it(client, session, people):
+    referral = started(session, people, 20, needs="treatment,bbv")
+    began = referral.treatment_started_on
+    offered_on = TODAY - dt.timedelta(days=3)
+    sign_in(client, "p@t.example")
+    post(client, referral, "bbv", "offered", on=offered_on)
+    post(client, fresh(session, referral), "bbv", "taken")
+    assert fresh(session, referral).bbv_test_taken_on == TODAY
+    assert undo(client, session, referral).status_code == 302
+    referral = fresh(session, referral)
+    assert referral.bbv_test_taken_on is None and referral.bbv_test_offered_on == offered_on
+    assert undo(client, session, referral).status_code == 302
+    referral = fresh(session, referral)
+    assert referral.bbv_test_offered_on is None
+    assert referral.status == "treatment_started" and referral.treatment_started_on == began
+    # A test taken with no offer before it takes the offer's date with it when undone.
+    post(client, referral, "bbv", "taken")
+    assert fresh(session, referral).bbv_test_offered_on == TODAY
+    assert undo(client, session, referral).status_code == 302
+    referral = fresh(session, referral)
+    assert referral.bbv_test_offered_on is None and referral.bbv_test_taken_on is None

@@ -20,7 +20,7 @@ from .forms import (
     VersionForm,
     transition_form,
 )
-from .lifecycle import last_change, undo_problem
+from .lifecycle import change_label, last_change, undo_problem
 from .loading import passed_on_from
 from .scope import reference_in_scope
 
@@ -71,10 +71,11 @@ def detail_page(
             attempt_form.attempted_on.data = today_local()
     if is_open and current_user.role in (Role.CUSTODY, Role.ADMIN):
         update_form = failed_form if failed == "update" else UpdateForm(formdata=None)
-    undo_form = None
+    undo_form = undo_event = None
     if undo_problem(referral, current_user, now_utc()) is None:
         undo_form = VersionForm(formdata=None)
         undo_form.version.data = referral.version
+        undo_event = last_change(referral)
     # Only passing a referral on links a new one to it, and that closes it as "referred
     # on" for good (it cannot be undone or reopened): other referrals need not look.
     passed_on_to = []
@@ -93,7 +94,14 @@ def detail_page(
             attempt_form=attempt_form,
             update_form=update_form,
             undo_form=undo_form,
-            undo_event=last_change(referral) if undo_form else None,
+            undo_event=undo_event,
+            undo_label=change_label(undo_event) if undo_event else None,
+            # What each undo took back, in the words it was recorded in.
+            undone_labels={
+                e.id: change_label(e)
+                for e in referral.events
+                if any(u.undoes_event_id == e.id for u in referral.events)
+            },
             can_refer_on=is_open,
             passed_on_to=passed_on_to,
             duplicate_of=reference_in_scope(

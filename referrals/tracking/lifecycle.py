@@ -16,9 +16,11 @@ referrer hears of it through the outbox (in the same transaction).
 
 Two more changes live here: closing as "referred on" (only by passing the referral on,
 ``refer_on.py``), and undo: the person who made the last status change may take it
-back within 15 minutes. The undo is an event of its own; the referral's status and
-stage columns go back exactly to what they were before the change, so the measures,
-which read those columns, count the referral as if the change had never been made.
+back within 15 minutes; an outcome recorded after treatment starts is a change too, and
+its undo takes back that outcome only. The undo is an event of its own; the referral's
+status and stage columns go back exactly to what they were before the change, so the
+measures, which read those columns, count the referral as if the change had never been
+made.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from .actions import (
 from .outcomes import (
     OUTCOME_CHOICES,
     OUTCOME_TITLES,
+    outcome_label,
     outcomes_open,
     retention_due_on,
     why_not_open,
@@ -314,8 +317,16 @@ def undo(
     if problem:
         raise TransitionError(problem)
     event = last_change(referral)
-    for column in STAGE_COLUMNS[event.to_status]:
-        setattr(referral, column, None)
+    outcome = _outcome_of(event)
+    if outcome is not None:
+        _take_back_outcome(referral, event, *outcome)
+        closed = event.to_status != event.from_status
+        if closed:
+            referral.closed_on = referral.close_reason = None
+    else:
+        closed = True
+        for column in STAGE_COLUMNS[event.to_status]:
+            setattr(referral, column, None)
     referral.status = event.from_status
     undo_event = ReferralEvent(
         referral=referral,
@@ -324,13 +335,50 @@ def undo(
         to_status=event.from_status,
         event_date=today,
         reason=UNDO_REASON,
-        note=f"Undid “{event.to_status.label}”, recorded by mistake.",
+        note=f"Undid “{change_label(event)}”, recorded by mistake.",
         undoes_event_id=event.id,
         at=now,
     )
     session.add(undo_event)
-    withdraw_status_message(session, referral.id, event.to_status.value)
+    if closed:  # only a change of status was announced to the referrer
+        withdraw_status_message(session, referral.id, event.to_status.value)
     return undo_event
+
+
+def change_label(event) -> str:
+    """A change as the user recorded it: "Accepted", or an outcome after treatment
+    starts ("12-week check: still in treatment")."""
+    return outcome_label(event.reason) or event.to_status.label
+
+
+def _outcome_of(event) -> tuple[str, str] | None:
+    """The (kind, value) of an outcome event recorded after treatment started."""
+    if outcome_label(event.reason) is None:
+        return None
+    kind, _, value = event.reason.partition(":")
+    return kind, value
+
+
+def _take_back_outcome(referral: Referral, event: ReferralEvent, kind: str, value: str) -> None:
+    """Clear what recording the outcome ``event`` set, leaving the stages before it."""
+    if kind == "retention":
+        referral.retention_outcome = referral.retention_outcome_on = None
+    elif kind == "diversion":
+        referral.diversion_outcome = referral.diversion_outcome_on = None
+    else:
+        if value == BbvTesting.TAKEN:
+            referral.bbv_test_taken_on = None
+        # The offer's date stays when an earlier testing outcome (still in force) set it.
+        undone = {e.undoes_event_id for e in referral.events if e.undoes_event_id}
+        earlier = any(
+            e.id != event.id
+            and e.id not in undone
+            and e.id < event.id
+            and (e.reason or "").startswith("bbv:")
+            for e in referral.events
+        )
+        if not earlier:
+            referral.bbv_test_offered_on = None
 
 
 # -- After treatment starts: the 12-week check, diversion, blood-borne virus testing ------

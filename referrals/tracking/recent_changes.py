@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from ..choices import ReferralStatus
 from ..models import Referral, ReferralEvent, User
-from ..templating import format_datetime, label
-from .lifecycle import UNDO_REASON, UNDO_WINDOW, last_change, undo_problem
+from ..templating import format_datetime
+from .lifecycle import UNDO_REASON, UNDO_WINDOW, change_label, last_change, undo_problem
 from .scope import scope_clause, scope_shape
 
 
@@ -123,7 +123,7 @@ def recent_changes(
                 referral.id,
                 referral.reference,
                 referral.version,
-                label(event.to_status).lower(),
+                change_label(event).lower(),
                 format_datetime(event.at),
                 undo_url.replace("{id}", str(referral.id)),
             )
