@@ -202,6 +202,56 @@ def test_no_fixed_abode_with_a_chosen_council(client, session, people):
     assert referral.postcode_district is None and referral.council_area.name == "Fife"
 
 
+def _council_name(session, council_id: str) -> str:
+    return session.scalar(
+        sa.text("SELECT name FROM council_areas WHERE id = :id"), {"id": council_id}
+    )
+
+
+def _shown_council(html: str) -> tuple[str, str]:
+    """The council the form shows as chosen, and the district it says it was filled from."""
+    select = re.search(r'<select[^>]*id="council_area_id".*?</select>', html, re.S)[0]
+    chosen = re.search(
+        r'<option[^>]*selected[^>]*value="(\d+)"|<option[^>]*value="(\d+)"[^>]*selected', select
+    )
+    filled = re.search(
+        r'id="council_filled_for"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*id="council_filled_for"',
+        html,
+    )
+    return next(g for g in chosen.groups() if g), next((g for g in filled.groups() if g), "")
+
+
+def test_a_corrected_district_fills_the_council_in_again(client, session, people):
+    """The form came back for another mistake with the council filled in from G31; the
+    officer then corrects the district: the council follows it, not the first guess."""
+    sign_in(client, "c@t.example")
+    service = people["service"].id
+    first = client.post("/referrals/new", data=referral_form(service, contact_phone=""))
+    assert first.status_code == 400
+    council, filled_for = _shown_council(first.get_data(as_text=True))
+    assert _council_name(session, council) == "Glasgow City" and filled_for == "G31"
+    again = referral_form(
+        service, postcode_district="EH6", council_area_id=council, council_filled_for=filled_for
+    )
+    assert client.post("/referrals/new", data=again).status_code == 302
+    referral = session.scalar(sa.select(Referral))
+    assert referral.postcode_district == "EH6"
+    assert referral.council_area.name == "City of Edinburgh"
+
+
+def test_a_council_the_officer_chose_is_kept_when_the_district_changes(client, session, people):
+    sign_in(client, "c@t.example")
+    fife = str(session.scalar(sa.text("SELECT id FROM council_areas WHERE name = 'Fife'")))
+    data = referral_form(
+        people["service"].id,
+        postcode_district="EH6",
+        council_area_id=fife,
+        council_filled_for="G31",
+    )
+    assert client.post("/referrals/new", data=data).status_code == 302
+    assert session.scalar(sa.select(Referral)).council_area.name == "Fife"
+
+
 def test_self_presenting_needs_no_contact_details(client, session, people):
     sign_in(client, "c@t.example")
     response = client.post(

@@ -88,6 +88,9 @@ class ReferralForm(FlaskForm):
     council_area_id = SelectField(
         "Council area of residence", choices=[], coerce=str, validators=[Optional()]
     )
+    # The district the council above was filled in from, while nobody has changed it: a
+    # corrected district then fills it in again.
+    council_filled_for = HiddenField()
     pathway = RadioField(
         "Pathway",
         choices=options(Pathway.choices()),

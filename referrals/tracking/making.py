@@ -236,6 +236,7 @@ class ReferralMaker:
         council = self._council_of(district) if district else None
         if council is not None:
             self.form.council_area_id.data = council
+            self.form.council_filled_for.data = district
             self.form.postcode_district.data = district
         elif district or (self.form.postcode_district.data or "").strip():
             self.form.postcode_district.errors.append(unknown_district())

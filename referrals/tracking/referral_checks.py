@@ -95,14 +95,28 @@ def _where(form: ReferralForm, council_of: Callable[[str], str | None]) -> bool:
             valid = False
         else:
             form.postcode_district.data = district
-            if not form.council_area_id.data:
+            if not form.council_area_id.data or _filled_for_another(form, district, council_of):
                 form.council_area_id.data = council
+                form.council_filled_for.data = district
     if not form.council_area_id.data:
         form.council_area_id.errors.append(
             f"Choose the {nation.current().in_sentence('council')} where the person lives."
         )
         valid = False
     return valid
+
+
+def _filled_for_another(
+    form: ReferralForm, district: str, council_of: Callable[[str], str | None]
+) -> bool:
+    """Whether the council was filled in from another district and left as it was: the
+    district has since been corrected, so its council must be too."""
+    filled_for = normalise_district(form.council_filled_for.data or "")
+    return (
+        filled_for is not None
+        and filled_for != district
+        and form.council_area_id.data == council_of(filled_for)
+    )
 
 
 def _contact(form: ReferralForm) -> bool:

@@ -6,17 +6,24 @@
   var districts = JSON.parse(form.getAttribute("data-districts") || "{}");
   var district = document.getElementById("postcode_district");
   var council = document.getElementById("council_area_id");
-  var filledByScript = false;
-  if (!district || !council) { return; }
+  var filledFor = document.getElementById("council_filled_for");
+  if (!district || !council || !filledFor) { return; }
+  function squash(text) { return text.replace(/\s+/g, "").toUpperCase(); }
+  // Filled in from a district (by the server or by this script) and not changed since.
+  var filledByScript = filledFor.value !== "" && districts[squash(filledFor.value)] === council.value;
   function update() {
-    var key = district.value.replace(/\s+/g, "").toUpperCase();
+    var key = squash(district.value);
     if (districts[key] && (council.value === "" || filledByScript)) {
       council.value = districts[key];
+      filledFor.value = key;
       filledByScript = true;
     }
   }
   district.addEventListener("input", update);
-  council.addEventListener("change", function () { filledByScript = false; });
+  council.addEventListener("change", function () {
+    filledByScript = false;
+    filledFor.value = "";
+  });
 })();
 /* Contact details: the phone box appears as soon as "Phone call" or "Text message" is
    chosen, and the name box for the ways that need one. Without this script both show. */

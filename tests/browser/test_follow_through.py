@@ -103,3 +103,25 @@ def test_the_slip_fits_before_the_print_stylesheet_arrives(open_session):
     pages, _ = _printed_pages(session.page)
     assert pages == 1, f"the slip printed on {pages} pages"
     session.watch.assert_clean()
+
+
+def test_the_council_follows_a_corrected_district_after_the_form_comes_back(open_session):
+    session = open_session("custody@demo.test")
+    page = session.page
+    session.goto("/services?q=G34")
+    page.get_by_role("link", name=SERVICE, exact=True).first.click()
+    page.get_by_role("link", name="Refer to this service").click()
+    fill_referral_form(page, "CR/COUNCIL/0001")
+    council = page.get_by_label("Council area of residence")
+    expect(council.locator("option:checked")).to_have_text("Glasgow City")
+    # A phone call with no number: the form comes back, the council filled in from G31.
+    page.get_by_label("Phone call").check()
+    page.get_by_role("button", name="Make the referral").click()
+    expect(page.locator("#contact_phone-error")).to_be_visible()
+    page.get_by_label("Postcode district where the person lives").fill("EH6")
+    expect(council.locator("option:checked")).to_have_text("City of Edinburgh")
+    # A council the officer chose stays chosen whatever district is typed next.
+    council.select_option(label="Fife")
+    page.get_by_label("Postcode district where the person lives").fill("G31")
+    expect(council.locator("option:checked")).to_have_text("Fife")
+    session.watch.assert_clean_but_for(400)
