@@ -52,6 +52,15 @@ def _insert(connection: Connection):
 def hit(connection: Connection, key: str, window: float, amount: int = 1) -> int:
     """Add ``amount`` to the counter ``key`` (a window of ``window`` seconds from its
     first hit) and return the count in the current window."""
+    return hit_window(connection, key, window, amount)[0]
+
+
+def hit_window(
+    connection: Connection, key: str, window: float, amount: int = 1
+) -> tuple[int, float]:
+    """``hit``, returning the count and when its window ends. Until the transaction ends,
+    other transactions counting the same key wait for it (on PostgreSQL: the row stays
+    locked), so a check made after the hit sees every attempt made before it."""
     now = time.time()
     c = counters.c
     expired = c.expires_at <= now
@@ -65,12 +74,12 @@ def hit(connection: Connection, key: str, window: float, amount: int = 1) -> int
                 "expires_at": sa.case((expired, now + window), else_=c.expires_at),
             },
         )
-        .returning(c.count)
+        .returning(c.count, c.expires_at)
     )
-    result = connection.execute(statement).scalar_one()
+    result = connection.execute(statement).one()
     if random.random() < SWEEP_CHANCE:
         sweep(connection, now)
-    return result
+    return result.count, result.expires_at
 
 
 def count(connection: Connection, key: str) -> tuple[int, float]:

@@ -2,6 +2,7 @@
 not, and cannot be used to keep someone else out."""
 
 import re
+import threading
 import time
 
 import pytest
@@ -145,3 +146,61 @@ def test_wrong_codes_from_the_app_are_counted_and_start_the_sign_in_again(app, s
     response = client.post("/login/verify", data={"code": "000000"})
     assert response.status_code == 302 and response.location == "/login"
     assert "Signing in is paused" in client.get("/login").get_data(as_text=True)
+
+
+def _all_at_once(app, count: int, send) -> list[int]:
+    """``send(client, n)`` from ``count`` threads released together: guesses sent in
+    parallel, each on its own connection as from separate workers."""
+    gate = threading.Barrier(count)
+    answers: list[int] = [0] * count
+
+    def run(n: int) -> None:
+        client = app.test_client()
+        gate.wait()
+        answers[n] = send(client, n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_guesses_sent_all_at_once_get_no_more_tries_than_one_after_another(app, officer):
+    """Each guess is counted before its password is checked: twelve sent together get
+    the five that twelve sent one by one would get, not twelve."""
+
+    def guess(client, n):
+        return attempt(client, "officer@t.example", f"wrong {n}")[0]
+
+    answers = _all_at_once(app, 12, guess)
+    assert sorted(answers) == [401] * 5 + [429] * 7, answers
+    assert (
+        sign_in(app.test_client(), "officer@t.example", environ_base=ATTACKER).status_code == 429
+    )
+
+
+def test_codes_sent_all_at_once_get_no_more_tries_than_one_after_another(app, officer):
+    first = app.test_client()
+    first.post("/login", data={"email": "officer@t.example", "password": PASSWORD})
+    cookie = first.get_cookie("session").value
+
+    def guess(client, n):
+        client.set_cookie("session", cookie)
+        environ = {"REMOTE_ADDR": f"198.51.100.{n + 20}"}
+        return client.post("/login/verify", data={"code": f"{n:06d}"}, environ_base=environ)
+
+    answers = [r.status_code for r in _all_at_once(app, 12, guess)]
+    assert answers.count(401) == 5 and answers.count(302) == 7, answers
+
+
+def test_signing_in_is_not_counted_against_a_shared_address(app_factory, session):
+    """Officers of a whole station sign in from one address: only failures count."""
+    app = app_factory(SIGN_IN_FAILURES_PER_ADDRESS="3 per hour")
+    for n in range(5):
+        make_user(session, Role.LEAD, email=f"lead{n}@t.example", mfa=False)
+    session.commit()
+    for n in range(5):
+        response = sign_in(app.test_client(), f"lead{n}@t.example", environ_base=OFFICER)
+        assert response.status_code == 302, n

@@ -53,13 +53,14 @@ def _password_ok(form: ConfirmForm) -> bool:
         user.email, client_ip() or "", throttle.devices(request).get(str(user.id))
     )
     connection = db.session.connection()
-    until = throttle.paused_until(connection, keys)
+    until = throttle.reserve(connection, keys)
     if until is not None:
+        db.session.commit()
         form.password.errors.append(paused_message(until))
         return False
     if user.check_password(form.password.data):
+        throttle.refund(connection, keys)
         return True
-    throttle.count_failure(connection, keys)
     record("reauthentication_failed", user)
     db.session.commit()
     form.password.errors.append("That is not your current password.")

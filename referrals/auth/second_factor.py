@@ -41,10 +41,11 @@ def _start_again(message: str):
     return redirect(url_for("auth.login"))
 
 
-def _paused(user) -> object:
-    limit = _mfa_counter()
-    key = rate_limits.counter_key("mfa", str(user.id))
-    return throttle.paused_until(db.session.connection(), [(key, limit)]), key, limit
+def _reserve(user) -> tuple:
+    """Count a code attempt before checking it (see ``throttle.reserve``): when sign-in
+    is paused, and the counter to ``throttle.refund`` if the code is right."""
+    keys = [(rate_limits.counter_key("mfa", str(user.id)), _mfa_counter())]
+    return throttle.reserve(db.session.connection(), keys), keys
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
@@ -59,14 +60,16 @@ def second_factor():
     error, status = None, 200
     if form.validate_on_submit():
         now = now_utc()
-        until, key, limit = _paused(user)
+        until, keys = _reserve(user)
         if until is not None:
             record("sign_in_paused", user, user=user, detail={"reason": "second factor"})
             db.session.commit()
             return _start_again(paused_message(until))
         if mfa.verify(db.session, user, form.code.data, now):
+            throttle.refund(db.session.connection(), keys)
             return complete_sign_in(user, next_url, "app")
         if mfa.use_recovery_code(db.session, user, form.code.data, now):
+            throttle.refund(db.session.connection(), keys)
             left = mfa.recovery_codes_left(db.session, user)
             response = complete_sign_in(user, next_url, "recovery code")
             flash(  # after signing in, which starts a fresh session
@@ -75,7 +78,6 @@ def second_factor():
                 "warning",
             )
             return response
-        throttle.count_failure(db.session.connection(), [(key, limit)])
         record("sign_in_failed", user, user=user, detail={"reason": "wrong code"})
         db.session.commit()
         error, status = (
@@ -99,16 +101,17 @@ def enrol():
     form = CodeForm()
     error, status = None, 200
     if form.validate_on_submit():
-        until, key, limit = _paused(user)
+        until, keys = _reserve(user)
         if until is not None:
+            db.session.commit()
             return _start_again(paused_message(until))
         now = now_utc()
         if mfa.confirm(user, form.code.data, now):
+            throttle.refund(db.session.connection(), keys)
             codes = mfa.new_recovery_codes(db.session, user, now)
             record("mfa_enrolled", user, user=user)
             page = render_template("auth/recovery_codes.html", codes=codes, next=next_url)
             return complete_sign_in(user, next_url, "app (set up now)", page=page)
-        throttle.count_failure(db.session.connection(), [(key, limit)])
         db.session.commit()
         error, status = (
             "That code is not right. Check that the app shows Referral Pathways and enter the "

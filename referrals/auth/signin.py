@@ -1,7 +1,7 @@
 """Checking a password: the same work and the same answer whether or not the account
 exists, is deactivated or is paused by the throttle (``throttle.py``).
 
-Every attempt looks the email up, reads the throttle's counts and checks one password
+Every attempt looks the email up, counts itself in the throttle and checks one password
 hash (a dummy one when there is no account to check, or the attempt is paused), so
 neither the answer nor the time taken tells an account that exists from one that does
 not. A deactivated account with the right password is told the same as a wrong
@@ -58,7 +58,7 @@ def attempt_sign_in(
     device = devices.get(str(user.id)) if user is not None else None
     keys = throttle.counters(email, address or "", device)
     connection = session.connection()
-    until = throttle.paused_until(connection, keys)
+    until = throttle.reserve(connection, keys)  # counted as a failure until it succeeds
     if until is not None:
         check_password_hash(_DUMMY_HASH, password)
         return SignInResult("paused", user, until)
@@ -68,10 +68,10 @@ def attempt_sign_in(
         check_password_hash(_DUMMY_HASH, password)
         right = False
     if right and user.active:
+        throttle.refund(connection, keys)
         throttle.clear_account(connection, email, [address or ""])
         user.last_login_at = now
         return SignInResult("ok", user)
-    throttle.count_failure(connection, keys)
     if user is None:
         return SignInResult("unknown")
     return SignInResult("inactive" if right else "bad", user)

@@ -1,6 +1,7 @@
 """Sign-in throttling that slows guessing but cannot keep anyone out for long.
 
-Failed sign-ins are counted in fixed windows, in the database (``rate_limits.py``), so
+Failed sign-ins are counted in fixed windows (each attempt is counted before it is
+checked, and taken back when it succeeds), in the database (``rate_limits.py``), so
 every worker and machine counts together. Counts are kept for the email as typed,
 whether or not an account has it, so a known and an unknown address get exactly the
 same answers. Three counts:
@@ -78,9 +79,23 @@ def paused_until(connection: Connection, keys: list[tuple[str, Limit]]) -> dt.da
     return dt.datetime.fromtimestamp(until, dt.UTC) if until else None
 
 
-def count_failure(connection: Connection, keys: list[tuple[str, Limit]]) -> None:
+def reserve(connection: Connection, keys: list[tuple[str, Limit]]) -> dt.datetime | None:
+    """Count an attempt before checking it, and say until when sign-in is paused if the
+    attempt is one too many (else ``None``). Counting first means guesses sent at the
+    same moment are each counted before any is checked, so none gets past the limit;
+    an attempt that succeeds is taken back with ``refund``."""
+    until = None
     for key, limit in keys:
-        rate_limits.hit(connection, key, limit.window)
+        count, expires = rate_limits.hit_window(connection, key, limit.window)
+        if count > limit.amount:
+            until = max(until or 0.0, expires)
+    return dt.datetime.fromtimestamp(until, dt.UTC) if until else None
+
+
+def refund(connection: Connection, keys: list[tuple[str, Limit]]) -> None:
+    """Take back the attempt ``reserve`` counted: it succeeded, so it was no failure."""
+    for key, limit in keys:
+        rate_limits.hit(connection, key, limit.window, amount=-1)
 
 
 def clear_account(connection: Connection, email: str, addresses: list[str]) -> None:
