@@ -74,9 +74,37 @@ def test_an_area_lead_may_sign_in_with_a_password_alone_or_add_the_app(client, s
     assert response.status_code == 302 and response.location == "/"
     page = client.get("/settings/sign-in/app").get_data(as_text=True)
     key = setup_key(page)
-    client.post("/settings/sign-in/app", data={"code": pyotp.TOTP(key).now()})
+    assert "Your current password" in page
+    client.post(
+        "/settings/sign-in/app", data={"code": pyotp.TOTP(key).now(), "password": PASSWORD}
+    )
     client.post("/logout")
     assert password_step(client, lead.email).location == "/login/verify"
+
+
+def test_setting_up_an_app_from_the_settings_asks_for_the_password(client, session):
+    """Someone at a computer left signed in cannot add an app of their own (and lock the
+    owner out); after giving the password to move to a new phone, it is not asked again."""
+    lead = accounts(session, enrolled=False)["lead"]
+    session.commit()
+    password_step(client, lead.email)
+    key = setup_key(client.get("/settings/sign-in/app").get_data(as_text=True))
+    code = pyotp.TOTP(key).now()
+    for password, message in (("", "Enter your current password."), ("guess", "not your current")):
+        answer = client.post("/settings/sign-in/app", data={"code": code, "password": password})
+        assert answer.status_code == 400 and message in answer.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, lead.id).totp_enrolled_at is None
+    answer = client.post("/settings/sign-in/app", data={"code": code, "password": PASSWORD})
+    assert answer.status_code == 200 and "recovery" in answer.get_data(as_text=True).lower()
+    # A new phone: the password is given on the settings page, and only there.
+    moved = client.post("/settings/sign-in/app/new", data={"confirm-password": PASSWORD})
+    assert moved.location == "/settings/sign-in/app"
+    page = client.get("/settings/sign-in/app").get_data(as_text=True)
+    assert "Your current password" not in page
+    key = setup_key(page)
+    done = client.post("/settings/sign-in/app", data={"code": pyotp.TOTP(key).now()})
+    assert done.status_code == 200 and "recovery" in done.get_data(as_text=True).lower()
 
 
 def test_a_code_works_once(client, session):

@@ -28,6 +28,23 @@ class ConfirmForm(FlaskForm):
     )
 
 
+class EnrolForm(CodeForm):
+    """Setting the app up from the settings page: the code, and the current password
+    unless it was given a moment ago to set the app up on a new phone."""
+
+    password = PasswordField("Your current password", validators=[Length(max=500)])
+
+
+# Given the password to set the app up on a new phone: the set-up page asks no more.
+ENROL_CONFIRMED = "enrol_confirmed_at"
+ENROL_CONFIRMED_FOR = 600  # seconds
+
+
+def _enrol_confirmed() -> bool:
+    at = session.get(ENROL_CONFIRMED)
+    return isinstance(at, int | float) and 0 <= now_utc().timestamp() - at <= ENROL_CONFIRMED_FOR
+
+
 class ChangePasswordForm(ConfirmForm):
     new_password = PasswordField(
         "New password", validators=[DataRequired("Enter a new password."), Length(max=500)]
@@ -158,6 +175,7 @@ def app_change(what: str):
     if what == "off":
         flash("Signing in no longer asks for a code from the app.", "success")
         return redirect(url_for("auth.account"))
+    session[ENROL_CONFIRMED] = now_utc().timestamp()
     return redirect(url_for("auth.account_enrol"))
 
 
@@ -167,22 +185,30 @@ def account_enrol():
     user = _user()
     if mfa.enrolled(user):
         return redirect(url_for("auth.account"))
-    form = CodeForm()
+    form = EnrolForm()
+    ask_password = not _enrol_confirmed()
     error, status = None, 200
     if form.validate_on_submit():
         now = now_utc()
-        if mfa.confirm(user, form.code.data, now):
+        if ask_password and not form.password.data:
+            form.password.errors.append("Enter your current password.")
+            status = 400
+        elif ask_password and not _password_ok(form):
+            status = 400
+        elif mfa.confirm(user, form.code.data, now):
             codes = mfa.new_recovery_codes(db.session, user, now)
             record("mfa_enrolled", user)
+            session.pop(ENROL_CONFIRMED, None)
             db.session.commit()
             return render_template(
                 "auth/recovery_codes.html", codes=codes, next=url_for("auth.account")
             )
-        error, status = (
-            "That code is not right. Check that the app shows Referral Pathways and enter "
-            "the six digits it shows now.",
-            401,
-        )
+        else:
+            error, status = (
+                "That code is not right. Check that the app shows Referral Pathways and "
+                "enter the six digits it shows now.",
+                401,
+            )
     elif form.is_submitted():
         status = 400
     secret = mfa.start_enrolment(user)
@@ -197,6 +223,7 @@ def account_enrol():
             key=mfa.group_key(secret),
             action=url_for("auth.account_enrol"),
             intro=False,
+            ask_password=ask_password,
         ),
         status,
     )

@@ -132,6 +132,7 @@ def enrol():
             key=mfa.group_key(secret),
             action=url_for("auth.enrol"),
             intro=True,
+            ask_password=False,  # the password was given a moment ago
         ),
         status,
     )
