@@ -396,3 +396,21 @@ def test_sequential_map_scale(client, data):
     sign_in(client, "lead@t.example")
     html = client.get("/reports/map?scale=sequential&measure=referrals").get_data(as_text=True)
     assert "up to" in html and "Value (light to dark)" in html
+
+
+def test_the_median_wait_does_not_say_how_many_started_treatment(client, data):
+    """The count behind a median is the number of treatment starts, which the rates
+    protect; beside every area's median it would give hidden ones away by subtraction."""
+    sign_in(client, "lead@t.example")
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/reports/areas.csv?measure=median_days_to_treatment").get_data(
+                    as_text=True
+                )
+            )
+        )
+    )
+    medians = [r for r in rows if r["measure"] == "median_days_to_treatment"]
+    assert any(r["value"] for r in medians)  # Glasgow's 20 starts give a median
+    assert all(r["denominator"] == "" and r["numerator"] == "" for r in medians)

@@ -75,7 +75,10 @@ def measure_cells(row: Row, measure: str, national: bool) -> list:
     if measure == "median_days_to_treatment":
         wait = row.to_treatment
         value = "" if wait.hidden or not wait.n else wait.median
-        return [value, "", wait.n if not wait.hidden else "", "", "", "", "", "", wait.label or ""]
+        # The number of waits behind the median is the count of treatment starts, which
+        # the rates protect: published beside every median, areas would give away the
+        # hidden ones by subtraction. Only whether there are 10 or more is told.
+        return [value, "", "", "", "", "", "", "", wait.label or ""]
     figure = row.counts["made" if measure == "referrals" else measure]
     if not figure.shown:
         note = figure.label or ("not published for these areas" if figure.missing else "")
