@@ -407,3 +407,26 @@ def test_the_nation_has_the_same_figures_in_every_family(published, session):
             assert len(values) == 1, (code, measure, values)
             compared += 1
     assert compared > 200
+
+
+def test_referral_counts_hidden_are_not_given_back_by_the_contact_figures(published):
+    """A contact whose outcome was a referral is nearly always a referral made, so the
+    referral success rate's numerator is the referral count by another name: it is not
+    shown where protection hides the referral count, or a division's rate minus its
+    councils' counts would give back a council's hidden count."""
+    rows = _harvest(published, _periods(published))
+    counts = {
+        (r["grouping"], r["area_code"], r["period"], r["people"]): r
+        for r in rows
+        if r["measure"] == "referrals"
+    }
+    shown = [r for r in rows if r["measure"] == "referral_success_rate" and r["numerator"]]
+    assert len(shown) > 50, "too few referral success rates shown to test"
+    hidden = {"<5", "[c]", "fewer than 10", "not published"}  # as protection hides them
+    leaks = [
+        (r["grouping"], r["area_code"], r["period"], r["people"], r["numerator"])
+        for r in shown
+        if counts[(r["grouping"], r["area_code"], r["period"], r["people"])]["value_note"]
+        in hidden
+    ]
+    assert leaks == []

@@ -303,10 +303,12 @@ def build(session: Session, settings: Settings) -> Published:
     result.settings["latest_for"] = periods.latest_for
     kinds = families(session)
     done = [_protect_family(session, family, settings, window, periods) for family in kinds]
+    referrals = {item.family.name: item for item in done}
     for family in kinds:
         if family.name in CONTACT_KEYS:
             contacts = _protect_contacts(session, family, settings, window, periods)
             if contacts is not None:
+                _hide_referrals_made_where_hidden(contacts, referrals[family.name])
                 done.append(contacts)
     national = _national_labels(done)
     for item in done:
@@ -319,6 +321,24 @@ def build(session: Session, settings: Settings) -> Published:
             for name, v in values.items()
         }
     return result
+
+
+def _hide_referrals_made_where_hidden(contacts: Protected, referrals: Protected) -> None:
+    """A contact whose outcome was a referral is, nearly always, a referral made: the
+    referral success rate's numerator is the referral count by another name. So the
+    contact figures built on it are shown only where the referral count of the same area,
+    period and group of people is shown; elsewhere they are hidden ("[c]"), or areas'
+    rates subtracted from their totals' would give back referral counts the referral
+    figures hide."""
+    count = next(f for f in referrals.protector.layout.figures if f.name == "referrals")
+    made = CB["referral_made"]
+    labels, hidden = contacts.outcome.labels, referrals.outcome.labels
+    for cell, figure in contacts.protector.published():
+        key = (*cell, figure.name)
+        if made not in (figure.numerator, figure.denominator) or key in labels:
+            continue
+        if not count.published(*cell) or (*cell, count.name) in hidden:
+            labels[key] = dc.SECONDARY
 
 
 def _protect_family(session, family, settings, window, periods) -> Protected:
