@@ -46,7 +46,6 @@ FORMER_CARDS = """    {% for r in section.referrals %}
         <form method="post" action="{{ r.action_url }}" class="inline-form">
           <input type="hidden" name="csrf_token" value="{{ csrf }}">
           <input type="hidden" name="{{ section.action.name }}-version" value="{{ r.version }}">
-          <input type="hidden" name="{{ section.action.name }}-on" value="{{ today_iso }}">
           <input type="hidden" name="back" value="worklist">
           <button type="submit" class="button-secondary">{{ section.action.label }} today<span class="visually-hidden"> for {{ r.reference }}</span></button>
         </form>
@@ -166,10 +165,8 @@ def test_the_cards_are_the_html_the_template_loop_wrote(app, action):
     referrals = CARDS if chosen else [dataclasses.replace(c, action_url=None) for c in CARDS]
     section = {"referrals": referrals, "action": chosen}
     with app.test_request_context("/worklist"):
-        former = app.jinja_env.from_string(FORMER_CARDS).render(
-            section=section, csrf="to&ken", today_iso="2026-12-02"
-        )
-        written = worklist_cards(referrals, chosen, "to&ken", "2026-12-02")
+        former = app.jinja_env.from_string(FORMER_CARDS).render(section=section, csrf="to&ken")
+        written = worklist_cards(referrals, chosen, "to&ken")
     assert isinstance(written, Markup)
     assert "    " + str(written) == former.rstrip("\n")
     assert "O&#39;Brien &lt;b&gt;&#34;Jo&#34;&lt;/b&gt; &amp; Co" in written

@@ -92,7 +92,7 @@ def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
 
     accept = f"/referrals/{new.id}/accept"
     sent = fields(written[accept])
-    assert set(sent) == {"csrf_token", "accept-version", "accept-on", "back"}
+    assert set(sent) == {"csrf_token", "accept-version", "back"}
     assert client.post(accept, data={"back": "worklist"}).status_code == 400  # no token
     response = client.post(accept, data=sent)
     assert response.status_code == 302 and response.location == "/worklist"
@@ -259,3 +259,25 @@ def test_the_worklist_decrypts_only_the_contact_details_it_shows(
     assert "<div><dt>Contact</dt><dd>Erased</dd></div>" in page
     contact = [text for text in decrypted if text in ("Alex Example", "07700 900123")]
     assert len(contact) == 4
+
+
+def test_a_one_click_change_takes_the_day_the_click_arrives(app, client, session, people):
+    """A worklist loaded at 23:50 and clicked at 00:05 records the new day, as the button
+    says ("Accept today"), not the day the page was loaded."""
+    night = dt.datetime(2026, 6, 10, 22, 50, tzinfo=dt.UTC)  # 23:50 in London (BST)
+    app.config["CLOCK"] = lambda: night
+    new = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date(2026, 6, 9),
+    )
+    session.commit()
+    sign_in(client, "p@t.example")
+    sent = fields(
+        forms(client.get("/worklist").get_data(as_text=True))[f"/referrals/{new.id}/accept"]
+    )
+    night += dt.timedelta(minutes=15)  # 00:05 on 11 June in London
+    assert client.post(f"/referrals/{new.id}/accept", data=sent).status_code == 302
+    session.expire_all()
+    assert session.get(Referral, new.id).accepted_on == dt.date(2026, 6, 11)

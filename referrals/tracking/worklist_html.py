@@ -34,26 +34,27 @@ def fixed(label: str) -> str:
 
 
 @bp.app_template_global("worklist_cards_html")
-def worklist_cards(referrals: list[Item], action: Action | None, csrf: str, today_iso: str):
+def worklist_cards(referrals: list[Item], action: Action | None, csrf: str):
     """A section's referrals, each in its ``<li>``, laid out as the template's loop was
     (a new line and indent either side of each)."""
     form = None
     if action is not None:
-        form = _form_fields(action, escape_text(csrf), escape_text(today_iso))
+        form = _form_fields(action, escape_text(csrf))
     return Markup("".join([_card(r, form) for r in referrals]))  # noqa: S704 - escaped in _card
 
 
-def _form_fields(action: Action, csrf: str, today_iso: str) -> tuple[str, str]:
+def _form_fields(action: Action, csrf: str) -> tuple[str, str]:
     """The one-click button's form, around its version field: the same for every card
-    of a section but for the version and the reference (both put in by ``_card``)."""
+    of a section but for the version and the reference (both put in by ``_card``). It
+    sends no date: the change is recorded on the day the click arrives, so a page left
+    open over midnight does not record yesterday."""
     name = fixed(action.name)
     before = (
         f'\n          <input type="hidden" name="csrf_token" value="{csrf}">'
         f'\n          <input type="hidden" name="{name}-version" value="'
     )
     after = (
-        f'">\n          <input type="hidden" name="{name}-on" value="{today_iso}">'
-        '\n          <input type="hidden" name="back" value="worklist">'
+        '">\n          <input type="hidden" name="back" value="worklist">'
         f'\n          <button type="submit" class="button-secondary">{fixed(action.label)}'
         ' today<span class="visually-hidden"> for '
     )
