@@ -716,3 +716,35 @@ def test_admins_mark_managers(client, session, people):
     lead = make_user(session, Role.LEAD, email="l@t.example", areas=[])
     session.commit()
     assert not lead.manager
+
+
+def test_an_undo_or_a_passing_on_sent_twice_is_answered_as_done_once(
+    client, session, people, referral
+):
+    """A double click: the second request finds the referral already changed, by this
+    person a moment ago, exactly as asked, and says it is done, not "not saved"."""
+    sign_in(client, "p@t.example")
+    client.post(f"/referrals/{referral.id}/accept", data={"accept-version": "1"})
+    version = str(fresh(session, Referral, referral.id).version)
+    answers = [
+        client.post(f"/referrals/{referral.id}/undo", data={"version": version}) for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [302, 302]
+    assert "Undone" in client.get(answers[1].location).get_data(as_text=True)
+    undone = fresh(session, Referral, referral.id)
+    assert undone.status == "made"
+    assert [e.reason for e in undone.events].count("undo") == 1
+    passing_on = {
+        "version": str(undone.version),
+        "service": str(people["other_service"].id),
+        "consent": "y",
+        "note": "Needs detox first.",
+    }
+    answers = [
+        client.post(f"/referrals/{referral.id}/refer-on", data=passing_on) for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [302, 302]
+    page = client.get(answers[1].location).get_data(as_text=True)
+    assert "passed on" in page and "changed by someone else" not in page
+    made = sa.select(sa.func.count()).where(Referral.referred_from_id == referral.id)
+    assert session.scalar(made) == 1

@@ -309,3 +309,16 @@ def test_undoing_a_test_taken_keeps_the_offer_made_before_it(client, session, pe
     assert undo(client, session, referral).status_code == 302
     referral = fresh(session, referral)
     assert referral.bbv_test_offered_on is None and referral.bbv_test_taken_on is None
+
+
+def test_an_outcome_sent_twice_is_answered_as_saved_once(client, session, people):
+    referral = started(session, people, 90)
+    sign_in(client, "p@t.example")
+    version = referral.version
+    for _ in range(2):
+        response = post(client, referral, "retention", "retained", version=version)
+        page = client.get(response.location).get_data(as_text=True)
+        assert "12-week check: still in treatment saved" in page
+        assert "changed by someone else" not in page
+    reasons = [e.reason for e in fresh(session, referral).events]
+    assert reasons.count("retention:retained") == 1

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import record
 from ..auth.access import role_required
-from ..choices import Role
+from ..choices import CloseReason, Role
 from ..clock import now_local, now_utc, today_local
 from ..directory.hours import week
 from ..extensions import db
@@ -24,7 +24,7 @@ from .actions import StaleReferral, TransitionError
 from .detail import detail_page
 from .followup import add_update, log_attempt
 from .forms import ContactAttemptForm, ReferOnForm, UpdateForm, VersionForm
-from .lifecycle import undo
+from .lifecycle import UNDO_REASON, sent_again, undo
 from .refer_on import candidates, refer_on
 from .scope import referral_for
 
@@ -121,7 +121,8 @@ def undo_change(referral_id: int):
         db.session.rollback()
         db.session.expire_all()
         referral = referral_for(db.session, current_user, referral_id)
-        return detail_page(referral, str(StaleReferral()), status=409)
+        if not sent_again(referral, current_user, form.version.data, now_utc(), _is_undo):
+            return detail_page(referral, str(StaleReferral()), status=409)
     except TransitionError as exc:
         db.session.rollback()
         return detail_page(referral, str(exc), status=400)
@@ -129,6 +130,14 @@ def undo_change(referral_id: int):
         f"Undone: referral {referral.reference} is back to “{referral.status.label}”.", "success"
     )
     return _back(referral.id)
+
+
+def _is_undo(event) -> bool:
+    return event.reason == UNDO_REASON
+
+
+def _is_passing_on(event) -> bool:
+    return event.reason == CloseReason.REFERRED_ON
 
 
 @bp.route("/referrals/<int:referral_id>/refer-on", methods=["GET", "POST"])
@@ -163,6 +172,9 @@ def refer_on_page(referral_id: int):
             db.session.rollback()
             db.session.expire_all()
             referral = referral_for(db.session, current_user, referral_id)
+            if sent_again(referral, user, form.version.data, now_utc(), _is_passing_on):
+                flash(f"Referral {referral.reference} passed on.", "success")
+                return redirect(url_for("tracking.referral_detail", referral_id=referral.id))
             return detail_page(referral, str(StaleReferral()), status=409)
         except TransitionError as exc:
             db.session.rollback()

@@ -282,6 +282,20 @@ def made_just_now(
     )
 
 
+def sent_again(
+    referral: Referral, user: User, version: int | None, now: dt.datetime, same
+) -> ReferralEvent | None:
+    """The event a form already made, when it comes again (a double click): the
+    referral has moved on from the ``version`` the form showed, and its latest event is
+    ``user``'s, of the last two minutes, and what the form asks for (``same(event)``)."""
+    if version is None or referral.version <= version or not referral.events:
+        return None
+    event = referral.events[-1]
+    if event.user_id == user.id and now - event.at <= SAME_CHANGE_WINDOW and same(event):
+        return event
+    return None
+
+
 def undo_problem(referral: Referral, user: User, now: dt.datetime) -> str | None:
     """Why ``user`` cannot undo the last change now, or None if they can."""
     event = last_change(referral)

@@ -12,11 +12,11 @@ from wtforms.validators import InputRequired, Length, Optional
 from ..audit import record
 from ..auth.access import role_required
 from ..choices import Role
-from ..clock import today_local
+from ..clock import now_utc, today_local
 from ..extensions import db
 from ..forms import UKDateField, options
 from . import bp
-from .lifecycle import StaleReferral, TransitionError, record_outcome
+from .lifecycle import StaleReferral, TransitionError, record_outcome, sent_again
 from .outcomes import OUTCOME_CHOICES, outcome_label, questions
 from .scope import referral_for
 
@@ -93,7 +93,15 @@ def record_referral_outcome(referral_id: int, kind: str):
         db.session.commit()
     except (StaleReferral, StaleDataError):
         db.session.rollback()
-        flash(f"{referral.reference}: {StaleReferral()}", "error")
+        db.session.expire_all()
+        referral = referral_for(db.session, current_user, referral_id)
+        asked = f"{kind}:{form.value.data}"
+        if sent_again(
+            referral, current_user, form.version.data, now_utc(), lambda e: e.reason == asked
+        ):
+            flash(f"{referral.reference}: {outcome_label(asked)} saved.", "success")
+        else:
+            flash(f"{referral.reference}: {StaleReferral()}", "error")
         return redirect(back)
     except TransitionError as exc:
         db.session.rollback()
