@@ -127,6 +127,7 @@ def notification_settings(env: dict[str, str]) -> dict[str, Any]:
         # Webhooks (delivered by the same sender): seconds to wait for a system's answer,
         # and whether plain http:// to this machine may be registered (development).
         "WEBHOOK_TIMEOUT": _float(env, "WEBHOOK_TIMEOUT", 10.0),
+        "WEBHOOK_DEADLINE": _float(env, "WEBHOOK_DEADLINE", 30.0),
         "WEBHOOK_ALLOW_HTTP_LOOPBACK": _bool(env, "WEBHOOK_ALLOW_HTTP_LOOPBACK", False),
     }
 

@@ -435,6 +435,25 @@ def test_a_system_answering_with_a_huge_slow_body_holds_the_sender_no_time(
     assert {r.status for r in webhook_rows(session)} == {Status.SENT}
 
 
+def test_a_system_trickling_its_answers_headers_is_given_up_on_at_the_deadline(
+    app, client, session, world, clock
+):
+    """Each byte comes within the timeout, so only a deadline on the whole post stops a
+    system holding the sender (and every email behind it) for as long as it likes."""
+    app.config.update(WEBHOOK_TIMEOUT=1.0, WEBHOOK_DEADLINE=2.0)
+    world["receivers"]["west"].slow_headers = True
+    world["receivers"]["west"].start()
+    trust = world["receivers"]["trust"].start()
+    make_and_accept(client, world)
+    started = time.monotonic()
+    send(app)
+    assert time.monotonic() - started < 5
+    assert len(trust.delivered) == 2
+    waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
+    assert len(waiting) == 2
+    assert any("did not answer within 2 seconds" in (r.last_error or "") for r in waiting)
+
+
 def test_an_event_queued_before_a_systems_scope_changed_is_not_sent_to_it(
     app, client, session, world, clock
 ):

@@ -32,6 +32,7 @@ class Receiver:
     secret: str = ""
     status: int = 200
     slow_body: bool = False  # answer with a huge body, a byte at a time
+    slow_headers: bool = False  # answer with a header that never ends, a byte at a time
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -61,6 +62,16 @@ class Receiver:
                 )
                 headers["X-Answered"] = str(owner.status)
                 owner.received.append(Received(self.path, headers, body, genuine))
+                if owner.slow_headers:
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                        for _ in range(600):  # a minute at most
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:
+                        pass
+                    return
                 self.send_response(owner.status)
                 if not owner.slow_body:
                     self.send_header("Content-Length", "0")

@@ -4,12 +4,14 @@ The body is the event written with the status change, plus links to the referral
 referral API; it is the same on every attempt. A 2xx answer delivers it. Anything else,
 or no answer, raises ``DeliveryError`` and the sender tries again after a growing wait
 (410 Gone: at once marked failed, since the system said the address is no more). A
-redirect is not followed: register the address it points to instead.
+redirect is not followed: register the address it points to instead. Each post gives up
+after ``WEBHOOK_DEADLINE`` seconds in all, however the system trickles its answer.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import requests
@@ -64,20 +66,14 @@ def post(session: Session, row: Notification) -> str:
     body = body_for(row)
     event_id = json.loads(body).get("id", f"notification-{row.id}")
     headers = headers_for(client.webhook_secret, event_id, body, int(time.time()))
-    try:
-        # Only the status is needed: the answer's body is never read (a system sending
-        # a large or slow one cannot hold the sender, or fill its memory).
-        answer = requests.post(
-            client.webhook_url,
-            data=body,
-            headers=headers,
-            timeout=current_app.config.get("WEBHOOK_TIMEOUT", 10.0),
-            allow_redirects=False,
-            stream=True,
-        )
-        answer.close()
-    except requests.RequestException as exc:
-        raise DeliveryError(f"Could not reach {client.webhook_url}: {exc}") from exc
+    config = current_app.config
+    answer = _post_within(
+        config.get("WEBHOOK_DEADLINE", 30.0),
+        config.get("WEBHOOK_TIMEOUT", 10.0),
+        client.webhook_url,
+        data=body,
+        headers=headers,
+    )
     if 200 <= answer.status_code < 300:
         return f"HTTP {answer.status_code} from {client.name}"
     if 300 <= answer.status_code < 400:
@@ -89,6 +85,35 @@ def post(session: Session, row: Notification) -> str:
         f"{client.webhook_url} answered {answer.status_code}.",
         permanent=answer.status_code == 410,
     )
+
+
+def _post_within(deadline: float, timeout: float, url: str, **options) -> requests.Response:
+    """POST, giving up after ``deadline`` seconds in all. ``timeout`` bounds each wait
+    for the network, so a system sending its answer's headers a byte at a time could
+    otherwise hold the sender for ever: the post runs in a thread of its own, left to
+    end by itself (its socket times out) when the deadline passes. Only the status is
+    needed: the answer's body is never read (a system sending a large or slow one
+    cannot hold the sender, or fill its memory)."""
+    done: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            answer = requests.post(
+                url, allow_redirects=False, stream=True, timeout=timeout, **options
+            )
+            answer.close()
+            done["answer"] = answer
+        except requests.RequestException as exc:
+            done["error"] = exc
+
+    worker = threading.Thread(target=run, name="webhook-post", daemon=True)
+    worker.start()
+    worker.join(deadline)
+    if "answer" in done:
+        return done["answer"]
+    if "error" in done:
+        raise DeliveryError(f"Could not reach {url}: {done['error']}")
+    raise DeliveryError(f"{url} did not answer within {deadline:g} seconds.")
 
 
 def _in_scope(session: Session, client: ApiClient, referral_id: int) -> bool:
