@@ -374,6 +374,33 @@ def test_a_contact_already_referred_is_not_linked_twice(client, session, people)
     assert [c.referral_id for c in contacts(session)] == referrals  # one contact each
 
 
+def test_a_referral_entered_in_error_gives_its_contact_back_for_the_right_one(
+    client, session, people, today
+):
+    """Sent to the wrong service, closed as entered in error, made again: the person was
+    seen once, so one contact, now leading to the right referral."""
+    right = make_service(session, organisation=people["service"].organisation, name="Right MAT")
+    session.commit()
+    sign_in(client, "c@t.example")
+    client.post("/referrals/new", data=referral_data(people["service"].id))
+    wrong = session.scalar(sa.select(Referral))
+    [contact] = contacts(session)
+    closed = client.post(
+        f"/referrals/{wrong.id}/close",
+        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
+    )
+    assert closed.status_code == 302
+    assert "Referrals still to make (1)" in client.get("/contacts").get_data(as_text=True)
+    form = client.get(f"/referrals/new?contact={contact.id}&service={right.id}")
+    assert "already led to referral" not in form.get_data(as_text=True)
+    made = client.post("/referrals/new", data=referral_data(right.id, contact.id))
+    assert made.status_code == 302
+    [contact] = contacts(session)
+    again = session.scalar(sa.select(Referral).where(Referral.service_id == right.id))
+    assert contact.referral_id == again.id
+    assert "Referrals still to make" not in client.get("/contacts").get_data(as_text=True)
+
+
 # -- a batch -----------------------------------------------------------------------------
 
 

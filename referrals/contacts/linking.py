@@ -4,7 +4,8 @@ Every referral made from custody comes from a contact whose outcome is "referral
 
 - recorded first (one contact, or a row of a batch), the contact waits for its referral,
   and the referral form starts from it (``/referrals/new?contact=<id>``), prefilled with
-  what it holds; saving the referral links the two;
+  what it holds; saving the referral links the two; a referral closed as entered in error
+  gives its contact back, to wait for the right one, which takes it over;
 - a referral made straight from the directory records its contact as it is saved, from
   the referral's own answers, so the contacts stay the whole denominator.
 
@@ -21,6 +22,7 @@ import functools
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from ..choices import CloseReason
 from ..models import Referral, User
 from .choices import NALOXONE_FLAGS, ContactOutcome, naloxone_status
 from .models import CustodyContact
@@ -48,9 +50,13 @@ def awaiting_params(suite_id: int | None, today: dt.date) -> dict:
 def awaiting_condition(one_suite: bool) -> sa.ColumnElement[bool]:
     """Which contacts await their referral (see ``awaiting_referral``), with the
     parameters ``awaiting_params`` gives: for statements built once per process."""
+    in_error = sa.exists().where(
+        Referral.id == CustodyContact.referral_id,
+        Referral.close_reason == CloseReason.ENTERED_IN_ERROR,
+    )
     condition = sa.and_(
         CustodyContact.outcome == ContactOutcome.REFERRAL_MADE,
-        CustodyContact.referral_id.is_(None),
+        sa.or_(CustodyContact.referral_id.is_(None), in_error),
         CustodyContact.contact_on >= sa.bindparam("awaiting_since", type_=sa.Date),
     )
     if one_suite:
@@ -89,7 +95,7 @@ def contact_awaiting(session: Session, user: User, contact_id: int | None):
             f"That contact's outcome is “{contact.outcome.label.lower()}”, so this referral "
             "will be counted as a new contact."
         )
-    if contact.referral_id is not None:
+    if not contact.awaiting_referral:
         return None, (
             f"That contact already led to referral {contact.referral.reference}, so this "
             "referral will be counted as a new contact."
@@ -113,7 +119,8 @@ def prefill(contact: CustodyContact) -> dict:
 
 
 def link(session: Session, contact: CustodyContact, referral: Referral, user: User) -> dict:
-    """Link ``contact`` to the new ``referral``, taking the referral's answers. Returns
+    """Link ``contact`` to the new ``referral``, taking the referral's answers (from a
+    referral closed as entered in error, it moves to the one made in its place). Returns
     the audit entry for the caller to write with the referral's own
     (``audit.record_together``)."""
     contact.referral = referral

@@ -15,7 +15,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..choices import AgeBand, Sex
+from ..choices import AgeBand, CloseReason, Sex
 from ..extensions import db
 from ..models import (
     CouncilArea,
@@ -107,8 +107,11 @@ class CustodyContact(db.Model):
 
     @property
     def awaiting_referral(self) -> bool:
-        """Recorded as "referral made" but the referral is not saved yet."""
-        return self.outcome == ContactOutcome.REFERRAL_MADE and self.referral_id is None
+        """Recorded as "referral made" but the referral is not saved yet, or the one
+        saved was closed as entered in error (the right one is still to be made)."""
+        return self.outcome == ContactOutcome.REFERRAL_MADE and (
+            self.referral_id is None or self.referral.close_reason == CloseReason.ENTERED_IN_ERROR
+        )
 
     def __repr__(self) -> str:
         return f"<CustodyContact {self.id} {self.contact_on} {self.outcome}>"
