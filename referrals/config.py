@@ -205,6 +205,9 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "DATA_PROTECTION_EMAIL": env.get("DATA_PROTECTION_EMAIL", "").strip(),
         # Downloading the whole directory is heavy: a few times a minute is plenty.
         "EXPORT_RATE_LIMIT": env.get("EXPORT_RATE_LIMIT", "5 per minute"),
+        # Pages of the public directory API's lists (a whole list at once counts as a
+        # download of the directory, above).
+        "DIRECTORY_API_RATE_LIMIT": env.get("DIRECTORY_API_RATE_LIMIT", "120 per minute"),
         # Base URI of the identifier and code systems in the FHIR resources the referral
         # API gives; empty: this site's own /api/v1/fhir/.
         "FHIR_SYSTEM_BASE": env.get("FHIR_SYSTEM_BASE", "").strip(),

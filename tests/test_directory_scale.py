@@ -126,3 +126,24 @@ def test_the_download_is_rate_limited(app_factory):
     refused = client.get("/services.csv")
     assert refused.status_code == 429
     assert client.get("/services?q=G31").status_code == 200  # search is counted apart
+
+
+def test_the_directory_api_lists_are_rate_limited(app_factory):
+    """A page at a time as pages; the whole directory at once (a list as ndjson, or
+    organisations with every service in full) as often as the CSV download."""
+    app = app_factory(
+        RATELIMIT_ENABLED=True,
+        EXPORT_RATE_LIMIT="1 per minute",
+        DIRECTORY_API_RATE_LIMIT="3 per minute",
+    )
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/services?per_page=10").status_code == 200
+    refused = client.get("/api/v1/services?per_page=10")
+    assert refused.status_code == 429 and refused.is_json
+    assert refused.get_json()["status"] == 429
+    assert client.get("/api/v1/organizations?full_service=true").status_code == 200
+    assert client.get("/api/v1/organizations?full_service=true").status_code == 429
+    assert client.get("/api/v1/service_at_locations?format=ndjson").status_code == 200
+    assert client.get("/api/v1/service_at_locations?format=ndjson").status_code == 429
+    assert client.get("/api/v1/taxonomy_terms").status_code == 200  # counted apart

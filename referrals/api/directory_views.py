@@ -2,16 +2,18 @@
 
 Anyone may read it, from any web page (CORS), with no token; confidential addresses are
 never included, whoever asks. Lists answer in the HSDS page envelope, or with
-``format=ndjson`` as every item, one per line.
+``format=ndjson`` as every item, one per line; they are rate-limited per client address
+(``_list_limit``).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import jsonify, url_for
+from flask import current_app, jsonify, request, url_for
 
 from ..extensions import db
 from ..models import Location, Organisation, Service, ServiceType
+from ..security import limiter
 from . import bp, hsds
 from .directory_queries import (
     MAX_PROXIMITY_M,
@@ -53,6 +55,15 @@ def _filter() -> DirectoryFilter:
     )
 
 
+def _list_limit() -> str:
+    """Lists are limited per client address: a whole list at once (``format=ndjson``) or
+    organisations with every service in full as often as the directory's CSV, pages as
+    ``DIRECTORY_API_RATE_LIMIT`` says."""
+    config = current_app.config
+    whole = request.args.get("format") == "ndjson" or "full_service" in request.args
+    return config["EXPORT_RATE_LIMIT"] if whole else config["DIRECTORY_API_RATE_LIMIT"]
+
+
 def _ndjson() -> bool:
     return choice_arg("format", ["json", "ndjson"], "json") == "ndjson"
 
@@ -73,6 +84,7 @@ def root():
 
 
 @bp.get("/services")
+@limiter.limit(_list_limit)
 def services():
     minimal, full = bool_arg("minimal"), bool_arg("full")
     paging = Paging.from_request(MINIMAL_MAX_PER_PAGE if minimal else MAX_PER_PAGE)
@@ -95,6 +107,7 @@ def service(service_id: str):
 
 
 @bp.get("/service_at_locations")
+@limiter.limit(_list_limit)
 def service_at_locations():
     paging = Paging.from_request()
     full = bool_arg("full")
@@ -130,6 +143,7 @@ def service_at_location(sal_id: str):
 
 
 @bp.get("/organizations")
+@limiter.limit(_list_limit)
 def organizations():
     paging = Paging.from_request()
     full, full_service = bool_arg("full"), bool_arg("full_service")
@@ -183,6 +197,7 @@ def taxonomy(taxonomy_id: str):
 
 
 @bp.get("/taxonomy_terms")
+@limiter.limit(_list_limit)
 def taxonomy_terms():
     paging = Paging.from_request()
     taxonomy_id = uuid_arg("taxonomy_id")

@@ -16,6 +16,7 @@ from .openapi_parts import (
     BAD_QUERY,
     NOT_FOUND,
     PAGING,
+    TOO_MANY,
     UUID,
     get,
     ok,
@@ -65,6 +66,7 @@ def _paths() -> dict:
                     ndjson=True,
                 ),
                 "400": BAD_QUERY,
+                "429": TOO_MANY,
             },
             [
                 *SERVICE_FILTERS,
@@ -86,7 +88,11 @@ def _paths() -> dict:
         "/service_at_locations": get(
             "Services at their (public) locations",
             "getPaginatedListOfServiceAtLocation",
-            {"200": ok(page_of(ref("ServiceAtLocation")), ndjson=True), "400": BAD_QUERY},
+            {
+                "200": ok(page_of(ref("ServiceAtLocation")), ndjson=True),
+                "400": BAD_QUERY,
+                "429": TOO_MANY,
+            },
             [
                 *SERVICE_FILTERS,
                 query(
@@ -116,6 +122,7 @@ def _paths() -> dict:
                     page_of({"anyOf": [ref("OrganizationFull"), ref("Organization")]}), ndjson=True
                 ),
                 "400": BAD_QUERY,
+                "429": TOO_MANY,
             },
             [
                 SEARCH,
@@ -148,7 +155,11 @@ def _paths() -> dict:
         "/taxonomy_terms": get(
             "Service types",
             "getPaginatedListOfTaxonomyTerms",
-            {"200": ok(page_of(ref("TaxonomyTerm")), ndjson=True), "400": BAD_QUERY},
+            {
+                "200": ok(page_of(ref("TaxonomyTerm")), ndjson=True),
+                "400": BAD_QUERY,
+                "429": TOO_MANY,
+            },
             [
                 SEARCH,
                 query("taxonomy_id", UUID, "Only terms of this taxonomy."),

@@ -93,6 +93,10 @@ PAGING = [
 ]
 BAD_QUERY = problem("A query parameter is not valid: errors names it.")
 NOT_FOUND = problem("No such record (or, for referrals, none this system may see).")
+TOO_MANY = problem(
+    "Too many requests from this address: DIRECTORY_API_RATE_LIMIT for pages, "
+    "EXPORT_RATE_LIMIT for a whole list at once (format=ndjson, or full_service)."
+)
 UNAUTHORISED = problem(
     "No token, or one that is not recognised or was revoked.",
     {"WWW-Authenticate": {"schema": STRING, "description": 'Bearer realm="referrals"'}},
