@@ -4,6 +4,7 @@ a page at a time, changing a contact, and contacts never holding an identifier."
 
 import datetime as dt
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -488,7 +489,10 @@ def test_a_batch_with_a_mistake_saves_nothing_and_says_which_row(client, session
     html = response.get_data(as_text=True)
     assert "Row 2: Choose the person&#39;s age band." in html
     assert "Row 2: We do not know that postcode district." in html
-    assert "Row 4: Choose why the person declined." in html
+    assert (
+        "Row 4: “Risk to staff: not safe to see” is a reason for “Not suitable”: choose why "
+        "the person declined, or change the outcome." in unescape(html)
+    )
     assert "Row 1:" not in html and "Row 3:" not in html
     assert 'href="#rows-1-age_band"' in html  # the summary links to the field
     assert 'value="ZZ9"' in html  # what was typed is kept

@@ -169,10 +169,28 @@ class ContactChecker:
 
         decline = _choice(ContactDeclineReason, answers.get("decline_reason"))
         unsuitable = _choice(NotSuitableReason, answers.get("not_suitable_reason"))
+        # A batch row's one reason column: a reason of the other kind is a mix-up to name.
+        other_kind = bool(answers.get("one_reason"))
         if outcome == ContactOutcome.DECLINED and decline is None:
-            problems.append(("decline_reason", "Choose why the person declined."))
+            problems.append(
+                (
+                    "decline_reason",
+                    f"“{unsuitable.label}” is a reason for “Not suitable”: choose why the "
+                    "person declined, or change the outcome."
+                    if other_kind and unsuitable is not None
+                    else "Choose why the person declined.",
+                )
+            )
         if outcome == ContactOutcome.NOT_SUITABLE and unsuitable is None:
-            problems.append(("not_suitable_reason", "Choose why the person was not suitable."))
+            problems.append(
+                (
+                    "not_suitable_reason",
+                    f"“{decline.label}” is a reason the person declined: choose why they "
+                    "were not suitable, or change the outcome."
+                    if other_kind and decline is not None
+                    else "Choose why the person was not suitable.",
+                )
+            )
         # The form offers only services that exist; any other answer it has refused.
         service_id = None
         if outcome == ContactOutcome.ALREADY_IN_TREATMENT:

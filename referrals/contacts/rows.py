@@ -36,6 +36,7 @@ def _row_answers(row) -> dict:
         "outcome": row.outcome.data,
         "decline_reason": reason.removeprefix(DECLINED_PREFIX),
         "not_suitable_reason": reason.removeprefix(NOT_SUITABLE_PREFIX),
+        "one_reason": True,  # one column holds either kind of reason
         "naloxone": row.naloxone.data,
         "veteran": row.veteran.data,
     }
