@@ -160,8 +160,11 @@ def test_referrals_entered_in_error_are_counted_in_closures(session, maker):
 
 @pytest.fixture
 def recent(session, maker, officer):
-    """The hand-made contacts and referrals 150 days ago, so in the latest 12 months."""
-    day = dt.date.today() - dt.timedelta(days=150)
+    """The hand-made contacts and referrals at least 150 days ago, so in the latest 12
+    months: on the first day of that day's quarter, so that the data cover the quarter
+    whole and it is published, whatever the date the tests run on."""
+    back = dt.date.today() - dt.timedelta(days=150)
+    day = dt.date(back.year, 3 * ((back.month - 1) // 3) + 1, 1)
     pattern(maker, referred=day, copies=5)  # 5 declined, 5 waiting over 6 weeks: shown
     for _ in range(10):  # all attending, none started yet: no rate to hide among them
         maker(
