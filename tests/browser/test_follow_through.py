@@ -100,6 +100,7 @@ def test_the_slip_fits_before_the_print_stylesheet_arrives(open_session):
         lambda route: route.fulfill(status=200, content_type="text/css", body=""),
     )
     _open_a_slip(session)
+    session.page.wait_for_load_state("load")  # everything in but the print stylesheet
     pages, _ = _printed_pages(session.page)
     assert pages == 1, f"the slip printed on {pages} pages"
     session.watch.assert_clean()
