@@ -264,8 +264,10 @@ def test_the_worklist_decrypts_only_the_contact_details_it_shows(
 def test_a_one_click_change_takes_the_day_the_click_arrives(app, client, session, people):
     """A worklist loaded at 23:50 and clicked at 00:05 records the new day, as the button
     says ("Accept today"), not the day the page was loaded."""
-    night = dt.datetime(2026, 6, 10, 22, 50, tzinfo=dt.UTC)  # 23:50 in London (BST)
-    app.config["CLOCK"] = lambda: night
+    from .test_notifications import Clock
+
+    night = Clock(dt.datetime(2026, 6, 10, 22, 50, tzinfo=dt.UTC))  # 23:50 in London (BST)
+    app.config["CLOCK"] = night
     new = make_referral(
         session,
         service=people["service"],
@@ -277,7 +279,7 @@ def test_a_one_click_change_takes_the_day_the_click_arrives(app, client, session
     sent = fields(
         forms(client.get("/worklist").get_data(as_text=True))[f"/referrals/{new.id}/accept"]
     )
-    night += dt.timedelta(minutes=15)  # 00:05 on 11 June in London
+    night.advance(minutes=15)  # 00:05 on 11 June in London
     assert client.post(f"/referrals/{new.id}/accept", data=sent).status_code == 302
     session.expire_all()
     assert session.get(Referral, new.id).accepted_on == dt.date(2026, 6, 11)

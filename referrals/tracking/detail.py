@@ -20,7 +20,7 @@ from .forms import (
     VersionForm,
     transition_form,
 )
-from .lifecycle import change_label, last_change, undo_problem
+from .lifecycle import change_label, last_change, undo_problem, undone_ids
 from .loading import passed_on_from
 from .scope import reference_in_scope
 
@@ -72,6 +72,7 @@ def detail_page(
     if is_open and current_user.role in (Role.CUSTODY, Role.ADMIN):
         update_form = failed_form if failed == "update" else UpdateForm(formdata=None)
     undo_form = undo_event = None
+    undone = undone_ids(referral.events)
     if undo_problem(referral, current_user, now_utc()) is None:
         undo_form = VersionForm(formdata=None)
         undo_form.version.data = referral.version
@@ -97,11 +98,7 @@ def detail_page(
             undo_event=undo_event,
             undo_label=change_label(undo_event) if undo_event else None,
             # What each undo took back, in the words it was recorded in.
-            undone_labels={
-                e.id: change_label(e)
-                for e in referral.events
-                if any(u.undoes_event_id == e.id for u in referral.events)
-            },
+            undone_labels={e.id: change_label(e) for e in referral.events if e.id in undone},
             can_refer_on=is_open,
             passed_on_to=passed_on_to,
             duplicate_of=reference_in_scope(

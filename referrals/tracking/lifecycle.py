@@ -249,9 +249,14 @@ STAGE_COLUMNS = {
 }
 
 
+def undone_ids(events) -> set[int]:
+    """The ids of the events an undo among ``events`` took back."""
+    return {e.undoes_event_id for e in events if e.undoes_event_id}
+
+
 def last_change(referral: Referral) -> ReferralEvent | None:
     """The latest status change still in force (not undone, not an undo itself)."""
-    undone = {e.undoes_event_id for e in referral.events if e.undoes_event_id}
+    undone = undone_ids(referral.events)
     for event in reversed(referral.events):
         if event.reason == UNDO_REASON or event.id in undone:
             continue
@@ -383,12 +388,9 @@ def _take_back_outcome(referral: Referral, event: ReferralEvent, kind: str, valu
         if value == BbvTesting.TAKEN:
             referral.bbv_test_taken_on = None
         # The offer's date stays when an earlier testing outcome (still in force) set it.
-        undone = {e.undoes_event_id for e in referral.events if e.undoes_event_id}
+        undone = undone_ids(referral.events)
         earlier = any(
-            e.id != event.id
-            and e.id not in undone
-            and e.id < event.id
-            and (e.reason or "").startswith("bbv:")
+            e.id < event.id and e.id not in undone and (e.reason or "").startswith("bbv:")
             for e in referral.events
         )
         if not earlier:
