@@ -208,3 +208,27 @@ def test_the_sign_in_step_expires(client, session, monkeypatch):
     response = client.post("/login/verify", data={"code": code})
     assert response.status_code == 302 and response.location == "/login"
     assert "Sign out" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_password_changed_after_the_password_step_cancels_that_sign_in(app, client, session):
+    """Someone who knew the old password and reached the code step must not finish
+    signing in once the owner has changed the password (the owner's other sessions end
+    at that moment; the half-finished sign-in must end too)."""
+    make_user(session, Role.ADMIN, email="a@t.example")
+    session.commit()
+    assert password_step(client, "a@t.example").location.startswith("/login/verify")
+    owner = app.test_client()
+    sign_in(owner, "a@t.example")
+    changed = owner.post(
+        "/settings/sign-in/password",
+        data={
+            "pw-password": PASSWORD,
+            "pw-new_password": "a brand new long passphrase",
+            "pw-confirm": "a brand new long passphrase",
+        },
+    )
+    assert changed.status_code == 302, changed.get_data(as_text=True)
+    code = next_code(app, "a@t.example")
+    response = client.post("/login/verify", data={"code": code})
+    assert response.status_code == 302 and response.location == "/login"
+    assert "Sign out" not in client.get("/").get_data(as_text=True)

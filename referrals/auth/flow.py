@@ -5,6 +5,8 @@ password step and when (for ten minutes); nothing else is signed in yet."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import time
 
 from flask import current_app, redirect, request, session, url_for
@@ -29,11 +31,19 @@ def needs_second_factor(user: User) -> bool:
     return mfa.enrolled(user) or mfa.required(user, demo_data_loaded(), DEMO_EMAILS)
 
 
+def _password_mark(user: User) -> str:
+    """A keyed digest of the account's password hash: a password changed (or reset)
+    after the password step makes the step's record stale."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, (user.password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def begin_second_step(user: User, next_url: str | None) -> None:
     session.clear()  # nothing from before the password survives: no fixation
     session[PENDING] = {
         "uid": user.id,
         "v": user.session_version,
+        "pw": _password_mark(user),
         "at": time.time(),
         "next": next_url,
     }
@@ -41,12 +51,15 @@ def begin_second_step(user: User, next_url: str | None) -> None:
 
 def pending() -> tuple[User | None, str | None]:
     """Who passed the password step in this browser in the last ten minutes, and where
-    they were going; ``(None, None)`` otherwise."""
+    they were going; ``(None, None)`` otherwise, and when the password has changed
+    since (the old password must not finish signing in)."""
     state = session.get(PENDING)
     if not isinstance(state, dict) or time.time() - float(state.get("at", 0)) > PENDING_SECONDS:
         return None, None
     user = db.session.get(User, int(state.get("uid", 0)))
     if user is None or not user.active or user.session_version != state.get("v"):
+        return None, None
+    if not hmac.compare_digest(str(state.get("pw", "")), _password_mark(user)):
         return None, None
     return user, state.get("next")
 
