@@ -131,6 +131,56 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(
         assert problem.reporter_contact == "reporter@home.example"
 
 
+class _EditsAfterReading:
+    """The command's session, through which a colleague (another worker) saves new
+    notes on ``referral_id`` just after the command has read the notes to rotate."""
+
+    def __init__(self, session, colleague):
+        self.session, self.colleague, self.done = session, colleague, False
+
+    def execute(self, statement, *args, **kwargs):
+        result = self.session.execute(statement, *args, **kwargs)
+        if not self.done and str(statement).startswith("SELECT") and "notes" in str(statement):
+            rows = result.all()
+            self.done = True
+            self.colleague()
+            return _Rows(rows)
+        return result
+
+    def commit(self):
+        self.session.commit()
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def all(self):
+        return self.rows
+
+
+def test_rotate_keys_keeps_a_value_saved_while_it_runs(app_factory, session, people):
+    new = Fernet.generate_key().decode()
+    command = app_factory(DATA_ENCRYPTION_KEYS=f"{new},{TEST_DATA_KEY}")
+    worker = app_factory(DATA_ENCRYPTION_KEYS=f"{new},{TEST_DATA_KEY}")
+    referral_id = people["referral"]
+    session.get(Referral, referral_id).notes = "old notes"  # under the old key
+    session.commit()
+
+    def colleague_saves():
+        with worker.app_context():
+            db.session.get(Referral, referral_id).notes = "new notes: phone after 10"
+            db.session.commit()
+
+    with command.app_context():
+        changed = rotate_keys(_EditsAfterReading(db.session, colleague_saves))
+        assert changed["referrals.notes"] == 1
+    only_new = app_factory(DATA_ENCRYPTION_KEYS=new)
+    with only_new.app_context():
+        assert db.session.get(Referral, referral_id).notes == "new notes: phone after 10"
+        assert rotate_keys(db.session) == {}
+
+
 def test_the_migration_encrypts_rows_that_were_there_before(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     app = make_app(url)

@@ -4,7 +4,9 @@ To rotate: make a new key, put it first in ``DATA_ENCRYPTION_KEYS`` on every ser
 (the old one stays second, so existing values still read), run ``rotate-keys``, then
 remove the old key. Custody record numbers get their search hash under the new key too.
 A run only rewrites values not already under the first key, so it can be stopped and
-run again.
+run again. It may run while the app is in use: each value is written back only if it is
+still the one read, so a value saved meanwhile (already under the first key, with its
+search hash) is left as it is.
 """
 
 from __future__ import annotations
@@ -49,28 +51,30 @@ def rotate_keys(session: Session) -> Counter:
             if not rows:
                 break
             last = rows[-1][0]
-            tokens, hashes = [], []
+            changes = []
             for row_id, token, *stored_hash in rows:
                 try:
                     primary.decrypt(token.encode())
+                    new = token
                 except InvalidToken:
-                    tokens.append({"row_id": row_id, "value": ring.rotate(token)})
+                    new = ring.rotate(token)
+                change = {"row_id": row_id, "old": token, "value": new}
+                stale_hash = False
                 if hashed:
-                    wanted = ring.search_hash(ring.decrypt(token))
-                    if stored_hash[0] != wanted:
-                        hashes.append({"row_id": row_id, "value": wanted})
-            where = raw.c.id == sa.bindparam("row_id")
-            if tokens:
-                session.execute(
-                    raw.update().where(where).values({column.name: sa.bindparam("value")}),
-                    tokens,
-                )
-                changed[f"{column.table.name}.{column.name}"] += len(tokens)
-            if hashes:
-                session.execute(
-                    raw.update().where(where).values(person_ref_hash=sa.bindparam("value")),
-                    hashes,
-                )
-                changed["referrals.person_ref_hash"] += len(hashes)
+                    change["hash"] = ring.search_hash(ring.decrypt(token))
+                    stale_hash = stored_hash[0] != change["hash"]
+                if new != token:
+                    changed[f"{column.table.name}.{column.name}"] += 1
+                if stale_hash:
+                    changed["referrals.person_ref_hash"] += 1
+                if new != token or stale_hash:
+                    changes.append(change)
+            if changes:
+                # Only where the value is still the one read (see the module's note).
+                where = sa.and_(raw.c.id == sa.bindparam("row_id"), value == sa.bindparam("old"))
+                values = {column.name: sa.bindparam("value")}
+                if hashed:
+                    values["person_ref_hash"] = sa.bindparam("hash")
+                session.execute(raw.update().where(where).values(values), changes)
             session.commit()
     return changed
