@@ -6,13 +6,22 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from referrals.about.models import Feedback
 from referrals.auth.models import UserSession
 from referrals.choices import Role
+from referrals.contacts.models import CustodyContact
 from referrals.extensions import db
 from referrals.models import AuditEvent, ListingProblem, Referral, ReferralEvent
 from referrals.privacy.purge import run_scheduled_purge
 
-from .factories import make_organisation, make_referral, make_service, make_user, suite
+from .factories import (
+    make_contact,
+    make_organisation,
+    make_referral,
+    make_service,
+    make_user,
+    suite,
+)
 from .test_auth import sign_in
 
 
@@ -190,3 +199,90 @@ def test_the_sender_runs_the_purge_and_the_report_figures_once_a_day(app_factory
     assert len(purges) == 1 and json.loads(purges[0].detail)["erased"] == 1
     built = session.scalars(sa.select(ReportSnapshot.as_of)).all()
     assert built == [dt.date.today()]
+
+
+def test_the_purge_erases_the_district_on_the_referrals_contact_too(app, session, people):
+    """The contact a referral came from took the referral's postcode district: erasing
+    the referral's district must not leave it on the contact, joined to the referral."""
+    old = dt.date.today() - dt.timedelta(days=800)
+    referral = refer(session, people, 800, status="closed", closed_on=old, postcode_district="G31")
+    other = make_contact(
+        session, recorder=people["custody"], contact_on=old, postcode_district="G40"
+    )
+    make_contact(
+        session,
+        recorder=people["custody"],
+        contact_on=old,
+        outcome="referral_made",
+        postcode_district="G31",
+        referral_id=referral.id,
+    )
+    session.commit()
+    with app.app_context():
+        run_scheduled_purge(db.session)
+        db.session.commit()
+    session.expire_all()
+    districts = session.execute(
+        sa.select(CustodyContact.referral_id, CustodyContact.postcode_district).order_by(
+            CustodyContact.id
+        )
+    ).all()
+    # The contact with no referral keeps its district (it names no one and has no
+    # referral to be erased with); the referral's contact loses it, keeping its council.
+    assert districts == [(None, "G40"), (referral.id, None)]
+    assert session.get(CustodyContact, other.id).council_area_id is not None
+
+
+def test_feedback_reply_addresses_go_after_the_feedback_is_dealt_with(app_factory, session):
+    app = app_factory(PROBLEM_CONTACT_RETENTION_DAYS=30)
+    now = dt.datetime.now(dt.UTC)
+    session.add_all(
+        [
+            Feedback(
+                message="Map slow",
+                reply_to="old@home.example",
+                dealt_with_at=now - dt.timedelta(days=31),
+            ),
+            Feedback(
+                message="Map slow",
+                reply_to="recent@home.example",
+                dealt_with_at=now - dt.timedelta(days=29),
+            ),
+            Feedback(message="Map slow", reply_to="open@home.example"),
+        ]
+    )
+    session.commit()
+    with app.app_context():
+        summary = run_scheduled_purge(db.session)
+        db.session.commit()
+    session.expire_all()
+    addresses = session.scalars(sa.select(Feedback.reply_to).order_by(Feedback.id)).all()
+    assert addresses == [None, "recent@home.example", "open@home.example"]
+    assert summary.feedback_addresses == 1
+
+
+def test_a_referral_whose_personal_data_was_erased_cannot_be_reopened(
+    app, client, session, people
+):
+    old = dt.date.today() - dt.timedelta(days=800)
+    referral = refer(
+        session, people, 800, status="closed", closed_on=old, close_reason="completed"
+    )
+    with app.app_context():
+        run_scheduled_purge(db.session)
+        db.session.commit()
+    session.expire_all()
+    referral = session.get(Referral, referral.id)
+    sign_in(client, "a@t.example")
+    assert "Reopen" not in client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    response = client.post(
+        f"/referrals/{referral.id}/reopen",
+        data={
+            "reopen-version": str(referral.version),
+            "reopen-note": "Came back, phone 07700 900999",
+        },
+    )
+    assert response.status_code == 400
+    assert "erased" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Referral, referral.id).status == "closed"

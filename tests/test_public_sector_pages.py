@@ -81,6 +81,7 @@ def test_a_live_service_shows_no_phase_banner(app_factory):
 def test_the_privacy_notice_says_what_is_held_why_how_long_who_sees_it_and_rights(app_factory):
     client = app_factory(
         PERSONAL_DATA_RETENTION_DAYS=90,
+        PROBLEM_CONTACT_RETENTION_DAYS=45,
         OPERATOR_NAME="Northshire Police and NHS Northshire",
         DATA_PROTECTION_EMAIL="dpo@northshire.example",
     ).test_client()
@@ -95,6 +96,7 @@ def test_the_privacy_notice_says_what_is_held_why_how_long_who_sees_it_and_right
         assert f"<h2>{heading}</h2>" in html
     assert "never the full postcode" in html
     assert "erased 90 days after the referral is closed or declined" in html
+    assert "reply is erased 45 days after your feedback" in html
     assert "Any count from 1 to 4 is hidden" in html
     assert "mailto:dpo@northshire.example" in html
     assert "Information Commissioner" in html

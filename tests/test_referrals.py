@@ -762,7 +762,7 @@ def test_purge_personal_data_dry_run_then_real(runner, session, people, today):
             None,
             None,
         )
-        assert (saved.substances, saved.needs, saved.children_in_household) == ("", "", None)
+        assert (saved.substances, saved.needs) == ("", "")
         assert saved.personal_data_erased_at is not None
         assert saved.council_area_id and saved.referred_on and saved.age_band  # kept
         assert all(e.note is None for e in saved.events)
@@ -798,6 +798,7 @@ def test_measures_are_the_same_before_and_after_a_purge(runner, session, people,
             close_reason="completed",
             naloxone_offered=True,
             naloxone_supplied=bool(i % 2),
+            children_in_household=i % 3 == 0,  # counted: children affected
             **stages,
         )
     session.commit()

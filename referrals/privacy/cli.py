@@ -24,11 +24,12 @@ from .purge import run_scheduled_purge
 @with_appcontext
 def purge_command(days: int | None, dry_run: bool) -> None:
     """Erase personal data whose retention is over: the custody record number, contact
-    name and phone, notes, substances, needs, children flag and postcode district of
-    referrals closed or declined more than DAYS ago (and the notes on their events);
-    problem reporters' contact details PROBLEM_CONTACT_RETENTION_DAYS after the problem
-    was resolved; ended sessions; forms' one-time tokens after a day. Keeps what the
-    reports need. Run it daily, e.g. from
+    name and phone, notes, substances, needs and postcode district of referrals closed
+    or declined more than DAYS ago (and the notes on their events, contact attempts and
+    updates, and the district on their custody contact); problem reporters' contact
+    details and feedback reply addresses PROBLEM_CONTACT_RETENTION_DAYS after the problem
+    was resolved or the feedback dealt with; ended sessions; forms' one-time tokens after
+    a day. Keeps what the reports need. Run it daily, e.g. from
     cron: 15 2 * * * cd /srv/referrals && .venv/bin/flask --app referrals
     purge-personal-data"""
     summary = run_scheduled_purge(db.session, older_than_days=days, dry_run=dry_run)
@@ -39,13 +40,16 @@ def purge_command(days: int | None, dry_run: bool) -> None:
         click.echo(
             f"Dry run: {finished}; {report.eligible - report.already_erased} would be "
             f"erased, {report.already_erased} already were; {summary.problem_contacts} "
-            "problem reporters' contact details would be erased. Nothing changed."
+            "problem reporters' contact details and "
+            f"{summary.feedback_addresses} feedback reply addresses would be erased. "
+            "Nothing changed."
         )
     else:
         click.echo(
             f"{finished}: erased the personal data of {report.erased}; "
             f"{report.already_erased} had been erased before. Erased "
-            f"{summary.problem_contacts} problem reporters' contact details and "
+            f"{summary.problem_contacts} problem reporters' contact details, "
+            f"{summary.feedback_addresses} feedback reply addresses and "
             f"{summary.sessions} ended sessions."
         )
 

@@ -4,7 +4,8 @@ erases personal data once its retention period is over.
 - Referrals closed or declined more than ``PERSONAL_DATA_RETENTION_DAYS`` ago lose
   everything that describes the person (``tracking/retention.py`` says what stays).
 - A problem report's contact details go ``PROBLEM_CONTACT_RETENTION_DAYS`` after the
-  problem was resolved.
+  problem was resolved, and a feedback sender's reply address as long after the
+  feedback was dealt with.
 - Sessions that ended more than a day ago and rate-limit counts whose window closed are
   deleted (they hold addresses and browser names).
 
@@ -22,6 +23,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from .. import once, rate_limits
+from ..about.models import Feedback
 from ..audit import record
 from ..auth.models import UserSession
 from ..clock import now_utc, today_local
@@ -38,6 +40,7 @@ class PurgeSummary:
     sessions: int
     counters: int
     form_tokens: int = 0  # forms' one-time tokens older than a day (``once.py``)
+    feedback_addresses: int = 0  # feedback reply addresses erased
 
 
 def run_scheduled_purge(
@@ -64,21 +67,30 @@ def run_scheduled_purge(
         )
         .values(reporter_contact=None)
     )
+    addresses = (
+        sa.update(Feedback.__table__)
+        .where(Feedback.dealt_with_at < contact_cutoff, Feedback.reply_to.is_not(None))
+        .values(reply_to=None)
+    )
     long_ago = now - SESSION_KEEP
     old_sessions = sa.delete(UserSession.__table__).where(
         sa.or_(UserSession.ended_at < long_ago, UserSession.expires_at < long_ago)
     )
     if dry_run:
         problem_contacts = _count(session, ListingProblem, contacts.whereclause)
+        feedback_addresses = _count(session, Feedback, addresses.whereclause)
         sessions = _count(session, UserSession, old_sessions.whereclause)
         counters = 0
         form_tokens = once.sweep(session, now, dry_run=True)
     else:
         problem_contacts = session.execute(contacts).rowcount
+        feedback_addresses = session.execute(addresses).rowcount
         sessions = session.execute(old_sessions).rowcount
         counters = rate_limits.sweep(session.connection())
         form_tokens = once.sweep(session, now)
-    summary = PurgeSummary(referrals, problem_contacts, sessions, counters, form_tokens)
+    summary = PurgeSummary(
+        referrals, problem_contacts, sessions, counters, form_tokens, feedback_addresses
+    )
     record(
         "personal_data_purge_dry_run" if dry_run else "personal_data_purged",
         object_type="referrals",
@@ -90,6 +102,7 @@ def run_scheduled_purge(
             "erased": referrals.erased,
             "already_erased": referrals.already_erased,
             "problem_contacts": problem_contacts,
+            "feedback_addresses": feedback_addresses,
             "sessions": sessions,
         },
     )

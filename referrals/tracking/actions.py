@@ -109,6 +109,8 @@ def allowed_actions(referral: Referral, user: User) -> list[Action]:
         if referral.status in action.sources and user.role in action.roles:
             if user.role == Role.CUSTODY and referral.status != S.MADE:
                 continue  # custody staff may only withdraw a referral entered in error
+            if action.name == "reopen" and referral.personal_data_erased_at is not None:
+                continue  # erased under the retention rules: never written to again
             found.append(action)
     return found
 

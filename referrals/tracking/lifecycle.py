@@ -150,6 +150,13 @@ def apply(
                 "This referral was passed on to another service; follow the new referral "
                 "instead of reopening this one."
             )
+        if referral.personal_data_erased_at is not None:
+            # Erased under the retention rules: nothing about the person may be written
+            # to it again (the purge erases each referral once).
+            raise TransitionError(
+                "This referral's personal details were erased under the retention rules, "
+                "so it cannot be reopened. Make a new referral instead."
+            )
         target = _previous_state(referral)
         _check_date(referral, target, on, today)
         ended = referral.closed_on or referral.declined_on

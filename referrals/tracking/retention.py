@@ -2,12 +2,15 @@
 
 A referral is finished when it is closed or declined. After the retention period
 everything that describes the person is erased: the custody record number (and its
-search hash), contact name, phone number, notes, substances, needs, the children flag
-and the postcode district, and so are the free-text notes on its events (the one change
-ever made to events: their status, dates and reasons stay), on its contact attempts and
-on the referrer's updates. The fields the measures need
-(dates, council area, service, pathway, age band, sex) are kept, so every report gives
-the same figures before and after.
+search hash), contact name, phone number, notes, substances, needs and the postcode
+district (on the referral and on the custody contact it came from, which took it from
+the referral), and so are the free-text notes on its events (the one change ever made
+to events: their status, dates and reasons stay), on its contact attempts and on the
+referrer's updates. The fields the measures need (dates, council area, service,
+pathway, age band, sex, outcomes, and whether children live in the household, which
+"children affected" counts) are kept, so every report gives the same figures before
+and after. A referral once erased cannot be reopened (``lifecycle.apply``), so nothing
+is written to it again.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import ReferralStatus
+from ..contacts.models import CustodyContact
 from ..models import Referral, ReferralEvent
 from .models import ContactAttempt, ReferralUpdate
 
@@ -66,6 +70,14 @@ def purge_personal_data(
             .values(message=None)
         )
         session.execute(
+            sa.update(CustodyContact.__table__)
+            .where(
+                CustodyContact.referral_id.in_(ids),
+                CustodyContact.postcode_district.is_not(None),
+            )
+            .values(postcode_district=None)
+        )
+        session.execute(
             sa.update(Referral.__table__)
             .where(Referral.id.in_(ids))
             .values(
@@ -76,7 +88,6 @@ def purge_personal_data(
                 notes=None,
                 substances="",
                 needs="",
-                children_in_household=None,
                 postcode_district=None,
                 personal_data_erased_at=now,
             )
