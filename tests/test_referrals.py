@@ -2,6 +2,7 @@
 the worklist and list, the audit trail and retention."""
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -846,3 +847,29 @@ def test_a_reference_already_taken_is_never_reused(client, session, people, monk
         session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "referral_created"))
         == 1
     )
+
+
+def test_the_page_shown_again_after_a_refused_change_is_audited_as_a_view(
+    client, session, people, referral, today
+):
+    """The referral's page shown with a refused change (a date in the future, a stale
+    form, a contact attempt with nothing filled in) shows the person's name and phone
+    like any view of it, so it is audited like one; nothing else is written."""
+    sign_in(client, "p@t.example")
+    future = (today + dt.timedelta(days=3)).isoformat()
+    refused = [
+        (f"/referrals/{referral.id}/accept", {"accept-version": "1", "accept-on": future}, 400),
+        (f"/referrals/{referral.id}/accept", {"accept-version": "0"}, 409),
+        (f"/referrals/{referral.id}/attempts", {}, 400),
+    ]
+    for path, data, status in refused:
+        before = len(actions(session))
+        response = client.post(path, data=data)
+        assert response.status_code == status, path
+        assert "Alex Example" in response.get_data(as_text=True)
+        session.expire_all()
+        assert actions(session)[before:] == ["referral_viewed"], path
+        viewed = session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+        assert viewed.object_id == str(referral.id)
+        assert json.loads(viewed.detail) == {"shown_after": "refused change"}
+    assert session.get(Referral, referral.id).status == ReferralStatus.MADE

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
+from ..audit import record_together
 from ..choices import CloseReason, Role
 from ..clock import now_utc, today_local
 from ..extensions import db
@@ -52,7 +53,12 @@ def detail_page(
     status: int = 200,
 ):
     """Render the referral's page; ``failed`` names the form (an action, "attempt",
-    "update") whose submission is shown again with ``error``."""
+    "update") whose submission is shown again with ``error``.
+
+    Every showing of a person's record is audited, the page shown again after a refused
+    change as much as the page asked for: the view's audit row is written after the page
+    is made (so that committing does not expire what it shows) and committed. Callers
+    showing it after a refused change have rolled the change back first."""
     forms = transition_forms(referral)
     if failed in forms and failed_form is not None:
         failed_form.version.data = referral.version
@@ -82,28 +88,31 @@ def detail_page(
     passed_on_to = []
     if referral.close_reason == CloseReason.REFERRED_ON:
         passed_on_to = passed_on_from(db.session, current_user, referral.id)
-    return (
-        render_template(
-            "tracking/detail.html",
-            referral=referral,
-            forms=forms,
-            actions=ACTIONS,
-            error=error,
-            failed=failed,
-            timeline=entries,
-            follow=follow,
-            attempt_form=attempt_form,
-            update_form=update_form,
-            undo_form=undo_form,
-            undo_event=undo_event,
-            undo_label=change_label(undo_event) if undo_event else None,
-            # What each undo took back, in the words it was recorded in.
-            undone_labels={e.id: change_label(e) for e in referral.events if e.id in undone},
-            can_refer_on=is_open,
-            passed_on_to=passed_on_to,
-            duplicate_of=reference_in_scope(
-                db.session, current_user, referral.possible_duplicate_of_id
-            ),
+    page = render_template(
+        "tracking/detail.html",
+        referral=referral,
+        forms=forms,
+        actions=ACTIONS,
+        error=error,
+        failed=failed,
+        timeline=entries,
+        follow=follow,
+        attempt_form=attempt_form,
+        update_form=update_form,
+        undo_form=undo_form,
+        undo_event=undo_event,
+        undo_label=change_label(undo_event) if undo_event else None,
+        # What each undo took back, in the words it was recorded in.
+        undone_labels={e.id: change_label(e) for e in referral.events if e.id in undone},
+        can_refer_on=is_open,
+        passed_on_to=passed_on_to,
+        duplicate_of=reference_in_scope(
+            db.session, current_user, referral.possible_duplicate_of_id
         ),
-        status,
     )
+    viewed = {"action": "referral_viewed", "obj": referral}
+    if status != 200:
+        viewed["detail"] = {"shown_after": "refused change"}
+    record_together(viewed)
+    db.session.commit()
+    return page, status

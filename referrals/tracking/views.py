@@ -97,12 +97,7 @@ def referral_made(referral_id: int):
 @bp.get("/referrals/<int:referral_id>")
 @role_required(*PERSON_LEVEL_ROLES)
 def referral_detail(referral_id: int):
-    referral = referral_page_for(db.session, current_user, referral_id)
-    # Recorded after the page is made, so that committing does not expire what it shows.
-    page = detail_page(referral)
-    record_together({"action": "referral_viewed", "obj": referral})
-    db.session.commit()
-    return page
+    return detail_page(referral_page_for(db.session, current_user, referral_id))
 
 
 @bp.post("/referrals/<int:referral_id>/<action>")
