@@ -672,6 +672,10 @@ class Referral(db.Model):
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("referrals.id"), index=True
     )
+    # Closed as entered in error, its custody contact went to this referral, made in its
+    # place (``contacts.linking``): reopening it must take the contact back first. A
+    # plain id (see the migration that added it).
+    contact_moved_to_id: Mapped[int | None] = mapped_column(sa.Integer)
     # The one-time token of the form that made it: a second submit finds this referral.
     form_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     version: Mapped[int] = mapped_column(default=1)

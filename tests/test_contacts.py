@@ -402,6 +402,71 @@ def test_a_referral_entered_in_error_gives_its_contact_back_for_the_right_one(
     assert "Referrals still to make" not in client.get("/contacts").get_data(as_text=True)
 
 
+def test_taking_back_an_entered_in_error_closing_takes_the_contact_back_or_is_refused(
+    client, session, people, today
+):
+    """Once the right referral has taken over the contact, undoing the wrong one's
+    closing would count the person twice (two referrals, one contact): it is refused
+    while the right one counts. Once that one is closed as entered in error too, an
+    administrator's reopening of the first brings the contact back to it."""
+    right = make_service(session, organisation=people["service"].organisation, name="Right MAT")
+    session.commit()
+    sign_in(client, "c@t.example")
+    client.post("/referrals/new", data=referral_data(people["service"].id))
+    wrong = session.scalar(sa.select(Referral))
+    [contact] = contacts(session)
+    client.post(
+        f"/referrals/{wrong.id}/close",
+        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
+    )
+    client.post("/referrals/new", data=referral_data(right.id, contact.id))
+    again = session.scalar(sa.select(Referral).where(Referral.service_id == right.id))
+    session.expire_all()
+    undo = client.post(
+        f"/referrals/{wrong.id}/undo",
+        data={"version": str(session.get(Referral, wrong.id).version)},
+    )
+    assert undo.status_code == 400
+    assert f"now belongs to referral {again.reference}" in undo.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Referral, wrong.id).close_reason == "entered_in_error"
+    assert [c.referral_id for c in contacts(session)] == [again.id]
+
+    client.post(
+        f"/referrals/{again.id}/close",
+        data={"close-version": str(again.version), "close-reason": "entered_in_error"},
+    )
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    session.expire_all()
+    reopened = client.post(
+        f"/referrals/{wrong.id}/reopen",
+        data={
+            "reopen-version": str(session.get(Referral, wrong.id).version),
+            "reopen-note": "It was the right service after all",
+        },
+    )
+    assert reopened.status_code == 302
+    session.expire_all()
+    counted = session.scalars(
+        sa.select(Referral.id).where(
+            sa.or_(Referral.close_reason.is_(None), Referral.close_reason != "entered_in_error")
+        )
+    ).all()
+    assert counted == [wrong.id]
+    assert [c.referral_id for c in contacts(session)] == [wrong.id]
+    # The second one, reopened in turn, would need the contact back: refused.
+    refused = client.post(
+        f"/referrals/{again.id}/reopen",
+        data={
+            "reopen-version": str(session.get(Referral, again.id).version),
+            "reopen-note": "Both, surely",
+        },
+    )
+    assert refused.status_code == 400
+    assert f"now belongs to referral {wrong.reference}" in refused.get_data(as_text=True)
+
+
 # -- a batch -----------------------------------------------------------------------------
 
 

@@ -123,6 +123,9 @@ def link(session: Session, contact: CustodyContact, referral: Referral, user: Us
     referral closed as entered in error, it moves to the one made in its place). Returns
     the audit entry for the caller to write with the referral's own
     (``audit.record_together``)."""
+    previous = contact.referral  # closed as entered in error, if the contact had one
+    if previous is not None:
+        previous.contact_moved_to_id = referral.id
     contact.referral = referral
     contact.age_band = referral.age_band
     contact.sex = referral.sex
@@ -137,6 +140,39 @@ def link(session: Session, contact: CustodyContact, referral: Referral, user: Us
         "user": user,
         "detail": {"referral_id": referral.id, "reference": referral.reference},
     }
+
+
+def take_contact_back(session: Session, referral: Referral) -> str | None:
+    """Before ``referral``'s closing as entered in error is taken back (undone or
+    reopened): the custody contact that went from it to the referral made in its place
+    comes back to it, if that referral (or the one after it, along the chain) is itself
+    closed as entered in error. If the contact's referral counts, nothing changes and
+    the answer says why: both referrals counting would count the person twice. None
+    when the contact is back, or never left."""
+    holder, seen = None, {referral.id}
+    moved_to = referral.contact_moved_to_id
+    while moved_to is not None and moved_to not in seen:
+        seen.add(moved_to)
+        holder = session.get(Referral, moved_to)
+        moved_to = holder.contact_moved_to_id if holder is not None else None
+    if holder is None:
+        return None
+    contact = session.scalar(
+        sa.select(CustodyContact).where(CustodyContact.referral_id == holder.id)
+    )
+    if contact is None:
+        return None
+    if holder.close_reason != CloseReason.ENTERED_IN_ERROR:
+        return (
+            f"The custody contact this referral came from now belongs to referral "
+            f"{holder.reference}, made in its place. Close {holder.reference} as entered in "
+            "error first (custody staff can, until the service responds; otherwise ask an "
+            "administrator), so that the person is not counted twice."
+        )
+    contact.referral = referral
+    holder.contact_moved_to_id = referral.id
+    referral.contact_moved_to_id = None
+    return None
 
 
 def contact_for_new_referral(session: Session, referral: Referral, user: User) -> dict:

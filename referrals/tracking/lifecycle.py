@@ -40,6 +40,7 @@ from ..choices import (
     Role,
 )
 from ..clock import now_utc
+from ..contacts.linking import take_contact_back
 from ..models import Referral, ReferralEvent, User
 from ..notifications.outbox import announce_status_change, withdraw_status_message
 from ..templating import format_date
@@ -164,6 +165,8 @@ def apply(
             raise TransitionError(
                 f"The date cannot be before the referral was closed ({format_date(ended)})."
             )
+        if referral.close_reason == CloseReason.ENTERED_IN_ERROR:
+            _take_contact_back(session, referral)
         _forget_closing_outcome(referral)
         referral.closed_on = referral.close_reason = None
         referral.declined_on = referral.declined_by = referral.decline_reason = None
@@ -343,6 +346,8 @@ def undo(
     if problem:
         raise TransitionError(problem)
     event = last_change(referral)
+    if event.reason == CloseReason.ENTERED_IN_ERROR:
+        _take_contact_back(session, referral)
     outcome = _outcome_of(event)
     if outcome is not None:
         _take_back_outcome(referral, event, *outcome)
@@ -369,6 +374,13 @@ def undo(
     if closed:  # only a change of status was announced to the referrer
         withdraw_status_message(session, referral.id, event.to_status.value)
     return undo_event
+
+
+def _take_contact_back(session: Session, referral: Referral) -> None:
+    """Its custody contact back from the referral made in its place, or refused."""
+    problem = take_contact_back(session, referral)
+    if problem:
+        raise TransitionError(problem)
 
 
 def change_label(event) -> str:
