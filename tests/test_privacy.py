@@ -13,6 +13,7 @@ from referrals.contacts.models import CustodyContact
 from referrals.extensions import db
 from referrals.models import AuditEvent, ListingProblem, Referral, ReferralEvent
 from referrals.privacy.purge import run_scheduled_purge
+from referrals.tracking.models import ContactAttempt, ReferralUpdate
 
 from .factories import (
     make_contact,
@@ -67,6 +68,34 @@ def test_an_administrator_exports_everything_about_one_person(client, session, p
     )
     second = refer(session, people, 2, person_ref="gla/26/1234 ")
     refer(session, people, 1, person_ref="GLA/26/9999")  # someone else
+    first.treatment_started_on = dt.date.today() - dt.timedelta(days=20)
+    first.bbv_test_offered_on = dt.date.today() - dt.timedelta(days=10)
+    session.add_all(
+        [
+            ContactAttempt(
+                referral=first,
+                user_id=people["custody"].id,
+                attempted_on=dt.date.today() - dt.timedelta(days=28),
+                method="phone",
+                outcome="no_answer",
+                note="Left a message with his sister",
+            ),
+            ReferralUpdate(
+                referral=first,
+                user_id=people["custody"].id,
+                release_on=dt.date.today() - dt.timedelta(days=29),
+                message="Released to 5 Low Road",
+            ),
+        ]
+    )
+    make_contact(
+        session,
+        recorder=people["custody"],
+        contact_on=dt.date.today() - dt.timedelta(days=30),
+        outcome="referral_made",
+        referral_id=first.id,
+        veteran=True,
+    )
     session.commit()
     sign_in(client, "a@t.example")
     page = client.get("/admin/subject-access")
@@ -86,6 +115,14 @@ def test_an_administrator_exports_everything_about_one_person(client, session, p
     assert record["custody_record_number"] == "GLA/26/1234"
     assert record["contact_name"] == "Alex Example" and record["notes"] == "Prefers mornings"
     assert record["history"][-1]["note"] == "Spoke on the phone"
+    # Everything else held about the person: outcomes, attempts, updates, the contact.
+    assert record["blood_borne_virus_test_offered_on"] is not None
+    assert record["contact_attempts"][0]["note"] == "Left a message with his sister"
+    assert record["custody_updates"][0]["message"] == "Released to 5 Low Road"
+    assert record["custody_updates"][0]["release_on"] is not None
+    assert record["custody_contact"]["veteran"] is True
+    assert record["custody_contact"]["outcome"] == "Referral made"
+    assert data["referrals"][1]["custody_contact"] is None
     assert "Test custody" not in json.dumps(data)  # staff are named by role, not name
     assert "Custody / arrest referral, London Road" in record["history"][-1]["recorded_by"]
     audited = session.scalars(

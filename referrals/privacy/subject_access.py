@@ -1,20 +1,25 @@
 """A subject-access export: everything held about one person's referrals, found by
 their custody record number (through its keyed hash, so the search never decrypts
-every row). Staff are named by role and organisation or custody suite only: the export
-is the person's data, not their colleagues'.
+every row): each referral with its history, the outcomes after treatment started, the
+service's attempts to reach the person, the custody staff's updates, and the custody
+contact it came from. Staff are named by role and organisation or custody suite only:
+the export is the person's data, not their colleagues'.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ..choices import Need, Substance
+from ..contacts.models import CustodyContact
 from ..encryption import keyring, normalise_person_ref
 from ..models import Referral, ReferralEvent, Service, User
+from ..tracking.models import ContactAttempt, ReferralUpdate
 
 
 def referrals_of(session: Session, person_ref: str) -> list[Referral]:
@@ -57,7 +62,71 @@ def _staff(user: User | None) -> str | None:
     return f"{user.role.label}, {where}" if where else user.role.label
 
 
-def referral_record(referral: Referral) -> dict[str, Any]:
+def _contact_record(contact: CustodyContact | None) -> dict[str, Any] | None:
+    if contact is None:
+        return None
+    return {
+        "seen_on": _date(contact.contact_on),
+        "custody_suite": contact.custody_suite.name,
+        "age_band": _label(contact.age_band),
+        "sex": _label(contact.sex),
+        "postcode_district": contact.postcode_district,
+        "council_area_of_residence": contact.council_area.name,
+        "offered_a_referral": contact.offered,
+        "outcome": _label(contact.outcome),
+        "decline_reason": _label(contact.decline_reason),
+        "not_suitable_reason": _label(contact.not_suitable_reason),
+        "naloxone": _label(contact.naloxone),
+        "veteran": contact.veteran,
+        "recorded_by": _staff(contact.recorded_by),
+    }
+
+
+class FollowUps:
+    """What else is held about the referrals ``ids``: the service's contact attempts,
+    the custody staff's updates and the custody contact each came from, read once for
+    them all."""
+
+    def __init__(self, session: Session, ids: list[int]):
+        self.attempts: dict[int, list[dict]] = defaultdict(list)
+        self.updates: dict[int, list[dict]] = defaultdict(list)
+        for attempt in session.scalars(
+            sa.select(ContactAttempt)
+            .where(ContactAttempt.referral_id.in_(ids))
+            .order_by(ContactAttempt.attempted_on, ContactAttempt.id)
+        ):
+            self.attempts[attempt.referral_id].append(
+                {
+                    "attempted_on": _date(attempt.attempted_on),
+                    "method": _label(attempt.method),
+                    "outcome": _label(attempt.outcome),
+                    "note": attempt.note,
+                    "recorded_by": _staff(attempt.user),
+                }
+            )
+        for update in session.scalars(
+            sa.select(ReferralUpdate)
+            .where(ReferralUpdate.referral_id.in_(ids))
+            .order_by(ReferralUpdate.at, ReferralUpdate.id)
+        ):
+            self.updates[update.referral_id].append(
+                {
+                    "recorded_at": update.at.isoformat(),
+                    "release_on": _date(update.release_on),
+                    "phone_changed": update.phone_changed,
+                    "message": update.message,
+                    "recorded_by": _staff(update.user),
+                }
+            )
+        self.contacts = {
+            contact.referral_id: contact
+            for contact in session.scalars(
+                sa.select(CustodyContact).where(CustodyContact.referral_id.in_(ids))
+            )
+        }
+
+
+def referral_record(referral: Referral, more: FollowUps) -> dict[str, Any]:
     return {
         "reference": referral.reference,
         "made_at": referral.made_at.isoformat(),
@@ -91,6 +160,12 @@ def referral_record(referral: Referral) -> dict[str, Any]:
         "treatment_started_on": _date(referral.treatment_started_on),
         "closed_on": _date(referral.closed_on),
         "close_reason": _label(referral.close_reason),
+        "retention_at_12_weeks": _label(referral.retention_outcome),
+        "retention_recorded_on": _date(referral.retention_outcome_on),
+        "diversion_outcome": _label(referral.diversion_outcome),
+        "diversion_outcome_on": _date(referral.diversion_outcome_on),
+        "blood_borne_virus_test_offered_on": _date(referral.bbv_test_offered_on),
+        "blood_borne_virus_test_taken_on": _date(referral.bbv_test_taken_on),
         "personal_data_erased_at": (
             referral.personal_data_erased_at.isoformat()
             if referral.personal_data_erased_at
@@ -108,12 +183,18 @@ def referral_record(referral: Referral) -> dict[str, Any]:
             }
             for event in referral.events
         ],
+        "contact_attempts": more.attempts.get(referral.id, []),
+        "custody_updates": more.updates.get(referral.id, []),
+        "custody_contact": _contact_record(more.contacts.get(referral.id)),
     }
 
 
-def export(referrals: list[Referral], now: dt.datetime) -> dict[str, Any]:
+def export(session: Session, referrals: list[Referral], now: dt.datetime) -> dict[str, Any]:
+    more = FollowUps(session, [r.id for r in referrals])
     return {
         "exported_at": now.isoformat(),
-        "what": "Every referral recorded under one custody record number, with its history.",
-        "referrals": [referral_record(r) for r in referrals],
+        "what": "Every referral recorded under one custody record number, with its history, "
+        "its outcomes, the service's attempts to reach the person, the custody staff's "
+        "updates and the custody contact it came from.",
+        "referrals": [referral_record(r, more) for r in referrals],
     }

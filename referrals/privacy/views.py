@@ -40,7 +40,7 @@ def subject_access():
         found = referrals_of(db.session, form.person_ref.data)
         ids = [r.id for r in found]
         if "download" in request.form and found:
-            data = export(found, now_utc())
+            data = export(db.session, found, now_utc())
             record("subject_access_exported", object_type="referrals", detail={"ids": ids})
             db.session.commit()
             response = Response(
