@@ -106,7 +106,7 @@ def test_mixed_good_and_bad_rows_import_nothing_and_name_each_bad_line(runner, s
         (3, "unknown service type “magic”"),
         (4, "postcode “NOT A PC” is not a UK postcode"),
         (5, "phone “ring us”"),
-        (6, "website “ftp://x” must be a web address"),
+        (6, "website “ftp://x”: Enter a web address starting https://"),
         (7, "opening_hours:"),
         (8, "name is missing"),
         (9, "postcode ZZ1 1ZZ is not in the postcode tables"),

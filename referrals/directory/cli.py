@@ -49,13 +49,14 @@ def import_services_command(file: Path, dry_run: bool) -> None:
     if dry_run:
         db.session.rollback()
         click.echo(f"All {report.rows} rows are good (dry run: nothing saved).")
+        _echo_notes(report.notes)
         return
     record(
         "services_imported",
         object_type="file",
         object_id=file.name,
         actor="command line",
-        detail={"created": report.created, "updated": report.updated},
+        detail={"created": report.created, "updated": report.updated, "notes": report.notes},
     )
     try:
         db.session.commit()
@@ -66,6 +67,14 @@ def import_services_command(file: Path, dry_run: bool) -> None:
         f"Imported {report.rows} rows: {report.created} services created, "
         f"{report.updated} updated."
     )
+    _echo_notes(report.notes)
+
+
+def _echo_notes(notes: list[str]) -> None:
+    """The changes someone should check: addresses made public or confidential, and
+    services opened or closed."""
+    for note in notes:
+        click.echo(f"Check: {note}")
 
 
 @click.command("import-postcodes")

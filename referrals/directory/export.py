@@ -3,13 +3,15 @@
 Services are read a batch at a time in id order (keyset: ``id > last``) as plain rows,
 with their types, areas, opening hours and locations read for the whole batch at once,
 so memory stays flat and no ORM object is built, however large the directory. The rows
-are ``exchange.export_rows``: the format ``import-services`` reads.
+are in the format ``import-services`` reads (``exchange.COLUMNS``), a listing made on the
+website named ``service-<id>`` so that importing the file updates it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -29,10 +31,58 @@ from ..models import (
     service_type_links,
 )
 from .access import AddressViewer
-from .exchange import export_rows
+from .hours import format_hours
+from .import_matching import exported_id
+from .import_rows import COLUMNS
 
 BATCH = 500
 SERVICE_COLUMNS = [c for c in Service.__table__.columns]
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def export_rows(services: Iterable[Service], viewer: AddressViewer) -> Iterator[list]:
+    """CSV rows (header first) for ``services``, in the import format. Confidential
+    addresses are left out unless ``viewer`` may see them."""
+    yield COLUMNS
+    for s in services:
+        hidden = not viewer.reveals_service(s)
+        for location in s.locations:
+            yield [
+                s.external_id or exported_id(s.id),
+                s.organisation.name,
+                s.name,
+                s.description or "",
+                ";".join(t.code for t in s.types),
+                s.primary_type.code,
+                "" if s.min_age is None else str(s.min_age),
+                "" if s.max_age is None else str(s.max_age),
+                s.gender.value,
+                _yes(s.veterans_only),
+                _yes(s.self_referral),
+                _yes(s.accepts_custody_referrals),
+                _yes(s.same_day_access),
+                s.phone or "",
+                s.email or "",
+                s.website or "",
+                s.referral_method or "",
+                "" if s.typical_wait_days is None else str(s.typical_wait_days),
+                s.status.value,
+                s.alert or "",
+                _yes(s.confidential_address),
+                "" if hidden else (location.name or ""),
+                "" if hidden else location.address_1,
+                "" if hidden else (location.address_2 or ""),
+                location.town,
+                "" if hidden else location.postcode,
+                "" if hidden else Decimal(f"{location.latitude:.6f}"),
+                "" if hidden else Decimal(f"{location.longitude:.6f}"),
+                ";".join(a.code for a in s.areas_served),
+                format_hours(s.opening_hours),
+                s.last_verified_on.isoformat() if s.last_verified_on else "",
+            ]
 
 
 def _listed(include_inactive: bool) -> sa.Select:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from wtforms import (
     BooleanField,
     FieldList,
@@ -31,6 +29,7 @@ from ..form_html import QuickRendering
 from ..forms import MultiCheckboxField, QueryForm, options
 from ..once import OnceForm
 from .filters import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
+from .listings import website_problem
 
 FALSE_VALUES = ("false", "", "0", "no", "off", "n")
 
@@ -62,9 +61,8 @@ class DecimalNumberField(FloatField):
 
 
 def web_address(_form, field) -> None:
-    parts = urlsplit((field.data or "").strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError("Enter a web address starting https://, like https://example.org")
+    if problem := website_problem((field.data or "").strip()):
+        raise ValidationError(problem)
 
 
 class SearchForm(QueryForm):

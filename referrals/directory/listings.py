@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,6 +37,49 @@ def phone_problem(phone: str) -> str | None:
         digits = "0" + digits[2:]
     if not digits.startswith("0") or not 10 <= len(digits) <= 11:
         return "Enter a UK number of 10 or 11 digits, like 0141 496 0123 or 0800 123 456."
+    return None
+
+
+# RFC 3986's characters, less "[" and "]" (only for IPv6 hosts, which no listing has).
+_URI_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]+")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
+ADDRESS_BAR = (
+    "Enter the website address as it appears in the browser's address bar, for example "
+    "https://www.example.org/services."
+)
+
+
+def website_problem(website: str) -> str | None:
+    """Why ``website`` is not a web address the directory can publish; ``None`` if it is.
+
+    The directory API gives it as a URI (RFC 3986), which holds only plain ASCII: a
+    space or a letter like "ä" must be written as the browser writes it (%20, or the
+    xn-- form of the domain)."""
+    try:
+        parts = urlsplit(website)
+    except ValueError:  # an unclosed "[", say
+        return f"It is not a web address. {ADDRESS_BAR}"
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return "Enter a web address starting https://, like https://www.example.org/services."
+    if " " in website:
+        return f"It has a space in it. {ADDRESS_BAR}"
+    if not website.isascii():
+        odd = next(c for c in website if not c.isascii())
+        return f"It has “{odd}” in it, which a web address cannot hold as typed. {ADDRESS_BAR}"
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if (
+        not _URI_CHARACTERS.fullmatch(website)
+        or _BAD_PERCENT.search(website)
+        or website.count("#") > 1
+        or parts.netloc.count("@") > 1
+        or not _HOST.fullmatch(parts.hostname or "")
+        or not port_ok
+    ):
+        return f"It is not a web address. {ADDRESS_BAR}"
     return None
 
 
