@@ -7,6 +7,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from referrals.api.params import STREAM_BATCH
 from referrals.choices import ServiceStatus
 from referrals.models import Service
 
@@ -256,3 +257,137 @@ def test_a_listing_saved_with_new_hours_counts_as_changed(client, session):
     changed = client.get("/api/v1/services?modified_after=2026-06-01").get_json()
     assert ids(changed) == ["Clinic"]
     assert changed["contents"][0]["id"] == str(service.uuid)  # the same listing, same id
+
+
+def test_a_copy_read_page_by_page_with_the_cursor_misses_nothing_changed_meanwhile(
+    client, session
+):
+    made = [make_service(session, name=f"S{i}") for i in range(1, 7)]
+    session.commit()
+    first = client.get("/api/v1/services?per_page=2").get_json()
+    assert ids(first) == ["S1", "S2"] and first["next_cursor"] and not first["last_page"]
+    # S1 closes after page 1 was read: by page number every later page would shift up
+    # one and S3 would never be given.
+    made[0].status = ServiceStatus.INACTIVE
+    session.commit()
+    seen, page = ids(first), first
+    while page["next_cursor"]:
+        page = client.get(f"/api/v1/services?per_page=2&cursor={page['next_cursor']}").get_json()
+        seen += ids(page)
+    assert seen == [f"S{i}" for i in range(1, 7)]
+    assert page["last_page"] and page["page_number"] == 3 and page["total_items"] == 5
+
+    # The same for services at their locations, when an address becomes confidential.
+    first = client.get("/api/v1/service_at_locations?per_page=2").get_json()
+    made[1].confidential_address = True
+    session.commit()
+    cursor = first["next_cursor"]
+    second = client.get(f"/api/v1/service_at_locations?per_page=2&cursor={cursor}").get_json()
+    assert [i["service"]["name"] for i in first["contents"] + second["contents"]] == [
+        "S2",
+        "S3",
+        "S4",
+        "S5",
+    ]
+    organisations = client.get("/api/v1/organizations?per_page=5").get_json()
+    rest = client.get(f"/api/v1/organizations?cursor={organisations['next_cursor']}").get_json()
+    assert len(ids(organisations) + ids(rest)) == 6 and rest["next_cursor"] is None
+
+    referral_cursor = "MjAyNi0xMS0wMVQwOTowMDowMHwxfDI"  # (time, id, page): the referral list's
+    for query in (
+        "cursor=not-a-cursor",
+        f"cursor={referral_cursor}",
+        f"cursor={first['next_cursor']}&page=2",
+    ):
+        response = client.get(f"/api/v1/services?{query}")
+        assert response.status_code == 400 and "cursor" in response.get_json()["errors"], query
+    # Nearest first is an order a cursor cannot continue: pages are numbered.
+    near = client.get(f"/api/v1/service_at_locations?postcode=G1&proximity=5000&cursor={cursor}")
+    assert near.status_code == 400 and "cursor" in near.get_json()["errors"]
+
+
+def _change(session, which, **values) -> None:
+    """Change services on a connection of their own: while a stream is read, the
+    request's context is the current one, and ``session`` would be the request's."""
+    with session.get_bind().begin() as connection:
+        connection.execute(sa.update(Service).where(which).values(**values))
+
+
+def _streamed(response, after_line: int, meanwhile) -> list[dict]:
+    """The items of an ndjson answer, read line by line; ``meanwhile`` runs once
+    ``after_line`` lines have been read."""
+    items, text = [], ""
+    for chunk in response.response:
+        text += chunk.decode() if isinstance(chunk, bytes) else chunk
+        *lines, text = text.split("\n")
+        items += [json.loads(line) for line in lines]
+        if meanwhile and len(items) >= after_line:
+            meanwhile()
+            meanwhile = None
+    response.close()
+    return items
+
+
+def test_the_ndjson_stream_misses_no_service_that_another_leaves_while_it_is_read(client, session):
+    organisation = make_organisation(session, "One")
+    made = [
+        make_service(session, organisation=organisation, name=f"S{i:03d}", hours=[])
+        for i in range(STREAM_BATCH + 10)
+    ]
+    session.commit()
+
+    def close_the_first():
+        _change(session, Service.id == made[0].id, status=ServiceStatus.INACTIVE)
+
+    response = client.get("/api/v1/services?format=ndjson&minimal=true", buffered=False)
+    items = _streamed(response, STREAM_BATCH, close_the_first)
+    assert [item["name"] for item in items] == [service.name for service in made]
+
+
+def test_the_nearest_first_stream_misses_nothing_and_never_sends_an_address_made_confidential(
+    client, session
+):
+    organisation = make_organisation(session, "One")
+    made = [
+        make_service(
+            session,
+            organisation=organisation,
+            name=f"S{i:03d}",
+            lat=55.857 + (i + 1) * 0.0005,  # north of G31's middle, each further away
+            lon=-4.208,
+            hours=[],
+        )
+        for i in range(STREAM_BATCH + 10)
+    ]
+    session.commit()
+
+    def change_two():
+        _change(session, Service.id == made[0].id, status=ServiceStatus.INACTIVE)
+        _change(session, Service.id == made[-1].id, confidential_address=True)
+
+    response = client.get(
+        "/api/v1/service_at_locations?format=ndjson&postcode=G31&proximity=100000",
+        buffered=False,
+    )
+    items = _streamed(response, STREAM_BATCH, change_two)
+    assert [item["service"]["name"] for item in items] == [s.name for s in made[:-1]]
+
+
+def test_a_type_and_a_taxonomy_term_together_both_apply(client, session):
+    make_service(session, name="OST only", type_code="ost")
+    both = make_service(session, name="OST and naloxone", type_code="ost")
+    both.types.append(service_type(session, "naloxone"))
+    make_service(session, name="Naloxone only", type_code="naloxone")
+    session.commit()
+    ost = service_type(session, "ost").uuid
+    answer = client.get(f"/api/v1/services?taxonomy_term_id={ost}&type=naloxone").get_json()
+    assert ids(answer) == ["OST and naloxone"]
+
+
+def test_taxonomies_answer_format_as_every_other_list_does(client):
+    lines = client.get("/api/v1/taxonomies?format=ndjson")
+    assert lines.mimetype == "application/x-ndjson"
+    [taxonomy] = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
+    assert taxonomy["name"] == "Referral Pathways service types"
+    wrong = client.get("/api/v1/taxonomies?format=xml")
+    assert wrong.status_code == 400 and "format" in wrong.get_json()["errors"]

@@ -5,13 +5,19 @@ answer's status, content type, headers and body are as described."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
-from referrals.choices import Role
+from referrals.choices import ReferralStatus, Role
+from referrals.clock import now_utc, today_local
+from referrals.models import Referral
+from referrals.tracking.retention import purge_personal_data
 
 from .factories import (
     bearer,
@@ -187,3 +193,37 @@ def test_a_referral_made_and_changed_through_the_api_is_as_described(api_schema,
             read.call_and_validate(headers=bearer(api_world["custody"]), checks=CHECKS).status_code
             == 200
         )
+
+
+def test_a_referral_whose_personal_data_was_erased_is_as_described(session, api_schema, api_world):
+    old = today_local() - dt.timedelta(days=400)
+    referral = api_world["referral"]
+    referral.referred_on = referral.consent_date = old
+    referral.status, referral.declined_on = ReferralStatus.DECLINED, old
+    referral.declined_by, referral.decline_reason = "provider", "not_eligible"
+    session.commit()
+    assert purge_personal_data(session, 365, today_local(), now_utc(), dry_run=False).erased == 1
+    # Referrals erased before children_in_household was kept hold null there too.
+    session.execute(
+        sa.update(Referral).where(Referral.id == referral.id).values(children_in_household=None)
+    )
+    session.commit()
+    answers = {}
+    for path in ("/referrals", "/referrals/{id}", "/referrals/{id}/fhir"):
+        ids = {"id": str(referral.uuid)} if "{id}" in path else None
+        read = api_schema[path]["GET"].Case(path_parameters=ids)
+        answers[path] = read.call_and_validate(
+            headers=bearer(api_world["provider"]), checks=CHECKS
+        )
+        assert answers[path].status_code == 200, path
+    body = answers["/referrals/{id}"].json()
+    assert body["personal_data_erased"] is True
+    assert body["custody_record_number"] is None and body["children_in_household"] is None
+
+
+def test_a_reports_system_asking_for_referrals_is_refused_as_described(api_schema, api_world):
+    for path in ("/referrals", "/referrals/{id}", "/referrals/{id}/fhir"):
+        ids = {"id": str(api_world["referral"].uuid)} if "{id}" in path else None
+        case = api_schema[path]["GET"].Case(path_parameters=ids)
+        answer = case.call_and_validate(headers=bearer(api_world["reports"]), checks=CHECKS)
+        assert answer.status_code == 403, path

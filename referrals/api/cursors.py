@@ -1,7 +1,9 @@
 """Lists that a system reads a page at a time while they change: a cursor names where the
-next page starts, as the (time, id) of the last item given, so the page is found along an
-index however far in it is, and an item changed meanwhile moves to the end of the list
-(and is given again) instead of shifting the pages and being skipped."""
+next page starts, as the last item given (its id and, in a list ordered by change, its
+time), so the page is found along an index however far in it is, and no item is skipped
+when others leave the list or change meanwhile: a referral changed moves to the end of
+its list (and is given again), a service closed simply is not given, and neither shifts
+the pages after it."""
 
 from __future__ import annotations
 
@@ -15,39 +17,51 @@ from sqlalchemy.orm import Session
 
 from .params import ApiError, Paging, arg, bad
 
-CURSOR_PROBLEM = "is not one this API gave: start again without it, or from changed_since"
+
+def _problem(timed: bool) -> str:
+    since = "changed_since" if timed else "modified_after"
+    return f"is not one this API gave for this list: start again without it, or from {since}"
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """The last item given (its time and id) and the number of the page after it."""
+    """The last item given (its time, in a list ordered by change, and its id) and the
+    number of the page after it."""
 
-    changed: dt.datetime
+    changed: dt.datetime | None
     id: int
     page: int
 
     def token(self) -> str:
-        text = f"{self.changed.isoformat()}|{self.id}|{self.page}"
+        parts = [self.id, self.page]
+        if self.changed is not None:
+            parts.insert(0, self.changed.isoformat())
+        text = "|".join(str(part) for part in parts)
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
-    def parse(cls, token: str) -> Cursor:
+    def parse(cls, token: str, timed: bool) -> Cursor:
+        """The cursor ``token`` names: one of a list ordered by change (``timed``), or
+        by id alone."""
         try:
             padded = token + "=" * (-len(token) % 4)
-            changed, item, page = base64.urlsafe_b64decode(padded).decode().split("|")
-            found = cls(dt.datetime.fromisoformat(changed), int(item), int(page))
+            *changed, item, page = base64.urlsafe_b64decode(padded).decode().split("|")
+            if len(changed) != int(timed):
+                raise ValueError
+            when = dt.datetime.fromisoformat(changed[0]) if timed else None
+            found = cls(when, int(item), int(page))
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise bad("cursor", CURSOR_PROBLEM) from None
+            raise bad("cursor", _problem(timed)) from None
         if (
-            found.changed.tzinfo is None
+            (found.changed is not None and found.changed.tzinfo is None)
             or not 1 <= found.id < 2**63
             or not 1 < found.page <= 10**6
         ):
-            raise bad("cursor", CURSOR_PROBLEM)
+            raise bad("cursor", _problem(timed))
         return found
 
 
-def cursor_arg() -> Cursor | None:
+def cursor_arg(*, timed: bool) -> Cursor | None:
     """``cursor`` from the query string; refused beside ``page``."""
     token = arg("cursor")
     if not token:
@@ -56,7 +70,7 @@ def cursor_arg() -> Cursor | None:
         raise ApiError(
             400, "Send cursor or page, not both.", {"cursor": "send cursor or page, not both"}
         )
-    return Cursor.parse(token)
+    return Cursor.parse(token, timed)
 
 
 @dataclass(frozen=True)
@@ -70,19 +84,25 @@ class CursorPage:
 def page_after(
     session: Session,
     ids: sa.Select,
-    changed: sa.ColumnElement,
+    changed: sa.ColumnElement | None,
     key: sa.ColumnElement,
     paging: Paging,
     cursor: Cursor | None,
 ) -> CursorPage:
-    """The page of ``ids`` (ordered by ``changed``, then ``key``) after ``cursor``, or the
-    page ``paging`` names when there is none; with the total of the whole list and the
-    cursor of the page after it (None on the last)."""
+    """The page of ``ids`` (ordered by ``changed``, then ``key``; with no ``changed``, by
+    ``key`` alone) after ``cursor``, or the page ``paging`` names when there is none;
+    with the total of the whole list and the cursor of the page after it (None on the
+    last)."""
     total = session.scalar(sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()))
-    rows = ids.with_only_columns(key, changed).limit(paging.per_page + 1)
+    columns = [key] if changed is None else [key, changed]
+    rows = ids.with_only_columns(*columns).limit(paging.per_page + 1)
     if cursor is not None:
         paging = Paging(cursor.page, paging.per_page)
-        rows = rows.where(sa.tuple_(changed, key) > sa.tuple_(cursor.changed, cursor.id))
+        rows = rows.where(
+            key > cursor.id
+            if changed is None
+            else sa.tuple_(changed, key) > sa.tuple_(cursor.changed, cursor.id)
+        )
     elif paging.page > 1:
         rows = rows.offset((paging.page - 1) * paging.per_page)
     found = session.execute(rows).all()
@@ -90,6 +110,6 @@ def page_after(
     found = found[: paging.per_page]
     after = None
     if more:
-        last_id, last_changed = found[-1]
-        after = Cursor(last_changed, last_id, paging.page + 1)
+        last = found[-1]
+        after = Cursor(last[1] if changed is not None else None, last[0], paging.page + 1)
     return CursorPage(total or 0, paging, [row[0] for row in found], after)

@@ -2,10 +2,11 @@
 
 The HSDS filters: ``search`` (every word must appear in the service's name, description,
 organisation or type), ``taxonomy_term_id``, ``taxonomy_id``, ``organization_id`` and
-``modified_after`` (changed on or after that time). Inactive services are left out,
-except when asking what changed since a time: a system keeping a copy must learn that a
-service closed. ``postcode`` limits locations to services covering its council area,
-and with ``proximity`` (metres) to those that close to it, nearest first.
+``modified_after`` (changed on or after that time), and the local ``type`` (any of the
+type codes given); a service must meet every filter sent. Inactive services are left
+out, except when asking what changed since a time: a system keeping a copy must learn
+that a service closed. ``postcode`` limits locations to services covering its council
+area, and with ``proximity`` (metres) to those that close to it, nearest first.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def _contains(column: sa.ColumnElement, word: str) -> sa.ColumnElement[bool]:
     return sa.func.lower(column).contains(word.lower(), autoescape=True)
 
 
+def _has_type(term: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    return Service.id.in_(
+        sa.select(service_type_links.c.service_id)
+        .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
+        .where(term)
+    )
+
+
 def service_conditions(f: DirectoryFilter) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if f.modified_after is None:
@@ -69,19 +78,10 @@ def service_conditions(f: DirectoryFilter) -> list[sa.ColumnElement[bool]]:
                 ),
             )
         )
-    if f.taxonomy_term_id is not None or f.type_codes:
-        term = (
-            ServiceType.uuid == f.taxonomy_term_id
-            if f.taxonomy_term_id is not None
-            else ServiceType.code.in_(f.type_codes)
-        )
-        conditions.append(
-            Service.id.in_(
-                sa.select(service_type_links.c.service_id)
-                .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
-                .where(term)
-            )
-        )
+    if f.taxonomy_term_id is not None:
+        conditions.append(_has_type(ServiceType.uuid == f.taxonomy_term_id))
+    if f.type_codes:
+        conditions.append(_has_type(ServiceType.code.in_(f.type_codes)))
     if f.taxonomy_id is not None and f.taxonomy_id != TAXONOMY_ID:
         conditions.append(sa.false())
     if f.organization_id is not None:

@@ -1,7 +1,8 @@
 """The public directory API: Open Referral HSDS 3.0 endpoints, Open Referral UK profile.
 
 Anyone may read it, from any web page (CORS), with no token; confidential addresses are
-never included, whoever asks. Lists answer in the HSDS page envelope, or with
+never included, whoever asks. Lists answer in the HSDS page envelope, found by page
+number or, where a list is in order of id, after a ``cursor`` (``lists.py``), or with
 ``format=ndjson`` as every item, one per line; they are rate-limited per client address
 (``_list_limit``).
 """
@@ -15,6 +16,7 @@ from ..extensions import db
 from ..models import Location, Organisation, Service, ServiceType
 from ..security import limiter
 from . import bp, hsds
+from .cursors import cursor_arg
 from .directory_queries import (
     MAX_PROXIMITY_M,
     DirectoryFilter,
@@ -25,6 +27,7 @@ from .directory_queries import (
     service_conditions,
     services_by_id,
 )
+from .lists import listed, listing
 from .params import (
     MAX_PER_PAGE,
     ApiError,
@@ -34,8 +37,6 @@ from .params import (
     datetime_arg,
     int_arg,
     list_arg,
-    listing,
-    page_body,
     parse_uuid,
     text_arg,
     uuid_arg,
@@ -93,7 +94,14 @@ def services():
         hsds.service_minimal if minimal else hsds.service_full if full else hsds.service_summary
     )
     return listing(
-        db.session, ids, lambda page: services_by_id(db.session, page), shape, paging, _ndjson()
+        db.session,
+        ids,
+        lambda page: services_by_id(db.session, page),
+        shape,
+        paging,
+        key=Service.id,
+        cursor=cursor_arg(timed=False),
+        ndjson=_ndjson(),
     )
 
 
@@ -125,7 +133,14 @@ def service_at_locations():
         return hsds.service_at_location(loc, with_service=service)
 
     return listing(
-        db.session, ids, lambda page: locations_by_id(db.session, page), shape, paging, _ndjson()
+        db.session,
+        ids,
+        lambda page: locations_by_id(db.session, page),
+        shape,
+        paging,
+        key=None if proximity else Location.id,  # nearest first, or in order of id
+        cursor=cursor_arg(timed=False),
+        ndjson=_ndjson(),
     )
 
 
@@ -162,7 +177,16 @@ def organizations():
             return _organization_full(org, full_service)
         return hsds.organization(org)
 
-    return listing(db.session, ids, load, shape, paging, _ndjson())
+    return listing(
+        db.session,
+        ids,
+        load,
+        shape,
+        paging,
+        key=Organisation.id,
+        cursor=cursor_arg(timed=False),
+        ndjson=_ndjson(),
+    )
 
 
 def _organization_full(org: Organisation, full_service: bool) -> dict:
@@ -185,8 +209,7 @@ def taxonomies():
     paging = Paging.from_request()
     search = (text_arg("search") or "").lower()
     items = [hsds.taxonomy()] if search in hsds.TAXONOMY_NAME.lower() else []
-    start = (paging.page - 1) * paging.per_page
-    return jsonify(page_body(len(items), paging, items[start : start + paging.per_page]))
+    return listed(items, paging, _ndjson())
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
@@ -215,7 +238,8 @@ def taxonomy_terms():
         found = {t.id: t for t in db.session.scalars(query)}
         return [found[i] for i in page]
 
-    return listing(db.session, ids, load, hsds.taxonomy_term, paging, _ndjson())
+    # In the taxonomy's own order, not by id: pages are found by number only.
+    return listing(db.session, ids, load, hsds.taxonomy_term, paging, key=None, ndjson=_ndjson())
 
 
 @bp.get("/taxonomy_terms/<term_id>")

@@ -21,6 +21,7 @@ from .openapi_parts import (
     get,
     ok,
     page_of,
+    page_with_cursor,
     path_id,
     query,
     ref,
@@ -45,6 +46,16 @@ SERVICE_FILTERS = [
     query("type", {"type": "string"}, "Local: only services of this type code, like ost."),
     query("full", {"type": "boolean"}, "true: each item fully nested."),
 ]
+CURSOR = query(
+    "cursor",
+    {"type": "string"},
+    "Where the next page starts: the next_cursor of the page before (instead of page). "
+    "A system keeping a copy should read the pages this way, or ask only for what changed "
+    "(modified_after): when an item leaves the list while the pages are read (a service "
+    "closed, an address made confidential), every page numbered after it shifts up one "
+    "and an item listed throughout is missed; a page after a cursor starts after the "
+    "last item given, however the list changed meanwhile.",
+)
 
 
 def _paths() -> dict:
@@ -60,7 +71,7 @@ def _paths() -> dict:
             "getPaginatedListOfServices",
             {
                 "200": ok(
-                    page_of(
+                    page_with_cursor(
                         {"anyOf": [ref("Service"), ref("ServiceSummary"), ref("ServiceMinimal")]}
                     ),
                     ndjson=True,
@@ -77,6 +88,7 @@ def _paths() -> dict:
                     "to 5,000.",
                 ),
                 *PAGING,
+                CURSOR,
             ],
         ),
         "/services/{id}": get(
@@ -89,7 +101,7 @@ def _paths() -> dict:
             "Services at their (public) locations",
             "getPaginatedListOfServiceAtLocation",
             {
-                "200": ok(page_of(ref("ServiceAtLocation")), ndjson=True),
+                "200": ok(page_with_cursor(ref("ServiceAtLocation"), always=False), ndjson=True),
                 "400": BAD_QUERY,
                 "429": TOO_MANY,
             },
@@ -103,9 +115,11 @@ def _paths() -> dict:
                 query(
                     "proximity",
                     {"type": "integer", "minimum": 1, "maximum": MAX_PROXIMITY_M},
-                    "With postcode: only locations within this many metres, nearest first.",
+                    "With postcode: only locations within this many metres, nearest first "
+                    "(pages are then found by number only, and have no next_cursor).",
                 ),
                 *PAGING,
+                CURSOR,
             ],
         ),
         "/service_at_locations/{id}": get(
@@ -119,7 +133,8 @@ def _paths() -> dict:
             "getPaginatedListOfOrganizations",
             {
                 "200": ok(
-                    page_of({"anyOf": [ref("OrganizationFull"), ref("Organization")]}), ndjson=True
+                    page_with_cursor({"anyOf": [ref("OrganizationFull"), ref("Organization")]}),
+                    ndjson=True,
                 ),
                 "400": BAD_QUERY,
                 "429": TOO_MANY,
@@ -129,6 +144,7 @@ def _paths() -> dict:
                 query("full", {"type": "boolean"}, "true: with phones and services."),
                 query("full_service", {"type": "boolean"}, "true: with services fully nested."),
                 *PAGING,
+                CURSOR,
             ],
         ),
         "/organizations/{id}": get(
@@ -143,8 +159,8 @@ def _paths() -> dict:
         "/taxonomies": get(
             "Taxonomies (one: the service types)",
             "getPaginatedListOfTaxonomies",
-            {"200": ok(page_of(ref("Taxonomy"))), "400": BAD_QUERY},
-            [SEARCH, *PAGING[:2]],
+            {"200": ok(page_of(ref("Taxonomy")), ndjson=True), "400": BAD_QUERY},
+            [SEARCH, *PAGING],
         ),
         "/taxonomies/{id}": get(
             "One taxonomy",
@@ -195,9 +211,12 @@ def document() -> dict:
                 "`Authorization: Bearer <token>`. A custody system sees and makes the "
                 "referrals of its custody suites; a provider's case system sees and updates "
                 "referrals to its organisation's services. Everything else answers 404. "
-                "A reports system reads /reports: the published figures, protected exactly "
-                "as on the report pages. Status changes reach a system's own address as "
-                "signed webhooks (see the README)."
+                "A reports system reads /reports (anything else answers it 403): the "
+                "published figures, protected exactly as on the report pages. Status "
+                "changes reach a system's own address as signed webhooks (see the README). "
+                "A system keeping a copy of a list reads its pages by cursor (each page's "
+                "next_cursor), not by page number, or asks only for what changed "
+                "(modified_after in the directory, changed_since for referrals)."
             ),
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

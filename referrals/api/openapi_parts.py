@@ -40,6 +40,17 @@ def page_of(item: dict) -> dict:
     return {"allOf": [ref("Page"), obj(["contents"], contents=array(item))]}
 
 
+def page_with_cursor(item: dict, always: bool = True) -> dict:
+    """A page that names where the next one starts (unless not ``always``: then only
+    when the list is in an order a cursor can continue)."""
+    next_cursor = {
+        **nullable(STRING),
+        "description": "Send as cursor for the next page; null on the last page.",
+    }
+    required = ["next_cursor"] if always else []
+    return {"allOf": [page_of(item), obj(required, next_cursor=next_cursor)]}
+
+
 JSON = "application/json"
 PROBLEM = "application/problem+json"
 NDJSON = "application/x-ndjson"

@@ -14,15 +14,15 @@ from .openapi_parts import (
     STRING,
     UNAUTHORISED,
     get,
-    nullable,
-    obj,
     ok,
-    page_of,
+    page_with_cursor,
     path_id,
     problem,
     query,
     ref,
 )
+
+READS_REPORTS_ONLY = problem("The token is a reports system's: it may read /reports only.")
 
 
 def referral_paths() -> dict:
@@ -56,23 +56,10 @@ def referral_paths() -> dict:
                     ),
                 ],
                 "responses": {
-                    "200": ok(
-                        {
-                            "allOf": [
-                                page_of(ref("ReferralSummary")),
-                                obj(
-                                    ["next_cursor"],
-                                    next_cursor={
-                                        **nullable(STRING),
-                                        "description": "Send as cursor for the next page; "
-                                        "null on the last page.",
-                                    },
-                                ),
-                            ]
-                        }
-                    ),
+                    "200": ok(page_with_cursor(ref("ReferralSummary"))),
                     "400": BAD_QUERY,
                     "401": UNAUTHORISED,
+                    "403": READS_REPORTS_ONLY,
                 },
             },
             "post": {
@@ -110,7 +97,12 @@ def referral_paths() -> dict:
         "/referrals/{id}": get(
             "One referral, with its history",
             "getReferral",
-            {"200": ok(ref("Referral")), "401": UNAUTHORISED, "404": NOT_FOUND},
+            {
+                "200": ok(ref("Referral")),
+                "401": UNAUTHORISED,
+                "403": READS_REPORTS_ONLY,
+                "404": NOT_FOUND,
+            },
             [referral_id],
             security=SECURED,
         ),
@@ -123,6 +115,7 @@ def referral_paths() -> dict:
                     "content": {"application/fhir+json": {"schema": ref("FhirBundle")}},
                 },
                 "401": UNAUTHORISED,
+                "403": READS_REPORTS_ONLY,
                 "404": NOT_FOUND,
             },
             [referral_id],

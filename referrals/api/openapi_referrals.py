@@ -173,7 +173,10 @@ REFERRAL_SCHEMAS: dict[str, Any] = {
                 ),
                 custody_suite_name=STRING,
                 pathway=codes(Pathway),
-                custody_record_number=STRING,
+                custody_record_number={
+                    **nullable(STRING),
+                    "description": "null once the person's data is erased.",
+                },
                 age_band=codes(AgeBand),
                 sex=codes(Sex),
                 postcode_district=nullable(STRING),
@@ -184,7 +187,11 @@ REFERRAL_SCHEMAS: dict[str, Any] = {
                 needs=array(STRING),
                 naloxone_offered=BOOLEAN,
                 naloxone_supplied=BOOLEAN,
-                children_in_household=BOOLEAN,
+                children_in_household={
+                    **nullable(BOOLEAN),
+                    "description": "null on referrals whose personal data was erased "
+                    "before it was kept.",
+                },
                 same_day_urgent=BOOLEAN,
                 contact_method=codes(ContactMethod),
                 contact_name=nullable(STRING),

@@ -1,4 +1,5 @@
-"""Reading the API's query parameters, and the page envelope every list answers in.
+"""Reading the API's query parameters, and the page envelope every list answers in
+(``lists.py`` finds the directory's pages; ``cursors.py`` where the next one starts).
 
 A parameter that is present but wrong is an error (400) naming the parameter and what
 it should be, never silently ignored: a filter that did nothing would return everything.
@@ -8,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from flask import Response, json, jsonify, request, stream_with_context
-from sqlalchemy.orm import Session
+from flask import request
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -174,15 +173,6 @@ class Paging:
         )
 
 
-def page_of(session: Session, ids: sa.Select, paging: Paging) -> tuple[int, list]:
-    """The total count of ``ids`` (an ordered query of ids) and the ids on the page."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()))
-    found = list(
-        session.scalars(ids.offset((paging.page - 1) * paging.per_page).limit(paging.per_page))
-    )
-    return total or 0, found
-
-
 def page_body(total: int, paging: Paging, contents: list) -> dict:
     """The HSDS page envelope, used by every list in the API."""
     pages = max(1, math.ceil(total / paging.per_page))
@@ -196,33 +186,3 @@ def page_body(total: int, paging: Paging, contents: list) -> dict:
         "empty": not contents,
         "contents": contents,
     }
-
-
-def listing(
-    session: Session,
-    ids: sa.Select,
-    load: Callable[[list], list],
-    as_json: Callable[[Any], dict],
-    paging: Paging,
-    ndjson: bool = False,
-) -> Response:
-    """A page of ``ids`` as JSON, or (``format=ndjson``) all of them, one per line, streamed
-    in batches without pagination."""
-    if ndjson:
-
-        def lines():
-            last = None
-            while True:
-                batch_query = ids.limit(STREAM_BATCH)
-                if last is not None:
-                    batch_query = batch_query.offset(last)
-                batch = list(session.scalars(batch_query))
-                if not batch:
-                    return
-                for item in load(batch):
-                    yield json.dumps(as_json(item)) + "\n"
-                last = (last or 0) + len(batch)
-
-        return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
-    total, page_ids = page_of(session, ids, paging)
-    return jsonify(page_body(total, paging, [as_json(item) for item in load(page_ids)]))

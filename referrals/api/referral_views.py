@@ -100,7 +100,7 @@ def create_referral():
 def referrals():
     client = current_client()
     paging = Paging.from_request()
-    cursor = cursor_arg()
+    cursor = cursor_arg(timed=True)
     changed_since = datetime_arg("changed_since")
     status = choice_arg("status", ReferralStatus.values())
     ids = (

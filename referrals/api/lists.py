@@ -1,0 +1,97 @@
+"""How the directory's lists answer: a page in the HSDS envelope, found by its number
+(as HSDS asks) or after a cursor, or with ``format=ndjson`` every item, one JSON object
+a line.
+
+A list ordered by its id alone is read along that id: a page after a cursor, and each
+batch of a stream, starts after the last id given. An item that leaves the list
+meanwhile (closed, or its address made confidential) therefore shifts nothing, and no
+item listed throughout is missed, as it would be if later pages were counted from the
+start (page numbers are: a system keeping a copy should follow the cursors, or ask
+for what changed with ``modified_after``). A list in another order (nearest first)
+is streamed through the ids it held when the stream began, each batch checked again
+against the list's conditions so that nothing which has left it is sent; its pages are
+found by number only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, json, jsonify, stream_with_context
+from sqlalchemy.orm import Session
+
+from .cursors import Cursor, page_after
+from .params import STREAM_BATCH, Paging, bad, page_body
+
+NDJSON = "application/x-ndjson"
+
+
+def page_of(session: Session, ids: sa.Select, paging: Paging) -> tuple[int, list]:
+    """The total count of ``ids`` (an ordered query of ids) and the ids on the page."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(ids.order_by(None).subquery()))
+    found = list(
+        session.scalars(ids.offset((paging.page - 1) * paging.per_page).limit(paging.per_page))
+    )
+    return total or 0, found
+
+
+def _batches(session: Session, ids: sa.Select, key: sa.ColumnElement | None) -> Iterator[list]:
+    """Every id of ``ids``, a batch at a time: after the last one given, when the list is
+    ordered by ``key``; otherwise from the list as it was at the start, less any that
+    have left it since."""
+    if key is not None:
+        batch = list(session.scalars(ids.limit(STREAM_BATCH)))
+        while batch:
+            yield batch
+            batch = list(session.scalars(ids.where(key > batch[-1]).limit(STREAM_BATCH)))
+        return
+    column = ids.selected_columns[0]
+    order = list(session.scalars(ids))
+    for start in range(0, len(order), STREAM_BATCH):
+        batch = order[start : start + STREAM_BATCH]
+        still = set(session.scalars(ids.where(column.in_(batch)).order_by(None)))
+        yield [item for item in batch if item in still]
+
+
+def listing(
+    session: Session,
+    ids: sa.Select,
+    load: Callable[[list], list],
+    as_json: Callable[[Any], dict],
+    paging: Paging,
+    *,
+    key: sa.ColumnElement | None,
+    cursor: Cursor | None = None,
+    ndjson: bool = False,
+) -> Response:
+    """A page of ``ids`` as JSON, or (``ndjson``) all of them, one per line, streamed in
+    batches. ``key`` is the column the list is ordered by alone (None when it is in
+    another order): its pages then name the cursor of the next."""
+    if ndjson:
+
+        def lines():
+            for batch in _batches(session, ids, key):
+                for item in load(batch):
+                    yield json.dumps(as_json(item)) + "\n"
+
+        return Response(stream_with_context(lines()), mimetype=NDJSON)
+    if key is None:
+        if cursor is not None:
+            raise bad("cursor", "cannot continue a list in this order: ask for pages by number")
+        total, page_ids = page_of(session, ids, paging)
+        return jsonify(page_body(total, paging, [as_json(item) for item in load(page_ids)]))
+    page = page_after(session, ids, None, key, paging, cursor)
+    body = page_body(page.total, page.paging, [as_json(item) for item in load(page.ids)])
+    body["next_cursor"] = page.next.token() if page.next else None
+    body["last_page"] = page.next is None
+    return jsonify(body)
+
+
+def listed(items: list[dict], paging: Paging, ndjson: bool) -> Response:
+    """A short list already in hand (the one taxonomy), answered as the others are."""
+    if ndjson:
+        return Response("".join(json.dumps(item) + "\n" for item in items), mimetype=NDJSON)
+    start = (paging.page - 1) * paging.per_page
+    return jsonify(page_body(len(items), paging, items[start : start + paging.per_page]))
