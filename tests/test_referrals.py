@@ -752,6 +752,7 @@ def test_purge_personal_data_dry_run_then_real(runner, session, people, today):
     assert "2 referrals finished before" in dry.output and "2 would be erased" in dry.output
     assert current(session, old_closed.id).contact_name == "Alex Example"
 
+    versions = {r.id: current(session, r.id).version for r in (old_closed, old_declined)}
     real = runner.invoke(args=["purge-personal-data", "--older-than", "365"])
     assert "erased the personal data of 2" in real.output
     for gone in (old_closed.id, old_declined.id):
@@ -765,6 +766,7 @@ def test_purge_personal_data_dry_run_then_real(runner, session, people, today):
         )
         assert (saved.substances, saved.needs) == ("", "")
         assert saved.personal_data_erased_at is not None
+        assert saved.version == versions[gone] + 1  # systems keeping a copy see the change
         assert saved.council_area_id and saved.referred_on and saved.age_band  # kept
         assert all(e.note is None for e in saved.events)
     for kept in (recent.id, still_open.id):

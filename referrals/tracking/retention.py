@@ -90,6 +90,8 @@ def purge_personal_data(
                 needs="",
                 postcode_district=None,
                 personal_data_erased_at=now,
+                # A changed record: systems keeping a copy see a new version.
+                version=Referral.__table__.c.version + 1,
             )
             .execution_options(synchronize_session=False)
         )
