@@ -308,12 +308,11 @@ def test_mail_server_stopped_mid_run_loses_nothing_and_sends_nothing_twice(
         NOTIFY_RETRY_MAX_SECONDS=1,
     )
     for n in range(20):
-        referral = make_referral(session, service=people["service"], referrer=people["custody"])
         session.add(
             Notification(
-                kind=Kind.NEW_REFERRAL,
-                referral_id=referral.id,
+                kind=Kind.WEEKLY_SUMMARY,
                 address=f"inbox{n}@harbour.example.org",
+                payload='{"period": "1 to 7 Dec 2026"}',
             )
         )
     session.commit()
@@ -676,3 +675,193 @@ def test_a_new_referral_nobody_can_be_told_of_is_shown_to_administrators(
     sign_in(client, "admin@t.example")
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert referral.reference in page and "Quiet Trust has no referral inbox" in page
+
+
+# -- the database stays free while the sender talks to the mail system ------------------
+
+
+class WritingBackend:
+    """A mail system that, while it has the message, lets a web request write to the
+    database (as one would, any time): it records whether the write got through."""
+
+    name = "writing"
+
+    def __init__(self, database_path: str):
+        self.path = database_path
+        self.writes: list[str] = []
+
+    def send(self, message) -> str:
+        import sqlite3
+
+        connection = sqlite3.connect(self.path, timeout=0.5)
+        try:
+            connection.execute("UPDATE users SET name = name WHERE id = -1")
+            connection.commit()
+            self.writes.append("written")
+        except sqlite3.OperationalError as exc:
+            self.writes.append(str(exc))
+        finally:
+            connection.close()
+        return message.reference
+
+
+def sqlite_path(app) -> str:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("the write lock is SQLite's")
+    return url.removeprefix("sqlite:///")
+
+
+def test_web_requests_can_write_while_the_sender_waits_for_the_mail_system(
+    app, session, people, clock
+):
+    referral = make_referral(session, service=people["service"], referrer=people["custody"])
+    session.add_all(
+        [
+            Notification(kind=Kind.ACCEPTED, referral=referral, user_id=people["custody"].id),
+            Notification(kind=Kind.NEW_REFERRAL, referral=referral, address="x@t.example"),
+            Notification(
+                kind=Kind.WEEKLY_SUMMARY, user_id=people["admin"].id, payload='{"period": "x"}'
+            ),
+        ]
+    )
+    for row in session.new:
+        if isinstance(row, Notification):
+            row.next_attempt_at = clock.at
+    session.commit()
+    backend = WritingBackend(sqlite_path(app))
+    from referrals.notifications.sender import deliver_due
+
+    with app.app_context():
+        assert deliver_due(db.session, backend, Policy()).sent == 3
+        db.session.remove()
+    assert backend.writes == ["written"] * 3
+    assert {(r.status, r.attempts, r.claim_token) for r in rows(session)} == {
+        (Status.SENT, 1, None)
+    }
+
+
+class Died(BaseException):
+    """The sender process killed in the middle of a send."""
+
+
+class DyingBackend:
+    name = "dying"
+
+    def send(self, message) -> str:
+        raise Died()
+
+
+def test_a_sender_killed_mid_send_leaves_the_message_to_another_once_its_claim_ends(
+    app, session, people, clock
+):
+    from referrals.notifications.sender import deliver_due
+
+    _weekly(session, 1)
+    with app.app_context():
+        with pytest.raises(Died):
+            deliver_due(db.session, DyingBackend(), Policy())
+        db.session.remove()
+    [row] = rows(session)
+    assert row.status == Status.PENDING and row.claimed_until > clock.at
+    backend = CountingBackend()
+    with app.app_context():
+        assert deliver_due(db.session, backend, Policy()).total == 0  # still claimed
+        clock.advance(minutes=11)
+        assert deliver_due(db.session, backend, Policy()).sent == 1
+        db.session.remove()
+    assert backend.sent == [f"notification-{row.id}"]
+
+
+# -- a mail server that took the message --------------------------------------------------
+
+
+class RudeAtQuit:
+    """An SMTP server on loopback that takes every message (250 after DATA) and then
+    answers QUIT with 421, as a server shutting down may."""
+
+    def __init__(self):
+        import socketserver
+
+        self.accepted = 0
+        owner = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                def say(line: str) -> None:
+                    self.wfile.write(f"{line}\r\n".encode())
+
+                say("220 test ESMTP")
+                in_data = False
+                for raw in self.rfile:
+                    line = raw.decode().rstrip("\r\n")
+                    if in_data:
+                        if line == ".":
+                            in_data = False
+                            owner.accepted += 1
+                            say("250 2.0.0 queued")
+                        continue
+                    command = line.split(" ")[0].upper()
+                    if command == "QUIT":
+                        say("421 4.3.2 shutting down")
+                        return
+                    in_data = command == "DATA"
+                    say("354 go ahead" if in_data else "250 ok")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_message_the_mail_server_took_is_sent_even_if_it_then_fails_to_say_goodbye():
+    from referrals.notifications.backends import SmtpBackend
+    from referrals.notifications.messages import Message
+
+    server = RudeAtQuit()
+    try:
+        backend = SmtpBackend(
+            {
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": server.port,
+                "SMTP_USERNAME": "",
+                "SMTP_PASSWORD": "",
+                "SMTP_STARTTLS": False,
+                "SMTP_CA_FILE": "",
+                "SMTP_TIMEOUT": 5,
+                "MAIL_FROM": "Referral Pathways <no-reply@referrals.example.org>",
+            }
+        )
+        sent = backend.send(Message(7, "accepted", "officer@police.example", "Subject", "Body"))
+    finally:
+        server.stop()
+    assert sent == "<notification-7@referrals.example.org>"
+    assert server.accepted == 1
+
+
+# -- the words --------------------------------------------------------------------------------
+
+
+def test_messages_give_the_response_time_the_service_is_set_to(app, session, people, clock):
+    from referrals.notifications.messages import compose
+
+    app.config["OVERDUE_WORKING_DAYS"] = 3
+    referral = make_referral(session, service=people["service"], referrer=people["custody"])
+    new = Notification(kind=Kind.NEW_REFERRAL, referral=referral, address="x@t.example")
+    digest = Notification(
+        kind=Kind.OVERDUE_DIGEST,
+        address="team@harbour.example.org",
+        payload='{"organisation": "Harbour Recovery", "count": 1, "items": [["RP-1", "MAT"]]}',
+    )
+    session.add_all([new, digest])
+    session.commit()
+    with app.test_request_context():
+        texts = [
+            compose(db.session, db.session.get(Notification, row.id)) for row in (new, digest)
+        ]
+    assert "(3 working days)" in texts[0].body
+    assert "within 3 working days" in texts[1].body
+    assert not [t for t in texts if "5 working days" in t.body]

@@ -261,7 +261,7 @@ def test_system_down_then_up_loses_nothing_and_sends_nothing_twice(
     assert len(trust.delivered) == 6
     waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
     assert len(waiting) == 6 and "Could not reach" in waiting[0].last_error
-    assert all("did not take an earlier event" in r.last_error for r in waiting[1:])
+    assert all("an earlier event to this system" in r.last_error for r in waiting[1:])
     assert len({r.next_attempt_at for r in waiting}) == 1
     clock.advance(seconds=30)
     send(app)
@@ -497,3 +497,86 @@ def test_a_system_that_never_answers_costs_a_pass_one_wait_not_one_per_event(
     assert len(trust.delivered) == 8
     waiting = [r for r in webhook_rows(session) if r.status == Status.PENDING]
     assert len(waiting) == 8 and sum(r.attempts for r in waiting) == 1
+
+
+def test_an_event_made_while_older_ones_wait_to_be_retried_is_posted_after_them(
+    app, client, session, world, clock
+):
+    """The provider's system was down for the first pass: the referral is closed while
+    its earlier events wait to be tried again, and the system hears of them in order."""
+    app.config.update(NOTIFY_RETRY_SECONDS=60)
+    trust = world["receivers"]["trust"]
+    accepted = make_and_accept(client, world)
+    send(app)  # 'made' and 'accepted' wait a minute
+    trust.start()
+    clock.advance(seconds=10)
+    closed = client.post(
+        f"/api/v1/referrals/{accepted['id']}/events",
+        json={"action": "close", "version": accepted["version"], "reason": "not_contactable"},
+        headers=bearer(world["trust_token"]),
+    )
+    assert closed.status_code == 201, closed.get_json()
+    send(app)
+    assert trust.delivered == []
+    [waiting] = [
+        r
+        for r in webhook_rows(session)
+        if r.api_client_id == world["trust_system"].id and '"closed"' in r.payload
+    ]
+    assert waiting.attempts == 0 and "earlier event" in waiting.last_error
+    clock.advance(seconds=61)
+    send(app)
+    assert [r.event["referral"]["status"] for r in trust.delivered] == [
+        "made",
+        "accepted",
+        "closed",
+    ]
+
+
+def test_web_requests_can_write_while_the_sender_waits_for_a_system(
+    app, client, session, world, clock, monkeypatch
+):
+    from referrals.webhooks import delivery
+
+    from .test_notifications import WritingBackend, sqlite_path
+
+    probe = WritingBackend(sqlite_path(app))
+
+    class Answer:
+        status_code = 200
+
+    def post_within(deadline, timeout, url, **options):
+        probe.send(type("Message", (), {"reference": "-"}))
+        return Answer()
+
+    monkeypatch.setattr(delivery, "_post_within", post_within)
+    make_and_accept(client, world)
+    send(app)
+    assert probe.writes == ["written"] * 4
+    assert {r.status for r in webhook_rows(session)} == {Status.SENT}
+
+
+def test_an_event_waits_while_another_sender_has_an_older_one_in_hand(
+    app, client, session, world, clock
+):
+    """Two senders share the outbox: one is posting a system's first event when the
+    other comes to the second. It waits a retry interval (not spinning in its pass) and
+    goes once the first is through."""
+    app.config.update(NOTIFY_RETRY_SECONDS=60)
+    trust = world["receivers"]["trust"].start()
+    world["receivers"]["west"].start()
+    make_and_accept(client, world)
+    mine = [r for r in webhook_rows(session) if r.api_client_id == world["trust_system"].id]
+    first, second = mine
+    first.claim_token, first.claimed_until = "other sender", clock.at + dt.timedelta(minutes=10)
+    session.commit()
+    tally = send(app)
+    assert trust.delivered == [] and tally.retrying == 1
+    second = session.get(Notification, second.id)
+    assert second.status == Status.PENDING and second.attempts == 0
+    assert second.next_attempt_at == clock.at + dt.timedelta(seconds=60)
+    first.status, first.claim_token, first.claimed_until = Status.SENT, None, None
+    session.commit()  # the other sender posted it
+    clock.advance(seconds=61)
+    send(app)
+    assert [r.event["referral"]["status"] for r in trust.delivered] == ["accepted"]

@@ -80,12 +80,15 @@ class SmtpBackend:
     def send(self, message: Message) -> str:
         email = self._email(message)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
                 if self.username:
                     smtp.login(self.username, self.password)
                 smtp.send_message(email)
+            finally:
+                _say_goodbye(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(
@@ -104,6 +107,16 @@ class SmtpBackend:
         except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, TLS, login
             raise DeliveryError(f"Could not reach the mail server: {exc}") from exc
         return email["Message-ID"]
+
+
+def _say_goodbye(smtp: smtplib.SMTP) -> None:
+    """QUIT, ignoring any answer: once the server has taken the message it is delivered,
+    and a server that then fails to say goodbye (421, shutting down) must not have it
+    sent again."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 class NotifyBackend:

@@ -38,6 +38,10 @@ OPTIONAL_KINDS: dict[str, tuple[Kind, ...]] = {
     Role.ADMIN: (),
 }
 
+# Messages to the service a referral was sent to: its referral inbox, else each member
+# of its organisation's staff, as set when the message is sent.
+INBOX_KINDS = (Kind.NEW_REFERRAL, Kind.REFERRAL_UPDATE)
+
 # Status changes the referrer hears about, by the status reached.
 STATUS_KINDS = {
     "accepted": Kind.ACCEPTED,

@@ -11,16 +11,16 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import current_app, render_template
 from sqlalchemy.orm import Session
 
-from ..choices import CloseReason, Role
-from ..models import User
+from ..choices import CloseReason
+from ..models import Service, User
 from ..templating import format_date
 from ..workdays import respond_by
-from .kinds import OPTIONAL_KINDS, Kind
+from .kinds import INBOX_KINDS, OPTIONAL_KINDS, Kind
 from .models import Notification, NotificationPreference
+from .recipients import can_see, inbox, is_person, on_staff, staff
 
 
 @dataclass(frozen=True)
@@ -80,47 +80,62 @@ def wants(session: Session, user: User, kind: Kind) -> bool:
 
 
 def recipient(session: Session, row: Notification) -> str:
-    """The address to send ``row`` to, or raise ``NotSent`` / ``SplitPerStaff``."""
+    """The address to send ``row`` to, worked out now (see ``recipients``), or raise
+    ``NotSent``, ``NoOneToTell`` or ``SplitPerStaff``."""
     if row.user_id is not None:
-        user = row.user
-        if not user.active:
-            raise NotSent("The account is deactivated.")
-        if not wants(session, user, row.kind):
-            raise NotSent("The person turned these messages off.")
-        return user.email
+        return _person(session, row)
+    if row.kind in INBOX_KINDS and row.referral_id is not None:
+        return _service_inbox(session, row.referral.service)
     if row.address:
         return row.address
-    if row.organisation_id is not None:
-        staff = list(
-            session.scalars(
-                sa.select(User)
-                .where(
-                    User.organisation_id == row.organisation_id,
-                    User.role == Role.PROVIDER,
-                    User.active,
-                )
-                .order_by(User.id)
-            )
-        )
-        if not staff:
-            raise NoOneToTell(
-                f"{row.organisation.name} has no referral inbox and no active staff: set a "
-                "referral inbox on its services or on the organisation, then send it again."
-            )
-        raise SplitPerStaff(staff)
     raise NotSent("The message has no recipient.")
+
+
+def _person(session: Session, row: Notification) -> str:
+    user = row.user
+    if not user.active:
+        raise NotSent("The account is deactivated.")
+    if not is_person(session, user):
+        raise NotSent(
+            "The account is a registered system's (API client): it hears of changes by "
+            "webhook, not by email."
+        )
+    if row.referral_id is not None and not can_see(session, user, row.referral_id):
+        raise NotSent(
+            "The person can no longer see this referral (their custody suite, organisation "
+            "or role changed)."
+        )
+    if row.organisation_id is not None and not on_staff(user, row.organisation_id):
+        raise NotSent("The person no longer works for the organisation.")
+    if not wants(session, user, row.kind):
+        raise NotSent("The person turned these messages off.")
+    return user.email
+
+
+def _service_inbox(session: Session, service: Service) -> str:
+    address = inbox(service)
+    if address:
+        return address
+    organisation = service.organisation
+    members = list(session.scalars(staff([organisation.id])))
+    if not members:
+        raise NoOneToTell(
+            f"{organisation.name} has no referral inbox and no active staff: set a "
+            "referral inbox on its services or on the organisation, then send it again."
+        )
+    raise SplitPerStaff(members)
 
 
 def _referral_context(row: Notification, payload: dict) -> dict:
     referral = row.referral
     reason = payload.get("reason")
+    days = current_app.config["OVERDUE_WORKING_DAYS"]
     return {
         "reference": referral.reference,
         "service": referral.service.name,
         "link": external_url("tracking.referral_detail", referral_id=referral.id),
-        "respond_by": format_date(
-            respond_by(referral.referred_on, current_app.config["OVERDUE_WORKING_DAYS"])
-        ),
+        "respond_by": format_date(respond_by(referral.referred_on, days)),
+        "working_days": days,
         "urgent": bool(payload.get("urgent")),
         # Whether it was passed on; never why else it closed (a death, a prison sentence:
         # personal details, which no message carries).
@@ -138,6 +153,8 @@ def _digest_context(row: Notification, payload: dict) -> dict:
     context["link"] = links[row.kind]
     context.setdefault("items", [])
     context["stale_days"] = current_app.config["STALE_AFTER_DAYS"]
+    # The overdue digest carries the number its list was drawn up with (older rows not).
+    context.setdefault("working_days", current_app.config["OVERDUE_WORKING_DAYS"])
     return context
 
 

@@ -2,7 +2,10 @@
 
 Each function adds exactly one row and runs no query: the caller has the referral and
 its service (with the organisation) loaded already. The sender process works out the
-rest (the recipient's current address, whether they still want the message) later.
+rest when it sends (``recipients``): the recipient's current address, whether they
+still want the message and may still see the referral, and the service's inbox as it is
+then (the one written here only shows where it would have gone; a failed message sent
+again after an inbox was set or corrected goes to the new one).
 """
 
 from __future__ import annotations
@@ -23,13 +26,11 @@ HOLD_FOR_UNDO = dt.timedelta(minutes=16)
 
 
 def _to_service_inbox(kind: Kind, referral: Referral, service: Service, **payload) -> Notification:
-    address = service.referral_email or service.organisation.referral_email
     return Notification(
         kind=kind,
         referral=referral,
-        address=address or None,
-        # No inbox: the sender writes to each member of the organisation's staff instead.
-        organisation_id=None if address else service.organisation_id,
+        address=service.referral_email or service.organisation.referral_email or None,
+        organisation_id=service.organisation_id,
         payload=json.dumps(payload, sort_keys=True),
     )
 
@@ -65,8 +66,11 @@ def announce_status_change(
     )
 
 
-def withdraw_status_message(session: Session, referral_id: int, status: str) -> None:
-    """An undone change is not announced: cancel its message if it is still waiting."""
+def withdraw_status_message(
+    session: Session, referral_id: int, status: str, *, why: str = "The change was undone."
+) -> None:
+    """A change taken back (undone, or a closed referral reopened) is not announced:
+    cancel the message about reaching ``status`` if it is still waiting, saying ``why``."""
     kind = STATUS_KINDS.get(status)
     if kind is None:
         return
@@ -77,5 +81,5 @@ def withdraw_status_message(session: Session, referral_id: int, status: str) -> 
             Notification.kind == kind,
             Notification.status == Status.PENDING,
         )
-        .values(status=Status.CANCELLED, last_error="The change was undone.")
+        .values(status=Status.CANCELLED, last_error=why)
     )

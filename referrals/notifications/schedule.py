@@ -8,6 +8,10 @@
   reminder naming last week and linking to their reports (no figures: those are
   published only through the reports' disclosure control).
 
+Digests go to people only, never to the accounts registered systems act through
+(``recipients``), and each is checked again when sent: someone who has left the
+organisation by then is not sent its digest.
+
 Each digest row has a key (kind, day or week, recipient) that the database keeps
 unique, so any number of senders, restarted any number of times, queue it once.
 """
@@ -29,6 +33,7 @@ from ..templating import format_date
 from ..workdays import is_working_day, overdue_cutoff
 from .kinds import Kind
 from .models import Notification
+from .recipients import people, staff
 
 LISTED = 30  # references or names listed in one digest; the rest are counted
 
@@ -46,20 +51,15 @@ def _insert_once(session: Session, **values) -> int:
 
 
 def _staff(session: Session, organisation_ids, managers_only: bool) -> dict[int, list[int]]:
-    query = sa.select(User.organisation_id, User.id).where(
-        User.organisation_id.in_(organisation_ids), User.role == Role.PROVIDER, User.active
-    )
-    if managers_only:
-        query = query.where(User.manager)
     found: dict[int, list[int]] = defaultdict(list)
-    for organisation_id, user_id in session.execute(query.order_by(User.id)):
-        found[organisation_id].append(user_id)
+    for user in session.scalars(staff(organisation_ids, managers_only=managers_only)):
+        found[user.organisation_id].append(user.id)
     return found
 
 
-def _to_organisations(session, kind, key, grouped, managers_only) -> int:
+def _to_organisations(session, kind, key, grouped, managers_only, **details) -> int:
     """One digest per organisation in ``grouped`` ({org id: [items]}), to its staff (or
-    managers), falling back to its referral inbox."""
+    managers), falling back to its referral inbox; ``details`` go in every one."""
     if not grouped:
         return 0
     organisations = {
@@ -71,7 +71,12 @@ def _to_organisations(session, kind, key, grouped, managers_only) -> int:
     for organisation_id, items in grouped.items():
         organisation = organisations[organisation_id]
         payload = json.dumps(
-            {"organisation": organisation.name, "count": len(items), "items": items[:LISTED]}
+            {
+                "organisation": organisation.name,
+                "count": len(items),
+                "items": items[:LISTED],
+                **details,
+            }
         )
         recipients = [{"user_id": u} for u in staff.get(organisation_id, [])]
         if not recipients and organisation.referral_email:
@@ -90,7 +95,8 @@ def _to_organisations(session, kind, key, grouped, managers_only) -> int:
 
 
 def queue_overdue(session: Session, today: dt.date) -> int:
-    cutoff = overdue_cutoff(today, current_app.config["OVERDUE_WORKING_DAYS"])
+    days = current_app.config["OVERDUE_WORKING_DAYS"]
+    cutoff = overdue_cutoff(today, days)
     grouped: dict[int, list] = defaultdict(list)
     rows = session.execute(
         sa.select(Service.organisation_id, Referral.reference, Service.name)
@@ -101,7 +107,12 @@ def queue_overdue(session: Session, today: dt.date) -> int:
     for organisation_id, reference, service in rows:
         grouped[organisation_id].append([reference, service])
     return _to_organisations(
-        session, Kind.OVERDUE_DIGEST, today.isoformat(), grouped, managers_only=True
+        session,
+        Kind.OVERDUE_DIGEST,
+        today.isoformat(),
+        grouped,
+        managers_only=True,
+        working_days=days,
     )
 
 
@@ -126,7 +137,9 @@ def queue_weekly_summary(session: Session, today: dt.date, week: str) -> int:
     start, end = monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
     payload = json.dumps({"period": f"{format_date(start)} to {format_date(end)}"})
     written = 0
-    leads = session.scalars(sa.select(User.id).where(User.role == Role.LEAD, User.active))
+    leads = session.scalars(
+        sa.select(User.id).where(User.role == Role.LEAD, User.active, people())
+    )
     for user_id in leads:
         written += _insert_once(
             session,

@@ -3,8 +3,14 @@
 - A row is due when it is pending and its next attempt time has come. A sender claims a
   batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; on SQLite the database
   allows one writer at a time) and marks it with its own token and a lease, then
-  commits before sending, so no lock is held while talking to the mail system and
-  several senders can share one database without sending anything twice.
+  commits before sending, so that several senders can share one database without
+  sending anything twice.
+- Nothing is written while a row is sent: it is made ready (its recipient, its words, a
+  webhook's body) without writing, the transaction is ended, and only then is the mail
+  system or webhook called; what became of it is written afterwards, in a short
+  transaction of its own. So no lock is held while the other end answers (on SQLite a
+  write lock held through a slow mail server stops every web request that saves). The
+  row stays claimed meanwhile, and its claim is ended only with that record.
 - A delivered row is marked sent. A temporary failure (mail server down, Notify busy)
   is tried again after 1, 2, 4, ... minutes (``NOTIFY_RETRY_SECONDS`` doubling, at most
   ``NOTIFY_RETRY_MAX_SECONDS``); after ``NOTIFY_MAX_ATTEMPTS`` attempts, or at once when
@@ -19,9 +25,9 @@
   webhook's receiver drops the repeat by its event id).
 - Webhooks (``webhooks/``) are outbox rows too: posted to the system's own address with
   the same event id on every attempt, retried, failed and retried by administrators
-  exactly like messages. When a system fails to take one, its other events wait with it
-  until its next attempt: a system that hangs costs each pass one timeout, not one per
-  event, and the email behind them is not held up.
+  exactly like messages, and in the order they were made (``ordering``). When a system
+  fails to take one, its other events wait with it: a system that hangs costs each pass
+  one timeout, not one per event, and the email behind them is not held up.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -40,6 +47,7 @@ from .backends import Backend, DeliveryError
 from .kinds import Kind, Status
 from .messages import NoOneToTell, NotSent, SplitPerStaff, compose
 from .models import Notification
+from .ordering import older_event_due, wait_for_older_event
 
 log = logging.getLogger("referrals.notifications")
 
@@ -144,45 +152,100 @@ def _split(session: Session, row: Notification, users: list) -> None:
 
 
 # Kinds of row delivered some other way than as a message through the backend, each by
-# a function (session, row) -> delivery id; filled in as the app starts (webhooks).
-TRANSPORTS: dict[Kind, Callable[[Session, Notification], str]] = {}
+# a function (session, row) that reads what the delivery needs, or raises ``NotSent``,
+# and returns the call that makes it (no database needed) and gives the delivery id;
+# filled in as the app starts (webhooks).
+TRANSPORTS: dict[Kind, Callable[[Session, Notification], Callable[[], str]]] = {}
+
+# What ends an attempt as expected; anything else is a fault, logged and kept visible.
+OUTCOMES = (NotSent, NoOneToTell, SplitPerStaff, DeliveryError)
 
 
-def _send(session: Session, row: Notification, backend: Backend) -> str:
+def prepare(
+    session: Session, row: Notification, backend: Backend
+) -> tuple[Callable[[], str], str | None]:
+    """The call that delivers ``row``, and the address it goes to (None for a
+    transport's own); raises ``NotSent``, ``NoOneToTell`` or ``SplitPerStaff``."""
     transport = TRANSPORTS.get(row.kind)
     if transport is not None:
-        return transport(session, row)
-    return backend.send(compose(session, row))
+        return transport(session, row), None
+    message = compose(session, row)
+    return partial(backend.send, message), message.to
 
 
 def deliver_one(
     session: Session, row: Notification, backend: Backend, policy: Policy, now: dt.datetime
 ) -> str:
     """Try ``row`` once; returns what became of it ('sent', 'retrying', ...)."""
+    row_id, token, to = row.id, row.claim_token, None
+    try:
+        with session.no_autoflush:
+            send, to = prepare(session, row, backend)
+        session.commit()  # ends the transaction: nothing is held while the other end answers
+        result: str | BaseException = send()
+    except OUTCOMES as outcome:
+        result = outcome
+    except Exception as fault:
+        log.exception("Outbox row %s could not be prepared or sent", row_id)
+        result = fault
+    if not end_claim(session, row_id, token):
+        log.warning("Outbox row %s was taken by another sender while this one sent it", row_id)
+        return "retrying"
+    return record(session, row, result, to, policy, now)
+
+
+def end_claim(session: Session, notification_id: int, token: str | None) -> bool:
+    """End this sender's claim on a row it tried, starting the transaction that records
+    the attempt; False when the claim ran out meanwhile and another sender took the row
+    (that sender's record stands, and its claim is left alone)."""
+    ended = session.execute(
+        sa.update(Notification)
+        .where(Notification.id == notification_id, Notification.claim_token == token)
+        .values(claim_token=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if ended != 1:
+        session.rollback()
+    return ended == 1
+
+
+def record(
+    session: Session,
+    row: Notification,
+    result: str | BaseException,
+    to: str | None,
+    policy: Policy,
+    now: dt.datetime,
+) -> str:
+    """Write what became of an attempt (a delivery id, or why not); returns it."""
     row.attempts += 1
     row.claim_token = row.claimed_until = None
-    outcome = "sent"
-    try:
-        row.delivery_id = _send(session, row, backend)[:200]
-        row.status, row.sent_at, row.last_error = Status.SENT, now_utc(), None
-    except NotSent as reason:
-        row.status, row.last_error, outcome = Status.CANCELLED, str(reason)[:500], "not_sent"
-    except NoOneToTell as reason:
-        row.status, row.last_error, outcome = Status.FAILED, str(reason)[:500], "failed"
-    except SplitPerStaff as split:
-        _split(session, row, split.users)
-        outcome = "not_sent"
-    except DeliveryError as exc:
-        row.last_error = str(exc)[:500]
-        if exc.permanent or row.attempts >= policy.max_attempts:
-            row.status, outcome = Status.FAILED, "failed"
-        else:
-            row.next_attempt_at, outcome = now + policy.delay(row.attempts), "retrying"
-    except Exception as exc:  # a fault in composing: keep it visible, keep sending others
-        log.exception("Outbox row %s could not be composed", row.id)
-        row.last_error = f"Could not prepare the message: {exc}"[:500]
-        row.status, outcome = Status.FAILED, "failed"
-    return outcome
+    if to is not None and row.user_id is None:
+        row.address = to  # a service's inbox as it was when sent (people's: on their row)
+    match result:
+        case str():
+            row.delivery_id = result[:200]
+            row.status, row.sent_at, row.last_error = Status.SENT, now_utc(), None
+            return "sent"
+        case NotSent():
+            row.status, row.last_error = Status.CANCELLED, str(result)[:500]
+            return "not_sent"
+        case NoOneToTell():
+            row.status, row.last_error, row.address = Status.FAILED, str(result)[:500], None
+            return "failed"
+        case SplitPerStaff():
+            _split(session, row, result.users)
+            return "not_sent"
+        case DeliveryError():
+            row.last_error = str(result)[:500]
+            if result.permanent or row.attempts >= policy.max_attempts:
+                row.status = Status.FAILED
+                return "failed"
+            row.next_attempt_at = now + policy.delay(row.attempts)
+            return "retrying"
+    row.last_error = f"Could not prepare the message: {result}"[:500]
+    row.status = Status.FAILED
+    return "failed"
 
 
 def still_mine(session: Session, notification_id: int, token: str) -> bool:
@@ -224,9 +287,6 @@ def deliver_due(
     """Deliver everything due now, a batch at a time; each row is committed on its own.
     When ``stop`` says so, the message in hand is finished and the rest given back."""
     tally = Tally()
-    # Systems whose webhook failed in this pass, and when their events are next due: a
-    # system that does not answer costs the pass one wait, not one per waiting event.
-    waiting_systems: dict[int, dt.datetime] = {}
     while tally.total < limit and not stop():
         now = now_utc()
         token, ids = claim(session, now, batch)
@@ -239,26 +299,18 @@ def deliver_due(
             if not still_mine(session, notification_id, token):
                 continue
             row = session.get(Notification, notification_id)
-            if row.api_client_id in waiting_systems:
-                _wait_with_its_system(row, waiting_systems[row.api_client_id])
-                session.commit()
-                tally.retrying += 1
-                continue
+            if row.api_client_id is not None:
+                due = older_event_due(session, row, token, now_utc(), policy.delay(1))
+                if due is not None:
+                    wait_for_older_event(row, due)
+                    session.commit()
+                    tally.retrying += 1
+                    continue
             outcome = deliver_one(session, row, backend, policy, now_utc())
-            if outcome == "retrying" and row.api_client_id is not None:
-                waiting_systems[row.api_client_id] = row.next_attempt_at
             session.commit()
             setattr(tally, outcome, getattr(tally, outcome) + 1)
-            log.info("Outbox row %s (%s): %s", row.id, row.kind.value, outcome)
+            log.info("Outbox row %s (%s): %s", notification_id, row.kind.value, outcome)
     return tally
-
-
-def _wait_with_its_system(row: Notification, due: dt.datetime) -> None:
-    """Not tried now: its system failed to take an earlier event in this pass. It is due
-    again with that event, and the try it was not given is not counted."""
-    row.next_attempt_at = due
-    row.claim_token = row.claimed_until = None
-    row.last_error = "Waiting: the system did not take an earlier event; tried again with it."
 
 
 def retry(session: Session, notification_ids: list[int] | None = None) -> int:

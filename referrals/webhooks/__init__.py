@@ -20,9 +20,9 @@ def init_app(app: Flask) -> None:
     from ..notifications.kinds import Kind
     from ..notifications.sender import TRANSPORTS
     from . import admin_views, cli, events
-    from .delivery import post
+    from .delivery import prepare
 
     events.listen()
-    TRANSPORTS[Kind.WEBHOOK] = post
+    TRANSPORTS[Kind.WEBHOOK] = prepare
     cli.init_app(app)
     app.register_blueprint(admin_views.bp)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 
 import requests
 import sqlalchemy as sa
@@ -51,9 +53,11 @@ def headers_for(secret: str, event_id: str, body: bytes, timestamp: int) -> dict
     }
 
 
-def post(session: Session, row: Notification) -> str:
-    """Post ``row``; returns what the system answered, or raises ``DeliveryError`` or
-    ``NotSent`` (the system was revoked or no longer takes events)."""
+def prepare(session: Session, row: Notification) -> Callable[[], str]:
+    """Everything posting ``row`` needs from the database, read now: returns the call
+    that posts it (and says what the system answered, or raises ``DeliveryError``), or
+    raises ``NotSent`` (the system was revoked or no longer takes events). The call
+    needs no database, so the sender holds no transaction while the system answers."""
     client = session.get(ApiClient, row.api_client_id) if row.api_client_id else None
     if client is None:
         raise NotSent("The event has no system to go to.")
@@ -67,22 +71,30 @@ def post(session: Session, row: Notification) -> str:
     event_id = json.loads(body).get("id", f"notification-{row.id}")
     headers = headers_for(client.webhook_secret, event_id, body, int(time.time()))
     config = current_app.config
-    answer = _post_within(
-        config.get("WEBHOOK_DEADLINE", 30.0),
-        config.get("WEBHOOK_TIMEOUT", 10.0),
+    return partial(
+        _post,
+        client.name,
         client.webhook_url,
-        data=body,
-        headers=headers,
+        body,
+        headers,
+        deadline=config.get("WEBHOOK_DEADLINE", 30.0),
+        timeout=config.get("WEBHOOK_TIMEOUT", 10.0),
     )
+
+
+def _post(
+    name: str, url: str, body: bytes, headers: dict, *, deadline: float, timeout: float
+) -> str:
+    answer = _post_within(deadline, timeout, url, data=body, headers=headers)
     if 200 <= answer.status_code < 300:
-        return f"HTTP {answer.status_code} from {client.name}"
+        return f"HTTP {answer.status_code} from {name}"
     if 300 <= answer.status_code < 400:
         raise DeliveryError(
-            f"{client.webhook_url} answered {answer.status_code}, a redirect: register the "
+            f"{url} answered {answer.status_code}, a redirect: register the "
             "address it points to instead.",
         )
     raise DeliveryError(
-        f"{client.webhook_url} answered {answer.status_code}.",
+        f"{url} answered {answer.status_code}.",
         permanent=answer.status_code == 410,
     )
 
