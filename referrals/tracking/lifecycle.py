@@ -206,7 +206,14 @@ def apply(
         at=now_utc(),
     )
     session.add(event)
-    announce_status_change(session, referral, event, now_utc())
+    if action.name == "reopen":
+        # Reopening takes a closing back: the referrer hears nothing of either (a held
+        # "closed" message is cancelled; nobody "accepted" it again).
+        withdraw_status_message(
+            session, referral.id, source.value, why="The referral was reopened."
+        )
+    else:
+        announce_status_change(session, referral, event, now_utc())
     return event
 
 
