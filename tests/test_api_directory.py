@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from referrals.api.params import STREAM_BATCH
 from referrals.choices import ServiceStatus
+from referrals.extensions import db
 from referrals.models import Service
 
 from .factories import make_organisation, make_service, service_type
@@ -176,6 +177,49 @@ def test_service_at_locations_near_a_postcode_nearest_first(client, session):
     assert unknown.status_code == 400 and "postcode" in unknown.get_json()["errors"]
     alone = client.get("/api/v1/service_at_locations?proximity=5000")
     assert alone.status_code == 400 and "proximity" in alone.get_json()["errors"]
+
+
+def test_nearest_first_pages_come_from_the_order_not_from_one_parameter_per_location(
+    app, client, session
+):
+    """Thousands of locations can be within a few hundred kilometres: a page of the
+    nearest-first list must not send SQL with a parameter (or a CASE branch) for each of
+    them (at 50,000 services SQLite refuses that statement, and PostgreSQL took seconds)."""
+    for i in range(60):
+        make_service(session, name=f"S{i:02d}", lat=55.80 + i * 0.002, lon=-4.20)
+    session.commit()
+    largest = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        largest.append(len(parameters or ()))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", watch)
+    try:
+        page = client.get("/api/v1/service_at_locations?postcode=G31&proximity=100000&per_page=5")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", watch)
+    data = page.get_json()
+    assert data["total_items"] == 60 and len(data["contents"]) == 5
+    assert max(largest) < 40
+    whole = "/api/v1/service_at_locations?postcode=G31&proximity=100000&per_page=60"
+    everyone = [i["service"]["name"] for i in client.get(whole).get_json()["contents"]]
+    paged = []
+    for number in range(1, 13):
+        url = (
+            f"/api/v1/service_at_locations?postcode=G31&proximity=100000&per_page=5&page={number}"
+        )
+        paged += [i["service"]["name"] for i in client.get(url).get_json()["contents"]]
+    assert paged == everyone and sorted(everyone) == [f"S{i:02d}" for i in range(60)]
+    # Nearest first: along the line of services, the names run away from the nearest.
+    first = int(everyone[0][1:])
+    assert {int(everyone[1][1:]), int(everyone[2][1:])} <= {
+        first - 1,
+        first + 1,
+        first - 2,
+        first + 2,
+    }
 
 
 def test_organizations_taxonomies_and_terms(client, session):

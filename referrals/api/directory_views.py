@@ -125,8 +125,9 @@ def service_at_locations():
     if proximity and not postcode:
         message = "needs a postcode to measure from"
         raise ApiError(400, f"proximity {message}.", {"proximity": message})
+    order = None  # nearest first, with proximity
     if postcode:
-        ids = near_postcode(db.session, ids, postcode, proximity)
+        ids, order = near_postcode(db.session, ids, postcode, proximity)
 
     def shape(loc: Location) -> dict:
         service = hsds.service_full(loc.service) if full else hsds.service_summary(loc.service)
@@ -141,6 +142,7 @@ def service_at_locations():
         key=None if proximity else Location.id,  # nearest first, or in order of id
         cursor=cursor_arg(timed=False),
         ndjson=_ndjson(),
+        order=order,
     )
 
 

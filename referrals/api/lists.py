@@ -7,10 +7,10 @@ batch of a stream, starts after the last id given. An item that leaves the list
 meanwhile (closed, or its address made confidential) therefore shifts nothing, and no
 item listed throughout is missed, as it would be if later pages were counted from the
 start (page numbers are: a system keeping a copy should follow the cursors, or ask
-for what changed with ``modified_after``). A list in another order (nearest first)
-is streamed through the ids it held when the stream began, each batch checked again
-against the list's conditions so that nothing which has left it is sent; its pages are
-found by number only.
+for what changed with ``modified_after``). A list in another order (nearest first,
+worked out before: ``order``) is streamed through the ids it held when the stream
+began, each batch checked again against the list's conditions so that nothing which
+has left it is sent; its pages are found by number only, taken from that order.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ def page_of(session: Session, ids: sa.Select, paging: Paging) -> tuple[int, list
     return total or 0, found
 
 
-def _batches(session: Session, ids: sa.Select, key: sa.ColumnElement | None) -> Iterator[list]:
+def _batches(
+    session: Session, ids: sa.Select, key: sa.ColumnElement | None, order: list | None
+) -> Iterator[list]:
     """Every id of ``ids``, a batch at a time: after the last one given, when the list is
-    ordered by ``key``; otherwise from the list as it was at the start, less any that
-    have left it since."""
+    ordered by ``key``; otherwise from the list as it was at the start (``order``, or
+    ``ids`` as read now), less any that have left it since."""
     if key is not None:
         batch = list(session.scalars(ids.limit(STREAM_BATCH)))
         while batch:
@@ -48,7 +50,8 @@ def _batches(session: Session, ids: sa.Select, key: sa.ColumnElement | None) -> 
             batch = list(session.scalars(ids.where(key > batch[-1]).limit(STREAM_BATCH)))
         return
     column = ids.selected_columns[0]
-    order = list(session.scalars(ids))
+    if order is None:
+        order = list(session.scalars(ids))
     for start in range(0, len(order), STREAM_BATCH):
         batch = order[start : start + STREAM_BATCH]
         still = set(session.scalars(ids.where(column.in_(batch)).order_by(None)))
@@ -65,14 +68,16 @@ def listing(
     key: sa.ColumnElement | None,
     cursor: Cursor | None = None,
     ndjson: bool = False,
+    order: list | None = None,
 ) -> Response:
     """A page of ``ids`` as JSON, or (``ndjson``) all of them, one per line, streamed in
     batches. ``key`` is the column the list is ordered by alone (None when it is in
-    another order): its pages then name the cursor of the next."""
+    another order): its pages then name the cursor of the next. ``order``: the ids of
+    the list, in its order, already worked out (nearest first)."""
     if ndjson:
 
         def lines():
-            for batch in _batches(session, ids, key):
+            for batch in _batches(session, ids, key, order):
                 for item in load(batch):
                     yield json.dumps(as_json(item)) + "\n"
 
@@ -80,7 +85,11 @@ def listing(
     if key is None:
         if cursor is not None:
             raise bad("cursor", "cannot continue a list in this order: ask for pages by number")
-        total, page_ids = page_of(session, ids, paging)
+        if order is not None:
+            start = (paging.page - 1) * paging.per_page
+            total, page_ids = len(order), order[start : start + paging.per_page]
+        else:
+            total, page_ids = page_of(session, ids, paging)
         return jsonify(page_body(total, paging, [as_json(item) for item in load(page_ids)]))
     page = page_after(session, ids, None, key, paging, cursor)
     body = page_body(page.total, page.paging, [as_json(item) for item in load(page.ids)])
