@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from referrals.api.models import ApiClient
 from referrals.choices import Role
-from referrals.models import AuditEvent
+from referrals.models import AuditEvent, Service, User
 
 from .factories import (
     bearer,
@@ -205,3 +205,31 @@ def test_an_admin_registers_a_reports_system_from_the_page_or_the_command_line(
     cli_token = printed.output.strip().splitlines()[-1]
     assert client.get("/api/v1/reports", headers=bearer(cli_token)).status_code == 200
     assert client.get("/api/v1/referrals", headers=bearer(cli_token)).status_code == 403
+
+
+def test_a_quarterly_report_about_an_earlier_quarter_ends_its_trend_there(
+    client, session, figures
+):
+    """The paper for a quarter shows Scotland's quarters up to that one, not after it."""
+    service = session.scalar(sa.select(Service))
+    custody = session.scalar(sa.select(User).where(User.role == Role.CUSTODY))
+    for _ in range(40):  # a quarter earlier too
+        make_referral(
+            session,
+            service=service,
+            referrer=custody,
+            referred_on=TODAY - dt.timedelta(days=330),
+            council_name="Fife",
+            status="accepted",
+            accepted_on=TODAY - dt.timedelta(days=329),
+        )
+    session.commit()
+    headers = bearer(figures["token"])
+    index = client.get("/api/v1/reports", headers=headers).get_json()
+    quarters = sorted(p["code"] for p in index["periods"] if p["kind"] == "quarter")
+    assert len(quarters) >= 2
+    earlier = quarters[-2]
+    paper = client.get(f"/api/v1/reports/quarterly?quarter={earlier}", headers=headers).get_json()
+    assert paper["period"]["code"] == earlier
+    shown = [item["period"]["code"] for item in paper["trend"]]
+    assert shown and shown[-1] == earlier and quarters[-1] not in shown

@@ -74,7 +74,11 @@ def quarter_figures(
     )
     part = snapshot.part("area", code)
     national = make_row("national", "national", national_name(), part.get("national", {}), {})
-    recent = series(snapshot, "council", "", "quarter", TREND_QUARTERS)
+    # The quarters up to the one chosen: a paper about an earlier quarter is not
+    # followed by the quarters after it.
+    chosen = snapshot.periods.get(code)
+    until = chosen["last"] if chosen else None
+    recent = series(snapshot, "council", "", "quarter", TREND_QUARTERS, until)
     return QuarterFigures(
         national,
         table_period,

@@ -34,10 +34,19 @@ class PeriodRow:
     national: Row
 
 
-def series(snapshot, grouping: str, code: str, kind: str, limit: int) -> list[PeriodRow]:
-    """The area's and the nation's figures for the latest ``limit`` periods of ``kind``."""
+def series(
+    snapshot, grouping: str, code: str, kind: str, limit: int, until=None
+) -> list[PeriodRow]:
+    """The area's and the nation's figures for the latest ``limit`` periods of ``kind``
+    (the latest ending by ``until``, a period's ``last``, when given)."""
     periods = sorted(
-        (p for p in snapshot.periods.values() if p["kind"] == kind and not p["scotland_only"]),
+        (
+            p
+            for p in snapshot.periods.values()
+            if p["kind"] == kind
+            and not p["scotland_only"]
+            and (until is None or p["last"] <= until)
+        ),
         key=lambda p: p["last"],
     )[-limit:]
     rows = []
