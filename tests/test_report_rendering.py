@@ -203,3 +203,33 @@ def test_area_table_rows_are_the_former_templates(app, measure, provision):
         RAG_SYMBOLS=RAG_SYMBOLS,
     )
     assert str(rows_html(LINES, measure, provision)) == former
+
+
+def test_a_funnel_point_marked_outside_a_limit_is_drawn_outside_it():
+    """The comparison uses the exact rates; drawn at rates rounded to 0.1% around a
+    rounded national rate, this area (52.04%, "higher at 95%") sat inside the 95% line."""
+    from itertools import pairwise
+    from types import SimpleNamespace
+
+    from referrals.reports.charts import funnel_plot
+    from referrals.reports.tables import RateFigure
+    from referrals.statistics import Comparison
+
+    p0 = 5005 / 10000  # shown as 50.1%
+    area = RateFigure("engagement_rate", 1301, 2500, national=p0)
+    assert area.comparison == Comparison.HIGHER_95
+    table = SimpleNamespace(
+        rows=[SimpleNamespace(name="Area", rates={"engagement_rate": area})],
+        national=SimpleNamespace(
+            rates={"engagement_rate": RateFigure("engagement_rate", 5005, 10000, national=p0)}
+        ),
+    )
+    plot = funnel_plot(table, "engagement_rate", "Engagement")
+    [point] = plot.points
+    line = [
+        tuple(float(v) for v in pair.split(","))
+        for pair in plot.limits["95_high"].lstrip("M").split(" L")
+    ]
+    (x1, y1), (x2, y2) = next((a, b) for a, b in pairwise(line) if a[0] <= point.x <= b[0])
+    limit_y = y1 + (y2 - y1) * (point.x - x1) / (x2 - x1)
+    assert point.y < limit_y - 0.2  # above the line (SVG's y grows downwards)

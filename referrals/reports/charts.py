@@ -180,10 +180,12 @@ def funnel_plot(table: AreaTable, measure: str, title: str) -> FunnelPlot:
         if not r.rates[measure].available
     ]
     national = table.national.rates[measure]
-    p0 = national.shown_rate  # drawn as the table shows it
+    # Drawn at the exact rates, as the comparison that colours each point uses them:
+    # a point coloured as outside a limit is drawn outside it (labels stay rounded).
+    p0 = national.rate
     max_n = max((r.rates[measure].n for r in rows), default=10)
     max_n = max(10, _nice_ceiling(max_n * 1.05))
-    rates = [r.rates[measure].shown_rate for r in rows] + ([p0] if p0 is not None else [])
+    rates = [r.rates[measure].rate for r in rows] + ([p0] if p0 is not None else [])
     low_rate = max(0.0, math.floor((min(rates, default=0) - 0.05) * 10) / 10)
     high_rate = min(1.0, math.ceil((max(rates, default=1) + 0.05) * 10) / 10)
     if p0 is not None:  # leave room for the 99.8% limits at small denominators
@@ -215,7 +217,7 @@ def funnel_plot(table: AreaTable, measure: str, title: str) -> FunnelPlot:
         figure = row.rates[measure]
         state = state_for(figure.comparison)
         outside = figure.comparison not in (Comparison.SIMILAR, Comparison.NOT_COMPARED)
-        value = figure.shown_rate
+        value = figure.rate
         plot.points.append(
             FunnelPoint(row.name, figure.n, value, sx(figure.n), sy(value), state, outside)
         )
