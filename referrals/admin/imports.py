@@ -11,7 +11,7 @@ import io
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
 from ..audit import record
@@ -42,7 +42,8 @@ def import_services_page():
     if form.validate_on_submit():
         try:
             report = _import_upload(form.file.data)
-        except SQLAlchemyError as exc:
+        except (DataError, IntegrityError) as exc:
+            # The file's content refused (an outage is not: it is the 503 page's).
             db.session.rollback()
             current_app.logger.exception("The database refused a services import")
             refused = _database_said(exc)
