@@ -580,3 +580,32 @@ def test_an_event_waits_while_another_sender_has_an_older_one_in_hand(
     clock.advance(seconds=61)
     send(app)
     assert [r.event["referral"]["status"] for r in trust.delivered] == ["accepted"]
+
+
+def test_events_waiting_when_a_system_is_stopped_never_reach_its_next_address(
+    app, client, session, world, clock
+):
+    """ "Stop events" says events not yet delivered will not be sent: they are cancelled
+    at once, so an address set again later does not receive them."""
+    make_and_accept(client, world)  # "made" and "accepted", waiting for the trust's system
+    trust = world["trust_system"].id
+    make_user(session, Role.ADMIN, email="admin@t.example")
+    session.commit()
+    admin = app.test_client()
+    sign_in(admin, "admin@t.example")
+    stopped = admin.post(f"/admin/api-clients/{trust}/webhook/remove", data={"confirm": "y"})
+    assert stopped.status_code == 302
+    session.expire_all()
+    waiting = [r for r in webhook_rows(session) if r.api_client_id == trust]
+    assert waiting and {r.status for r in waiting} == {Status.CANCELLED}
+    assert all("stopped" in r.last_error for r in waiting)
+    new = Receiver().start()
+    try:
+        assert (
+            admin.post(f"/admin/api-clients/{trust}/webhook", data={"url": new.url}).status_code
+            == 200
+        )
+        send(app)
+        assert new.received == []
+    finally:
+        new.stop()

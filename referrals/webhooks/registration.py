@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,8 @@ from ..api.models import ApiClient
 from ..audit import record
 from ..clock import now_utc
 from ..models import User
+from ..notifications.kinds import Kind, Status
+from ..notifications.models import Notification
 from .addresses import AddressProblem, checked_url
 from .signing import new_secret
 
@@ -85,9 +88,28 @@ def rotate_secret(session: Session, client: ApiClient, *, by: User | None = None
     return issued
 
 
+STOPPED = "Not sent: an administrator stopped this system's events."
+
+
 def remove(session: Session, client: ApiClient, *, by: User | None = None) -> None:
-    """Stop sending events: events not yet delivered are not sent."""
+    """Stop sending events: events not yet delivered are not sent, to this address or
+    to any set later (they are cancelled now, not when the sender next looks)."""
     if not client.webhook_url:
         return
-    record("api_client_webhook_removed", client, user=by, detail={"old": client.webhook_url})
+    dropped = session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.api_client_id == client.id,
+            Notification.kind == Kind.WEBHOOK,
+            Notification.status.in_([Status.PENDING, Status.FAILED]),
+        )
+        .values(status=Status.CANCELLED, last_error=STOPPED, claim_token=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    record(
+        "api_client_webhook_removed",
+        client,
+        user=by,
+        detail={"old": client.webhook_url, "events_not_sent": dropped},
+    )
     client.webhook_url = client.webhook_secret = client.webhook_secret_issued_at = None
