@@ -15,7 +15,7 @@ from referrals.extensions import db
 from referrals.models import AuditEvent, User
 
 from .conftest import csrf_token
-from .factories import PASSWORD, make_user
+from .factories import PASSWORD, make_organisation, make_user
 
 
 def sign_in(client, email, password=PASSWORD, next_url=None, **request_options):
@@ -226,3 +226,22 @@ def test_create_user_refuses_incomplete_accounts(runner, session, args, message)
     assert result.exit_code != 0
     assert message in result.output
     assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_create_user_refuses_an_organisation_name_that_several_share(runner, session):
+    """Names are not unique: an account attached to the wrong organisation would see its
+    referrals. The command lists them and asks for the id."""
+    first = make_organisation(session, "Recovery Trust")
+    second = make_organisation(session, "Recovery Trust")
+    session.commit()
+    base = ["create-user", "--email", "w@t.example", "--role", "provider"]
+    base += ["--password", "a sufficiently long one"]
+    result = runner.invoke(args=[*base, "--organisation", "Recovery Trust"])
+    assert result.exit_code != 0
+    assert f"id {first.id}: Recovery Trust" in result.output
+    assert f"id {second.id}: Recovery Trust" in result.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    chosen = runner.invoke(args=[*base, "--organisation", str(second.id)])
+    assert chosen.exit_code == 0, chosen.output
+    user = session.scalar(sa.select(User).where(User.email == "w@t.example"))
+    assert user.organisation_id == second.id

@@ -15,13 +15,29 @@ from .signin import normalise_email
 
 
 def find_organisation(value: str) -> Organisation | None:
+    """The organisation ``value`` names: its id, external id or name. None when none
+    does; when several do (names are not unique, and a number may be one's id and
+    another's external id or name), a usage error listing them, so that an account or
+    a system is never attached to the wrong one and shown its referrals."""
+    conditions = [Organisation.external_id == value, Organisation.name == value]
     if value.isdigit():
-        return db.session.get(Organisation, int(value))
-    return db.session.scalar(
-        sa.select(Organisation).where(
-            sa.or_(Organisation.external_id == value, Organisation.name == value)
+        conditions.append(Organisation.id == int(value))
+    found = list(
+        db.session.scalars(
+            sa.select(Organisation).where(sa.or_(*conditions)).order_by(Organisation.id)
         )
     )
+    if len(found) > 1:
+        listed = "; ".join(
+            f"id {o.id}: {o.name}" + (f" (external id {o.external_id})" if o.external_id else "")
+            for o in found
+        )
+        raise click.BadParameter(
+            f"“{value}” names {len(found)} organisations ({listed}): give the id of the one "
+            "you mean",
+            param_hint="--organisation",
+        )
+    return found[0] if found else None
 
 
 @click.command("create-user")
