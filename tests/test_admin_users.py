@@ -163,3 +163,23 @@ def test_clearing_failed_sign_ins_lets_a_paused_account_in(admin_client, app, se
     )
     assert audit(session)[-1] == "user_unlocked"
     assert sign_in(app.test_client(), "locked@t.example").status_code == 302
+
+
+def test_saving_an_account_unchanged_records_nothing(admin_client, session):
+    gla = suite(session, "GLA-LR")
+    user = make_user(session, Role.CUSTODY, email="same@t.example", custody_suite=gla)
+    session.commit()
+    before = audit(session)
+    response = admin_client.post(
+        f"/admin/users/{user.id}",
+        data={
+            "email": "same@t.example",
+            "name": user.name,
+            "role": "custody",
+            "custody_suite_id": str(gla.id),
+            "active": "y",
+        },
+        follow_redirects=True,
+    )
+    assert "Nothing changed for same@t.example." in response.get_data(as_text=True)
+    assert audit(session) == before

@@ -80,6 +80,9 @@ def edit_user(user_id: int):
                 user.session_version += 1
                 reason = "deactivated" if not user.active else "access_changed"
                 sessions.end_all(db.session, user.id, now_utc(), reason)
+            if not changes:  # saved as it was: nothing to record
+                flash(f"Nothing changed for {user.email}.", "info")
+                return redirect(url_for("admin.edit_user", user_id=user.id))
             action = (
                 "user_deactivated"
                 if changes.get("active") == ["True", "False"]
