@@ -165,6 +165,9 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "PROBLEM_CONTACT_RETENTION_DAYS": _int(
             env, "PROBLEM_CONTACT_RETENTION_DAYS", 90, minimum=1
         ),
+        # Messages and webhook events (the outbox) are deleted this long after they were
+        # made: they name referrals and why they closed, and staff email addresses.
+        "OUTBOX_RETENTION_DAYS": _int(env, "OUTBOX_RETENTION_DAYS", 90, minimum=1),
         "TIMEZONE": env.get("TIMEZONE", "Europe/London"),
         # Measures (DESIGN.md section 6).
         "ENGAGEMENT_WINDOW_DAYS": _int(env, "ENGAGEMENT_WINDOW_DAYS", 28, minimum=1),

@@ -323,3 +323,35 @@ def test_a_referral_whose_personal_data_was_erased_cannot_be_reopened(
     assert "erased" in response.get_data(as_text=True)
     session.expire_all()
     assert session.get(Referral, referral.id).status == "closed"
+
+
+def test_old_messages_are_deleted_once_no_longer_waiting(app_factory, session, people):
+    """The outbox names referrals, why one closed and staff addresses: rows no longer
+    waiting go OUTBOX_RETENTION_DAYS after they were made; waiting ones stay."""
+    from referrals.notifications.kinds import Kind, Status
+    from referrals.notifications.models import Notification
+
+    app = app_factory(OUTBOX_RETENTION_DAYS=30)
+    referral = refer(session, people, 60)
+    now = dt.datetime.now(dt.UTC)
+
+    def message(status, days_ago):
+        return Notification(
+            kind=Kind.CLOSED,
+            status=status,
+            referral=referral,
+            user_id=people["custody"].id,
+            payload='{"reason": "in_custody"}',
+            created_at=now - dt.timedelta(days=days_ago),
+        )
+
+    old = [message(s, 31) for s in (Status.SENT, Status.CANCELLED, Status.FAILED)]
+    kept = [message(Status.SENT, 29), message(Status.PENDING, 31)]
+    session.add_all(old + kept)
+    session.commit()
+    kept_ids = sorted(n.id for n in kept)
+    with app.app_context():
+        summary = run_scheduled_purge(db.session)
+        db.session.commit()
+    assert summary.outbox_rows == 3
+    assert sorted(session.scalars(sa.select(Notification.id))) == kept_ids

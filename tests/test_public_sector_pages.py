@@ -97,6 +97,7 @@ def test_the_privacy_notice_says_what_is_held_why_how_long_who_sees_it_and_right
     assert "never the full postcode" in html
     assert "erased 90 days after the referral is closed or declined" in html
     assert "reply is erased 45 days after your feedback" in html
+    assert "deleted from the list of messages 90 days after" in html
     assert "Any count from 1 to 4 is hidden" in html
     assert "mailto:dpo@northshire.example" in html
     assert "Information Commissioner" in html

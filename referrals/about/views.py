@@ -43,6 +43,7 @@ def _settings() -> dict:
         "data_protection_email": config["DATA_PROTECTION_EMAIL"],
         "retention_days": config["PERSONAL_DATA_RETENTION_DAYS"],
         "contact_retention_days": config["PROBLEM_CONTACT_RETENTION_DAYS"],
+        "outbox_retention_days": config["OUTBOX_RETENTION_DAYS"],
         "idle_minutes": config["SESSION_IDLE_MINUTES"],
     }
 

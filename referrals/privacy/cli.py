@@ -28,8 +28,9 @@ def purge_command(days: int | None, dry_run: bool) -> None:
     or declined more than DAYS ago (and the notes on their events, contact attempts and
     updates, and the district on their custody contact); problem reporters' contact
     details and feedback reply addresses PROBLEM_CONTACT_RETENTION_DAYS after the problem
-    was resolved or the feedback dealt with; ended sessions; forms' one-time tokens after
-    a day. Keeps what the reports need. Run it daily, e.g. from
+    was resolved or the feedback dealt with; messages and webhook events no longer
+    waiting OUTBOX_RETENTION_DAYS after they were made; ended sessions; forms' one-time
+    tokens after a day. Keeps what the reports need. Run it daily, e.g. from
     cron: 15 2 * * * cd /srv/referrals && .venv/bin/flask --app referrals
     purge-personal-data"""
     summary = run_scheduled_purge(db.session, older_than_days=days, dry_run=dry_run)
@@ -41,16 +42,16 @@ def purge_command(days: int | None, dry_run: bool) -> None:
             f"Dry run: {finished}; {report.eligible - report.already_erased} would be "
             f"erased, {report.already_erased} already were; {summary.problem_contacts} "
             "problem reporters' contact details and "
-            f"{summary.feedback_addresses} feedback reply addresses would be erased. "
-            "Nothing changed."
+            f"{summary.feedback_addresses} feedback reply addresses would be erased and "
+            f"{summary.outbox_rows} old messages deleted. Nothing changed."
         )
     else:
         click.echo(
             f"{finished}: erased the personal data of {report.erased}; "
             f"{report.already_erased} had been erased before. Erased "
             f"{summary.problem_contacts} problem reporters' contact details, "
-            f"{summary.feedback_addresses} feedback reply addresses and "
-            f"{summary.sessions} ended sessions."
+            f"{summary.feedback_addresses} feedback reply addresses, "
+            f"{summary.outbox_rows} old messages and {summary.sessions} ended sessions."
         )
 
 

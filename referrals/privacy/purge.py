@@ -8,6 +8,9 @@ erases personal data once its retention period is over.
   feedback was dealt with.
 - Sessions that ended more than a day ago and rate-limit counts whose window closed are
   deleted (they hold addresses and browser names).
+- Messages and webhook events no longer waiting to be sent (sent, not sent, or failed)
+  are deleted ``OUTBOX_RETENTION_DAYS`` after they were made: they name referrals, the
+  reason one closed, and staff email addresses.
 
 Each run writes one audit row with what it erased. Running it twice erases nothing more;
 several servers may run it at once.
@@ -28,6 +31,8 @@ from ..audit import record
 from ..auth.models import UserSession
 from ..clock import now_utc, today_local
 from ..models import ListingProblem
+from ..notifications.kinds import Status
+from ..notifications.models import Notification
 from ..tracking.retention import PurgeReport, purge_personal_data
 
 SESSION_KEEP = dt.timedelta(days=1)
@@ -41,6 +46,7 @@ class PurgeSummary:
     counters: int
     form_tokens: int = 0  # forms' one-time tokens older than a day (``once.py``)
     feedback_addresses: int = 0  # feedback reply addresses erased
+    outbox_rows: int = 0  # messages and webhook events deleted
 
 
 def run_scheduled_purge(
@@ -72,6 +78,10 @@ def run_scheduled_purge(
         .where(Feedback.dealt_with_at < contact_cutoff, Feedback.reply_to.is_not(None))
         .values(reply_to=None)
     )
+    old_outbox = sa.delete(Notification.__table__).where(
+        Notification.status.in_([Status.SENT, Status.CANCELLED, Status.FAILED]),
+        Notification.created_at < now - dt.timedelta(days=config["OUTBOX_RETENTION_DAYS"]),
+    )
     long_ago = now - SESSION_KEEP
     old_sessions = sa.delete(UserSession.__table__).where(
         sa.or_(UserSession.ended_at < long_ago, UserSession.expires_at < long_ago)
@@ -79,17 +89,25 @@ def run_scheduled_purge(
     if dry_run:
         problem_contacts = _count(session, ListingProblem, contacts.whereclause)
         feedback_addresses = _count(session, Feedback, addresses.whereclause)
+        outbox_rows = _count(session, Notification, old_outbox.whereclause)
         sessions = _count(session, UserSession, old_sessions.whereclause)
         counters = 0
         form_tokens = once.sweep(session, now, dry_run=True)
     else:
         problem_contacts = session.execute(contacts).rowcount
         feedback_addresses = session.execute(addresses).rowcount
+        outbox_rows = session.execute(old_outbox).rowcount
         sessions = session.execute(old_sessions).rowcount
         counters = rate_limits.sweep(session.connection())
         form_tokens = once.sweep(session, now)
     summary = PurgeSummary(
-        referrals, problem_contacts, sessions, counters, form_tokens, feedback_addresses
+        referrals,
+        problem_contacts,
+        sessions,
+        counters,
+        form_tokens,
+        feedback_addresses,
+        outbox_rows,
     )
     record(
         "personal_data_purge_dry_run" if dry_run else "personal_data_purged",
@@ -103,6 +121,7 @@ def run_scheduled_purge(
             "already_erased": referrals.already_erased,
             "problem_contacts": problem_contacts,
             "feedback_addresses": feedback_addresses,
+            "outbox_rows": outbox_rows,
             "sessions": sessions,
         },
     )
