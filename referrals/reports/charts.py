@@ -146,11 +146,12 @@ def bar_rows_svg(chart: BarChart) -> Markup:
 class FunnelPoint:
     label: str
     n: int
-    rate: float
+    rate: float  # exact: where it is drawn
     x: float
     y: float
     state: State
     labelled: bool
+    text: str = ""  # the rate as the tables show it (to 0.1%)
 
 
 @dataclass
@@ -219,7 +220,9 @@ def funnel_plot(table: AreaTable, measure: str, title: str) -> FunnelPlot:
         outside = figure.comparison not in (Comparison.SIMILAR, Comparison.NOT_COMPARED)
         value = figure.rate
         plot.points.append(
-            FunnelPoint(row.name, figure.n, value, sx(figure.n), sy(value), state, outside)
+            FunnelPoint(
+                row.name, figure.n, value, sx(figure.n), sy(value), state, outside, figure.text
+            )
         )
     plot.x_ticks = [(sx(v), f"{v:,}") for v in _ticks(max_n)]
     plot.y_ticks = [
