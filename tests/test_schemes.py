@@ -112,15 +112,23 @@ def test_changing_a_scheme_keeps_its_suites_in_step(client, session):
     form = client.get(f"/admin/schemes/{scheme.id}").get_data(as_text=True)
     assert 'value="A scheme"' in form
     response = client.post(
-        f"/admin/schemes/{scheme.id}",
-        data=scheme_form(org, [cathcart], name="A scheme", code="A", active=""),
+        f"/admin/schemes/{scheme.id}", data=scheme_form(org, [cathcart], name="A scheme", code="A")
     )
     assert response.status_code == 302
     session.expire_all()
     assert suites_of(session, scheme.id) == [cathcart.id]
+    # Freed of its suites, the scheme can be made inactive (see test_scheme_admin).
+    response = client.post(
+        f"/admin/schemes/{scheme.id}",
+        data=scheme_form(org, [], name="A scheme", code="A", active=""),
+    )
+    assert response.status_code == 302
+    session.expire_all()
     assert not session.get(Scheme, scheme.id).active
     detail = session.scalar(
-        sa.select(AuditEvent.detail).where(AuditEvent.action == "scheme_updated")
+        sa.select(AuditEvent.detail)
+        .where(AuditEvent.action == "scheme_updated")
+        .order_by(AuditEvent.id.desc())
     )
     assert '"active": [true, false]' in detail
 

@@ -6,8 +6,10 @@
 - A custody supervisor (a custody user with the ``manager`` flag) sees their custody suite
   and the police division it is in; a provider manager (a provider with ``manager``) sees
   their organisation and each of its services; a scheme lead (a user with ``scheme_id``)
-  sees their arrest referral scheme and its custody suites. These users see only these
-  units' published figures, beside the nation's, and nothing else of the reports.
+  sees their arrest referral scheme and its custody suites while the scheme is active (an
+  inactive scheme has stopped working: it is no one's current unit, and its lead is a
+  scheme lead no more). These users see only these units' published figures, beside the
+  nation's, and nothing else of the reports.
 
 Nothing here reads figures: only who the user is and which areas, suites, services and
 schemes are theirs.
@@ -21,7 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import Role
+from ..extensions import db
 from ..models import AreaGroup, CustodySuite, Organisation, Service
+from ..schemes.models import Scheme
 from .tables import FAMILY, area_names
 
 REPORT_ROLES = (Role.LEAD, Role.ADMIN)
@@ -54,7 +58,10 @@ def provider_manager(user) -> bool:
 
 
 def scheme_lead(user) -> bool:
-    return user.scheme_id is not None
+    """A lead of an active scheme."""
+    if user.scheme_id is None:
+        return False
+    return bool(db.session.scalar(sa.select(Scheme.active).where(Scheme.id == user.scheme_id)))
 
 
 def has_own_figures(user) -> bool:
@@ -78,10 +85,8 @@ def _service_units(session: Session, organisation_id: int) -> list[Unit]:
 
 
 def _scheme_units(session: Session, scheme_id: int) -> list[Unit]:
-    from ..schemes.models import Scheme
-
     scheme = session.get(Scheme, scheme_id)
-    if scheme is None:
+    if scheme is None or not scheme.active:
         return []
     units = []
     if "scheme" in FAMILY:  # schemes published as a grouping of their own
@@ -169,9 +174,7 @@ def find_unit(session: Session, grouping: str, code: str) -> Unit | None:
         return Unit(
             grouping, found.external_id or str(found.id), found.name, f"{grouping}:{found.id}"
         )
-    if grouping == "scheme":
-        from ..schemes.models import Scheme
-
+    if grouping == "scheme":  # inactive schemes too: their past figures stay reachable
         scheme = session.scalar(sa.select(Scheme).where(Scheme.code == code))
         return scheme and Unit("scheme", scheme.code, scheme.name, f"scheme:{scheme.code}")
     for key, area_code, name in area_names(session, grouping):

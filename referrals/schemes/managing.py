@@ -3,6 +3,17 @@
 A suite is served by one scheme at most. Choosing for a scheme a suite another scheme
 serves moves it, and says so (in the message and the audit log), so an administrator
 reorganising schemes never has to free a suite first.
+
+An inactive scheme has stopped working: it serves no custody suites, is no report
+grouping for current figures and is no current unit of its leads (``reports.own``), but
+keeps its name, code and past published figures. So a scheme cannot be made inactive
+while it still serves suites (the administrator moves them to another scheme first): a
+suite is never counted as served by a team that no longer works. A scheme left inactive
+with suites by an earlier version serves them no more: they show as unserved.
+
+A scheme's code names it in targets (``Target.area_code`` with geography ``scheme``), so
+a new code takes the scheme's targets with it in the same transaction, as a council's or
+group's does (``admin.area_edits``).
 """
 
 from __future__ import annotations
@@ -14,8 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from ..audit import record
-from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, User
+from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Target, User
 from .models import Scheme, scheme_suites
+
+
+class SchemeProblem(ValueError):
+    """A change that cannot be made: ``field`` names the form field it is about."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -41,7 +60,10 @@ def scheme_rows(session: Session) -> list[SchemeRow]:
 
 
 def suites_without_scheme(session: Session) -> list[CustodySuite]:
-    served = sa.select(scheme_suites.c.custody_suite_id)
+    """Suites no active scheme serves (an inactive scheme serves none)."""
+    served = sa.select(scheme_suites.c.custody_suite_id).join(
+        Scheme, sa.and_(Scheme.id == scheme_suites.c.scheme_id, Scheme.active)
+    )
     return list(
         session.scalars(
             sa.select(CustodySuite)
@@ -102,6 +124,39 @@ def name_or_code_taken(session: Session, name: str, code: str, scheme_id: int | 
     return taken
 
 
+def _move_targets(session: Session, old: str, new: str) -> int:
+    """Move the targets set for scheme code ``old`` to ``new``; return how many moved.
+
+    Refuses when a target kept under ``new`` (left there by a scheme recoded before
+    targets moved with codes) is for the same measure and start as one of the scheme's:
+    moving would break the one-target-per-period rule, and which to keep is the
+    administrator's choice, not ours."""
+    if old == new:
+        return 0
+    mine = sa.select(Target.measure, Target.period_start).where(
+        Target.geography == "scheme", Target.area_code == old
+    )
+    clash = session.scalar(
+        sa.select(Target.id).where(
+            Target.geography == "scheme",
+            Target.area_code == new,
+            sa.tuple_(Target.measure, Target.period_start).in_(mine),
+        )
+    )
+    if clash is not None:
+        raise SchemeProblem(
+            "code",
+            f"The code {new} already has targets from an earlier scheme for the same "
+            "measures and periods as this scheme's. Choose another code.",
+        )
+    result = session.execute(
+        sa.update(Target)
+        .where(Target.geography == "scheme", Target.area_code == old)
+        .values(area_code=new)
+    )
+    return result.rowcount or 0
+
+
 def save_scheme(
     session: Session,
     scheme: Scheme | None,
@@ -113,8 +168,16 @@ def save_scheme(
     active: bool,
 ) -> tuple[Scheme, dict[str, list[str]]]:
     """Create or change a scheme; return it and the suites moved from other schemes (by
-    the scheme they left). The caller commits."""
+    the scheme they left). The caller commits. Raises ``SchemeProblem``, having changed
+    nothing, for an inactive scheme given suites or a new code whose targets would clash."""
+    if not active and suite_ids:
+        raise SchemeProblem(
+            "active",
+            "A scheme serving custody suites stays active. Move its custody suites to "
+            "another scheme (or untick them) first, then make it inactive.",
+        )
     created = scheme is None
+    moved_targets = 0 if created else _move_targets(session, scheme.code, code)
     if scheme is None:
         scheme = Scheme(name=name, code=code, organisation_id=organisation_id)
         session.add(scheme)
@@ -155,5 +218,7 @@ def save_scheme(
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if moved:
         changes["moved_from"] = dict(moved)
+    if moved_targets:
+        changes["targets_moved"] = moved_targets
     record("scheme_created" if created else "scheme_updated", scheme, detail=changes)
     return scheme, dict(moved)

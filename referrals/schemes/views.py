@@ -12,6 +12,7 @@ from ..forms import options
 from . import bp
 from .forms import SchemeForm
 from .managing import (
+    SchemeProblem,
     name_or_code_taken,
     organisation_options,
     save_scheme,
@@ -59,15 +60,19 @@ def _form_page(scheme: Scheme | None):
         if "code" in taken:
             form.code.errors.append("Another scheme already has this code.")
         if not taken:
-            saved, moved = save_scheme(
-                db.session,
-                scheme,
-                name=name,
-                code=code,
-                organisation_id=int(form.organisation_id.data),
-                suite_ids=[int(i) for i in form.suite_ids.data or []],
-                active=bool(form.active.data),
-            )
+            try:
+                saved, moved = save_scheme(
+                    db.session,
+                    scheme,
+                    name=name,
+                    code=code,
+                    organisation_id=int(form.organisation_id.data),
+                    suite_ids=[int(i) for i in form.suite_ids.data or []],
+                    active=bool(form.active.data),
+                )
+            except SchemeProblem as problem:
+                getattr(form, problem.field).errors.append(str(problem))
+                return render_template("schemes/form.html", form=form, scheme=scheme), 400
             db.session.commit()
             message = f"Saved {saved.name}."
             for other, suites in sorted(moved.items()):
