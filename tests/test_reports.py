@@ -288,7 +288,8 @@ def test_lead_sets_targets_for_own_areas_only(client, data, session):
     form = {
         "area": "council:S12000049",
         "measure": "engagement_rate",
-        "period_start": (TODAY - dt.timedelta(days=365)).isoformat(),
+        # Wholly around the table's latest 12 months, as a rate target must be to apply.
+        "period_start": (TODAY - dt.timedelta(days=730)).isoformat(),
         "period_end": (TODAY + dt.timedelta(days=30)).isoformat(),
         "value": "80",
     }

@@ -86,7 +86,7 @@ def test_the_quarterly_report_has_a_scheme_section(client, session, schemed):
 def test_a_scheme_has_targets_like_an_area(client, session, schemed):
     from referrals.models import Target
 
-    start = TODAY - dt.timedelta(days=400)
+    start = TODAY - dt.timedelta(days=730)  # wholly around the latest 12 months
     session.add(
         Target(
             geography="scheme",

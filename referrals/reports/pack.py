@@ -8,8 +8,10 @@ measure in ``measures.MEASURES``:
   the nation and the largest areas, so for most areas a rate's quarter shows why it is not);
 - the latest year's figure (the 12 months or financial year ending at or before the
   quarter's end that the measure has been followed up for), with its interval, its
-  comparison with the nation and the target status (green, amber or red, in words);
-- the trend over the 8 quarters up to the quarter, as a chart with its table.
+  comparison with the nation and the status against the target that applies to that year
+  (green, amber or red, in words; ``target_status`` says which applies);
+- the trend over the 8 quarters up to the quarter, as a chart with its table and the
+  target that applies to the quarter.
 
 Every figure is read from the day's published, protected figures (``snapshot``), exactly
 as the other report pages show them: the pack adds no figure of its own. Nothing here knows
@@ -200,6 +202,15 @@ def build_pack(
         else:
             year = year_nat = Reading(None, "\u2013", gap="not yet followed up for long enough")
             comparison, target = None, None
+        # The chart's quarters are measured against the quarter's target, not the year's.
+        on_chart = target_for(
+            session,
+            grouping,
+            code,
+            measure.code,
+            dt.date.fromisoformat(quarter["start"]),
+            dt.date.fromisoformat(quarter["end"]),
+        )
         chart = trend_chart(
             [(p, area, None if pack.national else nat) for p, area, nat in trend_rows],
             measure.code,
@@ -207,7 +218,7 @@ def build_pack(
             + ("" if pack.national else f" and {national_name}"),
             area_name=name,
             national_name=national_name,
-            target=target.value if target else None,
+            target=on_chart.value if on_chart else None,
         )
         pack.lines.append(
             Line(

@@ -19,6 +19,7 @@ from ..statistics import Z95, Z998, Comparison, Interval, compare, wilson
 from .measures import COUNTS, GEOGRAPHIES, MEASURES, RATES, Measure
 from .scheme_groups import scheme_names
 from .snapshot import Snapshot
+from .target_status import applies, rag, target_text
 
 FAMILY = {
     "council": "area",
@@ -165,9 +166,7 @@ class TargetFigure:
 
     @property
     def text(self) -> str:
-        if self.measure.kind == "rate":
-            return f"{100 * self.value:.0f}%"
-        return f"{self.value:g}"
+        return target_text(self.measure.code, self.value)
 
 
 @dataclass
@@ -303,16 +302,16 @@ _NAMES = {
     ),
     "custody_suite": sa.select(CustodySuite.code, CustodySuite.code, CustodySuite.name),
 }
-_TARGETS = (
-    sa.select(Target.area_code, Target.value, Target.period_start, Target.period_end)
+_TARGETS = {
+    kind: sa.select(Target.area_code, Target.value, Target.period_start, Target.period_end)
     .where(
         Target.geography == sa.bindparam("geography"),
         Target.measure == sa.bindparam("measure"),
-        Target.period_start <= sa.bindparam("end"),
-        Target.period_end >= sa.bindparam("start"),
+        applies(kind, sa.bindparam("start"), sa.bindparam("end")),
     )
     .order_by(Target.period_start)
-)
+    for kind in ("count", "rate", "days")
+}
 
 
 def area_names(session: Session, grouping: str, keys: set[str] | None = None) -> list[tuple]:
@@ -387,29 +386,15 @@ def area_table(
     return table
 
 
-def rag(measure: Measure, value: float | None, target: float) -> str:
-    if value is None:
-        return "not shown"
-    if measure.higher_is_better:
-        shortfall = target - value
-        margin = measure.amber * target if measure.kind == "count" else measure.amber
-    else:
-        shortfall = value - target
-        margin = measure.amber
-    if shortfall <= 0:
-        return "green"
-    return "amber" if shortfall <= margin else "red"
-
-
 def attach_targets(session: Session, table: AreaTable, measure: str) -> None:
-    """The target for ``measure`` whose dates overlap the report's period, per area (the
-    latest-starting one wins)."""
+    """The target for ``measure`` that applies to the report's period, per area (the rule
+    and the colours are ``target_status``'s)."""
     definition = MEASURES[measure]
     codes = {row.code: row for row in table.rows}
     start = dt.date.fromisoformat(table.period["start"])
     end = dt.date.fromisoformat(table.period["end"])
     targets = session.connection().execute(
-        _TARGETS,
+        _TARGETS[definition.kind],
         {"geography": table.grouping, "measure": measure, "start": start, "end": end},
     )
     for area_code, value, period_start, period_end in targets:

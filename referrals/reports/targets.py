@@ -130,7 +130,7 @@ def targets():
             if value > 100:
                 form.value.errors.append("A rate target is a percentage from 0 to 100.")
                 ok = False
-            value = value / 100
+            value = float(form.value.data / 100)  # 0.9 is 0.009, not 0.009000000000000001
         if ok:
             existing = db.session.scalar(
                 sa.select(Target).where(

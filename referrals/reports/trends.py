@@ -99,18 +99,33 @@ def trends():
 
 
 def _charts(grouping: str, code: str, name: str, measure: str, quarters, years) -> list:
-    latest = quarters[-1].period if quarters else None
-    target = None
-    if latest:
-        found = target_for(
-            db.session,
-            grouping,
-            code,
-            measure,
-            dt.date.fromisoformat(latest["start"]),
-            dt.date.fromisoformat(latest["end"]),
-        )
-        target = found.value if found else None
-    return area_charts(
-        quarters, years, measure, area_name=name, national_name=national_name(), target=target
+    """The charts, each with the target that applies to its latest period
+    (``target_status``): a year's rate target across its quarters, a year's count target
+    only on the years."""
+    by_quarter = _target(grouping, code, measure, quarters)
+    by_year = _target(grouping, code, measure, years)
+    charts = area_charts(
+        quarters, years, measure, area_name=name, national_name=national_name(), target=by_quarter
     )
+    if by_year != by_quarter:  # area_charts gives both charts one target
+        charts[1] = area_charts(
+            quarters, years, measure, area_name=name, national_name=national_name(), target=by_year
+        )[1]
+    return charts
+
+
+def _target(grouping: str, code: str, measure: str, rows: list[PeriodRow]) -> float | None:
+    """The value of the target that applies to the latest of ``rows``' periods (the
+    financial year and the 12 months ending the same month are the same months)."""
+    if not rows:
+        return None
+    latest = max((r.period for r in rows), key=lambda p: p["last"])
+    found = target_for(
+        db.session,
+        grouping,
+        code,
+        measure,
+        dt.date.fromisoformat(latest["start"]),
+        dt.date.fromisoformat(latest["end"]),
+    )
+    return found.value if found else None
