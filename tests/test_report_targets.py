@@ -311,3 +311,10 @@ def test_the_pack_assesses_referrals_only_against_a_target_for_its_year(
     line = next(line for line in pack.lines if line.measure.code == "referrals")
     assert line.status.target == 180 and "against a target of at least 180" in line.status.text
     assert line.chart.target_y is None  # still not on the quarters
+
+
+def test_a_chart_labels_a_target_as_it_was_entered():
+    from referrals.reports.trend_charts import trend_chart
+
+    chart = trend_chart([], "engagement_rate", "Engagement", area_name="Fife", target=0.125)
+    assert chart.target_text == "12.5%"

@@ -27,6 +27,7 @@ from .measures import MEASURES
 from .periods import MONTH_NAMES
 from .readings import Reading, reading
 from .tables import Row
+from .target_status import target_text
 
 CHANGE_TEXT = {
     1: "Significantly higher than the period before",
@@ -201,8 +202,7 @@ def _scale(chart: TrendChart, target: float | None) -> None:
     _close(national_run, chart.national_path)
     if target is not None:
         chart.target_y = sy(target)
-        kind = MEASURES[chart.measure].kind
-        chart.target_text = f"{100 * target:.0f}%" if kind == "rate" else f"{target:g}"
+        chart.target_text = target_text(chart.measure, target)  # as entered: "12.5%"
 
 
 def _close(run: list[str], paths: list[str]) -> None:
