@@ -431,3 +431,16 @@ def test_the_median_wait_does_not_say_how_many_started_treatment(client, data):
     medians = [r for r in rows if r["measure"] == "median_days_to_treatment"]
     assert any(r["value"] for r in medians)  # Glasgow's 20 starts give a median
     assert all(r["denominator"] == "" and r["numerator"] == "" for r in medians)
+
+
+def test_the_measure_chosen_by_default_is_the_one_the_measure_box_shows(client, data):
+    """When the default measure is not published for the latest 12 months, the pages fall
+    back to one that is: the Measure box must say which, or pressing Show with another
+    choice silently switches the reader to a measure they never saw."""
+    sign_in(client, "lead@t.example")
+    html = client.get("/reports/map").get_data(as_text=True)
+    heading = re.search(r"<h1>The postcode lottery: (.*?) by council", html).group(1)
+    box = re.search(r'<select[^>]*name="measure".*?</select>', html, re.S).group(0)
+    selected = re.search(r"<option selected[^>]*>([^<]+)<|<option [^>]*selected>([^<]+)<", box)
+    label = (selected.group(1) or selected.group(2)).strip().lower()
+    assert label == heading.lower()

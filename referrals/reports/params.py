@@ -182,6 +182,10 @@ def read_choices(args, *, national=False, geographies_only=False, groupings=None
                 measure = "engagement_rate" if "engagement_rate" in published else measure
     if valid and form.period.data:
         period = form.period.data
+    elif valid:
+        form.period.data = period
+    if valid and not chosen:
+        form.measure.data = measure  # the boxes say what the page shows, fallback or not
     people = (form.people.data if valid else "") or "all"
     if people != "all" and grouping not in BREAKDOWN_GROUPINGS and not national:
         form.people.errors.append(
