@@ -198,7 +198,7 @@ def test_already_in_treatment_keeps_the_service(client, session, people):
             {"outcome": "already_in_treatment", "offered": None},
             "Say whether the person was offered arrest referral.",
         ),
-        ({"postcode_district": ""}, "Enter the postcode district (like G31), or NFA"),
+        ({"postcode_district": ""}, "Enter the postcode district (like G31), or tick"),
         ({"postcode_district": "ZZ9"}, "We do not know that postcode district."),
         ({"contact_on": ""}, "Enter the date the person was seen"),
         ({"contact_on": "2099-01-01"}, "The date seen cannot be in the future."),
@@ -558,6 +558,9 @@ def test_a_batch_with_a_mistake_saves_nothing_and_says_which_row(client, session
         "Row 4: “Risk to staff: not safe to see” is a reason for “Not suitable”: choose why "
         "the person declined, or change the outcome." in unescape(html)
     )
+    # Each problem once, in words: no lists of field errors printed as they are held.
+    assert "{" not in html.split("<table", 1)[0].split("</h1>", 1)[1]
+    assert "[&#39;" not in html and "{&#39;" not in html
     assert "Row 1:" not in html and "Row 3:" not in html
     assert 'href="#rows-1-age_band"' in html  # the summary links to the field
     assert 'value="ZZ9"' in html  # what was typed is kept
@@ -719,3 +722,20 @@ def test_an_administrator_sees_every_suites_waiting_contacts_but_makes_no_referr
     assert "Referrals still to make (1)" in listing
     assert "London Road Police Office custody" in listing
     assert "/referrals/new?contact=" not in listing  # only custody staff make referrals
+
+
+def test_the_contact_forms_say_how_to_give_no_fixed_abode_on_that_form(client, people):
+    """The single form has a box to tick; the batch's rows take NFA typed."""
+    sign_in(client, "c@t.example")
+    single = client.post("/contacts/new", data=contact_form(postcode_district="ZZ9"))
+    assert single.status_code == 400
+    text = unescape(single.get_data(as_text=True))
+    assert "or tick “No fixed abode”" in text and "enter NFA" not in text
+    rows = client.post("/contacts/new/batch", data=batch([row(postcode_district="ZZ9")]))
+    assert "or enter NFA for no fixed abode" in unescape(rows.get_data(as_text=True))
+
+
+def test_the_contact_list_date_hint_is_an_example_in_the_way_dates_are_typed(client, people):
+    sign_in(client, "c@t.example")
+    html = client.get("/contacts").get_data(as_text=True)
+    assert "2026-11-30" not in html and "For example," in html

@@ -80,17 +80,15 @@ class ContactChecker:
         )
         self.suites = {s.id: s for s in session.scalars(sa.select(CustodySuite))}
 
-    def district(self, text: str) -> tuple[str | None, bool, str | None]:
-        """``(district, no fixed abode, problem)`` for what was typed."""
+    def district(self, text: str, box: bool = False) -> tuple[str | None, bool, str | None]:
+        """``(district, no fixed abode, problem)`` for what was typed; ``box``: the form
+        has a "No fixed abode" box to tick (the batch's rows have not: NFA is typed)."""
         squashed = "".join((text or "").split()).upper()
         if squashed in NO_FIXED_ABODE:
             return None, True, None
+        otherwise = "tick “No fixed abode”" if box else "enter NFA for no fixed abode"
         if not squashed:
-            return (
-                None,
-                False,
-                "Enter the postcode district (like G31), or NFA for no fixed abode.",
-            )
+            return None, False, f"Enter the postcode district (like G31), or {otherwise}."
         full = normalise_postcode(squashed)
         district = full.split()[0] if full else normalise_district(squashed)
         if district is None or district not in self.district_councils:
@@ -99,7 +97,7 @@ class ContactChecker:
                 False,
                 (
                     "We do not know that postcode district. Check it (the first part of the "
-                    "postcode, like G31), or enter NFA for no fixed abode."
+                    f"postcode, like G31), or {otherwise}."
                 ),
             )
         return district, False, None
@@ -130,7 +128,9 @@ class ContactChecker:
                 )
             )
 
-        district, nfa, problem = self.district(answers.get("postcode_district") or "")
+        district, nfa, problem = self.district(
+            answers.get("postcode_district") or "", box="no_fixed_abode" in answers
+        )
         if answers.get("no_fixed_abode"):
             district, nfa, problem = None, True, None
         if problem:
