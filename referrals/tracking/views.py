@@ -186,6 +186,10 @@ def referral_list():
             "Search for a custody record number with the Search button on this page."
         )
         valid = False
+    if posted and valid and not (text and not reference):
+        # Filters only (or a referral's reference): answered as a link, so that coming
+        # back to the list after opening a referral does not ask to send the form again.
+        return redirect(url_for("tracking.referral_list", **_filter_args(request.form)))
     search = ReferralSearch(
         reference=reference if valid else None,
         person_ref=text if valid and text and posted else None,
@@ -218,6 +222,14 @@ def referral_list():
     )
     db.session.commit()
     return page, 200 if valid else 400
+
+
+FILTERS = ("reference", "date_from", "date_to", "status", "overdue")
+
+
+def _filter_args(given) -> dict[str, str]:
+    """The list's filters as typed, for its address."""
+    return {name: value for name in FILTERS if (value := (given.get(name) or "").strip())}
 
 
 def id_url(endpoint: str, name: str) -> str:
