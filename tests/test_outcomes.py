@@ -322,3 +322,21 @@ def test_an_outcome_sent_twice_is_answered_as_saved_once(client, session, people
         assert "changed by someone else" not in page
     reasons = [e.reason for e in fresh(session, referral).events]
     assert reasons.count("retention:retained") == 1
+
+
+def test_an_outcome_refused_from_the_worklist_is_said_where_the_page_opens(
+    client, session, people
+):
+    """The worklist's outcomes are far down the page: a refusal is said at the top, and
+    the page opens there, not at the outcomes where the message would be out of sight."""
+    referral = started(session, people, 90)
+    sign_in(client, "p@t.example")
+    future = TODAY + dt.timedelta(days=3)
+    response = post(client, referral, "retention", "dropped_out", on=future)
+    assert response.status_code == 302 and response.location == "/worklist#messages"
+    page = client.get("/worklist").get_data(as_text=True)
+    messages = page[
+        page.index('id="messages"') : page.index("</div>", page.index('id="messages"'))
+    ]
+    assert f"{referral.reference}: nothing was saved." in messages
+    assert fresh(session, referral).retention_outcome is None

@@ -64,15 +64,19 @@ def record_referral_outcome(referral_id: int, kind: str):
     referral = referral_for(db.session, current_user, referral_id)
     form = OutcomeForm(prefix=f"o{referral.id}-{kind}")
     form.value.choices = options(OUTCOME_CHOICES[kind].choices())
+    to_worklist = request.form.get("back") == "worklist"
     back = (
         url_for("tracking.worklist", _anchor="outcomes")
-        if request.form.get("back") == "worklist"
+        if to_worklist
         else url_for("tracking.referral_detail", referral_id=referral.id)
     )
+    # A refusal is said at the top of the page: the worklist opens there, not at its
+    # outcomes far below, where the message would be out of sight.
+    refused = url_for("tracking.worklist", _anchor="messages") if to_worklist else back
     if not form.validate():
         messages = " ".join(m for field in form for m in field.errors)
         flash(f"{referral.reference}: nothing was saved. {messages}", "error")
-        return redirect(back)
+        return redirect(refused)
     try:
         event = record_outcome(
             db.session,
@@ -102,10 +106,11 @@ def record_referral_outcome(referral_id: int, kind: str):
             flash(f"{referral.reference}: {outcome_label(asked)} saved.", "success")
         else:
             flash(f"{referral.reference}: {StaleReferral()}", "error")
+            return redirect(refused)
         return redirect(back)
     except TransitionError as exc:
         db.session.rollback()
         flash(f"{referral.reference}: nothing was saved. {exc}", "error")
-        return redirect(back)
+        return redirect(refused)
     flash(f"{referral.reference}: {outcome_label(event.reason)} saved.", "success")
     return redirect(back)
