@@ -33,7 +33,11 @@ def _database_refused(exc: SQLAlchemyError) -> click.ClickException:
 def import_services_command(file: Path, dry_run: bool) -> None:
     """Import services from a CSV FILE (see README for the columns). Every row is checked
     first; if any is wrong nothing is imported and each bad row is listed by line number.
-    Services are matched on external_id, so importing again updates them."""
+    Services are matched on external_id (service-<id> for a listing made on the website,
+    as the export names it), so importing again updates them. An existing service is
+    never moved to another organisation; a column the file leaves out, or an empty
+    yes/no, gender or status cell, leaves that field as it is. Changes to who can see
+    an address, and to a status, are listed to check."""
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
             report = import_services(db.session, handle, today_local())
