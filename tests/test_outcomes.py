@@ -340,3 +340,13 @@ def test_an_outcome_refused_from_the_worklist_is_said_where_the_page_opens(
     ]
     assert f"{referral.reference}: nothing was saved." in messages
     assert fresh(session, referral).retention_outcome is None
+
+
+def test_the_worklist_counts_at_the_top_include_the_outcomes_to_record(client, session, people):
+    started(session, people, 90)
+    sign_in(client, "p@t.example")
+    html = client.get("/worklist").get_data(as_text=True)
+    counts = html[
+        html.index("worklist-counts") : html.index("</ul>", html.index("worklist-counts"))
+    ]
+    assert '<a href="#outcomes"><span class="count">1</span> Outcomes to record' in counts
