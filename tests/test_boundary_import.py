@@ -206,3 +206,49 @@ def test_a_malformed_file_is_refused_with_a_message(client, session, collection,
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0
+
+
+def _upload(client, features, code_property="code"):
+    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    return client.post(
+        "/admin/boundaries",
+        data={
+            "file": (io.BytesIO(body), "councils.geojson"),
+            "code_property": code_property,
+            "attribution": "Test data",
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+
+
+def _glasgow(code="S12000049"):
+    ring = [[-4.4, 55.8], [-4.1, 55.8], [-4.1, 55.95], [-4.4, 55.95], [-4.4, 55.8]]
+    return {
+        "type": "Feature",
+        "properties": {"code": code},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+def test_a_file_whose_codes_match_no_council_loads_nothing_and_says_why(client, session):
+    """A property holding names, not codes: "loaded 0" would still have replaced the
+    map's attribution."""
+    admin = make_user(session, Role.ADMIN)
+    session.commit()
+    sign_in(client, admin.email)
+    before = attribution(session, BOUNDARIES)
+    response = _upload(client, [_glasgow("Glasgow City")])
+    assert response.status_code == 400
+    assert "none of its 1 features has a council area code" in response.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0
+    assert attribution(session, BOUNDARIES) == before
+
+
+def test_a_file_missing_councils_says_which_keep_their_earlier_boundary(client, session):
+    admin = make_user(session, Role.ADMIN)
+    session.commit()
+    sign_in(client, admin.email)
+    html = _upload(client, [_glasgow()]).get_data(as_text=True)
+    assert "Loaded boundaries for 1 council areas" in html
+    assert "The file has no boundary for 31 council areas" in html

@@ -81,6 +81,14 @@ def boundaries():
             )
             for message in report.messages:
                 flash(message, "info")
+            if report.missing_councils:
+                flash(
+                    f"The file has no boundary for {len(report.missing_councils)} council "
+                    f"areas ({', '.join(report.missing_councils[:10])}"
+                    f"{', …' if len(report.missing_councils) > 10 else ''}): any boundary "
+                    "loaded for them before is kept.",
+                    "warning",
+                )
             if report.unknown_codes:
                 flash(
                     f"Ignored {len(report.unknown_codes)} features with codes that are not "

@@ -280,6 +280,14 @@ def import_boundaries(
     councils = dict(session.execute(sa.select(CouncilArea.code, CouncilArea.id)).all())
     report = BoundaryReport()
     found = _read_features(data, code_property, councils, report)
+    if not found:
+        # Loading nothing would still replace the map's attribution and say "loaded".
+        given = ", ".join(report.unknown_codes[:5]) or "none"
+        raise BoundaryFileError(
+            f"none of its {report.features} features has a council area code of this "
+            f"installation in “{code_property}” (it has: {given}): choose the property "
+            "that holds the GSS codes, like S12000049"
+        )
     ids = list(found)
     simplified, report.shared_edges_kept = simplify_coverage([found[i] for i in ids], tolerance)
     if not report.shared_edges_kept:
