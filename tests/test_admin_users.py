@@ -183,3 +183,30 @@ def test_saving_an_account_unchanged_records_nothing(admin_client, session):
     )
     assert "Nothing changed for same@t.example." in response.get_data(as_text=True)
     assert audit(session) == before
+
+
+def test_two_administrators_creating_the_same_account_at_once_get_a_message(
+    admin_client, session, monkeypatch
+):
+    """Both pass the check for the email before either saves: the second is told, as
+    if it had been there already, not shown an error page."""
+    from referrals.admin import users
+
+    make_user(session, Role.ADMIN, email="twice@t.example")
+    session.commit()
+    monkeypatch.setattr(users, "_email_taken", lambda *args, **kwargs: False)
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "email": "twice@t.example",
+            "name": "Twice",
+            "role": "admin",
+            "active": "y",
+            "password": GOOD_PASSWORD,
+            "confirm": GOOD_PASSWORD,
+        },
+    )
+    assert response.status_code == 400
+    assert "There is already an account with this email address." in response.get_data(
+        as_text=True
+    )

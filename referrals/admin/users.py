@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
@@ -212,14 +213,20 @@ def new_user():
             _apply(form, user)
             user.set_password(form.password.data)
             db.session.add(user)
-            db.session.flush()
-            record("user_created", user, detail={"role": user.role.value})
-            db.session.commit()
-            flash(
-                f"Account created for {user.email}. Tell them their password separately.",
-                "success",
-            )
-            return redirect(url_for("admin.users"))
+            try:
+                db.session.flush()
+            except IntegrityError:
+                # Made by another administrator a moment ago (the check above raced it).
+                db.session.rollback()
+                form.email.errors.append("There is already an account with this email address.")
+            else:
+                record("user_created", user, detail={"role": user.role.value})
+                db.session.commit()
+                flash(
+                    f"Account created for {user.email}. Tell them their password separately.",
+                    "success",
+                )
+                return redirect(url_for("admin.users"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/user_form.html", form=form, user=None), status
 
