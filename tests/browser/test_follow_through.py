@@ -119,6 +119,7 @@ def test_the_council_follows_a_corrected_district_after_the_form_comes_back(open
     page.get_by_label("Phone call").check()
     page.get_by_role("button", name="Make the referral").click()
     expect(page.locator("#contact_phone-error")).to_be_visible()
+    page.wait_for_load_state("load")  # the page's script listens before the district changes
     page.get_by_label("Postcode district where the person lives").fill("EH6")
     expect(council.locator("option:checked")).to_have_text("City of Edinburgh")
     # A council the officer chose stays chosen whatever district is typed next.
