@@ -191,26 +191,12 @@ def build_pack(
                 if measure.kind == "rate" and not pack.national and year.value is not None
                 else None
             )
-            target = target_for(
-                session,
-                grouping,
-                code,
-                measure.code,
-                dt.date.fromisoformat(year_period["start"]),
-                dt.date.fromisoformat(year_period["end"]),
-            )
+            target = _target(session, grouping, code, measure.code, year_period)
         else:
             year = year_nat = Reading(None, "\u2013", gap="not yet followed up for long enough")
             comparison, target = None, None
         # The chart's quarters are measured against the quarter's target, not the year's.
-        on_chart = target_for(
-            session,
-            grouping,
-            code,
-            measure.code,
-            dt.date.fromisoformat(quarter["start"]),
-            dt.date.fromisoformat(quarter["end"]),
-        )
+        on_chart = _target(session, grouping, code, measure.code, quarter)
         chart = trend_chart(
             [(p, area, None if pack.national else nat) for p, area, nat in trend_rows],
             measure.code,
@@ -255,3 +241,9 @@ def _year_for(
     if not candidates:
         return None
     return max(candidates, key=lambda p: (p["last"], p["kind"] == "rolling_year"))
+
+
+def _target(session, grouping: str, code: str, measure: str, period: dict):
+    """The area's target for ``measure`` that applies to ``period`` (a snapshot period)."""
+    start, end = (dt.date.fromisoformat(period[key]) for key in ("start", "end"))
+    return target_for(session, grouping, code, measure, start, end)
