@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import click
@@ -89,6 +90,27 @@ def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ..
     raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
 
 
+def _base_url(env: dict[str, str], backend: str) -> str:
+    """The app's public address. Messages that really leave (smtp, notify) need it set:
+    left to the development default, every link in them would point at the reader's own
+    machine."""
+    raw = (env.get("BASE_URL") or "").strip().rstrip("/")
+    if not raw:
+        if backend != "log":
+            raise ConfigError(
+                f"BASE_URL must be set to the app's public address (for example "
+                f"https://referrals.example.org) when NOTIFICATIONS_BACKEND is {backend}: "
+                "the links in the messages start with it."
+            )
+        return "http://127.0.0.1:5000"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"BASE_URL must be an address starting http:// or https://, not {raw!r}."
+        )
+    return raw
+
+
 def notification_settings(env: dict[str, str]) -> dict[str, Any]:
     """How messages are sent (see the README's "Notifications")."""
     templates = {
@@ -96,13 +118,12 @@ def notification_settings(env: dict[str, str]) -> dict[str, Any]:
         for key, value in env.items()
         if key.startswith("NOTIFY_TEMPLATE_") and value.strip()
     }
+    # log (print to the sender's log; development), smtp or notify (GOV.UK Notify).
+    backend = _choice(env, "NOTIFICATIONS_BACKEND", "log", ("log", "smtp", "notify"))
     return {
-        # log (print to the sender's log; development), smtp or notify (GOV.UK Notify).
-        "NOTIFICATIONS_BACKEND": _choice(
-            env, "NOTIFICATIONS_BACKEND", "log", ("log", "smtp", "notify")
-        ),
+        "NOTIFICATIONS_BACKEND": backend,
         # The address links in messages start with, e.g. https://referrals.example.org
-        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").strip().rstrip("/"),
+        "BASE_URL": _base_url(env, backend),
         "NOTIFY_MAX_ATTEMPTS": _int(env, "NOTIFY_MAX_ATTEMPTS", 8, minimum=1),
         "NOTIFY_RETRY_SECONDS": _int(env, "NOTIFY_RETRY_SECONDS", 60, minimum=1),
         "NOTIFY_RETRY_MAX_SECONDS": _int(env, "NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=1),

@@ -190,3 +190,25 @@ def test_an_app_without_a_key_built_for_help_refuses_every_command_and_request(m
     monkeypatch.setenv("DATA_ENCRYPTION_KEYS", TEST_DATA_KEY)
     keyed = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert keyed.cli.get_command(None, "seed-reference").callback is not _refuse
+
+
+@pytest.mark.parametrize("backend", ["smtp", "notify"])
+def test_messages_that_leave_need_the_public_address(tmp_path, backend):
+    """Left to the development default, every link in a real email would point at the
+    reader's own machine."""
+    with pytest.raises(
+        ConfigError, match=f"BASE_URL must be set .* NOTIFICATIONS_BACKEND is {backend}"
+    ):
+        settings_from_env(str(tmp_path), env={"NOTIFICATIONS_BACKEND": backend})
+    settings = settings_from_env(
+        str(tmp_path),
+        env={"NOTIFICATIONS_BACKEND": backend, "BASE_URL": "https://referrals.example.org/"},
+    )
+    assert settings["BASE_URL"] == "https://referrals.example.org"
+
+
+def test_public_address_must_be_a_web_address(tmp_path):
+    with pytest.raises(ConfigError, match="BASE_URL must be an address starting http"):
+        settings_from_env(str(tmp_path), env={"BASE_URL": "referrals.example.org"})
+    # Printing messages to the log (development) keeps the local default.
+    assert settings_from_env(str(tmp_path), env={})["BASE_URL"] == "http://127.0.0.1:5000"
