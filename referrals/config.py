@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -137,6 +137,8 @@ def notification_settings(env: dict[str, str]) -> dict[str, Any]:
         "SMTP_STARTTLS": _bool(env, "SMTP_STARTTLS", True),
         "SMTP_CA_FILE": env.get("SMTP_CA_FILE", "").strip(),
         "SMTP_TIMEOUT": _float(env, "SMTP_TIMEOUT", 20.0),
+        # However the server trickles its answers, one message gives up after this long.
+        "SMTP_DEADLINE": _float(env, "SMTP_DEADLINE", 60.0),
         "MAIL_FROM": env.get("MAIL_FROM", "Referral Pathways <no-reply@localhost>").strip(),
         "NOTIFY_API_KEY": env.get("NOTIFY_API_KEY", "").strip(),
         "NOTIFY_BASE_URL": (

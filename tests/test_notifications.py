@@ -780,7 +780,8 @@ class RudeAtQuit:
     """An SMTP server on loopback that takes every message (250 after DATA) and then
     answers QUIT with 421, as a server shutting down may."""
 
-    def __init__(self):
+    def __init__(self, trickle: float = 0.0):
+        """``trickle``: seconds between each byte of every answer (0: answers at once)."""
         import socketserver
 
         self.accepted = 0
@@ -789,7 +790,13 @@ class RudeAtQuit:
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
                 def say(line: str) -> None:
-                    self.wfile.write(f"{line}\r\n".encode())
+                    if not trickle:
+                        self.wfile.write(f"{line}\r\n".encode())
+                        return
+                    for byte in f"{line}\r\n".encode():
+                        time.sleep(trickle)
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
 
                 say("220 test ESMTP")
                 in_data = False
@@ -817,29 +824,55 @@ class RudeAtQuit:
         self.server.server_close()
 
 
-def test_a_message_the_mail_server_took_is_sent_even_if_it_then_fails_to_say_goodbye():
+def smtp_backend(port: int, **settings):
     from referrals.notifications.backends import SmtpBackend
+
+    return SmtpBackend(
+        {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": port,
+            "SMTP_USERNAME": "",
+            "SMTP_PASSWORD": "",
+            "SMTP_STARTTLS": False,
+            "SMTP_CA_FILE": "",
+            "SMTP_TIMEOUT": 5,
+            "MAIL_FROM": "Referral Pathways <no-reply@referrals.example.org>",
+            **settings,
+        }
+    )
+
+
+def test_a_message_the_mail_server_took_is_sent_even_if_it_then_fails_to_say_goodbye():
     from referrals.notifications.messages import Message
 
     server = RudeAtQuit()
     try:
-        backend = SmtpBackend(
-            {
-                "SMTP_HOST": "127.0.0.1",
-                "SMTP_PORT": server.port,
-                "SMTP_USERNAME": "",
-                "SMTP_PASSWORD": "",
-                "SMTP_STARTTLS": False,
-                "SMTP_CA_FILE": "",
-                "SMTP_TIMEOUT": 5,
-                "MAIL_FROM": "Referral Pathways <no-reply@referrals.example.org>",
-            }
-        )
+        backend = smtp_backend(server.port)
         sent = backend.send(Message(7, "accepted", "officer@police.example", "Subject", "Body"))
     finally:
         server.stop()
     assert sent == "<notification-7@referrals.example.org>"
     assert server.accepted == 1
+
+
+def test_a_mail_server_trickling_its_answers_is_cut_off_at_the_deadline():
+    """Each byte comes well within the timeout, so only a deadline on the whole message
+    stops a server holding the sender past its claim (and every message behind it)."""
+    from referrals.notifications.backends import DeliveryError
+    from referrals.notifications.messages import Message
+
+    server = RudeAtQuit(trickle=0.1)
+    try:
+        backend = smtp_backend(server.port, SMTP_TIMEOUT=1.0, SMTP_DEADLINE=1.5)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match=r"did not finish within 1\.5 seconds") as failed:
+            backend.send(Message(8, "accepted", "officer@police.example", "Subject", "Body"))
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    assert 1.4 < took < 3.5
+    assert not failed.value.permanent  # tried again later
+    assert server.accepted == 0
 
 
 # -- the words --------------------------------------------------------------------------------

@@ -9,9 +9,12 @@ from a new message by whoever looks (few inboxes, and not Notify, drop it themse
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
+import socket
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any, Protocol
@@ -64,6 +67,7 @@ class SmtpBackend:
         self.starttls = config["SMTP_STARTTLS"]
         self.ca_file = config["SMTP_CA_FILE"] or None
         self.timeout = config["SMTP_TIMEOUT"]
+        self.deadline = config.get("SMTP_DEADLINE", 60.0)
         self.sender = config["MAIL_FROM"]
         self.domain = (parseaddr(self.sender)[1].rpartition("@")[2] or "localhost").strip(">")
 
@@ -78,35 +82,65 @@ class SmtpBackend:
         return email
 
     def send(self, message: Message) -> str:
+        """Send within ``SMTP_DEADLINE`` seconds in all. ``SMTP_TIMEOUT`` bounds each wait
+        for the server, so a server answering a byte at a time could otherwise hold the
+        sender past its claim on the row (another sender would then send it again) and
+        hold every message behind it: at the deadline the connection is cut."""
         email = self._email(message)
+        smtp = smtplib.SMTP(timeout=self.timeout)  # connected below, under the deadline
+        smtp._host = self.host  # the name STARTTLS checks the certificate against
+        cut = threading.Event()
+        timer = threading.Timer(self.deadline, _cut_off, (smtp, cut))
+        timer.daemon = True
+        timer.start()
         try:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             try:
+                smtp.connect(self.host, self.port)
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
                 if self.username:
                     smtp.login(self.username, self.password)
                 smtp.send_message(email)
             finally:
+                timer.cancel()
                 _say_goodbye(smtp)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryError(
-                f"The mail server refused the address ({', '.join(map(str, codes))}).",
-                permanent=all(code >= 500 for code in codes),
-            ) from exc
-        except smtplib.SMTPDataError as exc:
-            raise DeliveryError(
-                f"The mail server refused the message ({exc.smtp_code}).",
-                permanent=exc.smtp_code >= 500,
-            ) from exc
-        except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(
-                "The mail server does not offer STARTTLS; the message was not sent unencrypted."
-            ) from exc
-        except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, TLS, login
-            raise DeliveryError(f"Could not reach the mail server: {exc}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            if cut.is_set():
+                raise DeliveryError(
+                    f"The mail server did not finish within {self.deadline:g} seconds."
+                ) from exc
+            raise _refusal(exc) from exc
         return email["Message-ID"]
+
+
+def _cut_off(smtp: smtplib.SMTP, cut: threading.Event) -> None:
+    """End a conversation past its deadline: whatever waits on the socket returns."""
+    cut.set()
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _refusal(exc: Exception) -> DeliveryError:
+    """What an SMTP failure means for the message: permanent when the server refused the
+    address or the message for good, otherwise worth trying again."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return DeliveryError(
+            f"The mail server refused the address ({', '.join(map(str, codes))}).",
+            permanent=all(code >= 500 for code in codes),
+        )
+    if isinstance(exc, smtplib.SMTPDataError):
+        return DeliveryError(
+            f"The mail server refused the message ({exc.smtp_code}).",
+            permanent=exc.smtp_code >= 500,
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DeliveryError(
+            "The mail server does not offer STARTTLS; the message was not sent unencrypted."
+        )
+    return DeliveryError(f"Could not reach the mail server: {exc}")  # refused, timed out, TLS
 
 
 def _say_goodbye(smtp: smtplib.SMTP) -> None:
