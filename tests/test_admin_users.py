@@ -72,6 +72,50 @@ def test_incomplete_accounts_are_refused(admin_client, session, changes, message
     assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
 
 
+def test_every_problem_with_a_new_account_is_shown_at_once(admin_client, session):
+    """A box wrong on its own (no name) used to hide the other problems until it was put
+    right, one resubmission at a time."""
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "email": "admin@t.example",
+            "name": "",
+            "role": "custody",
+            "password": "short",
+            "confirm": "short",
+        },
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    for message in (
+        "Enter the person&#39;s name.",
+        "Custody staff need a custody suite.",
+        "There is already an account with this email address.",
+        "Use at least 12 characters.",
+    ):
+        assert message in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def test_every_problem_with_a_changed_account_is_shown_at_once(admin_client, session):
+    other = make_user(session, Role.LEAD, email="lead@t.example")
+    session.commit()
+    response = admin_client.post(
+        f"/admin/users/{other.id}",
+        data={"email": "admin@t.example", "name": "", "role": "provider"},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    for message in (
+        "Enter the person&#39;s name.",
+        "Providers need an organisation.",
+        "There is already an account with this email address.",
+    ):
+        assert message in page
+    session.refresh(other)
+    assert other.email == "lead@t.example" and other.role == Role.LEAD
+
+
 def test_change_role_and_scope_ends_the_users_sessions(admin_client, app, session):
     org = make_organisation(session, "Org")
     user = make_user(

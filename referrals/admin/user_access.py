@@ -19,9 +19,8 @@ from . import bp
 from .users import (
     PasswordForm,
     UserForm,
+    _account_checks,
     _apply,
-    _check_scope,
-    _email_taken,
     _prepare,
     _user_or_404,
 )
@@ -63,11 +62,9 @@ def edit_user(user_id: int):
     password_form = PasswordForm(prefix="pw", formdata=None)
     if not form.is_submitted():
         _fill(form, user)
-    elif form.validate():
-        ok = _check_scope(form)
-        if _email_taken(form.email.data, user.id):
-            form.email.errors.append("There is already an account with this email address.")
-            ok = False
+    else:
+        valid = form.validate()
+        ok = _account_checks(form, user.id) and valid
         if user.id == current_user.id and (not form.active.data or form.role.data != Role.ADMIN):
             form.active.errors.append(
                 "You cannot deactivate your own account or remove your own administrator role."

@@ -165,6 +165,17 @@ def _email_taken(email: str, user_id: int | None = None) -> bool:
     return db.session.scalar(query) is not None
 
 
+def _account_checks(form: UserForm, user_id: int | None = None) -> bool:
+    """The checks beyond each box's own (the scope the role needs, an address already in
+    use), run after the boxes' own checks whatever they found, so that every problem is
+    shown at once; True when there are none."""
+    ok = _check_scope(form)
+    if not form.email.errors and _email_taken(form.email.data or "", user_id):
+        form.email.errors.append("There is already an account with this email address.")
+        ok = False
+    return ok
+
+
 @bp.get("/users")
 def users():
     form = UserFilterForm(request.args)
@@ -200,12 +211,11 @@ def new_user():
     _prepare(form)
     if not form.is_submitted():
         form.active.data = True
-    if form.validate_on_submit():
-        ok = _check_scope(form)
-        if _email_taken(form.email.data):
-            form.email.errors.append("There is already an account with this email address.")
-            ok = False
-        if problem := password_problem(form.password.data, form.email.data):
+    if form.is_submitted():
+        valid = form.validate()
+        ok = _account_checks(form) and valid
+        password = form.password.data
+        if password and (problem := password_problem(password, form.email.data or "")):
             form.password.errors.append(problem)
             ok = False
         if ok:
