@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,21 @@ TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 NUL_MESSAGE = (
     "must not contain a NUL character or a lone UTF-16 surrogate (they cannot be stored)."
 )
+
+
+# Systems send dates as ISO 8601 (YYYY-MM-DD); only people type them day first.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(value: str) -> dt.date | None:
+    """``value`` as a date when it is written YYYY-MM-DD and is a real day, else None
+    (``02/03/2026`` and ``today`` are a person's ways, ambiguous from a system)."""
+    if not ISO_DATE.fullmatch(value.strip()):
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return None
 
 
 def has_nul(value: object) -> bool:

@@ -22,7 +22,7 @@ from ..models import CouncilArea, CustodySuite, Referral, Service
 from ..workdays import is_overdue, respond_by
 from .hsds import timestamp
 from .models import ApiClient
-from .params import NUL_MESSAGE, ApiError, has_nul, parse_uuid
+from .params import ISO_DATE, NUL_MESSAGE, ApiError, has_nul, parse_uuid
 
 TEXT, FLAG, LIST = "text", "flag", "list"
 # API field -> (kind, the form's field)
@@ -82,6 +82,9 @@ def new_referral_form(
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         ):
             errors[name] = 'must be a list of codes, like ["opioids", "alcohol"].'
+        elif name == "consent_date" and not ISO_DATE.fullmatch(value.strip()):
+            # Day first and words are a person's ways, ambiguous from a system.
+            errors[name] = "must be a date written YYYY-MM-DD, like 2026-11-22."
         elif form_name is None:
             continue
         elif kind == FLAG:

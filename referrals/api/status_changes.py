@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..dates import EARLIEST_YEAR, LATEST_YEAR
 from ..tracking.lifecycle import ACTIONS
-from .params import NUL_MESSAGE, ApiError, has_nul
+from .params import NUL_MESSAGE, ApiError, has_nul, iso_date
 
 FIELDS = ("action", "version", "date", "reason", "declined_by", "note")
 MAX_NOTE = 2000
-# Systems send dates as ISO 8601 (YYYY-MM-DD); only people type them day first.
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DATE_MESSAGE = "Enter a date like 2026-11-22."
 
 
@@ -68,12 +65,8 @@ def read_status_change(body: Any, today: dt.date) -> StatusChange:
 
 
 def _date(value: Any, errors: dict[str, str]) -> dt.date:
-    if not isinstance(value, str) or has_nul(value) or not ISO_DATE.fullmatch(value.strip()):
-        errors["date"] = DATE_MESSAGE
-        return dt.date.min
-    try:
-        parsed = dt.date.fromisoformat(value.strip())
-    except ValueError:
+    parsed = iso_date(value) if isinstance(value, str) and not has_nul(value) else None
+    if parsed is None:
         errors["date"] = DATE_MESSAGE
         return dt.date.min
     if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
