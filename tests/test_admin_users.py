@@ -179,6 +179,38 @@ def test_deactivate_and_reset_password(admin_client, app, session):
     assert "deactivated" not in refused.get_data(as_text=True)
 
 
+def test_an_administrator_changing_their_own_scheme_stays_signed_in_here_only(
+    app, admin_client, session
+):
+    """Their other sessions end, as for anyone whose access changes; this one carries on
+    (it used to sign them out in the middle of saving)."""
+    from referrals.schemes.models import Scheme
+
+    me = session.scalar(sa.select(User).where(User.email == "admin@t.example"))
+    scheme = Scheme(code="TST", name="Test scheme", organisation=make_organisation(session))
+    session.add(scheme)
+    session.commit()
+    elsewhere = app.test_client()
+    sign_in(elsewhere, "admin@t.example")
+    response = admin_client.post(
+        f"/admin/users/{me.id}",
+        data={
+            "email": "admin@t.example",
+            "name": "Me",
+            "role": "admin",
+            "active": "y",
+            "scheme_id": str(scheme.id),
+        },
+    )
+    assert response.status_code == 302
+    page = admin_client.get(response.location)
+    assert page.status_code == 200 and "Saved admin@t.example." in page.get_data(as_text=True)
+    assert admin_client.get("/admin/users").status_code == 200
+    assert elsewhere.get("/admin/users").status_code == 302  # signed out there
+    session.expire_all()
+    assert session.get(User, me.id).scheme_id == scheme.id
+
+
 def test_admin_cannot_lock_themselves_out(admin_client, session):
     me = session.scalar(sa.select(User).where(User.email == "admin@t.example"))
     response = admin_client.post(

@@ -4,12 +4,13 @@ a new password or a reset app ends their sessions everywhere; every change is au
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_user
 
 from .. import rate_limits
 from ..audit import record
 from ..auth import mfa, sessions, throttle
+from ..auth.flow import SID
 from ..auth.passwords import password_problem
 from ..choices import Role
 from ..clock import now_utc
@@ -72,11 +73,14 @@ def edit_user(user_id: int):
             ok = False
         if ok:
             changes = _apply(form, user)
+            own = user.id == current_user.id
             if changes.keys() & SEEING:
-                # What the person may see changed: every session of theirs ends now.
+                # What the person may see changed: every session of theirs ends now
+                # (an administrator changing their own scheme keeps this one).
                 user.session_version += 1
                 reason = "deactivated" if not user.active else "access_changed"
-                sessions.end_all(db.session, user.id, now_utc(), reason)
+                keep = session.get(SID) if own else None
+                sessions.end_all(db.session, user.id, now_utc(), reason, keep=keep)
             if not changes:  # saved as it was: nothing to record
                 flash(f"Nothing changed for {user.email}.", "info")
                 return redirect(url_for("admin.edit_user", user_id=user.id))
@@ -87,6 +91,8 @@ def edit_user(user_id: int):
             )
             record(action, user, detail=changes)
             db.session.commit()
+            if own:
+                login_user(user)  # this browser's cookie carries the new session version
             flash(f"Saved {user.email}.", "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     status = 400 if form.is_submitted() else 200
