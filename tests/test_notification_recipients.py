@@ -320,3 +320,47 @@ def test_a_referral_reopened_while_its_closing_is_held_sends_neither(
     assert [(n.status, n.last_error) for n in closing] == [
         (Status.CANCELLED, "The referral was reopened.")
     ]
+
+
+def test_a_failed_closing_message_is_not_sent_again_once_the_referral_is_reopened(
+    app, client, session, people, smtp, mailbox, clock
+):
+    """The mail system refused the "closed" message for a day; the referral was then
+    reopened. Pressing "Try again" on the outbox must not tell the referrer it closed."""
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=clock.at.date()
+    )
+    session.commit()
+    day = clock.at.date().isoformat()
+    sign_in(client, "manager@harbour.example.org")
+    client.post(f"/referrals/{referral.id}/accept", data={"accept-version": "1", "accept-on": day})
+    client.post(
+        f"/referrals/{referral.id}/close",
+        data={"close-version": "2", "close-on": day, "close-reason": "not_contactable"},
+    )
+    [closing] = [n for n in rows(session) if n.kind == Kind.CLOSED]
+    closing.status, closing.last_error = Status.FAILED, "Could not reach the mail server"
+    session.commit()
+    client.post("/logout")
+    clock.advance(days=1)
+    sign_in(client, "admin@t.example")
+    reopened = client.post(
+        f"/referrals/{referral.id}/reopen",
+        data={"reopen-version": "3", "reopen-on": day, "reopen-note": "Closed by mistake"},
+    )
+    assert reopened.status_code == 302
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "Could not reach the mail server" not in page
+    retried = client.post(
+        "/admin/outbox/retry", data={"id": str(closing.id)}, follow_redirects=True
+    )
+    assert "Nothing to try again" in retried.get_data(as_text=True)
+    deliver(app)
+    subjects = [m["Subject"] for m in mailbox.to("officer@police.example")]
+    assert not any("closed" in subject.lower() for subject in subjects)
+    session.expire_all()
+    closing = session.get(Notification, closing.id)
+    assert (closing.status, closing.last_error) == (
+        Status.CANCELLED,
+        "The referral was reopened.",
+    )

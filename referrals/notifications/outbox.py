@@ -70,7 +70,8 @@ def withdraw_status_message(
     session: Session, referral_id: int, status: str, *, why: str = "The change was undone."
 ) -> None:
     """A change taken back (undone, or a closed referral reopened) is not announced:
-    cancel the message about reaching ``status`` if it is still waiting, saying ``why``."""
+    cancel the message about reaching ``status`` if it is still waiting, or if it failed
+    (an administrator's "Try again" would otherwise announce it), saying ``why``."""
     kind = STATUS_KINDS.get(status)
     if kind is None:
         return
@@ -79,7 +80,7 @@ def withdraw_status_message(
         .where(
             Notification.referral_id == referral_id,
             Notification.kind == kind,
-            Notification.status == Status.PENDING,
+            Notification.status.in_([Status.PENDING, Status.FAILED]),
         )
         .values(status=Status.CANCELLED, last_error=why)
     )
