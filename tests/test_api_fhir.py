@@ -126,6 +126,12 @@ CASES = [
         [],
     ),
     (
+        {"status": "closed", "closed_on": on(2), "close_reason": "referred_on"},
+        "cancelled",
+        "revoked",
+        [],
+    ),
+    (
         {"status": "closed", "closed_on": on(0), "close_reason": "entered_in_error"},
         "entered-in-error",
         "entered-in-error",
@@ -222,3 +228,32 @@ def test_the_task_moves_on_when_the_service_records_a_step(client, session, setu
         headers=bearer(token),
     )
     assert task_status() == "in-progress"
+
+
+def test_a_referral_passed_on_replaces_the_first(client, session, setup):
+    """The service it was passed to sees where it came from; the first is cancelled."""
+    service, officer, token = setup
+    first = make_referral(
+        session,
+        service=service,
+        referrer=officer,
+        referred_on=DAY,
+        status="closed",
+        closed_on=on(2),
+        close_reason="referred_on",
+    )
+    session.flush()
+    second = make_referral(
+        session, service=service, referrer=officer, referred_on=on(2), referred_from=first
+    )
+    session.commit()
+    bundles = {}
+    for referral in (first, second):
+        response = client.get(f"/api/v1/referrals/{referral.uuid}/fhir", headers=bearer(token))
+        assert response.status_code == 200
+        bundles[referral.id] = Bundle.model_validate(response.get_json())
+    request, task = (e.resource for e in bundles[first.id].entry)
+    assert (request.status, task.status, request.replaces) == ("revoked", "cancelled", None)
+    request = bundles[second.id].entry[0].resource
+    assert [r.reference for r in request.replaces] == [f"urn:uuid:{first.uuid}"]
+    assert request.status == "active"

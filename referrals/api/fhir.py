@@ -14,9 +14,13 @@ The Task's status follows the referral (the Gravity mapping):
     closed: disengaged, not contactable,  -> failed (the reason in statusReason)
             moved area, in custody, died
     closed: entered in error              -> entered-in-error
+    closed: referred on                   -> cancelled (the service did not do the work;
+                                             the person went on to another service)
 
 The ServiceRequest stays ``active`` while the referral is open, and then becomes
-``completed`` (completed), ``entered-in-error``, or ``revoked`` (any other ending).
+``completed`` (completed), ``entered-in-error``, or ``revoked`` (any other ending). The
+referral a referral was passed on to ``replaces`` the first's ServiceRequest, so that a
+system can follow the person's journey.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ CLOSED_TASK_STATUS = {
     CloseReason.COMPLETED: "completed",
     CloseReason.PERSON_DECLINED: "cancelled",
     CloseReason.ENTERED_IN_ERROR: "entered-in-error",
+    CloseReason.REFERRED_ON: "cancelled",
 }
 OPEN_TASK_STATUS = {
     S.MADE: "requested",
@@ -141,6 +146,9 @@ def service_request(referral: Referral) -> dict:
             if code in Need.values()
         ],
     }
+    if referral.referred_from is not None:
+        first = referral.referred_from.uuid
+        resource["replaces"] = [{"reference": f"urn:uuid:{first}", "type": "ServiceRequest"}]
     if referral.notes:
         resource["note"] = [{"text": referral.notes}]
     if not resource["reasonCode"]:
