@@ -178,6 +178,24 @@ def test_the_area_table_colours_a_rate_by_the_figure_it_shows(app, session):
     assert rag(MEASURES["conversion_rate"], 0.638, 0.688) == "amber"
 
 
+def test_a_count_where_fewer_is_better_is_amber_within_its_share_of_the_target():
+    """Starts after more than 6 weeks, target 40: up to 5% over (42) is amber, more is
+    red. The margin was 5% of one referral, so any excess at all was red."""
+    measure = MEASURES["started_over_42"]
+    assert not measure.higher_is_better and measure.kind == "count"
+    assert [rag(measure, n, 40) for n in (35, 40, 41, 42, 43, 60)] == [
+        "green",
+        "green",
+        "amber",
+        "amber",
+        "red",
+        "red",
+    ]
+    # More is better: 10% short of 200 referrals is amber (180), more is red.
+    referrals = MEASURES["referrals"]
+    assert [rag(referrals, n, 200) for n in (200, 180, 179)] == ["green", "amber", "red"]
+
+
 def test_a_target_with_a_decimal_shows_as_entered():
     measure = MEASURES["conversion_rate"]
     figure = TargetFigure(0.125, *FY2026, "green", measure)

@@ -86,12 +86,9 @@ def rag(measure: Measure, value: float | None, target: float) -> str:
         return "not shown"
     shown, goal = _decimal(value), _decimal(target)
     margin = _decimal(measure.amber)
-    if measure.higher_is_better:
-        shortfall = goal - shown
-        if measure.kind == "count":
-            margin *= goal
-    else:
-        shortfall = shown - goal
+    if measure.kind == "count":
+        margin *= goal  # a share of the target, whichever way is better
+    shortfall = goal - shown if measure.higher_is_better else shown - goal
     if shortfall <= 0:
         return "green"
     return "amber" if shortfall <= margin else "red"
