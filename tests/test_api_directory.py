@@ -435,3 +435,23 @@ def test_taxonomies_answer_format_as_every_other_list_does(client):
     assert taxonomy["name"] == "Referral Pathways service types"
     wrong = client.get("/api/v1/taxonomies?format=xml")
     assert wrong.status_code == 400 and "format" in wrong.get_json()["errors"]
+
+
+def test_websites_saved_before_they_were_checked_are_left_out_not_published_broken(
+    client, session
+):
+    """The API gives websites as URIs; an address typed before the directory checked them
+    (a space, no https://) is left out rather than break the systems reading it."""
+    org = make_organisation(session, "Old Listing Trust")
+    org.website = "www.old listing.example"
+    broken = make_service(session, organisation=org, name="Old Listing", website="old.example")
+    good = make_service(session, name="Good Listing", website="https://good.example/recovery")
+    session.commit()
+    body = client.get(f"/api/v1/services/{broken.uuid}").get_json()
+    assert "url" not in body and "website" not in body["organization"]
+    assert body["name"] == "Old Listing"
+    assert client.get(f"/api/v1/services/{good.uuid}").get_json()["url"] == (
+        "https://good.example/recovery"
+    )
+    listed = client.get(f"/api/v1/organizations/{org.uuid}").get_json()
+    assert "website" not in listed

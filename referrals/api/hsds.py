@@ -20,6 +20,7 @@ from uuid import UUID, uuid5
 from flask import url_for
 
 from ..choices import Gender, ServiceStatus
+from ..directory.listings import website_problem
 from ..models import Location, OpeningHours, Organisation, Service, ServiceType
 
 HSDS_VERSION = "HSDS-UK-3.0"
@@ -39,6 +40,13 @@ STATUS = {
 def _present(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without the fields that have no value."""
     return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+def _uri(website: str | None) -> str | None:
+    """A stored website as the API may give it (a URI), or none: addresses saved before
+    the directory checked them (a space, "www.example.org") would break the systems
+    reading the API."""
+    return website if website and website_problem(website) is None else None
 
 
 def part_id(parent: UUID, part: str) -> str:
@@ -86,7 +94,7 @@ def organization(org: Organisation) -> dict:
             "id": str(org.uuid),
             "name": org.name,
             "email": org.email,
-            "website": org.website,
+            "website": _uri(org.website),
         }
     ) | {"description": org.description or ""}
 
@@ -131,7 +139,7 @@ def service_summary(service: Service) -> dict:
             "organization_id": str(service.organisation.uuid),
             "name": service.name,
             "description": service.description,
-            "url": service.website,
+            "url": _uri(service.website),
             "email": service.email,
             "status": STATUS[service.status],
             "application_process": service.referral_method,
