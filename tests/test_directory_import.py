@@ -130,6 +130,23 @@ def test_reimport_updates_instead_of_duplicating(runner, session, tmp_path):
     assert count(session, Service) == 1
 
 
+def test_a_location_keeps_its_id_however_the_file_orders_the_listings_rows(
+    runner, session, tmp_path
+):
+    """Systems reading the API hold location ids; a file listing the same two places in
+    the other order gave each place the other's id (and a new place took an old id)."""
+    east = {**GOOD, "address_1": "2 East Road", "postcode": "G31 2AB"}
+    west = {**GOOD, "address_1": "9 West Street", "postcode": "G11 5QR", "town": "Glasgow"}
+    runner.invoke(args=["import-services", write(tmp_path, csv_file([east, west]))])
+    ids = {loc.address_1: loc.uuid for loc in session.scalars(sa.select(Location))}
+    assert set(ids) == {"2 East Road", "9 West Street"}
+    swapped = write(tmp_path, csv_file([west, east]), "swapped.csv")
+    result = runner.invoke(args=["import-services", swapped])
+    assert "0 services created, 1 updated" in result.output, result.output
+    session.expire_all()
+    assert {loc.address_1: loc.uuid for loc in session.scalars(sa.select(Location))} == ids
+
+
 def test_dry_run_saves_nothing(runner, session, tmp_path):
     result = runner.invoke(
         args=["import-services", "--dry-run", write(tmp_path, csv_file([GOOD]))]

@@ -43,7 +43,7 @@ from .import_rows import (
     read_service,
     unstorable,
 )
-from .listings import SIMPLE_FIELDS, Lookups, ServiceData, apply_service_data
+from .listings import SIMPLE_FIELDS, Lookups, ServiceData, apply_service_data, paired_locations
 
 __all__ = ["COLUMNS", "REQUIRED", "ImportReport", "import_services", "too_many_rows"]
 
@@ -182,7 +182,11 @@ def _keep_unchanged(listing: Listing, service: Service, errors: list[tuple[int, 
         data.area_ids = [a.id for a in service.areas_served]
     if "primary_type" in kept and service.primary_type.code in data.type_codes:
         data.primary_type_code = service.primary_type.code
-    for new, old in zip(data.locations, service.locations, strict=False):
+    for new, old in zip(
+        data.locations, paired_locations(data.locations, service.locations), strict=True
+    ):
+        if old is None:
+            continue
         if "location_name" in kept:
             new.name = old.name
         if "address_2" in kept:

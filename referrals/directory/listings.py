@@ -129,6 +129,35 @@ class LocationData:
     name: str | None = None
 
 
+def _place(address_1: str | None, postcode: str | None) -> tuple[str, str]:
+    return (" ".join((address_1 or "").lower().split()), (postcode or "").replace(" ", "").upper())
+
+
+def paired_locations(new: list[LocationData], old: list[Location]) -> list[Location | None]:
+    """For each location of a listing, the existing location it updates: the one at the
+    same address (first line and postcode), else one left over, in order; None for a new
+    place. A location keeps its id (systems reading the API hold it) however a file
+    orders a listing's rows."""
+    left = list(old)
+    paired: list[Location | None] = [None] * len(new)
+    for index, loc in enumerate(new):
+        same = next(
+            (
+                o
+                for o in left
+                if _place(o.address_1, o.postcode) == _place(loc.address_1, loc.postcode)
+            ),
+            None,
+        )
+        if same is not None:
+            paired[index] = same
+            left.remove(same)
+    for index in range(len(new)):
+        if paired[index] is None and left:
+            paired[index] = left.pop(0)
+    return paired
+
+
 @dataclass
 class ServiceData:
     name: str
@@ -241,10 +270,11 @@ def _assign(
         service.opening_hours = [
             OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in wanted_hours
         ]
-    existing = list(service.locations)
     new_locations = []
-    for index, loc in enumerate(data.locations):
-        target = existing[index] if index < len(existing) else Location()
+    for loc, old in zip(
+        data.locations, paired_locations(data.locations, service.locations), strict=True
+    ):
+        target = old or Location()
         target.name = loc.name
         target.address_1 = loc.address_1
         target.address_2 = loc.address_2
