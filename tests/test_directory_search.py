@@ -1,18 +1,23 @@
 """Directory search: every kind of input, every filter, distances, paging, bad input."""
 
 import datetime as dt
+import math
 import random
 import re
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 
 from referrals.choices import Gender, Role, ServiceStatus
 from referrals.database import BINARY_RESULTS, _binary_results
+from referrals.directory import nearness
 from referrals.directory.access import EVERYTHING
 from referrals.directory.geocoder import EXTENSION_KEY, GeocoderFailed
+from referrals.directory.nearness import Ranking
 from referrals.directory.search import Filters, numbers, search_services
 from referrals.geo import geodesic_km
 from referrals.models import Location, Postcode, Service
@@ -363,3 +368,47 @@ def test_candidate_numbers_are_the_stored_values(session):
     table = numbers(session, query.order_by(Location.id), 4)
     plain = session.execute(query.order_by(Location.id)).all()
     assert [tuple(row) for row in table.tolist()] == [tuple(map(float, r)) for r in plain]
+
+
+@pytest.mark.parametrize("vincenty_error_km", [0, 6e-7, -6e-7])
+def test_distances_shown_are_the_geodesics_to_the_figure_shown(monkeypatch, vincenty_error_km):
+    """The ranking shows Vincenty's distance (within a micrometre of the geodesic here)
+    where it rounds and compares as the geodesic would, and the geodesic itself near a
+    boundary: random points, points a hair either side of a rounding boundary, and a
+    service with two locations equally far, all show what geopy's geodesic shows; and
+    still would were Vincenty's distances off by most of the margin allowed them."""
+    vincenty = nearness.vincenty_km_array
+    monkeypatch.setattr(nearness, "vincenty_km_array", lambda *a: vincenty(*a) + vincenty_error_km)
+    rng = random.Random(5)
+    origin = (56.4, -3.4)
+    points = [(origin[0] + rng.uniform(-3, 3), origin[1] + rng.uniform(-5, 5)) for _ in range(400)]
+    # Just either side of where 0.1 km figures round (5.05 km...), whole km figures
+    # round (339.5 km...) and the wider searches offered begin (25 km...), each its
+    # own boundary (points closer together are ordered by the geodesic), in several
+    # directions.
+    hairs = (-2e-7, -1e-9, 0.0, 1e-9, 2e-7, 3e-6)
+    boundaries = [
+        *((5.05 + 0.2 * n, hairs[n % 6]) for n in range(30)),
+        *((339.5 + n, hairs[n % 6]) for n in range(6)),
+        *zip((25.0, 50.0, 100.0), hairs[:3], strict=True),
+    ]
+    for n, (km, hair) in enumerate(boundaries):
+        at = Geodesic.WGS84.Direct(*origin, 37 * n % 360, (km + hair) * 1000)
+        points.append((at["lat2"], at["lon2"]))
+    lats = np.array([p[0] for p in points] + [origin[0], origin[0]])
+    lons = np.array([p[1] for p in points] + [origin[1] - 0.2, origin[1] + 0.2])
+    # One location per service, but the last service has the last two, equally far.
+    services = np.array([*range(1, len(points) + 1), len(points) + 1, len(points) + 1])
+    ids = np.arange(1000, 1000 + len(lats))
+    ranking = Ranking(*origin, ids, services, lats, lons)
+    inside, spherical = ranking.within(math.inf)
+    ranking.page(inside, spherical, 0, len(inside))
+    assert len(ranking.exact) == len(points) + 1
+    for sid, (km, location) in ranking.exact.items():
+        rows = np.flatnonzero(services == sid)
+        geodesics = [(geodesic_km(*origin, lats[i], lons[i]), int(ids[i])) for i in rows]
+        true_km, true_location = min(geodesics)
+        assert location == true_location
+        assert abs(km - true_km) < nearness.VINCENTY_MARGIN
+        assert f"{km:.1f}" == f"{true_km:.1f}" and f"{km:.0f}" == f"{true_km:.0f}"
+        assert [km <= step for step in (25, 50, 100)] == [true_km <= s for s in (25, 50, 100)]

@@ -1,6 +1,6 @@
 """A page of search results as the search page shows them: one card per service, read
 as plain rows (the service with its organisation and the location shown, its types,
-its opening hours) in three statements, with today's hours, the distance and whether
+its opening hours) in one statement, with today's hours, the distance and whether
 the listing is stale worked out here rather than in the template; and each card's
 HTML, written here (``card_html``) rather than by a template macro, which spent more
 on escaping every value than on the page's own work."""
@@ -87,8 +87,7 @@ class CardLoader:
     ) -> list[Card]:
         if not page_ids:
             return []
-        rows = {r.id: r for r in _services(session, page_ids, exact)}
-        types, hours = _types_and_hours(session, page_ids)
+        rows, types, hours = _page(session, page_ids, exact)
         today = self.now_local.date()
         cards = []
         for service_id in page_ids:
@@ -136,41 +135,84 @@ _FIRST = (
     .correlate(Service)
     .scalar_subquery()
 )
+# A card's own columns after the id, kind, order, name and times every row has.
+_CARD_COLUMNS = (
+    Organisation.name.label("organisation"),
+    Service.organisation_id,
+    Service.alert,
+    Service.same_day_access,
+    Service.gender,
+    Service.veterans_only,
+    Service.accepts_custody_referrals,
+    Service.phone,
+    Service.last_verified_on,
+    Service.confidential_address,
+    Location.id.label("location_id"),
+    Location.address_1,
+    Location.address_2,
+    Location.town,
+    Location.postcode,
+)
+SERVICE, TYPE, HOURS = 0, 1, 2
 
 
-def _services_select(shown: sa.ColumnElement[bool]) -> sa.Select:
-    return (
+def _null(column: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.cast(sa.null(), column.type)
+
+
+def _page_select(shown: sa.ColumnElement[bool]) -> sa.Select:
+    """The page's services with their organisation's name and the location ``shown``
+    (kind ``SERVICE``), their type names (``TYPE``, in the taxonomy's order) and their
+    opening hours (``HOURS``), in one statement: each statement costs a request more
+    than its rows do. Every row has the service's id, its kind, an order (the type's
+    place in the taxonomy, or the weekday), a name (the service's or the type's) and
+    opening times; a service's row has its card's columns too."""
+    blanks = [_null(c) for c in _CARD_COLUMNS]
+    services = (
         sa.select(
             Service.id,
+            sa.literal_column(str(SERVICE), sa.Integer).label("kind"),
+            _null(ServiceType.sort_order).label("n"),
             Service.name,
-            Organisation.name.label("organisation"),
-            Service.organisation_id,
-            Service.alert,
-            Service.same_day_access,
-            Service.gender,
-            Service.veterans_only,
-            Service.accepts_custody_referrals,
-            Service.phone,
-            Service.last_verified_on,
-            Service.confidential_address,
-            Location.id.label("location_id"),
-            Location.address_1,
-            Location.address_2,
-            Location.town,
-            Location.postcode,
+            _null(OpeningHours.opens).label("opens"),
+            _null(OpeningHours.closes).label("closes"),
+            *_CARD_COLUMNS,
         )
         .join(Organisation, Organisation.id == Service.organisation_id)
         .outerjoin(Location, sa.and_(Location.service_id == Service.id, shown))
         .where(Service.id.in_(_IDS))
     )
+    types = (
+        sa.select(
+            service_type_links.c.service_id,
+            sa.literal_column(str(TYPE), sa.Integer),
+            ServiceType.sort_order,
+            ServiceType.name,
+            _null(OpeningHours.opens),
+            _null(OpeningHours.closes),
+            *blanks,
+        )
+        .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
+        .where(service_type_links.c.service_id.in_(_IDS))
+    )
+    hours = sa.select(
+        OpeningHours.service_id,
+        sa.literal_column(str(HOURS), sa.Integer),
+        OpeningHours.weekday,
+        _null(ServiceType.name),
+        OpeningHours.opens,
+        OpeningHours.closes,
+        *blanks,
+    ).where(OpeningHours.service_id.in_(_IDS))
+    rows = sa.union_all(services, types, hours).subquery()
+    return sa.select(rows).order_by(rows.c.kind, rows.c.id, rows.c.n, rows.c.opens)
 
 
-# The services with their organisation's name and the location shown: the nearest
-# (``nearest``: their ids), or without a distance the first; built once, run with
-# the page's ids.
-_AT_NEAREST = _services_select(Location.id.in_(_NEAREST))
-_AT_FIRST = _services_select(Location.id == _FIRST)
-_AT_EITHER = _services_select(
+# The page's services shown at their nearest location (``nearest``: their ids), or
+# without a distance at their first; built once, run with the page's ids.
+_AT_NEAREST = _page_select(Location.id.in_(_NEAREST))
+_AT_FIRST = _page_select(Location.id == _FIRST)
+_AT_EITHER = _page_select(
     sa.or_(
         Location.id.in_(_NEAREST),
         sa.and_(
@@ -180,62 +222,31 @@ _AT_EITHER = _services_select(
 )
 
 
-def _services(session: Session, page_ids: list[int], exact: dict[int, tuple[float, int]]):
+def _page(
+    session: Session, page_ids: list[int], exact: dict[int, tuple[float, int]]
+) -> tuple[dict[int, sa.Row], dict[int, list[str]], dict[int, list[Sitting]]]:
+    """The services' rows, type names and opening hours, by service id."""
     nearest = [exact[i][1] for i in page_ids if i in exact]
     if len(nearest) == len(page_ids):
-        return session.connection().execute(_AT_NEAREST, {"ids": page_ids, "nearest": nearest})
-    if not nearest:
-        return session.connection().execute(_AT_FIRST, {"ids": page_ids})
-    measured = [i for i in page_ids if i in exact]
-    return session.connection().execute(
-        _AT_EITHER, {"ids": page_ids, "nearest": nearest, "measured": measured}
-    )
-
-
-def _types_and_hours_select() -> sa.Select:
-    """The services' type names (kind 0, in the taxonomy's order) and opening hours
-    (kind 1), in one statement."""
-    types = (
-        sa.select(
-            service_type_links.c.service_id.label("service_id"),
-            sa.literal_column("0", sa.Integer).label("kind"),
-            ServiceType.sort_order.label("n"),
-            ServiceType.name.label("name"),
-            sa.cast(sa.null(), OpeningHours.opens.type).label("opens"),
-            sa.cast(sa.null(), OpeningHours.closes.type).label("closes"),
-        )
-        .join(ServiceType, ServiceType.id == service_type_links.c.service_type_id)
-        .where(service_type_links.c.service_id.in_(_IDS))
-    )
-    hours = sa.select(
-        OpeningHours.service_id,
-        sa.literal_column("1", sa.Integer),
-        OpeningHours.weekday,
-        sa.cast(sa.null(), ServiceType.name.type),
-        OpeningHours.opens,
-        OpeningHours.closes,
-    ).where(OpeningHours.service_id.in_(_IDS))
-    both = sa.union_all(types, hours).subquery()
-    return sa.select(both).order_by(both.c.kind, both.c.service_id, both.c.n, both.c.opens)
-
-
-_TYPES_AND_HOURS = _types_and_hours_select()
-
-
-def _types_and_hours(
-    session: Session, page_ids: list[int]
-) -> tuple[dict[int, list[str]], dict[int, list[Sitting]]]:
-    """The services' type names and opening hours."""
+        statement, parameters = _AT_NEAREST, {"ids": page_ids, "nearest": nearest}
+    elif not nearest:
+        statement, parameters = _AT_FIRST, {"ids": page_ids}
+    else:
+        measured = [i for i in page_ids if i in exact]
+        statement = _AT_EITHER
+        parameters = {"ids": page_ids, "nearest": nearest, "measured": measured}
+    services: dict[int, sa.Row] = {}
     names: dict[int, list[str]] = {}
     sittings: dict[int, list[Sitting]] = {}
-    for service_id, kind, n, name, opens, closes in session.connection().execute(
-        _TYPES_AND_HOURS, {"ids": page_ids}
-    ):
-        if kind == 0:
+    for row in session.connection().execute(statement, parameters).all():
+        service_id, kind, n, name, opens, closes = row[:6]
+        if kind == SERVICE:
+            services[service_id] = row
+        elif kind == TYPE:
             names.setdefault(service_id, []).append(name)
         else:
             sittings.setdefault(service_id, []).append(Sitting(n, opens, closes))
-    return names, sittings
+    return services, names, sittings
 
 
 # -- a card's HTML ---------------------------------------------------------------------

@@ -5,9 +5,15 @@ candidate first gets a spherical distance (vectorised, within ``SPHERICAL_ERROR`
 geodesic), which bounds its geodesic from both sides. Where the bounds cannot decide
 (near the edge of the radius, and among the contenders for the page shown), Vincenty's
 ellipsoidal formula decides (vectorised; it agrees with geopy's geodesic to well under a
-millimetre), and geopy's geodesic itself is computed for the distances people see and
-for the rare cases Vincenty cannot settle (within a millimetre of the edge, or nearly
-antipodal points, where it does not converge).
+millimetre), and geopy's geodesic itself is computed only for the rare cases Vincenty
+cannot settle: within a millimetre of the edge, of another candidate, or of a rounding
+boundary of the figures shown, or nearly antipodal points, where it does not converge.
+
+The distances people see are rounded to 0.1 km (1 km for the nearest service outside
+the radius) and compared with whole kilometres (the wider search offered), so they
+change only where a distance crosses a multiple of ``SHOWN_STEP_KM``: a Vincenty
+distance farther than ``VINCENTY_MARGIN`` from every such multiple shows and compares
+exactly as the geodesic does, and is shown; nearer one, the geodesic is.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ WGS84_F = 1 / 298.257223563
 WGS84_B = WGS84_A * (1 - WGS84_F)
 # How far Vincenty's distance may be trusted to decide a comparison (km).
 VINCENTY_MARGIN = 1e-6
+# The distances shown round at odd multiples of 0.05 km (to 0.1 km), odd multiples of
+# 0.5 km (to 1 km) and compare with whole kilometres: all multiples of this.
+SHOWN_STEP_KM = 0.05
 
 
 def spherical_km_array(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
@@ -99,21 +108,47 @@ class Ranking:
         self.service_ids = services[nearest]
         self.spherical = distance[nearest]
         self._ids, self._services, self._lats, self._lons = ids, services, lats, lons
-        # service id -> (geodesic km, id of its nearest location), for services shown
+        # row -> Vincenty km (the geodesic where Vincenty does not converge), each
+        # worked out once: the edge of the radius and the page may share some.
+        self._vincenty: dict[int, float] = {}
+        # Services whose two nearest locations Vincenty cannot tell apart.
+        self._tied: set[int] = set()
+        # service id -> (km, id of its nearest location) for the services shown: the
+        # geodesic, or Vincenty's where it shows and compares the same (see above)
         self.exact: dict[int, tuple[float, int]] = {}
 
     def _ellipsoidal(self, service_ids) -> dict[int, tuple[float, int]]:
         """Each service's nearest location by Vincenty: (km, location id)."""
-        rows = np.flatnonzero(np.isin(self._services, np.asarray(service_ids)))
-        found = vincenty_km_array(self.lat, self.lon, self._lats[rows], self._lons[rows])
+        rows = np.flatnonzero(np.isin(self._services, np.asarray(service_ids))).tolist()
+        known = self._vincenty
+        new = [row for row in rows if row not in known]
+        if new:
+            found = vincenty_km_array(self.lat, self.lon, self._lats[new], self._lons[new])
+            for row, km in zip(new, found.tolist(), strict=True):
+                if math.isnan(km):
+                    km = geodesic_km(self.lat, self.lon, self._lats[row], self._lons[row])
+                known[row] = km
         best: dict[int, tuple[float, int]] = {}
-        for row, km in zip(rows, found, strict=True):
-            if np.isnan(km):
-                km = geodesic_km(self.lat, self.lon, self._lats[row], self._lons[row])
-            sid, candidate = int(self._services[row]), (float(km), int(self._ids[row]))
-            if sid not in best or candidate < best[sid]:
+        for row in rows:
+            sid, candidate = int(self._services[row]), (known[row], int(self._ids[row]))
+            held = best.get(sid)
+            if held is not None and abs(held[0] - candidate[0]) <= VINCENTY_MARGIN:
+                self._tied.add(sid)
+            if held is None or candidate < held:
                 best[sid] = candidate
         return best
+
+    def _shown(self, service_id: int, close: dict[int, tuple[float, int]]) -> None:
+        """Puts the service's distance and nearest location in ``exact``: Vincenty's,
+        unless it cannot settle which location is nearest or how the figure shows."""
+        if service_id in self.exact:
+            return
+        km = close[service_id][0]
+        step = round(km / SHOWN_STEP_KM) * SHOWN_STEP_KM
+        if service_id in self._tied or abs(km - step) <= VINCENTY_MARGIN:
+            self._geodesic(service_id)
+        else:
+            self.exact[service_id] = close[service_id]
 
     def _geodesic(self, service_id: int) -> tuple[float, int]:
         if service_id not in self.exact:
@@ -140,7 +175,7 @@ class Ranking:
 
     def page(self, service_ids: np.ndarray, spherical: np.ndarray, start: int, end: int):
         """Ids of the services from ``start`` to ``end`` in geodesic order (ties by id);
-        their geodesic distances are then in ``exact``."""
+        their distances (as the geodesic's to the figures shown) are then in ``exact``."""
         total = len(service_ids)
         if start >= total:
             return []
@@ -163,5 +198,5 @@ class Ranking:
         ranked.sort(key=lambda sid: key.get(sid, (close[sid][0], sid)))
         chosen = ranked[start:end]
         for sid in chosen:
-            self._geodesic(sid)
+            self._shown(sid, close)
         return chosen
