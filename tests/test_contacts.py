@@ -706,6 +706,30 @@ def test_old_contacts_keep_their_date_when_changed(client, session, people):
     assert contacts(session)[0].not_suitable_reason == "risk"
 
 
+def test_a_waiting_contact_is_offered_with_its_details_and_both_links(client, session, people):
+    sign_in(client, "c@t.example")
+    client.post(
+        "/contacts/new",
+        data=contact_form(outcome="referral_made", decline_reason=None, postcode_district="G34"),
+    )
+    [contact] = contacts(session)
+    when = f"{contact.contact_on.day} {contact.contact_on:%b %Y}"
+    form = client.get(f"/referrals/new?service={people['service'].id}").get_data(as_text=True)
+    who = f"{when}, 25 to 34, male"
+    assert (
+        "\n    <li>"
+        f"\n      <span>{when}: 25 to 34, male, G34 (Glasgow City)</span>"
+        '\n      <span class="actions">'
+        f'\n        <a class="button" href="/referrals/new?contact={contact.id}&amp;service='
+        f'{people["service"].id}">Make the referral<span class="visually-hidden"> for the '
+        f"contact of {who}</span></a>"
+        f'\n        <a href="/contacts/{contact.id}/edit">Change the outcome<span '
+        f'class="visually-hidden"> of the contact of {who}</span></a>'
+        "\n      </span>"
+        "\n    </li>\n    "
+    ) in form
+
+
 def test_an_administrator_sees_every_suites_waiting_contacts_but_makes_no_referral(
     client, session, people
 ):

@@ -7,6 +7,6 @@ bp = Blueprint("contacts", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from . import models, views  # noqa: F401  (register tables and routes)
+    from . import awaiting_html, models, views  # noqa: F401  (tables, routes, HTML)
 
     app.register_blueprint(bp)

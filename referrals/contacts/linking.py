@@ -18,25 +18,41 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from ..choices import CloseReason
-from ..models import Referral, User
+from ..choices import AgeBand, CloseReason, Sex
+from ..models import CouncilArea, CustodySuite, Referral, User
 from .choices import NALOXONE_FLAGS, ContactOutcome, naloxone_status
 from .models import CustodyContact
 
 AWAITING_DAYS = 31  # contacts waiting for their referral longer than this are not offered
 
 
+class AwaitingContact(Protocol):
+    """A contact awaiting its referral as ``awaiting_referral`` reads it: a plain row with
+    what the list of them shows, its council's and suite's names beside it."""
+
+    id: int
+    contact_on: dt.date
+    age_band: AgeBand
+    sex: Sex
+    postcode_district: str | None
+    council_name: str
+    suite_name: str
+
+
 def awaiting_referral(
     session: Session, suite_id: int | None, today: dt.date, limit: int = 50
-) -> list[CustodyContact]:
+) -> list[AwaitingContact]:
     """A suite's contacts recorded as "referral made" whose referral is not saved yet,
-    oldest first (every suite's when ``suite_id`` is None)."""
+    oldest first (every suite's when ``suite_id`` is None): plain rows, read through the
+    connection, since the pages that list them only show them."""
     params = awaiting_params(suite_id, today) | {"limit": limit}
-    return list(session.scalars(_awaiting_statement(suite_id is not None), params))
+    statement = _awaiting_statement(suite_id is not None)
+    return session.connection().execute(statement, params).all()
 
 
 def awaiting_params(suite_id: int | None, today: dt.date) -> dict:
@@ -71,15 +87,20 @@ def awaiting_condition(one_suite: bool) -> sa.ColumnElement[bool]:
 def _awaiting_statement(one_suite: bool) -> sa.Select:
     """``awaiting_referral``'s statement, built once per process (for one suite or all),
     run with ``awaiting_params`` and ``limit``: the form that offers these contacts is
-    shown often, and building and keying a statement with loader options costs more
-    than running it."""
+    shown often, and building and keying a statement costs more than running it."""
     return (
-        sa.select(CustodyContact)
-        .where(awaiting_condition(one_suite))
-        .options(
-            selectinload(CustodyContact.council_area),
-            selectinload(CustodyContact.custody_suite),
+        sa.select(
+            CustodyContact.id,
+            CustodyContact.contact_on,
+            CustodyContact.age_band,
+            CustodyContact.sex,
+            CustodyContact.postcode_district,
+            CouncilArea.name.label("council_name"),
+            CustodySuite.name.label("suite_name"),
         )
+        .join(CouncilArea, CouncilArea.id == CustodyContact.council_area_id)
+        .join(CustodySuite, CustodySuite.id == CustodyContact.custody_suite_id)
+        .where(awaiting_condition(one_suite))
         .order_by(CustodyContact.contact_on, CustodyContact.id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )

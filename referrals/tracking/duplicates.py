@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,6 +40,20 @@ def made_with_token(session: Session, token: str | None, custody_suite_id: int) 
     )
 
 
+class EarlierReferral(Protocol):
+    """What a submit needs of an earlier referral (``earlier_referrals``): a plain row
+    with its id and uuid (to answer with it), and what the question about a possible
+    duplicate names (its reference, custody record number and date) and whether the
+    referrer may see it (its suite)."""
+
+    id: int
+    uuid: uuid.UUID
+    reference: str
+    person_ref: str | None
+    referred_on: dt.date
+    custody_suite_id: int
+
+
 def earlier_referrals(
     session: Session,
     token: str | None,
@@ -45,7 +61,7 @@ def earlier_referrals(
     person_ref: str,
     service_id: int,
     today: dt.date,
-) -> tuple[Referral | None, list[Referral]]:
+) -> tuple[EarlierReferral | None, list[EarlierReferral]]:
     """Both checks of a submit in one statement: the referral this form already made in
     this suite (``made_with_token``), and otherwise the referrals of the same person to
     the same service in the last 28 days, latest first."""
@@ -56,11 +72,12 @@ def earlier_referrals(
     }
     if token:
         params |= {"token": token, "custody_suite_id": custody_suite_id}
-    rows = session.execute(_earlier_statement(bool(token)), params).all()
-    already = next((referral for referral, mine in rows if mine), None)
+    # Plain rows, read through the connection: none of the ORM's work on results.
+    rows = session.connection().execute(_earlier_statement(bool(token)), params).all()
+    already = next((row for row in rows if row.by_token), None)
     if already is not None:
         return already, []
-    return None, [referral for referral, _mine in rows]
+    return None, list(rows)
 
 
 @functools.cache
@@ -86,7 +103,15 @@ def _earlier_statement(with_token: bool) -> sa.Select:
         ),
     )
     return (
-        sa.select(Referral, by_token.label("by_token"))
+        sa.select(
+            Referral.id,
+            Referral.uuid,
+            Referral.reference,
+            Referral.person_ref,
+            Referral.referred_on,
+            Referral.custody_suite_id,
+            by_token.label("by_token"),
+        )
         .where(sa.or_(by_token, duplicate))
         .order_by(Referral.referred_on.desc(), Referral.id.desc())
     )

@@ -4,8 +4,9 @@ typed), the name of the custody suite the referral is made in and whether any of
 suite's custody contacts awaits its referral (the form then offers them).
 
 These are read in one statement (a ``UNION ALL`` of their rows, each tagged with what it
-is), since the form is shown far more often than any of them changes; the contacts
-themselves are read only when one awaits.
+is; the districts all in one row, as ``district:council`` pairs), since the form is shown
+far more often than any of them changes; the contacts themselves are read only when one
+awaits.
 """
 
 from __future__ import annotations
@@ -44,8 +45,16 @@ def _statement(with_suite: bool, awaiting: str | None) -> sa.Select:
             CouncilArea.id.label("ref"),
             CouncilArea.name.label("text"),
         ),
+        # Every district in one row ("G31:12,G32:12,..."): one row to read, not hundreds.
         sa.select(
-            sa.literal(DISTRICT), PostcodeDistrict.council_area_id, PostcodeDistrict.district
+            sa.literal(DISTRICT),
+            sa.literal(0),
+            sa.func.aggregate_strings(
+                PostcodeDistrict.district
+                + ":"
+                + sa.cast(PostcodeDistrict.council_area_id, sa.String),
+                ",",
+            ),
         ),
     ]
     if with_suite:
@@ -84,7 +93,8 @@ def form_lookups(
         if kind == COUNCIL:
             found.councils.append((ref, text))
         elif kind == DISTRICT:
-            found.district_councils[text] = str(ref)
+            if text:  # None when there are no districts at all
+                found.district_councils = dict(pair.split(":") for pair in text.split(","))
         elif kind == SUITE:
             found.suite_name = text
         else:

@@ -47,7 +47,7 @@ from ..notifications.outbox import announce_new_referral
 from ..once import TOKEN_LENGTH, new_token
 from ..postcodes import normalise_district
 from ..webhooks.events import listening_column, remember
-from .duplicates import earlier_referrals, made_with_token
+from .duplicates import EarlierReferral, earlier_referrals, made_with_token
 from .form_lookups import form_lookups
 from .forms import ReferralForm
 from .referral_checks import check_referral, unknown_district
@@ -127,7 +127,7 @@ class ReferralMaker:
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
         # A recent referral of the same person to the same service, awaiting confirmation.
-        self.duplicate: Referral | None = None
+        self.duplicate: EarlierReferral | None = None
         self.contact = None  # the custody contact the referral comes from
         self.contact_problem: str | None = None
         self.awaiting: list = []
@@ -245,7 +245,7 @@ class ReferralMaker:
         self._suggest()
         self._find_awaiting()
 
-    def submit(self) -> Referral | None:
+    def submit(self) -> Referral | EarlierReferral | None:
         """Check everything and save, or return ``None`` with messages on the form (or
         with ``duplicate`` set, to ask whether this is a new referral). A form submitted
         again returns the referral it made the first time. ``made_id`` is then the id of
@@ -304,12 +304,12 @@ class ReferralMaker:
         self._suggest()
         return None
 
-    def _sees(self, referral: Referral) -> bool:
+    def _sees(self, referral: EarlierReferral) -> bool:
         """Whether the caller may see ``referral`` (one of the suites it works for)."""
         seen = self._seen_suites if self._seen_suites is not None else {self.suite_id}
         return referral.custody_suite_id in seen
 
-    def _made(self, referral: Referral) -> Referral:
+    def _made(self, referral: Referral | EarlierReferral) -> Referral | EarlierReferral:
         self.made_id = referral.id
         return referral
 
