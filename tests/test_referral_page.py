@@ -139,3 +139,55 @@ def test_a_refused_change_shows_the_whole_page_again_with_the_reason(client, ses
     assert "Harbour MAT" in html and "Constable Reid" in html
     session.expire_all()
     assert session.get(type(referral), referral.id).status == "made"
+
+
+@pytest.mark.parametrize("csrf", [False, True])
+@pytest.mark.parametrize("role", [Role.PROVIDER, Role.CUSTODY, Role.ADMIN])
+def test_a_blank_form_kept_for_the_day_reads_as_one_written_afresh(app, role, csrf):
+    """Each change's blank fields, the contact attempt's and the update's are written
+    once a day with marks for the page's own values: filled in, they are the fields a
+    form built afresh writes, with the reasons the user may give and the one suggested."""
+    from types import SimpleNamespace
+
+    from referrals.clock import today_local
+    from referrals.tracking import detail_forms
+    from referrals.tracking.actions import ACTIONS
+    from referrals.tracking.forms import ContactAttemptForm, UpdateForm, transition_form
+
+    def afresh(name: str, version: int, today, reason=None) -> str:
+        form = transition_form(name, formdata=None)
+        form.version.data = version
+        form.on.data = today
+        form.on.label.text = ACTIONS[name].date_label
+        if "reason" in form:
+            form.reason.choices = detail_forms.change_reasons(name, role)
+            if reason:
+                form.reason.data = reason
+        return str(detail_forms.change_fields(name, form))
+
+    def once_token(html: str) -> str:
+        return re.sub(r'name="form_token" value="[^"]*"', 'name="form_token" value=""', html)
+
+    app.config["WTF_CSRF_ENABLED"] = csrf
+    with app.test_request_context("/"):
+        today = today_local()
+        for reason in (None, "not_contactable"):
+            for version in (1, 7):
+                referral = SimpleNamespace(version=version)
+                shown = detail_forms.change_forms(
+                    referral, list(ACTIONS.values()), role, today, closing_reason=reason
+                )
+                for name, html in shown.items():
+                    expected = afresh(name, version, today, reason if name == "close" else None)
+                    assert str(html) == expected, (name, reason, version)
+        attempt = ContactAttemptForm(formdata=None)
+        attempt.attempted_on.data = today
+        assert once_token(str(detail_forms.blank_attempt(today))) == once_token(
+            str(detail_forms.attempt_fields(attempt))
+        )
+        assert once_token(str(detail_forms.blank_update(today))) == once_token(
+            str(detail_forms.update_fields(UpdateForm(formdata=None)))
+        )
+        if csrf:
+            assert 'name="accept-csrf_token"' in str(shown["accept"])
+        assert "\x00" not in "".join(map(str, shown.values()))

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..choices import ReferralStatus
+from ..choices import ReferralStatus, Role
 from ..encryption import keyring
 from ..keyset import capped_count, capped_count_query, first_page_statement, page
-from ..models import Referral, Service, User
+from ..models import CustodySuite, Organisation, Referral, Service, User
 from .scope import in_scope, scope_key
 
 PER_PAGE = 25
@@ -72,6 +72,9 @@ class ReferralPage:
     total: int  # how many match, counted up to ``keyset.COUNT_CAP`` and one more
     newer: int | None  # the referral to pass as ``before`` for newer ones
     older: int | None  # the referral to pass as ``after`` for older ones
+    # The name of the user's custody suite (custody staff) or organisation (providers),
+    # which the page's heading gives, when read with the rows; None on an empty page.
+    scope_name: str | None = None
 
 
 def list_referrals(
@@ -84,7 +87,7 @@ def list_referrals(
     if unfiltered:
         query, matching, first_page = _unfiltered(user)
     else:
-        query, matching = _statements([in_scope(user), *_matching(search, overdue_before)])
+        query, matching = _statements(user, [in_scope(user), *_matching(search, overdue_before)])
         first_page = None
     found = page(
         session,
@@ -98,6 +101,7 @@ def list_referrals(
         pivot_scope=in_scope(user),
     )
     total = found.rows[0].total if found.rows else capped_count(session, matching)
+    scope_name = found.rows[0].scope_name if found.rows else None
     rows = [
         ListedReferral(
             row.id,
@@ -110,12 +114,28 @@ def list_referrals(
         )
         for row in found.rows
     ]
-    return ReferralPage(rows, total, found.newer, found.older)
+    return ReferralPage(rows, total, found.newer, found.older, scope_name)
 
 
-def _statements(conditions: list[sa.ColumnElement[bool]]) -> tuple[sa.Select, sa.Select]:
-    """The list's rows meeting ``conditions`` with how many match as a column, and the
-    ids alone (to count apart when the page is empty)."""
+def _scope_name(user: User) -> sa.ScalarSelect | sa.Null:
+    """The name of what bounds ``user``'s list (their custody suite or organisation), as
+    a column of the list's statement: the page's heading gives it, and reading it with
+    the rows saves loading the suite or organisation apart."""
+    if user.role == Role.CUSTODY and user.custody_suite_id is not None:
+        found = sa.select(CustodySuite.name).where(CustodySuite.id == user.custody_suite_id)
+    elif user.role == Role.PROVIDER and user.organisation_id is not None:
+        found = sa.select(Organisation.name).where(Organisation.id == user.organisation_id)
+    else:
+        return sa.null()
+    return found.scalar_subquery()
+
+
+def _statements(
+    user: User, conditions: list[sa.ColumnElement[bool]]
+) -> tuple[sa.Select, sa.Select]:
+    """The list's rows meeting ``conditions`` with how many match and the name of what
+    bounds ``user``'s list as columns, and the ids alone (to count apart when the page is
+    empty)."""
     matching = sa.select(Referral.id).where(*conditions)
     query = (
         sa.select(
@@ -127,6 +147,7 @@ def _statements(conditions: list[sa.ColumnElement[bool]]) -> tuple[sa.Select, sa
             Referral.status,
             Referral.referred_on,
             capped_count_query(matching).scalar_subquery().label("total"),
+            _scope_name(user).label("scope_name"),
         )
         .join_from(Referral, Service, Service.id == Referral.service_id)
         .where(*conditions)
@@ -148,7 +169,7 @@ def _unfiltered(user: User) -> tuple[sa.Select, sa.Select, sa.Select]:
     if built is None:
         if len(_unfiltered_built) > 2000:  # more scopes than a service has: start again
             _unfiltered_built.clear()
-        query, matching = _statements([in_scope(user)])
+        query, matching = _statements(user, [in_scope(user)])
         first_page = first_page_statement(
             query, sort=Referral.made_at, ident=Referral.id, per_page=PER_PAGE
         )
