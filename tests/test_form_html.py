@@ -24,7 +24,14 @@ from wtforms.fields.core import Label
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
-from referrals.form_html import QuickRendering, _options, attributes, field_html
+from referrals.form_html import (
+    QuickRendering,
+    _options,
+    _translated,
+    attributes,
+    escape_text,
+    field_html,
+)
 from referrals.forms import MultiCheckboxField, UKDateField, options
 from referrals.tracking.forms import ReferralForm, ReferralSearchForm
 
@@ -168,6 +175,15 @@ def test_every_referral_form_control_matches_wtforms(form_app):
                     for option in field:
                         assert str(option()) == str(option.widget(option))
                         assert str(option.label()) == str(Label.__call__(option.label))
+
+
+def test_text_written_in_python_is_escaped_as_jinja_escapes_it():
+    """Whichever escaping ``escape_text`` uses (markupsafe's C loop, or the translation
+    without it), it writes what Jinja's autoescape writes."""
+    from markupsafe import Markup, escape
+
+    for text in (AWKWARD, "", "plain", "Ω & ü <é>", "\x00'\"&<>", Markup("<b>kept?</b>")):
+        assert escape_text(text) == _translated(text) == str(escape(str(text))), text
 
 
 def test_attribute_values_are_escaped_and_flags_written_bare():

@@ -283,3 +283,37 @@ def test_a_one_click_change_takes_the_day_the_click_arrives(app, client, session
     assert client.post(f"/referrals/{new.id}/accept", data=sent).status_code == 302
     session.expire_all()
     assert session.get(Referral, new.id).accepted_on == dt.date(2026, 6, 11)
+
+
+# psycopg parses a statement's text for its parameters on every run, unless the text has
+# at most this many bytes (``MAX_CACHED_STATEMENT_LENGTH``): then it parses it once.
+PSYCOPG_KEEPS_PARSED = 4096
+
+
+def test_the_worklist_statements_are_short_enough_to_be_parsed_once(app):
+    """The worklist's statements, sent on every visit, as PostgreSQL receives them (the
+    lists of codes written out), for every scope and whichever list is paged either way."""
+    from sqlalchemy.dialects import postgresql
+
+    from referrals.tracking import worklist as worklist_module
+
+    values = {
+        "cutoff": TODAY,
+        "started_before": TODAY,
+        "organisation_id": 1,
+        "user_organisation_id": 1,
+        "pivot": 1,
+    }
+    dialect = postgresql.psycopg.dialect()
+    keys = [*worklist_module.SECTION_KEYS, worklist_module.OUTCOMES]
+    shapes = [(None, None)] + [(key, way) for key in keys for way in ("after", "before")]
+    for scope in ("all", "organisation", "none"):
+        for key, way in shapes:
+            built = worklist_module._statements(scope, key, way, worklist_module.SHOWN)
+            for statement in (built.page, built.outcomes):
+                text = str(
+                    statement.params(**values).compile(
+                        dialect=dialect, compile_kwargs={"render_postcompile": True}
+                    )
+                )
+                assert len(text.encode()) <= PSYCOPG_KEEPS_PARSED, (scope, key, way)

@@ -47,6 +47,9 @@ class Event(NamedTuple):
     undoes_event_id: int | None
 
 
+STATES = {state.value: state for state in ReferralStatus}
+
+
 @dataclass(slots=True)
 class Undoable:
     """One change as the worklist offers to undo it."""
@@ -62,8 +65,8 @@ class Undoable:
 @lru_cache(maxsize=8)
 def _statement(shape: str) -> sa.Select:
     """Every status change of the referrals in scope that the user (``user_id``)
-    changed since ``since`` (the fields of ``Event``), with the referral's reference and
-    version, latest changed referral first."""
+    changed since ``since`` (the fields of ``Event``, the states as their codes), with
+    the referral's reference and version, latest changed referral first."""
     e = ReferralEvent
     changed = sa.select(e.referral_id).where(
         e.user_id == sa.bindparam("user_id", type_=sa.Integer),
@@ -77,8 +80,8 @@ def _statement(shape: str) -> sa.Select:
             e.referral_id,
             e.at,
             e.user_id,
-            e.from_status,
-            e.to_status,
+            sa.type_coerce(e.from_status, sa.String).label("from_status"),
+            sa.type_coerce(e.to_status, sa.String).label("to_status"),
             e.reason,
             e.undoes_event_id,
             Referral.reference,
@@ -102,29 +105,53 @@ def recent_changes(
         .all()
     )
     referrals: dict[int, Changed] = {}
-    fields = len(Event._fields)
-    for row in rows:
-        # Plain tuples: the rules below read each change's fields several times.
-        event = Event._make(row[:fields])
-        referral = referrals.get(event.referral_id)
+    # Plain tuples (the states from their codes by a look-up): the rules below read each
+    # change's fields several times.
+    for (
+        event_id,
+        referral_id,
+        at,
+        user_id,
+        from_status,
+        to_status,
+        reason,
+        undoes_event_id,
+        reference,
+        version,
+    ) in rows:
+        event = Event(
+            event_id,
+            referral_id,
+            at,
+            user_id,
+            STATES.get(from_status),
+            STATES[to_status],
+            reason,
+            undoes_event_id,
+        )
+        referral = referrals.get(referral_id)
         if referral is None:
-            reference, version = row[fields:]
-            referral = referrals[event.referral_id] = Changed(
-                event.referral_id, reference, version, []
-            )
+            referral = referrals[referral_id] = Changed(referral_id, reference, version, [])
         referral.events.append(event)
     found = []
+    # Times are shown to the minute, and a busy user makes several changes a minute:
+    # each minute is put in words once.
+    minutes: dict[dt.datetime, str] = {}
     for referral in referrals.values():
         if undo_problem(referral, user, now) is not None:
             continue
         event = last_change(referral)
+        minute = event.at.replace(second=0, microsecond=0)
+        at = minutes.get(minute)
+        if at is None:
+            at = minutes[minute] = format_datetime(minute)
         found.append(
             Undoable(
                 referral.id,
                 referral.reference,
                 referral.version,
                 change_label(event).lower(),
-                format_datetime(event.at),
+                at,
                 undo_url.replace("{id}", str(referral.id)),
             )
         )

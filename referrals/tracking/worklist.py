@@ -4,16 +4,15 @@ each referral with its contact details, contact attempts, updates from the refer
 flags, and the changes the user may still undo.
 
 The page costs the same number of statements however many referrals there are: one
-counts every section (a single pass over the open referrals, along the
-``(service_id, status, referred_on, id)`` index) and reads the shown referrals of all
-sections with what they show, as plain rows (a union of one short indexed read per
-section; see ``worklist_rows.py``); then their contact attempts and release dates, the
-undoable changes, and the outcomes due after treatment starts (the oldest ``SHOWN`` and
-how many there are), one statement each. The statements are built once per process
-for each shape of page and run with parameters. A section, and the outcomes due, show
-their oldest ``SHOWN``; the rest are a page at a time by keyset
-(``?section=new&after=<id>``, ``?section=outcomes&after=<id>``, and ``before`` to go
-back).
+finds the open referrals once (along the ``(service_id, status, referred_on, id)``
+index), each with its section, counts every section from them and reads the shown
+referrals of all sections with what they show, as plain rows (see
+``worklist_rows.py``); then their contact attempts and release dates, the undoable
+changes, and the outcomes due after treatment starts (the oldest ``SHOWN`` and how many
+there are), one statement each. The statements are built once per process for each
+shape of page and run with parameters. A section, and the outcomes due, show their
+oldest ``SHOWN``; the rest are a page at a time by keyset (``?section=new&after=<id>``,
+``?section=outcomes&after=<id>``, and ``before`` to go back).
 """
 
 from __future__ import annotations
@@ -47,15 +46,17 @@ from .worklist_rows import (
     OutcomeItem,
     from_pivot,
     items,
-    items_statement,
+    listed,
     outcome_items,
     outcomes_statement,
     page_order,
 )
 
-# Each section shows its oldest 25 (a page a phone can hold, and cheap to build) and
-# pages on through the rest.
-SHOWN = 25
+# Each section shows its oldest 10 and pages on through the rest; the counts at the top
+# stay whole. A provider works a section from its oldest, a few at a time: 25 a section
+# made a page of 270 KB, some 18,000 pixels tall on a phone, most of it never reached,
+# and cost its decrypted names and phone numbers on every visit.
+SHOWN = 10
 
 
 @dataclass
@@ -142,11 +143,14 @@ def _plan(working_days: int) -> list[tuple[str, str, str | None, str]]:
     ]
 
 
-def _conditions(cutoff: dt.date | sa.BindParameter) -> dict[str, sa.ColumnElement[bool]]:
-    """What puts an open referral in each section."""
+def _conditions(
+    cutoff: dt.date | sa.BindParameter, treating_ids: sa.Select
+) -> dict[str, sa.ColumnElement[bool]]:
+    """What puts an open referral in each section (``treating_ids``: the services that
+    treat, as ``treating_services`` lists them)."""
     made = Referral.status == ReferralStatus.MADE
     engaged = Referral.status == ReferralStatus.ENGAGED
-    treating = Referral.service_id.in_(treating_services())
+    treating = Referral.service_id.in_(treating_ids)
     return {
         "overdue": sa.and_(made, Referral.referred_on < cutoff),
         "new": sa.and_(made, Referral.referred_on >= cutoff),
@@ -156,35 +160,54 @@ def _conditions(cutoff: dt.date | sa.BindParameter) -> dict[str, sa.ColumnElemen
     }
 
 
+OPEN = (ReferralStatus.MADE, ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED)
+_CUTOFF = sa.bindparam("cutoff", type_=sa.Date)
+
+
+def _constant(text: str) -> sa.ColumnElement[str]:
+    """A section's key written into the statement (a constant of the code, not a
+    parameter: fewer values to bind on every run)."""
+    return sa.literal_column(f"'{text}'", sa.String)
+
+
+def _open_referrals(scope: sa.ColumnElement[bool]) -> sa.CTE:
+    """The open referrals in ``scope`` with the section each is in (``id``,
+    ``referred_on``, ``section``), found once, along the ``(service_id, status, ...)``
+    index, and kept (a materialised CTE) for the counts and every section's page.
+
+    Found on their own, and only then sorted per section: otherwise PostgreSQL walks the
+    whole table in date order looking for the few of one organisation, or plans a walk
+    of every attended referral in the country for the sections after attendance (a
+    statement per section found them so, five times slower)."""
+    treating = treating_services().cte("treating")
+    conditions = _conditions(_CUTOFF, sa.select(treating.c.service_id))
+    section = sa.case(*((condition, _constant(key)) for key, condition in conditions.items()))
+    return (
+        sa.select(Referral.id, Referral.referred_on, section.label("section"))
+        .where(scope, Referral.status.in_(OPEN))
+        .cte("worklist")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 def _section_ids(
-    scope: sa.ColumnElement[bool],
-    key: str,
-    condition: sa.ColumnElement[bool],
-    paged: str | None,
-    shown: int,
+    found: sa.CTE, key: str, paged: str | None, shown: int, scope: sa.ColumnElement[bool]
 ) -> sa.Select:
     """The ids of one section's shown referrals (and one more, to know there are more),
     oldest first, or, going back a page (``paged`` is "before"), newest first from where
-    the page ends (the ``pivot`` parameter).
-
-    The section's referrals are found first, on their own (a materialised CTE, along the
-    ``(service_id, status, ...)`` index), and only then sorted: otherwise PostgreSQL
-    walks the whole table in date order looking for the few of one organisation."""
-    found = sa.select(Referral.id, Referral.referred_on).where(scope, condition)
+    the page ends (the ``pivot`` parameter)."""
+    page = sa.select(found.c.id).where(found.c.section == _constant(key))
     if paged:
-        found = found.where(from_pivot(Referral.referred_on, Referral.id, paged, scope))
-    section = found.cte(f"worklist_{key}").prefix_with("MATERIALIZED")
-    return (
-        sa.select(section.c.id, sa.literal(key).label("section"))
-        .order_by(*page_order(section.c.referred_on, section.c.id, paged))
-        .limit(shown + 1)
-    )
+        page = page.where(from_pivot(found.c.referred_on, found.c.id, paged, scope))
+    page = page.order_by(*page_order(found.c.referred_on, found.c.id, paged))
+    page = page.limit(sa.literal_column(str(shown + 1), sa.Integer)).subquery()
+    return sa.select(page.c.id, _constant(key).label("section"))
 
 
 @dataclass(frozen=True)
 class Statements:
     page: sa.Select  # the sections' counts, and the referrals they show
-    listed_from: int  # where a row of ``page`` has the columns of ``items_statement``
+    listed_from: int  # where a row of ``page`` has the columns of ``listed``
     outcomes: sa.Select
 
 
@@ -193,38 +216,39 @@ def _statements(scope_kind: str, paged_key: str | None, paged: str | None, shown
     """The page's statements for one shape (whose referrals, which section is paged and
     which way, how many a section shows), built once per process and run with the
     parameters ``cutoff``, ``started_before``, ``organisation_id`` and ``pivot``:
-    building them costs more than running them."""
+    building them costs more than running them.
+
+    The page's statement is sent on every visit, so its text is kept under 4 KB
+    (``test_the_worklist_statements_are_short_enough_to_be_parsed_once``): psycopg
+    parses a longer text for its parameters again on every run. Hence the section keys
+    written in (``_constant``), and the services that treat named once (a CTE)."""
     scope = scope_clause(scope_kind)
-    conditions = _conditions(sa.bindparam("cutoff", type_=sa.Date))
-    open_states = [ReferralStatus.MADE, ReferralStatus.ACCEPTED, ReferralStatus.ENGAGED]
+    found = _open_referrals(scope)
     counts = sa.select(
         *(
-            sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0).label(key)
-            for key, condition in conditions.items()
+            sa.func.count().filter(found.c.section == _constant(key)).label(key)
+            for key in SECTION_KEYS
         ),
         # The name of the user's organisation, which the page starts with.
         sa.select(Organisation.name)
         .where(Organisation.id == sa.bindparam("user_organisation_id", type_=sa.Integer))
         .scalar_subquery()
         .label("organisation"),
-    ).where(scope, Referral.status.in_(open_states))
+    )
     ids = sa.union_all(
         *(
-            sa.select(
-                _section_ids(
-                    scope, key, condition, paged if key == paged_key else None, shown
-                ).subquery()
-            )
-            for key, condition in conditions.items()
+            _section_ids(found, key, paged if key == paged_key else None, shown, scope)
+            for key in SECTION_KEYS
         )
     ).subquery()
     due = due_referrals(scope, sa.bindparam("started_before", type_=sa.Date))
     # The counts ride on every row (and come alone when no referral is shown).
-    tally, listed = counts.subquery("tally"), items_statement(ids).subquery("listed")
+    tally = counts.subquery("tally")
+    columns, joined = listed(ids)
     page = (
-        sa.select(tally, listed)
-        .select_from(tally.outerjoin(listed, sa.true()))
-        .order_by(listed.c.referred_on, listed.c.id)
+        sa.select(tally, *columns)
+        .select_from(tally.outerjoin(joined, sa.true()))
+        .order_by(Referral.referred_on, Referral.id)
     )
     outcomes_paged = paged if paged_key == OUTCOMES else None
     return Statements(page, len(tally.c), outcomes_statement(due, shown, scope, outcomes_paged))

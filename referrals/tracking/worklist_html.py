@@ -2,14 +2,15 @@
 facts, one-click button and contact-attempt link), each referral with outcomes to
 record (a form per question), and each change the user may still undo.
 
-A full worklist shows about 150 cards; written by the template's loops, Jinja escaped
-some 3,700 values one by one and most of the page's time went there. Here each card is
-one f-string, the same markup byte for byte as the loops in ``tracking/worklist.html``
-and ``tracking/_outcomes_due.html`` wrote (the tests compare them). Only what can hold
-text (references, names, phone numbers, services, areas, addresses) is escaped per
-card; numbers, ids and the dates the worklist puts in words need none, and the fixed
-labels (contact methods, attempt outcomes, questions and their choices) are escaped once
-per process.
+A full worklist showed about 150 cards (at 25 a section); written by the template's
+loops, Jinja escaped some 3,700 values one by one and most of the page's time went
+there. Here each card is one f-string, the same markup byte for byte as the loops in
+``tracking/worklist.html`` and ``tracking/_outcomes_due.html`` wrote (the tests compare
+them). Only what can hold text (references, names, phone numbers, services, areas,
+addresses) is escaped per card (by ``form_html.escape_text``, markupsafe's C loop);
+numbers, ids and the dates the worklist puts in words need none, and the fixed labels
+(contact methods, attempt outcomes, questions and their choices) are escaped once per
+process.
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ from .outcomes import Question, questions
 ID = "{id}"  # where a referral's id goes in a ``Links`` pattern
 UNATTENDED = ("overdue", "new", "accepted")  # sections before the first attendance
 UNANSWERED = ("overdue", "new")  # sections still to be answered: shown with the date due
-NO_FOLLOW_UP = FollowUp([], [])
 # A day's answer-by date is the same for every request in one bank-holiday region (the
 # region is part of the key): worked out once.
 _respond_by = lru_cache(maxsize=4096)(respond_by)
@@ -93,36 +92,38 @@ class OutcomeItem:
     questions: list[tuple[Question, str, str]]  # question, field prefix, form address
 
 
-def items_statement(shown: sa.Subquery) -> sa.Select:
+def listed(shown: sa.Subquery) -> tuple[list[sa.ColumnElement], sa.Join]:
     """What the page shows of the referrals ``shown`` lists (``id``, ``section``), in
-    the order ``items`` takes the columns. The contact details come as stored
-    (encrypted): ``items`` decrypts those of the referrals the page shows."""
+    the order ``items`` takes the columns, and the join they are read from. The contact
+    details come as stored (encrypted): ``items`` decrypts those of the referrals the
+    page shows."""
     duplicate, source = aliased(Referral), aliased(Referral)
     r = Referral
-    return (
-        sa.select(
-            shown.c.section,
-            r.id,
-            r.reference,
-            r.version,
-            r.referred_on,
-            r.same_day_urgent,
-            r.children_in_household,
-            r.personal_data_erased_at,
-            r.contact_method,
-            sa.type_coerce(r.contact_name, sa.Text).label("contact_name"),
-            sa.type_coerce(r.contact_phone, sa.Text).label("contact_phone"),
-            Service.name.label("service"),
-            CouncilArea.name.label("lives_in"),
-            duplicate.reference.label("duplicate_of"),
-            source.reference.label("passed_on_from"),
-        )
-        .join(shown, shown.c.id == r.id)
+    columns = [
+        shown.c.section,
+        r.id,
+        r.reference,
+        r.version,
+        r.referred_on,
+        r.same_day_urgent,
+        r.children_in_household,
+        r.personal_data_erased_at,
+        r.contact_method,
+        sa.type_coerce(r.contact_name, sa.Text).label("contact_name"),
+        sa.type_coerce(r.contact_phone, sa.Text).label("contact_phone"),
+        Service.name.label("service"),
+        CouncilArea.name.label("lives_in"),
+        duplicate.reference.label("duplicate_of"),
+        source.reference.label("passed_on_from"),
+    ]
+    joined = (
+        shown.join(r, shown.c.id == r.id)
         .join(Service, Service.id == r.service_id)
         .join(CouncilArea, CouncilArea.id == r.council_area_id)
         .outerjoin(duplicate, duplicate.id == r.possible_duplicate_of_id)
         .outerjoin(source, source.id == r.referred_from_id)
     )
+    return columns, joined
 
 
 def items(
@@ -133,22 +134,36 @@ def items(
     working_days: int,
 ) -> dict[str, list[Item]]:
     """The referrals the page shows, by section, with their contact attempts and release
-    dates: ``rows`` holds the columns of ``items_statement`` (in its order, oldest
-    first); ``actions`` names the button each section offers."""
+    dates: ``rows`` holds the columns of ``listed`` (in its order, oldest first);
+    ``actions`` names the button each section offers."""
     follow_ups = _follow_ups(session, [row[1] for row in rows])
-    ring = keyring()
+    decrypt = keyring().decrypt
     found: dict[str, list[Item]] = defaultdict(list)
-    # Many referrals share a day: each day is put in words once.
+    # Many referrals share a day, a method or an outcome: each is put in words once.
     days: dict[dt.date, str] = {}
+    methods: dict[object, str] = {}
+    outcomes: dict[object, str] = {}  # in lower case, as the last attempt reads
     holidays_in = region()
+    detail = links.detail
+    buttons = {key: links.actions[action] for key, action in actions.items() if action}
 
     def day_text(day: dt.date) -> str:
-        if day not in days:
-            days[day] = format_date(day)
-        return days[day]
+        text = days.get(day)
+        if text is None:
+            text = days[day] = format_date(day)
+        return text
 
-    def due_by(day: dt.date) -> str:
-        return day_text(_respond_by(day, working_days, holidays_in))
+    def method_text(method: object) -> str:
+        text = methods.get(method)
+        if text is None:
+            text = methods[method] = label(method)
+        return text
+
+    def outcome_text(outcome: object) -> str:
+        text = outcomes.get(outcome)
+        if text is None:
+            text = outcomes[outcome] = label(outcome).lower()
+        return text
 
     for (
         section,
@@ -167,16 +182,28 @@ def items(
         duplicate_of,
         passed_on_from,
     ) in rows:
-        follow = follow_ups.get(referral_id, NO_FOLLOW_UP)
-        last = follow.last_attempt
-        release_on = follow.release_on
-        action = actions.get(section)
         erased = erased_at is not None
         if erased:
             name = phone = None
         else:
-            name = ring.decrypt(name) if name is not None else None
-            phone = ring.decrypt(phone) if phone is not None else None
+            name = decrypt(name) if name is not None else None
+            phone = decrypt(phone) if phone is not None else None
+        attempts, last_attempt, streak, suggest, release_on = 0, None, 0, False, None
+        follow = follow_ups.get(referral_id)
+        if follow is not None:
+            attempts = len(follow.attempts)
+            last = follow.last_attempt
+            if last is not None:
+                streak = follow.streak
+                suggest = section in UNATTENDED and follow.suggest_closing
+                last_attempt = f"{day_text(last.attempted_on)}: {outcome_text(last.outcome)}"
+            if follow.updates:
+                release_on = follow.release_on
+                release_on = day_text(release_on) if release_on else None
+        due = None
+        if section in UNANSWERED:
+            due = day_text(_respond_by(referred_on, working_days, holidays_in))
+        button = buttons.get(section)
         found[section].append(
             Item(
                 id=referral_id,
@@ -187,23 +214,21 @@ def items(
                 duplicate_of=duplicate_of,
                 passed_on_from=passed_on_from,
                 made=day_text(referred_on),
-                respond_by=due_by(referred_on) if section in UNANSWERED else None,
+                respond_by=due,
                 service=service,
                 lives_in=lives_in,
                 erased=erased,
-                contact_method=label(method),
+                contact_method=method_text(method),
                 contact_name=name,
                 phone=phone,
                 tel=phone.replace(" ", "") if phone else None,
-                release_on=day_text(release_on) if release_on else None,
-                attempts=len(follow.attempts),
-                last_attempt=f"{day_text(last.attempted_on)}: {label(last.outcome).lower()}"
-                if last
-                else None,
-                streak=follow.streak,
-                suggest_closing=follow.suggest_closing and section in UNATTENDED,
-                detail_url=links.of(links.detail, referral_id),
-                action_url=links.of(links.actions[action], referral_id) if action else None,
+                release_on=release_on,
+                attempts=attempts,
+                last_attempt=last_attempt,
+                streak=streak,
+                suggest_closing=suggest,
+                detail_url=detail.replace(ID, str(referral_id)),
+                action_url=button.replace(ID, str(referral_id)) if button else None,
             )
         )
     return found
@@ -300,7 +325,7 @@ def page_order(referred_on, id_, paged: str | None) -> tuple:
     """Oldest first; newest first when going back a page from the pivot."""
     if paged == "before":
         return referred_on.desc(), id_.desc()
-    return referred_on.asc(), id_.asc()
+    return referred_on, id_
 
 
 def outcomes_statement(
