@@ -14,8 +14,8 @@ from geopy.distance import geodesic
 
 from referrals.choices import Gender, Role, ServiceStatus
 from referrals.database import BINARY_RESULTS, _binary_results
-from referrals.directory import nearness
-from referrals.directory.access import EVERYTHING
+from referrals.directory import candidate_sql, nearness, search
+from referrals.directory.access import EVERYTHING, PUBLIC
 from referrals.directory.geocoder import EXTENSION_KEY, GeocoderFailed
 from referrals.directory.nearness import Ranking
 from referrals.directory.search import Filters, numbers, search_services
@@ -412,3 +412,30 @@ def test_distances_shown_are_the_geodesics_to_the_figure_shown(monkeypatch, vinc
         assert abs(km - true_km) < nearness.VINCENTY_MARGIN
         assert f"{km:.1f}" == f"{true_km:.1f}" and f"{km:.0f}" == f"{true_km:.0f}"
         assert [km <= step for step in (25, 50, 100)] == [true_km <= s for s in (25, 50, 100)]
+
+
+def test_hidden_and_shown_candidates_read_together_are_those_read_apart(session, monkeypatch):
+    """On PostgreSQL the shown and hidden candidates come in one statement: they are the
+    very ones the two statements give, a hidden address at its town (or council area)
+    whether its town is found by its lower case, by its key or not at all."""
+    for i, town in enumerate(["Glasgow", "St. Andrews", "Nowhere In Particular", "Glasgow"]):
+        service = make_service(
+            session, name=f"S{i}", lat=55.8 + i / 50, lon=-4.2 - i / 70, confidential_address=i < 3
+        )
+        service.locations[0].town = town
+    session.commit()
+    box = (55.0, 56.5, -5.0, -2.5)
+    together = search.candidates(session, Filters(), None, box, PUBLIC)
+    built = candidate_sql.candidate_queries
+
+    def apart(*args):
+        return built(*args)._replace(together=None)
+
+    monkeypatch.setattr(search, "candidate_queries", apart)
+    separately = search.candidates(session, Filters(), None, box, PUBLIC)
+
+    def rows(found):
+        return sorted(zip(*(a.tolist() for a in found), strict=True))
+
+    assert rows(together) == rows(separately)
+    assert len(rows(together)) == 4

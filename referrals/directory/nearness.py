@@ -93,6 +93,22 @@ def vincenty_km_array(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray
     return np.where(np.abs(lam - previous) < 1e-12, distance, np.nan)
 
 
+def _nearest_first(distance: np.ndarray) -> np.ndarray:
+    """The order of ``distance`` from least to greatest, equal distances in the order
+    given: a quicksort, with the few exact ties (services at one address) put back in
+    order, costs a fifth of a stable sort."""
+    order = np.argsort(distance)
+    ordered = distance[order]
+    tied = np.flatnonzero(ordered[1:] == ordered[:-1]).tolist()
+    start = None
+    for n, i in enumerate(tied):
+        start = i if start is None else start
+        if n + 1 == len(tied) or tied[n + 1] != i + 1:
+            order[start : i + 2].sort()
+            start = None
+    return order
+
+
 class Ranking:
     """Services ranked by their location nearest (lat, lon), from arrays of location
     ids, service ids, latitudes and longitudes (one entry per location)."""
@@ -100,13 +116,15 @@ class Ranking:
     def __init__(self, lat, lon, ids, services, lats, lons):
         self.lat, self.lon = lat, lon
         distance = spherical_km_array(lat, lon, lats, lons)
-        order = np.argsort(distance, kind="stable")
-        # The first row of each service in distance order is its nearest location.
-        _, first = np.unique(services[order], return_index=True)
-        nearest = order[first]
-        nearest = nearest[np.argsort(distance[nearest], kind="stable")]
-        self.service_ids = services[nearest]
-        self.spherical = distance[nearest]
+        # Each service's nearest location: the least distance among its rows, grouped by
+        # service id (the rows arrive nearly in that order, which the stable sort likes).
+        by_service = np.argsort(services, kind="stable")
+        grouped = services[by_service]
+        starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+        service_ids, nearest = grouped[starts], np.minimum.reduceat(distance[by_service], starts)
+        order = _nearest_first(nearest)
+        self.service_ids = service_ids[order]
+        self.spherical = nearest[order]
         self._ids, self._services, self._lats, self._lons = ids, services, lats, lons
         # row -> Vincenty km (the geodesic where Vincenty does not converge), each
         # worked out once: the edge of the radius and the page may share some.
@@ -158,13 +176,23 @@ class Ranking:
             )
         return self.exact[service_id]
 
-    def within(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    def within(self, radius: float, then: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Ids of the services within ``radius`` km by the geodesic, nearest first by
-        the spherical distance, with those distances."""
+        the spherical distance, with those distances. ``then``: the end of the page to
+        be asked for next, whose contenders are measured with the edge of the radius in
+        one go (each measuring has a cost of its own, whatever its size)."""
         keep = self.spherical * (1 + SPHERICAL_ERROR) <= radius
         edge = np.flatnonzero((self.spherical * (1 - SPHERICAL_ERROR) <= radius) & ~keep)
         if len(edge):
-            close = self._ellipsoidal(self.service_ids[edge])
+            measure = self.service_ids[edge]
+            # Those surely inside come first: when they fill the page, its contenders
+            # are among the services nearer than its end's upper bound.
+            if 0 < then <= np.count_nonzero(keep):
+                threshold = self.spherical[then - 1] * (1 + SPHERICAL_ERROR)
+                lower = self.spherical * (1 - SPHERICAL_ERROR)
+                count = int(np.searchsorted(lower, threshold, "right"))
+                measure = np.concatenate((self.service_ids[:count], measure))
+            close = self._ellipsoidal(measure)
             for i in edge:
                 sid = int(self.service_ids[i])
                 km = close[sid][0]

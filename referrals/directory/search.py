@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import weakref
 from dataclasses import astuple, dataclass, field
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
@@ -26,7 +26,7 @@ from ..geo import bounding_box
 from ..models import Location, Place, Service
 from ..seed.reference import place_key
 from .access import AddressViewer
-from .candidate_sql import box_parameters, candidate_queries
+from .candidate_sql import HIDDEN_WIDTH, box_parameters, candidate_queries, packed_rows
 from .filters import (  # noqa: F401  (the search's vocabulary, used with it)
     DEFAULT_RADIUS_KM,
     MAX_RADIUS_KM,
@@ -65,45 +65,30 @@ class SearchResult:
     nearest_outside: list[Hit] = field(default_factory=list)
 
 
-def _public_positions(session: Session, rows) -> list[tuple[float, float] | None]:
-    """Town-level positions for locations whose address is confidential: the town's,
-    else the council area's. Each row carries the place joined on its lower-cased town
-    (``town_key``); a town whose key is more than that ("St Andrews", "Saint
-    Andrews") is looked up by its key."""
-    keys = {town: place_key(town) for town in {r.town for r in rows}}
-    missing = {keys[r.town] for r in rows if r.town_key != keys[r.town]}
-    places = {}
-    if missing:
-        places = {
-            key: (lat, lon)
-            for key, lat, lon in session.connection().execute(
-                sa.select(Place.name_key, Place.latitude, Place.longitude).where(
-                    Place.name_key.in_(missing)
-                )
-            )
-        }
-    positions = []
-    for r in rows:
-        if r.town_key == keys[r.town]:
-            place = (r.place_lat, r.place_lon) if r.place_lat is not None else None
-        else:
-            place = places.get(keys[r.town])
-        council = (r.council_lat, r.council_lon) if r.council_lat is not None else None
-        positions.append(place or council)
-    return positions
+# A town's place key (three regular expressions) is worked out once per process: the
+# same few towns are hidden in every search.
+_place_key = lru_cache(maxsize=4096)(place_key)
 
 
 def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranking | None:
     """The matching locations in ``box`` as arrays for ranking. A location whose address
     ``viewer`` may not see is placed, boxed and measured at its town alone, so its real
     position never decides whether it is found: those (few) are read wherever they are
-    and kept when their town is in the box."""
+    and kept when their town is in the box. On PostgreSQL both kinds come in one
+    statement (each statement costs a request more than these rows do)."""
     dialect = session.get_bind().dialect.name
-    shown, hidden = candidate_queries(dialect, filters, now_local, viewer, box is not None)
+    sql = candidate_queries(dialect, filters, now_local, viewer, box is not None)
+    shown, hidden = sql.shown, sql.hidden
     parameters = box_parameters(box)
-    table = numbers(session, shown, 4, parameters)
-    if hidden is not None:
-        placed = _hidden(session, session.connection().execute(hidden, parameters).all(), box)
+    if hidden is None:
+        table = numbers(session, shown, 4, parameters, packed=sql.packed)
+    else:
+        if sql.together is not None:
+            table, *concealed = _together(session, sql.together, parameters)
+        else:
+            table = numbers(session, shown, 4, parameters)
+            concealed = _hidden_rows(session.connection().execute(hidden, parameters).all())
+        placed = _hidden(session, *concealed, box)
         if placed is not None:
             table = placed if table is None else np.vstack([table, placed])
     if table is None:
@@ -112,16 +97,47 @@ def candidates(session, filters, now_local, box, viewer: AddressViewer) -> Ranki
     return ids, service_ids, table[:, 2].copy(), table[:, 3].copy()
 
 
-def _hidden(session, rows, box) -> np.ndarray | None:
-    """Locations whose addresses are hidden (rows of ``candidate_sql``'s second
-    statement), each at its town's position, those inside ``box`` (None: all), as rows
-    of id, service id, latitude, longitude."""
+def _hidden_rows(rows) -> tuple[np.ndarray | None, list[str], list[str]]:
+    """The rows of ``candidate_sql``'s second statement as ``_hidden`` takes them."""
     if not rows:
+        return None, [], []
+    table = np.array(
+        [(r.id, r.service_id, *r[2:4], r.council_lat, r.council_lon, *r[-2:]) for r in rows],
+        dtype=np.float64,
+    )
+    return table, [r.town for r in rows], [r.town_key for r in rows]
+
+
+def _hidden(session, table, towns, town_keys, box) -> np.ndarray | None:
+    """Locations whose addresses are hidden (``HIDDEN_WIDTH`` columns, with their towns
+    and lower-cased towns) each at its town's position, else its council area's, those
+    inside ``box`` (None: all), as rows of id, service id, latitude, longitude. A town
+    whose key is more than its lower case ("St Andrews", "Saint Andrews") is looked up
+    by its key."""
+    if table is None or not len(table):
         return None
-    table = np.array([r[:4] for r in rows], dtype=np.float64).reshape(-1, 4)
-    for i, position in enumerate(_public_positions(session, rows)):
-        if position is not None:
-            table[i, 2:4] = position
+    keys = [_place_key(town) for town in towns]
+    place = table[:, 6:8].copy()
+    other = [i for i, (key, lower) in enumerate(zip(keys, town_keys, strict=True)) if key != lower]
+    if other:
+        place[other] = np.nan
+        missing = {keys[i] for i in other}
+        places = {
+            key: (lat, lon)
+            for key, lat, lon in session.connection().execute(
+                sa.select(Place.name_key, Place.latitude, Place.longitude).where(
+                    Place.name_key.in_(missing)
+                )
+            )
+        }
+        for i in other:
+            if keys[i] in places:
+                place[i] = places[keys[i]]
+    council = table[:, 4:6]
+    at_place, at_council = ~np.isnan(place[:, 0]), ~np.isnan(council[:, 0])
+    table = table[:, :4].copy()
+    table[at_council, 2:4] = council[at_council]
+    table[at_place, 2:4] = place[at_place]
     if box is not None:
         south, north, west, east = box
         lats, lons = table[:, 2], table[:, 3]
@@ -129,21 +145,39 @@ def _hidden(session, rows, box) -> np.ndarray | None:
     return table if len(table) else None
 
 
+def _together(session, together: sa.Select, parameters: dict):
+    """Both kinds of candidate from ``CandidateSQL.together``: the shown locations as
+    ``numbers`` gives them, and the hidden ones as a ``HIDDEN_WIDTH`` table with their
+    towns and lower-cased towns."""
+    result = session.connection().execute(
+        together, parameters, execution_options={BINARY_RESULTS: True}
+    )
+    packed, concealed, towns, town_keys = result.one()
+    table = _unpacked(packed, 4)
+    if not concealed:
+        return table, None, [], []
+    return table, _unpacked(concealed, HIDDEN_WIDTH), towns, town_keys
+
+
 def numbers(
-    session: Session, query: sa.Select, width: int, parameters: dict | None = None
+    session: Session,
+    query: sa.Select,
+    width: int,
+    parameters: dict | None = None,
+    packed: sa.Select | None = None,
 ) -> np.ndarray | None:
     """The rows of ``query`` (``width`` numeric columns) as one array, straight from the
     database driver: thousands of rows without a Python object per row. On PostgreSQL
     the rows arrive as one value, their numbers packed as binary doubles in the order
-    the query gives them; elsewhere, row by row."""
+    the query gives them (``packed``: ``packed_rows(query)`` if already built);
+    elsewhere, row by row."""
     if session.get_bind().dialect.name == "postgresql":
         packed = session.connection().execute(
-            _packed(query), parameters or {}, execution_options={BINARY_RESULTS: True}
+            packed if packed is not None else packed_rows(query),
+            parameters or {},
+            execution_options={BINARY_RESULTS: True},
         )
-        data = packed.scalar()
-        if not data:
-            return None
-        return np.frombuffer(data, dtype=">f8").astype(np.float64).reshape(-1, width)
+        return _unpacked(packed.scalar(), width)
     result = session.connection().execute(query, parameters or {})
     try:
         rows = result.cursor.fetchall()
@@ -155,24 +189,10 @@ def numbers(
     return np.fromiter(flat, np.float64, width * len(rows)).reshape(-1, width)
 
 
-# The packed form of each query read by ``numbers`` (the statements are built once
-# each, so are few), kept with the query so that it too keeps its compiled form.
-_PACKED: weakref.WeakKeyDictionary[sa.Select, sa.Select] = weakref.WeakKeyDictionary()
-
-
-def _packed(query: sa.Select) -> sa.Select:
-    """``query``'s rows as one PostgreSQL bytea: each row's columns as big-endian
-    doubles (``float8send``), the rows in the order the query gives them."""
-    found = _PACKED.get(query)
-    if found is None:
-        rows = query.subquery()
-        doubles = [sa.func.float8send(sa.cast(c, sa.Float(53))) for c in rows.c]
-        row = doubles[0]
-        for double in doubles[1:]:
-            row = row.op("||")(double)
-        empty = sa.literal(b"", sa.LargeBinary)
-        found = _PACKED[query] = sa.select(sa.func.string_agg(row, empty, type_=sa.LargeBinary))
-    return found
+def _unpacked(data: bytes | None, width: int) -> np.ndarray | None:
+    if not data:
+        return None
+    return np.frombuffer(data, dtype=">f8").astype(np.float64).reshape(-1, width)
 
 
 def _ranking(session, lat, lon, filters, now_local, box, viewer) -> Ranking | None:
@@ -202,7 +222,7 @@ def search_services(
     page_ids: list[int] = []
     total = 0
     if ranking is not None:
-        inside, spherical = ranking.within(radius)
+        inside, spherical = ranking.within(radius, page * per_page)
         total = len(inside)
         page_ids = ranking.page(inside, spherical, (page - 1) * per_page, page * per_page)
     exact = ranking.exact if ranking is not None else {}
@@ -237,7 +257,7 @@ def nearest_services(
         box = None if whole_world else astuple(bounding_box(lat, lon, reach))
         ranking = _ranking(session, lat, lon, filters, now_local, box, viewer)
         if ranking is not None:
-            inside, spherical = ranking.within(math.inf if whole_world else reach)
+            inside, spherical = ranking.within(math.inf if whole_world else reach, count)
             if len(inside) >= count or whole_world:
                 ids = ranking.page(inside, spherical, 0, count)
                 return (load or load_hits)(session, ids, ranking.exact, viewer)

@@ -185,8 +185,8 @@ def markers_in_view(
         lats, lons, counts, ids, total = _grid_cells(session, dialect, services, view, box)
         located = int(counts.sum())
     else:
-        query, _ = candidate_queries(dialect, filters, now_local, viewer, True)
-        table = numbers(session, query, 4, box_parameters(box))
+        sql = candidate_queries(dialect, filters, now_local, viewer, True)
+        table = numbers(session, sql.shown, 4, box_parameters(box), packed=sql.packed)
         table = np.empty((0, 4)) if table is None else table
         ids, service_ids, lats, lons = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
         if circle is not None and len(table):
