@@ -99,7 +99,13 @@ def record_together(*entries: dict[str, Any]) -> None:
         for entry in entries
     ]
     now = utcnow()
-    db.session.execute(_insert(), [{"at": now, **row} for row in rows])
+    session = db.session
+    # As an insert through the session would, the changes the rows describe are
+    # written first (a stale version fails here, before the audit rows); the rows
+    # themselves go straight to the connection, with none of the ORM's work on them.
+    if session.autoflush:
+        session.flush()
+    session.connection().execute(_insert(), [{"at": now, **row} for row in rows])
 
 
 @functools.cache

@@ -197,28 +197,36 @@ def take_contact_back(session: Session, referral: Referral) -> str | None:
 
 
 def contact_for_new_referral(session: Session, referral: Referral, user: User) -> dict:
-    """Record the contact a referral made without one comes from. Returns the audit
-    entry for the caller to write with the referral's own (``audit.record_together``),
-    once it has flushed the session (so that the contact has its id)."""
-    contact = CustodyContact(
-        custody_suite_id=referral.custody_suite_id,
-        contact_on=referral.referred_on,
-        recorded_at=referral.made_at,
-        recorded_by_id=user.id,
-        age_band=referral.age_band,
-        sex=referral.sex,
-        postcode_district=referral.postcode_district,
-        council_area_id=referral.council_area_id,
-        offered=True,
-        outcome=ContactOutcome.REFERRAL_MADE,
-        naloxone=naloxone_status(referral.naloxone_offered, referral.naloxone_supplied),
-        veteran=None,
-        referral=referral,
+    """Record the contact a referral made without one comes from, once the referral is
+    flushed (so that it has its id): one plain insert, since nothing reads the contact
+    back while the referral is saved. Returns the audit entry for the caller to write
+    with the referral's own (``audit.record_together``)."""
+    contact_id = (
+        session.connection()
+        .execute(
+            _contact_insert(),
+            {
+                "custody_suite_id": referral.custody_suite_id,
+                "contact_on": referral.referred_on,
+                "recorded_at": referral.made_at,
+                "recorded_by_id": user.id,
+                "age_band": referral.age_band,
+                "sex": referral.sex,
+                "postcode_district": referral.postcode_district,
+                "council_area_id": referral.council_area_id,
+                "offered": True,
+                "outcome": ContactOutcome.REFERRAL_MADE,
+                "naloxone": naloxone_status(referral.naloxone_offered, referral.naloxone_supplied),
+                "veteran": None,
+                "referral_id": referral.id,
+            },
+        )
+        .scalar_one()
     )
-    session.add(contact)
     return {
         "action": "contact_recorded",
-        "obj": contact,
+        "object_type": CustodyContact.__tablename__,
+        "object_id": contact_id,
         "user": user,
         "detail": {
             "referral_id": referral.id,
@@ -226,3 +234,11 @@ def contact_for_new_referral(session: Session, referral: Referral, user: User) -
             "from": "referral",
         },
     }
+
+
+@functools.cache
+def _contact_insert() -> sa.Insert:
+    """``contact_for_new_referral``'s insert, built once per process (every referral
+    made straight from the directory runs it); the columns' defaults fill the rest, as
+    for an object."""
+    return sa.insert(CustodyContact).returning(CustodyContact.id)

@@ -11,6 +11,7 @@ again after an inbox was set or corrected goes to the new one).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 
 import sqlalchemy as sa
@@ -29,17 +30,53 @@ def _to_service_inbox(kind: Kind, referral: Referral, service: Service, **payloa
     return Notification(
         kind=kind,
         referral=referral,
-        address=service.referral_email or service.organisation.referral_email or None,
+        address=service_inbox(service.referral_email, service.organisation.referral_email),
         organisation_id=service.organisation_id,
         payload=json.dumps(payload, sort_keys=True),
     )
 
 
+def service_inbox(service_email: str | None, organisation_email: str | None) -> str | None:
+    """Where a message to a service goes: its own referral inbox, else its
+    organisation's (None: neither has one, so the sender writes to the organisation's
+    staff)."""
+    return service_email or organisation_email or None
+
+
 def announce_new_referral(session: Session, referral: Referral, service: Service) -> None:
-    """Tell the service's referral inbox about a new referral."""
-    session.add(
-        _to_service_inbox(Kind.NEW_REFERRAL, referral, service, urgent=referral.same_day_urgent)
+    """Tell the service's referral inbox about a new referral (flushed, so that it has
+    its id); ``service`` with its organisation loaded."""
+    announce_new_referral_to(
+        session,
+        referral,
+        organisation_id=service.organisation_id,
+        address=service_inbox(service.referral_email, service.organisation.referral_email),
     )
+
+
+def announce_new_referral_to(
+    session: Session, referral: Referral, *, organisation_id: int, address: str | None
+) -> None:
+    """``announce_new_referral`` for a caller that read only the service's organisation
+    and inbox (``service_inbox``). One plain insert, with no object to flush, since
+    nothing reads the message back while the referral is saved: the row
+    ``_to_service_inbox`` would make, the columns' defaults filling the rest."""
+    session.connection().execute(
+        _new_referral_insert(),
+        {
+            "kind": Kind.NEW_REFERRAL,
+            "referral_id": referral.id,
+            "address": address,
+            "organisation_id": organisation_id,
+            "payload": json.dumps({"urgent": referral.same_day_urgent}, sort_keys=True),
+        },
+    )
+
+
+@functools.cache
+def _new_referral_insert() -> sa.Insert:
+    """``announce_new_referral``'s insert, built once per process."""
+    return sa.insert(Notification)
 
 
 def announce_update(session: Session, referral: Referral) -> None:

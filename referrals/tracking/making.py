@@ -13,6 +13,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -38,36 +39,69 @@ from ..forms import options
 from ..models import (
     CouncilArea,
     CustodySuite,
+    Organisation,
     PostcodeDistrict,
     Referral,
     Service,
     User,
 )
-from ..notifications.outbox import announce_new_referral
+from ..notifications.outbox import announce_new_referral_to, service_inbox
 from ..once import TOKEN_LENGTH, new_token
 from ..postcodes import normalise_district
-from ..webhooks.events import listening_column, remember
+from ..webhooks.events import listening_column, new_referral_made, remember
 from .duplicates import EarlierReferral, earlier_referrals, made_with_token
 from .form_lookups import form_lookups
 from .forms import ReferralForm
 from .referral_checks import check_referral, unknown_district
-from .referral_rows import REFERENCE_ATTEMPTS, new_referral, reference_taken
+from .referral_rows import (
+    REFERENCE_ATTEMPTS,
+    first_event,
+    first_event_insert,
+    new_referral,
+    reference_taken,
+)
 
 SUGGESTIONS = 8
 SUGGESTION_RADIUS_KM = 50
 
 
+class ChosenService(Protocol):
+    """The chosen service as a submit reads it (``_service_statement``): a plain row
+    with what the checks name and what the message to its inbox needs
+    (``announce_new_referral_to``), since a form that is saved is not shown. (The form
+    shown reads the ``Service`` itself, which the checks read alike.)"""
+
+    id: int
+    name: str
+    status: ServiceStatus
+    accepts_custody_referrals: bool
+    referral_email: str | None
+    organisation_id: int
+    organisation_referral_email: str | None
+
+
 @functools.cache
 def _service_statement(showing: bool, with_district: bool = False) -> sa.Select:
-    """The chosen service (the parameter ``service_id``) with its organisation, and its
-    opening hours when the form is to be shown, beside whether any system listens for
-    new referrals and, ``with_district``, the council of the postcode district
-    ``district`` (NULL if there is no such district): built once per process, since
-    building and keying a statement with loader options costs more than running it."""
-    loads = [joinedload(Service.organisation)]
+    """The chosen service (the parameter ``service_id``) beside whether any system
+    listens for new referrals and, ``with_district``, the council of the postcode district
+    ``district`` (NULL if there is no such district): when the form is to be shown, the
+    service with its organisation and opening hours; else a plain row of what a submit
+    needs (``ChosenService``, and its organisation's inbox as
+    ``organisation_referral_email``). Built once per process, since building and keying a
+    statement with loader options costs more than running it."""
     if showing:
-        loads.append(joinedload(Service.opening_hours))
-    columns = [listening_column(), Service]
+        columns = [listening_column(), Service]
+    else:
+        columns = [
+            listening_column(),
+            Service.id,
+            Service.name,
+            Service.status,
+            Service.accepts_custody_referrals,
+            Service.referral_email,
+            Service.organisation_id,
+            Organisation.referral_email.label("organisation_referral_email"),
+        ]
     if with_district:
         columns.append(
             sa.select(PostcodeDistrict.council_area_id)
@@ -75,7 +109,10 @@ def _service_statement(showing: bool, with_district: bool = False) -> sa.Select:
             .scalar_subquery()
             .label("district_council")
         )
-    return sa.select(*columns).where(Service.id == sa.bindparam("service_id")).options(*loads)
+    query = sa.select(*columns).where(Service.id == sa.bindparam("service_id"))
+    if not showing:
+        return query.join(Organisation, Organisation.id == Service.organisation_id)
+    return query.options(joinedload(Service.organisation), joinedload(Service.opening_hours))
 
 
 @functools.cache
@@ -123,7 +160,10 @@ class ReferralMaker:
         self._suite_name: str | None = None
         if self.form.council_area_id.data:  # a council was sent: its choices check it
             self._load_councils()
-        self.service: Service | None = None
+        # The chosen service, checked: as the form shows it, or as a submit reads it
+        # (the save, which follows a submit, has the latter).
+        self.chosen: Service | ChosenService | None = None
+        self._service: Service | None = None
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
         # A recent referral of the same person to the same service, awaiting confirmation.
@@ -136,6 +176,20 @@ class ReferralMaker:
         # Whether a contact of the suite awaits its referral, if the look-ups asked.
         self._contacts_awaiting: bool | None = None
         self.made_id: int | None = None
+
+    @property
+    def service(self) -> Service | None:
+        """The chosen service as the form shows it (with its organisation and opening
+        hours): after a submit, which reads only what it needs (``chosen``), read when
+        the form is shown again."""
+        if self._service is None and self.chosen is not None:
+            row = (
+                self.session.execute(_service_statement(True), {"service_id": self.chosen.id})
+                .unique()
+                .first()
+            )
+            self._service = None if row is None else row[1]
+        return self._service
 
     @property
     def suite(self) -> CustodySuite:
@@ -221,7 +275,7 @@ class ReferralMaker:
                     getattr(self.form, name).data = value
         if service_id:
             self._choose_service(service_id, showing=True)
-        if self.service is None:
+        if self.chosen is None:
             self._suggest()
         self._to_show()
         self._find_awaiting()
@@ -273,7 +327,7 @@ class ReferralMaker:
             token,
             self.user.custody_suite_id,
             self.form.person_ref.data.strip(),
-            self.service.id,
+            self.chosen.id,
             self.today,
         )
         if already is not None:
@@ -318,9 +372,9 @@ class ReferralMaker:
     def _choose_service(self, service_id: object, showing: bool = False) -> None:
         """The service chosen, checked; with its opening hours when the form is to be
         shown (the card says whether it is open), in the same statement. When it is to be
-        saved, the same statement asks whether any system listens for new referrals, for
-        the save's flush (``webhooks.events.remember``), and the council of the postcode
-        district given, for the checks."""
+        saved, it is a plain row (``ChosenService``) and the same statement asks whether
+        any system listens for new referrals, for the save (``webhooks.events.remember``),
+        and the council of the postcode district given, for the checks."""
         service_id = as_id(service_id)
         service = None
         if service_id:
@@ -330,15 +384,18 @@ class ReferralMaker:
             params = {"service_id": service_id}
             if district is not None:
                 params["district"] = district
-            row = self.session.execute(query, params).unique().first()
-            if row is not None:
-                listening, service, *council = row
-                if not showing:
-                    remember(self.session, listening)
-                if district is not None:
-                    self._district_council[district] = (
-                        None if council[0] is None else str(council[0])
-                    )
+            if showing:
+                row = self.session.execute(query, params).unique().first()
+                service = None if row is None else row[1]
+            else:
+                # Plain rows, read through the connection: none of the ORM's work.
+                row = self.session.connection().execute(query, params).first()
+                service = row
+                if row is not None:
+                    remember(self.session, row.webhooks_listening)
+            if row is not None and district is not None:
+                council = row.district_council
+                self._district_council[district] = None if council is None else str(council)
         if service is None:
             self.service_problem = "That service was not found. Choose one below."
         elif service.status != ServiceStatus.ACTIVE:
@@ -352,7 +409,9 @@ class ReferralMaker:
                 "service below."
             )
         else:
-            self.service = service
+            self.chosen = service
+            if showing:
+                self._service = service
             self.form.service_id.data = str(service.id)
 
     def _attach_contact(self, contact_id: object) -> None:
@@ -387,7 +446,7 @@ class ReferralMaker:
         return self.suite.latitude, self.suite.longitude, self.suite.name
 
     def _suggest(self) -> None:
-        if self.service is not None:
+        if self.chosen is not None:
             return
         lat, lon, label = self._origin()
         result = search_services(
@@ -407,7 +466,7 @@ class ReferralMaker:
     def _check(self, valid: bool) -> bool:
         checked = check_referral(
             self.form,
-            service_chosen=self.service is not None,
+            service_chosen=self.chosen is not None,
             today=self.today,
             council_of=self._council_of,
         )
@@ -423,26 +482,37 @@ class ReferralMaker:
                 self.form,
                 suite_id=self.suite_id,
                 user_id=self.user.id,
-                service_id=self.service.id,
+                service_id=self.chosen.id,
                 duplicate_id=self.duplicate.id if self.duplicate else None,
             )
             self.session.add(referral)
             try:
-                self.session.flush()  # gives the referral its id, for the audit record
+                self.session.flush()  # gives the referral its id, for the rest
+                # The rest are plain rows, which nothing reads back here.
+                connection = self.session.connection()
+                connection.execute(first_event_insert(), first_event(referral, self.user.id))
+                new_referral_made(self.session, referral, referral.made_at)
                 # Every referral comes from a custody contact (see ``contacts.linking``).
                 if self.contact is not None:
                     contact_entry = link(self.session, self.contact, referral, self.user)
+                    self.session.flush()  # the contact's change, checked against its version
                 else:
                     contact_entry = contact_for_new_referral(self.session, referral, self.user)
-                announce_new_referral(self.session, referral, self.service)
-                self.session.flush()  # the contact (and the message): its id, for the audit
+                announce_new_referral_to(
+                    self.session,
+                    referral,
+                    organisation_id=self.chosen.organisation_id,
+                    address=service_inbox(
+                        self.chosen.referral_email, self.chosen.organisation_referral_email
+                    ),
+                )
                 record_together(
                     contact_entry,
                     {
                         "action": "referral_created",
                         "obj": referral,
                         "user": self.user,
-                        "detail": {"service_id": self.service.id, "reference": referral.reference},
+                        "detail": {"service_id": self.chosen.id, "reference": referral.reference},
                     },
                 )
                 made_id = referral.id

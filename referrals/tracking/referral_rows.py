@@ -5,10 +5,12 @@ database except ``free_reference`` and ``reference_taken``; ``making.py`` saves.
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..choices import ContactMethod
+from ..choices import ContactMethod, ReferralStatus
 from ..clock import now_local, now_utc
 from ..models import Referral, ReferralEvent
 from ..references import new_reference
@@ -41,11 +43,12 @@ def new_referral(
     service_id: int,
     duplicate_id: int | None,
 ) -> Referral:
-    """The referral the checked ``form`` describes, with its first event attached."""
+    """The referral the checked ``form`` describes (its first event is ``first_event``,
+    written once the referral has its id)."""
     now = now_utc()
     supplied = bool(form.naloxone_supplied.data)
     self_present = form.contact_method.data == ContactMethod.SELF_PRESENT
-    referral = Referral(
+    return Referral(
         reference=new_reference(),
         made_at=now,
         referred_on=now_local().date(),
@@ -74,12 +77,23 @@ def new_referral(
         form_token=form.form_token.data or None,
         possible_duplicate_of_id=duplicate_id,
     )
-    ReferralEvent(
-        referral=referral,
-        user_id=user_id,
-        from_status=None,
-        to_status="made",
-        event_date=referral.referred_on,
-        at=now,
-    )
-    return referral
+
+
+def first_event(referral: Referral, user_id: int) -> dict:
+    """The new (flushed) ``referral``'s first event, "made", as the values of a row for
+    ``first_event_insert``: a plain row, since nothing reads it back while the referral
+    is saved (``webhooks.events.new_referral_made`` tells the systems listening)."""
+    return {
+        "referral_id": referral.id,
+        "user_id": user_id,
+        "from_status": None,
+        "to_status": ReferralStatus.MADE,
+        "event_date": referral.referred_on,
+        "at": referral.made_at,
+    }
+
+
+@functools.cache
+def first_event_insert() -> sa.Insert:
+    """The insert of ``first_event``'s row, built once per process."""
+    return sa.insert(ReferralEvent)

@@ -5,7 +5,9 @@ new referral, accepted, declined, engaged, treatment started, closed, reopened, 
 a referral passed on); outcomes recorded without a change of status are not. Whichever
 code makes the change, the flush that writes the event also writes one outbox row per
 system (custody systems of the referral's suite, case systems of the organisation it was
-sent to) that has a webhook address, so the row commits or rolls back with the change.
+sent to) that has a webhook address, so the row commits or rolls back with the change. The
+one event written as a plain row, with no object for a flush to see (a new referral's
+first, by ``tracking.making``), asks ``new_referral_made`` for the same rows.
 
 Each row holds the whole event as it will be posted: a fresh event id (the same on every
 attempt, so a receiver can drop a repeat), the referral's public id, reference, new
@@ -15,6 +17,7 @@ the person is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import uuid
@@ -99,9 +102,10 @@ def clients_for(referral: Referral) -> sa.Select:
     )
 
 
-def body_fields(referral: Referral, change: ReferralEvent) -> dict:
-    """What the post says, apart from the links (added when it is sent)."""
-    at = change.at or now_utc()
+def body_fields(referral: Referral, to_status: str, at: dt.datetime | None) -> dict:
+    """What the post says about ``referral`` reaching ``to_status`` at ``at``, apart
+    from the links (added when it is sent)."""
+    at = at or now_utc()
     return {
         "id": str(uuid.uuid4()),
         "type": EVENT_TYPE,
@@ -109,7 +113,7 @@ def body_fields(referral: Referral, change: ReferralEvent) -> dict:
         "referral": {
             "id": str(referral.uuid),
             "reference": referral.reference,
-            "status": ReferralStatus(change.to_status).value,
+            "status": ReferralStatus(to_status).value,
             "version": referral.version,
         },
     }
@@ -130,17 +134,15 @@ def status_changes(session: Session) -> list[ReferralEvent]:
     return sorted(found, key=lambda obj: obj.id or 0)
 
 
-def _after_flush(session: Session, _context) -> None:
-    changes = status_changes(session)
-    if not changes:
-        return
+def _tell(session: Session, changes: list[tuple[Referral, str, dt.datetime | None]]) -> None:
+    """One outbox row per listening system in scope of each ``(referral, new status,
+    when)``, unless no system listens at all."""
     connection = session.connection()
     if not _listening(session, connection):
         return
     rows = []
     now = now_utc()
-    for change in changes:
-        referral = change.referral
+    for referral, to_status, at in changes:
         for (client_id,) in connection.execute(clients_for(referral)):
             rows.append(
                 {
@@ -148,7 +150,7 @@ def _after_flush(session: Session, _context) -> None:
                     "status": Status.PENDING,
                     "api_client_id": client_id,
                     "referral_id": referral.id,
-                    "payload": json.dumps(body_fields(referral, change), sort_keys=True),
+                    "payload": json.dumps(body_fields(referral, to_status, at), sort_keys=True),
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
@@ -156,6 +158,18 @@ def _after_flush(session: Session, _context) -> None:
             )
     if rows:
         connection.execute(sa.insert(Notification), rows)
+
+
+def _after_flush(session: Session, _context) -> None:
+    changes = status_changes(session)
+    if changes:
+        _tell(session, [(change.referral, change.to_status, change.at) for change in changes])
+
+
+def new_referral_made(session: Session, referral: Referral, at: dt.datetime) -> None:
+    """A new referral (flushed) whose first event was written as a plain row, with no
+    event object for the flush to see: the same rows the flush would write for it."""
+    _tell(session, [(referral, ReferralStatus.MADE, at)])
 
 
 def listen() -> None:
