@@ -38,6 +38,7 @@ from .geocoder import current_geocoder
 from .hours import today_text, week
 from .locate import Origin
 from .search import DEFAULT_RADIUS_KM, Filters
+from .search_fields import search_fields
 from .taxonomy import TypeRow, service_types
 
 
@@ -126,6 +127,7 @@ def search():
             wider=wider,
             query_with=query_with,
             service_card=cards.card_html,
+            search_fields=search_fields,
         ),
         status,
     )
