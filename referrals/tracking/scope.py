@@ -102,9 +102,22 @@ def scope_shape(user: User) -> tuple[str, dict]:
 
 def scope_clause(shape: str) -> sa.ColumnElement[bool]:
     """The condition of a ``scope_shape``, with the organisation as the parameter
-    ``organisation_id``."""
+    ``organisation_id``.
+
+    The organisation's services are found first, on their own (a materialised CTE, once
+    however many times the statement names the scope): given them as a subquery,
+    PostgreSQL may walk every attended referral in the country along their
+    ``service_id`` and merge them with the services (100 ms for an organisation of 576
+    services, against 10 ms looking up each service's referrals)."""
     if shape == "all":
         return sa.true()
     if shape == "organisation":
-        return organisation_scope(sa.bindparam("organisation_id", type_=sa.Integer))
+        organisation_id = sa.bindparam("organisation_id", type_=sa.Integer)
+        services = (
+            sa.select(Service.id)
+            .where(Service.organisation_id == organisation_id)
+            .cte("scope_services")
+            .prefix_with("MATERIALIZED")
+        )
+        return Referral.service_id.in_(sa.select(services.c.id))
     return sa.false()
