@@ -157,3 +157,37 @@ def test_the_form_without_a_service_reads_the_suite_once(app, client, session, p
     assert f"From {htmllib.escape(people['custody'].custody_suite.name)}." in page
     assert "Nearest services taking custody referrals to" in page
     assert sum("custody_suites" in sql for sql, _ in seen.sent) == 1, seen
+
+
+def _without_tokens(page: str) -> str:
+    """The page without what differs from one showing to the next (the CSRF and one-time
+    tokens)."""
+    page = re.sub(r'(name="(?:csrf_token|form_token)"[^>]*value=")[^"]*"', r'\1"', page)
+    return re.sub(r'(value=")[^"]*("[^>]*name="(?:csrf_token|form_token)")', r"\1\2", page)
+
+
+def test_a_kept_blank_form_reads_as_one_written_afresh(app, client, session, people, monkeypatch):
+    from referrals.tracking import making, new_form_fields
+
+    sign_in(client, "c@t.example")
+    url = f"/referrals/new?service={people['service'].id}"
+    new_form_fields._kept.clear()
+    first = client.get(url).get_data(as_text=True)  # writes the blank fields and keeps them
+    assert new_form_fields._kept
+    kept = client.get(url).get_data(as_text=True)
+    # Written afresh by the page's own template, as a form shown again is.
+    monkeypatch.setattr(making, "blank_fields", lambda form, today: None)
+    afresh = client.get(url).get_data(as_text=True)
+    assert _without_tokens(kept) == _without_tokens(afresh) == _without_tokens(first)
+    assert 'name="person_ref"' in kept and 'id="council_area_id"' in kept
+    # A council renamed is shown at once: the councils are part of the kept form's key.
+    council = session.scalars(sa.select(CouncilArea).order_by(CouncilArea.name)).first()
+    former, council.name = council.name, "Aaa Renamed Council"
+    session.commit()
+    monkeypatch.undo()
+    try:
+        renamed = client.get(url).get_data(as_text=True)
+    finally:
+        council.name = former
+        session.commit()
+    assert "Aaa Renamed Council" in renamed and f">{htmllib.escape(former)}<" not in renamed

@@ -16,8 +16,9 @@ from functools import cached_property
 from typing import Protocol
 
 import sqlalchemy as sa
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
@@ -39,6 +40,7 @@ from ..forms import options
 from ..models import (
     CouncilArea,
     CustodySuite,
+    OpeningHours,
     Organisation,
     PostcodeDistrict,
     Referral,
@@ -52,6 +54,7 @@ from ..webhooks.events import listening_column, new_referral_made, remember
 from .duplicates import EarlierReferral, earlier_referrals, made_with_token
 from .form_lookups import form_lookups
 from .forms import ReferralForm
+from .new_form_fields import blank_fields
 from .referral_checks import check_referral, unknown_district
 from .referral_rows import (
     REFERENCE_ATTEMPTS,
@@ -69,7 +72,7 @@ class ChosenService(Protocol):
     """The chosen service as a submit reads it (``_service_statement``): a plain row
     with what the checks name and what the message to its inbox needs
     (``announce_new_referral_to``), since a form that is saved is not shown. (The form
-    shown reads the ``Service`` itself, which the checks read alike.)"""
+    shown reads its ``ServiceCard``, which the checks read alike.)"""
 
     id: int
     name: str
@@ -80,28 +83,74 @@ class ChosenService(Protocol):
     organisation_referral_email: str | None
 
 
+@dataclass
+class ServiceCard:
+    """The chosen service as the form shows it (its card, ``tracking/new.html``) and the
+    checks name it: plain values, and its opening hours as plain rows for
+    ``today_hours`` (which reads their weekday, opening and closing times)."""
+
+    id: int
+    name: str
+    status: ServiceStatus
+    accepts_custody_referrals: bool
+    phone: str | None
+    same_day_access: bool
+    typical_wait_days: int | None
+    organisation_name: str
+    opening_hours: list
+
+
 @functools.cache
-def _service_statement(showing: bool, with_district: bool = False) -> sa.Select:
-    """The chosen service (the parameter ``service_id``) beside whether any system
-    listens for new referrals and, ``with_district``, the council of the postcode district
-    ``district`` (NULL if there is no such district): when the form is to be shown, the
-    service with its organisation and opening hours; else a plain row of what a submit
-    needs (``ChosenService``, and its organisation's inbox as
-    ``organisation_referral_email``). Built once per process, since building and keying a
-    statement with loader options costs more than running it."""
-    if showing:
-        columns = [listening_column(), Service]
-    else:
-        columns = [
-            listening_column(),
+def _card_statement() -> sa.Select:
+    """The chosen service's card (the parameter ``service_id``): a row for each of its
+    opening sessions (one, with NULL hours, if it has none), built once per process."""
+    return (
+        sa.select(
             Service.id,
             Service.name,
             Service.status,
             Service.accepts_custody_referrals,
-            Service.referral_email,
-            Service.organisation_id,
-            Organisation.referral_email.label("organisation_referral_email"),
-        ]
+            Service.phone,
+            Service.same_day_access,
+            Service.typical_wait_days,
+            Organisation.name.label("organisation_name"),
+            OpeningHours.weekday,
+            OpeningHours.opens,
+            OpeningHours.closes,
+        )
+        .join(Organisation, Organisation.id == Service.organisation_id)
+        .outerjoin(OpeningHours, OpeningHours.service_id == Service.id)
+        .where(Service.id == sa.bindparam("service_id"))
+        .order_by(OpeningHours.weekday, OpeningHours.opens)
+    )
+
+
+def _service_card(session: Session, service_id: int) -> ServiceCard | None:
+    """The card of the service ``service_id``, or None if there is no such service."""
+    rows = session.connection().execute(_card_statement(), {"service_id": service_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return ServiceCard(*first[:8], opening_hours=[row for row in rows if row.weekday is not None])
+
+
+@functools.cache
+def _service_statement(with_district: bool = False) -> sa.Select:
+    """The chosen service (the parameter ``service_id``), for a submit, beside whether
+    any system listens for new referrals and, ``with_district``, the council of the
+    postcode district ``district`` (NULL if there is no such district): a plain row of
+    what a submit needs (``ChosenService``, and its organisation's inbox as
+    ``organisation_referral_email``). Built once per process."""
+    columns = [
+        listening_column(),
+        Service.id,
+        Service.name,
+        Service.status,
+        Service.accepts_custody_referrals,
+        Service.referral_email,
+        Service.organisation_id,
+        Organisation.referral_email.label("organisation_referral_email"),
+    ]
     if with_district:
         columns.append(
             sa.select(PostcodeDistrict.council_area_id)
@@ -109,10 +158,11 @@ def _service_statement(showing: bool, with_district: bool = False) -> sa.Select:
             .scalar_subquery()
             .label("district_council")
         )
-    query = sa.select(*columns).where(Service.id == sa.bindparam("service_id"))
-    if not showing:
-        return query.join(Organisation, Organisation.id == Service.organisation_id)
-    return query.options(joinedload(Service.organisation), joinedload(Service.opening_hours))
+    return (
+        sa.select(*columns)
+        .join(Organisation, Organisation.id == Service.organisation_id)
+        .where(Service.id == sa.bindparam("service_id"))
+    )
 
 
 @functools.cache
@@ -162,8 +212,8 @@ class ReferralMaker:
             self._load_councils()
         # The chosen service, checked: as the form shows it, or as a submit reads it
         # (the save, which follows a submit, has the latter).
-        self.chosen: Service | ChosenService | None = None
-        self._service: Service | None = None
+        self.chosen: ServiceCard | ChosenService | None = None
+        self._service: ServiceCard | None = None
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
         # A recent referral of the same person to the same service, awaiting confirmation.
@@ -176,19 +226,16 @@ class ReferralMaker:
         # Whether a contact of the suite awaits its referral, if the look-ups asked.
         self._contacts_awaiting: bool | None = None
         self.made_id: int | None = None
+        # The form's fields as kept while it is blank (``new_form_fields``); else None,
+        # and the template writes them.
+        self.blank_fields: Markup | None = None
 
     @property
-    def service(self) -> Service | None:
-        """The chosen service as the form shows it (with its organisation and opening
-        hours): after a submit, which reads only what it needs (``chosen``), read when
-        the form is shown again."""
+    def service(self) -> ServiceCard | None:
+        """The chosen service as the form shows it (its card): after a submit, which
+        reads only what it needs (``chosen``), read when the form is shown again."""
         if self._service is None and self.chosen is not None:
-            row = (
-                self.session.execute(_service_statement(True), {"service_id": self.chosen.id})
-                .unique()
-                .first()
-            )
-            self._service = None if row is None else row[1]
+            self._service = _service_card(self.session, self.chosen.id)
         return self._service
 
     @property
@@ -279,6 +326,8 @@ class ReferralMaker:
             self._suggest()
         self._to_show()
         self._find_awaiting()
+        if self.contact is None:  # nothing filled in
+            self.blank_fields = blank_fields(self.form, self.today)
 
     def look_up(self) -> None:
         """Fill the council area from the district and suggest services; save nothing."""
@@ -370,32 +419,29 @@ class ReferralMaker:
     # -- pieces ---------------------------------------------------------------------------
 
     def _choose_service(self, service_id: object, showing: bool = False) -> None:
-        """The service chosen, checked; with its opening hours when the form is to be
-        shown (the card says whether it is open), in the same statement. When it is to be
-        saved, it is a plain row (``ChosenService``) and the same statement asks whether
-        any system listens for new referrals, for the save (``webhooks.events.remember``),
-        and the council of the postcode district given, for the checks."""
+        """The service chosen, checked: its card when the form is to be shown (with its
+        opening hours: the card says whether it is open). When it is to be saved, a
+        plain row (``ChosenService``) and the same statement asks whether any system
+        listens for new referrals, for the save (``webhooks.events.remember``), and the
+        council of the postcode district given, for the checks."""
         service_id = as_id(service_id)
         service = None
-        if service_id:
-            # To be saved: the district's council, which the checks need, comes too.
-            district = None if showing else self._district_to_check()
-            query = _service_statement(showing, district is not None)
+        if service_id and showing:
+            service = _service_card(self.session, service_id)
+        elif service_id:
+            # The district's council, which the checks need, comes too.
+            district = self._district_to_check()
             params = {"service_id": service_id}
             if district is not None:
                 params["district"] = district
-            if showing:
-                row = self.session.execute(query, params).unique().first()
-                service = None if row is None else row[1]
-            else:
-                # Plain rows, read through the connection: none of the ORM's work.
-                row = self.session.connection().execute(query, params).first()
-                service = row
-                if row is not None:
-                    remember(self.session, row.webhooks_listening)
-            if row is not None and district is not None:
-                council = row.district_council
-                self._district_council[district] = None if council is None else str(council)
+            query = _service_statement(district is not None)
+            # Plain rows, read through the connection: none of the ORM's work.
+            service = self.session.connection().execute(query, params).first()
+            if service is not None:
+                remember(self.session, service.webhooks_listening)
+                if district is not None:
+                    council = service.district_council
+                    self._district_council[district] = None if council is None else str(council)
         if service is None:
             self.service_problem = "That service was not found. Choose one below."
         elif service.status != ServiceStatus.ACTIVE:
