@@ -6,18 +6,28 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from referrals.choices import Role
 from referrals.models import Service, Target, User
+from referrals.reports.area_lookups import area_lookups
 from referrals.reports.measures import MEASURES
 from referrals.reports.pack import build_pack, quarters
 from referrals.reports.params import settings
 from referrals.reports.periods import last_complete_quarter, month_start
+from referrals.reports.provision import services_per_area
 from referrals.reports.snapshot import current
-from referrals.reports.tables import AreaTable, TargetFigure, attach_targets, make_row, rag
+from referrals.reports.tables import (
+    AreaTable,
+    TargetFigure,
+    area_names,
+    attach_targets,
+    make_row,
+    rag,
+)
 from referrals.reports.target_status import status, target_for
 
 from .factories import council, make_organisation, make_referral, make_service, make_user, suite
@@ -336,3 +346,54 @@ def test_a_chart_labels_a_target_as_it_was_entered():
 
     chart = trend_chart([], "engagement_rate", "Engagement", area_name="Fife", target=0.125)
     assert chart.target_text == "12.5%"
+
+
+@pytest.mark.parametrize(
+    ("grouping", "measure"),
+    [
+        ("council", "conversion_rate"),
+        ("council", "referrals"),
+        ("adp", "median_days_to_treatment"),
+        ("health_board", "conversion_rate"),
+    ],
+)
+def test_the_area_pages_look_ups_read_together_are_those_read_alone(
+    app, session, grouping, measure
+):
+    """The area table reads its areas' names, targets, services per area and the lead's
+    own councils in one statement: each the same as read by its own statement."""
+    make_service(session, organisation=make_organisation(session))
+    code = GLASGOW if grouping == "council" else None
+    if code is None:  # Glasgow City's ADP or health board
+        glasgow = council(session, "Glasgow City")
+        code = (glasgow.adp if grouping == "adp" else glasgow.health_board).code
+    add_target(session, measure, FY2026, 0.5, geography=grouping, code=code)
+    add_target(session, measure, Q3_2026, 0.6, geography=grouping, code=code)
+    lead = make_user(
+        session,
+        Role.LEAD,
+        email="l@t.example",
+        areas=[council(session, "Glasgow City"), council(session, "Fife")],
+    )
+    session.commit()
+    session.expire_all()
+    facts = {"start": Q3_2026[0].isoformat(), "end": Q3_2026[1].isoformat()}
+    choices = SimpleNamespace(grouping=grouping, measure=measure, period_facts=facts)
+    found = area_lookups(session, lead, choices)
+
+    assert found.names == area_names(session, grouping)
+    assert found.provision == services_per_area(session, grouping)
+    national = make_row("national", "national", "Scotland", {}, {})
+    rows = [make_row(key, c, name, {}, {}) for key, c, name in found.names]
+    alone = [make_row(key, c, name, {}, {}) for key, c, name in found.names]
+    attach_targets(
+        session, AreaTable(grouping, facts, "all", rows, national, {}), measure, found.targets
+    )
+    attach_targets(session, AreaTable(grouping, facts, "all", alone, national, {}), measure)
+    assert [r.target for r in rows] == [r.target for r in alone]
+    assert {r.code: r.target.value for r in rows if r.target} == {code: 0.6}
+    assert "areas" not in sa.inspect(lead).unloaded  # the lead's councils, as if read
+    read = [(a.code, a.name, a.adp_id, a.population, a.edited_at) for a in lead.areas]
+    session.expire_all()  # each council read again, as the lead's areas are read alone
+    assert read == [(a.code, a.name, a.adp_id, a.population, a.edited_at) for a in lead.areas]
+    assert [a.name for a in lead.areas] == ["Fife", "Glasgow City"]

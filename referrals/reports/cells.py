@@ -15,7 +15,9 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+from .. import nation
 from . import bp
+from .colours import STATES, SUPPRESSED
 
 
 @bp.app_template_global("hidden_cell_html")
@@ -44,8 +46,23 @@ def hidden_cell(figure) -> Markup:
     return Markup(html)  # noqa: S704 - every figure's text escaped above
 
 
+def _kept(figure, key, write) -> Markup:
+    """``write()``, worked out once and kept with the figure: a table's figures are shared
+    by every request that shows the same stored part and never change once made
+    (``tables.part_figures``), so nor does any cell written from one."""
+    cells = figure.__dict__.setdefault("_cells", {})
+    html = cells.get(key)
+    if html is None:
+        html = cells[key] = write()
+    return html
+
+
 @bp.app_template_global("count_cell_html")
 def count_cell(figure) -> Markup:
+    return _kept(figure, "count", lambda: _count_cell(figure))
+
+
+def _count_cell(figure) -> Markup:
     return escape(figure.text) if figure.shown else hidden_cell(figure)
 
 
@@ -53,6 +70,10 @@ def count_cell(figure) -> Markup:
 def rate_cell(figure, show_interval: bool = True) -> Markup:
     """A rate with its 95% interval below it (as the macro wrote it, a line break either
     side)."""
+    return _kept(figure, show_interval, lambda: _rate_cell(figure, show_interval))
+
+
+def _rate_cell(figure, show_interval: bool) -> Markup:
     if not figure.available:
         return Markup(f"\n{hidden_cell(figure)}\n")  # noqa: S704 - escaped by hidden_cell
     interval = ""
@@ -77,3 +98,48 @@ def _badge(state, label: str) -> Markup:
         f'style="background: {escape(state.colour)}" aria-hidden="true"></span>'
         f"{escape(state.symbol)} {escape(label)}</span>"
     )
+
+
+@bp.app_template_global("comparison_legend_html")
+def comparison_legend() -> Markup:
+    """What each comparison's colour and symbol mean, as the ``comparison_legend`` macro
+    wrote it; the wording names the nation."""
+    return _legend(nation.current().name)
+
+
+@lru_cache(maxsize=8)
+def _legend(national: str) -> Markup:
+    items = [
+        f'\n  <li><span class="state-swatch" style="background: {escape(state.colour)}" '
+        f'aria-hidden="true"></span> <span aria-hidden="true">{escape(state.symbol)}</span> '
+        f"{escape(state.wording.format(national=national))}</li>\n  "
+        for state in STATES.values()
+    ]
+    return Markup(  # noqa: S704 - every word escaped here
+        '\n<ul class="legend-list" aria-label="What the colours mean">\n  '
+        f"{''.join(items)}\n"
+        '  <li><span class="state-swatch swatch-hatched" style="background-color: '
+        f'{escape(SUPPRESSED.colour)}" aria-hidden="true"></span> {escape(SUPPRESSED.label)}'
+        "</li>\n</ul>\n"
+    )
+
+
+@bp.app_template_global("hidden_note_html")
+def hidden_note(hidden: list[tuple[str, int, str]]) -> Markup:
+    """How many figures a page hides, and why (``views.hidden_summary``), as the
+    ``hidden_note`` macro wrote it."""
+    if not hidden:
+        return Markup("\n\n")
+    items = "".join(
+        f'<li><span class="label-{"secondary" if label in SECONDARY else "primary"}">'
+        f"{escape(label)}</span>: {escape(count)} {'figure' if count == 1 else 'figures'}: "
+        f"{escape(meaning)}.</li>"
+        for label, count, meaning in hidden
+    )
+    return Markup(  # noqa: S704 - every word escaped here
+        '\n\n<div class="hidden-note">\n<p><strong>Figures not shown here, and why:</strong>'
+        f"</p>\n<ul>\n{items}\n</ul>\n</div>\n\n"
+    )
+
+
+SECONDARY = ("[c]", "not published")  # labels of figures hidden to protect others

@@ -1,6 +1,6 @@
 """Charts as SVG, drawn on the server: the ranked bar chart, the funnel plot and a small
 static map for print. Geometry is worked out here; templates draw it (all but the bar
-chart's bars, written here: one group per area). Shapes and labels carry the meaning as
+chart, written here: one group of shapes per area). Shapes and labels carry the meaning as
 well as colour, so the charts read in black and white."""
 
 from __future__ import annotations
@@ -119,7 +119,42 @@ def _colour_and_symbol(state: State) -> tuple[Markup, Markup]:
     return escape(state.colour), escape(state.symbol)
 
 
-@bp.app_template_global("bar_rows_svg")
+@bp.app_template_global("bar_chart_html")
+def bar_chart_svg(chart: BarChart, national_name: str) -> Markup:
+    """The whole bar chart as the ``bar_chart_svg`` macro of ``reports/_macros.html`` wrote
+    it (whitespace included): its axis, bars, the nation's line and what is not drawn."""
+    height, e = chart.height, escape
+    out = [
+        '\n<figure class="chart">\n'
+        f'<svg viewBox="0 0 {chart.width} {height}" width="100%" role="img" '
+        'aria-labelledby="bars-title bars-desc" class="bar-chart">\n'
+        f'  <title id="bars-title">{e(chart.title)}</title>\n'
+        '  <desc id="bars-desc">Areas ranked from highest to lowest, each bar with its 95% '
+        f"interval; the dashed line is {e(national_name)} at {e(chart.national_text)}. The "
+        "table above has the same figures.</desc>\n  "
+    ]
+    for x, label in chart.ticks:
+        out.append(
+            f'\n  <line x1="{x}" x2="{x}" y1="22" y2="{height - 18}" class="grid"/>'
+            f'\n  <text x="{x}" y="{height - 4}" text-anchor="middle" class="tick">'
+            f"{e(label)}</text>\n  "
+        )
+    out.append(f"\n  {bar_rows_svg(chart)}\n  ")
+    if chart.national_x is not None:
+        x = chart.national_x
+        out.append(
+            f'\n  <line x1="{x}" x2="{x}" y1="18" y2="{height - 18}" class="national"/>'
+            f'\n  <text x="{x + 4}" y="14" class="national-label">{e(national_name)} '
+            f"{e(chart.national_text)}</text>\n  "
+        )
+    out.append("\n</svg>\n")
+    if chart.omitted:
+        reasons = "; ".join(f"{e(name)} ({e(why)})" for name, why in chart.omitted)
+        out.append(f'<figcaption class="muted">Not drawn: {reasons}.</figcaption>')
+    out.append("\n</figure>\n")
+    return Markup("".join(out))  # noqa: S704 - names and words escaped above
+
+
 def bar_rows_svg(chart: BarChart) -> Markup:
     """The bar chart's bars, each with its label, 95% whiskers and value (the one part of
     the chart drawn once per area, so written here rather than by the template)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 
 MARKER = "__each__"
 PLAIN = re.compile(r"[A-Za-z0-9_.~-]+\Z")  # written as they are in a path or a query
@@ -51,3 +51,24 @@ def profile_urls(grouping: str, codes: Iterable[str], period: str) -> dict[str, 
         return url_for("reports.area_profile", grouping=grouping, code=code, period=period)
 
     return each_url(build, codes)
+
+
+# The reports' menu links that keep the page's areas and measure: the same few for every
+# page with the same two choices, so built once per app, script root and choices.
+MENU_PAGES = ("reports.area_report", "reports.area_map", "reports.funnel", "reports.trends")
+MENU_URLS_KEPT = 512
+
+
+def menu_urls(group: str | None, measure: str | None) -> dict[str, str]:
+    """Each of ``MENU_PAGES``' URLs with ``group`` and ``measure`` (None leaves one out),
+    as ``url_for`` builds it."""
+    urls = current_app.extensions.setdefault("report_menu_urls", {})
+    key = (request.script_root, group, measure)
+    found = urls.get(key)
+    if found is None:
+        if len(urls) >= MENU_URLS_KEPT:  # choices typed into the address: start again
+            urls.clear()
+        found = urls[key] = {
+            page: url_for(page, group=group, measure=measure) for page in MENU_PAGES
+        }
+    return found

@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..choices import Role
 from ..extensions import db
-from ..models import AreaGroup, CustodySuite, Organisation, Service
+from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Service
 from ..schemes.models import Scheme
 from .tables import FAMILY, area_names
 
@@ -73,6 +74,20 @@ def has_own_figures(user) -> bool:
 
 def lead_areas(user) -> bool:
     return user.role == Role.LEAD and bool(user.areas)
+
+
+def keep_lead_areas(session: Session, user, councils: list[dict]) -> None:
+    """Make ``councils`` (each council area's columns, in the order of the user's
+    ``areas``: by name), read with a page's other look-ups, the user's ``areas`` as if
+    loaded, so that nothing reads them again in the request (``own_units``,
+    ``has_own_figures``). Each is the session's own copy of the council, made without a
+    statement (``merge`` without loading)."""
+    areas = []
+    for values in councils:
+        area = CouncilArea(**values)
+        make_transient_to_detached(area)
+        areas.append(session.merge(area, load=False))
+    set_committed_value(user, "areas", areas)
 
 
 def _service_units(session: Session, organisation_id: int) -> list[Unit]:

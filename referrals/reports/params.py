@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional
+from wtforms.widgets import Select
 
 from .. import nation
 from ..clock import today_local
@@ -63,28 +64,62 @@ def period_choices(snapshot: store.Snapshot, *, national: bool) -> list[tuple[st
     return [(p["code"], f"{p['label']} ({p['code']})") for p in periods]
 
 
+class KeptSelect(Select):
+    """WTForms' select, each written once per process for its options, selection and
+    attributes, and kept: the periods, groups, measures and groups of people are the same
+    lists on page after page, and going through every option to write (or even to key)
+    a list cost more than the rest of the form."""
+
+    _kept: dict = {}
+    KEEP = 256  # more than the lists and selections the report pages show: start again
+
+    def __call__(self, field, **kwargs):
+        choices = field.choices
+        try:
+            key = (
+                field.id,
+                field.name,
+                field.data,
+                tuple(kwargs.items()),
+                getattr(field.flags, "required", None),
+                getattr(field.flags, "disabled", None),
+                # The values are strings (``1`` and ``True`` would make one key).
+                tuple((c.value, c.label, c.render_kw or None) for c in choices),
+            )
+            return self._kept[key]
+        except KeyError:
+            pass
+        except (AttributeError, TypeError):  # choices as pairs, or attributes: not a key
+            return super().__call__(field, **kwargs)
+        if len(self._kept) >= self.KEEP:
+            self._kept.clear()
+        html = self._kept[key] = super().__call__(field, **kwargs)  # markup already
+        return html
+
+
 class ReportForm(QueryForm):
-    """The report pages' choices. Its selects are written by ``form_html``, which keeps
-    each list of options written once per process for its choices and selection: the
-    periods, groups, measures and groups of people are the same lists on page after
-    page."""
+    """The report pages' choices. Its selects are kept once written (``KeptSelect``)."""
 
     class Meta(QuickRendering):
         pass
 
-    period = SelectField("Period", choices=[], validators=[Optional()])
-    group = SelectField("Areas", choices=[], default="council", validators=[Optional()])
+    period = SelectField("Period", choices=[], validators=[Optional()], widget=KeptSelect())
+    group = SelectField(
+        "Areas", choices=[], default="council", validators=[Optional()], widget=KeptSelect()
+    )
     measure = SelectField(
         "Measure",
         choices=[],
         default="conversion_rate",
         validators=[Optional()],
+        widget=KeptSelect(),
     )
     people = SelectField(
         "People",
         choices=[],
         validators=[Optional()],
         filters=[lambda v: "" if v == "all" else v],
+        widget=KeptSelect(),
     )
     sort = StringField(validators=[Optional()])
     as_of = StringField(validators=[Optional()])

@@ -52,8 +52,14 @@ def services_per_area(session: Session, grouping: str) -> dict[str, tuple[int, f
     """Area key (``council:S12000005``) -> (active services, services per 10,000 people)."""
     if grouping not in KEYS:
         return {}
+    return per_area(grouping, session.connection().execute(STATEMENTS[grouping]))
+
+
+def per_area(grouping: str, rows) -> dict[str, tuple[int, float | None]]:
+    """``services_per_area`` from the rows of ``STATEMENTS[grouping]`` (code, population,
+    active services), however they were read."""
     totals: dict[Any, list[int]] = {}
-    for code, population, services in session.connection().execute(STATEMENTS[grouping]):
+    for code, population, services in rows:
         total = totals.setdefault(f"{grouping}:{code}", [0, 0])
         total[0] += services or 0
         total[1] += population or 0

@@ -302,7 +302,7 @@ _NAMES = {
     ),
     "custody_suite": sa.select(CustodySuite.code, CustodySuite.code, CustodySuite.name),
 }
-_TARGETS = {
+TARGETS = {
     kind: sa.select(Target.area_code, Target.value, Target.period_start, Target.period_end)
     .where(
         Target.geography == sa.bindparam("geography"),
@@ -346,6 +346,21 @@ def area_names(session: Session, grouping: str, keys: set[str] | None = None) ->
         ]
     else:
         raise ValueError(f"unknown grouping {grouping!r}")
+    return named(grouping, rows)
+
+
+def names_statement(grouping: str) -> tuple[sa.Select, dict] | None:
+    """The statement ``area_names`` reads a geography's or the custody suites' names with
+    (rows of key, code, name), and its parameters; None for the other groupings."""
+    if grouping in ("council", "custody_suite"):
+        return _NAMES[grouping], {}
+    if grouping in GEOGRAPHIES:
+        return _NAMES["group"], {"kind": grouping}
+    return None
+
+
+def named(grouping: str, rows) -> list[tuple]:
+    """``area_names`` from rows of (key, code, name), however they were read: by name."""
     return sorted(((f"{grouping}:{k}", code, name) for k, code, name in rows), key=lambda r: r[2])
 
 
@@ -358,8 +373,12 @@ def area_table(
     group: str = "all",
     measure: str = "conversion_rate",
     national_name: str = "",
+    names: list[tuple] | None = None,
+    targets: list[tuple] | None = None,
 ) -> AreaTable:
-    """The protected figures of every area of ``grouping`` for one period and group."""
+    """The protected figures of every area of ``grouping`` for one period and group; with
+    ``names`` (``area_names``' rows) and ``targets`` (``targets_statement``'s rows) when
+    they were read already, with the page's other look-ups (``area_lookups``)."""
     facts = snapshot.period(period) or {}
     part = snapshot.part(FAMILY[grouping], period, group)
     keys = {k for k in part if k.startswith(f"{grouping}:")}
@@ -370,7 +389,7 @@ def area_table(
     figures = part_figures(snapshot, FAMILY[grouping], period, group, missing)
     rows = []
     hidden: Counter = Counter()
-    for key, code, name in area_names(session, grouping, keys):
+    for key, code, name in area_names(session, grouping, keys) if names is None else names:
         found = figures.get(key)
         if found is None and grouping not in (*GEOGRAPHIES, "custody_suite", "scheme"):
             continue
@@ -382,21 +401,32 @@ def area_table(
     hidden.update(labels)
     table = AreaTable(grouping, facts, group, rows, national, snapshot.settings, hidden)
     if grouping in (*GEOGRAPHIES, "scheme") and facts:
-        attach_targets(session, table, measure)
+        attach_targets(session, table, measure, targets)
     return table
 
 
-def attach_targets(session: Session, table: AreaTable, measure: str) -> None:
+def targets_statement(grouping: str, period: dict[str, Any], measure: str) -> tuple:
+    """The statement reading the targets of ``grouping``'s areas for ``measure`` that apply
+    to ``period`` (rows of area code, value, first and last day, the latest starting
+    last), and its parameters."""
+    return TARGETS[MEASURES[measure].kind], {
+        "geography": grouping,
+        "measure": measure,
+        "start": dt.date.fromisoformat(period["start"]),
+        "end": dt.date.fromisoformat(period["end"]),
+    }
+
+
+def attach_targets(
+    session: Session, table: AreaTable, measure: str, targets: list[tuple] | None = None
+) -> None:
     """The target for ``measure`` that applies to the report's period, per area (the rule
-    and the colours are ``target_status``'s)."""
+    and the colours are ``target_status``'s), read here unless given (``targets``)."""
     definition = MEASURES[measure]
     codes = {row.code: row for row in table.rows}
-    start = dt.date.fromisoformat(table.period["start"])
-    end = dt.date.fromisoformat(table.period["end"])
-    targets = session.connection().execute(
-        _TARGETS[definition.kind],
-        {"geography": table.grouping, "measure": measure, "start": start, "end": end},
-    )
+    if targets is None:
+        statement, params = targets_statement(table.grouping, table.period, measure)
+        targets = session.connection().execute(statement, params)
     for area_code, value, period_start, period_end in targets:
         row = codes.get(area_code)
         if row is None:

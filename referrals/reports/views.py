@@ -18,10 +18,11 @@ from ..extensions import db, login_manager
 from ..models import Service
 from . import bp
 from .area_lines import rows_html, table_lines
+from .area_lookups import AreaLookups, area_lookups
 from .charts import bar_chart, funnel_plot
 from .colours import RAG_LABELS, RAG_SYMBOLS, SEQUENTIAL, STATES, SUPPRESSED, state_for
 from .exports import area_rows, csv_response, definition_rows
-from .links import profile_urls, report_urls
+from .links import menu_urls, profile_urls, report_urls
 from .measures import (
     BREAKDOWNS,
     GROUPING_LABELS,
@@ -80,6 +81,7 @@ def report_helpers() -> dict:
         "GROUPING_LABELS": GROUPING_LABELS,
         "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
+        "menu_urls": menu_urls,
         "people_choices": breakdown_choices,
         "sees_every_area": lambda: sees_every_area(current_user),
         "has_own_figures": lambda: has_own_figures(current_user),
@@ -121,7 +123,9 @@ def national_name() -> str:
     return nation.current().name
 
 
-def build_table(choices: Choices) -> AreaTable:
+def build_table(choices: Choices, lookups: AreaLookups | None = None) -> AreaTable:
+    """The area table for ``choices``, with the names and targets in ``lookups`` when the
+    page read them already (``area_lookups``)."""
     return area_table(
         db.session,
         choices.snapshot,
@@ -130,6 +134,8 @@ def build_table(choices: Choices) -> AreaTable:
         group=choices.people,
         measure=choices.measure,
         national_name=national_name(),
+        names=lookups.names if lookups else None,
+        targets=lookups.targets if lookups else None,
     )
 
 
@@ -299,7 +305,8 @@ def area_report():
         return render_template("reports/areas.html", choices=choices, table=None), 400
     if not choices.period_facts:
         return render_template("reports/areas.html", choices=choices, table=None)
-    table = build_table(choices)
+    lookups = area_lookups(db.session, current_user._get_current_object(), choices)
+    table = build_table(choices, lookups)
     sort = choices.form.sort.data or "name"
     chart = None
     own = own_codes(db.session, current_user, choices.grouping)
@@ -311,7 +318,7 @@ def area_report():
         )
         mark_own(chart.bars, own_names(table, own))
     sorts = sort_links(sort, SORTS)
-    provision = provision_by_area(choices.grouping)
+    provision = lookups.provision
     links = profile_urls(choices.grouping, [row.code for row in table.rows], choices.period)
     rows = sorted_rows(table, sort, choices.measure)
     lines = table_lines(table, rows, choices.measure, own, links, provision)
