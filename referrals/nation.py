@@ -12,6 +12,7 @@ banner every page shows), so a page pays for one small read of the installation'
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -139,6 +140,30 @@ def _settings_statement() -> sa.CompoundSelect:
         sa.exists().where(AppSetting.key == DEMO_SETTING)
     )
     return sa.select(NationSetting.key, NationSetting.value).union_all(demo)
+
+
+@functools.cache
+def settings_columns(dialect: str) -> tuple[sa.ScalarSelect, sa.Exists]:
+    """The nation's settings as one JSON object, and whether demo data is loaded, as two
+    columns another statement can carry: every signed-in request reads its user anyway,
+    so the page's settings come with it rather than in a round trip of their own."""
+    aggregate = sa.func.json_object_agg if dialect == "postgresql" else sa.func.json_group_object
+    settings = sa.select(
+        sa.cast(aggregate(NationSetting.key, NationSetting.value), sa.Text)
+    ).scalar_subquery()
+    demo = sa.exists().where(AppSetting.key == DEMO_SETTING)
+    return settings.label("nation_settings"), demo.label("demo_data_loaded")
+
+
+def remember(settings_json: str | None, demo_loaded: bool) -> None:
+    """Keep for this request the settings read by ``settings_columns``, as ``current``
+    would have read them."""
+    settings = json.loads(settings_json) if settings_json else {}
+    rows = sorted(settings.items())
+    if demo_loaded:
+        rows.append((_DEMO_ROW, ""))
+        rows.sort()
+    g._nation, g._demo_data = _from_rows(tuple(rows))
 
 
 @functools.lru_cache(maxsize=8)

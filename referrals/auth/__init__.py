@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from .. import nation
 from ..audit import record
 from ..clock import now_utc
 from ..extensions import db, login_manager
@@ -28,14 +29,16 @@ ENDED_MESSAGES = {
 
 
 @functools.cache
-def _user_with_session() -> sa.Select:
-    """The user and the live session whose token has the hash given, in one statement:
-    built once per process (every signed-in request runs it) and run with the
-    parameters ``user_id`` and ``token_hash``."""
+def _user_with_session(dialect: str) -> sa.Select:
+    """The user and the live session whose token has the hash given, in one statement,
+    with the nation's settings the page will show (``nation.settings_columns``): built
+    once per process (every signed-in request runs it) and run with the parameters
+    ``user_id`` and ``token_hash``."""
     live = UserSession
     token_hash = sa.bindparam("token_hash", type_=sa.String)
+    settings, demo = nation.settings_columns(dialect)
     return (
-        sa.select(User, live.id, live.ended_at, live.last_seen_at, live.expires_at)
+        sa.select(User, live.id, live.ended_at, live.last_seen_at, live.expires_at, settings, demo)
         .outerjoin(live, sa.and_(live.user_id == User.id, live.token_hash == token_hash))
         .where(User.id == sa.bindparam("user_id", type_=sa.Integer))
     )
@@ -54,9 +57,11 @@ def load_user(session_id: str) -> User | None:
         return None
     token = session.get(SID)
     row = db.session.execute(
-        _user_with_session(),
+        _user_with_session(db.session.get_bind().dialect.name),
         {"user_id": int(user_id), "token_hash": sessions.token_hash(token or "")},
     ).first()
+    if row is not None:
+        nation.remember(row.nation_settings, row.demo_data_loaded)
     user = row[0] if row is not None else None
     if user is None or not user.active or user.session_version != int(version):
         return None
