@@ -15,8 +15,10 @@ from flask_migrate import upgrade
 from referrals import nation, workdays
 from referrals.choices import Role
 from referrals.extensions import db
-from referrals.models import CouncilArea, Referral
+from referrals.models import AppSetting, CouncilArea, Referral
+from referrals.nation import DEMO_SETTING
 from referrals.seed.reference import DEFAULT_DIRECTORY
+from referrals.statement_count import counting
 
 from .conftest import make_app
 from .factories import (
@@ -280,3 +282,23 @@ def test_a_bad_settings_or_tiles_row_loads_nothing(durham, tmp_path, name, text,
     assert "Nothing was loaded." in result.output and message in result.output
     with app.app_context():
         assert nation.current().name == "County Durham and Darlington"
+
+
+def test_a_signed_in_page_reads_the_packs_settings_with_its_user(durham):
+    """The settings come in the sign-in check's own statement, not one of their own; the
+    page still speaks the pack's words, and the demo banner still follows the data."""
+    app, _ = durham
+    client = app.test_client()
+    sign_in(client, "lead@durham.example")
+    with app.app_context():
+        engine = db.engine
+    with counting(engine) as seen:
+        text = page(client, "/reports/areas?group=council&measure=acceptance_rate")
+    assert "County Durham and Darlington" in text
+    reading = [sql for sql, _ in seen.sent if "nation_settings" in sql]
+    assert len(reading) == 1 and "FROM users" in reading[0]
+    assert "Demo data." not in text
+    with app.app_context():
+        db.session.add(AppSetting(key=DEMO_SETTING, value="1"))
+        db.session.commit()
+    assert "Demo data." in page(client, "/reports/areas?group=council&measure=acceptance_rate")
