@@ -21,6 +21,7 @@ import re
 from markupsafe import Markup
 
 from ..form_html import escape_text, field_html
+from ..kept import Kept
 from .forms import SearchForm
 
 # Each field as the page shows it: name, hint, class and autocomplete (the search box's
@@ -50,8 +51,7 @@ _CHOSEN = re.compile(r"(<(?:input|option)\b[^>]*?)( checked| selected)(?=[ >])")
 
 # A field's blank: its markup split at its marks, and what a tick or choice writes there.
 Blank = tuple[list[str], str]
-_blank: dict[tuple, dict[str, Blank] | None] = {}
-_BLANK_MAX = 50  # more lists of types than a directory has in a day: start again
+_blank: Kept[dict[str, Blank] | None] = Kept(50)  # more type lists than a day has
 
 
 class _Every:
@@ -74,12 +74,7 @@ def search_fields(form: SearchForm, q_hint: str) -> dict[str, Markup]:
     key = _key(form, q_hint)
     if key is None:
         return _afresh(form, q_hint)
-    if key in _blank:
-        blank = _blank[key]
-    else:
-        if len(_blank) >= _BLANK_MAX:
-            _blank.clear()
-        blank = _blank[key] = _written_blank(form, q_hint)
+    blank = _blank.get(key, lambda: _written_blank(form, q_hint))
     if blank is None:
         return _afresh(form, q_hint)
     return {name: Markup(_filled(form[name], blank[name])) for name, *_ in FIELDS}  # noqa: S704 - written by field_html, values escaped

@@ -18,6 +18,7 @@ from ..clock import today_local
 from ..extensions import db
 from ..form_html import QuickRendering
 from ..forms import QueryForm, options
+from ..kept import Kept
 from . import snapshot as store
 from .figures import Settings
 from .measures import (
@@ -70,8 +71,7 @@ class KeptSelect(Select):
     lists on page after page, and going through every option to write (or even to key)
     a list cost more than the rest of the form."""
 
-    _kept: dict = {}
-    KEEP = 256  # more than the lists and selections the report pages show: start again
+    _kept: Kept[str] = Kept(256)  # more than the lists and selections the pages show
 
     def __call__(self, field, **kwargs):
         choices = field.choices
@@ -86,15 +86,10 @@ class KeptSelect(Select):
                 # The values are strings (``1`` and ``True`` would make one key).
                 tuple((c.value, c.label, c.render_kw or None) for c in choices),
             )
-            return self._kept[key]
-        except KeyError:
-            pass
+            hash(key)
         except (AttributeError, TypeError):  # choices as pairs, or attributes: not a key
             return super().__call__(field, **kwargs)
-        if len(self._kept) >= self.KEEP:
-            self._kept.clear()
-        html = self._kept[key] = super().__call__(field, **kwargs)  # markup already
-        return html
+        return self._kept.get(key, lambda: super(KeptSelect, self).__call__(field, **kwargs))
 
 
 class ReportForm(QueryForm):

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from ..choices import CloseReason, Role
 from ..form_html import escape_text, field_html
 from ..forms import options
+from ..kept import Kept
 from ..once import new_token
 from ..templating import date_example
 from .actions import ENTERED_IN_ERROR_ROLES, Action
@@ -41,18 +42,12 @@ CSRF_MARK = "\x00csrf\x00"
 VERSION_MARK = "\x00version\x00"
 ONCE_MARK = "\x00once\x00"
 
-_blank: dict[tuple, str] = {}
-_BLANK_MAX = 200  # more than a day's keys: start again
+_blank: Kept[str] = Kept(200)
 
 
 def _kept(key: tuple, write: Callable[[], str]) -> str:
     """``write()``, kept for the next page with the same key."""
-    html = _blank.get(key)
-    if html is None:
-        if len(_blank) >= _BLANK_MAX:
-            _blank.clear()
-        html = _blank[key] = write()
-    return html
+    return _blank.get(key, write)
 
 
 def _csrf_on() -> bool:

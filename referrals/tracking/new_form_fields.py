@@ -18,22 +18,18 @@ import datetime as dt
 from flask import current_app
 from markupsafe import Markup
 
+from ..kept import Kept
+
 TEMPLATE = "tracking/_new_fields.html"
 
-_kept: dict[tuple, Markup] = {}
-_KEPT_MAX = 50  # more than a day's keys: start again
+_kept: Kept[Markup] = Kept(50)
 
 
 def blank_fields(form, today: dt.date) -> Markup:
     """The blank ``form``'s sections, dated ``today``: as the template writes them."""
     councils = tuple((choice.value, choice.label) for choice in form.council_area_id.choices)
     key = (today, councils)
-    html = _kept.get(key)
-    if html is None:
-        if len(_kept) >= _KEPT_MAX:
-            _kept.clear()
-        html = _kept[key] = written(form)
-    return html
+    return _kept.get(key, lambda: written(form))
 
 
 def written(form) -> Markup:
