@@ -249,7 +249,8 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         ),
         "SIGN_IN_FAILURES_PER_ADDRESS": env.get("SIGN_IN_FAILURES_PER_ADDRESS", "50 per hour"),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
-        # Test each pooled connection before use, so that after the database restarts the
-        # first requests get a fresh connection instead of an error.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Pooled connections idle a while are tested before use (database.py), so that
+        # after the database restarts the first requests get a fresh connection instead
+        # of an error.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
     }

@@ -118,6 +118,51 @@ def test_database_goes_away_and_comes_back(database_url, app_factory, tmp_path):
         )
 
 
+def _cut_connections(database_url: str) -> None:
+    """End every connection to the test database from outside, as a restart of the
+    database or a firewall dropping idle connections does."""
+    url = sa.engine.make_url(database_url)
+    control = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with control.connect() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": url.database},
+            )
+    finally:
+        control.dispose()
+
+
+def test_a_connection_cut_while_the_app_was_quiet_is_replaced_unseen(
+    database_url, app_factory, monkeypatch
+):
+    """The database restarted while nobody used the app: the next request gets a fresh
+    connection, not an error page. A connection in steady use is not tested each time."""
+    if not is_postgresql(database_url):
+        pytest.skip("each SQLite request opens the file itself")
+    from referrals import database
+
+    app = app_factory()
+    client = app.test_client()
+    with app.app_context():
+        dialect = db.engine.dialect
+    pings = []
+    real_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda c: pings.append(1) or real_ping(c))
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+    assert pings == []  # reused at once: not tested
+    _cut_connections(database_url)
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)  # as after a quiet spell
+    assert client.get("/healthz").status_code == 200
+    page = client.post("/login", data={"email": "nobody@t.example", "password": "x"})
+    assert page.status_code == 401  # an ordinary wrong sign-in, not "not answering"
+    assert pings
+
+
 # -- a worker is killed while saving a referral ------------------------------------------
 
 SAVER = """
