@@ -26,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_app_context
 
@@ -79,8 +78,6 @@ class Keyring:
         self._fernet = MultiFernet([Fernet(k) for k in self.keys])
         self._primary = Fernet(self.keys[0])
         self._search_keys = [_search_key(k) for k in self.keys]
-        raw = base64.urlsafe_b64decode(self.keys[0])
-        self._signing_key, self._aes = raw[:16], algorithms.AES(raw[16:])
 
     def encrypt(self, text: str) -> str:
         return self._primary.encrypt(text.encode()).decode()
@@ -93,57 +90,6 @@ class Keyring:
                 f"A stored value cannot be decrypted with the keys in {KEYS_SETTING}: the "
                 "key that encrypted it is missing (or the value was changed)."
             ) from None
-
-    def decrypt_many(self, tokens: Sequence[str]) -> list[str]:
-        """``decrypt`` of each of ``tokens``, in one pass: what a page listing many
-        values pays for (``decrypt`` sets up a cipher per value, which costs more than
-        the decryption).
-
-        A Fernet token is a version byte, a time stamp, an IV, the AES-128-CBC text and
-        an HMAC-SHA256 tag of all that. Each tag is checked first (with the standard
-        ``hmac``); then every text is deciphered by one AES pass over all of them in
-        ECB mode, and each block XORed with the one before it (its IV for its first):
-        CBC decryption, as ``Fernet`` does it one token at a time. A token not made
-        under the first key (the keys are rotating), or malformed, goes through
-        ``decrypt``, which tries every key and fails as it always did."""
-        data: list[bytes | None] = []
-        for token in tokens:
-            try:
-                raw = base64.urlsafe_b64decode(token.encode())
-            except (TypeError, ValueError):
-                raw = b""
-            # Version byte, time stamp (8), IV (16), at least one block, the tag (32).
-            fits = len(raw) >= 73 and raw[0] == 0x80 and (len(raw) - 57) % 16 == 0
-            data.append(raw if fits and self._signed(raw) else None)
-        texts = [raw[25:-32] for raw in data if raw is not None]
-        deciphered = self._aes_blocks(b"".join(texts)) if texts else b""
-        found: list[str] = []
-        start = 0
-        for token, raw in zip(tokens, data, strict=True):
-            text = None
-            if raw is not None:
-                size = len(raw) - 57
-                chained = raw[9:-48]  # the IV, then each block but the last
-                block = deciphered[start : start + size]
-                start += size
-                padded = (int.from_bytes(block, "big") ^ int.from_bytes(chained, "big")).to_bytes(
-                    size, "big"
-                )
-                pad = padded[-1]
-                if 1 <= pad <= 16 and padded[-pad:] == bytes((pad,)) * pad:
-                    text = padded[:-pad].decode()
-            found.append(self.decrypt(token) if text is None else text)
-        return found
-
-    def _signed(self, raw: bytes) -> bool:
-        """Whether the token ``raw`` carries the first key's tag."""
-        tag = hmac.digest(self._signing_key, raw[:-32], "sha256")
-        return hmac.compare_digest(tag, raw[-32:])
-
-    def _aes_blocks(self, text: bytes) -> bytes:
-        """Each 16-byte block of ``text`` deciphered on its own (ECB)."""
-        decryptor = Cipher(self._aes, modes.ECB()).decryptor()  # noqa: S305 - CBC, chained above
-        return decryptor.update(text) + decryptor.finalize()
 
     def rotate(self, token: str) -> str:
         """The same value encrypted under the first key (unchanged text otherwise)."""

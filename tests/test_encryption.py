@@ -282,22 +282,3 @@ def test_a_user_secret_for_the_sign_in_app_is_encrypted(database_url, session):
     user = make_user(session, Role.ADMIN, email="x@t.example")
     session.commit()
     assert user.totp_secret and user.totp_secret not in raw_dump(database_url)
-
-
-def test_decrypting_many_values_at_once_reads_each_as_decrypt_does():
-    """``decrypt_many`` (a page's many names and phone numbers in one pass) gives what
-    ``decrypt`` gives for each, values under an older key included, and refuses a
-    changed value or one under a key not given, as ``decrypt`` does."""
-    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    ring = Keyring([new, old])
-    values = ["", "a", "x" * 15, "y" * 16, "z" * 17, "Zoë O'Brien ☎", *SECRETS]
-    tokens = [ring.encrypt(value) for value in values]
-    tokens[3] = Keyring([old]).encrypt(values[3])
-    assert ring.decrypt_many(tokens) == values == [ring.decrypt(t) for t in tokens]
-    assert ring.decrypt_many([]) == []
-    changed = tokens[6][:-5] + ("A" if tokens[6][-5] != "A" else "B") + tokens[6][-4:]
-    for wrong in (changed, "", "not a token", tokens[0][:40]):
-        with pytest.raises(EncryptionKeyError):
-            ring.decrypt_many([tokens[0], wrong])
-    with pytest.raises(EncryptionKeyError):
-        Keyring([old]).decrypt_many([tokens[0]])

@@ -137,16 +137,7 @@ def items(
     dates: ``rows`` holds the columns of ``listed`` (in its order, oldest first);
     ``actions`` names the button each section offers."""
     follow_ups = _follow_ups(session, [row[1] for row in rows])
-    # Every name and phone number shown, decrypted together (``Keyring.decrypt_many``):
-    # those of erased referrals are not.
-    sealed = [
-        value
-        for row in rows
-        if row[7] is None  # personal_data_erased_at
-        for value in (row[9], row[10])  # contact_name, contact_phone
-        if value is not None
-    ]
-    opened = iter(keyring().decrypt_many(sealed))
+    decrypt = keyring().decrypt
     found: dict[str, list[Item]] = defaultdict(list)
     # Many referrals share a day, a method or an outcome: each is put in words once.
     days: dict[dt.date, str] = {}
@@ -195,8 +186,8 @@ def items(
         if erased:
             name = phone = None
         else:
-            name = next(opened) if name is not None else None
-            phone = next(opened) if phone is not None else None
+            name = decrypt(name) if name is not None else None
+            phone = decrypt(phone) if phone is not None else None
         attempts, last_attempt, streak, suggest, release_on = 0, None, 0, False, None
         follow = follow_ups.get(referral_id)
         if follow is not None:
