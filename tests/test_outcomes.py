@@ -2,6 +2,7 @@
 virus testing, asked on the worklist and recorded as events through the lifecycle."""
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -129,8 +130,8 @@ def test_wrong_dates_and_answers_are_refused_and_change_nothing(
     sign_in(client, "p@t.example")
     on = TODAY - dt.timedelta(days=days_before_today)
     response = post(client, referral, "retention", value, on=on)
-    page = client.get(response.location).get_data(as_text=True)
-    assert message in page
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
     referral = fresh(session, referral)
     assert referral.retention_outcome is None and referral.status == "treatment_started"
     assert len(referral.events) == 1
@@ -140,11 +141,9 @@ def test_the_12_week_check_before_it_is_due_is_refused(client, session, people):
     referral = started(session, people, 30)
     sign_in(client, "p@t.example")
     response = post(client, referral, "retention", "retained", back="detail")
-    assert response.location == f"/referrals/{referral.id}"
+    assert response.status_code == 400
     due = (TODAY + dt.timedelta(days=54)).day
-    assert f"The 12-week check is due on {due}" in client.get(response.location).get_data(
-        as_text=True
-    )
+    assert f"The 12-week check is due on {due}" in response.get_data(as_text=True)
     assert fresh(session, referral).retention_outcome is None
 
 
@@ -154,7 +153,8 @@ def test_a_form_shown_before_someone_else_changed_the_referral_is_refused(client
     old_version = referral.version
     post(client, referral, "retention", "retained")
     response = post(client, referral, "bbv", "offered", version=old_version)
-    assert "changed by someone else" in client.get(response.location).get_data(as_text=True)
+    assert response.status_code == 409
+    assert "changed by someone else" in response.get_data(as_text=True)
 
 
 def test_diversion_outcomes_for_the_diversion_pathway(client, session, people):
@@ -202,7 +202,8 @@ def test_blood_borne_virus_testing_is_asked_where_the_need_was_recorded(client, 
     assert need.reference in section  # still asked until the test is taken
     assert f"Test offered {offered_on.day}" in section
     response = post(client, need, "bbv", "taken", on=offered_on - dt.timedelta(days=1))
-    assert "before the test was offered" in client.get(response.location).get_data(as_text=True)
+    assert response.status_code == 400
+    assert "before the test was offered" in response.get_data(as_text=True)
     post(client, need, "bbv", "taken")
     need = fresh(session, need)
     assert need.bbv_test_taken_on == TODAY and need.bbv_test_offered_on == offered_on
@@ -324,22 +325,47 @@ def test_an_outcome_sent_twice_is_answered_as_saved_once(client, session, people
     assert reasons.count("retention:retained") == 1
 
 
-def test_an_outcome_refused_from_the_worklist_is_said_where_the_page_opens(
-    client, session, people
-):
-    """The worklist's outcomes are far down the page: a refusal is said at the top, and
-    the page opens there, not at the outcomes where the message would be out of sight."""
+@pytest.mark.parametrize("back", ["worklist", "detail"])
+def test_a_refused_outcome_is_shown_again_with_what_was_chosen(client, session, people, back):
+    """A refusal shows the referral's page with the refused form as it was sent: the
+    answer still chosen, the date still typed, and what is wrong beside them; saving it
+    from there returns where the form came from."""
     referral = started(session, people, 90)
     sign_in(client, "p@t.example")
     future = TODAY + dt.timedelta(days=3)
-    response = post(client, referral, "retention", "dropped_out", on=future)
-    assert response.status_code == 302 and response.location == "/worklist#messages"
-    page = client.get("/worklist").get_data(as_text=True)
-    messages = page[
-        page.index('id="messages"') : page.index("</div>", page.index('id="messages"'))
-    ]
-    assert f"{referral.reference}: nothing was saved." in messages
+    prefix = f"o{referral.id}-retention"
+    response = post(client, referral, "retention", "dropped_out", on=future, back=back)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "That change was not saved" in page and "Nothing was saved." in page
+    form = page[page.rindex("<form", 0, page.index(f'id="{prefix}-value"')) :]
+    form = form[: form.index("</form>")]
+    assert "The date cannot be in the future." in page
+    assert f'value="{future.isoformat()}"' in form
+    chosen = re.search(r'<input[^>]*value="dropped_out"[^>]*>', form).group(0)
+    assert "checked" in chosen
+    assert f'name="back" value="{back}"' in form
     assert fresh(session, referral).retention_outcome is None
+
+    # No answer chosen: said beside the choices, the date kept.
+    response = client.post(
+        f"/referrals/{referral.id}/outcome/retention",
+        data={
+            f"{prefix}-version": str(referral.version),
+            f"{prefix}-on": "1/2/2026",
+            "back": back,
+        },
+    )
+    assert response.status_code == 400
+    form = response.get_data(as_text=True)
+    form = form[form.index(f'id="{prefix}-value"') :]
+    assert f'id="{prefix}-value-error"' in form and "Choose an answer." in form
+    assert 'value="1/2/2026"' in form[: form.index("</form>")]
+
+    response = post(client, referral, "retention", "dropped_out", back=back)
+    wanted = "/worklist#outcomes" if back == "worklist" else f"/referrals/{referral.id}"
+    assert response.status_code == 302 and response.location == wanted
+    assert fresh(session, referral).retention_outcome == "dropped_out"
 
 
 def test_the_worklist_counts_at_the_top_include_the_outcomes_to_record(client, session, people):

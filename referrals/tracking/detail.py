@@ -32,9 +32,12 @@ def detail_page(
     failed: str | None = None,
     failed_form=None,
     status: int = 200,
+    back: str = "detail",
 ):
     """Render the referral's page; ``failed`` names the form (an action, "attempt",
-    "update") whose submission is shown again with ``error``.
+    "update", or "outcome-<kind>" for a question after treatment starts) whose
+    submission is shown again with ``error``; ``back`` is where the outcome forms return
+    once saved ("worklist" when the refused one was sent from there).
 
     Every showing of a person's record is audited, the page shown again after a refused
     change as much as the page asked for: the view's audit row is written after the page
@@ -81,6 +84,8 @@ def detail_page(
         actions=ACTIONS,
         error=error,
         failed=failed,
+        failed_form=failed_form,
+        outcome_back="worklist" if back == "worklist" else "detail",
         timeline=entries,
         follow=follow,
         attempt_form=attempt_form,

@@ -16,7 +16,9 @@ from ..clock import now_utc, today_local
 from ..extensions import db
 from ..forms import UKDateField, options
 from . import bp
+from .detail import detail_page
 from .lifecycle import StaleReferral, TransitionError, record_outcome, sent_again
+from .loading import referral_page_for
 from .outcomes import OUTCOME_CHOICES, outcome_label, questions
 from .scope import referral_for
 
@@ -44,11 +46,18 @@ def outcome_form(referral, question, today) -> OutcomeForm:
 
 @bp.app_context_processor
 def outcome_helpers() -> dict:
-    def asked(referral):
+    def asked(referral, failed: str | None = None, failed_form=None):
+        """The questions asked now, each with its blank form, or with the refused one
+        (``failed`` is "outcome-<kind>") as it was sent, to be put right."""
         today = today_local()
-        return [
-            (q, outcome_form(referral, q, today)) for q in questions(referral, current_user, today)
-        ]
+        found = []
+        for question in questions(referral, current_user, today):
+            if failed == f"outcome-{question.kind}" and failed_form is not None:
+                failed_form.value.label.text = question.title
+                found.append((question, failed_form))
+            else:
+                found.append((question, outcome_form(referral, question, today)))
+        return found
 
     return {
         "outcome_questions": asked,
@@ -70,13 +79,9 @@ def record_referral_outcome(referral_id: int, kind: str):
         if to_worklist
         else url_for("tracking.referral_detail", referral_id=referral.id)
     )
-    # A refusal is said at the top of the page: the worklist opens there, not at its
-    # outcomes far below, where the message would be out of sight.
-    refused = url_for("tracking.worklist", _anchor="messages") if to_worklist else back
     if not form.validate():
         messages = " ".join(m for field in form for m in field.errors)
-        flash(f"{referral.reference}: nothing was saved. {messages}", "error")
-        return redirect(refused)
+        return _refused(referral_id, kind, form, f"Nothing was saved. {messages}", to_worklist)
     try:
         event = record_outcome(
             db.session,
@@ -105,12 +110,21 @@ def record_referral_outcome(referral_id: int, kind: str):
         ):
             flash(f"{referral.reference}: {outcome_label(asked)} saved.", "success")
         else:
-            flash(f"{referral.reference}: {StaleReferral()}", "error")
-            return redirect(refused)
+            # A colleague's change came first: the page as it is now, with the message.
+            referral = referral_page_for(db.session, current_user, referral_id)
+            return detail_page(referral, str(StaleReferral()), status=409)
         return redirect(back)
     except TransitionError as exc:
         db.session.rollback()
-        flash(f"{referral.reference}: nothing was saved. {exc}", "error")
-        return redirect(refused)
+        return _refused(referral_id, kind, form, f"Nothing was saved. {exc}", to_worklist)
     flash(f"{referral.reference}: {outcome_label(event.reason)} saved.", "success")
     return redirect(back)
+
+
+def _refused(referral_id: int, kind: str, form: OutcomeForm, message: str, to_worklist: bool):
+    """The referral's page again, with the refused answer and date as they were sent
+    and what is wrong beside them (nothing saved, and ``to_worklist``: saving it
+    then returns to the worklist, as it would have)."""
+    referral = referral_page_for(db.session, current_user, referral_id)
+    back = "worklist" if to_worklist else "detail"
+    return detail_page(referral, message, f"outcome-{kind}", form, 400, back=back)
