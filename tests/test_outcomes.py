@@ -76,7 +76,8 @@ def test_retained_at_12_weeks_keeps_the_referral_open(client, session, people):
     referral = started(session, people, 90)
     sign_in(client, "p@t.example")
     response = post(client, referral, "retention", "retained")
-    assert response.status_code == 302 and response.location == "/worklist#outcomes"
+    assert response.status_code == 302
+    assert response.location == "/worklist?section=outcomes#outcomes"
     referral = fresh(session, referral)
     assert referral.status == "treatment_started"
     assert (referral.retention_outcome, referral.retention_outcome_on) == ("retained", TODAY)
@@ -363,7 +364,9 @@ def test_a_refused_outcome_is_shown_again_with_what_was_chosen(client, session, 
     assert 'value="1/2/2026"' in form[: form.index("</form>")]
 
     response = post(client, referral, "retention", "dropped_out", back=back)
-    wanted = "/worklist#outcomes" if back == "worklist" else f"/referrals/{referral.id}"
+    wanted = f"/referrals/{referral.id}"
+    if back == "worklist":
+        wanted = "/worklist?section=outcomes#outcomes"
     assert response.status_code == 302 and response.location == wanted
     assert fresh(session, referral).retention_outcome == "dropped_out"
 

@@ -80,6 +80,53 @@ def started(session, people, days_ago: int) -> Referral:
     return referral
 
 
+def test_a_button_returns_to_the_page_of_the_section_it_was_pressed_in(guarded, session, people):
+    """ "Accept today" on the second page of new referrals comes back to that page, opened
+    at that section, with what was saved said there, not at the top of the page."""
+    made = [
+        make_referral(
+            session,
+            service=people["service"],
+            referrer=people["custody"],
+            referred_on=TODAY - dt.timedelta(days=1),
+        )
+        for _ in range(13)
+    ]
+    session.commit()
+    client = guarded.test_client()
+    sign_in_with_tokens(client, "p@t.example")
+    first = client.get("/worklist").get_data(as_text=True)
+    after = re.search(r'section=new&amp;after=(\d+)#new" rel="next"', first).group(1)
+    page = client.get(f"/worklist?section=new&after={after}").get_data(as_text=True)
+    second = page[page.index('<h2 id="new">') : page.index('<h2 id="accepted">')]
+    shown = [r for r in made if f'id="ref-{r.id}"' in second]
+    assert len(shown) == 3
+    accept = f"/referrals/{shown[0].id}/accept"
+    sent = fields(forms(page)[accept])
+    assert sent["back"] == "worklist" and sent["section"] == "new" and sent["after"] == after
+    response = client.post(accept, data=sent)
+    assert response.status_code == 302
+    assert response.location == f"/worklist?section=new&after={after}#new"
+
+    page = client.get(response.location).get_data(as_text=True)
+    said = f"Referral {shown[0].reference} accepted."
+    section = page[page.index('<h2 id="new">') : page.index('<h2 id="accepted">')]
+    assert said in section and 'id="messages"' in section
+    assert page.count(said) == 1  # not at the top as well
+    assert f'id="ref-{shown[0].id}"' not in section
+    assert f'id="ref-{shown[1].id}"' in section  # the rest of the page, where it was
+    session.expire_all()
+    assert session.get(Referral, shown[0].id).status == "accepted"
+    # Pages opened otherwise say it at the top, as before.
+    client.post(
+        f"/referrals/{shown[1].id}/accept",
+        data=fields(forms(page)[f"/referrals/{shown[1].id}/accept"]) | {"section": ""},
+    )
+    page = client.get("/worklist").get_data(as_text=True)
+    top = page[: page.index("worklist-counts")]
+    assert f"Referral {shown[1].reference} accepted." in top
+
+
 def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
     guarded, session, people
 ):
@@ -92,10 +139,10 @@ def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
 
     accept = f"/referrals/{new.id}/accept"
     sent = fields(written[accept])
-    assert set(sent) == {"csrf_token", "accept-version", "back"}
+    assert set(sent) == {"csrf_token", "accept-version", "back", "section"}
     assert client.post(accept, data={"back": "worklist"}).status_code == 400  # no token
     response = client.post(accept, data=sent)
-    assert response.status_code == 302 and response.location == "/worklist"
+    assert response.status_code == 302 and response.location == "/worklist?section=new#new"
     page = client.get("/worklist").get_data(as_text=True)
     assert f"{new.reference}: accepted at " in page
     undo = f"/referrals/{new.id}/undo"
@@ -117,7 +164,8 @@ def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
     assert response.status_code == 400
     assert "Nothing was saved. Choose an answer." in response.get_data(as_text=True)
     response = client.post(outcome, data=sent | {f"{prefix}-value": "retained"})
-    assert response.status_code == 302 and response.location == "/worklist#outcomes"
+    assert response.status_code == 302
+    assert response.location == "/worklist?section=outcomes#outcomes"
 
     session.expire_all()
     assert session.get(Referral, new.id).status == "accepted"

@@ -21,6 +21,8 @@ from .lifecycle import StaleReferral, TransitionError, record_outcome, sent_agai
 from .loading import referral_page_for
 from .outcomes import OUTCOME_CHOICES, outcome_label, questions
 from .scope import referral_for
+from .views import worklist_address
+from .worklist import OUTCOMES
 
 
 class OutcomeForm(FlaskForm):
@@ -75,7 +77,7 @@ def record_referral_outcome(referral_id: int, kind: str):
     form.value.choices = options(OUTCOME_CHOICES[kind].choices())
     to_worklist = request.form.get("back") == "worklist"
     back = (
-        url_for("tracking.worklist", _anchor="outcomes")
+        worklist_address(request.form, OUTCOMES)
         if to_worklist
         else url_for("tracking.referral_detail", referral_id=referral.id)
     )

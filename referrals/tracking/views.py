@@ -152,8 +152,17 @@ def change_referral(referral_id: int, action: str):
 def _done(action: str, reference: str, referral_id: int, back: str | None):
     flash(done_message(action, reference), "success")
     if back == "worklist":
-        return redirect(url_for("tracking.worklist"))
+        return redirect(worklist_address(request.form))
     return redirect(url_for("tracking.referral_detail", referral_id=referral_id))
+
+
+def worklist_address(form, key: str | None = None) -> str:
+    """The worklist at the page of the section a form was sent from (its ``section``,
+    ``after`` and ``before`` fields; ``key`` when it sends none), opened at that
+    section, which says what was saved: the provider carries on where they were, not
+    at the top of the page."""
+    paging = SectionPage.parse(form.get("section", key), form.get("after"), form.get("before"))
+    return url_for("tracking.worklist", **paging.values(), _anchor=paging.key)
 
 
 def _stale(referral_id: int, action: str, version: int | None, back: str | None):

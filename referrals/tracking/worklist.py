@@ -69,6 +69,7 @@ class Section:
     empty: str
     newer: int | None = None  # pass as ``before`` for the page before this one
     older: int | None = None  # pass as ``after`` for the page after this one
+    at: SectionPage | None = None  # this page of the section, where its buttons return
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,19 @@ class SectionPage:
             return cls()
         return cls(str(key), as_id(after), None if as_id(after) else as_id(before))
 
+    def of(self, key: str) -> SectionPage:
+        """Where section ``key`` is: its page, if it is the one paged, or its start."""
+        return self if self.key == key else SectionPage(key)
+
+    def values(self) -> dict[str, str]:
+        """The address's parameters (and a form's fields) that come back here."""
+        found = {"section": self.key} if self.key else {}
+        if self.after:
+            found["after"] = str(self.after)
+        elif self.before:
+            found["before"] = str(self.before)
+        return found
+
 
 @dataclass(frozen=True)
 class OutcomesDue:
@@ -94,6 +108,7 @@ class OutcomesDue:
     newer: int | None = None  # pass as ``before`` for the page before this one
     older: int | None = None  # pass as ``after`` for the page after this one
     key: str = "outcomes"  # the ``section`` parameter that pages through them
+    at: SectionPage | None = None  # this page of them, where their forms return
 
 
 @dataclass
@@ -102,6 +117,9 @@ class Worklist:
     sections: list[Section]
     undoable: list[Undoable]
     outcomes: OutcomesDue
+    # The section a button was pressed in, come back to (``section`` in the address):
+    # the message saying what was saved is shown there, not at the top of the page.
+    returned_to: str | None = None
 
 
 def treating_services() -> sa.Select:
@@ -322,13 +340,24 @@ def build_worklist(
         newer, older = _ends(shown, has_newer, has_older)
         button = ACTIONS[action] if action else None
         sections.append(
-            Section(key, title, getattr(counts, key), shown, button, empty, newer, older)
+            Section(
+                key,
+                title,
+                getattr(counts, key),
+                shown,
+                button,
+                empty,
+                newer,
+                older,
+                paging.of(key),
+            )
         )
     due = connection.execute(statements.outcomes, params).all()
     found, has_newer, has_older = _one_page(due, OUTCOMES, paging)
     shown = outcome_items(found, user, today, links)
     newer, older = _ends(shown, has_newer, has_older)
     count = due[0].found if due else 0
-    outcomes = OutcomesDue(count, shown, short_date(today), newer, older)
+    at = paging.of(OUTCOMES)
+    outcomes = OutcomesDue(count, shown, short_date(today), newer, older, at=at)
     undoable = recent_changes(session, user, now, links.undo)
-    return Worklist(counts.organisation, sections, undoable, outcomes)
+    return Worklist(counts.organisation, sections, undoable, outcomes, paging.key)

@@ -24,6 +24,7 @@ from . import bp
 from .actions import Action
 from .outcomes import Question
 from .recent_changes import Undoable
+from .worklist import SectionPage
 from .worklist_rows import Item, OutcomeItem
 
 
@@ -35,16 +36,29 @@ def fixed(label: str) -> str:
 
 
 @bp.app_template_global("worklist_cards_html")
-def worklist_cards(referrals: list[Item], action: Action | None, csrf: str):
+def worklist_cards(
+    referrals: list[Item], action: Action | None, csrf: str, at: SectionPage | None = None
+):
     """A section's referrals, each in its ``<li>``, laid out as the template's loop was
-    (a new line and indent either side of each)."""
+    (a new line and indent either side of each); ``at``, the page of the section they
+    are on, where their buttons return."""
     form = None
     if action is not None:
-        form = _form_fields(action, escape_text(csrf))
+        form = _form_fields(action, escape_text(csrf), _return_fields(at, "\n          "))
     return Markup("".join([_card(r, form) for r in referrals]))  # noqa: S704 - escaped in _card
 
 
-def _form_fields(action: Action, csrf: str) -> tuple[str, str]:
+def _return_fields(at: SectionPage | None, indent: str) -> str:
+    """The hidden fields that bring a form back to ``at``, this page of the section it
+    was sent from (after "back", which says it was sent from the worklist)."""
+    values = at.values() if at is not None else {}
+    return "".join(
+        f'{indent}<input type="hidden" name="{name}" value="{escape_text(value)}">'
+        for name, value in values.items()
+    )
+
+
+def _form_fields(action: Action, csrf: str, returns: str) -> tuple[str, str]:
     """The one-click button's form, around its version field: the same for every card
     of a section but for the version and the reference (both put in by ``_card``). It
     sends no date: the change is recorded on the day the click arrives, so a page left
@@ -55,7 +69,7 @@ def _form_fields(action: Action, csrf: str) -> tuple[str, str]:
         f'\n          <input type="hidden" name="{name}-version" value="'
     )
     after = (
-        '">\n          <input type="hidden" name="back" value="worklist">'
+        f'">\n          <input type="hidden" name="back" value="worklist">{returns}'
         f'\n          <button type="submit" class="button-secondary">{fixed(action.label)}'
         ' today<span class="visually-hidden"> for '
     )
@@ -157,10 +171,18 @@ def _button(r: Item, form: tuple[str, str] | None, reference: str) -> str:
 
 
 @bp.app_template_global("outcome_cards_html")
-def outcome_cards(referrals: list[OutcomeItem], csrf: str, date_box: str, example: str):
+def outcome_cards(
+    referrals: list[OutcomeItem],
+    csrf: str,
+    date_box: str,
+    example: str,
+    at: SectionPage | None = None,
+):
     """The referrals with outcomes to record, each in its ``<li>`` with a form per
-    question, laid out as the template's loop was."""
-    page = (escape_text(csrf), escape_text(date_box), escape_text(example))
+    question, laid out as the template's loop was; ``at``, the page of them shown,
+    where the forms return."""
+    returns = _return_fields(at, "\n  ")
+    page = (escape_text(csrf), escape_text(date_box), escape_text(example), returns)
     return Markup("".join([_outcome_card(r, page) for r in referrals]))  # noqa: S704
 
 
@@ -188,14 +210,14 @@ def _outcome_form(
 ) -> str:
     """One question's form, as ``tracking/_outcome_forms.html`` lays it out (``p``, the
     fields' prefix, is made of the referral's id and the question's kind)."""
-    csrf, date_box, example = page
+    csrf, date_box, example, returns = page
     title = fixed(question.title)
     return (
         f'\n<form method="post" action="{escape_text(action)}" novalidate class="outcome-form">'
         f'\n  <input id="{p}-csrf_token" name="{p}-csrf_token" type="hidden" value="{csrf}">'
         f'\n  <input id="{p}-version" name="{p}-version" required type="hidden"'
         f' value="{version}">'
-        '\n  <input type="hidden" name="back" value="worklist">'
+        f'\n  <input type="hidden" name="back" value="worklist">{returns}'
         f'\n  <fieldset id="{p}-value" aria-describedby="{p}-value-hint">'
         f'\n    <legend>{title}<span class="visually-hidden"> for {reference}</span></legend>'
         f'\n    <span class="hint" id="{p}-value-hint">{escape_text(question.hint)}</span>'
