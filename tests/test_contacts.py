@@ -689,6 +689,100 @@ def test_a_contact_that_led_to_a_referral_is_not_changed_here(client, session, p
     assert contacts(session)[0].outcome == "referral_made"
 
 
+def test_a_contact_whose_referral_was_entered_in_error_can_be_given_another_outcome(
+    client, session, people
+):
+    """The referral was a mistake and the person declined after all: the contact, waiting
+    again, can say so (it offered "Change the outcome" and then refused it), and then
+    counts as declined, not as a referral made. Taking the closing back then needs the
+    contact back as "referral made" first; once it is, the contact returns to it."""
+    sign_in(client, "c@t.example")
+    client.post("/referrals/new", data=referral_data(people["service"].id))
+    wrong = session.scalar(sa.select(Referral))
+    [contact] = contacts(session)
+    client.post(
+        f"/referrals/{wrong.id}/close",
+        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
+    )
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert f'href="/contacts/{contact.id}/edit">Change the outcome' in page
+    form = client.get(f"/contacts/{contact.id}/edit")
+    assert form.status_code == 200 and 'value="referral_made"' in form.get_data(as_text=True)
+    version = str(contacts(session)[0].version)
+    response = client.post(
+        f"/contacts/{contact.id}/edit",
+        data=contact_form(version=version, outcome="declined", decline_reason="not_ready"),
+    )
+    assert response.status_code == 302 and response.location == f"/contacts/{contact.id}"
+    [contact] = contacts(session)
+    assert contact.outcome == "declined" and contact.referral_id is None
+    assert contact.released_from_id == wrong.id
+    assert "Referrals still to make" not in client.get("/contacts").get_data(as_text=True)
+    change = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "contact_updated"))
+    assert f'"referral_id": [{wrong.id}, null]' in change.detail
+
+    # Undoing the closing now would make a referral of a contact that says "declined".
+    undo = client.post(
+        f"/referrals/{wrong.id}/undo",
+        data={"version": str(session.get(Referral, wrong.id).version)},
+    )
+    assert undo.status_code == 400
+    assert "was changed to “declined”" in undo.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Referral, wrong.id).close_reason == "entered_in_error"
+
+    # Back to "referral made", the contact waits again; undoing the closing takes it back.
+    client.post(
+        f"/contacts/{contact.id}/edit",
+        data=contact_form(version=str(contact.version), outcome="referral_made"),
+    )
+    assert contacts(session)[0].outcome == "referral_made"
+    session.expire_all()
+    undo = client.post(
+        f"/referrals/{wrong.id}/undo",
+        data={"version": str(session.get(Referral, wrong.id).version)},
+    )
+    assert undo.status_code == 302
+    [contact] = contacts(session)
+    assert contact.referral_id == wrong.id and contact.released_from_id is None
+    assert session.get(Referral, wrong.id).close_reason is None
+
+
+def test_a_released_contact_made_into_the_right_referral_is_taken_over_by_it(
+    client, session, people
+):
+    """Let go as "declined", then back to "referral made" and made into a new referral:
+    the new one holds the contact, and the first, closed as entered in error, cannot
+    take it back while the new one counts."""
+    sign_in(client, "c@t.example")
+    client.post("/referrals/new", data=referral_data(people["service"].id))
+    wrong = session.scalar(sa.select(Referral))
+    [contact] = contacts(session)
+    client.post(
+        f"/referrals/{wrong.id}/close",
+        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
+    )
+    for outcome, reason in (("declined", "not_ready"), ("referral_made", None)):
+        version = str(contacts(session)[0].version)
+        response = client.post(
+            f"/contacts/{contact.id}/edit",
+            data=contact_form(version=version, outcome=outcome, decline_reason=reason),
+        )
+        assert response.status_code == 302
+        assert contacts(session)[0].outcome == outcome
+    client.post("/referrals/new", data=referral_data(people["service"].id, contact.id))
+    right = session.scalar(sa.select(Referral).where(Referral.id != wrong.id))
+    [contact] = contacts(session)
+    assert contact.referral_id == right.id and contact.released_from_id is None
+    session.expire_all()
+    undo = client.post(
+        f"/referrals/{wrong.id}/undo",
+        data={"version": str(session.get(Referral, wrong.id).version)},
+    )
+    assert undo.status_code == 400
+    assert f"now belongs to referral {right.reference}" in undo.get_data(as_text=True)
+
+
 def test_old_contacts_keep_their_date_when_changed(client, session, people):
     [old] = add_contacts(session, people["custody"], [(60, "not_suitable")])
     sign_in(client, "c@t.example")

@@ -145,8 +145,11 @@ def link(session: Session, contact: CustodyContact, referral: Referral, user: Us
     the audit entry for the caller to write with the referral's own
     (``audit.record_together``)."""
     previous = contact.referral  # closed as entered in error, if the contact had one
+    if previous is None and contact.released_from_id is not None:
+        previous = session.get(Referral, contact.released_from_id)
     if previous is not None:
         previous.contact_moved_to_id = referral.id
+    contact.released_from_id = None
     contact.referral = referral
     contact.age_band = referral.age_band
     contact.sex = referral.sex
@@ -177,7 +180,7 @@ def take_contact_back(session: Session, referral: Referral) -> str | None:
         holder = session.get(Referral, moved_to)
         moved_to = holder.contact_moved_to_id if holder is not None else None
     if holder is None:
-        return None
+        return _take_back_released(session, referral)
     contact = session.scalar(
         sa.select(CustodyContact).where(CustodyContact.referral_id == holder.id)
     )
@@ -194,6 +197,41 @@ def take_contact_back(session: Session, referral: Referral) -> str | None:
     holder.contact_moved_to_id = referral.id
     referral.contact_moved_to_id = None
     return None
+
+
+def release(contact: CustodyContact) -> int | None:
+    """A contact whose referral was closed as entered in error, now given another
+    outcome than "referral made" (the person declined after all, say), lets that
+    referral go and remembers it (``released_from_id``): the outcome counts as given,
+    and taking the closing back finds the contact again. The id of the referral let go,
+    or None."""
+    if contact.referral_id is None or contact.outcome == ContactOutcome.REFERRAL_MADE:
+        return None
+    released = contact.released_from_id = contact.referral_id
+    contact.referral = None
+    return released
+
+
+def _take_back_released(session: Session, referral: Referral) -> str | None:
+    """``take_contact_back`` for a referral whose contact was given another outcome
+    after the referral was closed as entered in error (``release``): back to "referral
+    made", the contact comes back to it; otherwise the closing stays, and the answer
+    says why. None when no contact was let go from it."""
+    contact = session.scalar(
+        sa.select(CustodyContact).where(CustodyContact.released_from_id == referral.id)
+    )
+    if contact is None:
+        return None
+    if contact.outcome == ContactOutcome.REFERRAL_MADE and contact.referral_id is None:
+        contact.released_from_id = None
+        contact.referral = referral
+        return None
+    return (
+        "The custody contact this referral came from was changed to "
+        f"“{contact.outcome.label.lower()}” after the referral was closed as entered in "
+        "error. Change the contact back to “referral made” first (from the contact's "
+        "page), so that the person is counted once and as they were."
+    )
 
 
 def contact_for_new_referral(session: Session, referral: Referral, user: User) -> dict:

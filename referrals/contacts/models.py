@@ -67,6 +67,14 @@ class CustodyContact(db.Model):
             "decline_reason",
             "referral_id",
         ),
+        # The contact given another outcome after its referral was closed as entered in
+        # error, found again when that closing is taken back (few: a partial index).
+        sa.Index(
+            "ix_custody_contacts_released_from",
+            "released_from_id",
+            postgresql_where=sa.text("released_from_id IS NOT NULL"),
+            sqlite_where=sa.text("released_from_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +102,11 @@ class CustodyContact(db.Model):
     naloxone: Mapped[NaloxoneStatus] = mapped_column(choice_column(NaloxoneStatus, "naloxone"))
     veteran: Mapped[bool | None]  # None: not asked
     referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), unique=True)
+    # Its referral was closed as entered in error, then the contact was given another
+    # outcome (the person declined after all, say): the link is let go, and this keeps
+    # the referral's id, so that taking that closing back finds the contact (see
+    # ``contacts.linking``). A plain id, as ``Referral.contact_moved_to_id``.
+    released_from_id: Mapped[int | None] = mapped_column(sa.Integer)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -40,6 +40,7 @@ from .choices import (
     NaloxoneStatus,
     NotSuitableReason,
 )
+from .linking import release
 from .models import CustodyContact
 
 MAX_AGE_DAYS = 31
@@ -262,6 +263,9 @@ def update_contact(
         if before != after:
             changes[field.name] = [_plain(before), _plain(after)]
             setattr(contact, field.name, after)
+    released = release(contact)
+    if released is not None:
+        changes["referral_id"] = [released, None]
     if changes:
         record("contact_updated", contact, user=user, detail=changes)
     return changes

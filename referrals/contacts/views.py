@@ -186,7 +186,9 @@ def contact_detail(contact_id: int):
 @role_required(*ROLES)
 def edit_contact(contact_id: int):
     contact = contact_for(db.session, _user(), contact_id)
-    if contact.referral_id is not None:
+    # A contact whose referral counts is changed through the referral; one whose
+    # referral was closed as entered in error waits again, and can be changed.
+    if contact.referral_id is not None and not contact.awaiting_referral:
         flash(
             f"This contact led to referral {contact.referral.reference}: change the referral "
             "instead, or ask an administrator.",
