@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from referrals.choices import AreaGroupKind, Role
 from referrals.extensions import db
-from referrals.models import AreaGroup, AuditEvent, CouncilArea, Target
+from referrals.models import AreaGroup, AreaTile, AuditEvent, CouncilArea, Target
 from referrals.seed.reference import load_reference
 
 from .factories import council, make_user
@@ -91,7 +91,7 @@ def test_an_administrator_corrects_a_population_and_moves_a_council_to_another_a
     assert "374,000" in page and "Saved Fife" in page
 
 
-def test_a_new_code_takes_the_areas_targets_with_it(admin_client, session):
+def test_a_new_code_takes_the_areas_targets_and_tile_with_it(admin_client, session):
     fife = council(session, "Fife")
     session.add(
         Target(
@@ -105,10 +105,16 @@ def test_a_new_code_takes_the_areas_targets_with_it(admin_client, session):
     )
     session.commit()
     old = fife.code
+    tile = session.scalar(sa.select(AreaTile).where(AreaTile.code == old))
+    place = (tile.level, tile.short_name, tile.col, tile.row)
     response = admin_client.post(f"/admin/areas/{fife.id}", data=form_for(fife, code="S12000099"))
     assert response.status_code == 302
     session.expire_all()
     assert session.scalar(sa.select(Target.area_code)) == "S12000099"
+    # Its tile on the tile map keeps its place (and short name) under the new code.
+    tile = session.scalar(sa.select(AreaTile).where(AreaTile.code == "S12000099"))
+    assert (tile.level, tile.short_name, tile.col, tile.row) == place
+    assert session.scalar(sa.select(AreaTile).where(AreaTile.code == old)) is None
     detail = json.loads(
         session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.action == "area_updated"))
     )

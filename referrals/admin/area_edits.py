@@ -2,8 +2,9 @@
 health board, population, centre) and the groups they belong to (name, code).
 
 A code names an area everywhere else, so when one changes, the targets set for the old
-code move to the new one in the same transaction. An edited area is marked, so that
-``seed-reference`` no longer overwrites it. Each change is audited with what changed.
+code and its tile on the tile map move to the new one in the same transaction. An
+edited area is marked, so that ``seed-reference`` no longer overwrites it. Each change
+is audited with what changed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..audit import record
 from ..choices import AreaGroupKind
-from ..models import AreaGroup, CouncilArea, Target
+from ..models import AreaGroup, AreaTile, CouncilArea, Target
 
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -95,8 +96,16 @@ def _check_code(code: str, taken: bool) -> str:
 
 
 def _move_targets(session: Session, geography_code: str, old: str, new: str) -> int:
+    """Move what is keyed by the area's code to its new one: its targets (how many moved
+    is returned) and its tile on the tile map (``geography_code`` is the tiles' level
+    too)."""
     if old == new:
         return 0
+    session.execute(
+        sa.update(AreaTile)
+        .where(AreaTile.level == geography_code, AreaTile.code == old)
+        .values(code=new)
+    )
     result = session.execute(
         sa.update(Target)
         .where(Target.geography == geography_code, Target.area_code == old)
