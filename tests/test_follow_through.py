@@ -16,6 +16,7 @@ from referrals.extensions import db
 from referrals.models import AuditEvent, Referral, ReferralEvent, User
 from referrals.notifications.kinds import Kind
 from referrals.notifications.models import Notification
+from referrals.reports.figures import Settings, build
 from referrals.tracking.models import ContactAttempt, ReferralUpdate
 
 from .factories import (
@@ -340,7 +341,9 @@ def test_a_provider_passes_a_referral_on_and_the_journey_is_linked(
         first.referrer_id,
     )
     assert new.consent_date == TODAY and new.referred_on == TODAY
-    assert not new.naloxone_supplied and not new.naloxone_offered  # counted once, on the first
+    # The kit supplied in custody goes with it (the first is not counted, so it is
+    # counted once, here); urgency was the first service's to answer.
+    assert new.naloxone_supplied and new.naloxone_offered and not new.same_day_urgent
     assert new.notes.startswith(f"Passed on from {first.reference}: Needs detox first.")
     kinds = {(n.kind, n.referral_id) for n in session.scalars(sa.select(Notification))}
     assert (Kind.NEW_REFERRAL, new.id) in kinds and (Kind.CLOSED, first.id) in kinds
@@ -356,6 +359,42 @@ def test_a_provider_passes_a_referral_on_and_the_journey_is_linked(
     page = client.get(f"/referrals/{first.id}").get_data(as_text=True)
     assert "Passed on to" in page and new.reference in page
     assert "Referred on to another service" in page
+
+
+def test_kits_supplied_in_custody_are_counted_once_when_referrals_are_passed_on(
+    client, session, people, clock
+):
+    """The measures count a passed-on person by the referral it went to: the naloxone
+    kit supplied in custody, recorded on the first, is counted there, once (it was
+    counted nowhere)."""
+    chains = [
+        make_referral(
+            session,
+            service=people["service"],
+            referrer=people["custody"],
+            referred_on=TODAY - dt.timedelta(days=3),
+            naloxone_offered=True,
+            naloxone_supplied=n < 8,
+        )
+        for n in range(12)
+    ]
+    session.commit()
+    sign_in(client, "p@t.example")
+    for referral in chains:
+        response = client.post(
+            f"/referrals/{referral.id}/refer-on",
+            data={
+                "version": "1",
+                "service": str(people["other_service"].id),
+                "consent": "y",
+                "note": "Nearer home.",
+            },
+        )
+        assert response.status_code == 302
+    published = build(session, Settings(as_of=dt.date(2027, 1, 10)))
+    month = published.parts[("area", "2026-12", "all")]["national"]
+    assert month["referrals"] == 12
+    assert month["naloxone_supplied"] == 8
 
 
 def test_refer_on_needs_consent_a_different_service_and_an_open_referral(

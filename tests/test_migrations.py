@@ -38,3 +38,49 @@ def test_migrations_run_down_and_up_again_on_an_empty_database(tmp_path):
         with db.engine.connect() as connection:
             assert drift(connection) == []
         db.engine.dispose()
+
+
+def test_referrals_passed_on_before_take_the_custody_kit_from_the_one_they_came_from(tmp_path):
+    """The data migration that gives referrals passed on before the naloxone kit of
+    the one they came from, along chains passed on more than once, and no other."""
+    from referrals.choices import Role
+    from referrals.models import Referral
+    from referrals.seed.reference import load_reference
+
+    from .factories import make_organisation, make_referral, make_service, make_user, suite
+
+    app = make_app(f"sqlite:///{tmp_path / 'chains.sqlite'}")
+    with app.app_context():
+        upgrade(revision="6b1d8e3f5a20")
+        session = db.session
+        load_reference(session)
+        service = make_service(session, organisation=make_organisation(session, "Harbour"))
+        custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
+
+        def chain(steps: int, supplied: bool) -> list[int]:
+            made = [make_referral(session, service=service, referrer=custody)]
+            made[0].naloxone_offered = made[0].naloxone_supplied = supplied
+            for _ in range(steps):
+                made[-1].status, made[-1].close_reason = "closed", "referred_on"
+                made.append(
+                    make_referral(
+                        session, service=service, referrer=custody, referred_from_id=made[-1].id
+                    )
+                )
+            session.flush()
+            return [r.id for r in made]
+
+        twice, once, without = chain(2, True), chain(1, True), chain(1, False)
+        lone = make_referral(session, service=service, referrer=custody).id
+        session.commit()
+        upgrade()
+        session.expire_all()
+        kits = {
+            r.id: (r.naloxone_offered, r.naloxone_supplied)
+            for r in session.scalars(sa.select(Referral))
+        }
+        assert [kits[i] for i in twice] == [(True, True)] * 3
+        assert [kits[i] for i in once] == [(True, True)] * 2
+        assert [kits[i] for i in without] == [(False, False)] * 2
+        assert kits[lone] == (False, False)
+        db.engine.dispose()

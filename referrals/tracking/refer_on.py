@@ -4,9 +4,10 @@ The service it went to, or the referrer, can pass it on (for example to a servic
 nearer home, or one that offers what the person turned out to need). In one
 transaction: a new referral to the chosen service is made with the person's details,
 linked back to the first (``referred_from_id``), and the first is closed as "referred
-on". The person agreed to the new referral, so its consent date is today. Naloxone and
-urgency belong to the custody contact and stay on the first referral only, so kits are
-not counted twice. The new service's inbox and the referrer are told.
+on". The person agreed to the new referral, so its consent date is today. The naloxone
+kit offered or supplied in custody goes with it: the measures count the referral it went
+to, not the first, so the kit is counted once, there. Urgency was the first service's
+to answer, and stays there. The new service's inbox and the referrer are told.
 
 The measures count the person's journey once: the chain of referrals linked by
 ``referred_from_id``, with the first's date and the last's outcome.
@@ -105,8 +106,8 @@ def refer_on(
         consent_date=today,
         substances=referral.substances,
         needs=referral.needs,
-        naloxone_offered=False,
-        naloxone_supplied=False,
+        naloxone_offered=referral.naloxone_offered,
+        naloxone_supplied=referral.naloxone_supplied,
         children_in_household=referral.children_in_household,
         same_day_urgent=False,
         contact_name=referral.contact_name,
