@@ -9,8 +9,11 @@ kit offered or supplied in custody goes with it: the measures count the referral
 to, not the first, so the kit is counted once, there. Urgency was the first service's
 to answer, and stays there. The new service's inbox and the referrer are told.
 
-The measures count the person's journey once: the chain of referrals linked by
-``referred_from_id``, with the first's date and the last's outcome.
+The measures count the person's journey once, by the last referral of the chain linked
+by ``referred_from_id`` (``reports.measures.counted`` leaves out those closed as referred
+on), with its outcome, on its own date: the period it falls in and its waits start when
+it was passed on, not at custody (counting from the first's date would need the
+measures and their summaries to read it from the first).
 """
 
 from __future__ import annotations
