@@ -20,6 +20,7 @@ from referrals.reports.params import settings
 from referrals.reports.periods import last_complete_quarter, month_start
 from referrals.reports.provision import services_per_area
 from referrals.reports.snapshot import current
+from referrals.reports.sorting import first_direction
 from referrals.reports.tables import (
     AreaTable,
     TargetFigure,
@@ -204,6 +205,26 @@ def test_a_count_where_fewer_is_better_is_amber_within_its_share_of_the_target()
     # More is better: 10% short of 200 referrals is amber (180), more is red.
     referrals = MEASURES["referrals"]
     assert [rag(referrals, n, 200) for n in (200, 180, 179)] == ["green", "amber", "red"]
+
+
+def test_a_target_for_referrals_declined_is_a_most_not_a_least():
+    """Fewer declines is better: 12 declines against a target of 10 was green (read as
+    more than the least wanted); it is red, and the target reads "at most 10"."""
+    declined = MEASURES["declined"]
+    assert [rag(declined, n, 10) for n in (8, 10, 10.5, 12)] == ["green", "green", "amber", "red"]
+    target = Target(
+        geography="council",
+        area_code="S12000049",
+        measure="declined",
+        period_start=dt.date(2026, 4, 1),
+        period_end=dt.date(2027, 3, 31),
+        value=10,
+    )
+    assert (
+        status("declined", 12, target, "12").text
+        == "Red: target missed: 12 against a target of at most 10"
+    )
+    assert first_direction("declined") == "asc"  # the best, fewest, first
 
 
 def test_a_target_with_a_decimal_shows_as_entered():

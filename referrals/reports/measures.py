@@ -177,7 +177,15 @@ MEASURES = {
         Measure(
             "near_fatal_overdose", "Near-fatal overdose follow-ups", "count", "near_fatal_overdose"
         ),
-        Measure("declined", "Referrals declined", "count", "declined", scotland_only=True),
+        # Fewer is better: a target for declines is a most, not a least.
+        Measure(
+            "declined",
+            "Referrals declined",
+            "count",
+            "declined",
+            scotland_only=True,
+            higher_is_better=False,
+        ),
         Measure(
             "started_over_42",
             "Started treatment after more than 6 weeks",
