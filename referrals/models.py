@@ -293,6 +293,14 @@ class Service(db.Model):
             "min_age IS NULL OR max_age IS NULL OR min_age <= max_age", name="age_range"
         ),
         sa.CheckConstraint("typical_wait_days IS NULL OR typical_wait_days >= 0", name="wait"),
+        # The few services whose address is hidden, which every search reads wherever
+        # they are (placed at their town's centre): found without reading them all.
+        sa.Index(
+            "ix_services_confidential",
+            "id",
+            postgresql_where=sa.text("confidential_address"),
+            sqlite_where=sa.text("confidential_address = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
