@@ -338,10 +338,12 @@ def test_a_refused_outcome_is_shown_again_with_what_was_chosen(client, session, 
     response = post(client, referral, "retention", "dropped_out", on=future, back=back)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "That change was not saved" in page and "Nothing was saved." in page
+    assert "That change was not saved" in page
+    assert "12-week check: The date cannot be in the future." in page
+    # The summary at the top leads to the form, further down the page.
+    assert f'<a href="#{prefix}-value">Go to the answer to put it right</a>' in page
     form = page[page.rindex("<form", 0, page.index(f'id="{prefix}-value"')) :]
     form = form[: form.index("</form>")]
-    assert "The date cannot be in the future." in page
     assert f'value="{future.isoformat()}"' in form
     chosen = re.search(r'<input[^>]*value="dropped_out"[^>]*>', form).group(0)
     assert "checked" in chosen

@@ -162,7 +162,7 @@ def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
     assert sent[f"{prefix}-csrf_token"] == fields(written[accept])["csrf_token"]
     response = client.post(outcome, data=sent)  # no answer chosen
     assert response.status_code == 400
-    assert "Nothing was saved. Choose an answer." in response.get_data(as_text=True)
+    assert "12-week check: Choose an answer." in response.get_data(as_text=True)
     response = client.post(outcome, data=sent | {f"{prefix}-value": "retained"})
     assert response.status_code == 302
     assert response.location == "/worklist?section=outcomes#outcomes"

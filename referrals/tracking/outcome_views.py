@@ -19,7 +19,7 @@ from . import bp
 from .detail import detail_page
 from .lifecycle import StaleReferral, TransitionError, record_outcome, sent_again
 from .loading import referral_page_for
-from .outcomes import OUTCOME_CHOICES, outcome_label, questions
+from .outcomes import OUTCOME_CHOICES, OUTCOME_TITLES, outcome_label, questions
 from .scope import referral_for
 from .views import worklist_address
 from .worklist import OUTCOMES
@@ -83,7 +83,7 @@ def record_referral_outcome(referral_id: int, kind: str):
     )
     if not form.validate():
         messages = " ".join(m for field in form for m in field.errors)
-        return _refused(referral_id, kind, form, f"Nothing was saved. {messages}", to_worklist)
+        return _refused(referral_id, kind, form, messages, to_worklist)
     try:
         event = record_outcome(
             db.session,
@@ -118,7 +118,7 @@ def record_referral_outcome(referral_id: int, kind: str):
         return redirect(back)
     except TransitionError as exc:
         db.session.rollback()
-        return _refused(referral_id, kind, form, f"Nothing was saved. {exc}", to_worklist)
+        return _refused(referral_id, kind, form, str(exc), to_worklist)
     flash(f"{referral.reference}: {outcome_label(event.reason)} saved.", "success")
     return redirect(back)
 
@@ -129,4 +129,5 @@ def _refused(referral_id: int, kind: str, form: OutcomeForm, message: str, to_wo
     then returns to the worklist, as it would have)."""
     referral = referral_page_for(db.session, current_user, referral_id)
     back = "worklist" if to_worklist else "detail"
+    message = f"{OUTCOME_TITLES[kind]}: {message}"
     return detail_page(referral, message, f"outcome-{kind}", form, 400, back=back)

@@ -168,6 +168,10 @@ def test_provider_records_an_outcome_after_treatment_from_the_worklist_on_a_phon
     page = session.page
     session.goto("/worklist")
     page.get_by_role("button", name=f"Accept today for {reference}").tap()
+    # Back where the button was, with what was saved said there, on screen.
+    said = page.get_by_role("status")
+    expect(said).to_contain_text(f"Referral {reference} accepted.")
+    expect(said).to_be_in_viewport()
     page.get_by_role("link", name=reference).first.tap()
     attend = page.get_by_role("form", name="Record first attendance")
     attend.get_by_role("button", name="Record first attendance").tap()
@@ -188,13 +192,27 @@ def test_provider_records_an_outcome_after_treatment_from_the_worklist_on_a_phon
     expect(page.get_by_role("status")).to_contain_text(
         f"{reference}: Blood-borne virus testing: test offered and taken saved."
     )
+    expect(page.get_by_role("status")).to_be_in_viewport()
     item = section.locator("li").filter(has_text=reference)
     expect(item.locator("form.outcome-form")).to_have_count(1)  # the diversion outcome
     item.get_by_role("group", name=f"Diversion outcome for {reference}").get_by_label(
         "Diversion completed"
     ).check()
+    # A date in the future is refused: the referral's page shows the form again, the
+    # answer still chosen and the date as typed, to be put right.
+    later = today() + dt.timedelta(days=3)
+    item.get_by_label("Date").fill(f"{later.day}/{later.month}/{later.year}")
     item.get_by_role("button", name=f"Save the diversion outcome for {reference}").tap()
+    expect(page.get_by_role("alert")).to_contain_text("The date cannot be in the future.")
+    form = page.locator("form.outcome-form")
+    expect(form.get_by_label("Diversion completed")).to_be_checked()
+    expect(form.get_by_label("Date")).to_have_value(f"{later.day}/{later.month}/{later.year}")
+    session.screenshot("phone-outcome-refused")
+    session.watch.assert_clean_but_for(400)  # the refusal is answered with 400
+    form.get_by_label("Date").fill("today")
+    form.get_by_role("button", name=f"Save the diversion outcome for {reference}").tap()
     expect(page.get_by_role("status")).to_contain_text("diversion completed saved")
+    expect(page.get_by_role("status")).to_be_in_viewport()
     expect(section.locator("li").filter(has_text=reference)).to_have_count(0)
 
     session.goto("/referrals")
