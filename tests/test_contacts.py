@@ -706,6 +706,11 @@ def test_a_contact_whose_referral_was_entered_in_error_can_be_given_another_outc
     )
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
     assert f'href="/contacts/{contact.id}/edit">Change the outcome' in page
+    # Listed as waiting again, not as the referral entered in error.
+    listed = client.get("/contacts").get_data(as_text=True)
+    row = listed[listed.index(f'href="/contacts/{contact.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Referral not made yet" in row and wrong.reference not in row
     form = client.get(f"/contacts/{contact.id}/edit")
     assert form.status_code == 200 and 'value="referral_made"' in form.get_data(as_text=True)
     version = str(contacts(session)[0].version)
@@ -781,6 +786,71 @@ def test_a_released_contact_made_into_the_right_referral_is_taken_over_by_it(
     )
     assert undo.status_code == 400
     assert f"now belongs to referral {right.reference}" in undo.get_data(as_text=True)
+
+
+def test_a_closing_taken_back_along_a_chain_finds_a_contact_let_go_by_the_last(
+    client, session, people
+):
+    """Wrong, closed as entered in error; made again from the contact, closed again; the
+    contact then says "declined". Reopening the first finds the contact let go by the
+    second: refused while it says "declined" (the reopened referral would count with no
+    contact); back to "referral made", the contact comes back to the first, and no
+    third referral can take it too."""
+    right = make_service(session, organisation=people["service"].organisation, name="Right MAT")
+    session.commit()
+
+    def close(referral_id):
+        session.expire_all()
+        version = session.get(Referral, referral_id).version
+        response = client.post(
+            f"/referrals/{referral_id}/close",
+            data={"close-version": str(version), "close-reason": "entered_in_error"},
+        )
+        assert response.status_code == 302
+
+    def edit(**answers):
+        version = str(contacts(session)[0].version)
+        response = client.post(
+            f"/contacts/{contact.id}/edit", data=contact_form(version=version, **answers)
+        )
+        assert response.status_code == 302
+
+    def reopen():
+        session.expire_all()
+        version = session.get(Referral, first).version
+        return client.post(
+            f"/referrals/{first}/reopen",
+            data={"reopen-version": str(version), "reopen-note": "The right service"},
+        )
+
+    sign_in(client, "c@t.example")
+    client.post("/referrals/new", data=referral_data(people["service"].id))
+    first = session.scalar(sa.select(Referral.id))
+    [contact] = contacts(session)
+    close(first)
+    client.post("/referrals/new", data=referral_data(right.id, contact.id))
+    second = session.scalar(sa.select(Referral.id).where(Referral.id != first))
+    close(second)
+    edit(outcome="declined", decline_reason="not_ready")
+    assert contacts(session)[0].released_from_id == second
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    refused = reopen()
+    assert refused.status_code == 400
+    assert "was changed to “declined”" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Referral, first).close_reason == "entered_in_error"
+
+    client.post("/logout")
+    sign_in(client, "c@t.example")
+    edit(outcome="referral_made")
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    assert reopen().status_code == 302
+    [contact] = contacts(session)
+    assert contact.referral_id == first and contact.released_from_id is None
+    assert session.get(Referral, second).contact_moved_to_id == first
+    assert not contact.awaiting_referral  # nothing left for a third referral to take
 
 
 def test_old_contacts_keep_their_date_when_changed(client, session, people):

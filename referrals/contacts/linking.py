@@ -5,7 +5,9 @@ Every referral made from custody comes from a contact whose outcome is "referral
 - recorded first (one contact, or a row of a batch), the contact waits for its referral,
   and the referral form starts from it (``/referrals/new?contact=<id>``), prefilled with
   what it holds; saving the referral links the two; a referral closed as entered in error
-  gives its contact back, to wait for the right one, which takes it over;
+  gives its contact back, to wait for the right one, which takes it over (or, if the
+  person declined after all, the contact is given that outcome and lets the referral
+  go, remembering it in ``released_from_id``: see ``release``);
 - a referral made straight from the directory records its contact as it is saved, from
   the referral's own answers, so the contacts stay the whole denominator.
 
@@ -171,8 +173,9 @@ def take_contact_back(session: Session, referral: Referral) -> str | None:
     reopened): the custody contact that went from it to the referral made in its place
     comes back to it, if that referral (or the one after it, along the chain) is itself
     closed as entered in error. If the contact's referral counts, nothing changes and
-    the answer says why: both referrals counting would count the person twice. None
-    when the contact is back, or never left."""
+    the answer says why: both referrals counting would count the person twice; so too
+    if the contact was given another outcome meanwhile (``release``). None when the
+    contact is back, or never left."""
     holder, seen = None, {referral.id}
     moved_to = referral.contact_moved_to_id
     while moved_to is not None and moved_to not in seen:
@@ -180,12 +183,12 @@ def take_contact_back(session: Session, referral: Referral) -> str | None:
         holder = session.get(Referral, moved_to)
         moved_to = holder.contact_moved_to_id if holder is not None else None
     if holder is None:
-        return _take_back_released(session, referral)
+        return _take_back_released(session, referral, referral)
     contact = session.scalar(
         sa.select(CustodyContact).where(CustodyContact.referral_id == holder.id)
     )
-    if contact is None:
-        return None
+    if contact is None:  # let go by the referral it went to (``release``), if anywhere
+        return _take_back_released(session, holder, referral)
     if holder.close_reason != CloseReason.ENTERED_IN_ERROR:
         return (
             f"The custody contact this referral came from now belongs to referral "
@@ -212,19 +215,23 @@ def release(contact: CustodyContact) -> int | None:
     return released
 
 
-def _take_back_released(session: Session, referral: Referral) -> str | None:
-    """``take_contact_back`` for a referral whose contact was given another outcome
-    after the referral was closed as entered in error (``release``): back to "referral
-    made", the contact comes back to it; otherwise the closing stays, and the answer
-    says why. None when no contact was let go from it."""
+def _take_back_released(session: Session, held_by: Referral, referral: Referral) -> str | None:
+    """``take_contact_back`` where the contact was given another outcome after
+    ``held_by`` (``referral`` itself, or the last referral made in its place) was closed
+    as entered in error (``release``): back to "referral made" and waiting, the contact
+    comes back to ``referral``; otherwise the closing stays, and the answer says why.
+    None when no contact was let go from ``held_by`` (the referral never had one)."""
     contact = session.scalar(
-        sa.select(CustodyContact).where(CustodyContact.released_from_id == referral.id)
+        sa.select(CustodyContact).where(CustodyContact.released_from_id == held_by.id)
     )
     if contact is None:
         return None
     if contact.outcome == ContactOutcome.REFERRAL_MADE and contact.referral_id is None:
         contact.released_from_id = None
         contact.referral = referral
+        if held_by is not referral:
+            held_by.contact_moved_to_id = referral.id
+            referral.contact_moved_to_id = None
         return None
     return (
         "The custody contact this referral came from was changed to "
