@@ -73,12 +73,21 @@ def test_referrals_passed_on_before_take_the_custody_kit_from_the_one_they_came_
         twice, once, without = chain(2, True), chain(1, True), chain(1, False)
         lone = make_referral(session, service=service, referrer=custody).id
         session.commit()
+        before = {r.id: (r.version, r.updated_at) for r in session.scalars(sa.select(Referral))}
         upgrade()
         session.expire_all()
         kits = {
             r.id: (r.naloxone_offered, r.naloxone_supplied)
             for r in session.scalars(sa.select(Referral))
         }
+        # Those given a kit are a new version, changed now (systems keeping copies see
+        # them); the rest are untouched.
+        changed = {
+            r.id
+            for r in session.scalars(sa.select(Referral))
+            if r.version == before[r.id][0] + 1 and r.updated_at > before[r.id][1]
+        }
+        assert changed == {*twice[1:], *once[1:]}
         assert [kits[i] for i in twice] == [(True, True)] * 3
         assert [kits[i] for i in once] == [(True, True)] * 2
         assert [kits[i] for i in without] == [(False, False)] * 2

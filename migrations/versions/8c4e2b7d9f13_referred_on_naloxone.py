@@ -7,6 +7,8 @@ Revises: 6b1d8e3f5a20
 Create Date: 2026-12-03 17:30:00.000000
 
 """
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -29,7 +31,16 @@ def upgrade():
         sa.column('close_reason', sa.String),
         sa.column('naloxone_offered', sa.Boolean),
         sa.column('naloxone_supplied', sa.Boolean),
+        sa.column('version', sa.Integer),
+        sa.column('updated_at', sa.DateTime(timezone=True)),
     )
+    # A changed record: systems keeping a copy (the API's changed_since, FHIR's
+    # versions) see a new version, changed now. Stored as the app stores it: naive UTC
+    # on SQLite.
+    bind = op.get_bind()
+    now = dt.datetime.now(dt.UTC)
+    if bind.dialect.name != 'postgresql':
+        now = now.replace(tzinfo=None)
     first = referrals.alias('first')
 
     def from_first(column):
@@ -49,7 +60,7 @@ def upgrade():
     )
     # The summary triggers mark the days changed, so the next refresh counts the kits.
     for _ in range(MOST_STEPS):
-        result = op.get_bind().execute(
+        result = bind.execute(
             sa.update(referrals)
             .where(referrals.c.referred_from_id.is_not(None), missing)
             .values(
@@ -59,10 +70,14 @@ def upgrade():
                 naloxone_supplied=sa.or_(
                     referrals.c.naloxone_supplied, from_first('naloxone_supplied')
                 ),
+                version=referrals.c.version + 1,
+                updated_at=now,
             )
         )
         if not result.rowcount:
             break
+    else:
+        raise RuntimeError(f'a chain of referrals passed on more than {MOST_STEPS} times')
 
 
 def downgrade():
