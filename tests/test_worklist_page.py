@@ -127,6 +127,37 @@ def test_a_button_returns_to_the_page_of_the_section_it_was_pressed_in(guarded, 
     assert f"Referral {shown[1].reference} accepted." in top
 
 
+def test_a_page_left_empty_by_a_button_shows_the_section_from_its_start(guarded, session, people):
+    """Accepting the only referral on a section's last page leaves that page empty:
+    the section is shown from its start (with the message), not as "No new referrals"
+    under a count of ten."""
+    made = [
+        make_referral(
+            session,
+            service=people["service"],
+            referrer=people["custody"],
+            referred_on=TODAY - dt.timedelta(days=1),
+        )
+        for _ in range(11)
+    ]
+    session.commit()
+    client = guarded.test_client()
+    sign_in_with_tokens(client, "p@t.example")
+    first = client.get("/worklist").get_data(as_text=True)
+    after = re.search(r'section=new&amp;after=(\d+)#new" rel="next"', first).group(1)
+    page = client.get(f"/worklist?section=new&after={after}").get_data(as_text=True)
+    [last] = [r for r in made if f'id="ref-{r.id}"' in page]
+    accept = f"/referrals/{last.id}/accept"
+    response = client.post(accept, data=fields(forms(page)[accept]))
+    assert response.location == f"/worklist?section=new&after={after}#new"
+    page = client.get(response.location).get_data(as_text=True)
+    section = page[page.index('<h2 id="new">') : page.index('<h2 id="accepted">')]
+    assert "New: awaiting acceptance (10)" in section
+    assert f"Referral {last.reference} accepted." in section
+    assert "No new referrals" not in section
+    assert section.count('class="worklist-item"') == 10
+
+
 def test_the_one_click_button_and_the_outcome_form_post_as_the_page_wrote_them(
     guarded, session, people
 ):

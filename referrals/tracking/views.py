@@ -28,7 +28,7 @@ from .listing import ReferralSearch, list_referrals
 from .loading import referral_page_for, referral_to_change
 from .making import ReferralMaker
 from .scope import reference_in_scope, referral_for
-from .worklist import SectionPage, build_worklist
+from .worklist import SectionPage, Worklist, build_worklist
 from .worklist_rows import ID, Links
 
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
@@ -286,15 +286,27 @@ def worklist():
     paging = SectionPage.parse(
         request.args.get("section"), request.args.get("after"), request.args.get("before")
     )
-    found = build_worklist(
-        db.session,
-        current_user._get_current_object(),
-        today_local(),
-        now_utc(),
-        working_days(),
-        worklist_links(),
-        paging,
-    )
+
+    def build(paging: SectionPage) -> Worklist:
+        return build_worklist(
+            db.session,
+            current_user._get_current_object(),
+            today_local(),
+            now_utc(),
+            working_days(),
+            worklist_links(),
+            paging,
+        )
+
+    found = build(paging)
+    if paging.after or paging.before:
+        # The page asked for is empty while the section is not (its last referral was
+        # just accepted, say): the section from its start.
+        shown = {s.key: (s.count, s.referrals) for s in found.sections}
+        shown[found.outcomes.key] = (found.outcomes.count, found.outcomes.referrals)
+        count, referrals = shown.get(paging.key, (0, []))
+        if count and not referrals:
+            found = build(SectionPage(paging.key))
     page = render_template("tracking/worklist.html", worklist=found, today=today_local())
     shown = [r.id for section in found.sections for r in section.referrals]
     shown += [r.id for r in found.outcomes.referrals]
