@@ -373,6 +373,42 @@ def test_a_refused_outcome_is_shown_again_with_what_was_chosen(client, session, 
     assert fresh(session, referral).retention_outcome == "dropped_out"
 
 
+def test_a_refused_answer_to_a_question_not_asked_links_to_no_form(client, session, people):
+    """Blood-borne virus testing is asked only where that need was recorded: a post for
+    it is refused, and the summary offers no link to a form that is not there."""
+    referral = started(session, people, 90, needs="treatment")
+    sign_in(client, "p@t.example")
+    response = post(client, referral, "bbv", "offered", back="detail")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "That change was not saved" in page
+    assert "Go to the answer" not in page and f'id="o{referral.id}-bbv-value"' not in page
+
+
+def test_a_refused_outcome_from_a_later_page_returns_to_that_page_once_put_right(
+    client, session, people
+):
+    referral = started(session, people, 90)
+    sign_in(client, "p@t.example")
+    prefix = f"o{referral.id}-retention"
+    sent = {
+        f"{prefix}-version": str(referral.version),
+        f"{prefix}-on": TODAY.isoformat(),
+        "back": "worklist",
+        "section": "outcomes",
+        "after": "99999",
+    }
+    url = f"/referrals/{referral.id}/outcome/retention"
+    refused = client.post(url, data=sent)  # no answer chosen
+    assert refused.status_code == 400
+    form = refused.get_data(as_text=True)
+    form = form[form.rindex("<form", 0, form.index(f'id="{prefix}-value"')) :]
+    form = form[: form.index("</form>")]
+    assert 'name="section" value="outcomes"' in form and 'name="after" value="99999"' in form
+    saved = client.post(url, data=sent | {f"{prefix}-value": "retained"})
+    assert saved.location == "/worklist?section=outcomes&after=99999#outcomes"
+
+
 def test_the_worklist_counts_at_the_top_include_the_outcomes_to_record(client, session, people):
     started(session, people, 90)
     sign_in(client, "p@t.example")

@@ -33,11 +33,13 @@ def detail_page(
     failed_form=None,
     status: int = 200,
     back: str = "detail",
+    worklist_at: dict[str, str] | None = None,
 ):
     """Render the referral's page; ``failed`` names the form (an action, "attempt",
     "update", or "outcome-<kind>" for a question after treatment starts) whose
     submission is shown again with ``error``; ``back`` is where the outcome forms return
-    once saved ("worklist" when the refused one was sent from there).
+    once saved ("worklist" when the refused one was sent from there, ``worklist_at``
+    the fields that bring it back to the page of the worklist it was sent from).
 
     Every showing of a person's record is audited, the page shown again after a refused
     change as much as the page asked for: the view's audit row is written after the page
@@ -86,6 +88,7 @@ def detail_page(
         failed=failed,
         failed_form=failed_form,
         outcome_back="worklist" if back == "worklist" else "detail",
+        worklist_at=worklist_at,
         timeline=entries,
         follow=follow,
         attempt_form=attempt_form,

@@ -22,7 +22,7 @@ from .loading import referral_page_for
 from .outcomes import OUTCOME_CHOICES, OUTCOME_TITLES, outcome_label, questions
 from .scope import referral_for
 from .views import worklist_address
-from .worklist import OUTCOMES
+from .worklist import OUTCOMES, SectionPage
 
 
 class OutcomeForm(FlaskForm):
@@ -114,7 +114,7 @@ def record_referral_outcome(referral_id: int, kind: str):
         else:
             # A colleague's change came first: the page as it is now, with the message.
             referral = referral_page_for(db.session, current_user, referral_id)
-            return detail_page(referral, str(StaleReferral()), status=409)
+            return detail_page(referral, str(StaleReferral()), status=409, **_return(to_worklist))
         return redirect(back)
     except TransitionError as exc:
         db.session.rollback()
@@ -128,6 +128,15 @@ def _refused(referral_id: int, kind: str, form: OutcomeForm, message: str, to_wo
     and what is wrong beside them (nothing saved, and ``to_worklist``: saving it
     then returns to the worklist, as it would have)."""
     referral = referral_page_for(db.session, current_user, referral_id)
-    back = "worklist" if to_worklist else "detail"
     message = f"{OUTCOME_TITLES[kind]}: {message}"
-    return detail_page(referral, message, f"outcome-{kind}", form, 400, back=back)
+    return detail_page(referral, message, f"outcome-{kind}", form, 400, **_return(to_worklist))
+
+
+def _return(to_worklist: bool) -> dict:
+    """Where the outcome forms of a page shown again return once saved: the page of the
+    worklist's outcomes the form was sent from, or the referral's page."""
+    if not to_worklist:
+        return {"back": "detail"}
+    form = request.form
+    at = SectionPage.parse(form.get("section", OUTCOMES), form.get("after"), form.get("before"))
+    return {"back": "worklist", "worklist_at": at.values()}
