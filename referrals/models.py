@@ -112,6 +112,9 @@ class AreaGroup(db.Model):
     kind: Mapped[AreaGroupKind] = mapped_column(choice_column(AreaGroupKind, "area_group_kind"))
     code: Mapped[str] = mapped_column(sa.String(32))
     name: Mapped[str] = mapped_column(sa.String(200))
+    # The code the reference data names it by, kept when an administrator gives it a
+    # new code, so that loading the reference data again finds it (None: made here).
+    reference_code: Mapped[str | None] = mapped_column(sa.String(32))
     # Set when an administrator changes the group; seed-reference then leaves it alone.
     edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -133,6 +136,10 @@ class CouncilArea(db.Model):
     latitude: Mapped[float]
     longitude: Mapped[float]
     population: Mapped[int | None]
+    # The code the reference data (and official postcode and boundary files) name it
+    # by, kept when an administrator gives it a new code, so that loading them again
+    # finds it (None: made here). See ``areacodes.council_ids``.
+    reference_code: Mapped[str | None] = mapped_column(sa.String(16))
     # Set when an administrator changes the area; seed-reference then leaves it alone.
     edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -6,9 +6,17 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from referrals.areacodes import council_ids
 from referrals.choices import AreaGroupKind, Role
 from referrals.extensions import db
-from referrals.models import AreaGroup, AreaTile, AuditEvent, CouncilArea, Target
+from referrals.models import (
+    AreaGroup,
+    AreaTile,
+    AuditEvent,
+    CouncilArea,
+    PostcodeDistrict,
+    Target,
+)
 from referrals.seed.reference import load_reference
 
 from .factories import council, make_user
@@ -209,6 +217,51 @@ def test_loading_the_reference_files_again_keeps_what_an_administrator_edited(
     )
     session.expire_all()
     assert council(session, "Fife").population == 1
+
+
+def test_an_area_given_a_new_code_is_found_again_when_the_reference_files_load(
+    admin_client, session, app
+):
+    """The reference files are loaded at every release, and name Fife by its old code:
+    Fife keeps its new code, its postcode districts, custody suites and tile, and is not
+    made again as another area (nor its division, given a new code too)."""
+    fife = council(session, "Fife")
+    old, fife_id = fife.code, fife.id
+    division = session.get(AreaGroup, fife.police_division_id)
+    response = admin_client.post(f"/admin/areas/{fife.id}", data=form_for(fife, code="S12000099"))
+    assert response.status_code == 302
+    response = admin_client.post(
+        f"/admin/areas/groups/{division.id}",
+        data={"kind": "police_division", "name": division.name, "code": "PD-FIFE"},
+    )
+    assert response.status_code == 302
+    districts = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PostcodeDistrict)
+        .where(PostcodeDistrict.council_area_id == fife_id)
+    )
+    with app.app_context():
+        report = load_reference(db.session)
+        db.session.commit()
+    lines = "\n".join(report.lines())
+    assert "council_areas: 0 created" in lines and "area_groups: 0 created" in lines
+    session.expire_all()
+    assert session.scalar(sa.select(CouncilArea.id).where(CouncilArea.code == old)) is None
+    fife = session.get(CouncilArea, fife_id)
+    assert (fife.code, fife.reference_code) == ("S12000099", old)
+    assert session.get(AreaGroup, division.id).code == "PD-FIFE"
+    assert districts and districts == session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PostcodeDistrict)
+        .where(PostcodeDistrict.council_area_id == fife_id)
+    )
+    tiles = {tuple(row) for row in session.execute(sa.select(AreaTile.level, AreaTile.code))}
+    assert ("council", "S12000099") in tiles and ("council", old) not in tiles
+    assert ("police_division", "PD-FIFE") in tiles
+    assert ("police_division", division.reference_code) not in tiles
+    # Official postcode and boundary files name it by its old code too.
+    ids = council_ids(session)
+    assert ids[old] == ids["S12000099"] == fife_id
 
 
 def test_unknown_areas_are_not_found(admin_client):

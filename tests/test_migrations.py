@@ -51,7 +51,8 @@ def test_referrals_passed_on_before_take_the_custody_kit_from_the_one_they_came_
 
     app = make_app(f"sqlite:///{tmp_path / 'chains.sqlite'}")
     with app.app_context():
-        upgrade(revision="6b1d8e3f5a20")
+        # Built at the head (the models are), then taken back to before the migration.
+        upgrade()
         session = db.session
         load_reference(session)
         service = make_service(session, organisation=make_organisation(session, "Harbour"))
@@ -74,6 +75,8 @@ def test_referrals_passed_on_before_take_the_custody_kit_from_the_one_they_came_
         lone = make_referral(session, service=service, referrer=custody).id
         session.commit()
         before = {r.id: (r.version, r.updated_at) for r in session.scalars(sa.select(Referral))}
+        session.close()
+        downgrade(revision="6b1d8e3f5a20")
         upgrade()
         session.expire_all()
         kits = {

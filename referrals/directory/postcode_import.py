@@ -15,11 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..areacodes import current_code
-from ..models import CouncilArea
+from ..areacodes import council_ids, current_code
 from ..postcodes import normalise_postcode
 
 CANDIDATES = {
@@ -87,7 +85,7 @@ def import_postcodes(
     """Upsert every usable row of ``stream`` into the postcode table. The caller commits."""
     reader = csv.DictReader(stream)
     columns = choose_columns(list(reader.fieldnames or []), chosen or {})
-    councils = dict(connection.execute(sa.select(CouncilArea.code, CouncilArea.id)).all())
+    councils = council_ids(connection)
     report = PostcodeImportReport()
     writer = _Writer(connection)
     batch: list[tuple] = []

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from shapely.geometry import mapping, shape
 from sqlalchemy.orm import Session
 
+from .. import areacodes
 from ..areacodes import current_code
 from ..attributions import BOUNDARIES, default_boundaries_attribution, set_attribution
 from ..models import AreaBoundary, AreaGroup, AreaGroupBoundary, CouncilArea, utcnow
@@ -277,7 +278,7 @@ def import_boundaries(
 ) -> BoundaryReport:
     """Store simplified boundaries for the councils found in ``data`` (parsed GeoJSON),
     and the boundaries of the groups dissolved from them. The caller commits."""
-    councils = dict(session.execute(sa.select(CouncilArea.code, CouncilArea.id)).all())
+    councils = areacodes.council_ids(session)
     report = BoundaryReport()
     found = _read_features(data, code_property, councils, report)
     if not found:

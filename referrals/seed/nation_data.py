@@ -44,12 +44,20 @@ def load_nation(session: Session, directory: Path, report: LoadReport) -> None:
 
 def load_tiles(session: Session, directory: Path, report: LoadReport) -> None:
     path = directory / "tiles.csv"
-    known = {("council", code) for code in session.scalars(sa.select(CouncilArea.code))}
-    known |= {
-        (str(kind), code)
-        for kind, code in session.execute(sa.select(AreaGroup.kind, AreaGroup.code))
-    }
-    rows, cells, seen = [], set(), set()
+    # The tiles name areas by the reference data's codes; a tile is stored under the
+    # area's code now (an administrator may have changed it).
+    now_called: dict[tuple[str, str], str] = {}
+    for code, reference in session.execute(
+        sa.select(CouncilArea.code, CouncilArea.reference_code)
+    ):
+        now_called[("council", code)] = now_called[("council", reference or code)] = code
+    for kind, code, reference in session.execute(
+        sa.select(AreaGroup.kind, AreaGroup.code, AreaGroup.reference_code)
+    ):
+        level = str(kind)
+        now_called[(level, code)] = now_called[(level, reference or code)] = code
+    known = set(now_called)
+    rows, cells, seen, placed = [], set(), set(), set()
     for line, row in read_rows(path, ["level", "code", "short_name", "col", "row"]):
         level, code = need(path, line, row, "level"), need(path, line, row, "code")
         if level not in LEVELS:
@@ -71,11 +79,13 @@ def load_tiles(session: Session, directory: Path, report: LoadReport) -> None:
         short = need(path, line, row, "short_name")
         if len(short) > 16:
             raise SeedError(f"{path}:{line}: short_name {short!r} is over 16 characters")
+        code = now_called[(level, code)]
+        placed.add((level, code))
         rows.append(
             {"level": level, "code": code, "short_name": short, "col": col, "row": grid_row}
         )
     by_key = upsert(session, AreaTile, ("level", "code"), rows, report)
     for key, tile in by_key.items():
-        if key not in seen:
+        if key not in placed:
             session.delete(tile)
     session.flush()

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import nation
+from ..areacodes import council_ids
 from ..choices import AreaGroupKind
 from ..models import AreaGroup, CouncilArea, CustodySuite, Place, PostcodeDistrict, ServiceType
 from ..postcodes import area_of, normalise_district
@@ -77,8 +77,20 @@ def load_council_areas(session: Session, directory: Path, report: LoadReport) ->
                     f"{path}:{line}: {code_col} {code} is named both "
                     f"{groups[(kind, code)]!r} and {name!r}"
                 )
-    group_rows = [{"kind": k, "code": c, "name": n} for (k, c), n in groups.items()]
-    by_key = upsert(session, AreaGroup, ("kind", "code"), group_rows, report)
+    # Matched on the code the reference data gave them (which stays when an
+    # administrator changes their code), or, for areas stored before that was kept, on
+    # their code.
+    group_rows = [
+        {"kind": k, "code": c, "reference_code": c, "name": n} for (k, c), n in groups.items()
+    ]
+    by_key = upsert(
+        session,
+        AreaGroup,
+        ("kind", "reference_code"),
+        group_rows,
+        report,
+        fallback=("kind", "code"),
+    )
 
     councils, seen = [], set()
     for line, row in parsed:
@@ -91,6 +103,7 @@ def load_council_areas(session: Session, directory: Path, report: LoadReport) ->
         councils.append(
             {
                 "code": code,
+                "reference_code": code,
                 "name": need(path, line, row, "name"),
                 "latitude": lat,
                 "longitude": lon,
@@ -104,11 +117,11 @@ def load_council_areas(session: Session, directory: Path, report: LoadReport) ->
                 ].id,
             }
         )
-    upsert(session, CouncilArea, "code", councils, report)
+    upsert(session, CouncilArea, "reference_code", councils, report, fallback="code")
 
 
 def _council_ids(session: Session) -> dict[str, int]:
-    return dict(session.execute(sa.select(CouncilArea.code, CouncilArea.id)).all())
+    return council_ids(session)
 
 
 def _council_id(councils: dict[str, int], path: Path, line: int, row: dict[str, str]) -> int:

@@ -37,22 +37,44 @@ def upsert(
     key: str | tuple[str, ...],
     rows: list[dict[str, Any]],
     report: LoadReport,
+    fallback: str | tuple[str, ...] | None = None,
 ) -> dict[Any, Any]:
-    """Insert or update ``rows`` of ``model`` matched on ``key``; return objects by key.
-    Rows an administrator has edited (``edited_at`` set) are kept as they are."""
-    keys = (key,) if isinstance(key, str) else key
+    """Insert or update ``rows`` of ``model`` matched on ``key``, or failing that on
+    ``fallback`` (for a row whose key is not stored yet); return objects by key. Rows
+    an administrator has edited (``edited_at`` set) are kept as they are, but for a
+    ``key`` not stored yet, which is filled in."""
 
-    def key_of(values: Any) -> Any:
-        if isinstance(values, dict):
-            found = tuple(values[k] for k in keys)
-        else:
-            found = tuple(getattr(values, k) for k in keys)
-        return found[0] if len(found) == 1 else found
+    def getter(names: str | tuple[str, ...]):
+        names = (names,) if isinstance(names, str) else names
 
-    existing = {key_of(obj): obj for obj in session.scalars(sa.select(model))}
+        def key_of(values: Any) -> Any:
+            if isinstance(values, dict):
+                found = tuple(values[k] for k in names)
+            else:
+                found = tuple(getattr(values, k) for k in names)
+            return found[0] if len(found) == 1 else found
+
+        return names, key_of
+
+    keys, key_of = getter(key)
+    stored = list(session.scalars(sa.select(model)))
+    existing = {key_of(obj): obj for obj in stored}
+    existing.pop(None, None)
+    others: dict[Any, Any] = {}
+    if fallback is not None:
+        _, fallback_of = getter(fallback)
+        others = {fallback_of(obj): obj for obj in stored}
     table = model.__tablename__
     for row in rows:
         obj = existing.get(key_of(row))
+        if obj is None and fallback is not None:
+            obj = others.get(fallback_of(row))
+            if obj is not None and any(getattr(obj, k) is None for k in keys):
+                for k in keys:  # a row stored before the key was: filled in
+                    setattr(obj, k, row[k])
+                existing[key_of(row)] = obj
+            else:
+                obj = None  # stored under another key: this row is another one
         if obj is None:
             obj = model(**row)
             session.add(obj)
