@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from referrals.choices import Role
 from referrals.contacts.models import CustodyContact
+from referrals.extensions import db
 from referrals.models import AuditEvent, Referral
 
 from .factories import council, make_organisation, make_service, make_user, suite
@@ -751,6 +752,53 @@ def test_a_contact_whose_referral_was_entered_in_error_can_be_given_another_outc
     [contact] = contacts(session)
     assert contact.referral_id == wrong.id and contact.released_from_id is None
     assert session.get(Referral, wrong.id).close_reason is None
+
+
+def test_a_contact_let_go_at_the_moment_its_referral_changes_is_not_saved(
+    client, session, people, app
+):
+    """The contact's referral, closed as entered in error, changes between reading and
+    saving the contact (its closing taken back at that moment, say): the change of
+    outcome is checked against the referral's version too, and not saved, rather than
+    leaving an open referral with no contact."""
+    from referrals.contacts import views as contact_views
+
+    sign_in(client, "c@t.example")
+    client.post("/referrals/new", data=referral_data(people["service"].id))
+    wrong = session.scalar(sa.select(Referral))
+    [contact] = contacts(session)
+    client.post(
+        f"/referrals/{wrong.id}/close",
+        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
+    )
+    version = str(contacts(session)[0].version)
+    real = contact_views.update_contact
+
+    def colleague_first(db_session, *args):
+        # The contact (and its referral) are read; a colleague's change to the referral
+        # commits before this save does.
+        with app.app_context():
+            other = db.engine.connect()
+            other.execute(
+                sa.update(Referral.__table__)
+                .where(Referral.id == wrong.id)
+                .values(version=Referral.__table__.c.version + 1)
+            )
+            other.commit()
+            other.close()
+        return real(db_session, *args)
+
+    contact_views.update_contact = colleague_first
+    try:
+        response = client.post(
+            f"/contacts/{contact.id}/edit",
+            data=contact_form(version=version, outcome="declined", decline_reason="not_ready"),
+        )
+    finally:
+        contact_views.update_contact = real
+    assert response.status_code == 409
+    [contact] = contacts(session)
+    assert contact.outcome == "referral_made" and contact.referral_id == wrong.id
 
 
 def test_a_released_contact_made_into_the_right_referral_is_taken_over_by_it(

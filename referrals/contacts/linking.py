@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import AgeBand, CloseReason, Sex
-from ..models import CouncilArea, CustodySuite, Referral, User
+from ..models import CouncilArea, CustodySuite, Referral, User, utcnow
 from .choices import NALOXONE_FLAGS, ContactOutcome, naloxone_status
 from .models import CustodyContact
 
@@ -210,8 +210,13 @@ def release(contact: CustodyContact) -> int | None:
     or None."""
     if contact.referral_id is None or contact.outcome == ContactOutcome.REFERRAL_MADE:
         return None
+    held = contact.referral
     released = contact.released_from_id = contact.referral_id
     contact.referral = None
+    # Saved against the referral's version too: an undo or reopening of its closing at
+    # the same moment makes one of the two fail (the referral changed meanwhile), not
+    # both succeed, which would count the referral with no contact.
+    held.updated_at = utcnow()
     return released
 
 
