@@ -36,8 +36,9 @@ def seed_reference_command(directory: Path) -> None:
     districts, the gazetteer of places, custody suites, the nation's settings (its name,
     level labels, postcode areas, bank-holiday region and search examples) and the tile
     map layout. Safe to run again: rows are matched on their codes and updated in place,
-    except areas an administrator has edited, which are kept; a bad row stops the load
-    and nothing is saved."""
+    except areas an administrator has edited, which are kept (an area given a new code
+    is found by the code the pack knows it by); a bad row stops the load and nothing is
+    saved."""
     try:
         report = load_reference(db.session, directory)
         db.session.commit()
