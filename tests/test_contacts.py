@@ -376,6 +376,35 @@ def test_a_contact_already_referred_is_not_linked_twice(client, session, people)
     assert [c.referral_id for c in contacts(session)] == referrals  # one contact each
 
 
+def close_in_error(client, session, referral_id):
+    """Close a referral as entered in error, from its page's form."""
+    session.expire_all()
+    version = session.get(Referral, referral_id).version
+    return client.post(
+        f"/referrals/{referral_id}/close",
+        data={"close-version": str(version), "close-reason": "entered_in_error"},
+    )
+
+
+def referral_in_error(client, session, people):
+    """A referral made from custody (its contact recorded as it is saved), then closed
+    as entered in error: the referral and its contact."""
+    client.post("/referrals/new", data=referral_data(people["service"].id))
+    wrong = session.scalar(sa.select(Referral))
+    [contact] = contacts(session)
+    close_in_error(client, session, wrong.id)
+    return wrong, contact
+
+
+def edit_contact(client, session, contact_id, **answers):
+    """The contact's edit form sent with ``answers``, at the contact's version now."""
+    session.expire_all()
+    version = str(session.get(CustodyContact, contact_id).version)
+    return client.post(
+        f"/contacts/{contact_id}/edit", data=contact_form(version=version, **answers)
+    )
+
+
 def test_a_referral_entered_in_error_gives_its_contact_back_for_the_right_one(
     client, session, people, today
 ):
@@ -413,13 +442,7 @@ def test_taking_back_an_entered_in_error_closing_takes_the_contact_back_or_is_re
     right = make_service(session, organisation=people["service"].organisation, name="Right MAT")
     session.commit()
     sign_in(client, "c@t.example")
-    client.post("/referrals/new", data=referral_data(people["service"].id))
-    wrong = session.scalar(sa.select(Referral))
-    [contact] = contacts(session)
-    client.post(
-        f"/referrals/{wrong.id}/close",
-        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
-    )
+    wrong, contact = referral_in_error(client, session, people)
     client.post("/referrals/new", data=referral_data(right.id, contact.id))
     again = session.scalar(sa.select(Referral).where(Referral.service_id == right.id))
     session.expire_all()
@@ -698,13 +721,7 @@ def test_a_contact_whose_referral_was_entered_in_error_can_be_given_another_outc
     counts as declined, not as a referral made. Taking the closing back then needs the
     contact back as "referral made" first; once it is, the contact returns to it."""
     sign_in(client, "c@t.example")
-    client.post("/referrals/new", data=referral_data(people["service"].id))
-    wrong = session.scalar(sa.select(Referral))
-    [contact] = contacts(session)
-    client.post(
-        f"/referrals/{wrong.id}/close",
-        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
-    )
+    wrong, contact = referral_in_error(client, session, people)
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
     assert f'href="/contacts/{contact.id}/edit">Change the outcome' in page
     # Listed as waiting again, not as the referral entered in error.
@@ -714,10 +731,8 @@ def test_a_contact_whose_referral_was_entered_in_error_can_be_given_another_outc
     assert "Referral not made yet" in row and wrong.reference not in row
     form = client.get(f"/contacts/{contact.id}/edit")
     assert form.status_code == 200 and 'value="referral_made"' in form.get_data(as_text=True)
-    version = str(contacts(session)[0].version)
-    response = client.post(
-        f"/contacts/{contact.id}/edit",
-        data=contact_form(version=version, outcome="declined", decline_reason="not_ready"),
+    response = edit_contact(
+        client, session, contact.id, outcome="declined", decline_reason="not_ready"
     )
     assert response.status_code == 302 and response.location == f"/contacts/{contact.id}"
     [contact] = contacts(session)
@@ -738,10 +753,7 @@ def test_a_contact_whose_referral_was_entered_in_error_can_be_given_another_outc
     assert session.get(Referral, wrong.id).close_reason == "entered_in_error"
 
     # Back to "referral made", the contact waits again; undoing the closing takes it back.
-    client.post(
-        f"/contacts/{contact.id}/edit",
-        data=contact_form(version=str(contact.version), outcome="referral_made"),
-    )
+    edit_contact(client, session, contact.id, outcome="referral_made")
     assert contacts(session)[0].outcome == "referral_made"
     session.expire_all()
     undo = client.post(
@@ -764,13 +776,7 @@ def test_a_contact_let_go_at_the_moment_its_referral_changes_is_not_saved(
     from referrals.contacts import views as contact_views
 
     sign_in(client, "c@t.example")
-    client.post("/referrals/new", data=referral_data(people["service"].id))
-    wrong = session.scalar(sa.select(Referral))
-    [contact] = contacts(session)
-    client.post(
-        f"/referrals/{wrong.id}/close",
-        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
-    )
+    wrong, contact = referral_in_error(client, session, people)
     version = str(contacts(session)[0].version)
     real = contact_views.update_contact
 
@@ -808,18 +814,10 @@ def test_a_released_contact_made_into_the_right_referral_is_taken_over_by_it(
     the new one holds the contact, and the first, closed as entered in error, cannot
     take it back while the new one counts."""
     sign_in(client, "c@t.example")
-    client.post("/referrals/new", data=referral_data(people["service"].id))
-    wrong = session.scalar(sa.select(Referral))
-    [contact] = contacts(session)
-    client.post(
-        f"/referrals/{wrong.id}/close",
-        data={"close-version": str(wrong.version), "close-reason": "entered_in_error"},
-    )
+    wrong, contact = referral_in_error(client, session, people)
     for outcome, reason in (("declined", "not_ready"), ("referral_made", None)):
-        version = str(contacts(session)[0].version)
-        response = client.post(
-            f"/contacts/{contact.id}/edit",
-            data=contact_form(version=version, outcome=outcome, decline_reason=reason),
+        response = edit_contact(
+            client, session, contact.id, outcome=outcome, decline_reason=reason
         )
         assert response.status_code == 302
         assert contacts(session)[0].outcome == outcome
@@ -848,20 +846,10 @@ def test_a_closing_taken_back_along_a_chain_finds_a_contact_let_go_by_the_last(
     session.commit()
 
     def close(referral_id):
-        session.expire_all()
-        version = session.get(Referral, referral_id).version
-        response = client.post(
-            f"/referrals/{referral_id}/close",
-            data={"close-version": str(version), "close-reason": "entered_in_error"},
-        )
-        assert response.status_code == 302
+        assert close_in_error(client, session, referral_id).status_code == 302
 
     def edit(**answers):
-        version = str(contacts(session)[0].version)
-        response = client.post(
-            f"/contacts/{contact.id}/edit", data=contact_form(version=version, **answers)
-        )
-        assert response.status_code == 302
+        assert edit_contact(client, session, contact.id, **answers).status_code == 302
 
     def reopen():
         session.expire_all()

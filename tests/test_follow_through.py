@@ -315,21 +315,21 @@ def test_the_worklist_row_shows_contact_details_and_harm_reduction_is_not_awaiti
 # -- refer on ---------------------------------------------------------------------------------
 
 
+def pass_on(client, referral_id: int, service_id: int, note: str):
+    """The refer-on form sent for a referral at its first version, the person agreeing."""
+    return client.post(
+        f"/referrals/{referral_id}/refer-on",
+        data={"version": "1", "service": str(service_id), "consent": "y", "note": note},
+    )
+
+
 def test_a_provider_passes_a_referral_on_and_the_journey_is_linked(
     client, session, people, referral, clock
 ):
     sign_in(client, "p@t.example")
     page = client.get(f"/referrals/{referral.id}/refer-on").get_data(as_text=True)
     assert "Hillside Detox" in page and ">Harbour MAT<" not in page
-    response = client.post(
-        f"/referrals/{referral.id}/refer-on",
-        data={
-            "version": "1",
-            "service": str(people["other_service"].id),
-            "consent": "y",
-            "note": "Needs detox first.",
-        },
-    )
+    response = pass_on(client, referral.id, people["other_service"].id, "Needs detox first.")
     assert response.status_code == 302
     first = fresh(session, Referral, referral.id)
     new = session.scalar(sa.select(Referral).where(Referral.referred_from_id == referral.id))
@@ -381,15 +381,7 @@ def test_kits_supplied_in_custody_are_counted_once_when_referrals_are_passed_on(
     session.commit()
     sign_in(client, "p@t.example")
     for referral in chains:
-        response = client.post(
-            f"/referrals/{referral.id}/refer-on",
-            data={
-                "version": "1",
-                "service": str(people["other_service"].id),
-                "consent": "y",
-                "note": "Nearer home.",
-            },
-        )
+        response = pass_on(client, referral.id, people["other_service"].id, "Nearer home.")
         assert response.status_code == 302
     published = build(session, Settings(as_of=dt.date(2027, 1, 10)))
     month = published.parts[("area", "2026-12", "all")]["national"]

@@ -80,9 +80,10 @@ def started(session, people, days_ago: int) -> Referral:
     return referral
 
 
-def test_a_button_returns_to_the_page_of_the_section_it_was_pressed_in(guarded, session, people):
-    """ "Accept today" on the second page of new referrals comes back to that page, opened
-    at that section, with what was saved said there, not at the top of the page."""
+def second_page_of_new(guarded, session, people, count: int):
+    """``count`` new referrals, and the provider's worklist at the second page of "New"
+    (as its "Next page" link opens it): the client, the referrals, the ``after`` the
+    link gives and the page."""
     made = [
         make_referral(
             session,
@@ -90,7 +91,7 @@ def test_a_button_returns_to_the_page_of_the_section_it_was_pressed_in(guarded, 
             referrer=people["custody"],
             referred_on=TODAY - dt.timedelta(days=1),
         )
-        for _ in range(13)
+        for _ in range(count)
     ]
     session.commit()
     client = guarded.test_client()
@@ -98,6 +99,13 @@ def test_a_button_returns_to_the_page_of_the_section_it_was_pressed_in(guarded, 
     first = client.get("/worklist").get_data(as_text=True)
     after = re.search(r'section=new&amp;after=(\d+)#new" rel="next"', first).group(1)
     page = client.get(f"/worklist?section=new&after={after}").get_data(as_text=True)
+    return client, made, after, page
+
+
+def test_a_button_returns_to_the_page_of_the_section_it_was_pressed_in(guarded, session, people):
+    """ "Accept today" on the second page of new referrals comes back to that page, opened
+    at that section, with what was saved said there, not at the top of the page."""
+    client, made, after, page = second_page_of_new(guarded, session, people, 13)
     second = page[page.index('<h2 id="new">') : page.index('<h2 id="accepted">')]
     shown = [r for r in made if f'id="ref-{r.id}"' in second]
     assert len(shown) == 3
@@ -131,21 +139,7 @@ def test_a_page_left_empty_by_a_button_shows_the_section_from_its_start(guarded,
     """Accepting the only referral on a section's last page leaves that page empty:
     the section is shown from its start (with the message), not as "No new referrals"
     under a count of ten."""
-    made = [
-        make_referral(
-            session,
-            service=people["service"],
-            referrer=people["custody"],
-            referred_on=TODAY - dt.timedelta(days=1),
-        )
-        for _ in range(11)
-    ]
-    session.commit()
-    client = guarded.test_client()
-    sign_in_with_tokens(client, "p@t.example")
-    first = client.get("/worklist").get_data(as_text=True)
-    after = re.search(r'section=new&amp;after=(\d+)#new" rel="next"', first).group(1)
-    page = client.get(f"/worklist?section=new&after={after}").get_data(as_text=True)
+    client, made, after, page = second_page_of_new(guarded, session, people, 11)
     [last] = [r for r in made if f'id="ref-{r.id}"' in page]
     accept = f"/referrals/{last.id}/accept"
     response = client.post(accept, data=fields(forms(page)[accept]))

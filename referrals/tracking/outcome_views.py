@@ -137,6 +137,4 @@ def _return(to_worklist: bool) -> dict:
     worklist's outcomes the form was sent from, or the referral's page."""
     if not to_worklist:
         return {"back": "detail"}
-    form = request.form
-    at = SectionPage.parse(form.get("section", OUTCOMES), form.get("after"), form.get("before"))
-    return {"back": "worklist", "worklist_at": at.values()}
+    return {"back": "worklist", "worklist_at": SectionPage.sent(request.form, OUTCOMES).values()}

@@ -161,7 +161,7 @@ def worklist_address(form, key: str | None = None) -> str:
     ``after`` and ``before`` fields; ``key`` when it sends none), opened at that
     section, which says what was saved: the provider carries on where they were, not
     at the top of the page."""
-    paging = SectionPage.parse(form.get("section", key), form.get("after"), form.get("before"))
+    paging = SectionPage.sent(form, key)
     return url_for("tracking.worklist", **paging.values(), _anchor=paging.key)
 
 

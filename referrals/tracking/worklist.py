@@ -86,6 +86,12 @@ class SectionPage:
             return cls()
         return cls(str(key), as_id(after), None if as_id(after) else as_id(before))
 
+    @classmethod
+    def sent(cls, form, key: str | None = None) -> SectionPage:
+        """The page a worklist form was sent from (its ``section``, ``after`` and
+        ``before`` fields; ``key`` when it names no section)."""
+        return cls.parse(form.get("section", key), form.get("after"), form.get("before"))
+
     def of(self, key: str) -> SectionPage:
         """Where section ``key`` is: its page, if it is the one paged, or its start."""
         return self if self.key == key else SectionPage(key)
