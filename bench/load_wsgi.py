@@ -51,6 +51,8 @@ KINDS = [
     ("GET", re.compile(r"/reports/areas$"), "area_report"),
 ]
 PROFILE_DIR = os.environ.get("LOAD_PROFILE_DIR")
+if PROFILE_DIR:
+    os.makedirs(PROFILE_DIR, exist_ok=True)
 _profiles: dict[str, cProfile.Profile] = {}
 _profiled: Counter = Counter()
 
