@@ -17,9 +17,18 @@ from referrals.models import (
     PostcodeDistrict,
     Target,
 )
+from referrals.reports.params import settings
+from referrals.reports.snapshot import rebuild
 from referrals.seed.reference import load_reference
 
-from .factories import council, make_user
+from .factories import (
+    council,
+    make_organisation,
+    make_referral,
+    make_service,
+    make_user,
+    suite,
+)
 from .test_auth import sign_in
 
 
@@ -267,3 +276,53 @@ def test_an_area_given_a_new_code_is_found_again_when_the_reference_files_load(
 def test_unknown_areas_are_not_found(admin_client):
     assert admin_client.get("/admin/areas/999999").status_code == 404
     assert admin_client.get("/admin/areas/groups/999999").status_code == 404
+
+
+def _row(html: str, name: str) -> str:
+    row = html[html.index(f">{name}</a>") :]
+    return row[: row.index("</tr>")]
+
+
+def test_an_area_given_a_new_code_keeps_its_published_figures(admin_client, session, app):
+    """The day's figures (and every kept day's) are stored by area code: a council and
+    its ADP given new codes show the same figures that day, and on the days before."""
+    service = make_service(session, organisation=make_organisation(session))
+    custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
+    made = dt.date.today() - dt.timedelta(days=150)
+    for _ in range(40):
+        make_referral(
+            session,
+            service=service,
+            referrer=custody,
+            referred_on=made,
+            council_name="Fife",
+            status="accepted",
+            accepted_on=made + dt.timedelta(days=1),
+        )
+    session.commit()
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    with app.test_request_context():
+        rebuild(db.session, settings(yesterday))
+    lead = app.test_client()
+    sign_in(lead, "lead@t.example")
+    fife = council(session, "Fife")
+    adp = session.get(AreaGroup, fife.adp_id)
+    pages = {
+        "council": ("/reports/areas", fife.name),
+        "council, a kept day": (f"/reports/areas?as_of={yesterday}", fife.name),
+        "ADP": ("/reports/areas?group=adp", adp.name),
+    }
+    for page, name in pages.values():
+        assert '<td class="num">40</td>' in _row(lead.get(page).text, name), page
+
+    response = admin_client.post(f"/admin/areas/{fife.id}", data=form_for(fife, code="S12000099"))
+    assert response.status_code == 302
+    response = admin_client.post(
+        f"/admin/areas/groups/{adp.id}", data={"kind": "adp", "name": adp.name, "code": "ADP-NEW"}
+    )
+    assert response.status_code == 302
+    for what, (page, name) in pages.items():
+        assert '<td class="num">40</td>' in _row(lead.get(page).text, name), what
+    trends = lead.get("/reports/trends?area=S12000099&measure=referrals").text
+    assert "Fife and Scotland. " in trends and f"{made.year}Q" in trends
+    assert "No period here has a published figure for Fife" not in trends

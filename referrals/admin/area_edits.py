@@ -2,7 +2,8 @@
 health board, population, centre) and the groups they belong to (name, code).
 
 A code names an area everywhere else, so when one changes, the targets set for the old
-code and its tile on the tile map move to the new one in the same transaction. An
+code, its tile on the tile map and its kept days' figures move to the new one in the
+same transaction. An
 edited area is marked, so that ``seed-reference`` no longer overwrites it. Each change
 is audited with what changed.
 """
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit import record
 from ..choices import AreaGroupKind
 from ..models import AreaGroup, AreaTile, CouncilArea, Target
+from ..reports.snapshot import rename_area
 
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -97,8 +99,8 @@ def _check_code(code: str, taken: bool) -> str:
 
 def _move_targets(session: Session, geography_code: str, old: str, new: str) -> int:
     """Move what is keyed by the area's code to its new one: its targets (how many moved
-    is returned) and its tile on the tile map (``geography_code`` is the tiles' level
-    too)."""
+    is returned), its tile on the tile map and its kept days' published figures
+    (``geography_code`` is the tiles' level and the figures' grouping too)."""
     if old == new:
         return 0
     session.execute(
@@ -106,6 +108,7 @@ def _move_targets(session: Session, geography_code: str, old: str, new: str) -> 
         .where(AreaTile.level == geography_code, AreaTile.code == old)
         .values(code=new)
     )
+    rename_area(session, geography_code, old, new)
     result = session.execute(
         sa.update(Target)
         .where(Target.geography == geography_code, Target.area_code == old)

@@ -283,6 +283,50 @@ def _prune(session: Session, today: dt.date) -> None:
         session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.id.in_(doomed)))
 
 
+def rename_area(session: Session, grouping: str, old: str, new: str) -> int:
+    """Give an area's kept figures its new code. The figures of the area that
+    ``grouping`` (council, adp, police_division or health_board; their family of parts
+    is "area") and ``old`` name are stored under ``<grouping>:<code>``, so an area given
+    a new code would otherwise show no figures until the next day's were worked out,
+    nor on any day before. Each snapshot changed is marked as finished now, so that
+    every process reads its parts again. Returns how many parts changed; the caller commits."""
+    old_key, new_key = f"{grouping}:{old}", f"{grouping}:{new}"
+    # The parts are compact JSON objects keyed by area, so a key is written this way.
+    written = json.dumps(old_key) + ":"
+    part = ReportPart
+    found = session.execute(
+        sa.select(part.snapshot_id, part.family, part.period, part.slice, part.data).where(
+            part.family == "area", part.data.contains(written, autoescape=True)
+        )
+    ).all()
+    changed: set[int] = set()
+    renamed_parts = 0
+    for snapshot_id, family, period, group, data in found:
+        entries = json.loads(data)
+        if old_key not in entries or new_key in entries:
+            continue
+        renamed = {new_key if key == old_key else key: value for key, value in entries.items()}
+        session.execute(
+            sa.update(part)
+            .where(
+                part.snapshot_id == snapshot_id,
+                part.family == family,
+                part.period == period,
+                part.slice == group,
+            )
+            .values(data=json.dumps(renamed, separators=(",", ":")))
+        )
+        changed.add(snapshot_id)
+        renamed_parts += 1
+    if changed:
+        session.execute(
+            sa.update(ReportSnapshot)
+            .where(ReportSnapshot.id.in_(changed))
+            .values(finished_at=utcnow())
+        )
+    return renamed_parts
+
+
 def _snapshot(row: ReportSnapshot) -> Snapshot:
     facts = json.loads(row.facts or "{}")
     reasons = {}
