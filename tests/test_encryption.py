@@ -1,7 +1,9 @@
 """Personal data at rest: a database dump without the key shows no contact name, phone,
 notes or custody record number; searching still works through the keyed hash; keys
-rotate; the migration encrypts rows that were there before."""
+rotate; the migration encrypts rows that were there before; values written as Fernet
+tokens (before AES-GCM) still read, and rotating keys rewrites them."""
 
+import base64
 import datetime as dt
 
 import pytest
@@ -73,7 +75,72 @@ def test_a_dump_without_the_key_shows_no_personal_data(database_url, people):
     dump = raw_dump(database_url)
     for secret in [*SECRETS, "Sister: Ann", "reporter@home.example", "GLA/26"]:
         assert secret not in dump, secret
-    assert "gAAAAA" in dump  # Fernet tokens instead
+    # AES-GCM values instead, under the first key: each says so in its first bytes.
+    referral_id = people["referral"]
+    stored = [_stored(database_url, c, referral_id) for c in ("contact_name", "person_ref")]
+    header = bytes([2]) + _key_id(TEST_DATA_KEY)
+    for token in stored:
+        assert base64.urlsafe_b64decode(token)[:5] == header
+    assert stored[0] != Keyring([TEST_DATA_KEY]).encrypt(SECRETS[0])  # a fresh nonce each time
+
+
+def _key_id(key: str) -> bytes:
+    token = Keyring([key]).encrypt("x")
+    return base64.urlsafe_b64decode(token)[1:5]
+
+
+def _stored(database_url: str, column: str, referral_id: int) -> str:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        value = connection.execute(
+            sa.text(f"SELECT {column} FROM referrals WHERE id = :id"), {"id": referral_id}
+        ).scalar()
+    engine.dispose()
+    return value
+
+
+def _store(database_url: str, column: str, referral_id: int, token: str) -> None:
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(f"UPDATE referrals SET {column} = :token WHERE id = :id"),
+            {"token": token, "id": referral_id},
+        )
+    engine.dispose()
+
+
+def test_a_value_written_as_a_fernet_token_still_reads_and_rotates(
+    client, app_factory, database_url, session, people
+):
+    """Values saved before AES-GCM are Fernet tokens under the same key: the page shows
+    them, and rotate-keys (with the key unchanged) rewrites them in the new form."""
+    referral_id = people["referral"]
+    _store(
+        database_url,
+        "contact_name",
+        referral_id,
+        Fernet(TEST_DATA_KEY).encrypt(b"Old Form").decode(),
+    )
+    sign_in(client, "p@t.example")
+    assert "Old Form" in client.get(f"/referrals/{referral_id}").text
+    same = app_factory(DATA_ENCRYPTION_KEYS=TEST_DATA_KEY)
+    with same.app_context():
+        assert rotate_keys(db.session) == {"referrals.contact_name": 1}
+        assert rotate_keys(db.session) == {}
+    token = _stored(database_url, "contact_name", referral_id)
+    assert base64.urlsafe_b64decode(token)[:5] == bytes([2]) + _key_id(TEST_DATA_KEY)
+    assert "Old Form" in client.get(f"/referrals/{referral_id}").text
+
+
+def test_a_value_changed_in_the_database_is_refused_clearly(app, database_url, people):
+    referral_id = people["referral"]
+    raw = bytearray(base64.urlsafe_b64decode(_stored(database_url, "contact_phone", referral_id)))
+    raw[-20] ^= 1  # one bit of the ciphertext
+    _store(database_url, "contact_phone", referral_id, base64.urlsafe_b64encode(raw).decode())
+    with app.app_context():
+        db.session.expire_all()
+        with pytest.raises(EncryptionKeyError, match="or the value was changed"):
+            db.session.get(Referral, referral_id).contact_phone  # noqa: B018
 
 
 def test_the_pages_still_show_them_to_people_in_scope(client, people):

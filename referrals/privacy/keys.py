@@ -3,8 +3,9 @@
 To rotate: make a new key, put it first in ``DATA_ENCRYPTION_KEYS`` on every server
 (the old one stays second, so existing values still read), run ``rotate-keys``, then
 remove the old key. Custody record numbers get their search hash under the new key too.
-A run only rewrites values not already under the first key, so it can be stopped and
-run again. It may run while the app is in use: each value is written back only if it is
+A run only rewrites values not already under the first key in the current form (values
+written before it are Fernet tokens: ``encryption``), so it can be stopped and run
+again. It may run while the app is in use: each value is written back only if it is
 still the one read, so a value saved meanwhile (already under the first key, with its
 search hash) is left as it is.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
 from ..encryption import encrypted_columns, keyring
@@ -24,11 +24,10 @@ BATCH = 1000
 
 
 def rotate_keys(session: Session) -> Counter:
-    """Re-encrypt values under the first key; return how many per ``table.column``
-    (and ``referrals.person_ref_hash`` for search hashes recomputed). Commits each
-    batch, so a large table is not held locked."""
+    """Re-encrypt values under the first key, in the current form; return how many per
+    ``table.column`` (and ``referrals.person_ref_hash`` for search hashes recomputed).
+    Commits each batch, so a large table is not held locked."""
     ring = keyring()
-    primary = Fernet(ring.keys[0])
     changed: Counter = Counter()
     for column in encrypted_columns(db.metadata):
         hashed = column.table.name == "referrals" and column.name == "person_ref"
@@ -53,11 +52,7 @@ def rotate_keys(session: Session) -> Counter:
             last = rows[-1][0]
             changes = []
             for row_id, token, *stored_hash in rows:
-                try:
-                    primary.decrypt(token.encode())
-                    new = token
-                except InvalidToken:
-                    new = ring.rotate(token)
+                new = token if ring.is_current(token) else ring.rotate(token)
                 change = {"row_id": row_id, "old": token, "value": new}
                 stale_hash = False
                 if hashed:
