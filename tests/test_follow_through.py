@@ -276,6 +276,48 @@ def test_the_worklist_says_what_a_one_click_button_did_and_offers_undo(
     )
 
 
+def test_the_worklist_lists_the_latest_five_changes_and_the_rest_behind_a_summary(
+    client, session, people, clock
+):
+    """A run of "Accept today" presses leaves the sections where they were: the latest
+    five changes are listed to undo, the earlier ones behind "Show 2 earlier changes"."""
+    made = []
+    for _ in range(7):
+        made.append(
+            make_referral(
+                session,
+                service=people["service"],
+                referrer=people["custody"],
+                referred_on=TODAY - dt.timedelta(days=3),
+            )
+        )
+    session.commit()
+    sign_in(client, "p@t.example")
+    for referral in made:
+        clock.advance(minutes=1)
+        response = client.post(
+            f"/referrals/{referral.id}/accept",
+            data={"accept-version": "1", "accept-on": TODAY.isoformat(), "back": "worklist"},
+        )
+        assert response.status_code == 302
+    page = client.get("/worklist").get_data(as_text=True)
+    undo = page[page.index("Your changes in the last 15 minutes") : page.index("</section>")]
+    latest, _, earlier = undo.partition("<details")
+    listed = [r.reference for r in reversed(made)]  # the latest first
+    assert [ref for ref in listed if f"{ref}: accepted at" in latest] == listed[:5]
+    assert "<summary>Show 2 earlier changes</summary>" in earlier
+    assert [ref for ref in listed if f"{ref}: accepted at" in earlier] == listed[5:]
+    assert latest.index(listed[0]) < latest.index(listed[4])
+    # Each can still be undone from where it is listed, the earlier ones too.
+    response = client.post(
+        f"/referrals/{made[0].id}/undo", data={"version": "2", "back": "worklist"}
+    )
+    assert response.status_code == 302
+    assert fresh(session, Referral, made[0].id).status == ReferralStatus.MADE
+    page = client.get("/worklist").get_data(as_text=True)
+    assert "<summary>Show 1 earlier change</summary>" in page
+
+
 # -- the worklist ---------------------------------------------------------------------------
 
 

@@ -117,6 +117,9 @@ class OutcomesDue:
     at: SectionPage | None = None  # this page of them, where their forms return
 
 
+UNDO_SHOWN = 5  # changes listed to undo before "Show N earlier changes"
+
+
 @dataclass
 class Worklist:
     organisation: str | None  # the user's organisation, if they belong to one
@@ -126,6 +129,16 @@ class Worklist:
     # The section a button was pressed in, come back to (``section`` in the address):
     # the message saying what was saved is shown there, not at the top of the page.
     returned_to: str | None = None
+
+    @property
+    def latest_changes(self) -> list[Undoable]:
+        """The user's latest changes, shown at the top; the rest are behind "Show N
+        earlier changes", so that a run of buttons does not push the sections down."""
+        return self.undoable[:UNDO_SHOWN]
+
+    @property
+    def earlier_changes(self) -> list[Undoable]:
+        return self.undoable[UNDO_SHOWN:]
 
 
 def treating_services() -> sa.Select:
