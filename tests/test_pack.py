@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from referrals.choices import Role
-from referrals.models import AuditEvent, Target
+from referrals.models import AuditEvent, Target, utcnow
 from referrals.reports.measures import MEASURES
 from referrals.reports.pack import build_pack, quarters
 from referrals.reports.params import settings
@@ -224,6 +224,40 @@ def test_pack_pdf_is_a_real_pdf_with_the_areas_figures(app, client, data, sessio
     assert f"{percent_half_up(x, n)}%" in text
     assert "Definitions and caveats" in text and "Page 1 of" in text
     assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.object_id == "pack.pdf"))
+
+
+def test_a_packs_pdf_is_made_once_and_read_back_for_the_next_download(
+    client, data, session, monkeypatch
+):
+    """Laying a PDF out takes seconds: the same pack downloaded again (by anyone who may
+    open it, on any server) is the copy kept in the database; another pack is made."""
+    from referrals.reports import pdf_copies
+
+    made, make = [], pdf_copies.html_to_pdf
+
+    def counted(html, stylesheets):
+        made.append(html)
+        return make(html, stylesheets)
+
+    monkeypatch.setattr(pdf_copies, "html_to_pdf", counted)
+    long_ago = utcnow() - dt.timedelta(days=50)
+    old = pdf_copies.PdfCopy(key="0" * 64, pdf=b"%PDF old", made_at=long_ago)
+    session.add(old)
+    session.commit()
+    sign_in(client, "lead@t.example")
+    url = f"/reports/pack.pdf?quarter={LATEST.code}&area=police_division:G"
+    first, second = client.get(url), client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data and "Greater Glasgow" in pdf_text(second.data)
+    assert len(made) == 1
+    assert client.get(url.replace("police_division:G", "adp:ADP-FI")).status_code == 200
+    assert len(made) == 2
+    # Two copies kept; the one made 50 days ago was cleared when the first was made.
+    keys = set(session.scalars(sa.select(pdf_copies.PdfCopy.key)))
+    assert len(keys) == 2 and "0" * 64 not in keys
+    # Both downloads are audited, the one read back too.
+    exports = sa.select(sa.func.count()).where(AuditEvent.object_id == "pack.pdf")
+    assert session.scalar(exports) == 3
 
 
 def test_scotland_pack_is_the_spa_paper(client, data):

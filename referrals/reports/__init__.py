@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         cli,
         map_views,
         pack_views,
+        pdf_copies,
         profile_views,
         quarterly,
         snapshot,

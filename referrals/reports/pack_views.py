@@ -15,7 +15,8 @@ from . import bp
 from .pack import Pack, build_pack, parse_area, quarters
 from .pack_access import choices_for, default_for, may_open, may_open_packs
 from .params import read_choices
-from .pdf import PdfUnavailable, html_to_pdf
+from .pdf import PdfUnavailable
+from .pdf_copies import pdf_for
 from .views import national_name
 
 PDF_STYLESHEETS = ("css/pack-pdf.css", "css/pack.css")
@@ -78,7 +79,7 @@ def pack_pdf():
     html = render_template("reports/pack_pdf.html", pack=found)
     static = Path(current_app.static_folder or "static")
     try:
-        pdf = html_to_pdf(html, [static / name for name in PDF_STYLESHEETS])
+        pdf = pdf_for(db.session, html, [static / name for name in PDF_STYLESHEETS])
     except PdfUnavailable:
         current_app.logger.exception("PDF libraries missing")
         return Response(

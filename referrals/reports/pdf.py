@@ -14,11 +14,22 @@ class PdfUnavailable(RuntimeError):
     """WeasyPrint or its system libraries are not installed."""
 
 
-def html_to_pdf(html: str, stylesheets: list[Path]) -> bytes:
+def _weasyprint():
     try:
-        from weasyprint import CSS, HTML
+        import weasyprint
     except (ImportError, OSError) as error:  # OSError: Pango is missing
         raise PdfUnavailable(str(error)) from error
-    return HTML(string=html).write_pdf(
-        stylesheets=[CSS(filename=str(path)) for path in stylesheets]
+    return weasyprint
+
+
+def layout_version() -> str:
+    """The version of WeasyPrint that lays the PDFs out (a new one may lay them out
+    differently)."""
+    return _weasyprint().__version__
+
+
+def html_to_pdf(html: str, stylesheets: list[Path]) -> bytes:
+    weasyprint = _weasyprint()
+    return weasyprint.HTML(string=html).write_pdf(
+        stylesheets=[weasyprint.CSS(filename=str(path)) for path in stylesheets]
     )
