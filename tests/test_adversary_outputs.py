@@ -33,9 +33,10 @@ import re
 from collections import Counter
 
 import pytest
+import sqlalchemy as sa
 
 from referrals.choices import Role
-from referrals.reports import map_views, pack_views
+from referrals.reports import map_views, pdf_copies
 from referrals.reports import profiles as profile_module
 from referrals.reports import views as views_module
 from referrals.reports.colours import sequential_colour
@@ -198,10 +199,10 @@ def test_every_output_publishes_only_what_the_csvs_publish(
     problems += _check(published, seen)
     assert any("shows '3' where the CSV has '<5'" in p for p in problems), problems[:5]
     monkeypatch.undo()
-    _leaks_are_caught(client, published, periods, monkeypatch)
+    _leaks_are_caught(client, session, published, periods, monkeypatch)
 
 
-def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
+def _leaks_are_caught(client, session, published, periods, monkeypatch) -> None:
     """Each harvest below fails when its output shows what the CSVs hide: the geographic
     map's tooltips telling a hidden count or rate, its colours telling a hidden rate's
     class, the pack's PDF printing a small number the page hides, and a group of
@@ -246,12 +247,15 @@ def _leaks_are_caught(client, published, periods, monkeypatch) -> None:
     ), problems[:5]
     monkeypatch.undo()
 
-    real_pdf = pack_views.html_to_pdf
+    real_pdf = pdf_copies.html_to_pdf
 
     def printing(html, stylesheets):
         return real_pdf(html.replace(">&lt;5<", ">3<"), stylesheets)
 
-    monkeypatch.setattr(pack_views, "html_to_pdf", printing)
+    monkeypatch.setattr(pdf_copies, "html_to_pdf", printing)
+    # The PDFs harvested above were kept: made again now, each is laid out with the fault.
+    session.execute(sa.delete(pdf_copies.PdfCopy))
+    session.commit()
     seen, problems = pdf_packs(client, published, periods, groupings=("adp",))
     problems += _check(published, seen)
     assert any("the PDF shows '3' where the page has '<5'" in p for p in problems), problems[:5]
