@@ -1,7 +1,9 @@
 """Administering arrest referral schemes: a scheme's code carries its targets, and an
 inactive scheme serves no custody suites and is nobody's current report unit."""
 
+import csv
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -90,6 +92,41 @@ def test_changing_a_schemes_code_takes_its_targets_with_it(client, session, west
     )
     assert response.status_code == 302
     assert session.scalar(sa.select(Target).where(Target.area_code == "ARS-W")) is None
+
+
+def test_a_new_code_keeps_the_schemes_published_figures(client, session, west):
+    """Today's figures and every kept day's are stored by scheme code: the scheme given
+    a new code shows the same figures under it, that day and on the days before."""
+    service = make_service(session, organisation=west["org"])
+    officer = make_user(session, Role.CUSTODY, custody_suite=west["london"])
+    for _ in range(12):
+        make_referral(
+            session, service=service, referrer=officer, referred_on=TODAY - dt.timedelta(days=150)
+        )
+    session.commit()
+    yesterday = TODAY - dt.timedelta(days=1)
+    rebuild(session, Settings(as_of=yesterday))
+    session.commit()
+
+    def referrals_made(code: str) -> list[tuple[str, str]]:
+        found = []
+        for as_of in ("", yesterday.isoformat()):
+            table = client.get(f"/reports/areas.csv?group=scheme&as_of={as_of}").text
+            found += [
+                (row["as_of"], row["value"])
+                for row in csv.DictReader(io.StringIO(table))
+                if row["measure"] == "referrals" and row["area_code"] == code
+            ]
+        return found
+
+    before = referrals_made("ARS-W")
+    assert [value for _, value in before] == ["12", "12"]
+    response = client.post(
+        f"/admin/schemes/{west['scheme'].id}", data=west_form(west, code="ARS-WEST")
+    )
+    assert response.status_code == 302
+    assert referrals_made("ARS-WEST") == before
+    assert referrals_made("ARS-W") == []
 
 
 def test_a_new_code_whose_old_targets_would_collide_is_refused_and_nothing_changes(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit import record
 from ..choices import AreaGroupKind
 from ..models import AreaGroup, AreaTile, CouncilArea, Target
-from ..reports.snapshot import rename_area
+from ..reports.snapshot import rename_in_kept
 
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -108,7 +108,7 @@ def _move_targets(session: Session, geography_code: str, old: str, new: str) -> 
         .where(AreaTile.level == geography_code, AreaTile.code == old)
         .values(code=new)
     )
-    rename_area(session, geography_code, old, new)
+    rename_in_kept(session, "area", geography_code, old, new)
     result = session.execute(
         sa.update(Target)
         .where(Target.geography == geography_code, Target.area_code == old)

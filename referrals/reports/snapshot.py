@@ -283,20 +283,22 @@ def _prune(session: Session, today: dt.date) -> None:
         session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.id.in_(doomed)))
 
 
-def rename_area(session: Session, grouping: str, old: str, new: str) -> int:
-    """Give an area's kept figures its new code. The figures of the area that
-    ``grouping`` (council, adp, police_division or health_board; their family of parts
-    is "area") and ``old`` name are stored under ``<grouping>:<code>``, so an area given
-    a new code would otherwise show no figures until the next day's were worked out,
-    nor on any day before. Each snapshot changed is marked as finished now, so that
-    every process reads its parts again. Returns how many parts changed; the caller commits."""
+def rename_in_kept(session: Session, family: str, grouping: str, old: str, new: str) -> int:
+    """Give an area's (or a scheme's) kept figures its new code. The figures of the area
+    that ``grouping`` (council, adp, police_division, health_board: of the family of
+    parts "area"; scheme: "suite") and ``old`` name are stored under
+    ``<grouping>:<code>``, so one given a new code would otherwise show no figures until
+    the next day's were worked out, nor on any day before. Each snapshot changed is
+    marked as finished now, so that every process reads its parts again. A part that
+    already holds figures under the new code (another area's, that had it before) keeps
+    both as they are. Returns how many parts changed; the caller commits."""
     old_key, new_key = f"{grouping}:{old}", f"{grouping}:{new}"
     # The parts are compact JSON objects keyed by area, so a key is written this way.
     written = json.dumps(old_key) + ":"
     part = ReportPart
     found = session.execute(
         sa.select(part.snapshot_id, part.family, part.period, part.slice, part.data).where(
-            part.family == "area", part.data.contains(written, autoescape=True)
+            part.family == family, part.data.contains(written, autoescape=True)
         )
     ).all()
     changed: set[int] = set()

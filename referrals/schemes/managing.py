@@ -11,9 +11,10 @@ while it still serves suites (the administrator moves them to another scheme fir
 suite is never counted as served by a team that no longer works. A scheme left inactive
 with suites by an earlier version serves them no more: they show as unserved.
 
-A scheme's code names it in targets (``Target.area_code`` with geography ``scheme``), so
-a new code takes the scheme's targets with it in the same transaction, as a council's or
-group's does (``admin.area_edits``).
+A scheme's code names it in targets (``Target.area_code`` with geography ``scheme``) and
+in the kept days' published figures, so a new code takes the scheme's targets and
+figures with it in the same transaction, as a council's or group's does
+(``admin.area_edits``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..audit import record
 from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Target, User
+from ..reports.snapshot import rename_in_kept
 from .models import Scheme, scheme_suites
 
 
@@ -125,7 +127,8 @@ def name_or_code_taken(session: Session, name: str, code: str, scheme_id: int | 
 
 
 def _move_targets(session: Session, old: str, new: str) -> int:
-    """Move the targets set for scheme code ``old`` to ``new``; return how many moved.
+    """Move the targets set for scheme code ``old`` to ``new``, and its kept days'
+    published figures; return how many targets moved.
 
     Refuses when a target kept under ``new`` (left there by a scheme recoded before
     targets moved with codes) is for the same measure and start as one of the scheme's:
@@ -154,6 +157,7 @@ def _move_targets(session: Session, old: str, new: str) -> int:
         .where(Target.geography == "scheme", Target.area_code == old)
         .values(area_code=new)
     )
+    rename_in_kept(session, "suite", "scheme", old, new)
     return result.rowcount or 0
 
 
