@@ -3,7 +3,8 @@ holds the published figures only), and published figures never change once made,
 PDF made from a page's HTML is kept in the database under a hash of that HTML, its
 stylesheets and the version of WeasyPrint that laid it out. The next download of the
 same pack is read back instead of laid out again (which takes seconds), on whichever
-server it lands. Copies are kept for ``KEEP_DAYS`` days after they were last made.
+server it lands. Copies are cleared ``KEEP_DAYS`` days after they were made (one asked
+for again is made again).
 """
 
 from __future__ import annotations

@@ -297,13 +297,13 @@ def rename_in_kept(session: Session, family: str, grouping: str, old: str, new: 
     written = json.dumps(old_key) + ":"
     part = ReportPart
     found = session.execute(
-        sa.select(part.snapshot_id, part.family, part.period, part.slice, part.data).where(
+        sa.select(part.snapshot_id, part.period, part.slice, part.data).where(
             part.family == family, part.data.contains(written, autoescape=True)
         )
     ).all()
     changed: set[int] = set()
     renamed_parts = 0
-    for snapshot_id, family, period, group, data in found:
+    for snapshot_id, period, group, data in found:
         entries = json.loads(data)
         if old_key not in entries or new_key in entries:
             continue
