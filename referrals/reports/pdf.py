@@ -7,6 +7,7 @@ fetches anything over the network."""
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 
@@ -24,8 +25,12 @@ def _weasyprint():
 
 def layout_version() -> str:
     """The version of WeasyPrint that lays the PDFs out (a new one may lay them out
-    differently)."""
-    return _weasyprint().__version__
+    differently), read from its package's metadata: without importing it, so that a PDF
+    kept before is served even where its system libraries are missing."""
+    try:
+        return metadata.version("weasyprint")
+    except metadata.PackageNotFoundError:
+        return "none"
 
 
 def html_to_pdf(html: str, stylesheets: list[Path]) -> bytes:
