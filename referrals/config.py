@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from .encryption import KEYS_SETTING, EncryptionKeyError, parse_keys
+from .encryption import FORM_SETTING, FORMS, KEYS_SETTING, EncryptionKeyError, parse_keys
 
 MISSING_KEY_HELP = (
     "SECRET_KEY is not set. Referral Pathways signs sessions and forms with it, so it "
@@ -161,8 +161,11 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
     default_db = "sqlite:///" + str(Path(instance_path) / "referrals.sqlite")
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or None,
-        # Fernet keys for personal data at rest, newest first (see encryption.py).
+        # Fernet keys for personal data at rest, newest first, and how new values are
+        # written: AES-GCM, or Fernet while servers of an earlier release run (see
+        # encryption.py).
         KEYS_SETTING: _keys(env),
+        FORM_SETTING: _choice(env, FORM_SETTING, FORMS[0], FORMS),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or default_db),
         # Map tiles: an empty MAP_TILES_URL draws maps with no background tiles.
         "MAP_TILES_URL": env.get(

@@ -14,7 +14,10 @@ backup without the keys shows none of these fields.
 Values written before this form are Fernet tokens (AES-128-CBC with an HMAC-SHA256 tag,
 under the same keys): they still read, and ``rotate-keys`` rewrites them in this form.
 The form is cheaper to read: a worklist decrypts a hundred names and phone numbers, and
-a Fernet token cost about seven times as much as this one.
+a Fernet token cost about seven times as much as this one. Releases before it cannot
+read it, so ``DATA_ENCRYPTION_FORM=fernet`` keeps writing Fernet tokens while servers
+of an earlier release still run (a rolling upgrade), and with it ``rotate-keys``
+rewrites every value as a Fernet token again (before going back to such a release).
 
 A custody record number is found again through ``person_ref_hash``: an HMAC-SHA256 of
 the number (spaces dropped, upper case) under a search key derived from an encryption
@@ -42,6 +45,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_app_context
 
 KEYS_SETTING = "DATA_ENCRYPTION_KEYS"
+FORM_SETTING = "DATA_ENCRYPTION_FORM"
+FORMS = ("aes-gcm", "fernet")  # how new values are written: the first is the default
 MISSING_KEYS_HELP = (
     "DATA_ENCRYPTION_KEYS is not set. Referral Pathways encrypts personal data in the "
     "database with it, so it refuses to start without one. Make a key once and keep it "
@@ -88,12 +93,18 @@ def new_key() -> str:
 
 
 class Keyring:
-    """Encrypt with the first key, decrypt with any; keyed hashes under each key."""
+    """Encrypt with the first key, decrypt with any; keyed hashes under each key.
+    ``form`` is how new values are written: AES-GCM, or Fernet tokens (which releases
+    before AES-GCM read)."""
 
-    def __init__(self, keys: Sequence[str]):
+    def __init__(self, keys: Sequence[str], form: str = FORMS[0]):
         if not keys:
             raise EncryptionKeyError(MISSING_KEYS_HELP)
+        if form not in FORMS:
+            raise EncryptionKeyError(f"{FORM_SETTING} must be one of {', '.join(FORMS)}.")
         self.keys = tuple(keys)
+        self.form = form
+        self._primary_fernet = Fernet(self.keys[0])
         self._fernet = MultiFernet([Fernet(k) for k in self.keys])
         self._search_keys = [_search_key(k) for k in self.keys]
         # Each key's AES key, found by its id (two keys' ids could be the same, so each
@@ -108,6 +119,8 @@ class Keyring:
         self._primary = self._field_keys[headers[0][1:]][0]
 
     def encrypt(self, text: str) -> str:
+        if self.form == "fernet":
+            return self._primary_fernet.encrypt(text.encode()).decode()
         nonce = os.urandom(_NONCE)
         sealed = self._primary.encrypt(nonce, text.encode(), self._header)
         return base64.urlsafe_b64encode(self._header + nonce + sealed).decode()
@@ -136,12 +149,20 @@ class Keyring:
         raise _cannot_decrypt()
 
     def is_current(self, token: str) -> bool:
-        """Whether ``token`` is in this form under the first key (``rotate-keys`` leaves
-        it as it is)."""
+        """Whether ``token`` is written as new values are (``form``), under the first key
+        (``rotate-keys`` leaves it as it is)."""
         try:
             raw = base64.urlsafe_b64decode(token)
         except (binascii.Error, ValueError):
             return False
+        if self.form == "fernet":
+            if raw[:1] != b"\x80":
+                return False
+            try:
+                self._primary_fernet.decrypt(token.encode())
+            except InvalidToken:
+                return False
+            return True
         if raw[:_HEADER] != self._header:
             return False
         try:
@@ -151,7 +172,7 @@ class Keyring:
         return True
 
     def rotate(self, token: str) -> str:
-        """The same value encrypted under the first key, in this form."""
+        """The same value encrypted under the first key, written as new values are."""
         return self.encrypt(self.decrypt(token))
 
     def search_hash(self, value: str) -> str:
@@ -194,21 +215,24 @@ def _hash(key: bytes, value: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _keyring_for(keys: tuple[str, ...]) -> Keyring:
-    return Keyring(keys)
+def _keyring_for(keys: tuple[str, ...], form: str) -> Keyring:
+    return Keyring(keys, form)
 
 
 def keyring() -> Keyring:
-    """The keyring of the current app (its ``DATA_ENCRYPTION_KEYS``)."""
+    """The keyring of the current app (its ``DATA_ENCRYPTION_KEYS`` and
+    ``DATA_ENCRYPTION_FORM``)."""
     if not has_app_context():
         raise EncryptionKeyError("Personal data can only be read or written inside the app.")
-    return _keyring_for(tuple(current_app.config.get(KEYS_SETTING) or ()))
+    config = current_app.config
+    keys = tuple(config.get(KEYS_SETTING) or ())
+    return _keyring_for(keys, config.get(FORM_SETTING) or FORMS[0])
 
 
 class EncryptedText(sa.types.TypeDecorator):
     """Text stored encrypted with the app's keys; ``None`` stays ``None``.
 
-    The stored value differs every time (a random IV), so never compare these columns
+    The stored value differs every time (a random nonce), so never compare these columns
     in SQL: search through a keyed hash column instead.
     """
 

@@ -87,6 +87,19 @@ def test_malformed_encryption_key_is_reported(monkeypatch):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
+def test_the_form_new_values_are_written_in_is_checked(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", TEST_DATA_KEY)
+    monkeypatch.setenv("DATA_ENCRYPTION_FORM", "aes")
+    with pytest.raises(ConfigError, match="DATA_ENCRYPTION_FORM must be one of aes-gcm, fernet"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.setenv("DATA_ENCRYPTION_FORM", "Fernet")
+    assert (
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["DATA_ENCRYPTION_FORM"]
+        == "fernet"
+    )
+
+
 def test_database_defaults_to_sqlite_file_in_instance_folder(tmp_path):
     settings = settings_from_env(str(tmp_path), env={})
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/referrals.sqlite"

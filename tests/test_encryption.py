@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from flask_migrate import upgrade
 
 from referrals.choices import Role
@@ -130,6 +130,36 @@ def test_a_value_written_as_a_fernet_token_still_reads_and_rotates(
     token = _stored(database_url, "contact_name", referral_id)
     assert base64.urlsafe_b64decode(token)[:5] == bytes([2]) + _key_id(TEST_DATA_KEY)
     assert "Old Form" in client.get(f"/referrals/{referral_id}").text
+
+
+def test_fernet_tokens_are_written_while_servers_of_an_earlier_release_run(
+    app_factory, database_url, session, people
+):
+    """DATA_ENCRYPTION_FORM=fernet writes what an earlier release reads (a rolling
+    upgrade), and rotate-keys with it rewrites every value as a Fernet token again (the
+    way back to such a release); the other servers read both meanwhile."""
+    referral_id = people["referral"]
+    old_release = Fernet(TEST_DATA_KEY)  # how a release before AES-GCM reads a value
+    both = app_factory(DATA_ENCRYPTION_FORM="fernet")
+    with both.app_context():
+        db.session.get(Referral, referral_id).notes = "Written during the upgrade"
+        db.session.commit()
+    assert old_release.decrypt(_stored(database_url, "notes", referral_id).encode()) == (
+        b"Written during the upgrade"
+    )
+    with pytest.raises(InvalidToken):  # written before, as AES-GCM
+        old_release.decrypt(_stored(database_url, "contact_name", referral_id).encode())
+    with both.app_context():
+        changed = rotate_keys(db.session)
+        assert changed["referrals.contact_name"] == 1 and "referrals.notes" not in changed
+        assert rotate_keys(db.session) == {}
+    for column, value in (("contact_name", SECRETS[0]), ("notes", "Written during the upgrade")):
+        token = _stored(database_url, column, referral_id).encode()
+        assert old_release.decrypt(token).decode() == value
+    # This release reads them as they are, and writes AES-GCM again without the setting.
+    with app_factory().app_context():
+        assert db.session.get(Referral, referral_id).contact_name == SECRETS[0]
+        assert rotate_keys(db.session)["referrals.contact_name"] == 1
 
 
 def test_a_value_changed_in_the_database_is_refused_clearly(app, database_url, people):

@@ -59,9 +59,10 @@ def purge_command(days: int | None, dry_run: bool) -> None:
 @with_appcontext
 def rotate_keys_command() -> None:
     """Re-encrypt every encrypted value with the first key in DATA_ENCRYPTION_KEYS, in the
-    current form (AES-256-GCM; values saved by earlier releases are Fernet tokens), and
-    recompute custody record numbers' search hashes. Put the new key first, keep the
-    old one after it, run this, then remove the old key. Safe to stop and run again."""
+    form DATA_ENCRYPTION_FORM names (AES-256-GCM unless it is set to fernet; values saved
+    by earlier releases are Fernet tokens), and recompute custody record numbers' search
+    hashes. Put the new key first, keep the old one after it, run this, then remove the
+    old key. Safe to stop and run again."""
     keys = current_app.config["DATA_ENCRYPTION_KEYS"]
     changed = rotate_keys(db.session)
     total = sum(v for k, v in changed.items() if not k.endswith("_hash"))
@@ -71,7 +72,7 @@ def rotate_keys_command() -> None:
     click.echo(
         f"Re-encrypted {total} values with the first key."
         if total
-        else "Every value was already encrypted with the first key, in the current form."
+        else "Every value was already encrypted with the first key, in that form."
     )
     if len(keys) > 1:
         click.echo("The other keys are no longer needed: remove them from every server.")
