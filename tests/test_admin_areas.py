@@ -6,6 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from referrals.admin.area_edits import CouncilValues, save_council
 from referrals.areacodes import council_ids
 from referrals.choices import AreaGroupKind, Role
 from referrals.extensions import db
@@ -16,7 +17,9 @@ from referrals.models import (
     CouncilArea,
     PostcodeDistrict,
     Target,
+    utcnow,
 )
+from referrals.reports import figures
 from referrals.reports.params import settings
 from referrals.reports.snapshot import rebuild
 from referrals.seed.reference import load_reference
@@ -325,4 +328,44 @@ def test_an_area_given_a_new_code_keeps_its_published_figures(admin_client, sess
         assert '<td class="num">40</td>' in _row(lead.get(page).text, name), what
     trends = lead.get("/reports/trends?area=S12000099&measure=referrals").text
     assert "Fife and Scotland. " in trends and f"{made.year}Q" in trends
+    assert "No period here has a published figure for Fife" not in trends
+
+
+def test_an_area_recoded_while_the_days_figures_are_worked_out_keeps_them(
+    admin_client, session, app, app_factory, monkeypatch
+):
+    """The day's first report page works the figures out; an administrator saves a new
+    code on another server meanwhile (before they are stored, so the save cannot move
+    them): they are stored under the new code."""
+    service = make_service(session, organisation=make_organisation(session))
+    custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
+    made = dt.date.today() - dt.timedelta(days=150)
+    for _ in range(40):
+        make_referral(
+            session, service=service, referrer=custody, referred_on=made, council_name="Fife"
+        )
+    session.commit()
+    fife = council(session, "Fife")
+    values = CouncilValues(
+        **{name: getattr(fife, name) for name in CouncilValues.__dataclass_fields__}
+        | {"code": "S12000099"}
+    )
+    other_server, real_families, saved = app_factory(), figures.families, []
+
+    def saved_meanwhile(reading):
+        found = real_families(reading)
+        if not saved:
+            with other_server.app_context():
+                save_council(db.session, db.session.get(CouncilArea, fife.id), values, utcnow())
+                db.session.commit()
+            saved.append(values.code)
+        return found
+
+    monkeypatch.setattr(figures, "families", saved_meanwhile)
+    lead = app.test_client()
+    sign_in(lead, "lead@t.example")
+    page = lead.get("/reports/areas").text
+    assert saved == ["S12000099"]
+    assert '<td class="num">40</td>' in _row(page, "Fife")
+    trends = lead.get("/reports/trends?area=S12000099&measure=referrals").text
     assert "No period here has a published figure for Fife" not in trends

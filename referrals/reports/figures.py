@@ -26,8 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..choices import CloseReason, DeclineReason
+from ..choices import AreaGroupKind, CloseReason, DeclineReason
 from ..models import AreaGroup, CouncilArea, CustodySuite, Referral, Service
+from ..schemes.models import Scheme
 from . import disclosure as dc
 from .contact_measures import (
     CB,
@@ -116,6 +117,9 @@ class Published:
     reasons: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     ongoing: dict[str, dict[str, Any]] = field(default_factory=dict)
     unprotected: int = 0
+    # The codes the parts are keyed by, as read when the build started: an area or
+    # scheme given a new code meanwhile is found by its id when the parts are stored.
+    codes: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
 def slice_code(dimension: str | None, group: str | None = None) -> str:
@@ -215,6 +219,18 @@ class Family:
     levels: dict[str, dict[str, frozenset]]  # level -> area key -> atoms
 
 
+def code_names(session: Session) -> dict[tuple[str, int], str]:
+    """The code of every council, area group and scheme by (grouping, id): the parts of
+    the published figures are keyed ``<grouping>:<code>``."""
+    names = {}
+    for grouping, table in (("council", CouncilArea), ("scheme", Scheme)):
+        for i, code in session.execute(sa.select(table.id, table.code)):
+            names[(grouping, i)] = code
+    for i, kind, code in session.execute(sa.select(AreaGroup.id, AreaGroup.kind, AreaGroup.code)):
+        names[(AreaGroupKind(kind).value, i)] = code
+    return names
+
+
 def families(session: Session) -> list[Family]:
     councils = session.execute(
         sa.select(
@@ -301,6 +317,7 @@ def build(session: Session, settings: Settings) -> Published:
     result.periods = periods.describe()
     result.settings["latest"] = periods.latest.code
     result.settings["latest_for"] = periods.latest_for
+    result.codes = code_names(session)
     kinds = families(session)
     done = [_protect_family(session, family, settings, window, periods) for family in kinds]
     referrals = {item.family.name: item for item in done}

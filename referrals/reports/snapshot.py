@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
 from .contact_summaries import refresh as refresh_contacts
-from .figures import Published, Settings, build
+from .figures import Published, Settings, build, code_names
 from .summaries import refresh
 
 KEEP_DAYS = 40
@@ -84,6 +84,7 @@ class Snapshot:
 
 
 def _store(session: Session, row: ReportSnapshot, published: Published, seconds: float) -> None:
+    _follow_new_codes(session, published)
     session.execute(sa.delete(ReportPart).where(ReportPart.snapshot_id == row.id))
     rows = [
         {
@@ -283,6 +284,35 @@ def _prune(session: Session, today: dt.date) -> None:
         session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.id.in_(doomed)))
 
 
+FAMILY_OF = {"scheme": "suite"}  # the family of parts a grouping's figures are in; else "area"
+
+
+def _follow_new_codes(session: Session, published: Published) -> None:
+    """Key the figures of an area or scheme given a new code while they were worked out
+    (an administrator's save that ``rename_in_kept`` could not reach, as they were not
+    stored yet) by its new code."""
+    if not published.codes:
+        return
+    now = code_names(session)
+    for (grouping, ident), old in published.codes.items():
+        new = now.get((grouping, ident))
+        if new is None or new == old:
+            continue
+        family = FAMILY_OF.get(grouping, "area")
+        old_key, new_key = f"{grouping}:{old}", f"{grouping}:{new}"
+        for key, entries in published.parts.items():
+            if key[0] == family:
+                published.parts[key] = _renamed(entries, old_key, new_key) or entries
+
+
+def _renamed(entries: dict, old_key: str, new_key: str) -> dict | None:
+    """``entries`` with ``old_key`` named ``new_key`` in its place; None when there is no
+    ``old_key`` or already a ``new_key`` (another area's that had the code before)."""
+    if old_key not in entries or new_key in entries:
+        return None
+    return {new_key if key == old_key else key: value for key, value in entries.items()}
+
+
 def rename_in_kept(session: Session, family: str, grouping: str, old: str, new: str) -> int:
     """Give an area's (or a scheme's) kept figures its new code. The figures of the area
     that ``grouping`` (council, adp, police_division, health_board: of the family of
@@ -304,10 +334,9 @@ def rename_in_kept(session: Session, family: str, grouping: str, old: str, new: 
     changed: set[int] = set()
     renamed_parts = 0
     for snapshot_id, period, group, data in found:
-        entries = json.loads(data)
-        if old_key not in entries or new_key in entries:
+        renamed = _renamed(json.loads(data), old_key, new_key)
+        if renamed is None:
             continue
-        renamed = {new_key if key == old_key else key: value for key, value in entries.items()}
         session.execute(
             sa.update(part)
             .where(
