@@ -94,9 +94,9 @@ def test_changing_a_schemes_code_takes_its_targets_with_it(client, session, west
     assert session.scalar(sa.select(Target).where(Target.area_code == "ARS-W")) is None
 
 
-def test_a_new_code_keeps_the_schemes_published_figures(client, session, west):
-    """Today's figures and every kept day's are stored by scheme code: the scheme given
-    a new code shows the same figures under it, that day and on the days before."""
+def kept_yesterday_with_referrals(session, west) -> dt.date:
+    """Twelve referrals from London Road 150 days ago, and yesterday's figures kept;
+    returns yesterday."""
     service = make_service(session, organisation=west["org"])
     officer = make_user(session, Role.CUSTODY, custody_suite=west["london"])
     for _ in range(12):
@@ -107,6 +107,13 @@ def test_a_new_code_keeps_the_schemes_published_figures(client, session, west):
     yesterday = TODAY - dt.timedelta(days=1)
     rebuild(session, Settings(as_of=yesterday))
     session.commit()
+    return yesterday
+
+
+def test_a_new_code_keeps_the_schemes_published_figures(client, session, west):
+    """Today's figures and every kept day's are stored by scheme code: the scheme given
+    a new code shows the same figures under it, that day and on the days before."""
+    yesterday = kept_yesterday_with_referrals(session, west)
 
     def referrals_made(code: str) -> list[tuple[str, str]]:
         found = []
@@ -198,16 +205,7 @@ def test_an_inactive_scheme_left_serving_suites_serves_them_no_more(client, sess
 
 
 def test_an_inactive_schemes_past_figures_stay_reachable(client, session, west):
-    service = make_service(session, organisation=west["org"])
-    officer = make_user(session, Role.CUSTODY, custody_suite=west["london"])
-    for _ in range(12):
-        make_referral(
-            session, service=service, referrer=officer, referred_on=TODAY - dt.timedelta(days=150)
-        )
-    session.commit()
-    yesterday = TODAY - dt.timedelta(days=1)
-    rebuild(session, Settings(as_of=yesterday))
-    session.commit()
+    yesterday = kept_yesterday_with_referrals(session, west)
     response = client.post(
         f"/admin/schemes/{west['scheme'].id}",
         data=scheme_form(west["org"], [], name="West", code="ARS-W", active=""),

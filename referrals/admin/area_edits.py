@@ -108,7 +108,7 @@ def _move_targets(session: Session, geography_code: str, old: str, new: str) -> 
         .where(AreaTile.level == geography_code, AreaTile.code == old)
         .values(code=new)
     )
-    rename_in_kept(session, "area", geography_code, old, new)
+    rename_in_kept(session, geography_code, old, new)
     result = session.execute(
         sa.update(Target)
         .where(Target.geography == geography_code, Target.area_code == old)

@@ -313,15 +313,16 @@ def _renamed(entries: dict, old_key: str, new_key: str) -> dict | None:
     return {new_key if key == old_key else key: value for key, value in entries.items()}
 
 
-def rename_in_kept(session: Session, family: str, grouping: str, old: str, new: str) -> int:
+def rename_in_kept(session: Session, grouping: str, old: str, new: str) -> int:
     """Give an area's (or a scheme's) kept figures its new code. The figures of the area
-    that ``grouping`` (council, adp, police_division, health_board: of the family of
-    parts "area"; scheme: "suite") and ``old`` name are stored under
+    that ``grouping`` (council, adp, police_division, health_board or scheme; its family
+    of parts is ``FAMILY_OF``'s) and ``old`` name are stored under
     ``<grouping>:<code>``, so one given a new code would otherwise show no figures until
     the next day's were worked out, nor on any day before. Each snapshot changed is
     marked as finished now, so that every process reads its parts again. A part that
     already holds figures under the new code (another area's, that had it before) keeps
     both as they are. Returns how many parts changed; the caller commits."""
+    family = FAMILY_OF.get(grouping, "area")
     old_key, new_key = f"{grouping}:{old}", f"{grouping}:{new}"
     # The parts are compact JSON objects keyed by area, so a key is written this way.
     written = json.dumps(old_key) + ":"

@@ -157,7 +157,7 @@ def _move_targets(session: Session, old: str, new: str) -> int:
         .where(Target.geography == "scheme", Target.area_code == old)
         .values(area_code=new)
     )
-    rename_in_kept(session, "suite", "scheme", old, new)
+    rename_in_kept(session, "scheme", old, new)
     return result.rowcount or 0
 
 
