@@ -21,7 +21,7 @@ from referrals.models import (
 )
 from referrals.reports import figures
 from referrals.reports.params import settings
-from referrals.reports.snapshot import rebuild
+from referrals.reports.snapshot import ReportPart, rebuild
 from referrals.seed.reference import load_reference
 
 from .factories import (
@@ -329,6 +329,21 @@ def test_an_area_given_a_new_code_keeps_its_published_figures(admin_client, sess
     trends = lead.get("/reports/trends?area=S12000099&measure=referrals").text
     assert "Fife and Scotland. " in trends and f"{made.year}Q" in trends
     assert "No period here has a published figure for Fife" not in trends
+    # Each audit entry says how many stored parts of published figures moved: those now
+    # holding the new code (yesterday's and today's, for every period and breakdown).
+    for action, key in (
+        ("area_updated", "council:S12000099"),
+        ("area_group_updated", "adp:ADP-NEW"),
+    ):
+        holding = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ReportPart)
+            .where(ReportPart.data.contains(f'"{key}":'))
+        )
+        detail = json.loads(
+            session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.action == action))
+        )
+        assert holding > 2 and detail["published_figures_moved"] == holding, action
 
 
 def test_an_area_recoded_while_the_days_figures_are_worked_out_keeps_them(

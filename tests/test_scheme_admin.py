@@ -14,7 +14,7 @@ from referrals.models import AuditEvent, Target, User
 from referrals.reports.figures import Settings
 from referrals.reports.own import has_own_figures, own_units
 from referrals.reports.scheme_groups import scheme_members, scheme_names
-from referrals.reports.snapshot import rebuild
+from referrals.reports.snapshot import ReportPart, rebuild
 from referrals.schemes.managing import suites_without_scheme
 from referrals.schemes.models import Scheme
 
@@ -134,6 +134,12 @@ def test_a_new_code_keeps_the_schemes_published_figures(client, session, west):
     assert response.status_code == 302
     assert referrals_made("ARS-WEST") == before
     assert referrals_made("ARS-W") == []
+    holding = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ReportPart)
+        .where(ReportPart.data.contains('"scheme:ARS-WEST":'))
+    )
+    assert holding > 1 and last_update(session)["published_figures_moved"] == holding
 
 
 def test_a_new_code_whose_old_targets_would_collide_is_refused_and_nothing_changes(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit import record
 from ..choices import AreaGroupKind
 from ..models import AreaGroup, AreaTile, CouncilArea, Target
-from ..reports.snapshot import rename_in_kept
+from ..reports.snapshot import moved_counts, rename_in_kept
 
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -97,24 +97,25 @@ def _check_code(code: str, taken: bool) -> str:
     return code
 
 
-def _move_targets(session: Session, geography_code: str, old: str, new: str) -> int:
-    """Move what is keyed by the area's code to its new one: its targets (how many moved
-    is returned), its tile on the tile map and its kept days' published figures
-    (``geography_code`` is the tiles' level and the figures' grouping too)."""
+def _move_targets(session: Session, geography_code: str, old: str, new: str) -> dict[str, int]:
+    """Move what is keyed by the area's code to its new one: its targets, its tile on the
+    tile map and its kept days' published figures (``geography_code`` is the tiles'
+    level and the figures' grouping too). Returns, for the audit entry, how many targets
+    and how many stored parts of published figures moved (those that did)."""
     if old == new:
-        return 0
+        return {}
     session.execute(
         sa.update(AreaTile)
         .where(AreaTile.level == geography_code, AreaTile.code == old)
         .values(code=new)
     )
-    rename_in_kept(session, geography_code, old, new)
+    parts = rename_in_kept(session, geography_code, old, new)
     result = session.execute(
         sa.update(Target)
         .where(Target.geography == geography_code, Target.area_code == old)
         .values(area_code=new)
     )
-    return result.rowcount or 0
+    return moved_counts(result.rowcount or 0, parts)
 
 
 def save_council(
@@ -163,8 +164,7 @@ def save_council(
         setattr(council, name, value)
     council.edited_at = now
     session.flush()
-    detail = {**changes, **({"targets_moved": moved} if moved else {})}
-    record("area_updated", council, detail=detail)
+    record("area_updated", council, detail=changes | moved)
     return council
 
 
@@ -205,6 +205,5 @@ def save_group(
     moved = _move_targets(session, kind.value, group.code, code)
     group.name, group.code, group.edited_at = name, code, now
     session.flush()
-    detail = {**changes, **({"targets_moved": moved} if moved else {})}
-    record("area_group_updated", group, detail=detail)
+    record("area_group_updated", group, detail=changes | moved)
     return group

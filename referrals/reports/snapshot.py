@@ -359,6 +359,13 @@ def rename_in_kept(session: Session, grouping: str, old: str, new: str) -> int:
     return renamed_parts
 
 
+def moved_counts(targets: int, parts: int) -> dict[str, int]:
+    """What a new code took with it, as its audit entry records it: the targets and the
+    stored parts of published figures (``rename_in_kept``) moved, those that did."""
+    counts = {"targets_moved": targets, "published_figures_moved": parts}
+    return {key: count for key, count in counts.items() if count}
+
+
 def _snapshot(row: ReportSnapshot) -> Snapshot:
     facts = json.loads(row.facts or "{}")
     reasons = {}

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..audit import record
 from ..models import AreaGroup, CouncilArea, CustodySuite, Organisation, Target, User
-from ..reports.snapshot import rename_in_kept
+from ..reports.snapshot import moved_counts, rename_in_kept
 from .models import Scheme, scheme_suites
 
 
@@ -126,16 +126,17 @@ def name_or_code_taken(session: Session, name: str, code: str, scheme_id: int | 
     return taken
 
 
-def _move_targets(session: Session, old: str, new: str) -> int:
+def _move_targets(session: Session, old: str, new: str) -> dict[str, int]:
     """Move the targets set for scheme code ``old`` to ``new``, and its kept days'
-    published figures; return how many targets moved.
+    published figures; return, for the audit entry, how many targets and stored parts of
+    published figures moved (those that did).
 
     Refuses when a target kept under ``new`` (left there by a scheme recoded before
     targets moved with codes) is for the same measure and start as one of the scheme's:
     moving would break the one-target-per-period rule, and which to keep is the
     administrator's choice, not ours."""
     if old == new:
-        return 0
+        return {}
     mine = sa.select(Target.measure, Target.period_start).where(
         Target.geography == "scheme", Target.area_code == old
     )
@@ -157,8 +158,8 @@ def _move_targets(session: Session, old: str, new: str) -> int:
         .where(Target.geography == "scheme", Target.area_code == old)
         .values(area_code=new)
     )
-    rename_in_kept(session, "scheme", old, new)
-    return result.rowcount or 0
+    parts = rename_in_kept(session, "scheme", old, new)
+    return moved_counts(result.rowcount or 0, parts)
 
 
 def save_scheme(
@@ -181,7 +182,7 @@ def save_scheme(
             "another scheme (or untick them) first, then make it inactive.",
         )
     created = scheme is None
-    moved_targets = 0 if created else _move_targets(session, scheme.code, code)
+    moved_with_code = {} if created else _move_targets(session, scheme.code, code)
     if scheme is None:
         scheme = Scheme(name=name, code=code, organisation_id=organisation_id)
         session.add(scheme)
@@ -222,7 +223,6 @@ def save_scheme(
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if moved:
         changes["moved_from"] = dict(moved)
-    if moved_targets:
-        changes["targets_moved"] = moved_targets
+    changes |= moved_with_code
     record("scheme_created" if created else "scheme_updated", scheme, detail=changes)
     return scheme, dict(moved)
