@@ -639,6 +639,55 @@ def test_the_same_person_to_the_same_service_within_28_days_asks_first_and_is_fl
     )
 
 
+def test_another_suites_referral_is_not_named_when_the_form_comes_back_after_a_contact_change(
+    app, client, session, people, monkeypatch
+):
+    """The form shown again because a colleague changed the contact meanwhile (nothing
+    saved) asks nothing about, and names nothing of, another suite's referral of the same
+    person; sent again, the new referral is still flagged to the service."""
+    from referrals.tracking import making
+
+    earlier = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=dt.date.today() - dt.timedelta(days=2),
+        person_ref="GLA/26/001234",
+    )
+    paisley = make_user(
+        session, Role.CUSTODY, email="pai@t.example", custody_suite=suite(session, "PAI")
+    )
+    contact = make_contact(
+        session, recorder=paisley, contact_on=dt.date.today(), outcome="referral_made"
+    )
+    session.commit()
+    sign_in(client, "pai@t.example")
+    looked_up = making.contact_awaiting
+
+    def and_meanwhile(session_, user, contact_id):
+        found = looked_up(session_, user, contact_id)
+        with db.engine.begin() as connection:  # a colleague saves an edit of the contact
+            connection.execute(
+                sa.text("UPDATE custody_contacts SET version = version + 1 WHERE id = :i"),
+                {"i": contact.id},
+            )
+        return found
+
+    data = {**new_form(client, people["service"].id), "contact_id": str(contact.id)}
+    data["consent_date"] = dt.date.today().isoformat()
+    with app.app_context():
+        monkeypatch.setattr(making, "contact_awaiting", and_meanwhile)
+        response = client.post("/referrals/new", data=data)
+    html = response.get_data(as_text=True)
+    assert "A colleague changed the contact this referral comes from just now" in html
+    assert earlier.reference not in html and "Is this a new referral?" not in html
+    assert response.status_code == 400
+    monkeypatch.undo()
+    assert client.post("/referrals/new", data=data).status_code == 302
+    new = session.scalar(sa.select(Referral).where(Referral.id != earlier.id))
+    assert new.possible_duplicate_of_id == earlier.id
+
+
 def test_another_suites_referral_of_the_person_is_never_shown_but_the_service_is_told(
     client, session, people
 ):

@@ -216,8 +216,11 @@ class ReferralMaker:
         self._service: ServiceCard | None = None
         self.service_problem: str | None = None
         self.suggestions: Suggestions | None = None
-        # A recent referral of the same person to the same service, awaiting confirmation.
+        # A recent referral of the same person to the same service that the referrer may
+        # see: the form asks about it (``duplicate``). The one the new referral is flagged
+        # as possibly duplicating (``_flagged``) may be another suite's, never shown.
         self.duplicate: EarlierReferral | None = None
+        self._flagged: EarlierReferral | None = None
         self.contact = None  # the custody contact the referral comes from
         self.contact_problem: str | None = None
         self.awaiting: list = []
@@ -386,7 +389,8 @@ class ReferralMaker:
         # referrals nothing is asked, and the new one is flagged to the service, which
         # sees both.
         seen = [referral for referral in duplicates if self._sees(referral)]
-        self.duplicate = seen[0] if seen else duplicates[0] if duplicates else None
+        self.duplicate = seen[0] if seen else None
+        self._flagged = seen[0] if seen else duplicates[0] if duplicates else None
         if not seen:
             return self._save()
         if not self.form.confirm_duplicate.data:
@@ -529,7 +533,7 @@ class ReferralMaker:
                 suite_id=self.suite_id,
                 user_id=self.user.id,
                 service_id=self.chosen.id,
-                duplicate_id=self.duplicate.id if self.duplicate else None,
+                duplicate_id=self._flagged.id if self._flagged else None,
             )
             self.session.add(referral)
             try:
