@@ -20,6 +20,11 @@
    Among the possible swaps we take the one that hides the fewest people, preferring
    figures already hidden, small areas over large ones, totals of areas over large areas,
    and quarters and breakdowns over the 12-month headline.
+3. Across days. Readers can open the figures of earlier days too, so a day is protected
+   together with the one kept before it: a figure that day hid, from referrals unchanged
+   since, is hidden again, and no swap may change a figure that day showed (its reader
+   has it). So for referrals unchanged between two days, both show the same figures, and
+   together they give away no more than either.
 
 The functions here take plain numbers: *units* (for one area, month and kind of person, how
 many referrals reached each combination of stages), which sums of units are published, and
@@ -194,6 +199,7 @@ class Protector(FactExchanges):
         self._all_profiles = self._possible_profiles()
         self.labels: dict[Key, str] = {}
         self.withdrawn: set[Key] = set()
+        self.shown_before: frozenset[Key] | set[Key] = frozenset()
         self.tried = 0
 
     # -- cells ------------------------------------------------------------------------
@@ -259,9 +265,18 @@ class Protector(FactExchanges):
 
     # -- the protection ---------------------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(
+        self,
+        hidden_before: dict[Key, str] | None = None,
+        shown_before: frozenset[Key] | set[Key] = frozenset(),
+    ) -> Outcome:
+        """Label every figure to hide. ``hidden_before`` (with their labels) and
+        ``shown_before``: the figures the day kept before hid and showed, of referrals
+        unchanged since (rule 3): the first are hidden again, the second are never changed
+        by a swap."""
         targets = []
         count = self.layout.count_field
+        self.shown_before = shown_before
         for cell, figure in self.published():
             x, n = self.values(cell, figure)
             if n is not None:
@@ -275,6 +290,14 @@ class Protector(FactExchanges):
                 if label != FEW or (n or 0) > 0 or (n is None and x > 0):
                     targets.append((*cell, figure.name))
         figures = {f.name: f for f in self.layout.figures}
+        for key, label in (hidden_before or {}).items():
+            figure = figures.get(key[3])
+            if figure is None or not figure.published(*key[:3]):
+                continue
+            if label == WITHDRAWN:
+                self.withdrawn.add(key)
+            else:
+                self.labels.setdefault(key, label)
         protected: set[Key] = set()
         unprotected: list[Key] = []
         for key in sorted(targets, key=self._priority):
@@ -746,6 +769,7 @@ class Protector(FactExchanges):
 
     def _consequences(self, deltas: dict[tuple, list[int]], target: Key, bound):
         rule, labels, layout = self.rule, self.labels, self.layout
+        shown_before = self.shown_before
         cost = 0.0
         hide: list[Key] = []
         changed: list[Key] = []
@@ -757,9 +781,13 @@ class Protector(FactExchanges):
             for figure in layout.figures:
                 dx = vector[figure.numerator]
                 dn = 0 if figure.denominator is None else vector[figure.denominator]
-                if (not dx and not dn) or not figure.published(node, p, s):
+                if not dx and not dn:
                     continue
                 key = (node, p, s, figure.name)
+                if shown_before and key in shown_before:
+                    return None  # shown the day before: the swap would not fit it
+                if not figure.published(node, p, s):
+                    continue
                 if key in self.withdrawn:
                     continue
                 x, n = self.values(cell, figure)

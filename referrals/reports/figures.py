@@ -19,7 +19,9 @@ and no two of them together give away a hidden one.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +93,7 @@ class Settings:
             "retention": self.treatment_days + RETENTION_DAYS,
         }.get(kind or "", 0)
 
-    def label(self, reason: str) -> str:
+    def label(self, reason: str) -> str:  # one for each of ``LABELLED``
         return {
             dc.SMALL: f"<{self.threshold}",
             dc.FEW: f"fewer than {self.min_denominator}",
@@ -120,6 +122,30 @@ class Published:
     # The codes the parts are keyed by, as read when the build started: an area or
     # scheme given a new code meanwhile is found by its id when the parts are stored.
     codes: dict[tuple[str, int], str] = field(default_factory=dict)
+    # For each family (and its contacts), a fingerprint of what each period's figures
+    # are made from: the next day's are protected together with these where it matches.
+    digests: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+LABELLED = (dc.SMALL, dc.FEW, dc.SECONDARY, dc.WITHDRAWN)
+
+
+@dataclass
+class Earlier:
+    """The figures kept for the latest day before this one, which readers can still
+    open (``as_of``): where a family's referrals in a period are unchanged since (the same
+    digest), this day hides what that day hid and shows what it showed (rule 3 of
+    ``disclosure``), so that the two together give away nothing either does not."""
+
+    settings: dict[str, int]
+    digests: dict[str, dict[str, str]]
+    part: Callable[[str, str, str], dict[str, dict[str, Any]]]  # (family, period, slice)
+
+    def same_rules(self, settings: Settings) -> bool:
+        return all(
+            self.settings.get(name) == getattr(settings, name)
+            for name in ("threshold", "min_denominator", "engagement_days", "treatment_days")
+        )
 
 
 def slice_code(dimension: str | None, group: str | None = None) -> str:
@@ -287,13 +313,15 @@ class Protected:
     outcome: dc.Outcome
     area_nodes: dict[str, dict[str, int]]
     waits: dict[tuple[int, int], dict[str, Any]]
+    digests: dict[str, str] = field(default_factory=dict)  # by period code
 
 
 # -- building -------------------------------------------------------------------------------
 
 
-def build(session: Session, settings: Settings) -> Published:
-    """Work out and protect every published figure as at ``settings.as_of``."""
+def build(session: Session, settings: Settings, earlier: Earlier | None = None) -> Published:
+    """Work out and protect every published figure as at ``settings.as_of``, together
+    with those of the day kept before it (``earlier``), if any."""
     window = Window(
         last=Offer(0, settings.as_of).last_month,
         engagement_days=settings.engagement_days,
@@ -319,14 +347,20 @@ def build(session: Session, settings: Settings) -> Published:
     result.settings["latest_for"] = periods.latest_for
     result.codes = code_names(session)
     kinds = families(session)
-    done = [_protect_family(session, family, settings, window, periods) for family in kinds]
+    if earlier is not None and not earlier.same_rules(settings):
+        earlier = None  # other thresholds or windows: figures not comparable
+    done = [
+        _protect_family(session, family, settings, window, periods, earlier) for family in kinds
+    ]
     referrals = {item.family.name: item for item in done}
+    result.digests = {family.name: referrals[family.name].digests for family in kinds}
     for family in kinds:
         if family.name in CONTACT_KEYS:
-            contacts = _protect_contacts(session, family, settings, window, periods)
+            contacts = _protect_contacts(session, family, settings, window, periods, earlier)
             if contacts is not None:
                 _hide_referrals_made_where_hidden(contacts, referrals[family.name])
                 done.append(contacts)
+                result.digests[contacts_digest(family.name)] = contacts.digests
     national = _national_labels(done)
     for item in done:
         _write_family(item, periods, settings, national, result)
@@ -358,7 +392,12 @@ def _hide_referrals_made_where_hidden(contacts: Protected, referrals: Protected)
             labels[key] = dc.SECONDARY
 
 
-def _protect_family(session, family, settings, window, periods) -> Protected:
+def contacts_digest(family: str) -> str:
+    """Where the digests of a family's contact figures are kept (``Published.digests``)."""
+    return f"{family}:contacts"
+
+
+def _protect_family(session, family, settings, window, periods, earlier=None) -> Protected:
     units: dict[tuple, dict[tuple, int]] = defaultdict(dict)
     for key, month, combo, profile, n in unit_rows(session, family.key, window):
         held = units[(key, month, combo)]  # several sexes or age bands share a group
@@ -381,12 +420,16 @@ def _protect_family(session, family, settings, window, periods) -> Protected:
         filtered_nodes=large,
     )
     protector = dc.Protector(layout, units, rule=settings.rule)
-    outcome = protector.run()
+    outcome, digests = _protect_beside(
+        protector, units, nodes, area_nodes, periods, settings, earlier, family.name
+    )
     waits = _waits(session, family, window, nodes, periods, settings)
-    return Protected(family, protector, outcome, area_nodes, waits)
+    return Protected(family, protector, outcome, area_nodes, waits, digests)
 
 
-def _protect_contacts(session, family, settings, window, periods) -> Protected | None:
+def _protect_contacts(
+    session, family, settings, window, periods, earlier=None
+) -> Protected | None:
     """The custody contact measures of one family of areas (areas of residence, or custody
     suites with their schemes), protected by the same rules in their own pass: contacts
     are a second kind of unit, with their own facts (``contact_measures``)."""
@@ -414,7 +457,90 @@ def _protect_contacts(session, family, settings, window, periods) -> Protected |
         filtered_nodes=large,
     )
     protector = dc.Protector(layout, units, rule=settings.rule)
-    return Protected(family, protector, protector.run(), area_nodes, {})
+    outcome, digests = _protect_beside(
+        protector, units, nodes, area_nodes, periods, settings, earlier, family.name, True
+    )
+    return Protected(family, protector, outcome, area_nodes, {}, digests)
+
+
+def _protect_beside(
+    protector, units, nodes, area_nodes, periods, settings, earlier, family, contacts=False
+):
+    """Run ``protector`` together with the earlier day's figures of ``family`` (its
+    contact figures, with ``contacts``); the outcome, and the day's digests to keep."""
+    digests = _digests(units, nodes, area_nodes, periods)
+    name = contacts_digest(family) if contacts else family
+    before = _as_before(earlier, name, family, digests, protector, area_nodes, periods, settings)
+    return protector.run(*before), digests
+
+
+def _digests(units, nodes, area_nodes, periods: Periods) -> dict[str, str]:
+    """For each period (by code), a fingerprint of what its figures are made from: the
+    units of its months (area, month, kind of person, and how many referrals had each
+    profile) and which atoms each area adds up. Equal fingerprints on two days mean the
+    same figures before protection."""
+    by_month: dict[int, list] = defaultdict(list)
+    for (atom, month, combo), held in units.items():
+        by_month[month].append((repr(atom), repr(combo), sorted(held.items())))
+    months = {
+        month: hashlib.sha256(repr(sorted(rows)).encode()).digest()
+        for month, rows in by_month.items()
+    }
+    areas = sorted(
+        (level, area, sorted(map(repr, nodes[node])))
+        for level, found in area_nodes.items()
+        for area, node in found.items()
+    )
+    shape = hashlib.sha256(repr(areas).encode()).digest()
+    digests = {}
+    for period in periods.every:
+        digest = hashlib.sha256(shape)
+        for month in sorted(period.months):
+            digest.update(f"{month}:".encode() + months.get(month, b"none"))
+        digests[period.code] = digest.hexdigest()
+    return digests
+
+
+def _as_before(earlier, name, family, digests, protector, area_nodes, periods, settings):
+    """The figures (protector keys) the earlier day hid (with why) and showed, in the
+    periods whose digest (``name``'s, for the parts of ``family``) is the same today:
+    those to hide again, and those no swap may change. Nothing when there is no earlier
+    day."""
+    hidden: dict = {}
+    shown: set = set()
+    if earlier is None:
+        return hidden, shown
+    why = {settings.label(reason): reason for reason in LABELLED}
+    before = earlier.digests.get(name, {})
+    node_of = {"national": dc.NATIONAL} | {
+        f"{level}:{area}": node
+        for level, found in area_nodes.items()
+        for area, node in found.items()
+    }
+    figures = protector.layout.figures
+    slices = SLICES[: 1 + sum(protector.layout.dimensions)]
+    for period in periods.every:
+        if before.get(period.code) != digests[period.code]:
+            continue
+        p = periods.index[period.code]
+        for s, code in enumerate(slices):
+            for area, entry in earlier.part(family, period.code, code).items():
+                node = node_of.get(area)
+                if node is None:
+                    continue
+                cell = (node, p, s)
+                for figure in figures:
+                    value = entry.get(figure.name)
+                    if value is None:
+                        continue
+                    key = (*cell, figure.name)
+                    if isinstance(value, str):
+                        hidden[key] = why.get(value, dc.SECONDARY)
+                        continue
+                    x, n = protector.values(cell, figure)
+                    if value == (x if n is None else [x, n]):
+                        shown.add(key)
+    return hidden, shown
 
 
 def _family_nodes(family: Family):

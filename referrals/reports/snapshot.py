@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 from ..extensions import db
 from ..models import UTCDateTime, utcnow
 from .contact_summaries import refresh as refresh_contacts
-from .figures import Published, Settings, build, code_names
+from .figures import Earlier, Published, Settings, build, code_names
 from .summaries import refresh
 
 KEEP_DAYS = 40
@@ -105,6 +105,7 @@ def _store(session: Session, row: ReportSnapshot, published: Published, seconds:
             "reasons": {f"{k}|{p}": v for (k, p), v in published.reasons.items()},
             "ongoing": published.ongoing,
             "unprotected": published.unprotected,
+            "digests": published.digests,
         },
         separators=(",", ":"),
     )
@@ -121,11 +122,40 @@ def rebuild(session: Session, settings: Settings) -> Snapshot:
     session.add(row)
     session.flush()
     started = time.perf_counter()
-    published = build(session, settings)
+    published = build(session, settings, _earlier(session, settings.as_of))
     _store(session, row, published, time.perf_counter() - started)
     _prune(session, settings.as_of)
     session.commit()
     return _snapshot(row)
+
+
+def _earlier(session: Session, as_of: dt.date) -> Earlier | None:
+    """The figures kept for the latest day before ``as_of``, as ``build`` protects a
+    day's figures together with them (None if there are none, or they were kept before
+    their digests were)."""
+    row = session.execute(
+        sa.select(ReportSnapshot.id, ReportSnapshot.facts)
+        .where(ReportSnapshot.state == "ready", ReportSnapshot.as_of < as_of)
+        .order_by(ReportSnapshot.as_of.desc())
+        .limit(1)
+    ).first()
+    facts = json.loads(row.facts or "{}") if row is not None else {}
+    if not facts.get("digests"):
+        return None
+    stored = {
+        (family, period, group): data
+        for family, period, group, data in session.execute(
+            sa.select(
+                ReportPart.family, ReportPart.period, ReportPart.slice, ReportPart.data
+            ).where(ReportPart.snapshot_id == row.id)
+        )
+    }
+
+    def part(family: str, period: str, group: str) -> dict[str, dict[str, Any]]:
+        data = stored.get((family, period, group))
+        return json.loads(data) if data else {}
+
+    return Earlier(facts.get("settings", {}), facts["digests"], part)
 
 
 def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snapshot:
@@ -145,7 +175,7 @@ def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snap
             if claimed is not None:
                 started = time.perf_counter()
                 try:
-                    published = build(session, settings)
+                    published = build(session, settings, _earlier(session, settings.as_of))
                     _store(session, claimed, published, time.perf_counter() - started)
                     _prune(session, settings.as_of)
                     session.commit()
