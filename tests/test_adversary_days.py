@@ -12,7 +12,8 @@ together gave back six hidden figures, among them Moray's referrals in a quarter
 on every day, as a police division's count on one day less its other councils' counts
 read on the other two. First, more directly: where a family's referrals in a period are
 unchanged between two days (the same digest), the later day shows nothing the earlier
-one hid, and shows what it showed with the same value.
+one hid, and shows what it showed with the same value. The first day is kept as earlier
+releases kept their days, without digests, as on the day this rule starts.
 """
 
 from __future__ import annotations
@@ -53,11 +54,12 @@ def _kept(session, as_of: dt.date):
             ).where(ReportPart.snapshot_id == row.id)
         )
     }
-    return json.loads(row.facts)["digests"], parts
+    return json.loads(row.facts).get("digests"), parts
 
 
-def _check_unchanged_periods_agree(session, days: list[dt.date]) -> None:
+def _check_unchanged_periods_agree(session, days: list[dt.date], digests_of: dict) -> None:
     kept = {day: _kept(session, day) for day in days}
+    kept |= {day: (digests, kept[day][1]) for day, digests in digests_of.items()}
     compared = hidden = periods = hidden_later = 0
     differing: list[str] = []
     for earlier, later in itertools.pairwise(days):
@@ -97,6 +99,15 @@ def _check_unchanged_periods_agree(session, days: list[dt.date]) -> None:
     assert hidden_later < (compared - hidden) / 10, (hidden_later, compared, hidden)
 
 
+def _forget_digests(session, day: dt.date) -> dict:
+    row = session.scalar(sa.select(ReportSnapshot).where(ReportSnapshot.as_of == day))
+    facts = json.loads(row.facts)
+    digests = facts.pop("digests")
+    row.facts = json.dumps(facts)
+    session.commit()
+    return digests
+
+
 def _harvest(client, session, day: dt.date) -> list[dict]:
     periods = [p for p in stored(session, day).periods.values() if not p["scotland_only"]]
     rows = []
@@ -118,7 +129,11 @@ def test_kept_days_agree_and_together_give_no_hidden_figure_away(app, client, ru
     with app.app_context():
         for day in days:
             rebuild(db.session, settings(day))
-    _check_unchanged_periods_agree(session, days)
+            if day == days[0]:
+                # Kept as an earlier release kept its days, without digests: the next day
+                # is protected together with it by comparing the figures it showed.
+                first_digests = _forget_digests(session, day)
+    _check_unchanged_periods_agree(session, days, {days[0]: first_digests})
     sign_in(client, "lead@demo.test", "demo-password")
     rows = [row for day in days for row in _harvest(client, session, day)]
 

@@ -503,44 +503,63 @@ def _digests(units, nodes, area_nodes, periods: Periods) -> dict[str, str]:
 
 def _as_before(earlier, name, family, digests, protector, area_nodes, periods, settings):
     """The figures (protector keys) the earlier day hid (with why) and showed, in the
-    periods whose digest (``name``'s, for the parts of ``family``) is the same today:
-    those to hide again, and those no swap may change. Nothing when there is no earlier
-    day."""
+    periods unchanged since: those to hide again, and those no swap may change. A period
+    is unchanged when its digest (``name``'s, for the parts of ``family``) is the same
+    today; for a day kept without digests (by an earlier release), when every figure it
+    showed for the period is the same today. Nothing when there is no earlier day."""
     hidden: dict = {}
     shown: set = set()
     if earlier is None:
         return hidden, shown
     why = {settings.label(reason): reason for reason in LABELLED}
-    before = earlier.digests.get(name, {})
+    before = earlier.digests.get(name)
     node_of = {"national": dc.NATIONAL} | {
         f"{level}:{area}": node
         for level, found in area_nodes.items()
         for area, node in found.items()
     }
-    figures = protector.layout.figures
     slices = SLICES[: 1 + sum(protector.layout.dimensions)]
     for period in periods.every:
-        if before.get(period.code) != digests[period.code]:
+        if before is not None and before.get(period.code) != digests[period.code]:
             continue
         p = periods.index[period.code]
-        for s, code in enumerate(slices):
-            for area, entry in earlier.part(family, period.code, code).items():
-                node = node_of.get(area)
-                if node is None:
-                    continue
-                cell = (node, p, s)
-                for figure in figures:
-                    value = entry.get(figure.name)
-                    if value is None:
-                        continue
-                    key = (*cell, figure.name)
-                    if isinstance(value, str):
-                        hidden[key] = why.get(value, dc.SECONDARY)
-                        continue
-                    x, n = protector.values(cell, figure)
-                    if value == (x if n is None else [x, n]):
-                        shown.add(key)
+        entries = [
+            ((node_of.get(area), p, s), entry)
+            for s, code in enumerate(slices)
+            for area, entry in earlier.part(family, period.code, code).items()
+        ]
+        period_hidden, period_shown, changed = _figures_then(protector, entries, why)
+        if before is None and changed:
+            continue  # no digest to go by: a figure shown then differs, so the period did
+        hidden |= period_hidden
+        shown |= period_shown
     return hidden, shown
+
+
+def _figures_then(protector, entries, why) -> tuple[dict, set, bool]:
+    """Of the earlier day's ``entries`` ((cell, figures by name), the cell's node None
+    for an area not published today): the figures it hid (with why) and those it showed
+    that are the same today, and whether any it showed differs today."""
+    hidden: dict = {}
+    shown: set = set()
+    changed = False
+    for cell, entry in entries:
+        if cell[0] is None:
+            continue
+        for figure in protector.layout.figures:
+            value = entry.get(figure.name)
+            if value is None:
+                continue
+            key = (*cell, figure.name)
+            if isinstance(value, str):
+                hidden[key] = why.get(value, dc.SECONDARY)
+                continue
+            x, n = protector.values(cell, figure)
+            if value == (x if n is None else [x, n]):
+                shown.add(key)
+            else:
+                changed = True
+    return hidden, shown, changed
 
 
 def _family_nodes(family: Family):

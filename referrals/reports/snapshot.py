@@ -131,17 +131,16 @@ def rebuild(session: Session, settings: Settings) -> Snapshot:
 
 def _earlier(session: Session, as_of: dt.date) -> Earlier | None:
     """The figures kept for the latest day before ``as_of``, as ``build`` protects a
-    day's figures together with them (None if there are none, or they were kept before
-    their digests were)."""
+    day's figures together with them (None if there are none)."""
     row = session.execute(
         sa.select(ReportSnapshot.id, ReportSnapshot.facts)
         .where(ReportSnapshot.state == "ready", ReportSnapshot.as_of < as_of)
         .order_by(ReportSnapshot.as_of.desc())
         .limit(1)
     ).first()
-    facts = json.loads(row.facts or "{}") if row is not None else {}
-    if not facts.get("digests"):
+    if row is None:
         return None
+    facts = json.loads(row.facts or "{}")
     stored = {
         (family, period, group): data
         for family, period, group, data in session.execute(
@@ -155,7 +154,8 @@ def _earlier(session: Session, as_of: dt.date) -> Earlier | None:
         data = stored.get((family, period, group))
         return json.loads(data) if data else {}
 
-    return Earlier(facts.get("settings", {}), facts["digests"], part)
+    # A day kept by an earlier release has no digests: ``build`` compares its figures.
+    return Earlier(facts.get("settings", {}), facts.get("digests", {}), part)
 
 
 def current(session: Session, settings: Settings, *, wait: float = 30.0) -> Snapshot:
