@@ -559,18 +559,12 @@ def test_a_form_token_longer_than_any_the_form_gives_is_replaced_not_saved(
     assert made.form_token and len(made.form_token) <= 64 and made.form_token != "x" * 100
 
 
-def test_a_contact_changed_by_a_colleague_while_its_referral_is_saved_keeps_the_form(
-    app, client, session, people, monkeypatch
-):
-    """Nothing is saved, nothing is lost: the form comes back as typed, with what
-    happened, instead of an error page."""
+def _sent_while_a_colleague_edits_the_contact(app, client, monkeypatch, service_id, contact):
+    """The new-referral form from ``contact`` sent while a colleague saves an edit of
+    that contact (between its reading and the referral's saving); the answer, and the
+    form's data to send again."""
     from referrals.tracking import making
 
-    contact = make_contact(
-        session, recorder=people["custody"], contact_on=dt.date.today(), outcome="referral_made"
-    )
-    session.commit()
-    sign_in(client, "c@t.example")
     looked_up = making.contact_awaiting
 
     def and_meanwhile(session_, user, contact_id):
@@ -582,17 +576,33 @@ def test_a_contact_changed_by_a_colleague_while_its_referral_is_saved_keeps_the_
             )
         return found
 
-    data = {**new_form(client, people["service"].id), "contact_id": str(contact.id)}
+    data = {**new_form(client, service_id), "contact_id": str(contact.id)}
     data["consent_date"] = dt.date.today().isoformat()
     with app.app_context():
         monkeypatch.setattr(making, "contact_awaiting", and_meanwhile)
         response = client.post("/referrals/new", data=data)
+    monkeypatch.undo()
+    return response, data
+
+
+def test_a_contact_changed_by_a_colleague_while_its_referral_is_saved_keeps_the_form(
+    app, client, session, people, monkeypatch
+):
+    """Nothing is saved, nothing is lost: the form comes back as typed, with what
+    happened, instead of an error page."""
+    contact = make_contact(
+        session, recorder=people["custody"], contact_on=dt.date.today(), outcome="referral_made"
+    )
+    session.commit()
+    sign_in(client, "c@t.example")
+    response, data = _sent_while_a_colleague_edits_the_contact(
+        app, client, monkeypatch, people["service"].id, contact
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "A colleague changed the contact this referral comes from just now" in html
     assert 'value="GLA/26/001234"' in html  # kept as typed
     assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 0
-    monkeypatch.undo()
     # Sent again, it is made and linked to the contact.
     assert client.post("/referrals/new", data=data).status_code == 302
     session.expire_all()
@@ -645,8 +655,6 @@ def test_another_suites_referral_is_not_named_when_the_form_comes_back_after_a_c
     """The form shown again because a colleague changed the contact meanwhile (nothing
     saved) asks nothing about, and names nothing of, another suite's referral of the same
     person; sent again, the new referral is still flagged to the service."""
-    from referrals.tracking import making
-
     earlier = make_referral(
         session,
         service=people["service"],
@@ -662,27 +670,13 @@ def test_another_suites_referral_is_not_named_when_the_form_comes_back_after_a_c
     )
     session.commit()
     sign_in(client, "pai@t.example")
-    looked_up = making.contact_awaiting
-
-    def and_meanwhile(session_, user, contact_id):
-        found = looked_up(session_, user, contact_id)
-        with db.engine.begin() as connection:  # a colleague saves an edit of the contact
-            connection.execute(
-                sa.text("UPDATE custody_contacts SET version = version + 1 WHERE id = :i"),
-                {"i": contact.id},
-            )
-        return found
-
-    data = {**new_form(client, people["service"].id), "contact_id": str(contact.id)}
-    data["consent_date"] = dt.date.today().isoformat()
-    with app.app_context():
-        monkeypatch.setattr(making, "contact_awaiting", and_meanwhile)
-        response = client.post("/referrals/new", data=data)
+    response, data = _sent_while_a_colleague_edits_the_contact(
+        app, client, monkeypatch, people["service"].id, contact
+    )
     html = response.get_data(as_text=True)
     assert "A colleague changed the contact this referral comes from just now" in html
     assert earlier.reference not in html and "Is this a new referral?" not in html
     assert response.status_code == 400
-    monkeypatch.undo()
     assert client.post("/referrals/new", data=data).status_code == 302
     new = session.scalar(sa.select(Referral).where(Referral.id != earlier.id))
     assert new.possible_duplicate_of_id == earlier.id

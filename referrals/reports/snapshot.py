@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -150,6 +150,7 @@ def _earlier(session: Session, as_of: dt.date) -> Earlier | None:
         )
     }
 
+    @cache  # read for a family's referral and contact figures alike
     def part(family: str, period: str, group: str) -> dict[str, dict[str, Any]]:
         data = stored.get((family, period, group))
         return json.loads(data) if data else {}
