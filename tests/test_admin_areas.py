@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -381,6 +382,70 @@ def test_an_area_recoded_while_the_days_figures_are_worked_out_keeps_them(
     sign_in(lead, "lead@t.example")
     page = lead.get("/reports/areas").text
     assert saved == ["S12000099"]
+    assert '<td class="num">40</td>' in _row(page, "Fife")
+    trends = lead.get("/reports/trends?area=S12000099&measure=referrals").text
+    assert "No period here has a published figure for Fife" not in trends
+
+
+def test_an_area_recoded_while_the_days_figures_are_stored_keeps_them(
+    admin_client, session, app, app_factory, monkeypatch
+):
+    """An administrator on another server saves a council's new code while the day's
+    first report page is working its figures out, and that save is still being written
+    (its figures moved, not yet committed) when the page comes to store them: the page
+    waits for the save, and the figures are stored under the new code."""
+    service = make_service(session, organisation=make_organisation(session))
+    custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
+    made = dt.date.today() - dt.timedelta(days=150)
+    for _ in range(40):
+        make_referral(
+            session, service=service, referrer=custody, referred_on=made, council_name="Fife"
+        )
+    session.commit()
+    fife = council(session, "Fife")
+    values = CouncilValues(
+        **{name: getattr(fife, name) for name in CouncilValues.__dataclass_fields__}
+        | {"code": "S12000099"}
+    )
+    other_server, real_families = app_factory(), figures.families
+    written, page_done, problems = threading.Event(), threading.Event(), []
+
+    def administrator():
+        try:
+            with other_server.app_context():
+                save_council(db.session, db.session.get(CouncilArea, fife.id), values, utcnow())
+                db.session.flush()
+                written.set()
+                # Committed once the page is done, or after two seconds if it waits.
+                page_done.wait(2)
+                db.session.commit()
+        except Exception as exc:  # shown by the test below, not lost in the thread
+            problems.append(exc)
+            written.set()
+
+    saver = threading.Thread(target=administrator)
+
+    def saved_meanwhile(reading):
+        found = real_families(reading)
+        if not saver.is_alive() and not written.is_set():
+            saver.start()
+            assert written.wait(10)
+        return found
+
+    monkeypatch.setattr(figures, "families", saved_meanwhile)
+    lead = app.test_client()
+    sign_in(lead, "lead@t.example")
+    assert lead.get("/reports/areas").status_code == 200
+    page_done.set()
+    saver.join(10)
+    assert not problems and written.is_set()
+    stored = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ReportPart)
+        .where(ReportPart.data.contains('"council:S12000099":'))
+    )
+    assert stored > 0
+    page = lead.get("/reports/areas").text
     assert '<td class="num">40</td>' in _row(page, "Fife")
     trends = lead.get("/reports/trends?area=S12000099&measure=referrals").text
     assert "No period here has a published figure for Fife" not in trends

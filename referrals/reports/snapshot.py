@@ -33,6 +33,9 @@ from .summaries import refresh
 
 KEEP_DAYS = 40
 STALE_BUILD = dt.timedelta(minutes=15)
+# The lock that storing a day's figures and giving an area or scheme a new code take in
+# turn (``hold_codes``): any number, the same in every process.
+CODES_LOCK = 5_261_707_363
 
 
 class ReportSnapshot(db.Model):
@@ -84,6 +87,9 @@ class Snapshot:
 
 
 def _store(session: Session, row: ReportSnapshot, published: Published, seconds: float) -> None:
+    # The codes are read again once no new code can be saved until these figures are
+    # committed: one saved before is followed here, one saved after finds them stored.
+    hold_codes(session)
     _follow_new_codes(session, published)
     session.execute(sa.delete(ReportPart).where(ReportPart.snapshot_id == row.id))
     rows = [
@@ -115,8 +121,13 @@ def _store(session: Session, row: ReportSnapshot, published: Published, seconds:
 
 
 def rebuild(session: Session, settings: Settings) -> Snapshot:
-    """Work out the figures as at ``settings.as_of`` now, replacing any kept for that day."""
+    """Work out the figures as at ``settings.as_of`` now, replacing any kept for that day.
+
+    The day's kept figures are replaced in one transaction, which holds the codes' lock
+    (``hold_codes``) from the start: a new code saved meanwhile waits for it, rather than
+    waiting on the parts being replaced while this waits on the lock."""
     _refresh_summaries(session, settings)
+    hold_codes(session)
     session.execute(sa.delete(ReportSnapshot).where(ReportSnapshot.as_of == settings.as_of))
     row = ReportSnapshot(as_of=settings.as_of, state="building")
     session.add(row)
@@ -344,6 +355,24 @@ def _renamed(entries: dict, old_key: str, new_key: str) -> dict | None:
     return {new_key if key == old_key else key: value for key, value in entries.items()}
 
 
+def hold_codes(session: Session) -> None:
+    """Wait until no other transaction is storing a day's figures or giving an area or
+    scheme a new code, and make others wait until this one ends. The day's figures are
+    keyed by code and a new code moves those kept (``rename_in_kept``): without this, a
+    code saved between the build's reading of the codes and its commit would leave that
+    day's figures under the old one.
+
+    On PostgreSQL, an advisory lock held to the end of the transaction. On SQLite, where
+    one transaction at a time writes, the write lock, taken by an update of no row (and
+    reads after it see every earlier commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(CODES_LOCK)))
+    else:
+        session.execute(
+            sa.update(ReportSnapshot).where(sa.false()).values(state=ReportSnapshot.state)
+        )
+
+
 def rename_in_kept(session: Session, grouping: str, old: str, new: str) -> int:
     """Give an area's (or a scheme's) kept figures its new code. The figures of the area
     that ``grouping`` (council, adp, police_division, health_board or scheme; its family
@@ -352,7 +381,9 @@ def rename_in_kept(session: Session, grouping: str, old: str, new: str) -> int:
     the next day's were worked out, nor on any day before. Each snapshot changed is
     marked as finished now, so that every process reads its parts again. A part that
     already holds figures under the new code (another area's, that had it before) keeps
-    both as they are. Returns how many parts changed; the caller commits."""
+    both as they are. Returns how many parts changed; the caller commits, and until then
+    no day's figures are stored (``hold_codes``)."""
+    hold_codes(session)
     family = FAMILY_OF.get(grouping, "area")
     old_key, new_key = f"{grouping}:{old}", f"{grouping}:{new}"
     # The parts are compact JSON objects keyed by area, so a key is written this way.
