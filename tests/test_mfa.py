@@ -232,3 +232,97 @@ def test_a_password_changed_after_the_password_step_cancels_that_sign_in(app, cl
     response = client.post("/login/verify", data={"code": code})
     assert response.status_code == 302 and response.location == "/login"
     assert "Sign out" not in client.get("/").get_data(as_text=True)
+
+
+def _signed_in(client) -> bool:
+    return "Sign out" in client.get("/").get_data(as_text=True)
+
+
+def test_a_new_phone_being_set_up_leaves_the_app_in_use_and_its_key_to_that_browser(app, session):
+    """Setting the app up on a new phone does not leave the account without one: while
+    the owner scans the new key, someone with only the password is still asked for a
+    code from the app in use, and never sees the new key. Confirming it replaces the
+    app and signs the account out everywhere else."""
+    user = make_user(
+        session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR")
+    )
+    session.commit()
+    owner, elsewhere, intruder = app.test_client(), app.test_client(), app.test_client()
+    sign_in(owner, "c@t.example")
+    sign_in(elsewhere, "c@t.example")
+    old_key = user.totp_secret
+    owner.post("/settings/sign-in/app/new", data={"confirm-password": PASSWORD})
+    new_key = setup_key(owner.get("/settings/sign-in/app").get_data(as_text=True))
+    assert new_key != old_key
+
+    assert password_step(intruder, "c@t.example").location == "/login/verify"
+    assert intruder.get("/login/enrol").location == "/login/verify"
+    assert new_key.encode() not in intruder.get("/login/verify").data
+    refused = intruder.post("/login/verify", data={"code": pyotp.TOTP(new_key).now()})
+    assert refused.status_code == 401 and not _signed_in(intruder)
+    session.expire_all()
+    assert session.get(User, user.id).totp_secret == old_key  # the app in use still works
+
+    done = owner.post("/settings/sign-in/app", data={"code": pyotp.TOTP(new_key).now()})
+    assert done.status_code == 200 and "recovery" in done.get_data(as_text=True).lower()
+    session.expire_all()
+    assert session.get(User, user.id).totp_secret == new_key
+    assert _signed_in(owner) and not _signed_in(elsewhere)
+    detail = session.scalar(
+        sa.select(AuditEvent.detail).where(AuditEvent.action == "mfa_reset_by_user")
+    )
+    assert json.loads(detail) == {"other_sessions_ended": 1}
+
+
+def test_each_browser_setting_the_app_up_at_sign_in_has_its_own_key(app, session):
+    """An account that must set its app up (new, or reset by an administrator): two
+    browsers past the password step are shown different keys, and once one is set up
+    the other is asked for that app's code; its own key signs nobody in."""
+    make_user(
+        session,
+        Role.PROVIDER,
+        email="p@t.example",
+        organisation=make_organisation(session),
+        mfa=False,
+    )
+    session.commit()
+    first, second = app.test_client(), app.test_client()
+    for client in (first, second):
+        assert password_step(client, "p@t.example").location == "/login/enrol"
+    first_key = setup_key(first.get("/login/enrol").get_data(as_text=True))
+    second_key = setup_key(second.get("/login/enrol").get_data(as_text=True))
+    assert first_key != second_key
+    assert setup_key(first.get("/login/enrol").get_data(as_text=True)) == first_key  # a reload
+    assert (
+        first.post("/login/enrol", data={"code": pyotp.TOTP(first_key).now()}).status_code == 200
+    )
+    assert _signed_in(first)
+    late = second.post("/login/enrol", data={"code": pyotp.TOTP(second_key).now()})
+    assert late.location == "/login/verify" and not _signed_in(second)
+    session.expire_all()
+    assert session.scalar(sa.select(User.totp_secret)) == first_key
+
+
+def test_signing_out_everywhere_else_stops_a_sign_in_waiting_for_its_code(app, session):
+    make_user(session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR"))
+    session.commit()
+    owner, elsewhere = app.test_client(), app.test_client()
+    sign_in(owner, "c@t.example")
+    assert password_step(elsewhere, "c@t.example").location == "/login/verify"
+    assert owner.post("/settings/sign-in/sessions").status_code == 302
+    code = next_code(app, "c@t.example")
+    answer = elsewhere.post("/login/verify", data={"code": code})
+    assert answer.location.startswith("/login") and not _signed_in(elsewhere)
+    assert _signed_in(owner) and owner.get("/settings/sign-in").status_code == 200
+
+
+@pytest.mark.parametrize("change", ["codes", "off"])
+def test_new_recovery_codes_or_no_app_sign_out_everywhere_else(app, session, change):
+    make_user(session, Role.LEAD, email="l@t.example", areas=[council(session, "Fife")], mfa=True)
+    session.commit()
+    owner, elsewhere = app.test_client(), app.test_client()
+    sign_in(owner, "l@t.example")
+    sign_in(elsewhere, "l@t.example")
+    answer = owner.post(f"/settings/sign-in/app/{change}", data={"confirm-password": PASSWORD})
+    assert answer.status_code in (200, 302)
+    assert _signed_in(owner) and not _signed_in(elsewhere)

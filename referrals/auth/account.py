@@ -5,7 +5,7 @@ on a shared computer cannot change them) and is audited."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -121,9 +121,7 @@ def change_password():
     if not ok:
         return _page(400, password_form=form)
     user.set_password(form.new_password.data)
-    ended = sessions.end_all(
-        db.session, user.id, now_utc(), "password_changed", keep=session.get(SID)
-    )
+    ended = _end_elsewhere(user, "password_changed")
     record("password_changed", user, detail={"other_sessions_ended": ended})
     db.session.commit()
     flash("Your password is changed. You are signed out everywhere else.", "success")
@@ -134,11 +132,13 @@ def change_password():
 @login_required
 def end_other_sessions():
     user = _user()
-    ended = sessions.end_all(
-        db.session, user.id, now_utc(), "ended_by_user", keep=session.get(SID)
-    )
+    # A new session version also stops any sign-in elsewhere that is past the password
+    # and waiting for its code; this browser is signed in again under the new one.
+    user.session_version += 1
+    ended = _end_elsewhere(user, "ended_by_user")
     record("sessions_ended", user, detail={"ended": ended})
     db.session.commit()
+    login_user(user)
     flash(
         f"Signed out everywhere else ({ended} other session{'s' if ended != 1 else ''}).",
         "success",
@@ -146,44 +146,60 @@ def end_other_sessions():
     return redirect(url_for("auth.account"))
 
 
+def _end_elsewhere(user, reason: str) -> int:
+    """End the user's sessions in every other browser; how many."""
+    return sessions.end_all(db.session, user.id, now_utc(), reason, keep=session.get(SID))
+
+
 @bp.post("/settings/sign-in/app/<what>")
 @login_required
 def app_change(what: str):
-    """``new``: set the app up again (a new phone); ``off``: stop using it (only where it
-    is optional); ``codes``: new recovery codes."""
+    """``new``: set the app up again (a new phone; the app in use works until the new one
+    is confirmed); ``off``: stop using it (only where it is optional); ``codes``: new
+    recovery codes. A change of the app or the codes signs the account out everywhere
+    else: whoever holds a session there may be who the change is meant to keep out."""
     if what not in ("new", "off", "codes"):
         return redirect(url_for("auth.account"))
     form = ConfirmForm(prefix="confirm")
     user = _user()
     if not (form.validate() and _password_ok(form)):
         return _page(400, confirm_form=form)
+    if what == "new":
+        mfa.forget_enrolment(session)  # a new key for each set-up
+        session[ENROL_CONFIRMED] = now_utc().timestamp()
+        return redirect(url_for("auth.account_enrol"))
     if what == "codes":
         if not mfa.enrolled(user):
             return redirect(url_for("auth.account"))
         codes = mfa.new_recovery_codes(db.session, user, now_utc())
-        record("recovery_codes_replaced", user)
+        ended = _end_elsewhere(user, "sign_in_app_changed")
+        record("recovery_codes_replaced", user, detail={"other_sessions_ended": ended})
         db.session.commit()
         return render_template(
             "auth/recovery_codes.html", codes=codes, next=url_for("auth.account")
         )
-    if what == "off" and _mfa_required(user):
+    if _mfa_required(user):
         flash("Your role needs the sign-in app: it cannot be turned off.", "warning")
         return redirect(url_for("auth.account"))
     mfa.reset(db.session, user)
-    record("mfa_removed" if what == "off" else "mfa_reset_by_user", user)
+    ended = _end_elsewhere(user, "sign_in_app_changed")
+    record("mfa_removed", user, detail={"other_sessions_ended": ended})
     db.session.commit()
-    if what == "off":
-        flash("Signing in no longer asks for a code from the app.", "success")
-        return redirect(url_for("auth.account"))
-    session[ENROL_CONFIRMED] = now_utc().timestamp()
-    return redirect(url_for("auth.account_enrol"))
+    flash(
+        "Signing in no longer asks for a code from the app. You are signed out everywhere else.",
+        "success",
+    )
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/settings/sign-in/app", methods=["GET", "POST"])
 @login_required
 def account_enrol():
+    """Set up a sign-in app: the first one (the password is asked with the code), or a
+    new phone's in place of the one in use (the password was given a moment ago)."""
     user = _user()
-    if mfa.enrolled(user):
+    replacing = mfa.enrolled(user)
+    if replacing and not _enrol_confirmed():
         return redirect(url_for("auth.account"))
     form = EnrolForm()
     ask_password = not _enrol_confirmed()
@@ -195,14 +211,25 @@ def account_enrol():
             status = 400
         elif ask_password and not _password_ok(form):
             status = 400
-        elif mfa.confirm(user, form.code.data, now):
+        elif (
+            outcome := mfa.confirm(
+                db.session, session, user, form.code.data, now, replacing=replacing
+            )
+        ) == "confirmed":
             codes = mfa.new_recovery_codes(db.session, user, now)
-            record("mfa_enrolled", user)
+            ended = _end_elsewhere(user, "sign_in_app_changed")
+            record(
+                "mfa_reset_by_user" if replacing else "mfa_enrolled",
+                user,
+                detail={"other_sessions_ended": ended},
+            )
             session.pop(ENROL_CONFIRMED, None)
             db.session.commit()
             return render_template(
                 "auth/recovery_codes.html", codes=codes, next=url_for("auth.account")
             )
+        elif outcome == "taken":  # changed meanwhile in another of their sessions
+            return redirect(url_for("auth.account"))
         else:
             error, status = (
                 "That code is not right. Check that the app shows Referral Pathways and "
@@ -211,8 +238,7 @@ def account_enrol():
             )
     elif form.is_submitted():
         status = 400
-    secret = mfa.start_enrolment(user)
-    db.session.commit()
+    secret = mfa.start_enrolment(session, user)
     uri = mfa.provisioning_uri(user, secret, current_app.config["MFA_ISSUER"])
     return (
         render_template(

@@ -5,7 +5,10 @@ Required for every role that sees person-level data (custody, provider) and for
 administrators; optional for area leads. The published demo accounts are exempt, and
 only in a database holding demo data (which never holds real accounts). Enrolment
 shows a QR code (made here, no outside service) and the key as text, and is confirmed
-by a code from the app. A code works once: the last 30-second step used is kept, and an
+by a code from the app. The key being set up is this browser's alone, kept in its
+session (encrypted with the app's keys) rather than on the account: nobody else signing
+in meanwhile sees it, and the account's app, if it has one, works until the new one is
+confirmed. A code works once: the last 30-second step used is kept, and an
 earlier or equal step is refused. Codes from the step before and after are accepted, for
 phones whose clocks drift.
 """
@@ -17,13 +20,16 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import MutableMapping
 
 import pyotp
 import segno
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..choices import Role
+from ..encryption import EncryptionKeyError, keyring
 from ..models import User
 from .models import RecoveryCode
 
@@ -31,6 +37,7 @@ REQUIRED_ROLES = frozenset({Role.CUSTODY, Role.PROVIDER, Role.ADMIN})
 STEP = 30
 DRIFT_STEPS = 1
 RECOVERY_CODES = 10
+SETTING_UP = "mfa_setting_up"  # browser session key: the key being set up, encrypted
 _RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # nothing to misread
 
 
@@ -104,27 +111,65 @@ def verify(session: Session, user: User, code: str, now: dt.datetime) -> bool:
     return True
 
 
-def confirm(user: User, code: str, now: dt.datetime) -> bool:
-    """Finish enrolment with a code from the app set up with ``user.totp_secret``."""
-    if not user.totp_secret:
-        return False
-    step = _matching_step(user.totp_secret, code, now, None)
+def confirm(
+    session: Session,
+    store: MutableMapping,
+    user: User,
+    code: str,
+    now: dt.datetime,
+    *,
+    replacing: bool,
+) -> str:
+    """Finish setting up the app with a code from the key this browser set up
+    (``store``, its session; ``start_enrolment``): the account's app becomes that one.
+    ``replacing``: the account has an app, which this one replaces (from its own
+    settings); otherwise it must still have none, and one set up meanwhile in another
+    browser wins. Returns "confirmed", "wrong" (not a code of that key, or no key being
+    set up) or "taken" (the account's app changed meanwhile); the caller commits."""
+    secret = _setting_up(store, user)
+    step = _matching_step(secret, code, now, None) if secret else None
     if step is None:
-        return False
-    user.totp_enrolled_at = now
-    user.totp_last_step = step
-    return True
+        return "wrong"
+    had_app = User.totp_enrolled_at.is_not(None)
+    claimed = session.execute(
+        sa.update(User)
+        .where(User.id == user.id, had_app if replacing else sa.not_(had_app))
+        .values(totp_secret=secret, totp_enrolled_at=now, totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return "taken"
+    set_committed_value(user, "totp_secret", secret)
+    set_committed_value(user, "totp_enrolled_at", now)
+    set_committed_value(user, "totp_last_step", step)
+    store.pop(SETTING_UP, None)
+    return "confirmed"
 
 
-def start_enrolment(user: User) -> str:
-    """A new secret for ``user`` to set up (kept encrypted until confirmed); the one in
-    progress if there is one, so reloading the page does not undo a scan."""
-    if user.totp_secret and user.totp_enrolled_at is None:
-        return user.totp_secret
-    user.totp_secret = new_secret()
-    user.totp_enrolled_at = None
-    user.totp_last_step = None
-    return user.totp_secret
+def start_enrolment(store: MutableMapping, user: User) -> str:
+    """The key this browser sets up for ``user``: a new one, kept in its session
+    (``store``) encrypted, or the one it is setting up already, so that reloading the page
+    does not undo a scan. The account is not changed until ``confirm``."""
+    secret = _setting_up(store, user)
+    if secret is None:
+        secret = new_secret()
+        store[SETTING_UP] = {"uid": user.id, "key": keyring().encrypt(secret)}
+    return secret
+
+
+def forget_enrolment(store: MutableMapping) -> None:
+    """Drop the key this browser was setting up: the next set-up starts with a new one."""
+    store.pop(SETTING_UP, None)
+
+
+def _setting_up(store: MutableMapping, user: User) -> str | None:
+    kept = store.get(SETTING_UP)
+    if not isinstance(kept, dict) or kept.get("uid") != user.id:
+        return None
+    try:
+        return keyring().decrypt(str(kept.get("key", "")))
+    except EncryptionKeyError:  # kept under a key since removed: start again
+        return None
 
 
 def reset(session: Session, user: User) -> None:

@@ -106,13 +106,16 @@ def enrol():
             db.session.commit()
             return _start_again(paused_message(until))
         now = now_utc()
-        if mfa.confirm(user, form.code.data, now):
+        outcome = mfa.confirm(db.session, session, user, form.code.data, now, replacing=False)
+        if outcome == "confirmed":
             throttle.refund(db.session.connection(), keys)
             codes = mfa.new_recovery_codes(db.session, user, now)
             record("mfa_enrolled", user, user=user)
             page = render_template("auth/recovery_codes.html", codes=codes, next=next_url)
             return complete_sign_in(user, next_url, "app (set up now)", page=page)
         db.session.commit()
+        if outcome == "taken":  # set up meanwhile in another browser: its code is asked
+            return redirect(url_for("auth.second_factor"))
         error, status = (
             "That code is not right. Check that the app shows Referral Pathways and enter the "
             "six digits it shows now.",
@@ -120,8 +123,7 @@ def enrol():
         )
     elif form.is_submitted():
         status = 400
-    secret = mfa.start_enrolment(user)
-    db.session.commit()
+    secret = mfa.start_enrolment(session, user)
     uri = mfa.provisioning_uri(user, secret, current_app.config["MFA_ISSUER"])
     return (
         render_template(
