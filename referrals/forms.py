@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
@@ -12,6 +14,21 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from .clock import today_local
 from .dates import DateProblem, parse_date, short_date
+
+# Said when a record was changed by someone else while the form was open: the form comes
+# back with the record as it now is, and nothing is saved.
+CHANGED_MEANWHILE = (
+    "Someone else changed this while you had it open, so nothing was saved. The form now "
+    "shows it as it is: make your changes again and save."
+)
+
+
+def state_mark(values: dict) -> str:
+    """A short digest of what an edit form was filled with (its record's editable values),
+    sent back with the form in a hidden field: a record changed meanwhile by someone
+    else has another mark, and saving the form over it would undo their change."""
+    text = json.dumps(values, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:

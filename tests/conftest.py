@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterator
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -236,3 +237,30 @@ def csrf_token(html: str) -> str:
     )
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def form_as_shown(html: str, action: str) -> dict[str, list[str]]:
+    """The fields of the page's form posting to ``action`` as a browser would send them
+    unchanged: text and hidden inputs, ticked boxes, chosen options."""
+    start = html.index(f'action="{action}"')
+    form = html[start : html.index("</form>", start)]
+    data: dict[str, list[str]] = {}
+    for tag in re.finditer(r"<input([^>]*)>", form):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag.group(1)))
+        name, kind = attrs.get("name"), attrs.get("type", "text")
+        if not name or kind in ("submit", "button"):
+            continue
+        if kind in ("checkbox", "radio"):
+            if re.search(r"\bchecked\b", tag.group(1)):
+                data.setdefault(name, []).append(attrs.get("value", "y"))
+        else:
+            data[name] = [unescape(attrs.get("value", ""))]
+    for select in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = [
+            re.search(r'value="([^"]*)"', option).group(1)
+            for option in re.findall(r"<option([^>]*)>", select.group(2))
+            if re.search(r"\bselected\b", option)
+        ]
+        if chosen:
+            data[select.group(1)] = chosen
+    return data

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from referrals.choices import Role
 from referrals.models import AuditEvent, User
 
+from .conftest import form_as_shown
 from .factories import make_organisation, make_user, suite
 from .test_auth import sign_in
 
@@ -286,3 +287,38 @@ def test_two_administrators_creating_the_same_account_at_once_get_a_message(
     assert "There is already an account with this email address." in response.get_data(
         as_text=True
     )
+
+
+def test_a_form_opened_before_another_administrators_change_does_not_undo_it(
+    admin_client, app, session
+):
+    """Administrator A opens a provider's account; B deactivates it; A then corrects the
+    name from the page opened earlier. A's save is refused and the form shows the
+    account as it now is: the account stays deactivated."""
+    target = make_user(
+        session, Role.PROVIDER, email="leaver@t.example", organisation=make_organisation(session)
+    )
+    session.commit()
+    url = f"/admin/users/{target.id}"
+    opened_by_a = form_as_shown(admin_client.get(url).text, url)
+    other = app.test_client()
+    sign_in(other, "admin@t.example")
+    by_b = form_as_shown(other.get(url).text, url)
+    by_b.pop("active")
+    assert other.post(url, data=by_b).status_code == 302
+    session.expire_all()
+    assert session.get(User, target.id).active is False
+
+    answer = admin_client.post(url, data=opened_by_a | {"name": ["Leaver Person"]})
+    assert answer.status_code == 409
+    assert "Someone else changed this while you had it open" in answer.text
+    assert 'name="active"' in answer.text and 'name="active" checked' not in answer.text
+    session.expire_all()
+    saved = session.get(User, target.id)
+    assert saved.active is False and saved.name != "Leaver Person"
+    # Made again from the page as it now is, the change is saved.
+    again = form_as_shown(answer.text, url) | {"name": ["Leaver Person"]}
+    assert admin_client.post(url, data=again).status_code == 302
+    session.expire_all()
+    assert session.get(User, target.id).name == "Leaver Person"
+    assert session.get(User, target.id).active is False

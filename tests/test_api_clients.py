@@ -10,6 +10,7 @@ from referrals.api.models import ApiClient
 from referrals.choices import Role
 from referrals.models import AuditEvent, User
 
+from .conftest import form_as_shown
 from .factories import bearer, make_api_client, make_organisation, make_user, suite
 from .test_auth import sign_in
 
@@ -212,3 +213,28 @@ def test_create_api_client_command_prints_the_token_once(runner, session):
     assert "Choose the organisation whose case system this is." in org_missing.output
     audit = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "api_client_created"))
     assert audit.actor == "command line"
+
+
+def test_a_form_opened_before_another_administrators_change_does_not_undo_it(app, client, session):
+    """B takes a custody suite away from a system; A, from the page opened before,
+    corrects its contact address: A's save is refused and the suite stays taken away."""
+    make_user(session, Role.ADMIN, email="a@t.example")
+    west, east = suite(session, "GLA-LR"), suite(session, "ABD-KB")
+    system, _ = make_api_client(session, Role.CUSTODY, suites=[west, east], name="Custody West")
+    session.commit()
+    url = f"/admin/api-clients/{system.id}"
+    sign_in(client, "a@t.example")
+    opened_by_a = form_as_shown(client.get(url).text, url)
+    other = app.test_client()
+    sign_in(other, "a@t.example")
+    by_b = form_as_shown(other.get(url).text, url) | {"suite_ids": [str(west.id)]}
+    assert other.post(url, data=by_b).status_code == 302
+
+    answer = client.post(url, data=opened_by_a | {"contact_email": ["ops@example.org"]})
+    assert answer.status_code == 409
+    assert "Someone else changed this while you had it open" in answer.text
+    session.expire_all()
+    saved = session.get(ApiClient, system.id)
+    assert [s.code for s in saved.suites] == [
+        "GLA-LR"
+    ] and saved.contact_email != "ops@example.org"

@@ -4,6 +4,7 @@ a new password or a reset app ends their sessions everywhere; every change is au
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_user
 
@@ -15,6 +16,7 @@ from ..auth.passwords import password_problem
 from ..choices import Role
 from ..clock import now_utc
 from ..extensions import db
+from ..forms import CHANGED_MEANWHILE, state_mark
 from ..models import User
 from . import bp
 from .users import (
@@ -24,6 +26,7 @@ from .users import (
     _apply,
     _prepare,
     _user_or_404,
+    account_values,
 )
 
 
@@ -53,6 +56,7 @@ def _fill(form: UserForm, user: User) -> None:
     form.manager.data = user.manager
     form.scheme_id.data = str(user.scheme_id or "")
     form.active.data = user.active
+    form.shown.data = state_mark(account_values(user))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -61,6 +65,14 @@ def edit_user(user_id: int):
     form = UserForm()
     _prepare(form)
     password_form = PasswordForm(prefix="pw", formdata=None)
+    if form.is_submitted() and _changed_meanwhile(form, user):
+        # Saving over another administrator's change would undo it (a deactivation, a
+        # role taken away): the form shows the account as it is now.
+        form = UserForm(formdata=None)
+        _prepare(form)
+        _fill(form, user)
+        flash(CHANGED_MEANWHILE, "warning")
+        return _user_page(form, user, password_form, 409)
     if not form.is_submitted():
         _fill(form, user)
     else:
@@ -95,7 +107,20 @@ def edit_user(user_id: int):
                 login_user(user)  # this browser's cookie carries the new session version
             flash(f"Saved {user.email}.", "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
-    status = 400 if form.is_submitted() else 200
+    return _user_page(form, user, password_form, 400 if form.is_submitted() else 200)
+
+
+def _changed_meanwhile(form: UserForm, user: User) -> bool:
+    """Whether the account changed since the form was filled (its row is locked until
+    the save commits, so no other save comes between the check and this one). A form
+    sent without its mark (a page shown before marks were sent) is not checked."""
+    if not form.shown.data:
+        return False
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    return form.shown.data != state_mark(account_values(user))
+
+
+def _user_page(form: UserForm, user: User, password_form: PasswordForm, status: int):
     return render_template(
         "admin/user_form.html",
         form=form,

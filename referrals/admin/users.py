@@ -8,7 +8,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from ..api.clients import client_accounts, is_client_account
@@ -53,6 +61,8 @@ class UserForm(FlaskForm):
         "Lead of an arrest referral scheme", choices=[], validators=[Optional()]
     )
     active = BooleanField("Account active")
+    # The account as the form was filled (``state_mark`` of ``account_values``).
+    shown = HiddenField()
 
 
 class NewUserForm(UserForm):
@@ -119,10 +129,10 @@ def _check_scope(form: UserForm) -> bool:
     return ok
 
 
-def _apply(form: UserForm, user: User) -> dict:
-    """Copy the form onto ``user``; return what changed, for the audit log."""
-    role = Role(form.role.data)
-    before = {
+def account_values(user: User) -> dict:
+    """The account's values an administrator edits, as the audit log records a change
+    and the edit form's mark (``state_mark``) reads them."""
+    return {
         "name": user.name,
         "email": user.email,
         "role": user.role,
@@ -133,6 +143,12 @@ def _apply(form: UserForm, user: User) -> dict:
         "manager": user.manager,
         "scheme_id": user.scheme_id,
     }
+
+
+def _apply(form: UserForm, user: User) -> dict:
+    """Copy the form onto ``user``; return what changed, for the audit log."""
+    role = Role(form.role.data)
+    before = account_values(user)
     user.email = normalise_email(form.email.data)
     user.name = form.name.data.strip()
     user.role = role
@@ -144,17 +160,7 @@ def _apply(form: UserForm, user: User) -> dict:
     user.active = bool(form.active.data)
     # Only custody staff and providers have a unit to supervise or manage.
     user.manager = bool(form.manager.data) and role in (Role.CUSTODY, Role.PROVIDER)
-    after = {
-        "name": user.name,
-        "email": user.email,
-        "role": user.role,
-        "active": user.active,
-        "organisation_id": user.organisation_id,
-        "custody_suite_id": user.custody_suite_id,
-        "areas": sorted(ids),
-        "manager": user.manager,
-        "scheme_id": user.scheme_id,
-    }
+    after = account_values(user)
     return {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
 
 

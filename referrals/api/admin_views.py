@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.access import role_required
 from ..choices import Role
 from ..extensions import db
-from ..forms import options
+from ..forms import CHANGED_MEANWHILE, options, state_mark
 from ..models import CustodySuite, Organisation, User
 from . import clients
 from .forms import ApiClientForm, NewApiClientForm, RevokeForm, RotateForm
@@ -115,10 +115,16 @@ def edit(client_id: int):
     client = _client_or_404(client_id)
     form = ApiClientForm()
     _prepare(form)
+    if form.is_submitted() and _changed_meanwhile(form, client):
+        # Saving over another administrator's change would undo it (a suite taken away
+        # would be given back): the form shows the system as it is now.
+        form = ApiClientForm(formdata=None)
+        _prepare(form)
+        _fill(form, client)
+        flash(CHANGED_MEANWHILE, "warning")
+        return _client_page(form, client, 409)
     if not form.is_submitted():
-        form.name.data, form.contact_email.data = client.name, client.contact_email
-        form.suite_ids.data = [str(s.id) for s in client.suites]
-        form.organisation_id.data = str(client.user.organisation_id or "")
+        _fill(form, client)
     elif client.active and form.validate():
         try:
             changes = clients.update(
@@ -140,7 +146,18 @@ def edit(client_id: int):
             db.session.commit()
             flash(f"Saved {client.name}." if changes else "Nothing was changed.", "success")
             return redirect(url_for("api_clients.edit", client_id=client.id))
-    status = 400 if form.is_submitted() else 200
+    return _client_page(form, client, 400 if form.is_submitted() else 200)
+
+
+def _fill(form: ApiClientForm, client: ApiClient) -> None:
+    """The form as the system stands."""
+    form.name.data, form.contact_email.data = client.name, client.contact_email
+    form.suite_ids.data = [str(s.id) for s in client.suites]
+    form.organisation_id.data = str(client.user.organisation_id or "")
+    form.shown.data = state_mark(clients.client_values(client))
+
+
+def _client_page(form: ApiClientForm, client: ApiClient, status: int):
     return render_template(
         "api/client_form.html",
         form=form,
@@ -148,6 +165,16 @@ def edit(client_id: int):
         rotate_form=RotateForm(formdata=None),
         revoke_form=RevokeForm(formdata=None),
     ), status
+
+
+def _changed_meanwhile(form: ApiClientForm, client: ApiClient) -> bool:
+    """Whether the system changed since the form was filled (its row is locked until the
+    save commits). A form sent without its mark (shown before marks were sent) is not
+    checked."""
+    if not form.shown.data:
+        return False
+    db.session.execute(sa.select(ApiClient.id).where(ApiClient.id == client.id).with_for_update())
+    return form.shown.data != state_mark(clients.client_values(client))
 
 
 @admin_bp.post("/<int:client_id>/rotate")

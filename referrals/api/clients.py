@@ -157,6 +157,16 @@ def register(
     return Issued(client, new.token)
 
 
+def client_values(client: ApiClient) -> dict[str, str | None]:
+    """A client's values an administrator edits, as the audit log records a change and
+    the edit form's mark (``state_mark``) reads them."""
+    return {
+        "name": client.name,
+        "contact_email": client.contact_email,
+        "scope": scope_text(client),
+    }
+
+
 def update(
     session: Session,
     client: ApiClient,
@@ -171,11 +181,7 @@ def update(
     name, suites, organisation, email = _checked(
         session, client, name, client.role, suite_ids, organisation_id, contact_email
     )
-    before = {
-        "name": client.name,
-        "contact_email": client.contact_email,
-        "scope": scope_text(client),
-    }
+    before = client_values(client)
     client.name = name
     client.contact_email = email
     client.user.name = f"{name} (API client)"
@@ -184,11 +190,7 @@ def update(
         client.user.custody_suite_id = suites[0].id
     elif client.role == Role.PROVIDER:
         client.user.organisation = organisation
-    after = {
-        "name": client.name,
-        "contact_email": client.contact_email,
-        "scope": scope_text(client),
-    }
+    after = client_values(client)
     changes = {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
     if changes:
         record("api_client_updated", client, user=by, detail=changes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..forms import MultiCheckboxField, options
@@ -26,6 +26,8 @@ class ApiClientForm(FlaskForm):
     organisation_id = SelectField(
         "Organisation (provider case systems)", choices=[], validators=[Optional()]
     )
+    # The system as the form was filled (``state_mark`` of ``clients.client_values``).
+    shown = HiddenField()
 
 
 class NewApiClientForm(ApiClientForm):
