@@ -112,6 +112,41 @@ def test_two_people_editing_one_listing_do_not_silently_undo_each_other(
     assert session.get(Service, service.id).alert == "Closed on Friday"
 
 
+def test_a_colleagues_save_committed_while_a_save_is_on_its_way_is_not_undone(
+    app, client, session, orgs, app_factory, monkeypatch
+):
+    """A colleague's save is committed on another server after this save has loaded the
+    listing but before it checks whether the listing changed: the check sees it, so this
+    save is stopped instead of writing over it."""
+    from referrals.directory import upkeep
+    from referrals.extensions import db
+
+    service = orgs["ours"]
+    sign_in(client, "p@test.example")
+    html = client.get(f"/services/{service.id}/edit").get_data(as_text=True)
+    mine = re.search(r'name="edited_from" type="hidden" value="([^"]+)"', html).group(1)
+    other_server, real_load = app_factory(), upkeep.service_to_edit
+
+    def loaded_then_colleague_saves(session_, service_id):
+        found = real_load(session_, service_id)
+        with other_server.app_context():
+            theirs = db.session.get(Service, service_id)
+            theirs.phone = "0141 496 0999"
+            db.session.commit()
+        return found
+
+    monkeypatch.setattr(upkeep, "service_to_edit", loaded_then_colleague_saves)
+    stopped = client.post(
+        f"/services/{service.id}/edit",
+        data=edit_form(service, alert="Closed on Friday", edited_from=mine),
+    )
+    assert stopped.status_code == 409
+    assert "Someone else saved changes to this listing" in stopped.get_data(as_text=True)
+    session.expire_all()
+    saved = session.get(Service, service.id)
+    assert saved.phone == "0141 496 0999" and saved.alert is None
+
+
 def test_provider_cannot_edit_another_organisations_service(client, orgs):
     sign_in(client, "p@test.example")
     theirs = orgs["theirs"]

@@ -193,13 +193,28 @@ def _save(form: ServiceForm, service: Service, organisation: Organisation, actio
     return service if earlier is None else db.session.get(Service, earlier.object_id)
 
 
+def _last_saved(service: Service, lock: bool) -> str:
+    """When the listing was last saved, as the form carries it (``edited_from``). For a
+    save, read again with the row locked until this one commits: a colleague's save
+    committed since the listing was loaded is seen, and none can come between the check
+    and this save (two at once would otherwise both pass it, and one undo the other)."""
+    if not lock:
+        return service.updated_at.isoformat()
+    saved = db.session.scalar(
+        sa.select(Service.updated_at).where(Service.id == service.id).with_for_update()
+    )
+    if saved != service.updated_at:  # saved meanwhile: the form is shown as it now is
+        db.session.refresh(service)
+    return saved.isoformat()
+
+
 @bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
 @role_required(Role.PROVIDER, Role.ADMIN)
 def edit_service(service_id: int):
     service = service_to_edit(db.session, service_id)
     form = ServiceForm()
     _prepare(form)
-    changed = service.updated_at.isoformat()
+    changed = _last_saved(service, lock=form.is_submitted())
     changed_meanwhile = False
     if not form.is_submitted():
         _fill(form, service)
