@@ -242,6 +242,25 @@ def test_clearing_failed_sign_ins_lets_a_paused_account_in(admin_client, app, se
     assert sign_in(app.test_client(), "locked@t.example").status_code == 302
 
 
+def test_clearing_failed_sign_ins_lets_the_person_in_from_where_they_failed(
+    admin_client, app, session
+):
+    """The officer mistypes their password five times at the custody PC and is paused
+    there; the administrator clears it, and the officer signs in from that PC at once."""
+    user = make_user(
+        session, Role.CUSTODY, email="locked@t.example", custody_suite=suite(session, "GLA-LR")
+    )
+    session.commit()
+    custody_pc = app.test_client()
+    at_pc = {"REMOTE_ADDR": "10.20.30.40"}
+    for _ in range(6):
+        answer = sign_in(custody_pc, "locked@t.example", "wrong guess", environ_base=at_pc)
+    assert answer.status_code == 429
+    assert sign_in(custody_pc, "locked@t.example", environ_base=at_pc).status_code == 429
+    admin_client.post(f"/admin/users/{user.id}/unlock")
+    assert sign_in(custody_pc, "locked@t.example", environ_base=at_pc).status_code == 302
+
+
 def test_saving_an_account_unchanged_records_nothing(admin_client, session):
     gla = suite(session, "GLA-LR")
     user = make_user(session, Role.CUSTODY, email="same@t.example", custody_suite=gla)

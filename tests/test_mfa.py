@@ -326,3 +326,34 @@ def test_new_recovery_codes_or_no_app_sign_out_everywhere_else(app, session, cha
     answer = owner.post(f"/settings/sign-in/app/{change}", data={"confirm-password": PASSWORD})
     assert answer.status_code in (200, 302)
     assert _signed_in(owner) and not _signed_in(elsewhere)
+
+
+def test_wrong_codes_from_elsewhere_do_not_pause_the_owners_recognised_browser(app, session):
+    """Someone holding the password sends wrong codes from another address until they
+    are paused; the owner, on a browser that signed in to the account before, still signs
+    in. The intruder's address stays paused, a new browser there too."""
+    make_user(session, Role.CUSTODY, email="o@t.example", custody_suite=suite(session, "GLA-LR"))
+    session.commit()
+    owner_pc, intruder = app.test_client(), app.test_client()
+    at_owner, at_intruder = {"REMOTE_ADDR": "10.1.1.1"}, {"REMOTE_ADDR": "203.0.113.9"}
+    assert sign_in(owner_pc, "o@t.example", environ_base=at_owner).status_code == 302
+    owner_pc.post("/logout", environ_base=at_owner)  # keeps the recognised-device cookie
+    intruder.post(
+        "/login", data={"email": "o@t.example", "password": PASSWORD}, environ_base=at_intruder
+    )
+    answers = [
+        intruder.post("/login/verify", data={"code": "000000"}, environ_base=at_intruder)
+        for _ in range(6)
+    ]
+    assert [a.status_code for a in answers] == [401] * 5 + [302]
+    assert answers[-1].location.startswith("/login")  # paused: back to the password
+
+    assert sign_in(owner_pc, "o@t.example", environ_base=at_owner).location == "/"
+    assert "Sign out" in owner_pc.get("/", environ_base=at_owner).get_data(as_text=True)
+    another = app.test_client()
+    another.post(
+        "/login", data={"email": "o@t.example", "password": PASSWORD}, environ_base=at_intruder
+    )
+    # Paused: sent back to the password before any code is checked (a wrong one is a 401).
+    paused = another.post("/login/verify", data={"code": "000000"}, environ_base=at_intruder)
+    assert paused.status_code == 302 and paused.location.startswith("/login")

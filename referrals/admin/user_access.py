@@ -4,6 +4,8 @@ a new password or a reset app ends their sessions everywhere; every change is au
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_user
@@ -17,7 +19,7 @@ from ..choices import Role
 from ..clock import now_utc
 from ..extensions import db
 from ..forms import CHANGED_MEANWHILE, state_mark
-from ..models import User
+from ..models import AuditEvent, User
 from . import bp
 from .users import (
     PasswordForm,
@@ -152,17 +154,40 @@ def reset_password(user_id: int):
     user.set_password(form.password.data)
     user.session_version += 1
     sessions.end_all(db.session, user.id, now_utc(), "password_reset")
-    throttle.clear_account(db.session.connection(), user.email, [])
+    _clear_failures(user)
     record("user_password_reset", user)
     db.session.commit()
     flash(f"New password set for {user.email}; they are signed out everywhere.", "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
+# Failed sign-ins are counted over an hour at most; those of the last day are cleared.
+FAILURES_LOOKED_BACK = dt.timedelta(days=1)
+
+
+def _clear_failures(user: User) -> None:
+    """Clear the account's paused sign-ins: its account-wide counts, and those of every
+    address it failed to sign in from lately (the audit log keeps each failure's
+    address), passwords and codes alike. A browser's own count (after its own wrong
+    passwords) ends with its window."""
+    since = now_utc() - FAILURES_LOOKED_BACK
+    addresses = db.session.scalars(
+        sa.select(AuditEvent.ip)
+        .where(
+            AuditEvent.user_id == user.id,
+            AuditEvent.action.in_(("sign_in_failed", "sign_in_paused")),
+            AuditEvent.at >= since,
+            AuditEvent.ip.is_not(None),
+        )
+        .distinct()
+    ).all()
+    throttle.clear_account(db.session.connection(), user.email, list(addresses), user.id)
+
+
 @bp.post("/users/<int:user_id>/unlock")
 def unlock_user(user_id: int):
     user = _user_or_404(user_id)
-    throttle.clear_account(db.session.connection(), user.email, [])
+    _clear_failures(user)
     record("user_unlocked", user)
     db.session.commit()
     flash(f"Failed sign-ins for {user.email} are cleared: they can sign in now.", "success")

@@ -1,17 +1,17 @@
 """The second step of signing in: ``/login/verify`` (a code from the sign-in app, or a
 recovery code) and ``/login/enrol`` (setting the app up, for those who must have one).
-Wrong codes are counted per account like passwords; after too many the sign-in starts
+Wrong codes are counted like passwords (per account and device, or per account and
+address and per account; ``throttle.code_counters``); after too many the sign-in starts
 again from the password."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import rate_limits
-from ..audit import record
+from ..audit import client_ip, record
 from ..clock import now_utc
 from ..extensions import db
 from ..security import limiter
@@ -30,11 +30,6 @@ class CodeForm(FlaskForm):
     )
 
 
-def _mfa_counter():
-    limit = throttle.Limit.from_setting(current_app.config["SIGN_IN_FAILURES_PER_ACCOUNT"])
-    return limit
-
-
 def _start_again(message: str):
     session.pop(PENDING, None)
     flash(message, "warning")
@@ -44,7 +39,8 @@ def _start_again(message: str):
 def _reserve(user) -> tuple:
     """Count a code attempt before checking it (see ``throttle.reserve``): when sign-in
     is paused, and the counter to ``throttle.refund`` if the code is right."""
-    keys = [(rate_limits.counter_key("mfa", str(user.id)), _mfa_counter())]
+    device = throttle.devices(request).get(str(user.id))
+    keys = throttle.code_counters(user.id, client_ip() or "", device)
     return throttle.reserve(db.session.connection(), keys), keys
 
 

@@ -10,6 +10,9 @@ same answers. Three counts:
 - one account from all unrecognised devices: 20 per hour (a spread-out attack);
 - one address, whatever accounts it tries: 50 per hour (password spraying).
 
+Wrong codes from the sign-in app, after the password, are counted the same way per
+account (``code_counters``), apart from the passwords.
+
 A device is recognised when it holds a signed cookie given after a full sign-in to that
 account (the OWASP "device cookie"). A recognised device is only limited by its own
 count, so nobody elsewhere can keep the account holder out: at worst an attacker pauses
@@ -69,6 +72,22 @@ def counters(email: str, address: str, device: str | None) -> list[tuple[str, Li
     ]
 
 
+def code_counters(user_id: int, address: str, device: str | None) -> list[tuple[str, Limit]]:
+    """The counts a code from the sign-in app is judged by, after the password step of
+    account ``user_id``: kept apart from the password's, but alike, so that wrong codes
+    sent from elsewhere (by someone holding the password) never pause a recognised
+    device (``device``), nor a new one for longer than the account-wide count's hour."""
+    limits = _limits()
+    key = rate_limits.counter_key
+    account = str(user_id)
+    if device:
+        return [(key("code-device", account, device), limits["account"])]
+    return [
+        (key("code-account-address", account, address), limits["account"]),
+        (key("code-account", account), limits["anywhere"]),
+    ]
+
+
 def paused_until(connection: Connection, keys: list[tuple[str, Limit]]) -> dt.datetime | None:
     """When sign-in may be tried again, if any count is used up; else ``None``."""
     until = None
@@ -98,11 +117,17 @@ def refund(connection: Connection, keys: list[tuple[str, Limit]]) -> None:
         rate_limits.hit(connection, key, limit.window, amount=-1)
 
 
-def clear_account(connection: Connection, email: str, addresses: list[str]) -> None:
-    """Forget failures for ``email`` (its account-wide count and from ``addresses``)."""
+def clear_account(
+    connection: Connection, email: str, addresses: list[str], user_id: int | None = None
+) -> None:
+    """Forget failures for ``email`` (its account-wide counts, of passwords and of the
+    codes of account ``user_id``, and those from ``addresses``)."""
     key = rate_limits.counter_key
     keys = [key("signin-account", email)]
     keys += [key("signin-account-address", email, a) for a in addresses]
+    if user_id is not None:
+        keys.append(key("code-account", str(user_id)))
+        keys += [key("code-account-address", str(user_id), a) for a in addresses]
     rate_limits.clear(connection, keys)
 
 
