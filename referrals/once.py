@@ -59,8 +59,13 @@ def commit_once(
 ) -> FormSubmission | None:
     """Commit the save with the form's token. None when it is saved now; when the same
     form was saved already (by an earlier submit, or one at the same moment), nothing of
-    this one is kept and the earlier save is returned."""
+    this one is kept and the earlier save is returned. A token kept for another kind of
+    form (a page's token sent by hand to another form) does not make this a repeat: it
+    is saved under a new token."""
     if token:
+        kept = session.scalar(sa.select(FormSubmission.kind).where(FormSubmission.token == token))
+        if kept is not None and kept != kind:
+            token = new_token()
         session.add(FormSubmission(token=token, kind=kind, object_id=object_id, made_at=now_utc()))
     try:
         session.commit()

@@ -214,3 +214,24 @@ def test_a_double_click_sends_one_problem_report_and_one_piece_of_feedback(clien
     page = client.get("/contact").get_data(as_text=True)
     twice(client, "/contact", {"message": "Very useful.", "form_token": token_in(page)})
     assert count(session, Feedback) == 1
+
+
+def test_a_token_sent_with_another_kind_of_form_is_a_new_save(client, session):
+    """The feedback form's token sent by hand with a problem report (or a stale page's):
+    not a repeat of the feedback, so the report is saved, not a server error."""
+    from referrals.about.models import Feedback
+    from referrals.models import ListingProblem
+
+    from .factories import make_service
+
+    service = make_service(session, name="Harbour MAT")
+    session.commit()
+    token = token_in(client.get("/contact").get_data(as_text=True))
+    assert (
+        client.post("/contact", data={"message": "Useful.", "form_token": token}).status_code
+        == 302
+    )
+    report = {"category": "wrong_phone", "description": "Rings out.", "form_token": token}
+    answer = client.post(f"/services/{service.id}/report-problem", data=report)
+    assert answer.status_code == 302
+    assert count(session, Feedback) == 1 and count(session, ListingProblem) == 1
