@@ -18,6 +18,7 @@ from referrals.notifications.kinds import Kind
 from referrals.notifications.models import Notification
 from referrals.reports.figures import Settings, build
 from referrals.tracking.models import ContactAttempt, ReferralUpdate
+from referrals.tracking.retention import purge_personal_data
 
 from .factories import (
     make_contact,
@@ -250,6 +251,100 @@ def test_undo_is_refused_after_fifteen_minutes_and_for_someone_elses_change(
     response = client.post(f"/referrals/{referral.id}/undo", data={"version": "2"})
     assert response.status_code == 400 and "within 15 minutes" in response.get_data(as_text=True)
     assert fresh(session, Referral, referral.id).status == ReferralStatus.ACCEPTED
+
+
+def test_a_closing_the_retention_purge_erased_cannot_be_undone(
+    app, client, session, people, clock
+):
+    """Undoing it would open the referral again, and the purge, which erases each
+    referral once, would never erase what was written to it afterwards."""
+    old = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY - dt.timedelta(days=1100),
+    )
+    session.commit()
+    sign_in(client, "p@t.example")
+    closed_on = TODAY - dt.timedelta(days=1000)  # when the person stopped coming
+    response = client.post(
+        f"/referrals/{old.id}/close",
+        data={
+            "close-version": "1",
+            "close-on": closed_on.isoformat(),
+            "close-reason": "disengaged",
+        },
+    )
+    assert response.status_code == 302
+    clock.advance(minutes=1)
+    with app.app_context():  # the nightly purge
+        purge_personal_data(db.session, 730, TODAY, clock(), dry_run=False)
+        db.session.commit()
+    erased = fresh(session, Referral, old.id)
+    assert erased.personal_data_erased_at is not None and erased.contact_phone is None
+    clock.advance(minutes=5)
+    page = client.get(f"/referrals/{old.id}")
+    assert page.status_code == 200 and "Made a mistake?" not in page.get_data(as_text=True)
+    page = client.get("/worklist")
+    assert page.status_code == 200 and f"/referrals/{old.id}/undo" not in page.get_data(
+        as_text=True
+    )
+    response = client.post(f"/referrals/{old.id}/undo", data={"version": str(erased.version)})
+    assert response.status_code == 400
+    assert (
+        "The person&#39;s details on this referral were erased under the retention rules, so "
+        "it cannot be changed or added to any more." in response.get_data(as_text=True)
+    )
+    saved = fresh(session, Referral, old.id)
+    assert (saved.status, saved.closed_on, saved.version) == ("closed", closed_on, erased.version)
+    assert "undo" not in [e.reason for e in saved.events]
+    # Nor can anything about the person be written to it.
+    assert attempt(client, old.id, "spoke", note="Call Jo").status_code == 400
+    client.post("/logout")
+    sign_in(client, "c@t.example")
+    response = client.post(
+        f"/referrals/{old.id}/updates", data={"new_phone": "07700 900999", "message": "Hostel"}
+    )
+    assert response.status_code == 400
+    assert fresh(session, Referral, old.id).contact_phone is None
+    assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(ReferralUpdate)) == 0
+
+
+def test_a_referral_left_open_after_its_erasure_takes_no_more_personal_details(
+    client, session, people, clock
+):
+    """An undo of an earlier release could open an erased referral again: nothing about
+    the person is added to it, and nothing offers to."""
+    reopened = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY - dt.timedelta(days=1100),
+        person_ref=None,
+        contact_name=None,
+        contact_phone=None,
+        notes=None,
+        personal_data_erased_at=NOON - dt.timedelta(days=1),
+    )
+    session.commit()
+    erased = "The person&#39;s details on this referral were erased under the retention rules"
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{reopened.id}").get_data(as_text=True)
+    assert "Log a contact attempt" not in page and "/refer-on" not in page
+    response = attempt(client, reopened.id, "spoke", note="Call Jo on 0141")
+    assert response.status_code == 400 and erased in response.get_data(as_text=True)
+    response = client.get(f"/referrals/{reopened.id}/refer-on")
+    assert response.status_code == 403 and erased in response.get_data(as_text=True)
+    client.post("/logout")
+    sign_in(client, "c@t.example")
+    page = client.get(f"/referrals/{reopened.id}").get_data(as_text=True)
+    assert "Tell the service something new" not in page
+    response = client.post(f"/referrals/{reopened.id}/updates", data={"new_phone": "07700 900999"})
+    assert response.status_code == 400 and erased in response.get_data(as_text=True)
+    assert fresh(session, Referral, reopened.id).contact_phone is None
+    assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(ReferralUpdate)) == 0
 
 
 def test_the_worklist_says_what_a_one_click_button_did_and_offers_undo(
@@ -488,6 +583,52 @@ def test_refer_on_offers_and_takes_only_services_that_take_referrals_from_custod
     )
     assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
     assert fresh(session, Referral, referral.id).status == "made"
+
+
+def test_custody_staff_pass_a_referral_on_only_before_the_service_responds(
+    client, session, people, referral, clock
+):
+    """Passing a referral on closes it: custody staff may do it only while they may
+    close it themselves, before the service has responded, never once the person is
+    in treatment there."""
+    sign_in(client, "p@t.example")
+    for version, step in enumerate(("accept", "attend", "start_treatment"), start=1):
+        response = client.post(
+            f"/referrals/{referral.id}/{step}",
+            data={f"{step}-version": str(version), f"{step}-on": TODAY.isoformat()},
+        )
+        assert response.status_code == 302
+    client.post("/logout")
+    sign_in(client, "c@t.example")
+    refused = (
+        "Custody staff can only pass a referral on before the service has responded, and "
+        "this one is “treatment started”. Ask the service to pass it on"
+    )
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert f"/referrals/{referral.id}/refer-on" not in page
+    response = client.get(f"/referrals/{referral.id}/refer-on")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 403 and refused in text and "Hillside Detox" not in text
+    response = client.post(
+        f"/referrals/{referral.id}/refer-on",
+        data={"version": "4", "service": str(people["other_service"].id), "consent": "y"},
+    )
+    assert response.status_code == 400 and refused in response.get_data(as_text=True)
+    saved = fresh(session, Referral, referral.id)
+    assert (saved.status, saved.close_reason) == ("treatment_started", None)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 1
+    kinds = session.scalars(sa.select(Notification.kind)).all()
+    assert Kind.NEW_REFERRAL not in kinds and Kind.CLOSED not in kinds
+    # A referral the service has not answered yet is theirs to pass on.
+    waiting = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=TODAY
+    )
+    session.commit()
+    page = client.get(f"/referrals/{waiting.id}").get_data(as_text=True)
+    assert f"/referrals/{waiting.id}/refer-on" in page
+    response = pass_on(client, waiting.id, people["other_service"].id, "Nearer home.")
+    assert response.status_code == 302
+    assert fresh(session, Referral, waiting.id).close_reason == "referred_on"
 
 
 # -- updates from the referrer ---------------------------------------------------------------

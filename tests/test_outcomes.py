@@ -138,6 +138,98 @@ def test_wrong_dates_and_answers_are_refused_and_change_nothing(
     assert len(referral.events) == 1
 
 
+def day(on: dt.date) -> str:
+    return f"{on.day} {on:%b %Y}"
+
+
+def close(client, session, referral, on):
+    version = fresh(session, referral).version
+    return client.post(
+        f"/referrals/{referral.id}/close",
+        data={
+            "close-version": str(version),
+            "close-on": on.isoformat(),
+            "close-reason": "disengaged",
+        },
+    )
+
+
+def test_a_diversion_outcome_is_not_dated_before_treatment_started(client, session, people):
+    """It closes the referral, so, like a plain close, it comes after every stage
+    recorded, not only after the first attendance."""
+    referral = started(session, people, 10, pathway="diversion")
+    began = referral.treatment_started_on
+    sign_in(client, "p@t.example")
+    on = referral.engaged_on + dt.timedelta(days=1)
+    response = post(client, referral, "diversion", "completed", on=on, back="detail")
+    assert response.status_code == 400
+    assert f"The date cannot be before treatment started ({day(began)})." in response.get_data(
+        as_text=True
+    )
+    referral = fresh(session, referral)
+    assert (referral.status, referral.closed_on, referral.diversion_outcome) == (
+        "treatment_started",
+        None,
+        None,
+    )
+    assert post(client, referral, "diversion", "completed", on=began).status_code == 302
+    assert fresh(session, referral).closed_on == began
+
+
+def recorded_check(client, session, referral) -> tuple[dt.date, str]:
+    on = TODAY - dt.timedelta(days=5)
+    assert post(client, referral, "retention", "retained", on=on).status_code == 302
+    return on, "the 12-week check"
+
+
+def recorded_test(client, session, referral) -> tuple[dt.date, str]:
+    on = TODAY - dt.timedelta(days=5)
+    assert post(client, referral, "bbv", "taken", on=on).status_code == 302
+    return on, "the blood-borne virus test was taken"
+
+
+def recorded_reopening(client, session, referral) -> tuple[dt.date, str]:
+    assert close(client, session, referral, TODAY - dt.timedelta(days=20)).status_code == 302
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    on = TODAY - dt.timedelta(days=5)
+    response = client.post(
+        f"/referrals/{referral.id}/reopen",
+        data={
+            "reopen-version": str(fresh(session, referral).version),
+            "reopen-on": on.isoformat(),
+            "reopen-note": "Closed by mistake: still attending",
+        },
+    )
+    assert response.status_code == 302
+    client.post("/logout")
+    sign_in(client, "p@t.example")
+    return on, "the referral was reopened"
+
+
+@pytest.mark.parametrize("record", [recorded_check, recorded_test, recorded_reopening])
+@pytest.mark.parametrize("ending", ["close", "diversion outcome"])
+def test_a_referral_is_not_closed_before_the_latest_date_recorded_on_it(
+    client, session, people, record, ending
+):
+    """Closing, by hand or by an outcome that closes it, comes on or after the 12-week
+    check, a blood-borne virus test and the last reopening, as after the stages."""
+    referral = started(session, people, 100, pathway="diversion", needs="treatment,bbv")
+    sign_in(client, "p@t.example")
+    latest, name = record(client, session, referral)
+    early = latest - dt.timedelta(days=10)  # after treatment started
+    if ending == "close":
+        response = close(client, session, referral, early)
+    else:
+        response = post(client, fresh(session, referral), "diversion", "completed", on=early)
+    assert response.status_code == 400
+    assert f"The date cannot be before {name} ({day(latest)})." in response.get_data(as_text=True)
+    referral = fresh(session, referral)
+    assert (referral.status, referral.closed_on) == ("treatment_started", None)
+    assert close(client, session, referral, latest).status_code == 302
+    assert fresh(session, referral).closed_on == latest
+
+
 def test_the_12_week_check_before_it_is_due_is_refused(client, session, people):
     referral = started(session, people, 30)
     sign_in(client, "p@t.example")

@@ -84,6 +84,13 @@ ACTIONS = {
         Action("reopen", "Reopen", CLOSED_STATES, None, frozenset({Role.ADMIN}), "Date reopened"),
     ]
 }
+# Why nothing more is done to a referral erased under the retention rules: the purge
+# erases each referral once, so whatever was written to it afterwards would be kept.
+ERASED = (
+    "The person's details on this referral were erased under the retention rules, so it "
+    "cannot be changed or added to any more. If the person still needs a service, a new "
+    "referral has to be made."
+)
 # Who may close a referral as entered in error (which removes it from every measure).
 ENTERED_IN_ERROR_ROLES = frozenset({Role.CUSTODY, Role.ADMIN})
 # The date column each stage sets, and the stage that must come before it.

@@ -21,7 +21,7 @@ from .detail_forms import (
     update_fields,
 )
 from .followup import follow_through
-from .lifecycle import change_label, last_change, undo_problem, undone_ids
+from .lifecycle import change_label, last_change, refer_on_problem, undo_problem, undone_ids
 from .loading import passed_on_from
 from .scope import reference_in_scope
 
@@ -58,7 +58,9 @@ def detail_page(
         failed=failed,
         failed_form=failed_form,
     )
-    is_open = referral.status in OPEN_STATES
+    # Nothing more is added to a referral once erased (only an undo of an earlier release
+    # left one open).
+    is_open = referral.status in OPEN_STATES and referral.personal_data_erased_at is None
     attempt_form = update_form = None
     if is_open and role in (Role.PROVIDER, Role.ADMIN):
         if failed == "attempt":
@@ -98,7 +100,7 @@ def detail_page(
         undo_label=change_label(undo_event) if undo_event else None,
         # What each undo took back, in the words it was recorded in.
         undone_labels={e.id: change_label(e) for e in referral.events if e.id in undone},
-        can_refer_on=is_open,
+        can_refer_on=refer_on_problem(referral, current_user) is None,
         passed_on_to=passed_on_to,
         duplicate_of=reference_in_scope(
             db.session, current_user, referral.possible_duplicate_of_id

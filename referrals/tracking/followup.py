@@ -23,7 +23,7 @@ from ..directory.listings import phone_problem
 from ..models import Referral, User
 from ..notifications.outbox import announce_update
 from ..templating import format_date
-from .actions import OPEN_STATES, TransitionError
+from .actions import ERASED, OPEN_STATES, TransitionError
 from .models import ContactAttempt, ReferralUpdate
 
 SUGGEST_CLOSING_AFTER = 3
@@ -44,6 +44,8 @@ def log_attempt(
     """Record an attempt to reach the person; the referral's status is left alone."""
     if referral.status not in OPEN_STATES:
         raise TransitionError("Contact attempts can only be logged on an open referral.")
+    if referral.personal_data_erased_at is not None:
+        raise TransitionError(ERASED)  # open again only by an undo of an earlier release
     if attempted_on > today:
         raise TransitionError("The date of the attempt cannot be in the future.")
     if attempted_on < referral.referred_on:
@@ -88,6 +90,8 @@ def add_update(
             "This referral is finished, so the service no longer follows it. Make a new "
             "referral if the person still needs one."
         )
+    if referral.personal_data_erased_at is not None:
+        raise TransitionError(ERASED)  # open again only by an undo of an earlier release
     if release_on is None and new_phone is None and message is None:
         raise TransitionError("Enter a release date, a new phone number or a message.")
     if release_on is not None and not (

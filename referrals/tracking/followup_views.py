@@ -24,7 +24,7 @@ from .actions import StaleReferral, TransitionError
 from .detail import detail_page
 from .followup import add_update, log_attempt
 from .forms import ContactAttemptForm, ReferOnForm, UpdateForm, VersionForm
-from .lifecycle import UNDO_REASON, sent_again, undo
+from .lifecycle import UNDO_REASON, refer_on_problem, sent_again, undo
 from .refer_on import candidates, refer_on
 from .scope import referral_for
 
@@ -145,9 +145,15 @@ def _is_passing_on(event) -> bool:
 def refer_on_page(referral_id: int):
     referral = referral_for(db.session, current_user, referral_id)
     user = current_user._get_current_object()
+    form = ReferOnForm()
+    # Refused at once (before any search), unless the form was shown before the referral
+    # last changed: then the lifecycle tells a double click (passed on a moment ago) from
+    # a colleague's change.
+    problem = refer_on_problem(referral, user)
+    if problem and (request.method == "GET" or form.version.data == referral.version):
+        return detail_page(referral, problem, status=403 if request.method == "GET" else 400)
     type_code = (request.values.get("type") or "").strip() or None
     hits = candidates(db.session, referral, user, type_code, now_local())
-    form = ReferOnForm()
     form.service.choices = [(str(h.service.id), h.service.name) for h in hits]
     error, status = None, 200
     if request.method == "GET":

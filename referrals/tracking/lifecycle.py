@@ -10,17 +10,19 @@ close a referral as entered in error, since that removes it from every measure.
 
 Every change checks who may make it, that it is allowed from the current state, that
 its date is not in the future, not before the referral and not before the stage
-before it, and that nobody else changed the referral since the form was shown. Every
-change writes a ``ReferralEvent``; events are never changed or deleted, and the
-referrer hears of it through the outbox (in the same transaction).
+before it (a change that ends the referral: not before any date already recorded on
+it, its last reopening included), and that nobody else changed the referral since the
+form was shown. Every change writes a ``ReferralEvent``; events are never changed or
+deleted, and the referrer hears of it through the outbox (in the same transaction).
 
 Two more changes live here: closing as "referred on" (only by passing the referral on,
-``refer_on.py``), and undo: the person who made the last status change may take it
-back within 15 minutes; an outcome recorded after treatment starts is a change too, and
-its undo takes back that outcome only. The undo is an event of its own; the referral's
-status and stage columns go back exactly to what they were before the change, so the
-measures, which read those columns, count the referral as if the change had never been
-made.
+``refer_on.py``; custody staff, as with closing, only before the service responds), and
+undo: the person who made the last status change may take it back within 15 minutes
+(never once the referral's personal details are erased); an outcome recorded after
+treatment starts is a change too, and its undo takes back that outcome only. The undo
+is an event of its own; the referral's status and stage columns go back exactly to
+what they were before the change, so the measures, which read those columns, count the
+referral as if the change had never been made.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from .actions import (
     ACTIONS,
     CLOSED_STATES,
     ENTERED_IN_ERROR_ROLES,
+    ERASED,
     OPEN_STATES,
     STAGE_DATE,
     STAGE_NAMES,
@@ -76,12 +79,48 @@ def _previous_state(referral: Referral) -> ReferralStatus:
     return S.MADE
 
 
+# The dates recorded on a referral, as the messages name them.
+RECORDED_DATES = {
+    **STAGE_NAMES,
+    "retention_outcome_on": "the 12-week check",
+    "diversion_outcome_on": "the diversion outcome",
+    "bbv_test_offered_on": "the blood-borne virus test was offered",
+    "bbv_test_taken_on": "the blood-borne virus test was taken",
+}
+
+
+def _latest_recorded(referral: Referral) -> tuple[dt.date, str]:
+    """The latest date recorded on ``referral`` (a stage, an outcome after treatment
+    started, or its last reopening, which cannot be undone), with its name."""
+    found = [(getattr(referral, column), name) for column, name in RECORDED_DATES.items()]
+    found += [
+        (event.event_date, "the referral was reopened")
+        for event in referral.events
+        if event.from_status in CLOSED_STATES and event.reason is None
+    ]
+    # Of the same date, the later stage is named.
+    on, _, name = max((on, n, name) for n, (on, name) in enumerate(found) if on is not None)
+    return on, name
+
+
+def _check_ending_date(referral: Referral, on: dt.date) -> None:
+    """A change that ends the referral cannot be dated before anything already recorded
+    on it: the retention purge counts from the day it ended, and the measures' waits and
+    outcomes read its dates in order."""
+    latest, name = _latest_recorded(referral)
+    if on < latest:
+        raise TransitionError(f"The date cannot be before {name} ({format_date(latest)}).")
+
+
 def _check_date(referral: Referral, target: ReferralStatus, on: dt.date, today: dt.date) -> None:
     if on > today:
         raise TransitionError("The date cannot be in the future.")
     if on < referral.referred_on:
         made = format_date(referral.referred_on)
         raise TransitionError(f"The date cannot be before the referral was made ({made}).")
+    if target in CLOSED_STATES:
+        _check_ending_date(referral, on)
+        return
     # Not before any earlier stage this referral has reached.
     for column in ("accepted_on", "engaged_on", "treatment_started_on"):
         if STAGE_DATE.get(target) == column:
@@ -217,6 +256,26 @@ def apply(
     return event
 
 
+def refer_on_problem(referral: Referral, user: User) -> str | None:
+    """Why ``user`` cannot pass ``referral`` on now, or None if they can. Passing it on
+    closes it, so custody staff may do it only while they may close it themselves:
+    before the service has responded."""
+    if referral.status not in OPEN_STATES:
+        return (
+            f"A referral that is “{referral.status.label.lower()}” cannot be passed on. "
+            "Make a new referral instead."
+        )
+    if referral.personal_data_erased_at is not None:
+        return ERASED
+    if user.role == Role.CUSTODY and referral.status != S.MADE:
+        return (
+            "Custody staff can only pass a referral on before the service has responded, "
+            f"and this one is “{referral.status.label.lower()}”. Ask the service to pass it "
+            "on if another service suits the person better."
+        )
+    return None
+
+
 def close_as_referred_on(
     session: Session,
     referral: Referral,
@@ -229,11 +288,9 @@ def close_as_referred_on(
     """Close ``referral`` because it was passed on (the new referral is ``new_reference``)."""
     if expected_version is not None and expected_version != referral.version:
         raise StaleReferral()
-    if referral.status not in OPEN_STATES:
-        raise TransitionError(
-            f"A referral that is “{referral.status.label.lower()}” cannot be passed on. "
-            "Make a new referral instead."
-        )
+    problem = refer_on_problem(referral, user)
+    if problem:
+        raise TransitionError(problem)
     source = referral.status
     referral.status = S.CLOSED
     referral.closed_on = today
@@ -327,6 +384,10 @@ def undo_problem(referral: Referral, user: User, now: dt.datetime) -> str | None
         return "Only the person who made the last change can undo it."
     if now - event.at > UNDO_WINDOW:
         return "A change can only be undone within 15 minutes of making it."
+    if referral.personal_data_erased_at is not None:
+        # A closing the retention purge erased since: undoing it would reopen a referral
+        # the purge never erases again.
+        return ERASED
     if event.from_status in CLOSED_STATES:
         return "Reopening cannot be undone; close the referral again instead."
     if event.reason == CloseReason.REFERRED_ON:
@@ -473,6 +534,9 @@ def record_outcome(
         floor, floor_name = referral.bbv_test_offered_on, "the test was offered"
     if floor is not None and on < floor:
         raise TransitionError(f"The date cannot be before {floor_name} ({format_date(floor)}).")
+    close_reason = CLOSES.get((kind, value))
+    if close_reason is not None:
+        _check_ending_date(referral, on)
 
     source = referral.status
     if kind == "retention":
@@ -483,7 +547,6 @@ def record_outcome(
         referral.bbv_test_offered_on = referral.bbv_test_offered_on or on
         if value == BbvTesting.TAKEN:
             referral.bbv_test_taken_on = on
-    close_reason = CLOSES.get((kind, value))
     if close_reason is not None:
         referral.status, referral.closed_on, referral.close_reason = S.CLOSED, on, close_reason
     event = ReferralEvent(

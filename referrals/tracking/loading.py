@@ -7,7 +7,8 @@ user's row holds an encrypted sign-in secret that would be decrypted for nothing
 change reads the referral's own row without its encrypted personal details, which the
 lifecycle never looks at, and whether any system listens for status changes (which the
 change's flush would otherwise ask apart); its events are read only if the change needs
-them (reopening).
+them (reopening, and a change that ends the referral, which cannot be dated before it
+was last reopened).
 """
 
 from __future__ import annotations

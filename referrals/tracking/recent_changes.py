@@ -30,6 +30,7 @@ class Changed:
     id: int
     reference: str
     version: int
+    personal_data_erased_at: dt.datetime | None
     events: list
 
 
@@ -66,7 +67,8 @@ class Undoable:
 def _statement(shape: str) -> sa.Select:
     """Every status change of the referrals in scope that the user (``user_id``)
     changed since ``since`` (the fields of ``Event``, the states as their codes), with
-    the referral's reference and version, latest changed referral first."""
+    the referral's reference, version and when it was erased, latest changed referral
+    first."""
     e = ReferralEvent
     changed = sa.select(e.referral_id).where(
         e.user_id == sa.bindparam("user_id", type_=sa.Integer),
@@ -86,6 +88,7 @@ def _statement(shape: str) -> sa.Select:
             e.undoes_event_id,
             Referral.reference,
             Referral.version,
+            Referral.personal_data_erased_at,
         )
         .join(Referral, Referral.id == e.referral_id)
         .where(e.referral_id.in_(changed), scope_clause(shape))
@@ -118,6 +121,7 @@ def recent_changes(
         undoes_event_id,
         reference,
         version,
+        erased_at,
     ) in rows:
         event = Event(
             event_id,
@@ -131,7 +135,9 @@ def recent_changes(
         )
         referral = referrals.get(referral_id)
         if referral is None:
-            referral = referrals[referral_id] = Changed(referral_id, reference, version, [])
+            referral = referrals[referral_id] = Changed(
+                referral_id, reference, version, erased_at, []
+            )
         referral.events.append(event)
     found = []
     # Times are shown to the minute, and a busy user makes several changes a minute:

@@ -1,13 +1,15 @@
 """Passing a referral on to another service.
 
-The service it went to, or the referrer, can pass it on (for example to a service
-nearer home, or one that offers what the person turned out to need). In one
-transaction: a new referral to the chosen service is made with the person's details,
-linked back to the first (``referred_from_id``), and the first is closed as "referred
-on". The person agreed to the new referral, so its consent date is today. The naloxone
-kit offered or supplied in custody goes with it: the measures count the referral it went
-to, not the first, so the kit is counted once, there. Urgency was the first service's
-to answer, and stays there. The new service's inbox and the referrer are told.
+The service it went to, or the referrer, can pass it on (for example to a service nearer
+home, or one that offers what the person turned out to need); custody staff only before
+the service has responded, since passing it on closes it
+(``lifecycle.refer_on_problem``). In one transaction: a new referral to the chosen
+service is made with the person's details, linked back to the first
+(``referred_from_id``), and the first is closed as "referred on". The person agreed to
+the new referral, so its consent date is today. The naloxone kit offered or supplied in
+custody goes with it: the measures count the referral it went to, not the first, so the
+kit is counted once, there. Urgency was the first service's to answer, and stays there.
+The new service's inbox and the referrer are told.
 
 The measures count the person's journey once, by the last referral of the chain linked
 by ``referred_from_id`` (``reports.measures.counted`` leaves out those closed as referred
