@@ -632,14 +632,17 @@ class Referral(db.Model):
     needs: Mapped[str] = mapped_column(sa.String(200), default="")
     naloxone_offered: Mapped[bool] = mapped_column(default=False)
     naloxone_supplied: Mapped[bool] = mapped_column(default=False)
-    # None once erased by the retention job.
+    # Kept by the retention job ("children affected" counts it); None on referrals
+    # erased before it was kept.
     children_in_household: Mapped[bool | None] = mapped_column(default=False)
     same_day_urgent: Mapped[bool] = mapped_column(default=False)
     # The most sensitive fields: encrypted, and erased by the retention job.
     notes: Mapped[str | None] = mapped_column(EncryptedText)
     contact_name: Mapped[str | None] = mapped_column(EncryptedText)
     contact_phone: Mapped[str | None] = mapped_column(EncryptedText)
-    contact_method: Mapped[ContactMethod] = mapped_column(
+    # How the person asked to be contacted (or not to be): erased with the rest, so None
+    # once erased.
+    contact_method: Mapped[ContactMethod | None] = mapped_column(
         choice_column(ContactMethod, "contact_method")
     )
     personal_data_erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -96,3 +96,42 @@ def test_referrals_passed_on_before_take_the_custody_kit_from_the_one_they_came_
         assert [kits[i] for i in without] == [(False, False)] * 2
         assert kits[lone] == (False, False)
         db.engine.dispose()
+
+
+def test_referrals_erased_before_lose_how_the_person_asked_to_be_contacted(tmp_path):
+    """The migration that lets the retention job erase the preferred contact method
+    erases it from the referrals erased before, as a new version; the rest keep theirs."""
+    import datetime as dt
+
+    from referrals.choices import Role
+    from referrals.models import Referral
+    from referrals.seed.reference import load_reference
+
+    from .factories import make_organisation, make_referral, make_service, make_user, suite
+
+    app = make_app(f"sqlite:///{tmp_path / 'erased.sqlite'}")
+    with app.app_context():
+        upgrade()
+        session = db.session
+        load_reference(session)
+        service = make_service(session, organisation=make_organisation(session, "Harbour"))
+        custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
+        erased = make_referral(
+            session,
+            service=service,
+            referrer=custody,
+            contact_method="self_present",
+            personal_data_erased_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+        )
+        kept = make_referral(session, service=service, referrer=custody, contact_method="text")
+        session.commit()
+        versions = {erased.id: erased.version, kept.id: kept.version}
+        session.close()
+        downgrade(revision="9e2c4a7b1d05")
+        upgrade()
+        found = {r.id: r for r in session.scalars(sa.select(Referral))}
+        assert found[erased.id].contact_method is None
+        assert found[erased.id].version == versions[erased.id] + 1
+        assert found[kept.id].contact_method == "text"
+        assert found[kept.id].version == versions[kept.id]
+        db.engine.dispose()

@@ -219,6 +219,7 @@ def test_a_referral_whose_personal_data_was_erased_is_as_described(session, api_
     body = answers["/referrals/{id}"].json()
     assert body["personal_data_erased"] is True
     assert body["custody_record_number"] is None and body["children_in_household"] is None
+    assert body["contact_method"] is None
 
 
 def test_a_reports_system_asking_for_referrals_is_refused_as_described(api_schema, api_world):

@@ -832,6 +832,45 @@ def test_purged_referral_page_says_so(client, session, runner, people, today):
     assert "erased on" in html and "Alex Example" not in html and "07700 900123" not in html
 
 
+def test_the_purge_erases_how_the_person_asked_to_be_contacted(
+    client, session, runner, people, today
+):
+    """The preferred contact method ("do not contact, the person will self-present") is a
+    contact detail (DESIGN §5): erased with the name and phone, and no page shows it."""
+    old = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=today - dt.timedelta(days=500),
+        status="closed",
+        closed_on=today - dt.timedelta(days=400),
+        close_reason="completed",
+        contact_method="self_present",
+        children_in_household=True,
+    )
+    session.commit()
+    runner.invoke(args=["purge-personal-data", "--older-than", "30"])
+    saved = current(session, old.id)
+    assert saved.contact_method is None and saved.children_in_household is True
+
+    sign_in(client, "p@t.example")
+    html = client.get(f"/referrals/{old.id}").get_data(as_text=True)
+    assert "will self-present" not in html
+    assert "How to contact the person, their name and phone number, and the notes were" in html
+    # The page lists as erased only what was erased: the children flag is kept.
+    assert "needs, contact details and notes) were erased" in html
+    assert "and whether children live in the household are kept" in html
+    client.post("/logout")
+
+    sign_in(client, "c@t.example")
+    for page in ("made", "slip"):
+        response = client.get(f"/referrals/{old.id}/{page}")
+        assert response.status_code == 200, page
+        assert "will self-present" not in response.get_data(as_text=True), page
+    made = client.get(f"/referrals/{old.id}/made").get_data(as_text=True)
+    assert "<dt>Contact</dt><dd>Erased under the retention policy</dd>" in made
+
+
 def test_a_reference_already_taken_is_never_reused(client, session, people, monkeypatch):
     existing = make_referral(session, service=people["service"], referrer=people["custody"])
     session.commit()

@@ -193,7 +193,10 @@ REFERRAL_SCHEMAS: dict[str, Any] = {
                     "before it was kept.",
                 },
                 same_day_urgent=BOOLEAN,
-                contact_method=codes(ContactMethod),
+                contact_method={
+                    **nullable(codes(ContactMethod)),
+                    "description": "null once the person's data is erased.",
+                },
                 contact_name=nullable(STRING),
                 contact_phone=nullable(STRING),
                 notes=nullable(STRING),

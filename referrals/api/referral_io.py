@@ -211,7 +211,7 @@ def referral_full(referral: Referral) -> dict:
         "naloxone_supplied": referral.naloxone_supplied,
         "children_in_household": referral.children_in_household,
         "same_day_urgent": referral.same_day_urgent,
-        "contact_method": referral.contact_method.value,
+        "contact_method": referral.contact_method.value if referral.contact_method else None,
         "contact_name": None if self_present else referral.contact_name,
         "contact_phone": None if self_present else referral.contact_phone,
         "notes": referral.notes,

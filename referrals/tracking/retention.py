@@ -2,15 +2,15 @@
 
 A referral is finished when it is closed or declined. After the retention period
 everything that describes the person is erased: the custody record number (and its
-search hash), contact name, phone number, notes, substances, needs and the postcode
-district (on the referral and on the custody contact it came from, which took it from
-the referral), and so are the free-text notes on its events (the one change ever made
-to events: their status, dates and reasons stay), on its contact attempts and on the
-referrer's updates. The fields the measures need (dates, council area, service,
-pathway, age band, sex, outcomes, and whether children live in the household, which
-"children affected" counts) are kept, so every report gives the same figures before
-and after. A referral once erased cannot be reopened (``lifecycle.apply``), so nothing
-is written to it again.
+search hash), contact name, phone number and preferred contact method, notes,
+substances, needs and the postcode district (on the referral and on the custody
+contact it came from, which took it from the referral), and so are the free-text notes
+on its events (the one change ever made to events: their status, dates and reasons
+stay), on its contact attempts and on the referrer's updates. The fields the measures
+need (dates, council area, service, pathway, age band, sex, outcomes, and whether
+children live in the household, which "children affected" counts) are kept, so every
+report gives the same figures before and after. A referral once erased cannot be
+reopened (``lifecycle.apply``), so nothing is written to it again.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def purge_personal_data(
                 person_ref_hash=None,
                 contact_name=None,
                 contact_phone=None,
+                contact_method=None,
                 notes=None,
                 substances="",
                 needs="",
