@@ -649,6 +649,59 @@ def test_a_closing_message_never_says_why_the_referral_closed(app, session, peop
     assert "died" not in text and "death" not in text
 
 
+@pytest.mark.parametrize(
+    ("closer", "subject", "opening"),
+    [
+        (
+            "worker@harbour.example.org",
+            "closed by Harbour MAT",
+            "Harbour MAT has closed referral",
+        ),
+        (
+            "colleague@police.example",
+            "closed at London Road Police Office custody",
+            "A colleague at London Road Police Office custody has closed referral",
+        ),
+        (
+            "admin@t.example",
+            "closed by an administrator",
+            "An administrator of Referral Pathways has closed referral",
+        ),
+    ],
+)
+def test_the_referrer_is_told_who_closed_their_referral(
+    app, client, session, people, smtp, mailbox, clock, closer, subject, opening
+):
+    """A custody colleague's or an administrator's closing (as entered in error) is not
+    the service's decision, and the message to the referrer does not say it is."""
+    make_user(
+        session,
+        Role.CUSTODY,
+        email="colleague@police.example",
+        custody_suite=suite(session, "GLA-LR"),
+    )
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=clock.at.date()
+    )
+    session.commit()
+    sign_in(client, closer)
+    reason = "completed" if closer.endswith("harbour.example.org") else "entered_in_error"
+    response = client.post(
+        f"/referrals/{referral.id}/close",
+        data={
+            "close-version": "1",
+            "close-on": clock.at.date().isoformat(),
+            "close-reason": reason,
+        },
+    )
+    assert response.status_code == 302
+    clock.advance(minutes=17)
+    deliver(app)
+    [message] = mailbox.to("officer@police.example")
+    assert message["Subject"] == f"Referral {referral.reference} {subject}"
+    assert f"{opening} {referral.reference}" in message.get_content()
+
+
 def test_a_new_referral_nobody_can_be_told_of_is_shown_to_administrators(
     app, client, session, people, clock
 ):

@@ -140,6 +140,11 @@ def _referral_context(row: Notification, payload: dict) -> dict:
         # Whether it was passed on; never why else it closed (a death, a prison sentence:
         # personal details, which no message carries).
         "referred_on": reason == CloseReason.REFERRED_ON,
+        # Whose role made the change (messages written before it was recorded: none, and
+        # they read as the service's): a custody colleague or an administrator closing a
+        # referral as entered in error is not the service's decision.
+        "by": payload.get("by"),
+        "suite": referral.custody_suite.name,
     }
 
 

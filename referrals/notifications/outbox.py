@@ -17,7 +17,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Referral, ReferralEvent, Service
+from ..models import Referral, ReferralEvent, Service, User
 from .kinds import STATUS_KINDS, Kind, Status
 from .models import Notification
 
@@ -88,16 +88,22 @@ def announce_status_change(
     session: Session, referral: Referral, event: ReferralEvent, now: dt.datetime
 ) -> None:
     """Tell the referrer that their referral was accepted, declined, attended or closed
-    (not when they made the change themselves)."""
+    (not when they made the change themselves), and by whose role: a referral closed by
+    a custody colleague or an administrator was not closed by the service. The user who
+    made the change is in the session already (they are the one signed in), so reading
+    their role runs no query."""
     kind = STATUS_KINDS.get(event.to_status.value if event.to_status else "")
     if kind is None or event.user_id == referral.referrer_id:
         return
+    by = session.get(User, event.user_id) if event.user_id is not None else None
     session.add(
         Notification(
             kind=kind,
             referral=referral,
             user_id=referral.referrer_id,
-            payload=json.dumps({"reason": event.reason}, sort_keys=True),
+            payload=json.dumps(
+                {"reason": event.reason, "by": by.role.value if by else None}, sort_keys=True
+            ),
             next_attempt_at=now + HOLD_FOR_UNDO,
         )
     )
