@@ -254,6 +254,7 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Pooled connections idle a while are tested before use (database.py), so that
         # after the database restarts the first requests get a fresh connection instead
-        # of an error.
-        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # of an error. A statement's parameters (names, phone numbers, addresses) are
+        # never written into a database error's text, which goes to the logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
     }

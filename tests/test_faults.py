@@ -458,3 +458,18 @@ def test_read_only_database_refuses_an_import_clearly(database_url, session, tmp
 )
 def test_disk_full_and_read_only_are_told_apart_from_an_outage(orig, expected):
     assert cannot_save(SimpleNamespace(orig=orig)) is expected
+
+
+def test_a_database_error_never_carries_the_values_sent_with_it(app):
+    """A statement that fails raises an error whose text, as the error log writes it,
+    names no value sent with the statement (a person's email address or phone)."""
+    with app.app_context():
+        with pytest.raises(sa.exc.StatementError) as raised:
+            db.session.execute(
+                sa.text("SELECT no_such_column FROM users WHERE email = :email OR name = :phone"),
+                {"email": "person@example.org", "phone": "07700 900123"},
+            )
+        db.session.rollback()
+    text = str(raised.value)
+    assert "no_such_column" in text
+    assert "07700" not in text and "person@example.org" not in text
