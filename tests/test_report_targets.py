@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from referrals.choices import Role
-from referrals.models import Service, Target, User
+from referrals.extensions import db
+from referrals.models import AuditEvent, Service, Target, User
 from referrals.reports.area_lookups import area_lookups
 from referrals.reports.measures import MEASURES
 from referrals.reports.pack import build_pack, quarters
@@ -273,6 +274,58 @@ def chart_section(html: str, title: str) -> str:
     """The trends page's section for the chart titled ``title``."""
     start = html.index(f">{title}<")
     return html[start : html.index("</section>", start)]
+
+
+def test_a_target_a_colleague_saves_at_the_same_moment_is_replaced_not_an_error(
+    app, client, session
+):
+    """A colleague's target for the same area, measure and period is written while this
+    save is on its way: this save answers as any does, and the area keeps one target, the
+    later."""
+    make_user(session, Role.ADMIN, email="admin@t.example")
+    colleague = make_user(session, Role.ADMIN, email="colleague@t.example")
+    session.commit()
+    sign_in(client, "admin@t.example")
+    other_engine = session.get_bind()
+    with app.app_context():
+        engine = db.engine
+    done: list[bool] = []
+
+    def colleague_saves_first(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO targets") and not done:
+            done.append(True)
+            with other_engine.begin() as theirs:
+                theirs.execute(
+                    sa.insert(Target).values(
+                        geography="council",
+                        area_code=GLASGOW,
+                        measure="conversion_rate",
+                        period_start=FY2026[0],
+                        period_end=FY2026[1],
+                        value=0.5,
+                        set_by_id=colleague.id,
+                    )
+                )
+
+    form = {
+        "area": f"council:{GLASGOW}",
+        "measure": "conversion_rate",
+        "period_start": "2026-04-01",
+        "period_end": "2027-03-31",
+        "value": "60",
+    }
+    sa.event.listen(engine, "before_cursor_execute", colleague_saves_first)
+    try:
+        response = client.post("/reports/targets", data=form)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", colleague_saves_first)
+    assert done, "the colleague's target was not written first"
+    assert response.status_code == 302
+    assert "Target saved for Glasgow City" in client.get("/reports/targets").get_data(as_text=True)
+    [target] = session.scalars(sa.select(Target)).all()
+    assert (target.value, target.set_by.email) == (0.6, "admin@t.example")
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "target_set"))
+    assert (event.object_type, event.object_id) == ("targets", str(target.id))
 
 
 def test_the_area_table_does_not_rate_a_quarter_against_an_annual_referrals_target(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 from wtforms import DecimalField, SelectField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, StopValidation
 
@@ -15,7 +18,7 @@ from ..audit import record
 from ..choices import Geography, Role
 from ..extensions import db
 from ..forms import UKDateField, options
-from ..models import AreaGroup, CouncilArea, Target
+from ..models import AreaGroup, CouncilArea, Target, utcnow
 from . import bp
 from .measures import MEASURES
 from .scheme_groups import scheme_names
@@ -93,6 +96,43 @@ def _area_key(value: str) -> tuple[str, str]:
     return geography, code
 
 
+def save_target(
+    session: Session,
+    *,
+    geography: Geography,
+    area_code: str,
+    measure: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    value: float,
+    set_by_id: int,
+) -> int:
+    """Set the target for an area, measure and period, replacing any there (its end,
+    value and setter); returns its id. One statement, so two saves at once keep one
+    target, the later, rather than the second failing on the unique key."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = Target.__table__
+    changes = {"period_end": period_end, "value": value, "set_by_id": set_by_id}
+    statement = dialect.insert(table).values(
+        geography=geography,
+        area_code=area_code,
+        measure=measure,
+        period_start=period_start,
+        set_at=utcnow(),
+        **changes,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[
+            table.c.geography,
+            table.c.area_code,
+            table.c.measure,
+            table.c.period_start,
+        ],
+        set_=changes,
+    ).returning(table.c.id)
+    return session.execute(statement).scalar_one()
+
+
 @bp.route("/targets", methods=["GET", "POST"])
 def targets():
     allowed = allowed_areas(current_user)
@@ -132,28 +172,20 @@ def targets():
                 ok = False
             value = float(form.value.data / 100)  # 0.9 is 0.009, not 0.009000000000000001
         if ok:
-            existing = db.session.scalar(
-                sa.select(Target).where(
-                    Target.geography == geography,
-                    Target.area_code == code,
-                    Target.measure == measure.code,
-                    Target.period_start == form.period_start.data,
-                )
-            )
-            target = existing or Target(
+            target_id = save_target(
+                db.session,
                 geography=Geography(geography),
                 area_code=code,
                 measure=measure.code,
                 period_start=form.period_start.data,
+                period_end=form.period_end.data,
+                value=value,
+                set_by_id=current_user.id,
             )
-            target.period_end = form.period_end.data
-            target.value = value
-            target.set_by_id = current_user.id
-            db.session.add(target)
-            db.session.flush()
             record(
                 "target_set",
-                target,
+                object_type=Target.__tablename__,
+                object_id=target_id,
                 detail={"area": code, "measure": measure.code, "value": value},
             )
             db.session.commit()
