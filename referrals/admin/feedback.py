@@ -14,13 +14,21 @@ from ..forms import yes
 from . import bp
 
 
+def _kept() -> dict[str, str]:
+    """The page's own query parameters, for its links: any other is dropped (``url_for``
+    takes some, like ``_method``, as its own)."""
+    return {k: v for k in ("waiting", "page") if (v := request.args.get(k))}
+
+
 @bp.get("/feedback")
 def feedback():
     waiting_only = yes(request.args.get("waiting"))
     listing = feedback_page(
         db.session, waiting_only=waiting_only, page=request.args.get("page", 1, type=int)
     )
-    return render_template("admin/feedback.html", listing=listing, waiting_only=waiting_only)
+    return render_template(
+        "admin/feedback.html", listing=listing, waiting_only=waiting_only, kept=_kept()
+    )
 
 
 @bp.post("/feedback/<int:feedback_id>/dealt-with")
@@ -34,4 +42,4 @@ def feedback_dealt_with(feedback_id: int):
         flash("Marked as dealt with.", "success")
     else:
         flash("Someone had already marked that feedback as dealt with.", "info")
-    return redirect(url_for("admin.feedback", **request.args))
+    return redirect(url_for("admin.feedback", **_kept()))

@@ -30,6 +30,9 @@ from .recording import ContactChecker, add_contact, update_contact
 from .rows import answers_of, apply_problems, batch_values, fill_contact_form
 
 ROLES = (Role.CUSTODY, Role.ADMIN)
+# The list's filters, carried over to its pages; any other query parameter is dropped
+# (``url_for`` takes some, like ``_method``, as its own).
+LIST_FILTERS = ("outcome", "suite", "on_or_before")
 BATCH_ROWS, MORE_ROWS = 8, 4
 
 
@@ -80,7 +83,7 @@ def contact_list():
     awaiting = awaiting_referral(
         db.session, suite_id if _is_admin() else current_user.custody_suite_id, today_local()
     )
-    filters = {k: v for k, v in request.args.items() if v and k not in ("before", "newer")}
+    filters = {k: v for k in LIST_FILTERS if (v := request.args.get(k))}
     older = newer = None
     if page.next_cursor:
         older = url_for("contacts.contact_list", **filters, before=page.next_cursor)
@@ -96,7 +99,7 @@ def contact_list():
             newer=newer,
             newest=url_for("contacts.contact_list", **filters),
             paged=after is not None or newer_than is not None,
-            filtered=any(v for k, v in request.args.items() if k not in ("before", "newer")),
+            filtered=bool(filters),
         ),
         200 if valid else 400,
     )

@@ -24,9 +24,13 @@ from .sparks import sparks
 from .spine import spine_chart
 from .tables import AreaTable, attach_targets
 
+# The profile's only query parameters; any other is dropped (``url_for`` takes some, like
+# ``_method``, as its own).
+PERIOD_PARAMETERS = ("period", "as_of")
+
 
 def _period_choices():
-    args = MultiDict({k: v for k, v in request.args.items() if k in ("period", "as_of")})
+    args = MultiDict({k: v for k, v in request.args.items() if k in PERIOD_PARAMETERS})
     return read_choices(args)
 
 
@@ -112,7 +116,8 @@ def profile_by_code(code: str):
     for grouping in GEOGRAPHIES:
         unit = find_unit(db.session, grouping, code)
         if unit is not None:
+            period = {k: v for k, v in request.args.items() if k in PERIOD_PARAMETERS}
             return redirect(
-                url_for("reports.area_profile", grouping=grouping, code=code, **request.args)
+                url_for("reports.area_profile", grouping=grouping, code=code, **period)
             )
     abort(404)
