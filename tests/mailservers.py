@@ -52,18 +52,20 @@ class Mailbox:
 
 
 class SmtpServer:
-    """An aiosmtpd server on 127.0.0.1 that can be stopped and started on the same port."""
+    """An aiosmtpd server on 127.0.0.1 that can be stopped and started on the same port.
+    ``smtputf8=False``: a server that takes only addresses in ASCII, as many do."""
 
-    def __init__(self, mailbox: Mailbox, port: int | None = None, tls_context=None):
+    def __init__(self, mailbox: Mailbox, port: int | None = None, tls_context=None, smtputf8=True):
         self.mailbox = mailbox
         self.port = port or free_port()
         self.tls_context = tls_context
+        self.smtputf8 = smtputf8
         self.controller: Controller | None = None
 
     def start(self) -> SmtpServer:
-        options = {}
+        options = {"enable_SMTPUTF8": self.smtputf8}
         if self.tls_context is not None:
-            options = {"tls_context": self.tls_context, "require_starttls": True}
+            options |= {"tls_context": self.tls_context, "require_starttls": True}
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
         return self

@@ -93,13 +93,17 @@ class SmtpBackend:
         timer = threading.Timer(self.deadline, _cut_off, (smtp, cut))
         timer.daemon = True
         timer.start()
+        step = "connect"  # what the conversation was doing, should it fail
         try:
             try:
                 smtp.connect(self.host, self.port)
                 if self.starttls:
+                    step = "starttls"
                     smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
                 if self.username:
+                    step = "login"
                     smtp.login(self.username, self.password)
+                step = "send"
                 smtp.send_message(email)
             finally:
                 timer.cancel()
@@ -109,7 +113,7 @@ class SmtpBackend:
                 raise DeliveryError(
                     f"The mail server did not finish within {self.deadline:g} seconds."
                 ) from exc
-            raise _refusal(exc) from exc
+            raise _refusal(exc, step) from exc
         return email["Message-ID"]
 
 
@@ -122,9 +126,10 @@ def _cut_off(smtp: smtplib.SMTP, cut: threading.Event) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _refusal(exc: Exception) -> DeliveryError:
-    """What an SMTP failure means for the message: permanent when the server refused the
-    address or the message for good, otherwise worth trying again."""
+def _refusal(exc: Exception, step: str) -> DeliveryError:
+    """What an SMTP failure at ``step`` (connect, starttls, login or send) means for the
+    message: permanent when the server refused the address or the message for good,
+    otherwise worth trying again."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return DeliveryError(
@@ -136,9 +141,22 @@ def _refusal(exc: Exception) -> DeliveryError:
             f"The mail server refused the message ({exc.smtp_code}).",
             permanent=exc.smtp_code >= 500,
         )
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # the server lacks an extension
+        if step == "starttls":
+            return DeliveryError(
+                "The mail server does not offer STARTTLS; the message was not sent unencrypted."
+            )
+        if step == "login":
+            return DeliveryError(
+                "The mail server does not offer to sign in (SMTP AUTH), "
+                "yet SMTP_USERNAME is set; the message was not sent."
+            )
+        # Sending: an address (the recipient's, or MAIL_FROM) has letters outside A-Z,
+        # which only a server offering SMTPUTF8 takes; trying again cannot help.
         return DeliveryError(
-            "The mail server does not offer STARTTLS; the message was not sent unencrypted."
+            "The mail server cannot take an address with letters outside A-Z "
+            "(it does not offer SMTPUTF8); the message was not sent.",
+            permanent=True,
         )
     return DeliveryError(f"Could not reach the mail server: {exc}")  # refused, timed out, TLS
 
