@@ -36,6 +36,14 @@ def _cors(response: Response) -> Response:
     return response
 
 
+def _not_stored(response: Response) -> Response:
+    """The referral and report APIs answer with person-level data: no browser or proxy
+    may keep a copy of any answer there, errors included (SECURITY.md)."""
+    if request.path.startswith(PRIVATE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     from . import (  # noqa: F401
         admin_views,
@@ -47,6 +55,7 @@ def init_app(app: Flask) -> None:
     )
 
     app.after_request(_cors)
+    app.after_request(_not_stored)
     app.register_blueprint(bp)
     app.register_blueprint(admin_views.admin_bp)
     cli.init_app(app)
