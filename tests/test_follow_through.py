@@ -303,7 +303,8 @@ def test_a_closing_the_retention_purge_erased_cannot_be_undone(
     client.post("/logout")
     sign_in(client, "c@t.example")
     response = client.post(
-        f"/referrals/{old.id}/updates", data={"new_phone": "07700 900999", "message": "Hostel"}
+        f"/referrals/{old.id}/updates",
+        data={"new_phone": "07700 900999", "message": "Hostel", "version": str(erased.version)},
     )
     assert response.status_code == 400
     assert fresh(session, Referral, old.id).contact_phone is None
@@ -340,7 +341,10 @@ def test_a_referral_left_open_after_its_erasure_takes_no_more_personal_details(
     sign_in(client, "c@t.example")
     page = client.get(f"/referrals/{reopened.id}").get_data(as_text=True)
     assert "Tell the service something new" not in page
-    response = client.post(f"/referrals/{reopened.id}/updates", data={"new_phone": "07700 900999"})
+    response = client.post(
+        f"/referrals/{reopened.id}/updates",
+        data={"new_phone": "07700 900999", "version": str(reopened.version)},
+    )
     assert response.status_code == 400 and erased in response.get_data(as_text=True)
     assert fresh(session, Referral, reopened.id).contact_phone is None
     assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
@@ -644,6 +648,7 @@ def test_the_referrer_adds_a_release_date_and_a_new_phone_which_the_provider_see
             "release_on": (TODAY + dt.timedelta(days=2)).isoformat(),
             "new_phone": "07700 900999",
             "message": "Released to a hostel.",
+            "version": str(referral.version),
         },
     )
     assert response.status_code == 302
@@ -665,6 +670,59 @@ def test_the_referrer_adds_a_release_date_and_a_new_phone_which_the_provider_see
     assert (
         client.post(f"/referrals/{referral.id}/updates", data={"message": "x"}).status_code == 403
     )
+
+
+def hidden_fields(html: str, form_id: str) -> dict[str, str]:
+    """The hidden fields of the form ``form_id`` on a page, as a browser sends them."""
+    form = html[html.index(f'id="{form_id}"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_an_update_from_a_page_shown_before_a_colleagues_new_number_is_refused_and_saves_nothing(
+    app, client, session, people, referral, clock
+):
+    """Two officers of the suite open the referral; one sends the person's new number.
+    The other's update, from the page shown before it, would overwrite that number
+    unseen (and the old one is kept nowhere): it is refused, the page shows the
+    colleague's number and update, and nothing of it is saved or sent. Sent again from
+    the page shown, it is saved."""
+    colleague = make_user(
+        session, Role.CUSTODY, email="c2@t.example", custody_suite=suite(session, "GLA-LR")
+    )
+    session.commit()
+    other = app.test_client()
+    sign_in(other, "c2@t.example")
+    sign_in(client, "c@t.example")
+    url = f"/referrals/{referral.id}"
+    mine = hidden_fields(client.get(url).get_data(as_text=True), "update")
+    theirs = hidden_fields(other.get(url).get_data(as_text=True), "update")
+    answer = other.post(f"{url}/updates", data={**theirs, "new_phone": "07700 900111"})
+    assert answer.status_code == 302
+    audited = sa.select(sa.func.count()).where(AuditEvent.action == "referral_updated_by_referrer")
+    told = sa.select(sa.func.count()).where(Notification.kind == Kind.REFERRAL_UPDATE)
+    assert (session.scalar(audited), session.scalar(told)) == (1, 1)
+
+    sent = {**mine, "new_phone": "07700 900222", "message": "Call after 5pm."}
+    refused = client.post(f"{url}/updates", data=sent)
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "The referral was changed by someone else" in page
+    assert "your change was not saved" in page
+    assert 'href="tel:07700900111">07700 900111</a>' in page  # the colleague's number
+    assert "New phone number (now on the referral)" in page and f"by {colleague.name}" in page
+    assert 'value="07700 900222"' in page and "Call after 5pm." in page  # to send again
+    saved = fresh(session, Referral, referral.id)
+    assert saved.contact_phone == "07700 900111"
+    assert [u.user_id for u in session.scalars(sa.select(ReferralUpdate))] == [colleague.id]
+    assert (session.scalar(audited), session.scalar(told)) == (1, 1)
+
+    again = hidden_fields(page, "update")
+    assert again == {**mine, "version": str(saved.version)}
+    answer = client.post(f"{url}/updates", data={**sent, **again})
+    assert answer.status_code == 302
+    assert fresh(session, Referral, referral.id).contact_phone == "07700 900222"
+    assert session.scalar(sa.select(sa.func.count()).select_from(ReferralUpdate)) == 2
 
 
 # -- no duplicates -----------------------------------------------------------------------------

@@ -6,19 +6,21 @@ is answered as the first was and saves nothing."""
 import datetime as dt
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from referrals.contacts.models import CustodyContact
-from referrals.models import FormSubmission
+from referrals.models import FormSubmission, Referral
 from referrals.notifications.models import Notification
 from referrals.privacy.purge import run_scheduled_purge
 from referrals.tracking.models import ContactAttempt, ReferralUpdate
 
+from .factories import make_referral
 from .tabs import post_at_once, tabs
 from .test_auth import sign_in
 from .test_contacts import batch, contact_form, row
 from .test_contacts import people as contact_people  # noqa: F401 - a fixture
-from .test_follow_through import TODAY, clock, people, referral  # noqa: F401 - fixtures
+from .test_follow_through import TODAY, clock, hidden_fields, people, referral  # noqa: F401
 
 
 def count(session, model) -> int:
@@ -62,10 +64,112 @@ def test_a_double_click_sends_one_update(client, session, people, referral, cloc
     sign_in(client, "c@t.example")
     page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
     notifications = count(session, Notification)
-    data = {"message": "Released to a hostel.", "form_token": token_in(page, "update")}
+    data = {"message": "Released to a hostel.", **hidden_fields(page, "update")}
     twice(client, f"/referrals/{referral.id}/updates", data)
     assert count(session, ReferralUpdate) == 1
     assert count(session, Notification) == notifications + 1
+
+
+def test_a_double_click_on_an_update_with_a_new_number_is_not_taken_for_a_colleagues_change(
+    client,
+    session,
+    people,  # noqa: F811
+    referral,  # noqa: F811
+    clock,  # noqa: F811
+):
+    """The first click's new number changes the referral, so the second comes from a page
+    shown before that change: it is answered as the first, not refused as out of date."""
+    sign_in(client, "c@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    data = {"new_phone": "07700 900111", **hidden_fields(page, "update")}
+    answer = twice(client, f"/referrals/{referral.id}/updates", data)
+    shown = client.get(answer.location).get_data(as_text=True)
+    assert f"Update added to referral {referral.reference}" in shown
+    assert "changed by someone else" not in shown
+    assert count(session, ReferralUpdate) == 1
+    assert session.get(Referral, referral.id).contact_phone == "07700 900111"
+
+
+def test_an_update_with_a_new_number_sent_from_several_tabs_at_once_is_sent_once(
+    app,
+    session,
+    people,  # noqa: F811
+    referral,  # noqa: F811
+    clock,  # noqa: F811
+):
+    clients = tabs(app, "c@t.example", 4)
+    page = clients[0].get(f"/referrals/{referral.id}").get_data(as_text=True)
+    data = {"new_phone": "07700 900111", **hidden_fields(page, "update")}
+    answers = post_at_once(clients, f"/referrals/{referral.id}/updates", data)
+    assert [a.status_code for a in answers] == [302] * len(clients)
+    assert count(session, ReferralUpdate) == 1
+    assert count(session, Notification) == 1
+
+
+@pytest.fixture
+def another(session, people):  # noqa: F811
+    """A second referral from the same suite to the same service."""
+    made = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY - dt.timedelta(days=2),
+    )
+    session.commit()
+    return made
+
+
+def test_a_contact_attempt_sent_again_with_another_referral_is_answered_about_the_first(
+    client,
+    session,
+    people,  # noqa: F811
+    referral,  # noqa: F811
+    another,
+    clock,  # noqa: F811
+):
+    """Its token sent by hand with another referral's form: nothing is logged on the
+    other referral, and the answer is the first save's (its referral, its message), not
+    a claim that the other referral's attempt was logged."""
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    attempt = {"attempted_on": TODAY.isoformat(), "method": "phone", "outcome": "no_answer"}
+    attempt["form_token"] = token_in(page, "attempt")
+    first = client.post(f"/referrals/{referral.id}/attempts", data=attempt)
+    again = client.post(f"/referrals/{another.id}/attempts", data=attempt)
+    assert first.status_code == again.status_code == 302
+    assert again.location == first.location == f"/referrals/{referral.id}#timeline"
+    shown = client.get(again.location).get_data(as_text=True)
+    assert f"Contact attempt logged for referral {referral.reference}." in shown
+    assert another.reference not in shown
+    assert session.scalars(sa.select(ContactAttempt.referral_id)).all() == [referral.id]
+
+
+def test_an_update_sent_again_with_another_referral_is_answered_about_the_first(
+    client,
+    session,
+    people,  # noqa: F811
+    referral,  # noqa: F811
+    another,
+    clock,  # noqa: F811
+):
+    """Its token sent by hand with another referral's form: the other referral keeps its
+    phone number and gets no update, and the answer is the first save's."""
+    phone = another.contact_phone
+    sign_in(client, "c@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    update = {"new_phone": "07700 900111", **hidden_fields(page, "update")}
+    first = client.post(f"/referrals/{referral.id}/updates", data=update)
+    page = client.get(f"/referrals/{another.id}").get_data(as_text=True)
+    by_hand = {**update, **hidden_fields(page, "update"), "form_token": update["form_token"]}
+    again = client.post(f"/referrals/{another.id}/updates", data=by_hand)
+    assert first.status_code == again.status_code == 302
+    assert again.location == first.location == f"/referrals/{referral.id}#timeline"
+    shown = client.get(again.location).get_data(as_text=True)
+    assert f"Update added to referral {referral.reference};" in shown
+    assert f"Update added to referral {another.reference}" not in shown
+    session.expire_all()
+    assert session.scalars(sa.select(ReferralUpdate.referral_id)).all() == [referral.id]
+    assert session.get(Referral, another.id).contact_phone == phone
 
 
 def test_a_form_shown_again_with_a_message_keeps_its_token(client, people, referral, clock):  # noqa: F811

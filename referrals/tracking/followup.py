@@ -23,7 +23,7 @@ from ..directory.listings import phone_problem
 from ..models import Referral, User
 from ..notifications.outbox import announce_update
 from ..templating import format_date
-from .actions import ERASED, OPEN_STATES, TransitionError
+from .actions import ERASED, OPEN_STATES, StaleReferral, TransitionError
 from .models import ContactAttempt, ReferralUpdate
 
 SUGGEST_CLOSING_AFTER = 3
@@ -80,9 +80,17 @@ def add_update(
     new_phone: str | None,
     message: str | None,
     today: dt.date,
+    expected_version: int | None,
 ) -> ReferralUpdate:
     """Add the referrer's update; a new phone number replaces the one on the referral.
-    The service's inbox is told (by reference only)."""
+    The service's inbox is told (by reference only).
+
+    Refused (``StaleReferral``) when the referral changed after the form's page was
+    shown (its version is not ``expected_version``): a colleague's new number would be
+    overwritten unseen, and the old one is kept nowhere. The caller commits;
+    ``StaleDataError`` on commit means a concurrent change won."""
+    if expected_version is not None and expected_version != referral.version:
+        raise StaleReferral()
     new_phone = (new_phone or "").strip() or None
     message = (message or "").strip() or None
     if referral.status not in OPEN_STATES:

@@ -17,8 +17,8 @@ from ..clock import now_local, now_utc, today_local
 from ..directory.hours import week
 from ..extensions import db
 from ..forms import form_errors
-from ..models import ServiceType
-from ..once import commit_once
+from ..models import FormSubmission, ServiceType
+from ..once import commit_once, done
 from . import bp
 from .actions import StaleReferral, TransitionError
 from .detail import detail_page
@@ -26,13 +26,31 @@ from .followup import add_update, log_attempt
 from .forms import ContactAttemptForm, ReferOnForm, UpdateForm, VersionForm
 from .lifecycle import UNDO_REASON, refer_on_problem, sent_again, undo
 from .refer_on import candidates, refer_on
-from .scope import referral_for
+from .scope import reference_in_scope, referral_for
 
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
+ATTEMPT_LOGGED = "Contact attempt logged for referral {reference}."
+UPDATE_SENT = "Update added to referral {reference}; the service has been told."
 
 
 def _first_error(form) -> str:
     return " ".join(m for _, m in form_errors(form)) or "Check the form and try again."
+
+
+def _saved(referral_id: int, said: str, reference: str):
+    flash(said.format(reference=reference), "success")
+    return redirect(url_for("tracking.referral_detail", referral_id=referral_id) + "#timeline")
+
+
+def _answered(earlier: FormSubmission, said: str, referral_id: int):
+    """A form saved already, sent again, answered as it was the first time: about the
+    referral it was saved for, which is not the one in the URL when its token was sent
+    by hand with another referral's form."""
+    reference = reference_in_scope(db.session, current_user, earlier.object_id)
+    if reference is None:  # not this user's save: say nothing of it
+        flash("That form was sent already, so nothing more was saved.", "success")
+        return redirect(url_for("tracking.referral_detail", referral_id=referral_id))
+    return _saved(earlier.object_id, said, reference)
 
 
 def _back(referral_id: int):
@@ -63,9 +81,10 @@ def log_contact_attempt(referral_id: int):
         db.session.rollback()
         return detail_page(referral, str(exc), "attempt", form, 400)
     # The same form sent twice (a double click) logs one attempt; both are told it is.
-    commit_once(db.session, form.form_token.data, "contact_attempt", referral.id)
-    flash(f"Contact attempt logged for referral {referral.reference}.", "success")
-    return redirect(url_for("tracking.referral_detail", referral_id=referral.id) + "#timeline")
+    earlier = commit_once(db.session, form.form_token.data, "contact_attempt", referral.id)
+    if earlier is not None:
+        return _answered(earlier, ATTEMPT_LOGGED, referral.id)
+    return _saved(referral.id, ATTEMPT_LOGGED, referral.reference)
 
 
 @bp.post("/referrals/<int:referral_id>/updates")
@@ -75,6 +94,11 @@ def add_referrer_update(referral_id: int):
     form = UpdateForm()
     if not form.validate():
         return detail_page(referral, _first_error(form), "update", form, 400)
+    # The same form sent twice sends one update, and tells the service once. Sent again
+    # after the first was saved, its page is out of date by the first's own new number.
+    token = form.form_token.data
+    if (earlier := done(db.session, token, "referrer_update")) is not None:
+        return _answered(earlier, UPDATE_SENT, referral.id)
     try:
         add_update(
             db.session,
@@ -84,19 +108,22 @@ def add_referrer_update(referral_id: int):
             new_phone=form.new_phone.data,
             message=form.message.data,
             today=today_local(),
+            expected_version=form.version.data,
         )
-        # The same form sent twice sends one update, and tells the service once.
-        commit_once(db.session, form.form_token.data, "referrer_update", referral.id)
-    except StaleDataError:
+        earlier = commit_once(db.session, token, "referrer_update", referral.id)
+    except (StaleReferral, StaleDataError):
         db.session.rollback()
         db.session.expire_all()
+        if (earlier := done(db.session, token, "referrer_update")) is not None:
+            return _answered(earlier, UPDATE_SENT, referral.id)  # both sent at once
         referral = referral_for(db.session, current_user, referral_id)
         return detail_page(referral, str(StaleReferral()), "update", form, 409)
     except TransitionError as exc:
         db.session.rollback()
         return detail_page(referral, str(exc), "update", form, 400)
-    flash(f"Update added to referral {referral.reference}; the service has been told.", "success")
-    return redirect(url_for("tracking.referral_detail", referral_id=referral.id) + "#timeline")
+    if earlier is not None:
+        return _answered(earlier, UPDATE_SENT, referral.id)
+    return _saved(referral.id, UPDATE_SENT, referral.reference)
 
 
 @bp.post("/referrals/<int:referral_id>/undo")

@@ -230,6 +230,9 @@ class UpdateForm(OnceForm):
     class Meta(PlainQuickRendering):
         pass
 
+    # A new phone number replaces the one on the referral: sent from a page shown before
+    # a colleague changed the referral, it would overwrite what the sender never saw.
+    version = IntegerField(validators=[InputRequired("The page was out of date. Try again.")])
     release_on = UKDateField("Release date", validators=[Optional()])
     new_phone = StringField(
         "New phone number",
