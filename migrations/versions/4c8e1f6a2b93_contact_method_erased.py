@@ -12,6 +12,8 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
+from referrals.reports import summary_marks
+
 
 # revision identifiers, used by Alembic.
 revision = '4c8e1f6a2b93'
@@ -20,11 +22,23 @@ branch_labels = None
 depends_on = None
 
 
+def _mark_days_again():
+    """SQLite changes a column by making the table again, without its triggers: those
+    marking the days the summaries must add up again are made again."""
+    dialect = op.get_bind().dialect.name
+    if dialect == 'sqlite':
+        for statement in summary_marks.drop_statements(dialect):
+            op.execute(statement)
+        for statement in summary_marks.create_statements(dialect):
+            op.execute(statement)
+
+
 def upgrade():
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.alter_column('contact_method',
                existing_type=sa.VARCHAR(length=32),
                nullable=True)
+    _mark_days_again()
     referrals = sa.table(
         'referrals',
         sa.column('contact_method', sa.String),
@@ -57,3 +71,4 @@ def downgrade():
         batch_op.alter_column('contact_method',
                existing_type=sa.VARCHAR(length=32),
                nullable=False)
+    _mark_days_again()
