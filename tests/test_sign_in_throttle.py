@@ -181,7 +181,11 @@ def test_guesses_sent_all_at_once_get_no_more_tries_than_one_after_another(app, 
     )
 
 
-def test_codes_sent_all_at_once_get_no_more_tries_than_one_after_another(app, officer):
+def test_codes_sent_all_at_once_get_no_more_tries_than_one_after_another(app_factory, officer):
+    """Wrong codes are counted per account and address, and per account from every
+    address (here 5 an hour): twelve sent together from twelve addresses get the five
+    that twelve sent one by one would get."""
+    app = app_factory(SIGN_IN_FAILURES_PER_ACCOUNT_ANYWHERE="5 per hour")
     first = app.test_client()
     first.post("/login", data={"email": "officer@t.example", "password": PASSWORD})
     cookie = first.get_cookie("session").value
