@@ -237,6 +237,12 @@ def settings_from_env(instance_path: str, env: dict[str, str] | None = None) -> 
         # Pages of the public directory API's lists (a whole list at once counts as a
         # download of the directory, above).
         "DIRECTORY_API_RATE_LIMIT": env.get("DIRECTORY_API_RATE_LIMIT", "120 per minute"),
+        # The API's lists of changes (referrals, and directory services by modified_after)
+        # end this many seconds ago: a change is stamped when it is written and visible
+        # when committed, so a later stamp can be visible first; a list that ended at the
+        # newest would move a reader past a change that then appears behind it. Longer
+        # than any save takes and than the clocks of the app's machines differ.
+        "API_CHANGES_SETTLE_SECONDS": _float(env, "API_CHANGES_SETTLE_SECONDS", 10.0),
         # Base URI of the identifier and code systems in the FHIR resources the referral
         # API gives; empty: this site's own /api/v1/fhir/.
         "FHIR_SYSTEM_BASE": env.get("FHIR_SYSTEM_BASE", "").strip(),

@@ -204,6 +204,13 @@ def app_factory(database_url):
 
 
 @pytest.fixture
+def changes_listed_at_once(app) -> None:
+    """The API's lists of changes end now, not ``API_CHANGES_SETTLE_SECONDS`` ago: for
+    tests of other things about lists of what they changed a moment before."""
+    app.config["API_CHANGES_SETTLE_SECONDS"] = 0
+
+
+@pytest.fixture
 def client(app) -> FlaskClient:
     return app.test_client()
 

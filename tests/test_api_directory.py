@@ -106,7 +106,9 @@ def test_confidential_addresses_never_appear(client, session):
     )
 
 
-def test_services_filter_by_search_term_organisation_and_change(client, session):
+def test_services_filter_by_search_term_organisation_and_change(
+    client, session, changes_listed_at_once
+):
     trust = make_organisation(session, "Harbour Trust")
     old = make_service(session, name="Needle Exchange", type_code="iep", organisation=trust)
     make_service(session, name="Methadone Clinic", description="Opioid substitution")
@@ -266,7 +268,7 @@ def test_public_endpoints_answer_any_web_page(client, session):
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
 
 
-def test_a_listing_saved_with_new_hours_counts_as_changed(client, session):
+def test_a_listing_saved_with_new_hours_counts_as_changed(client, session, changes_listed_at_once):
     from referrals.directory.listings import LocationData, ServiceData, apply_service_data
 
     service = make_service(session, name="Clinic")

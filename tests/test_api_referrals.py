@@ -5,6 +5,7 @@ import base64
 import datetime as dt
 import json
 import uuid
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -221,7 +222,7 @@ def test_provider_systems_cannot_make_referrals(client, session, world):
     assert count(session, Referral) == 2
 
 
-def test_each_system_sees_exactly_its_roles_referrals(client, world):
+def test_each_system_sees_exactly_its_roles_referrals(client, world, changes_listed_at_once):
     ours, theirs = str(world["ours"].uuid), str(world["theirs"].uuid)
     sees = {
         "west_token": {ours},  # custody: its suites
@@ -263,6 +264,47 @@ def test_reading_a_referral_is_audited_as_the_system(client, session, world):
     ).all()
     assert [json.loads(d) for _u, d in views] == [{"via": "api"}, {"as": "fhir", "via": "api"}]
     assert {u for u, _d in views} == {world["trust_system"].user_id}
+
+
+def test_a_change_committed_after_a_later_one_is_not_left_behind_a_reader(
+    app, client, session, world
+):
+    """Two saves: the first stamps its change a moment before the second but commits
+    after it. A system asking for changes between the two commits, and next from the
+    last change it was given, is given both: the list ends API_CHANGES_SETTLE_SECONDS
+    ago, before either."""
+    app.config["API_CHANGES_SETTLE_SECONDS"] = 10
+    now = dt.datetime.now(dt.UTC)
+    app.config["CLOCK"] = lambda: now
+    headers = bearer(world["trust_token"])
+    first = world["ours"]
+    second = make_referral(session, service=world["service"], referrer=first.referrer)
+    for referral in (first, second):  # both changed long ago
+        session.execute(
+            sa.update(Referral)
+            .where(Referral.id == referral.id)
+            .values(updated_at=now - dt.timedelta(days=1))
+        )
+    # The second save commits, stamped a second ago.
+    session.execute(
+        sa.update(Referral)
+        .where(Referral.id == second.id)
+        .values(updated_at=now - dt.timedelta(seconds=1))
+    )
+    session.commit()
+    seen = client.get("/api/v1/referrals", headers=headers).get_json()["contents"]
+    # Then the first, stamped two seconds ago.
+    session.execute(
+        sa.update(Referral)
+        .where(Referral.id == first.id)
+        .values(updated_at=now - dt.timedelta(seconds=2))
+    )
+    session.commit()
+    since = quote(max(r["updated_at"] for r in seen))
+    now += dt.timedelta(seconds=15)
+    later = client.get(f"/api/v1/referrals?changed_since={since}", headers=headers)
+    given = [r["reference"] for r in later.get_json()["contents"]]
+    assert given == [first.reference, second.reference]
 
 
 def test_the_list_gives_what_changed_since_a_time_oldest_first(client, session, world):

@@ -13,9 +13,20 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
+from ..clock import now_utc
 from .params import ApiError, Paging, arg, bad
+
+
+def settled_before() -> dt.datetime:
+    """Where a list of changes ends: ``API_CHANGES_SETTLE_SECONDS`` ago. A change is
+    stamped (``updated_at``) when it is written but seen only once committed, so one
+    stamped a moment before another can be seen after it; a reader given the newest
+    changes would ask next from past it, and never be given it. Every change stamped
+    before this time is committed by now, so a list ending here leaves none behind."""
+    return now_utc() - dt.timedelta(seconds=current_app.config["API_CHANGES_SETTLE_SECONDS"])
 
 
 def _problem(timed: bool) -> str:

@@ -47,6 +47,8 @@ class DirectoryFilter:
     taxonomy_id: UUID | None = None
     organization_id: UUID | None = None
     modified_after: dt.datetime | None = None
+    # With ``modified_after``: services changed before this time only (``settled_before``).
+    settled_before: dt.datetime | None = None
     type_codes: list[str] = field(default_factory=list)
 
 
@@ -68,6 +70,8 @@ def service_conditions(f: DirectoryFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(Service.status != ServiceStatus.INACTIVE)
     else:
         conditions.append(Service.updated_at >= f.modified_after)
+        if f.settled_before is not None:
+            conditions.append(Service.updated_at < f.settled_before)
     for word in (f.search or "").split():
         conditions.append(
             sa.or_(

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Location, Organisation, Service, ServiceType
 from ..security import limiter
 from . import bp, hsds
-from .cursors import cursor_arg
+from .cursors import cursor_arg, settled_before
 from .directory_queries import (
     MAX_PROXIMITY_M,
     DirectoryFilter,
@@ -46,12 +46,14 @@ MINIMAL_MAX_PER_PAGE = 5000
 
 
 def _filter() -> DirectoryFilter:
+    modified_after = datetime_arg("modified_after")
     return DirectoryFilter(
         search=text_arg("search"),
         taxonomy_term_id=uuid_arg("taxonomy_term_id"),
         taxonomy_id=uuid_arg("taxonomy_id"),
         organization_id=uuid_arg("organization_id"),
-        modified_after=datetime_arg("modified_after"),
+        modified_after=modified_after,
+        settled_before=settled_before() if modified_after is not None else None,
         type_codes=list_arg("type"),
     )
 

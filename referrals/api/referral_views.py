@@ -26,7 +26,7 @@ from ..tracking.scope import find_referral
 from . import bp
 from .auth import client_required, current_client
 from .clients import client_scope
-from .cursors import cursor_arg, page_after
+from .cursors import cursor_arg, page_after, settled_before
 from .fhir import FHIR_JSON, bundle
 from .params import (
     ApiError,
@@ -105,7 +105,7 @@ def referrals():
     status = choice_arg("status", ReferralStatus.values())
     ids = (
         sa.select(Referral.id)
-        .where(client_scope(client))
+        .where(client_scope(client), Referral.updated_at < settled_before())
         .order_by(Referral.updated_at, Referral.id)
     )
     if changed_since is not None:
