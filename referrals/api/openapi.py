@@ -216,7 +216,9 @@ def document() -> dict:
                 "changes reach a system's own address as signed webhooks (see the README). "
                 "A system keeping a copy of a list reads its pages by cursor (each page's "
                 "next_cursor), not by page number, or asks only for what changed "
-                "(modified_after in the directory, changed_since for referrals)."
+                "(modified_after in the directory, changed_since for referrals); such a "
+                "list ends a few seconds ago, so a change appears a few seconds after it "
+                "is made."
             ),
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

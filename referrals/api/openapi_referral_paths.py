@@ -38,7 +38,10 @@ def referral_paths() -> dict:
                         "changed_since",
                         {"type": "string", "format": "date-time"},
                         "Only referrals changed on or after this time (UTC if no offset). "
-                        "Keep a copy in step by asking again from the last updated_at seen.",
+                        "Keep a copy in step by asking again from the last updated_at seen. "
+                        "The list ends a few seconds ago (the server's "
+                        "API_CHANGES_SETTLE_SECONDS), so that no change saved a moment "
+                        "earlier but committed later is left behind.",
                     ),
                     query(
                         "status",
