@@ -220,6 +220,18 @@ def release(contact: CustodyContact) -> int | None:
     return released
 
 
+def tied_referral(session: Session, contact: CustodyContact) -> Referral | None:
+    """The referral ``contact`` is tied to: its own (counting, or closed as entered in
+    error with the contact waiting for the right one), or the one it let go
+    (``release``), which taking back that closing gives the contact again. None for a
+    contact that never had one."""
+    if contact.referral_id is not None:
+        return contact.referral
+    if contact.released_from_id is not None:
+        return session.get(Referral, contact.released_from_id)
+    return None
+
+
 def _take_back_released(session: Session, held_by: Referral, referral: Referral) -> str | None:
     """``take_contact_back`` where the contact was given another outcome after
     ``held_by`` (``referral`` itself, or the last referral made in its place) was closed

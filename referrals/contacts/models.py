@@ -85,8 +85,9 @@ class CustodyContact(db.Model):
     recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     age_band: Mapped[AgeBand] = mapped_column(choice_column(AgeBand, "age_band"))
     sex: Mapped[Sex] = mapped_column(choice_column(Sex, "sex"))
-    # The home postcode district (None: no fixed abode) and so the council of residence
-    # (the suite's council for no fixed abode).
+    # The home postcode district (None: no fixed abode, or erased with its referral's
+    # personal data: see ``home_district``) and so the council of residence (the suite's
+    # council for no fixed abode).
     postcode_district: Mapped[str | None] = mapped_column(sa.String(4))
     council_area_id: Mapped[int] = mapped_column(sa.ForeignKey("council_areas.id"))
     offered: Mapped[bool]
@@ -125,6 +126,17 @@ class CustodyContact(db.Model):
         return self.outcome == ContactOutcome.REFERRAL_MADE and (
             self.referral_id is None or self.referral.close_reason == CloseReason.ENTERED_IN_ERROR
         )
+
+    @property
+    def home_district(self) -> str:
+        """Where the person lives as pages show it: the district, "No fixed abode", or
+        "Erased" once the retention purge has erased its referral's personal data, which
+        empties the district as no fixed abode does (``tracking.retention``)."""
+        if self.postcode_district:
+            return self.postcode_district
+        if self.referral is not None and self.referral.personal_data_erased_at is not None:
+            return "Erased"
+        return "No fixed abode"
 
     def __repr__(self) -> str:
         return f"<CustodyContact {self.id} {self.contact_on} {self.outcome}>"

@@ -10,6 +10,8 @@ A contact is checked as a whole before anything is written:
   offer means it was offered, and someone released before being seen was not. Left
   blank, it is worked out from those outcomes, and "not suitable" means not offered;
   for "already in treatment" it must be given;
+- a contact tied to a referral (``linking.tied_referral``) does not move away from
+  the referral's suite;
 - a declined offer and "not suitable" each need their reason, and only they keep one;
   only "already in treatment" keeps the service the person is with.
 
@@ -40,7 +42,7 @@ from .choices import (
     NaloxoneStatus,
     NotSuitableReason,
 )
-from .linking import release
+from .linking import release, tied_referral
 from .models import CustodyContact
 
 MAX_AGE_DAYS = 31
@@ -103,17 +105,31 @@ class ContactChecker:
             )
         return district, False, None
 
-    def check(self, answers: dict, suite_id: int | None, keep_date: dt.date | None = None):
+    def check(self, answers: dict, suite_id: int | None, saved: CustodyContact | None = None):
         """``(ContactValues, [])`` when the answers fit together, else ``(None, problems)``.
 
         ``answers`` holds the forms' data: text codes, ``"yes"``/``"no"`` for offered
-        and veteran, a date for ``contact_on``. ``keep_date`` is a contact's saved date,
-        which may stay even when older than the recording limit.
+        and veteran, a date for ``contact_on``. ``saved`` is the contact being changed:
+        its saved date may stay even when older than the recording limit, and while it
+        is tied to a referral it moves to no suite but that referral's.
         """
         problems: Problems = []
         suite = self.suites.get(suite_id) if suite_id else None
+        keep_date = saved.contact_on if saved is not None else None
         if suite is None:
             problems.append(("custody_suite_id", "Choose the custody suite."))
+        elif saved is not None and suite.id != saved.custody_suite_id:
+            tied = tied_referral(self.session, saved)
+            if tied is not None and suite.id != tied.custody_suite_id:
+                there = self.suites[tied.custody_suite_id].name
+                problems.append(
+                    (
+                        "custody_suite_id",
+                        f"This contact belongs with referral {tied.reference}, made at "
+                        f"{there}, so it stays at {there}: choose {there} again to save "
+                        "your other changes.",
+                    )
+                )
 
         on = answers.get("contact_on")
         if on is None:

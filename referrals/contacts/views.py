@@ -8,7 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import record
 from ..auth.access import role_required
-from ..choices import Role
+from ..choices import ReferralStatus, Role
 from ..clock import today_local
 from ..database import as_id
 from ..extensions import db
@@ -192,11 +192,7 @@ def edit_contact(contact_id: int):
     # A contact whose referral counts is changed through the referral; one whose
     # referral was closed as entered in error waits again, and can be changed.
     if contact.referral_id is not None and not contact.awaiting_referral:
-        flash(
-            f"This contact led to referral {contact.referral.reference}: change the referral "
-            "instead, or ask an administrator.",
-            "warning",
-        )
+        flash(_referral_counts(contact), "warning")
         return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
     form = ContactForm(obj=None)
     _prepare(form)
@@ -208,7 +204,7 @@ def edit_contact(contact_id: int):
     valid = form.validate()
     checker = ContactChecker(db.session, today_local())
     suite_id = as_id(form.custody_suite_id.data) if _is_admin() else contact.custody_suite_id
-    values, problems = checker.check(answers_of(form), suite_id, keep_date=contact.contact_on)
+    values, problems = checker.check(answers_of(form), suite_id, saved=contact)
     if not valid or values is None:
         apply_problems(form, problems)
         return render_template("contacts/new.html", form=form, contact=contact), 400
@@ -222,6 +218,35 @@ def edit_contact(contact_id: int):
     if contact.awaiting_referral and not _is_admin():
         return redirect(url_for("tracking.new_referral", contact=contact.id))
     return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
+
+
+def _referral_counts(contact) -> str:
+    """Why a contact whose referral counts is not changed here, and what to do instead.
+    Its answers are the referral's (``linking.link``), and referrals are changed only by
+    their lifecycle, so an administrator too is sent to the referral, not to themselves."""
+    referral = contact.referral
+    reference = referral.reference
+    if not _is_admin():
+        return (
+            f"This contact led to referral {reference}: change the referral instead, or ask "
+            "an administrator."
+        )
+    if referral.personal_data_erased_at is not None:
+        return (
+            f"This contact led to referral {reference}, whose personal details were erased "
+            "under the retention rules: neither can be changed any more."
+        )
+    first = (
+        " (reopen it first)"
+        if referral.status in (ReferralStatus.CLOSED, ReferralStatus.DECLINED)
+        else ""
+    )
+    return (
+        f"This contact led to referral {reference}, which counts, so its answers are the "
+        f"referral's and are not changed here. If {reference} should not have been made, "
+        f"close it as entered in error{first}: the contact then waits for the right "
+        "referral, and can be changed."
+    )
 
 
 def _changed_meanwhile(contact):
