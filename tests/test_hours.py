@@ -5,7 +5,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from referrals.directory.hours import describe_day, format_hours, is_open, parse_hours, week
+from referrals.directory.hours import (
+    describe_day,
+    format_hours,
+    is_open,
+    parse_hours,
+    today_text,
+    week,
+)
 
 
 @dataclass
@@ -78,6 +85,56 @@ def test_describe_days_and_week():
     assert describe_day(OFFICE, 6) == "Closed"
     assert week(OFFICE)[0] == ("Monday", "09:00 to 17:00")
     assert week(OFFICE)[5] == ("Saturday", "Closed")
+
+
+def test_a_day_shows_the_night_before_running_past_midnight():
+    assert describe_day(NIGHT, 5) == (
+        "Until 02:00 (Friday night's hours) and 20:00 to 02:00 (Sunday)"
+    )
+    assert describe_day(NIGHT, 6) == "Until 02:00 (Saturday night's hours)"
+    assert describe_day(NIGHT, 0) == "Closed"
+    assert week(sessions("Sun 22:00-06:00"))[0] == ("Monday", "Until 06:00 (Sunday night's hours)")
+    always = sessions("Mon-Sun 00:00-23:59; Fri 20:00-02:00")
+    assert describe_day(always, 5) == "Open 24 hours"
+
+
+@pytest.mark.parametrize(
+    ("hours", "day", "time", "expected"),
+    [
+        ("Fri 20:00-02:00", 5, "01:30", "Open now until 02:00 (Friday night's hours)"),
+        (
+            "Fri,Sat 20:00-02:00",
+            5,
+            "00:00",
+            "Open now until 02:00 (Friday night's hours), and today 20:00 to 02:00 (Sunday)",
+        ),
+        ("Fri 20:00-02:00", 5, "02:00", "Closed for the rest of today"),
+        ("Fri,Sat 20:00-02:00", 5, "10:00", "Today 20:00 to 02:00 (Sunday) (closed now)"),
+        ("Fri,Sat 20:00-02:00", 5, "20:00", "Today 20:00 to 02:00 (Sunday) (open now)"),
+        ("Fri 20:00-02:00", 4, "21:00", "Today 20:00 to 02:00 (Saturday) (open now)"),
+        ("Mon-Fri 09:00-17:00", 5, "12:00", "Closed today"),
+        ("Mon-Sun 00:00-23:59", 2, "03:00", "Open 24 hours today (open now)"),
+    ],
+)
+def test_todays_text_after_midnight(hours, day, time, expected):
+    assert today_text(sessions(hours), at(day, time)) == expected
+
+
+def test_todays_text_says_open_now_exactly_when_open():
+    patterns = [
+        OFFICE,
+        NIGHT,
+        sessions("Sun 22:00-06:00"),
+        sessions("Mon 08:30-12:30,13:30-16:30; Sun 23:00-01:00"),
+        sessions("Mon-Sun 00:00-23:59"),
+        [],
+    ]
+    for pattern in patterns:
+        for day in range(7):
+            for minute in range(0, 24 * 60, 15):
+                moment = at(day, f"{minute // 60:02}:{minute % 60:02}")
+                text = today_text(pattern, moment).lower()
+                assert ("open now" in text) == is_open(pattern, moment), (pattern, moment, text)
 
 
 def test_parse_and_format_round_trip():

@@ -1,18 +1,25 @@
 """The services map: local assets, markers by view (clustered when zoomed out), filters,
 the searched place and radius."""
 
+import datetime as dt
 import json
 import math
 import re
 from html import unescape
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
+from referrals.directory.cards import STALE_TAG
 from referrals.directory.viewport import SPACING_PIXELS
 from referrals.models import Location, Service
 
 from .factories import make_service
+
+
+def days(n: int) -> dt.timedelta:
+    return dt.timedelta(days=n)
 
 
 def map_settings(html: str) -> dict:
@@ -114,6 +121,35 @@ def test_markers_follow_the_filters_and_the_search_radius(client, session):
     assert "Services within 25 km of Glasgow (the blue circle)" in glasgow
     assert client.get("/map?radius_km=-1").status_code == 400
     assert "Key" in glasgow and "(MAT)" in glasgow
+
+
+def test_each_marker_says_whether_its_listing_is_stale_as_its_card_does(app, client, session):
+    app.config["CLOCK"] = lambda: dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    today = dt.date(2026, 12, 2)
+    make_service(session, name="Old", lat=55.86, lon=-4.25, last_verified_on=today - days(181))
+    make_service(session, name="Checked", lat=55.87, lon=-4.2, last_verified_on=today - days(180))
+    make_service(session, name="Never checked", lat=55.85, lon=-4.3, last_verified_on=None)
+    # Two at one address stay a group, listed when zoomed right in: each says too.
+    make_service(session, name="Twin old", lat=56.5, lon=-3.0, last_verified_on=today - days(400))
+    make_service(session, name="Twin new", lat=56.5, lon=-3.0, last_verified_on=today)
+    session.commit()
+
+    glasgow = markers(client, bbox="-4.4,55.8,-4.1,55.9", zoom=14)
+    assert {m[3]: m[7] for m in glasgow["markers"]} == {"Old": 1, "Checked": 0, "Never checked": 1}
+    [(_, _, _, members)] = markers(client, bbox="-3.01,56.49,-2.99,56.51", zoom=18)["clusters"]
+    assert {m[3]: m[7] for m in members} == {"Twin old": 1, "Twin new": 0}
+
+    cards = client.get("/services?q=Glasgow").get_data(as_text=True)
+    shown = dict(re.findall(r"<h3[^>]*><a[^>]*>([^<]+)</a></h3>(.*?)</article>", cards, re.S))
+    flagged = {name for name, card in shown.items() if "Not checked for over 6 months" in card}
+    assert set(shown) == {"Old", "Checked", "Never checked"}
+    assert flagged == {"Old", "Never checked"}
+
+
+def test_the_map_popup_warns_of_a_stale_listing_in_the_cards_words():
+    words = re.sub(r"<[^>]+>", "", STALE_TAG).strip()
+    script = (Path(__file__).parents[1] / "static" / "js" / "services-map.js").read_text()
+    assert f"'{words}'" in script
 
 
 def test_markers_refuse_a_malformed_view(client, session):

@@ -4,6 +4,10 @@ A session runs from ``opens`` to ``closes`` on its weekday (0 is Monday). When
 ``closes`` is earlier than ``opens`` the session runs past midnight into the next day
 (a night outreach from 20:00 to 02:00). A closing time of 23:59 means "until midnight",
 so 00:00 to 23:59 is open all day.
+
+A day's hours are its own sessions and the end of the previous day's session that runs
+past midnight into it: at 01:30 on a Saturday, Friday's 20:00 to 02:00 is open, and the
+text for Saturday says so ("Open now until 02:00 (Friday night's hours)").
 """
 
 from __future__ import annotations
@@ -31,6 +35,19 @@ def _closing_minutes(t: dt.time) -> int:
     return 24 * 60 if t == END_OF_DAY else _minutes(t)
 
 
+def _runs_past_midnight(s: Session) -> bool:
+    return _closing_minutes(s.closes) <= _minutes(s.opens)
+
+
+def _carried_over(sessions: Iterable[Session], weekday: int) -> list[Session]:
+    """The previous day's sessions that run past midnight into ``weekday``."""
+    previous = (weekday - 1) % 7
+    return sorted(
+        (s for s in sessions if s.weekday == previous and _runs_past_midnight(s)),
+        key=lambda s: s.closes,
+    )
+
+
 def is_open(sessions: Iterable[Session], at: dt.datetime) -> bool:
     """Whether any session is open at the local time ``at`` (open at the opening
     minute, closed from the closing minute)."""
@@ -38,10 +55,10 @@ def is_open(sessions: Iterable[Session], at: dt.datetime) -> bool:
     now = at.hour * 60 + at.minute
     for s in sessions:
         opens, closes = _minutes(s.opens), _closing_minutes(s.closes)
-        if opens < closes:
+        if not _runs_past_midnight(s):
             if s.weekday == day and opens <= now < closes:
                 return True
-        else:  # past midnight
+        else:
             if s.weekday == day and now >= opens:
                 return True
             if s.weekday == (day - 1) % 7 and now < closes:
@@ -53,21 +70,38 @@ def _fmt(t: dt.time) -> str:
     return "midnight" if t == END_OF_DAY else t.strftime("%H:%M")
 
 
-def describe_day(sessions: Sequence[Session], weekday: int) -> str:
-    """``"09:00 to 17:00"``, ``"08:30 to 12:30 and 13:30 to 16:30"``, ``"Open 24 hours"``
-    or ``"Closed"``."""
+def _night_before(weekday: int) -> str:
+    return f"{DAY_NAMES[(weekday - 1) % 7]} night's hours"
+
+
+def _describe_own(sessions: Sequence[Session], weekday: int) -> str:
+    """The sessions that open on ``weekday``, or ``""`` when none do."""
     todays = sorted((s for s in sessions if s.weekday == weekday), key=lambda s: s.opens)
-    if not todays:
-        return "Closed"
     if len(todays) == 1 and todays[0].opens == dt.time(0) and todays[0].closes == END_OF_DAY:
         return "Open 24 hours"
     parts = []
     for s in todays:
         text = f"{_fmt(s.opens)} to {_fmt(s.closes)}"
-        if s.closes < s.opens:
+        if _runs_past_midnight(s):
             text += f" ({DAY_NAMES[(weekday + 1) % 7]})"
         parts.append(text)
     return " and ".join(parts)
+
+
+def describe_day(sessions: Sequence[Session], weekday: int) -> str:
+    """``"09:00 to 17:00"``, ``"08:30 to 12:30 and 13:30 to 16:30"``, ``"Open 24 hours"``,
+    ``"Until 02:00 (Friday night's hours)"`` (the previous day's session running past
+    midnight, before any of the day's own) or ``"Closed"``."""
+    own = _describe_own(sessions, weekday)
+    if own == "Open 24 hours":
+        return own
+    parts = [
+        f"Until {_fmt(s.closes)} ({_night_before(weekday)})"
+        for s in _carried_over(sessions, weekday)
+    ]
+    if own:
+        parts.append(own)
+    return " and ".join(parts) or "Closed"
 
 
 def week(sessions: Sequence[Session]) -> list[tuple[str, str]]:
@@ -132,11 +166,22 @@ def format_hours(sessions: Iterable[Session]) -> str:
 
 def today_text(sessions: Sequence[Session], local: dt.datetime) -> str:
     """Today's hours at local time ``local``, and whether open now: ``"Today 09:00 to
-    17:00 (open now)"``, ``"Open 24 hours today (open now)"`` or ``"Closed today"``."""
-    text = describe_day(sessions, local.weekday())
-    if text == "Closed":
-        return "Closed today"
+    17:00 (open now)"``, ``"Open 24 hours today (open now)"``, ``"Open now until 02:00
+    (Friday night's hours)"`` (followed by today's own hours, if any), ``"Closed for the
+    rest of today"`` (after such a session ended) or ``"Closed today"``.
+
+    "Open now" is said exactly when ``is_open`` is true."""
+    day = local.weekday()
+    now = _minutes(local.time())
+    own = _describe_own(sessions, day)
+    if own == "Open 24 hours":
+        return "Open 24 hours today (open now)"
+    carried = _carried_over(sessions, day)
+    running = [s for s in carried if now < _closing_minutes(s.closes)]
+    if running:
+        text = f"Open now until {_fmt(running[-1].closes)} ({_night_before(day)})"
+        return f"{text}, and today {own}" if own else text
+    if not own:
+        return "Closed for the rest of today" if carried else "Closed today"
     state = "open now" if is_open(sessions, local) else "closed now"
-    if text == "Open 24 hours":
-        return f"Open 24 hours today ({state})"
-    return f"Today {text} ({state})"
+    return f"Today {own} ({state})"

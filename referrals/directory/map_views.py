@@ -222,6 +222,7 @@ def map_markers():
         filters,
         now_local=now_local(),
         viewer=address_viewer(),
+        stale_after_days=current_app.config["STALE_AFTER_DAYS"],
         circle=_circle_from(request.args, form),
         type_ids=[t.id for t in types],
     )

@@ -9,11 +9,13 @@ largest takes in everything within ``SPACING_PIXELS`` of it, and so on, so marke
 clusters are at least that far apart (a touch target each, WCAG 2.5.8). A group of one
 is sent as that service's marker; a bigger one as a count, listing its services when
 the map is zoomed in so far that they would not separate. With a searched place, only
-locations within the radius are counted and shown.
+locations within the radius are counted and shown. Each marker row says (1 or 0) whether
+its listing is stale, by the search cards' rule, so the popup can warn as a card does.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -25,6 +27,7 @@ from ..geo import SPHERICAL_ERROR, geodesic_km
 from ..models import Location, Service, ServiceType
 from .access import AddressViewer
 from .candidate_sql import box_parameters, candidate_queries
+from .cards import is_stale
 from .filters import Filters, locations_in, matching_services
 from .nearness import spherical_km_array
 from .search import numbers
@@ -169,12 +172,14 @@ def markers_in_view(
     *,
     now_local,
     viewer: AddressViewer,
+    stale_after_days: int,
     circle: Circle | None = None,
     type_ids: list[int] | None = None,
 ) -> dict:
     """``{"services": n, "locations": n, "clusters": [[lat, lon, count, members]],
-    "markers": [[lat, lon, type index, name, address, phone, service id]]}`` for the
-    view; ``members`` (marker rows) only for small clusters when zoomed right in.
+    "markers": [[lat, lon, type index, name, address, phone, service id, stale]]}`` for
+    the view (``stale`` is 1 for a listing not checked for ``stale_after_days``, else 0);
+    ``members`` (marker rows) only for small clusters when zoomed right in.
     ``type_ids`` are the service types' ids in the key's order, if already read."""
     dialect = session.get_bind().dialect.name
     box = (view.south, view.north, view.west, view.east)
@@ -217,7 +222,10 @@ def markers_in_view(
         if view.zoom >= LIST_AT_ZOOM and n <= LIST_UP_TO and points[g] == n:
             listed.append((clusters[-1], [int(ids[m]) for m in np.flatnonzero(inverse == g)]))
     rows = _marker_rows(
-        session, single + [i for _, member_ids in listed for i in member_ids], type_ids
+        session,
+        single + [i for _, member_ids in listed for i in member_ids],
+        (now_local.date(), stale_after_days),
+        type_ids,
     )
     by_location = dict(zip(single + [i for _, m in listed for i in m], rows, strict=True))
     for cluster, member_ids in listed:
@@ -243,6 +251,7 @@ _MARKERS = (
         Service.confidential_address,
         Service.phone,
         Service.id,
+        Service.last_verified_on,
     )
     .join(Service, Service.id == Location.service_id)
     .where(Location.id.in_(sa.bindparam("ids", expanding=True)))
@@ -250,9 +259,13 @@ _MARKERS = (
 
 
 def _marker_rows(
-    session: Session, location_ids: list[int], type_ids: list[int] | None = None
+    session: Session,
+    location_ids: list[int],
+    staleness: tuple[dt.date, int],
+    type_ids: list[int] | None = None,
 ) -> list[list]:
-    """One marker row per location id, in the order given."""
+    """One marker row per location id, in the order given; ``staleness`` is today and
+    the days after which a listing is stale."""
     if not location_ids:
         return []
     index = (
@@ -273,6 +286,7 @@ def _marker_rows(
             address,
             r.phone or "",
             r[10],
+            int(is_stale(r.last_verified_on, *staleness)),
         ]
     return [markers[i] for i in location_ids]
 

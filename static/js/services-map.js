@@ -77,6 +77,15 @@
   var layer = L.layerGroup().addTo(map);
   var pending = null;
   var loads = 0;
+  // The search card's words for a stale listing (row[7] is 1), so both warn alike.
+  var STALE_WARNING = 'Not checked for over 6 months: confirm details before relying on them';
+
+  function staleWarning() {
+    var warning = document.createElement('div');
+    warning.className = 'tag tag-warning svc-stale';
+    warning.textContent = STALE_WARNING;
+    return warning;
+  }
 
   function serviceMarker(row) {
     var kind = settings.types[row[2]];
@@ -103,6 +112,7 @@
       line('div', kind.name);
       if (row[4]) { line('div', row[4]); }
       if (row[5]) { line('div', 'Phone: ' + row[5]); }
+      if (row[7]) { popup.appendChild(staleWarning()); }
       line('a', 'View the service').href = settings.serviceUrl.replace('{id}', String(row[6]));
       return popup;
     });
@@ -135,6 +145,7 @@
           var kind = document.createElement('div');
           kind.textContent = settings.types[row[2]].name + (row[4] ? ', ' + row[4] : '');
           item.appendChild(kind);
+          if (row[7]) { item.appendChild(staleWarning()); }
           list.appendChild(item);
         });
         return list;

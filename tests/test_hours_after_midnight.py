@@ -1,0 +1,77 @@
+"""A night service in the small hours, as each page shows it: open now until the night
+before's session ends, on the search card, the service page and the custody officer's
+referral form, in agreement with the search's own "open now" filter."""
+
+import datetime as dt
+import html as htmllib
+import re
+
+import pytest
+
+from referrals.choices import Role
+
+from .factories import make_service, make_user, suite
+from .test_auth import sign_in
+from .test_notifications import Clock
+
+# Saturday 5 December 2026 at 01:30 UK time (GMT, so the same in UTC).
+SATURDAY_SMALL_HOURS = dt.datetime(2026, 12, 5, 1, 30, tzinfo=dt.UTC)
+FRIDAY_NIGHT = [(4, "20:00", "02:00")]
+STILL_OPEN = "Open now until 02:00 (Friday night's hours)"
+
+
+@pytest.fixture
+def night(app, session):
+    app.config["CLOCK"] = Clock(SATURDAY_SMALL_HOURS)
+    service = make_service(session, name="Night Outreach", hours=FRIDAY_NIGHT)
+    session.commit()
+    return service
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return htmllib.unescape(response.get_data(as_text=True))
+
+
+def card_opening(html: str, name: str) -> str:
+    card = html[html.index(f">{name}</a>") :]
+    return re.search(r"<dt>Opening</dt><dd>([^<]*)</dd>", card).group(1)
+
+
+def test_a_night_service_found_open_now_says_so_on_its_card(client, night):
+    html = page(client, "/services?q=Glasgow&open_now=1")
+    assert card_opening(html, "Night Outreach") == STILL_OPEN
+    assert "Closed today" not in html
+
+
+def test_a_night_service_open_again_tonight_shows_both_sessions(client, session, night):
+    make_service(
+        session, name="Weekend Nights", hours=[(4, "20:00", "02:00"), (5, "20:00", "02:00")]
+    )
+    session.commit()
+    html = page(client, "/services?q=Glasgow&open_now=1")
+    assert card_opening(html, "Weekend Nights") == (
+        f"{STILL_OPEN}, and today 20:00 to 02:00 (Sunday)"
+    )
+
+
+def test_the_service_page_marks_today_with_the_night_before_hours(client, night):
+    html = page(client, f"/services/{night.id}")
+    rows = dict(re.findall(r'<th scope="row">([^<]*)</th><td>([^<]*)</td>', html))
+    assert rows["Saturday (today)"] == "Until 02:00 (Friday night's hours)"
+    assert rows["Friday"] == "20:00 to 02:00 (Saturday)"
+    assert rows["Sunday"] == "Closed"
+
+
+def test_the_referral_form_says_a_night_service_is_open_now(client, session, night):
+    make_user(session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR"))
+    session.commit()
+    sign_in(client, "c@t.example")
+    chosen = page(client, f"/referrals/new?service={night.id}")
+    assert f"<p>{STILL_OPEN}</p>" in chosen
+    suggested = page(client, "/referrals/new")
+    assert re.search(
+        rf"<strong>Night Outreach</strong>, [^<]*\. {re.escape(STILL_OPEN)}\.", suggested
+    )
+    assert "Closed today" not in chosen + suggested
