@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..choices import ReferralStatus
+from ..once import TOKEN_LENGTH
 from .openapi_parts import (
     BAD_QUERY,
     FORBIDDEN,
@@ -23,6 +24,17 @@ from .openapi_parts import (
 )
 
 READS_REPORTS_ONLY = problem("The token is a reports system's: it may read /reports only.")
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": TOKEN_LENGTH},
+    "description": "This request's own name (a new UUID, say), kept with the referral it "
+    "makes: the same request sent again with the same key (after a lost answer) makes "
+    "nothing and is answered as the first time, 201 with the same referral and Location, "
+    "so that the code that handles the first answer handles the repeat. The body is not "
+    "compared: a key names one referral. Each system's keys are its own.",
+}
 
 
 def referral_paths() -> dict:
@@ -69,13 +81,17 @@ def referral_paths() -> dict:
                 "summary": "Make a referral (custody systems)",
                 "operationId": "createReferral",
                 "security": SECURED,
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": {
                     "required": True,
                     "content": {JSON: {"schema": ref("NewReferral")}},
                 },
                 "responses": {
                     "201": {
-                        **ok(ref("Referral"), "Made"),
+                        **ok(
+                            ref("Referral"),
+                            "Made (or, sent again with its Idempotency-Key, made before)",
+                        ),
                         "headers": {
                             "Location": {
                                 "schema": STRING,
@@ -83,7 +99,10 @@ def referral_paths() -> dict:
                             }
                         },
                     },
-                    "400": problem("The body is not a JSON object."),
+                    "400": problem(
+                        "The body is not a JSON object, or the Idempotency-Key header is "
+                        f"empty or longer than {TOKEN_LENGTH} characters."
+                    ),
                     "401": UNAUTHORISED,
                     "403": FORBIDDEN,
                     "409": problem(
@@ -135,14 +154,21 @@ def referral_paths() -> dict:
                     "content": {JSON: {"schema": ref("StatusChange")}},
                 },
                 "responses": {
-                    "201": ok(ref("Referral"), "Recorded: the referral as it is now"),
+                    "201": ok(
+                        ref("Referral"),
+                        "Recorded: the referral as it is now. The same change sent again "
+                        "(with the version it was sent with) within two minutes of this "
+                        "system recording it, and nothing recorded since, is answered the "
+                        "same way and recorded once.",
+                    ),
                     "400": problem("The body is not a JSON object."),
                     "401": UNAUTHORISED,
                     "403": FORBIDDEN,
                     "404": NOT_FOUND,
                     "409": problem(
-                        "Someone else changed the referral first: errors.version is its "
-                        "version now."
+                        "Someone else changed the referral first (or this system made "
+                        "another change, or this one more than two minutes ago): "
+                        "errors.version is its version now."
                     ),
                     "422": INVALID,
                 },

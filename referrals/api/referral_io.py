@@ -4,11 +4,18 @@ In: a new referral's JSON is checked for shape (known fields, right types), its 
 turned into the form's (a service UUID, a council area's GSS code, a custody suite's
 code), and handed to the referral form as if typed, so the API and the page apply the
 same checks and the same consent rule. Out: one referral in full, or a summary for lists.
+
+A new referral may come with an ``Idempotency-Key`` header: the system's name for this
+one request, so that sending it again (after losing the answer) makes nothing more. The
+key is kept as the referral's form token (``tracking/duplicates.py``), the way the form
+keeps its own, as a digest of the system and the key: two systems' keys never meet, and
+the form's token is never the system's to choose.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 from ..choices import ContactMethod
 from ..clock import today_local
 from ..models import CouncilArea, CustodySuite, Referral, Service
+from ..once import TOKEN_LENGTH
 from ..workdays import is_overdue, respond_by
 from .hsds import timestamp
 from .models import ApiClient
@@ -58,16 +66,34 @@ def invalid(errors: dict[str, str]) -> ApiError:
     return ApiError(422, "The referral was not made: " + " ".join(errors.values()), errors)
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def idempotency_token(client: ApiClient, key: str | None) -> str | None:
+    """The form token of the referral ``client`` makes with ``Idempotency-Key: key``
+    (None without the header)."""
+    if key is None:
+        return None
+    if not 0 < len(key) <= TOKEN_LENGTH:
+        message = f"must be 1 to {TOKEN_LENGTH} characters, like a UUID."
+        raise ApiError(400, f"The {IDEMPOTENCY_KEY} header {message}", {IDEMPOTENCY_KEY: message})
+    # 64 hex digits: the column's length, and never one of the form's shorter tokens.
+    return hashlib.sha256(f"{client.id}\n{key}".encode()).hexdigest()
+
+
 def new_referral_form(
-    session: Session, client: ApiClient, body: Any
+    session: Session, client: ApiClient, body: Any, form_token: str | None = None
 ) -> tuple[MultiDict, CustodySuite]:
-    """The form fields for a new referral sent as JSON, and the suite it is made in."""
+    """The form fields for a new referral sent as JSON (with ``form_token``, when the
+    request named itself), and the suite it is made in."""
     if not isinstance(body, dict):
         raise ApiError(400, "Send the referral as a JSON object (Content-Type: application/json).")
     errors: dict[str, str] = {}
     for name in sorted(set(body) - set(FIELDS)):
         errors[name] = f"is not a field of a referral (the fields are: {', '.join(FIELDS)})."
     data = MultiDict()
+    if form_token:
+        data.add("form_token", form_token)
     for name, (kind, form_name) in FIELDS.items():
         value = body.get(name)
         if value is None:

@@ -6,12 +6,18 @@ record what happens through the lifecycle (``tracking/lifecycle.py``), with the 
 version check (409 when someone else changed the referral first). Each system sees
 exactly what a person in its role sees: anything else answers 404, as if it did not
 exist. Every call is written to the audit log as the system's own account.
+
+A request sent again after its answer was lost is answered as the first time, and
+changes nothing: a new referral named by its ``Idempotency-Key`` (``referral_io.py``), and
+a status change this system made to the referral a moment ago, as ``made_just_now``
+judges the form sent twice on the referral's page.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify, request, url_for
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,7 +26,7 @@ from ..choices import ReferralStatus, Role
 from ..clock import now_utc, today_local
 from ..extensions import db
 from ..models import Referral, Service
-from ..tracking.lifecycle import ACTIONS, StaleReferral, TransitionError, apply
+from ..tracking.lifecycle import ACTIONS, StaleReferral, TransitionError, apply, made_just_now
 from ..tracking.making import ReferralMaker
 from ..tracking.scope import find_referral
 from . import bp
@@ -37,7 +43,14 @@ from .params import (
     page_body,
     parse_uuid,
 )
-from .referral_io import form_errors, new_referral_form, referral_full, referral_summary
+from .referral_io import (
+    IDEMPOTENCY_KEY,
+    form_errors,
+    idempotency_token,
+    new_referral_form,
+    referral_full,
+    referral_summary,
+)
 from .status_changes import read_status_change
 
 STALE = (
@@ -56,6 +69,25 @@ def _in_scope(referral_id: str) -> Referral:
     return referral
 
 
+def _made_with_key(token: str | None) -> Referral | None:
+    """The referral this system already made with the request's ``Idempotency-Key``."""
+    if not token:
+        return None
+    return find_referral(db.session, Referral.form_token == token, client_scope(current_client()))
+
+
+def _made_before(referral: Referral) -> Response:
+    """A create sent again: the first answer, and an audit row saying it was read."""
+    record(
+        "referral_viewed",
+        referral,
+        user=current_client().user,
+        detail={"via": "api", "repeat_of": "referral_created"},
+    )
+    db.session.commit()
+    return _created(referral)
+
+
 def _created(referral: Referral) -> Response:
     response = jsonify(referral_full(referral))
     response.status_code = 201
@@ -67,7 +99,11 @@ def _created(referral: Referral) -> Response:
 @client_required(Role.CUSTODY)
 def create_referral():
     client = current_client()
-    formdata, suite = new_referral_form(db.session, client, json_body())
+    token = idempotency_token(client, request.headers.get(IDEMPOTENCY_KEY))
+    formdata, suite = new_referral_form(db.session, client, json_body(), token)
+    already = _made_with_key(token)
+    if already is not None:
+        return _made_before(already)
     # The one place the API makes a referral: the form's own maker, given the fields.
     maker = ReferralMaker(
         db.session,
@@ -77,7 +113,15 @@ def create_referral():
         suite=suite,
         seen_suites=[s.id for s in client.suites],
     )
-    referral = maker.submit()
+    try:
+        referral = maker.submit()
+    except IntegrityError:
+        # The same request, sent again at the same moment, made the referral first.
+        db.session.rollback()
+        already = _made_with_key(token)
+        if already is None:
+            raise
+        return _made_before(already)
     if referral is None and maker.duplicate is not None:
         earlier = maker.duplicate
         db.session.rollback()
@@ -202,6 +246,8 @@ def change_referral(referral_id: str):
         db.session.rollback()
         db.session.expire_all()
         current = _in_scope(referral_id)
+        if made_just_now(current, change.action, user, change.version, now_utc()):
+            return _created(current)  # this change, sent again: already recorded
         raise ApiError(409, STALE, {"version": current.version}) from None
     except TransitionError as exc:
         db.session.rollback()
