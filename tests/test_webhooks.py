@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import socket
+import threading
 import time
 
 import pytest
@@ -39,6 +41,31 @@ from .test_auth import sign_in
 from .test_notifications import Clock
 from .test_referrals import referral_form
 from .webhook_receiver import Receiver
+
+
+@pytest.fixture(autouse=True)
+def names(monkeypatch) -> dict[str, list[str]]:
+    """The resolver, without the network: each name leads to the addresses listed here
+    (change them to move a name), IP literals to themselves, any other name nowhere."""
+    table = {
+        "cases.example.org": ["93.184.215.14"],
+        "c.example": ["93.184.215.14"],
+        "x.example": ["93.184.215.14"],
+        "localhost": ["127.0.0.1"],
+    }
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        if host not in table:
+            return real(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        return [
+            answer
+            for address in table[host]
+            for answer in real(address, port, family, type, proto, socket.AI_NUMERICHOST)
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return table
 
 
 @pytest.fixture
@@ -454,6 +481,23 @@ def test_a_system_trickling_its_answers_headers_is_given_up_on_at_the_deadline(
     assert any("did not answer within 2 seconds" in (r.last_error or "") for r in waiting)
 
 
+def test_a_system_trickling_its_answer_keeps_no_connection_open_after_the_deadline(
+    app, client, session, world, clock
+):
+    """Giving up at the deadline hangs up too: no thread is left reading the trickle
+    (one byte each 0.1 s, well within the timeout) for as long as the system likes."""
+    app.config.update(WEBHOOK_TIMEOUT=1.0, WEBHOOK_DEADLINE=1.0)
+    west = world["receivers"]["west"]
+    west.slow_headers = True
+    west.start()
+    world["receivers"]["trust"].start()
+    make_and_accept(client, world)
+    send(app)
+    assert len(west.received) == 1
+    time.sleep(0.5)
+    assert [t for t in threading.enumerate() if t.name == "webhook-post"] == []
+
+
 def test_an_event_queued_before_a_systems_scope_changed_is_not_sent_to_it(
     app, client, session, world, clock
 ):
@@ -542,14 +586,11 @@ def test_web_requests_can_write_while_the_sender_waits_for_a_system(
 
     probe = WritingBackend(sqlite_path(app))
 
-    class Answer:
-        status_code = 200
-
-    def post_within(deadline, timeout, url, **options):
+    def post(url, body, headers, **options):
         probe.send(type("Message", (), {"reference": "-"}))
-        return Answer()
+        return 200
 
-    monkeypatch.setattr(delivery, "_post_within", post_within)
+    monkeypatch.setattr(delivery.posting, "post", post)
     make_and_accept(client, world)
     send(app)
     assert probe.writes == ["written"] * 4

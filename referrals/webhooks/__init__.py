@@ -3,6 +3,8 @@ referrals in its scope.
 
 - ``addresses``: which addresses may be registered (HTTPS; plain HTTP to this machine
   only in development and tests).
+- ``hosts``: which machines events may go to (public addresses only, however written).
+- ``posting``: one POST, to the address checked as it is sent, within a deadline.
 - ``signing``: the signing secret (shown once, kept encrypted, replaceable) and the
   ``Referrals-Signature`` header, an HMAC-SHA256 over the timestamp and the body.
 - ``registration``: setting, replacing and removing a system's address and secret.

@@ -2,13 +2,17 @@
 
 Events go only over HTTPS, so nobody on the way can read or change them. Plain HTTP is
 allowed to this machine only (``localhost``, ``127.0.0.1``, ``::1``), and only when the
-app runs in development or tests, or ``WEBHOOK_ALLOW_HTTP_LOOPBACK`` is on.
+app runs in development or tests, or ``WEBHOOK_ALLOW_HTTP_LOOPBACK`` is on. The host must
+lead to the public internet (``hosts``), looked up as the address is saved: never to this
+machine (but in that same case), a private network or a cloud metadata service.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from urllib.parse import urlsplit
+
+from .hosts import NotFound, Refused, public_addresses
 
 LOOPBACK_NAMES = {"localhost"}
 MAX_LENGTH = 500
@@ -57,4 +61,14 @@ def checked_url(raw: str, *, allow_http_loopback: bool) -> str:
             "The address must start with https://, so that nobody on the way can read or "
             "change the events."
         )
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        public_addresses(host, port, allow_loopback=allow_http_loopback)
+    except Refused as why:
+        raise AddressProblem(str(why)) from None
+    except NotFound:
+        raise AddressProblem(
+            f"No machine called {host} could be found: check the address (or try again "
+            "shortly if its name was only just set up)."
+        ) from None
     return url

@@ -5,18 +5,18 @@ referral API; it is the same on every attempt. A 2xx answer delivers it. Anythin
 or no answer, raises ``DeliveryError`` and the sender tries again after a growing wait
 (410 Gone: at once marked failed, since the system said the address is no more). A
 redirect is not followed: register the address it points to instead. Each post gives up
-after ``WEBHOOK_DEADLINE`` seconds in all, however the system trickles its answer.
+after ``WEBHOOK_DEADLINE`` seconds in all, however the system trickles its answer, and is
+not sent (for good) if the address now leads to this machine or a private network
+(``posting``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
 
-import requests
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -27,6 +27,8 @@ from ..models import Referral
 from ..notifications.backends import DeliveryError
 from ..notifications.messages import NotSent, external_url
 from ..notifications.models import Notification
+from . import posting
+from .registration import allow_http_loopback
 from .signing import signature
 
 USER_AGENT = "ReferralPathways-Webhooks/1"
@@ -79,53 +81,19 @@ def prepare(session: Session, row: Notification) -> Callable[[], str]:
         headers,
         deadline=config.get("WEBHOOK_DEADLINE", 30.0),
         timeout=config.get("WEBHOOK_TIMEOUT", 10.0),
+        allow_loopback=allow_http_loopback(),
     )
 
 
-def _post(
-    name: str, url: str, body: bytes, headers: dict, *, deadline: float, timeout: float
-) -> str:
-    answer = _post_within(deadline, timeout, url, data=body, headers=headers)
-    if 200 <= answer.status_code < 300:
-        return f"HTTP {answer.status_code} from {name}"
-    if 300 <= answer.status_code < 400:
+def _post(name: str, url: str, body: bytes, headers: dict, **options) -> str:
+    status = posting.post(url, body, headers, **options)
+    if 200 <= status < 300:
+        return f"HTTP {status} from {name}"
+    if 300 <= status < 400:
         raise DeliveryError(
-            f"{url} answered {answer.status_code}, a redirect: register the "
-            "address it points to instead.",
+            f"{url} answered {status}, a redirect: register the address it points to instead.",
         )
-    raise DeliveryError(
-        f"{url} answered {answer.status_code}.",
-        permanent=answer.status_code == 410,
-    )
-
-
-def _post_within(deadline: float, timeout: float, url: str, **options) -> requests.Response:
-    """POST, giving up after ``deadline`` seconds in all. ``timeout`` bounds each wait
-    for the network, so a system sending its answer's headers a byte at a time could
-    otherwise hold the sender for ever: the post runs in a thread of its own, left to
-    end by itself (its socket times out) when the deadline passes. Only the status is
-    needed: the answer's body is never read (a system sending a large or slow one
-    cannot hold the sender, or fill its memory)."""
-    done: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            answer = requests.post(
-                url, allow_redirects=False, stream=True, timeout=timeout, **options
-            )
-            answer.close()
-            done["answer"] = answer
-        except requests.RequestException as exc:
-            done["error"] = exc
-
-    worker = threading.Thread(target=run, name="webhook-post", daemon=True)
-    worker.start()
-    worker.join(deadline)
-    if "answer" in done:
-        return done["answer"]
-    if "error" in done:
-        raise DeliveryError(f"Could not reach {url}: {done['error']}")
-    raise DeliveryError(f"{url} did not answer within {deadline:g} seconds.")
+    raise DeliveryError(f"{url} answered {status}.", permanent=status == 410)
 
 
 def _in_scope(session: Session, client: ApiClient, referral_id: int) -> bool:
