@@ -122,11 +122,15 @@ def test_a_code_works_once(client, session):
 def test_codes_from_the_step_before_and_after_are_accepted_for_drifting_clocks(client, session):
     admin = make_user(session, Role.ADMIN, email="a@t.example")
     session.commit()
-    late = pyotp.TOTP(admin.totp_secret).at(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30))
+    # The app's clock held still: a 30-second step ending between making the code and
+    # sending it would otherwise make "the step before" two steps old.
+    now = dt.datetime.now(dt.UTC)
+    client.application.config["CLOCK"] = lambda: now
+    late = pyotp.TOTP(admin.totp_secret).at(now - dt.timedelta(seconds=30))
     password_step(client, "a@t.example")
     assert client.post("/login/verify", data={"code": late}).status_code == 302
     client.post("/logout")
-    stale = pyotp.TOTP(admin.totp_secret).at(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    stale = pyotp.TOTP(admin.totp_secret).at(now - dt.timedelta(minutes=5))
     password_step(client, "a@t.example")
     assert client.post("/login/verify", data={"code": stale}).status_code == 401
 
