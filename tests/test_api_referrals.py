@@ -600,3 +600,27 @@ def test_bad_tokens_sent_over_and_over_write_one_audit_row_a_minute(client, sess
         sa.select(AuditEvent.detail).where(AuditEvent.action == "api_token_refused")
     ).all()
     assert [json.loads(d)["reason"] for d in refused] == ["unknown"]
+
+
+def test_a_refused_change_names_the_field_at_fault(client, session, world):
+    """A system maps each error to its own field: a bad reason, a missing "declined by"
+    and impossible dates are reported against those fields, not against the action."""
+    provider = bearer(world["trust_token"])
+    referral = world["ours"]
+    events = f"/api/v1/referrals/{referral.uuid}/events"
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    before = (referral.referred_on - dt.timedelta(days=1)).isoformat()
+    cases = [
+        ({"action": "decline", "reason": "bored", "declined_by": "provider"}, "reason"),
+        ({"action": "decline", "reason": "no_capacity"}, "declined_by"),
+        ({"action": "close", "reason": "no_such_reason"}, "reason"),
+        ({"action": "accept", "date": tomorrow}, "date"),
+        ({"action": "accept", "date": before}, "date"),
+        ({"action": "attend"}, "action"),  # not allowed from "made": the change itself
+    ]
+    for change, field in cases:
+        answer = client.post(
+            events, json={**change, "version": referral.version}, headers=provider
+        )
+        assert answer.status_code == 422, change
+        assert list(answer.get_json()["errors"]) == [field], change

@@ -251,5 +251,5 @@ def change_referral(referral_id: str):
         raise ApiError(409, STALE, {"version": current.version}) from None
     except TransitionError as exc:
         db.session.rollback()
-        raise ApiError(422, str(exc), {"action": str(exc)}) from None
+        raise ApiError(422, str(exc), {exc.field or "action": str(exc)}) from None
     return _created(_in_scope(referral_id))

@@ -14,7 +14,13 @@ CLOSED_STATES = frozenset({S.CLOSED, S.DECLINED})
 
 
 class TransitionError(ValueError):
-    """The change is not allowed; the message says why, for the person trying it."""
+    """The change is not allowed; the message says why, for the person trying it.
+    ``field`` names the answer at fault when it is one ("date", "reason",
+    "declined_by", "note"), as the API reports it; None when it is the change itself."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class StaleReferral(TransitionError):

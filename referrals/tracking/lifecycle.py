@@ -109,15 +109,15 @@ def _check_ending_date(referral: Referral, on: dt.date) -> None:
     outcomes read its dates in order."""
     latest, name = _latest_recorded(referral)
     if on < latest:
-        raise TransitionError(f"The date cannot be before {name} ({format_date(latest)}).")
+        raise TransitionError(f"The date cannot be before {name} ({format_date(latest)}).", "date")
 
 
 def _check_date(referral: Referral, target: ReferralStatus, on: dt.date, today: dt.date) -> None:
     if on > today:
-        raise TransitionError("The date cannot be in the future.")
+        raise TransitionError("The date cannot be in the future.", "date")
     if on < referral.referred_on:
         made = format_date(referral.referred_on)
-        raise TransitionError(f"The date cannot be before the referral was made ({made}).")
+        raise TransitionError(f"The date cannot be before the referral was made ({made}).", "date")
     if target in CLOSED_STATES:
         _check_ending_date(referral, on)
         return
@@ -128,7 +128,8 @@ def _check_date(referral: Referral, target: ReferralStatus, on: dt.date, today: 
         earlier = getattr(referral, column)
         if earlier is not None and on < earlier:
             raise TransitionError(
-                f"The date cannot be before {STAGE_NAMES[column]} ({format_date(earlier)})."
+                f"The date cannot be before {STAGE_NAMES[column]} ({format_date(earlier)}).",
+                "date",
             )
 
 
@@ -184,7 +185,7 @@ def apply(
     source = referral.status
     if action.name == "reopen":
         if not note:
-            raise TransitionError("Say why the referral is being reopened.")
+            raise TransitionError("Say why the referral is being reopened.", "note")
         if referral.close_reason == CloseReason.REFERRED_ON:
             raise TransitionError(
                 "This referral was passed on to another service; follow the new referral "
@@ -202,7 +203,8 @@ def apply(
         ended = referral.closed_on or referral.declined_on
         if ended is not None and on < ended:
             raise TransitionError(
-                f"The date cannot be before the referral was closed ({format_date(ended)})."
+                f"The date cannot be before the referral was closed ({format_date(ended)}).",
+                "date",
             )
         if referral.close_reason == CloseReason.ENTERED_IN_ERROR:
             _take_contact_back(session, referral)
@@ -216,15 +218,17 @@ def apply(
         event_reason = None
         if action.name == "decline":
             if reason not in DeclineReason.values():
-                raise TransitionError("Choose the reason the referral is declined.")
+                raise TransitionError("Choose the reason the referral is declined.", "reason")
             if declined_by not in DeclinedBy.values():
-                raise TransitionError("Say who declined: the service or the person.")
+                raise TransitionError(
+                    "Say who declined: the service or the person.", "declined_by"
+                )
             referral.decline_reason = DeclineReason(reason)
             referral.declined_by = DeclinedBy(declined_by)
             event_reason = reason
         elif action.name == "close":
             if reason not in CloseReason.values():
-                raise TransitionError("Choose the reason the referral is closed.")
+                raise TransitionError("Choose the reason the referral is closed.", "reason")
             if reason == CloseReason.REFERRED_ON:
                 raise TransitionError(
                     "To pass the referral to another service, use “Refer on”: it makes the "
