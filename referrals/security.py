@@ -19,6 +19,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import rate_limits  # noqa: F401  (registers the database:// limiter storage)
+from .errors import API_PREFIX, render_error
 
 MAP_DOCUMENT_HEADER = "X-Map-Document"
 # Pages never to be cached, even before signing in (sign-in steps, recovery codes).
@@ -101,6 +102,25 @@ def add_security_headers(response: Response, tiles_url: str, private: bool) -> R
     return response
 
 
+NUL_REFUSED = (
+    "Something sent with this page holds a hidden control character (NUL) that cannot be "
+    "stored or searched for. Go back, type it again and send it once more."
+)
+
+
+def _refuse_nul():
+    """A page's query or form holding NUL (a character no text field may hold, and which
+    PostgreSQL refuses) is answered 400 before any page uses it. The API checks its own
+    parameters and fields, naming each."""
+    if request.path.startswith(API_PREFIX):
+        return None
+    for values in (request.args, request.form):
+        for name, given in values.lists():
+            if "\x00" in name or any("\x00" in value for value in given):
+                return render_error(400, NUL_REFUSED)
+    return None
+
+
 def init_app(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
@@ -110,6 +130,8 @@ def init_app(app: Flask) -> None:
         )
     app.session_interface = HttpsAwareSessionInterface()
     limiter.init_app(app)
+
+    app.before_request(_refuse_nul)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

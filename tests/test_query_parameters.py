@@ -71,3 +71,20 @@ def test_a_profile_by_code_alone_ignores_a_parameter_it_does_not_know(client, se
     response = client.get(f"/reports/profile/{GLASGOW}?period=q&as_of=2026-01-31&{odd}")
     assert response.status_code == 302
     assert response.location == f"/reports/profile/council/{GLASGOW}?period=q&as_of=2026-01-31"
+
+
+def test_a_nul_character_sent_to_a_page_is_refused_plainly(client, session):
+    """NUL, which no text field may hold (PostgreSQL refuses it outright), is answered
+    400 with a plain message wherever a page is sent it: in a search box, in a form's
+    field, in a field's name. Nothing is saved."""
+    make_people(session)
+    sign_in(client, "a@t.example")
+    for response in (
+        client.get("/admin/users", query_string={"q": "\x00"}),
+        client.get("/services", query_string={"q": "G31\x00"}),
+        client.post("/contact", data={"message": "Helpful\x00 site."}),
+        client.post("/contact", data={"message": "Helpful.", "\x00": "x"}),
+    ):
+        assert response.status_code == 400
+        assert "hidden control character" in response.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
