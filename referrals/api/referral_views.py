@@ -26,9 +26,10 @@ from ..choices import ReferralStatus, Role
 from ..clock import now_utc, today_local
 from ..extensions import db
 from ..models import Referral, Service
-from ..tracking.lifecycle import ACTIONS, StaleReferral, TransitionError, apply, made_just_now
+from ..tracking.lifecycle import ACTIONS, StaleReferral, TransitionError, apply
 from ..tracking.making import ReferralMaker
 from ..tracking.scope import find_referral
+from ..tracking.undo import made_just_now
 from . import bp
 from .auth import client_required, current_client
 from .clients import client_scope

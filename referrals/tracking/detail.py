@@ -21,9 +21,10 @@ from .detail_forms import (
     update_fields,
 )
 from .followup import follow_through
-from .lifecycle import change_label, last_change, refer_on_problem, undo_problem, undone_ids
+from .lifecycle import refer_on_problem
 from .loading import passed_on_from
 from .scope import reference_in_scope
+from .undo import change_label, last_change, undo_problem, undone_ids
 
 
 def detail_page(

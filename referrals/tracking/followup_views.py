@@ -24,9 +24,10 @@ from .actions import StaleReferral, TransitionError
 from .detail import detail_page
 from .followup import add_update, log_attempt
 from .forms import ContactAttemptForm, ReferOnForm, UpdateForm, VersionForm
-from .lifecycle import UNDO_REASON, refer_on_problem, sent_again, undo
+from .lifecycle import refer_on_problem
 from .refer_on import candidates, refer_on
 from .scope import reference_in_scope, referral_for
+from .undo import UNDO_REASON, sent_again, undo
 
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
 ATTEMPT_LOGGED = "Contact attempt logged for referral {reference}."

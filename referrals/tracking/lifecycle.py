@@ -15,14 +15,9 @@ it, its last reopening included), and that nobody else changed the referral sinc
 form was shown. Every change writes a ``ReferralEvent``; events are never changed or
 deleted, and the referrer hears of it through the outbox (in the same transaction).
 
-Two more changes live here: closing as "referred on" (only by passing the referral on,
-``refer_on.py``; custody staff, as with closing, only before the service responds), and
-undo: the person who made the last status change may take it back within 15 minutes
-(never once the referral's personal details are erased); an outcome recorded after
-treatment starts is a change too, and its undo takes back that outcome only. The undo
-is an event of its own; the referral's status and stage columns go back exactly to
-what they were before the change, so the measures, which read those columns, count the
-referral as if the change had never been made.
+One more change lives here: closing as "referred on" (only by passing the referral on,
+``refer_on.py``; custody staff, as with closing, only before the service responds).
+Taking a change back within 15 minutes is ``undo.py``.
 """
 
 from __future__ import annotations
@@ -62,7 +57,6 @@ from .actions import (
 from .outcomes import (
     OUTCOME_CHOICES,
     OUTCOME_TITLES,
-    outcome_label,
     outcomes_open,
     retention_due_on,
     why_not_open,
@@ -207,7 +201,7 @@ def apply(
                 "date",
             )
         if referral.close_reason == CloseReason.ENTERED_IN_ERROR:
-            _take_contact_back(session, referral)
+            take_back_contact(session, referral)
         _forget_closing_outcome(referral)
         referral.closed_on = referral.close_reason = None
         referral.declined_on = referral.declined_by = referral.decline_reason = None
@@ -313,186 +307,12 @@ def close_as_referred_on(
     return event
 
 
-# -- undo --------------------------------------------------------------------------------
-
-UNDO_WINDOW = dt.timedelta(minutes=15)
-UNDO_REASON = "undo"
-# What each stage reached set, to be cleared when the change is undone.
-STAGE_COLUMNS = {
-    S.ACCEPTED: ("accepted_on",),
-    S.ENGAGED: ("engaged_on",),
-    S.TREATMENT_STARTED: ("treatment_started_on",),
-    S.DECLINED: ("declined_on", "declined_by", "decline_reason"),
-    S.CLOSED: ("closed_on", "close_reason"),
-}
-
-
-def undone_ids(events) -> set[int]:
-    """The ids of the events an undo among ``events`` took back."""
-    return {e.undoes_event_id for e in events if e.undoes_event_id}
-
-
-def last_change(referral: Referral) -> ReferralEvent | None:
-    """The latest status change still in force (not undone, not an undo itself)."""
-    undone = undone_ids(referral.events)
-    for event in reversed(referral.events):
-        if event.reason == UNDO_REASON or event.id in undone:
-            continue
-        return event if event.from_status is not None else None
-    return None
-
-
-SAME_CHANGE_WINDOW = dt.timedelta(minutes=2)
-
-
-def made_just_now(
-    referral: Referral, action_name: str, user: User, version: int | None, now: dt.datetime
-) -> bool:
-    """Whether the change a form shown at ``version`` asks for is already made, by
-    ``user``, in the last two minutes: the referral has moved on from that version and
-    its latest change in force is that change (the same form sent twice)."""
-    action = ACTIONS.get(action_name)
-    event = last_change(referral)
-    return (
-        action is not None
-        and action.target is not None
-        and event is not None
-        and version is not None
-        and referral.version > version
-        and event.user_id == user.id
-        and event.to_status == action.target
-        and now - event.at <= SAME_CHANGE_WINDOW
-    )
-
-
-def sent_again(
-    referral: Referral, user: User, version: int | None, now: dt.datetime, same
-) -> ReferralEvent | None:
-    """The event a form already made, when it comes again (a double click): the
-    referral has moved on from the ``version`` the form showed, and its latest event is
-    ``user``'s, of the last two minutes, and what the form asks for (``same(event)``)."""
-    if version is None or referral.version <= version or not referral.events:
-        return None
-    event = referral.events[-1]
-    if event.user_id == user.id and now - event.at <= SAME_CHANGE_WINDOW and same(event):
-        return event
-    return None
-
-
-def undo_problem(referral: Referral, user: User, now: dt.datetime) -> str | None:
-    """Why ``user`` cannot undo the last change now, or None if they can."""
-    event = last_change(referral)
-    if event is None:
-        return "There is no change to undo."
-    if event.user_id != user.id:
-        return "Only the person who made the last change can undo it."
-    if now - event.at > UNDO_WINDOW:
-        return "A change can only be undone within 15 minutes of making it."
-    if referral.personal_data_erased_at is not None:
-        # A closing the retention purge erased since: undoing it would reopen a referral
-        # the purge never erases again.
-        return ERASED
-    if event.from_status in CLOSED_STATES:
-        return "Reopening cannot be undone; close the referral again instead."
-    if event.reason == CloseReason.REFERRED_ON:
-        return (
-            "Passing a referral on cannot be undone. Ask the new service to close its "
-            "referral as entered in error, and an administrator to reopen this one."
-        )
-    return None
-
-
-def undo(
-    session: Session,
-    referral: Referral,
-    user: User,
-    *,
-    now: dt.datetime,
-    today: dt.date,
-    expected_version: int | None,
-) -> ReferralEvent:
-    """Take back the last status change, restoring the referral as it was before it."""
-    if expected_version is not None and expected_version != referral.version:
-        raise StaleReferral()
-    problem = undo_problem(referral, user, now)
-    if problem:
-        raise TransitionError(problem)
-    event = last_change(referral)
-    if event.reason == CloseReason.ENTERED_IN_ERROR:
-        _take_contact_back(session, referral)
-    outcome = _outcome_of(event)
-    if outcome is not None:
-        _take_back_outcome(referral, event, *outcome)
-        closed = event.to_status != event.from_status
-        if closed:
-            referral.closed_on = referral.close_reason = None
-    else:
-        closed = True
-        for column in STAGE_COLUMNS[event.to_status]:
-            setattr(referral, column, None)
-    referral.status = event.from_status
-    undo_event = ReferralEvent(
-        referral=referral,
-        user_id=user.id,
-        from_status=event.to_status,
-        to_status=event.from_status,
-        event_date=today,
-        reason=UNDO_REASON,
-        note=f"Undid “{change_label(event)}”, recorded by mistake.",
-        undoes_event_id=event.id,
-        at=now,
-    )
-    session.add(undo_event)
-    if closed:  # only a change of status was announced to the referrer
-        withdraw_status_message(session, referral.id, event.to_status.value)
-    return undo_event
-
-
-def _take_contact_back(session: Session, referral: Referral) -> None:
+def take_back_contact(session: Session, referral: Referral) -> None:
     """Its custody contact back from the referral made in its place, or refused."""
     problem = take_contact_back(session, referral)
     if problem:
         raise TransitionError(problem)
 
-
-def change_label(event) -> str:
-    """A change as the user recorded it: "Accepted", or an outcome after treatment
-    starts ("12-week check: still in treatment")."""
-    return outcome_label(event.reason) or event.to_status.label
-
-
-def _outcome_of(event) -> tuple[str, str] | None:
-    """The (kind, value) of an outcome event recorded after treatment started."""
-    if outcome_label(event.reason) is None:
-        return None
-    kind, _, value = event.reason.partition(":")
-    return kind, value
-
-
-def _take_back_outcome(referral: Referral, event: ReferralEvent, kind: str, value: str) -> None:
-    """Clear what recording the outcome ``event`` set, leaving the stages before it."""
-    if kind == "retention":
-        referral.retention_outcome = referral.retention_outcome_on = None
-    elif kind == "diversion":
-        referral.diversion_outcome = referral.diversion_outcome_on = None
-    else:
-        if value == BbvTesting.TAKEN:
-            referral.bbv_test_taken_on = None
-        # The offer's date stays when an earlier testing outcome (still in force) set it.
-        undone = undone_ids(referral.events)
-        earlier = any(
-            e.id < event.id and e.id not in undone and (e.reason or "").startswith("bbv:")
-            for e in referral.events
-        )
-        if not earlier:
-            referral.bbv_test_offered_on = None
-
-
-# -- After treatment starts: the 12-week check, diversion, blood-borne virus testing ------
-#
-# What may be recorded when is in ``outcomes.py``; these are the changes. Each is an event
-# on its date; an outcome that ends the referral (completed, dropped out, transferred, a
-# diversion finished either way) also closes it with the matching reason.
 
 CLOSES = {
     ("retention", RetentionOutcome.COMPLETED): CloseReason.COMPLETED,

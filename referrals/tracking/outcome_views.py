@@ -17,10 +17,11 @@ from ..extensions import db
 from ..forms import UKDateField, options
 from . import bp
 from .detail import detail_page
-from .lifecycle import StaleReferral, TransitionError, record_outcome, sent_again
+from .lifecycle import StaleReferral, TransitionError, record_outcome
 from .loading import referral_page_for
 from .outcomes import OUTCOME_CHOICES, OUTCOME_TITLES, outcome_label, questions
 from .scope import referral_for
+from .undo import sent_again
 from .views import worklist_address
 from .worklist import OUTCOMES, SectionPage
 

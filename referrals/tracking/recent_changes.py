@@ -1,7 +1,7 @@
 """The status changes a provider made in the last 15 minutes and can still undo, as the
 worklist lists them above its sections (each with an "Undo" button).
 
-Whether a change can be undone is the lifecycle's rule (``lifecycle.undo_problem``,
+Whether a change can be undone is the lifecycle's rule (``undo.undo_problem``,
 reading the referral's status changes oldest first); this module only reads those
 changes, in one statement of plain rows, and puts each in words once.
 """
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from ..choices import ReferralStatus
 from ..models import Referral, ReferralEvent, User
 from ..templating import format_datetime
-from .lifecycle import UNDO_REASON, UNDO_WINDOW, change_label, last_change, undo_problem
 from .scope import scope_clause, scope_shape
+from .undo import UNDO_REASON, UNDO_WINDOW, change_label, last_change, undo_problem
 
 
 @dataclass(slots=True)
@@ -35,7 +35,7 @@ class Changed:
 
 
 class Event(NamedTuple):
-    """A status change, as ``lifecycle.last_change`` and ``undo_problem`` read it (the
+    """A status change, as ``undo.last_change`` and ``undo_problem`` read it (the
     first columns of ``_statement``, in its order)."""
 
     id: int

@@ -23,11 +23,12 @@ from . import bp
 from .actions import ACTIONS, StaleReferral, TransitionError, done_message
 from .detail import detail_page
 from .forms import ReferralSearchForm, given, transition_form
-from .lifecycle import UNDO_WINDOW, apply, made_just_now
+from .lifecycle import apply
 from .listing import ReferralSearch, list_referrals
 from .loading import referral_page_for, referral_to_change
 from .making import ReferralMaker
 from .scope import reference_in_scope, referral_for
+from .undo import UNDO_WINDOW, made_just_now
 from .worklist import SectionPage, Worklist, build_worklist
 from .worklist_rows import ID, Links
 
