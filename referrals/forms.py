@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
@@ -29,6 +30,18 @@ def state_mark(values: dict) -> str:
     else has another mark, and saving the form over it would undo their change."""
     text = json.dumps(values, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def changed_meanwhile(session, shown: str | None, row, values: dict) -> bool:
+    """Whether ``row`` (an ORM object whose editable ``values`` the form shows) changed
+    since the form was filled with mark ``shown`` (``state_mark``). Its row is locked
+    until the save commits, so no other save comes between this check and the save. A
+    form sent without its mark (a page shown before marks were sent) is not checked."""
+    if not shown:
+        return False
+    model = type(row)
+    session.execute(sa.select(model.id).where(model.id == row.id).with_for_update())
+    return shown != state_mark(values)
 
 
 def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:

@@ -347,12 +347,9 @@ def test_an_area_given_a_new_code_keeps_its_published_figures(admin_client, sess
         assert holding > 2 and detail["published_figures_moved"] == holding, action
 
 
-def test_an_area_recoded_while_the_days_figures_are_worked_out_keeps_them(
-    admin_client, session, app, app_factory, monkeypatch
-):
-    """The day's first report page works the figures out; an administrator saves a new
-    code on another server meanwhile (before they are stored, so the save cannot move
-    them): they are stored under the new code."""
+def _fife_referred_and_recoded(session) -> tuple[CouncilArea, CouncilValues]:
+    """40 referrals from Fife 150 days ago, and Fife's values as an administrator saves
+    them with the new code S12000099."""
     service = make_service(session, organisation=make_organisation(session))
     custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
     made = dt.date.today() - dt.timedelta(days=150)
@@ -366,6 +363,16 @@ def test_an_area_recoded_while_the_days_figures_are_worked_out_keeps_them(
         **{name: getattr(fife, name) for name in CouncilValues.__dataclass_fields__}
         | {"code": "S12000099"}
     )
+    return fife, values
+
+
+def test_an_area_recoded_while_the_days_figures_are_worked_out_keeps_them(
+    admin_client, session, app, app_factory, monkeypatch
+):
+    """The day's first report page works the figures out; an administrator saves a new
+    code on another server meanwhile (before they are stored, so the save cannot move
+    them): they are stored under the new code."""
+    fife, values = _fife_referred_and_recoded(session)
     other_server, real_families, saved = app_factory(), figures.families, []
 
     def saved_meanwhile(reading):
@@ -394,19 +401,7 @@ def test_an_area_recoded_while_the_days_figures_are_stored_keeps_them(
     first report page is working its figures out, and that save is still being written
     (its figures moved, not yet committed) when the page comes to store them: the page
     waits for the save, and the figures are stored under the new code."""
-    service = make_service(session, organisation=make_organisation(session))
-    custody = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
-    made = dt.date.today() - dt.timedelta(days=150)
-    for _ in range(40):
-        make_referral(
-            session, service=service, referrer=custody, referred_on=made, council_name="Fife"
-        )
-    session.commit()
-    fife = council(session, "Fife")
-    values = CouncilValues(
-        **{name: getattr(fife, name) for name in CouncilValues.__dataclass_fields__}
-        | {"code": "S12000099"}
-    )
+    fife, values = _fife_referred_and_recoded(session)
     other_server, real_families = app_factory(), figures.families
     written, page_done, problems = threading.Event(), threading.Event(), []
 

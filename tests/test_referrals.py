@@ -815,8 +815,10 @@ def test_measures_are_the_same_before_and_after_a_purge(runner, session, people,
     assert after.parts == before.parts and after.reasons == before.reasons
 
 
-def test_purged_referral_page_says_so(client, session, runner, people, today):
-    old = make_referral(
+def _closed_long_ago(session, people, today, **fields):
+    """A referral made 500 days ago and closed as completed 400 days ago: due for the
+    retention purge."""
+    return make_referral(
         session,
         service=people["service"],
         referrer=people["custody"],
@@ -824,7 +826,12 @@ def test_purged_referral_page_says_so(client, session, runner, people, today):
         status="closed",
         closed_on=today - dt.timedelta(days=400),
         close_reason="completed",
+        **fields,
     )
+
+
+def test_purged_referral_page_says_so(client, session, runner, people, today):
+    old = _closed_long_ago(session, people, today)
     session.commit()
     runner.invoke(args=["purge-personal-data", "--older-than", "30"])
     sign_in(client, "p@t.example")
@@ -837,16 +844,8 @@ def test_the_purge_erases_how_the_person_asked_to_be_contacted(
 ):
     """The preferred contact method ("do not contact, the person will self-present") is a
     contact detail (DESIGN §5): erased with the name and phone, and no page shows it."""
-    old = make_referral(
-        session,
-        service=people["service"],
-        referrer=people["custody"],
-        referred_on=today - dt.timedelta(days=500),
-        status="closed",
-        closed_on=today - dt.timedelta(days=400),
-        close_reason="completed",
-        contact_method="self_present",
-        children_in_household=True,
+    old = _closed_long_ago(
+        session, people, today, contact_method="self_present", children_in_household=True
     )
     session.commit()
     runner.invoke(args=["purge-personal-data", "--older-than", "30"])

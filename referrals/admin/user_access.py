@@ -18,7 +18,7 @@ from ..auth.passwords import password_problem
 from ..choices import Role
 from ..clock import now_utc
 from ..extensions import db
-from ..forms import CHANGED_MEANWHILE, state_mark
+from ..forms import CHANGED_MEANWHILE, changed_meanwhile, state_mark
 from ..models import AuditEvent, User
 from . import bp
 from .users import (
@@ -67,7 +67,9 @@ def edit_user(user_id: int):
     form = UserForm()
     _prepare(form)
     password_form = PasswordForm(prefix="pw", formdata=None)
-    if form.is_submitted() and _changed_meanwhile(form, user):
+    if form.is_submitted() and changed_meanwhile(
+        db.session, form.shown.data, user, account_values(user)
+    ):
         # Saving over another administrator's change would undo it (a deactivation, a
         # role taken away): the form shows the account as it is now.
         form = UserForm(formdata=None)
@@ -110,16 +112,6 @@ def edit_user(user_id: int):
             flash(f"Saved {user.email}.", "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return _user_page(form, user, password_form, 400 if form.is_submitted() else 200)
-
-
-def _changed_meanwhile(form: UserForm, user: User) -> bool:
-    """Whether the account changed since the form was filled (its row is locked until
-    the save commits, so no other save comes between the check and this one). A form
-    sent without its mark (a page shown before marks were sent) is not checked."""
-    if not form.shown.data:
-        return False
-    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
-    return form.shown.data != state_mark(account_values(user))
 
 
 def _user_page(form: UserForm, user: User, password_form: PasswordForm, status: int):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.access import role_required
 from ..choices import Role
 from ..extensions import db
-from ..forms import CHANGED_MEANWHILE, options, state_mark
+from ..forms import CHANGED_MEANWHILE, changed_meanwhile, options, state_mark
 from ..models import CustodySuite, Organisation, User
 from . import clients
 from .forms import ApiClientForm, NewApiClientForm, RevokeForm, RotateForm
@@ -115,7 +115,9 @@ def edit(client_id: int):
     client = _client_or_404(client_id)
     form = ApiClientForm()
     _prepare(form)
-    if form.is_submitted() and _changed_meanwhile(form, client):
+    if form.is_submitted() and changed_meanwhile(
+        db.session, form.shown.data, client, clients.client_values(client)
+    ):
         # Saving over another administrator's change would undo it (a suite taken away
         # would be given back): the form shows the system as it is now.
         form = ApiClientForm(formdata=None)
@@ -165,16 +167,6 @@ def _client_page(form: ApiClientForm, client: ApiClient, status: int):
         rotate_form=RotateForm(formdata=None),
         revoke_form=RevokeForm(formdata=None),
     ), status
-
-
-def _changed_meanwhile(form: ApiClientForm, client: ApiClient) -> bool:
-    """Whether the system changed since the form was filled (its row is locked until the
-    save commits). A form sent without its mark (shown before marks were sent) is not
-    checked."""
-    if not form.shown.data:
-        return False
-    db.session.execute(sa.select(ApiClient.id).where(ApiClient.id == client.id).with_for_update())
-    return form.shown.data != state_mark(clients.client_values(client))
 
 
 @admin_bp.post("/<int:client_id>/rotate")
