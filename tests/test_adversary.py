@@ -191,10 +191,13 @@ def _truth(session, when=lambda day: month_index(day) // 3) -> dict[str, dict[tu
 def _contact_truth(session, table, key, codes, when=lambda day: month_index(day) // 3) -> None:
     """Custody contacts' true counts, into the same table (they have no pathway: group 0)."""
     c = CustodyContact
+    linked = sa.orm.aliased(Referral)  # a referral made is one saved, not in error
     facts = {
         "contacts": sa.true(),
         "offered": c.offered.is_(True),
-        "referral_made": c.outcome == "referral_made",
+        "referral_made": (c.outcome == "referral_made")
+        & linked.id.is_not(None)
+        & (sa.func.coalesce(linked.close_reason, "") != CloseReason.ENTERED_IN_ERROR.value),
         "not_carrying": c.naloxone != "already_carries",
         "naloxone_supplied": c.naloxone == "supplied",
     }
@@ -205,7 +208,9 @@ def _contact_truth(session, table, key, codes, when=lambda day: month_index(day)
             c.sex,
             c.age_band,
             *[sa.func.count().filter(f).label(name) for name, f in facts.items()],
-        ).group_by(key, c.contact_on, c.sex, c.age_band)
+        )
+        .outerjoin(linked, linked.id == c.referral_id)
+        .group_by(key, c.contact_on, c.sex, c.age_band)
     )
     for k, day, sex, age, *counts in rows:
         atom = (

@@ -7,8 +7,10 @@ import datetime as dt
 import io
 
 import pytest
+import sqlalchemy as sa
 
 from referrals.choices import Role
+from referrals.models import Referral
 from referrals.reports.figures import Settings, build
 
 from . import test_measures as by_hand
@@ -29,20 +31,37 @@ def officer(session):
     return make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"))
 
 
-def contacts_by_hand(session, officer, day=MAY):
-    """60 contacts: 25 referred and 15 declining of 40 offered, 10 not suitable and 10
-    released before being seen; 12 already carry naloxone, 20 of the other 48 were
-    supplied a kit, 8 declined one and 20 were not offered one."""
+def contacts_by_hand(session, officer, referrals, day=MAY):
+    """60 contacts: 25 referred (to the first 25 ``referrals``, if given) and 15 declining of 40
+    offered, 10 not suitable and 10 released before being seen; 12 already carry
+    naloxone, 20 of the other 48 were supplied a kit, 8 declined one and 20 were not
+    offered one."""
     outcomes = ["referral_made"] * 25 + ["declined"] * 15
     outcomes += ["not_suitable"] * 10 + ["released_before_seen"] * 10
     naloxone = ["already_carries"] * 12 + ["supplied"] * 20 + ["declined"] * 8
     naloxone += ["not_offered"] * 20
+    linked = iter(referrals[:25])
     for outcome, kit in zip(outcomes, naloxone, strict=True):
-        make_contact(session, recorder=officer, contact_on=day, outcome=outcome, naloxone=kit)
+        referral = next(linked, None) if outcome == "referral_made" else None
+        make_contact(
+            session,
+            recorder=officer,
+            contact_on=day,
+            outcome=outcome,
+            naloxone=kit,
+            referral_id=referral.id if referral else None,
+        )
+
+
+def referrals_of(session, day=MAY):
+    """The referrals made on ``day``, in the order they were made."""
+    return session.scalars(
+        sa.select(Referral).where(Referral.referred_on == day).order_by(Referral.id)
+    ).all()
 
 
 def test_contacts_alone_publish_nothing_until_referrals_are_made(session, officer):
-    contacts_by_hand(session, officer)
+    contacts_by_hand(session, officer, [])
     make_organisation(session)
     session.commit()
     published = build(session, Settings(as_of=AS_OF))
@@ -52,7 +71,7 @@ def test_contacts_alone_publish_nothing_until_referrals_are_made(session, office
 def test_contact_measures_for_areas_suites_and_scotland(session, maker, officer):
     pattern(maker, referred=dt.date(2026, 1, 5))  # the data begin in January
     pattern(maker)
-    contacts_by_hand(session, officer)
+    contacts_by_hand(session, officer, referrals_of(session))
     published = figures(session)
     glasgow = f"council:{council(session, 'Glasgow City').code}"
     suite_key = "custody_suite:GLA-LR"
@@ -71,14 +90,61 @@ def test_contact_measures_for_areas_suites_and_scotland(session, maker, officer)
 
 def test_contact_rates_on_small_numbers_are_hidden(session, maker, officer):
     pattern(maker)
+    referred = iter(referrals_of(session))
     for outcome in ["referral_made"] * 3 + ["declined"] * 9:
-        make_contact(session, recorder=officer, contact_on=MAY, outcome=outcome)
+        referral_id = next(referred).id if outcome == "referral_made" else None
+        make_contact(
+            session, recorder=officer, contact_on=MAY, outcome=outcome, referral_id=referral_id
+        )
     published = figures(session)
     year = entry(published, "12m-2026-09", "national")
     assert year["contacts"] == 12
     assert year["offer_rate"] == [12, 12]  # everybody offered: nobody to single out
     assert year["referral_success_rate"] == "<5"  # 3 of 12
     assert year["naloxone_supply_rate"] == [0, 12]
+
+
+def test_referral_success_counts_the_referrals_saved_and_not_entered_in_error(
+    session, maker, officer
+):
+    """20 offered: 10 referrals saved, 3 "referral made" whose referral is not typed in
+    yet, 2 whose referral was closed as entered in error, and 5 declining. Referrals /
+    offers is 10 of 20; a referral closed as entered in error later leaves the rate,
+    and comes back when the closing is taken back."""
+    pattern(maker)
+    referred = referrals_of(session)
+    in_error = referred[10:12]
+    for referral in in_error:
+        referral.status, referral.close_reason = "closed", "entered_in_error"
+        referral.closed_on = MAY
+    linked = [r.id for r in referred[:12]] + [None] * 3
+    for referral_id in linked:
+        make_contact(
+            session,
+            recorder=officer,
+            contact_on=MAY,
+            outcome="referral_made",
+            referral_id=referral_id,
+        )
+    for _ in range(5):
+        make_contact(session, recorder=officer, contact_on=MAY, outcome="declined")
+    year = entry(figures(session), "12m-2026-09", "national")
+    assert year["offer_rate"] == [20, 20]
+    assert year["referral_success_rate"] == [10, 20]
+
+    # Closing one more as entered in error changes only the referral: its contact's day
+    # is marked all the same, and the contact no longer counts.
+    wrong = referred[0]
+    wrong.status, wrong.close_reason, wrong.closed_on = "closed", "entered_in_error", MAY
+    assert entry(figures(session), "12m-2026-09", "national")["referral_success_rate"] == [
+        9,
+        20,
+    ]
+    wrong.status, wrong.close_reason, wrong.closed_on = "made", None, None
+    assert entry(figures(session), "12m-2026-09", "national")["referral_success_rate"] == [
+        10,
+        20,
+    ]
 
 
 def test_retention_at_12_weeks_waits_for_every_start_to_reach_12_weeks(session, maker):
@@ -114,6 +180,62 @@ def test_retention_at_12_weeks_waits_for_every_start_to_reach_12_weeks(session, 
     assert year["retention_12_weeks"] == [9, 14]
     assert "retention_12_weeks" not in entry(published, "12m-2026-06", "national")
     assert "retention_12_weeks" not in entry(published, "12m-2026-09", "national")
+
+
+def test_a_referral_closed_as_completed_counts_as_retained_unless_the_check_said_otherwise(
+    session, maker
+):
+    """February, all starting within 84 days: 6 retained at the check; 3 with nothing
+    recorded at the check but closed as completed (one before the check, two after); 1
+    recorded as dropped out, then closed as completed; 2 closed as disengaged and 2 with
+    nothing recorded. Retained or completed: 9 of 14."""
+    started = FEBRUARY + dt.timedelta(days=20)
+    check = started + dt.timedelta(days=84)
+    for _ in range(6):
+        maker(
+            referred=FEBRUARY,
+            accepted=1,
+            engaged=10,
+            started=20,
+            retention_outcome="retained",
+            retention_outcome_on=check,
+        )
+    for closed in (started + dt.timedelta(days=40), check, check + dt.timedelta(days=30)):
+        maker(
+            referred=FEBRUARY,
+            accepted=1,
+            engaged=10,
+            started=20,
+            status="closed",
+            close_reason="completed",
+            closed_on=closed,
+        )
+    maker(
+        referred=FEBRUARY,
+        accepted=1,
+        engaged=10,
+        started=20,
+        retention_outcome="dropped_out",
+        retention_outcome_on=check,
+        status="closed",
+        close_reason="completed",
+        closed_on=check,
+    )
+    for _ in range(2):
+        maker(
+            referred=FEBRUARY,
+            accepted=1,
+            engaged=10,
+            started=20,
+            status="closed",
+            close_reason="disengaged",
+            closed_on=check,
+        )
+    for _ in range(2):
+        maker(referred=FEBRUARY, accepted=1, engaged=10, started=20)
+    pattern(maker)
+    year = entry(figures(session), "12m-2026-03", "national")
+    assert year["retention_12_weeks"] == [9, 14]
 
 
 def test_diversion_completion_and_children_affected(session, maker):
@@ -174,7 +296,7 @@ def recent(session, maker, officer):
             accepted=1,
             engaged=5,
         )
-    contacts_by_hand(session, officer, day=day)
+    contacts_by_hand(session, officer, referrals_of(session, day), day=day)
     make_user(session, Role.ADMIN, email="admin@t.example")
     session.commit()
     return day

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from referrals.extensions import db
-from referrals.reports.contact_marks import CONTACTS
+from referrals.reports.contact_marks import CONTACTS, IN_ERROR_TRIGGER
 from referrals.reports.summary_marks import REFERRALS
 from referrals.spatial import include_name
 
@@ -29,6 +29,7 @@ def test_migrated_database_matches_the_models(app):
 # The triggers that mark the days the summaries must add up again: schema comparison
 # does not see them, and SQLite loses a table's triggers when a migration makes it again.
 MARKING = {*REFERRALS.triggers, *CONTACTS.triggers}
+HEAD_MARKING = {*MARKING, IN_ERROR_TRIGGER}  # and the referrals' closings in error
 
 
 def triggers(connection) -> set[str]:
@@ -41,7 +42,7 @@ def triggers(connection) -> set[str]:
 
 def test_migrated_database_marks_the_days_changes_touch(app):
     with app.app_context(), db.engine.connect() as connection:
-        assert triggers(connection) >= MARKING
+        assert triggers(connection) >= HEAD_MARKING
 
 
 def test_migrations_run_down_and_up_again_on_an_empty_database(tmp_path):
@@ -52,8 +53,12 @@ def test_migrations_run_down_and_up_again_on_an_empty_database(tmp_path):
         assert {"referrals", "referral_events", "services", "audit_events"} <= tables
         with db.engine.connect() as connection:
             assert drift(connection) == []
+            assert triggers(connection) >= HEAD_MARKING
+        downgrade(revision="4c8e1f6a2b93")  # before the referrals' closings were marked
+        with db.engine.connect() as connection:
+            assert IN_ERROR_TRIGGER not in triggers(connection)
             assert triggers(connection) >= MARKING
-        downgrade(revision="-1")  # the last one undone: it made the referrals table again
+        downgrade(revision="9e2c4a7b1d05")  # the one undone made the referrals table again
         with db.engine.connect() as connection:
             assert triggers(connection) >= MARKING
         downgrade(revision="base")
@@ -61,7 +66,7 @@ def test_migrations_run_down_and_up_again_on_an_empty_database(tmp_path):
         upgrade()
         with db.engine.connect() as connection:
             assert drift(connection) == []
-            assert triggers(connection) >= MARKING
+            assert triggers(connection) >= HEAD_MARKING
         db.engine.dispose()
 
 

@@ -11,6 +11,12 @@ A bulk load of millions of rows on SQLite would run the per-row triggers million
 times; ``marks_paused`` takes the triggers of both tables off for the load, and afterwards
 marks, in one statement per table, every day the tables hold that is not marked yet.
 
+A contact counts as a referral made only while its referral is not closed as entered in
+error (``contact_measures.referral_saved``), so a referral closed so, or its closing taken
+back, marks the day of the contact it came from too (``IN_ERROR_TRIGGER``, on
+``referrals``; a row trigger that fires only when the closing to or from "entered in
+error" changes).
+
 Made by the migrations (and by ``create_all``, through ``attach_to``); schema comparison
 does not see them.
 """
@@ -20,8 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..choices import CloseReason
 from . import summary_marks
 
 CONTACTS = summary_marks.DayMarks(
@@ -38,7 +46,64 @@ CONTACTS = summary_marks.DayMarks(
 )
 create_statements = CONTACTS.create_statements
 drop_statements = CONTACTS.drop_statements
-attach_to = CONTACTS.attach_to
+
+IN_ERROR_TRIGGER = "referrals_contact_error_mark"
+_IN_ERROR_FUNCTION = "contact_error_mark"
+# The names and the code in these statements are this module's own constants, never input.
+_ERROR = CloseReason.ENTERED_IN_ERROR.value
+_MARK_CONTACT_DAYS = (
+    f"INSERT INTO {CONTACTS.changes} (day) SELECT contact_on FROM custody_contacts "  # noqa: S608
+    "WHERE referral_id = NEW.id;"
+)
+
+
+def in_error_create_statements(dialect: str) -> list[str]:
+    """The trigger marking the contact's day when its referral is closed as entered in
+    error, or that closing is taken back."""
+    if dialect == "sqlite":
+        changed = f"(OLD.close_reason IS '{_ERROR}') <> (NEW.close_reason IS '{_ERROR}')"
+        return [
+            f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason ON referrals "
+            f"WHEN {changed} BEGIN {_MARK_CONTACT_DAYS} END"
+        ]
+    changed = (
+        f"(OLD.close_reason IS NOT DISTINCT FROM '{_ERROR}') IS DISTINCT FROM "
+        f"(NEW.close_reason IS NOT DISTINCT FROM '{_ERROR}')"
+    )
+    return [
+        f"CREATE OR REPLACE FUNCTION {_IN_ERROR_FUNCTION}() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$\nBEGIN\n    {_MARK_CONTACT_DAYS}\n    RETURN NULL;\nEND $$",
+        f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason ON referrals "
+        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {_IN_ERROR_FUNCTION}()",
+    ]
+
+
+def in_error_drop_statements(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {IN_ERROR_TRIGGER}"]
+    return [
+        f"DROP TRIGGER IF EXISTS {IN_ERROR_TRIGGER} ON referrals",
+        f"DROP FUNCTION IF EXISTS {_IN_ERROR_FUNCTION}()",
+    ]
+
+
+def attach_to(metadata: sa.MetaData) -> None:
+    """Make ``create_all``/``drop_all`` build and remove the contacts' triggers and the
+    one on the referrals (after every table is made, before any is dropped)."""
+    CONTACTS.attach_to(metadata)
+
+    def create(target, connection, **kw) -> None:
+        names = {t.name for t in kw.get("tables") or target.sorted_tables}
+        if CONTACTS.changes in names and "referrals" in names:
+            for statement in in_error_create_statements(connection.dialect.name):
+                connection.exec_driver_sql(statement)
+
+    def drop(target, connection, **kw) -> None:
+        for statement in in_error_drop_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+    sa.event.listen(metadata, "after_create", create)
+    sa.event.listen(metadata, "before_drop", drop)
 
 
 @contextmanager

@@ -9,7 +9,10 @@ contact these facts are counted:
 
 - contacts: the contact itself;
 - offered: offered arrest referral;
-- referral made: the outcome was a referral made;
+- referral made: the outcome was a referral made, the referral is saved and it is not
+  closed as entered in error (a referral as the referral measures count it; a contact
+  whose referral is still to be typed in, or was typed in wrongly and not yet again, is
+  an offer without a referral until it is);
 - not carrying: the person did not already carry naloxone;
 - naloxone supplied: offered naloxone and supplied with a kit.
 
@@ -26,14 +29,29 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..choices import CloseReason
 from ..contacts.choices import ContactOutcome, NaloxoneStatus
 from ..contacts.models import CustodyContact
+from ..models import Referral
 from .measures import AGE_GROUP, SEX_GROUP, Window, _month, _value
 
 CONTACT_BASE = ("contacts", "offered", "referral_made", "not_carrying", "naloxone_supplied")
 CB = {name: i for i, name in enumerate(CONTACT_BASE)}
 CONTACT_DIMENSIONS = (2, 5)  # sex and age groups, as for referrals
 CONTACT_KEYS = {"area": CustodyContact.council_area_id, "suite": CustodyContact.custody_suite_id}
+
+
+def referral_saved() -> sa.ColumnElement[bool]:
+    """Whether a contact's referral was made and saved, and is not closed as entered in
+    error: the numerator of the referral success rate (DESIGN §6.8, referrals / offers;
+    §6.1 leaves referrals entered in error out)."""
+    c = CustodyContact
+    in_error = sa.exists().where(
+        Referral.id == c.referral_id, Referral.close_reason == CloseReason.ENTERED_IN_ERROR
+    )
+    return sa.and_(
+        c.outcome == ContactOutcome.REFERRAL_MADE, c.referral_id.is_not(None), ~in_error
+    )
 
 
 def contact_flags() -> list[sa.ColumnElement]:
@@ -45,7 +63,7 @@ def contact_flags() -> list[sa.ColumnElement]:
 
     return [
         flag(c.offered.is_(True)).label("offered"),
-        flag(c.outcome == ContactOutcome.REFERRAL_MADE).label("referral_made"),
+        flag(referral_saved()).label("referral_made"),
         flag(c.naloxone != NaloxoneStatus.ALREADY_CARRIES).label("not_carrying"),
         flag(c.naloxone == NaloxoneStatus.SUPPLIED).label("naloxone_supplied"),
     ]

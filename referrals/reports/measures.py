@@ -284,6 +284,18 @@ def counted() -> sa.ColumnElement:
     )
 
 
+def retained_or_completed() -> sa.ColumnElement[bool]:
+    """Retained at the 12-week check, or completed: as recorded at the check, or, with
+    nothing recorded there, closed as completed (a short treatment finished before the
+    check, or a provider who closed the referral instead of recording it)."""
+    r = Referral
+    recorded = r.retention_outcome.in_([RetentionOutcome.RETAINED, RetentionOutcome.COMPLETED])
+    closed_completed = sa.and_(
+        r.retention_outcome.is_(None), r.close_reason == CloseReason.COMPLETED
+    )
+    return sa.or_(recorded, closed_completed)
+
+
 def _month(column) -> sa.ColumnElement:
     return (
         sa.cast(sa.extract("year", column), sa.Integer) * 12
@@ -310,10 +322,7 @@ def _flags(engagement_days: int, treatment_days: int) -> list[sa.ColumnElement]:
         flag(r.days_to_treatment > 42).label("started_over_42"),
         flag(r.naloxone_supplied).label("naloxone_supplied"),
         flag(r.declined_on.is_not(None)).label("declined"),
-        flag(
-            (r.days_to_treatment <= treatment_days)
-            & r.retention_outcome.in_([RetentionOutcome.RETAINED, RetentionOutcome.COMPLETED])
-        ).label("retained"),
+        flag((r.days_to_treatment <= treatment_days) & retained_or_completed()).label("retained"),
         flag(r.diversion_outcome.is_not(None)).label("diversion_outcome"),
         flag(r.diversion_outcome == DiversionOutcome.COMPLETED).label("diversion_completed"),
         flag(r.children_in_household.is_(True)).label("children"),
