@@ -951,3 +951,125 @@ def test_messages_give_the_response_time_the_service_is_set_to(app, session, peo
     assert "(3 working days)" in texts[0].body
     assert "within 3 working days" in texts[1].body
     assert not [t for t in texts if "5 working days" in t.body]
+
+
+def close_as(client, referral, reason: str, on: dt.date, version: int = 1):
+    return client.post(
+        f"/referrals/{referral.id}/close",
+        data={"close-version": str(version), "close-on": on.isoformat(), "close-reason": reason},
+    )
+
+
+@pytest.mark.parametrize(
+    ("closer", "subject", "opening"),
+    [
+        (
+            "officer@police.example",  # the referrer
+            "closed at London Road Police Office custody",
+            "Custody staff at London Road Police Office custody closed referral",
+        ),
+        (
+            "admin@t.example",
+            "closed by an administrator",
+            "An administrator of Referral Pathways closed referral",
+        ),
+    ],
+)
+def test_the_service_is_told_when_someone_else_closes_a_referral_to_it(
+    app, client, session, people, smtp, mailbox, clock, closer, subject, opening
+):
+    """A referral closed at the custody suite (entered in error, before the service
+    answered) or by an administrator: the service's inbox hears of it once the undo
+    window has passed, without the reason, so that nobody there goes on with it."""
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=clock.at.date()
+    )
+    session.commit()
+    sign_in(client, closer)
+    assert close_as(client, referral, "entered_in_error", clock.at.date()).status_code == 302
+    deliver(app)
+    assert mailbox.to("mat-referrals@harbour.example.org") == []  # held while it can be undone
+    clock.advance(minutes=17)
+    deliver(app)
+    [message] = mailbox.to("mat-referrals@harbour.example.org")
+    assert message["Subject"] == f"Referral {referral.reference} {subject}"
+    body = message.get_content()
+    assert f"{opening} {referral.reference} to Harbour MAT" in body
+    assert "You do not need to work on it any more." in body
+    assert "error" not in body.lower()
+    assert f"/referrals/{referral.id}" in body
+
+
+def test_the_service_is_not_told_of_its_own_closing(
+    app, client, session, people, smtp, mailbox, clock
+):
+    referral = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=clock.at.date(),
+        status="accepted",
+        accepted_on=clock.at.date(),
+    )
+    session.commit()
+    sign_in(client, "worker@harbour.example.org")
+    assert close_as(client, referral, "not_contactable", clock.at.date()).status_code == 302
+    clock.advance(minutes=17)
+    deliver(app)
+    assert mailbox.to("mat-referrals@harbour.example.org") == []
+    assert [m["Subject"] for m in mailbox.to("officer@police.example")] == [
+        f"Referral {referral.reference} closed by Harbour MAT"
+    ]
+
+
+def test_the_first_service_is_told_when_custody_passes_a_referral_on(
+    app, client, session, people, smtp, mailbox, clock
+):
+    other = make_service(
+        session,
+        organisation=make_organisation(session, "Hill Trust"),
+        name="Hill Detox",
+        type_code="detox",
+        lat=55.86,
+        lon=-4.22,
+        referral_email="detox@hill.example.org",
+    )
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=clock.at.date()
+    )
+    session.commit()
+    sign_in(client, "officer@police.example")
+    response = client.post(
+        f"/referrals/{referral.id}/refer-on",
+        data={"version": "1", "service": str(other.id), "consent": "y", "note": "Detox first."},
+    )
+    assert response.status_code == 302
+    clock.advance(minutes=17)
+    deliver(app)
+    [message] = mailbox.to("mat-referrals@harbour.example.org")
+    assert message["Subject"] == (
+        f"Referral {referral.reference} passed on to another service at "
+        "London Road Police Office custody"
+    )
+    assert (
+        f"Custody staff at London Road Police Office custody passed referral "
+        f"{referral.reference} to Harbour MAT on to another service"
+    ) in message.get_content()
+    assert len(mailbox.to("detox@hill.example.org")) == 1  # the new referral
+
+
+def test_a_closing_undone_is_never_announced_to_the_service(
+    app, client, session, people, smtp, mailbox, clock
+):
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=clock.at.date()
+    )
+    session.commit()
+    sign_in(client, "officer@police.example")
+    assert close_as(client, referral, "entered_in_error", clock.at.date()).status_code == 302
+    assert client.post(f"/referrals/{referral.id}/undo", data={"version": "2"}).status_code == 302
+    clock.advance(minutes=17)
+    deliver(app)
+    assert mailbox.to("mat-referrals@harbour.example.org") == []
+    [row] = rows(session, kind=Kind.WITHDRAWN)
+    assert row.status == Status.CANCELLED and row.last_error == "The change was undone."

@@ -12,6 +12,11 @@ from ..choices import Choice, Role
 class Kind(Choice):
     NEW_REFERRAL = "new_referral", "New referral (to the service's referral inbox)"
     REFERRAL_UPDATE = "referral_update", "Update from the referrer (to the service's inbox)"
+    WITHDRAWN = (
+        "withdrawn",
+        "Referral closed or passed on by custody staff or an administrator (to the "
+        "service's inbox)",
+    )
     ACCEPTED = "accepted", "A referral you made was accepted"
     DECLINED = "declined", "A referral you made was declined"
     ENGAGED = "engaged", "The person attended their first appointment"
@@ -40,7 +45,7 @@ OPTIONAL_KINDS: dict[str, tuple[Kind, ...]] = {
 
 # Messages to the service a referral was sent to: its referral inbox, else each member
 # of its organisation's staff, as set when the message is sent.
-INBOX_KINDS = (Kind.NEW_REFERRAL, Kind.REFERRAL_UPDATE)
+INBOX_KINDS = (Kind.NEW_REFERRAL, Kind.REFERRAL_UPDATE, Kind.WITHDRAWN)
 
 # Status changes the referrer hears about, by the status reached.
 STATUS_KINDS = {
@@ -49,3 +54,7 @@ STATUS_KINDS = {
     "engaged": Kind.ENGAGED,
     "closed": Kind.CLOSED,
 }
+# Status changes the service hears about when someone else made them, by the status
+# reached: a referral closed or passed on at the custody suite, or by an administrator,
+# is one the service must stop working on.
+SERVICE_STATUS_KINDS = {"closed": Kind.WITHDRAWN}

@@ -17,8 +17,9 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..choices import Role
 from ..models import Referral, ReferralEvent, Service, User
-from .kinds import STATUS_KINDS, Kind, Status
+from .kinds import SERVICE_STATUS_KINDS, STATUS_KINDS, Kind, Status
 from .models import Notification
 
 # Messages about a status change wait this long, so that a change undone within the
@@ -89,24 +90,30 @@ def announce_status_change(
 ) -> None:
     """Tell the referrer that their referral was accepted, declined, attended or closed
     (not when they made the change themselves), and by whose role: a referral closed by
-    a custody colleague or an administrator was not closed by the service. The user who
-    made the change is in the session already (they are the one signed in), so reading
-    their role runs no query."""
-    kind = STATUS_KINDS.get(event.to_status.value if event.to_status else "")
-    if kind is None or event.user_id == referral.referrer_id:
-        return
+    a custody colleague or an administrator was not closed by the service. A referral
+    closed or passed on by anyone but the service's own staff is announced to the
+    service's inbox too, so that nobody there goes on working on it. The user who made
+    the change is in the session already (they are the one signed in), so reading their
+    role runs no query. Both messages wait out the undo window."""
+    status = event.to_status.value if event.to_status else ""
     by = session.get(User, event.user_id) if event.user_id is not None else None
-    session.add(
-        Notification(
-            kind=kind,
-            referral=referral,
-            user_id=referral.referrer_id,
-            payload=json.dumps(
-                {"reason": event.reason, "by": by.role.value if by else None}, sort_keys=True
-            ),
-            next_attempt_at=now + HOLD_FOR_UNDO,
+    payload = {"reason": event.reason, "by": by.role.value if by else None}
+    kind = STATUS_KINDS.get(status)
+    if kind is not None and event.user_id != referral.referrer_id:
+        session.add(
+            Notification(
+                kind=kind,
+                referral=referral,
+                user_id=referral.referrer_id,
+                payload=json.dumps(payload, sort_keys=True),
+                next_attempt_at=now + HOLD_FOR_UNDO,
+            )
         )
-    )
+    service_kind = SERVICE_STATUS_KINDS.get(status)
+    if service_kind is not None and by is not None and by.role != Role.PROVIDER:
+        message = _to_service_inbox(service_kind, referral, referral.service, **payload)
+        message.next_attempt_at = now + HOLD_FOR_UNDO
+        session.add(message)
 
 
 def withdraw_status_message(
@@ -115,14 +122,14 @@ def withdraw_status_message(
     """A change taken back (undone, or a closed referral reopened) is not announced:
     cancel the message about reaching ``status`` if it is still waiting, or if it failed
     (an administrator's "Try again" would otherwise announce it), saying ``why``."""
-    kind = STATUS_KINDS.get(status)
-    if kind is None:
+    kinds = [k for k in (STATUS_KINDS.get(status), SERVICE_STATUS_KINDS.get(status)) if k]
+    if not kinds:
         return
     session.execute(
         sa.update(Notification)
         .where(
             Notification.referral_id == referral_id,
-            Notification.kind == kind,
+            Notification.kind.in_(kinds),
             Notification.status.in_([Status.PENDING, Status.FAILED]),
         )
         .values(status=Status.CANCELLED, last_error=why)
