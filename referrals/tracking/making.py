@@ -279,7 +279,7 @@ class ReferralMaker:
         contact of the suite awaits its referral, for ``_find_awaiting``)."""
         awaiting_for = None
         if awaiting and self.contact is None:
-            awaiting_for = (self.user.custody_suite_id, self.today)
+            awaiting_for = (self.suite_id, self.today)
         found = form_lookups(
             self.session, None if self._suite is not None else self.suite_id, awaiting_for
         )
@@ -365,7 +365,7 @@ class ReferralMaker:
         self._keep_contact()
         valid = self._check(valid)
         if not valid:
-            already = made_with_token(self.session, token, self.user.custody_suite_id)
+            already = made_with_token(self.session, token, self.suite_id)
             if already is not None:
                 return self._made(already)
             self._to_show()
@@ -377,7 +377,7 @@ class ReferralMaker:
         already, duplicates = earlier_referrals(
             self.session,
             token,
-            self.user.custody_suite_id,
+            self.suite_id,
             self.form.person_ref.data.strip(),
             self.chosen.id,
             self.today,
@@ -478,9 +478,7 @@ class ReferralMaker:
         for one already: it may be for one of them. Not read when the form's look-ups
         found that none awaits."""
         if self.contact is None and self._contacts_awaiting is not False:
-            self.awaiting = awaiting_referral(
-                self.session, self.user.custody_suite_id, self.today, 10
-            )
+            self.awaiting = awaiting_referral(self.session, self.suite_id, self.today, 10)
 
     def _keep_service(self, showing: bool = False) -> None:
         chosen = self.form.chosen_service.data or self.form.service_id.data
@@ -574,9 +572,7 @@ class ReferralMaker:
             except IntegrityError:
                 self.session.rollback()
                 # The same form, submitted at the same moment, made the referral first.
-                already = made_with_token(
-                    self.session, self.form.form_token.data, self.user.custody_suite_id
-                )
+                already = made_with_token(self.session, self.form.form_token.data, self.suite_id)
                 if already is not None:
                     return self._made(already)
                 if reference_taken(self.session, referral.reference):
