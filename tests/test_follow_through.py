@@ -502,6 +502,110 @@ def test_a_provider_passes_a_referral_on_and_the_journey_is_linked(
     assert "Referred on to another service" in page
 
 
+def passed_on_by_mistake(client, session, people, referral) -> Referral:
+    """The provider passes the referral on to Hillside Detox; the new referral."""
+    sign_in(client, "p@t.example")
+    response = pass_on(client, referral.id, people["other_service"].id, "Wrong service.")
+    assert response.status_code == 302
+    session.expire_all()
+    return session.scalar(sa.select(Referral).where(Referral.referred_from_id == referral.id))
+
+
+def test_passing_on_by_mistake_is_undone_and_the_new_referral_withdrawn(
+    client, session, people, referral, clock
+):
+    new = passed_on_by_mistake(client, session, people, referral)
+    clock.advance(minutes=5)
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert f'action="/referrals/{referral.id}/undo"' in page
+    assert "Passed on to another service" in page
+    worklist = client.get("/worklist").get_data(as_text=True)
+    assert (
+        "passed on to another service" in worklist and f"/referrals/{referral.id}/undo" in worklist
+    )
+    response = client.post(f"/referrals/{referral.id}/undo", data={"version": "2"})
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert f"Undone: referral {referral.reference} is back to “Made, awaiting response”." in page
+    assert f"The referral it was passed on to, {new.reference}, is withdrawn." in page
+    first, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
+    assert (first.status, first.closed_on, first.close_reason) == ("made", None, None)
+    assert (new.status, new.close_reason, new.closed_on) == ("closed", "entered_in_error", TODAY)
+    assert new.events[-1].user_id == people["provider"].id
+    # Hillside Detox had not been sent the new referral yet: it never will be, and is
+    # not told of a withdrawal; the referrer is not told it was passed on.
+    messages = {
+        (n.kind, n.referral_id): n.status for n in session.scalars(sa.select(Notification))
+    }
+    assert messages[(Kind.NEW_REFERRAL, new.id)] == "cancelled"
+    assert messages[(Kind.CLOSED, first.id)] == "cancelled"
+    assert (Kind.WITHDRAWN, new.id) not in messages
+    # The referral is the provider's to work on again.
+    assert (
+        client.post(
+            f"/referrals/{first.id}/accept",
+            data={"accept-version": str(first.version), "accept-on": TODAY.isoformat()},
+        ).status_code
+        == 302
+    )
+
+
+def test_a_new_referral_already_sent_is_withdrawn_in_a_message_to_its_service(
+    app, client, session, people, referral, clock
+):
+    from referrals.notifications.messages import compose
+
+    people["other_service"].referral_email = "referrals@hillside.example"
+    session.commit()
+    new = passed_on_by_mistake(client, session, people, referral)
+    sent = session.scalar(
+        sa.select(Notification).where(
+            Notification.referral_id == new.id, Notification.kind == Kind.NEW_REFERRAL
+        )
+    )
+    sent.status = "sent"
+    session.commit()
+    assert client.post(f"/referrals/{referral.id}/undo", data={"version": "2"}).status_code == 302
+    session.expire_all()
+    [withdrawn] = session.scalars(
+        sa.select(Notification).where(Notification.kind == Kind.WITHDRAWN)
+    ).all()
+    assert withdrawn.referral_id == new.id and withdrawn.status == "pending"
+    with app.test_request_context():
+        message = compose(db.session, db.session.get(Notification, withdrawn.id))
+    assert message.subject == f"Referral {new.reference} withdrawn"
+    assert (
+        f"Referral {new.reference} to Hillside Detox was passed on to you by mistake, and "
+        "has been withdrawn. You do not need to work on it any more."
+    ) in message.body
+
+
+def test_passing_on_cannot_be_undone_once_the_new_service_has_acted(
+    client, session, people, referral, clock
+):
+    new = passed_on_by_mistake(client, session, people, referral)
+    client.post("/logout")
+    sign_in(client, "q@t.example")
+    assert (
+        client.post(
+            f"/referrals/{new.id}/accept",
+            data={"accept-version": "1", "accept-on": TODAY.isoformat()},
+        ).status_code
+        == 302
+    )
+    client.post("/logout")
+    sign_in(client, "p@t.example")
+    response = client.post(f"/referrals/{referral.id}/undo", data={"version": "2"})
+    assert response.status_code == 400
+    assert (
+        f"Hillside Detox has already started on the new referral {new.reference}, so "
+        "passing this one on cannot be undone."
+    ) in response.get_data(as_text=True)
+    first, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
+    assert (first.status, first.close_reason) == ("closed", "referred_on")
+    assert new.status == "accepted"
+
+
 def test_kits_supplied_in_custody_are_counted_once_when_referrals_are_passed_on(
     client, session, people, clock
 ):

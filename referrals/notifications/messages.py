@@ -144,6 +144,8 @@ def _referral_context(row: Notification, payload: dict) -> dict:
         # they read as the service's): a custody colleague or an administrator closing a
         # referral as entered in error is not the service's decision.
         "by": payload.get("by"),
+        # A referral passed on by mistake and taken back at once (``withdraw_new_referral``).
+        "taken_back": bool(payload.get("taken_back")),
         "suite": referral.custody_suite.name,
     }
 

@@ -116,6 +116,24 @@ def announce_status_change(
         session.add(message)
 
 
+def withdraw_new_referral(session: Session, referral: Referral, service: Service) -> None:
+    """A new referral taken back at once (passed on by mistake): the message announcing
+    it is cancelled if it is still waiting; if it went, the service's inbox is told the
+    referral is withdrawn. A message being sent at this moment is waited for (the
+    sender holds it locked), and counts as sent."""
+    new_referral = sa.and_(
+        Notification.referral_id == referral.id, Notification.kind == Kind.NEW_REFERRAL
+    )
+    session.execute(
+        sa.update(Notification)
+        .where(new_referral, Notification.status.in_([Status.PENDING, Status.FAILED]))
+        .values(status=Status.CANCELLED, last_error="The referral was withdrawn.")
+    )
+    went = sa.exists().where(new_referral, Notification.status == Status.SENT)
+    if session.scalar(sa.select(went)):
+        session.add(_to_service_inbox(Kind.WITHDRAWN, referral, service, taken_back=True))
+
+
 def withdraw_status_message(
     session: Session, referral_id: int, status: str, *, why: str = "The change was undone."
 ) -> None:

@@ -27,7 +27,7 @@ from .forms import ContactAttemptForm, ReferOnForm, UpdateForm, VersionForm
 from .lifecycle import refer_on_problem
 from .refer_on import candidates, refer_on
 from .scope import reference_in_scope, referral_for
-from .undo import UNDO_REASON, sent_again, undo
+from .undo import UNDO_REASON, passed_on_to, sent_again, undo
 
 PERSON_LEVEL_ROLES = (Role.CUSTODY, Role.PROVIDER, Role.ADMIN)
 ATTEMPT_LOGGED = "Contact attempt logged for referral {reference}."
@@ -154,10 +154,20 @@ def undo_change(referral_id: int):
     except TransitionError as exc:
         db.session.rollback()
         return detail_page(referral, str(exc), status=400)
-    flash(
-        f"Undone: referral {referral.reference} is back to “{referral.status.label}”.", "success"
-    )
+    message = f"Undone: referral {referral.reference} is back to “{referral.status.label}”."
+    if _undid_passing_on(referral) and (new := passed_on_to(db.session, referral)):
+        message += f" The referral it was passed on to, {new.reference}, is withdrawn."
+    flash(message, "success")
     return _back(referral.id)
+
+
+def _undid_passing_on(referral) -> bool:
+    """Whether the referral's latest undo took back passing it on."""
+    events = referral.events
+    undo_event = next((e for e in reversed(events) if e.reason == UNDO_REASON), None)
+    return undo_event is not None and any(
+        e.id == undo_event.undoes_event_id and _is_passing_on(e) for e in events
+    )
 
 
 def _is_undo(event) -> bool:

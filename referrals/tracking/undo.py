@@ -3,7 +3,9 @@ minutes; an outcome recorded after treatment starts is a change too, and its und
 back that outcome only. The undo is an event of its own; the referral's status and stage
 columns go back exactly to what they were before the change, so the measures, which read
 those columns, count the referral as if the change had never been made. Never once the
-referral's personal details are erased. Also here: how the last change reads, and
+referral's personal details are erased. Passing a referral on is undone too while nobody
+has acted on the new referral, which is then withdrawn (closed as entered in error, its
+service told). Also here: how the last change reads, and
 whether a change asked for again is the one just made (a double click, a lost answer).
 """
 
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..choices import BbvTesting, CloseReason, ReferralStatus
 from ..models import Referral, ReferralEvent, User
-from ..notifications.outbox import withdraw_status_message
+from ..notifications.outbox import withdraw_new_referral, withdraw_status_message
 from .actions import ACTIONS, CLOSED_STATES, ERASED, StaleReferral, TransitionError
 from .lifecycle import take_back_contact
+from .models import ContactAttempt
 from .outcomes import outcome_label
 
 S = ReferralStatus
@@ -100,12 +104,49 @@ def undo_problem(referral: Referral, user: User, now: dt.datetime) -> str | None
         return ERASED
     if event.from_status in CLOSED_STATES:
         return "Reopening cannot be undone; close the referral again instead."
-    if event.reason == CloseReason.REFERRED_ON:
-        return (
-            "Passing a referral on cannot be undone. Ask the new service to close its "
-            "referral as entered in error, and an administrator to reopen this one."
-        )
     return None
+
+
+def passed_on_to(session: Session, referral: Referral) -> Referral | None:
+    """The referral ``referral`` was last passed on to, if any."""
+    return session.scalar(
+        sa.select(Referral)
+        .where(Referral.referred_from_id == referral.id)
+        .order_by(Referral.id.desc())
+        .limit(1)
+    )
+
+
+def _take_back_passing_on(
+    session: Session, referral: Referral, user: User, *, now: dt.datetime, today: dt.date
+) -> Referral:
+    """Passing ``referral`` on, taken back while nobody has acted on the new referral:
+    the new one is closed as entered in error (so no measure counts it) and its service
+    told it is withdrawn, or its message cancelled if it has not gone yet."""
+    new = passed_on_to(session, referral)
+    if new is None:  # pragma: no cover - passing on always makes one
+        raise TransitionError("The referral this one was passed on to is not found.")
+    attempted = session.scalar(sa.select(sa.exists().where(ContactAttempt.referral_id == new.id)))
+    if new.status != S.MADE or new.version != 1 or attempted:
+        raise TransitionError(
+            f"{new.service.name} has already started on the new referral {new.reference}, "
+            "so passing this one on cannot be undone. Ask them to pass it back or close it."
+        )
+    new.status, new.closed_on, new.close_reason = S.CLOSED, today, CloseReason.ENTERED_IN_ERROR
+    session.add(
+        ReferralEvent(
+            referral=new,
+            user_id=user.id,
+            from_status=S.MADE,
+            to_status=S.CLOSED,
+            event_date=today,
+            reason=CloseReason.ENTERED_IN_ERROR.value,
+            note=f"Passed on from {referral.reference} by mistake: taken back.",
+            at=now,
+        )
+    )
+    withdraw_new_referral(session, new, new.service)
+    return new
 
 
 def undo(
@@ -126,6 +167,8 @@ def undo(
     event = last_change(referral)
     if event.reason == CloseReason.ENTERED_IN_ERROR:
         take_back_contact(session, referral)
+    if event.reason == CloseReason.REFERRED_ON:
+        _take_back_passing_on(session, referral, user, now=now, today=today)
     outcome = _outcome_of(event)
     if outcome is not None:
         _take_back_outcome(referral, event, *outcome)
@@ -155,8 +198,10 @@ def undo(
 
 
 def change_label(event) -> str:
-    """A change as the user recorded it: "Accepted", or an outcome after treatment
-    starts ("12-week check: still in treatment")."""
+    """A change as the user recorded it: "Accepted", "Passed on to another service", or
+    an outcome after treatment starts ("12-week check: still in treatment")."""
+    if event.reason == CloseReason.REFERRED_ON:
+        return "Passed on to another service"
     return outcome_label(event.reason) or event.to_status.label
 
 
