@@ -19,6 +19,7 @@ import holidays
 from flask import current_app, has_app_context
 
 from . import nation
+from .config import BANK_HOLIDAY_REGIONS
 
 DEFAULT_REGION = "SCT"
 
@@ -38,6 +39,15 @@ def region() -> str:
 def _calendar(region_code: str) -> holidays.HolidayBase:
     # Years are added as dates are asked about; one calendar per region per process.
     return holidays.country_holidays("GB", subdiv=region_code)
+
+
+def holiday_name(day: dt.date, region_code: str | None = None) -> str | None:
+    """The name of the bank holiday ``day`` is in the region, or None. The region (which
+    may need the nation's settings read) is looked for only on a day that is a bank
+    holiday somewhere in the UK."""
+    if region_code is None and not any(day in _calendar(code) for code in BANK_HOLIDAY_REGIONS):
+        return None
+    return _calendar(region_code or region()).get(day)
 
 
 def is_working_day(day: dt.date, region_code: str | None = None) -> bool:

@@ -75,3 +75,28 @@ def test_the_referral_form_says_a_night_service_is_open_now(client, session, nig
         rf"<strong>Night Outreach</strong>, [^<]*\. {re.escape(STILL_OPEN)}\.", suggested
     )
     assert "Closed today" not in chosen + suggested
+
+
+# Christmas Day 2026 is a Friday, a bank holiday in Scotland; 10:30 UK time (GMT).
+CHRISTMAS_MORNING = dt.datetime(2026, 12, 25, 10, 30, tzinfo=dt.UTC)
+HOLIDAY = "Christmas Day (bank holiday): hours may differ, so phone first"
+
+
+def test_on_a_bank_holiday_the_usual_hours_come_with_a_warning(app, client, session):
+    """Listings keep weekly hours only: on a bank holiday a card, the service page and
+    the custody referral form give them with a warning to phone first, and a service
+    with no hours that day says nothing more."""
+    app.config["CLOCK"] = Clock(CHRISTMAS_MORNING)
+    office = make_service(session, name="Office Hours", hours=[(4, "09:00", "17:00")])
+    make_service(session, name="Weekends Only", hours=[(5, "10:00", "14:00")])
+    make_user(session, Role.CUSTODY, email="c@t.example", custody_suite=suite(session, "GLA-LR"))
+    session.commit()
+    html = page(client, "/services?q=Glasgow")
+    assert card_opening(html, "Office Hours") == f"Today 09:00 to 17:00 (open now). {HOLIDAY}"
+    assert card_opening(html, "Weekends Only") == "Closed today"
+    assert HOLIDAY in page(client, f"/services/{office.id}")
+    sign_in(client, "c@t.example")
+    assert HOLIDAY in page(client, f"/referrals/new?service={office.id}")
+    # The day after, Boxing Day, is one too; the Monday after is not.
+    app.config["CLOCK"] = Clock(CHRISTMAS_MORNING + dt.timedelta(days=3))
+    assert "bank holiday" not in page(app.test_client(), "/services?q=Glasgow")

@@ -19,7 +19,7 @@ from ..form_html import escape_text as _e
 from ..models import Location, OpeningHours, Organisation, Service, ServiceType, service_type_links
 from ..templating import format_date
 from .access import AddressViewer
-from .hours import today_text
+from .hours import holiday_note, today_text
 
 # Where the service id goes in a URL built once for every card.
 ID_PLACEHOLDER = "987654321"
@@ -89,6 +89,7 @@ class CardLoader:
             return []
         rows, types, hours = _page(session, page_ids, exact)
         today = self.now_local.date()
+        holiday = holiday_note(today)
         cards = []
         for service_id in page_ids:
             r = rows[service_id]
@@ -113,7 +114,7 @@ class CardLoader:
                     phone=r.phone,
                     last_verified_on=r.last_verified_on,
                     stale=is_stale(r.last_verified_on, today, self.stale_after_days),
-                    hours_today=today_text(hours.get(service_id, []), self.now_local),
+                    hours_today=today_text(hours.get(service_id, []), self.now_local, holiday),
                     location=(
                         Address(r.address_1, r.address_2, r.town, r.postcode)
                         if r.location_id is not None

@@ -16,6 +16,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from ..workdays import holiday_name
+
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 DAY_ABBREVIATIONS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 END_OF_DAY = dt.time(23, 59)
@@ -164,13 +166,28 @@ def format_hours(sessions: Iterable[Session]) -> str:
     return "; ".join(f"{DAY_ABBREVIATIONS[d]} {','.join(t)}" for d, t in sorted(by_day.items()))
 
 
-def today_text(sessions: Sequence[Session], local: dt.datetime) -> str:
+def holiday_note(day: dt.date) -> str | None:
+    """What today's hours add on a bank holiday in this installation's region: listings
+    keep weekly hours only, and many services close or keep other hours that day."""
+    name = holiday_name(day)
+    return f"{name} (bank holiday): hours may differ, so phone first" if name else None
+
+
+def today_text(sessions: Sequence[Session], local: dt.datetime, holiday: str | None = None) -> str:
     """Today's hours at local time ``local``, and whether open now: ``"Today 09:00 to
     17:00 (open now)"``, ``"Open 24 hours today (open now)"``, ``"Open now until 02:00
     (Friday night's hours)"`` (followed by today's own hours, if any), ``"Closed for the
-    rest of today"`` (after such a session ended) or ``"Closed today"``.
+    rest of today"`` (after such a session ended) or ``"Closed today"``. On a bank
+    holiday (``holiday``: ``holiday_note`` of the day) any hours are followed by it.
 
     "Open now" is said exactly when ``is_open`` is true."""
+    text = _today(sessions, local)
+    if holiday and not text.startswith("Closed"):
+        return f"{text}. {holiday}"
+    return text
+
+
+def _today(sessions: Sequence[Session], local: dt.datetime) -> str:
     day = local.weekday()
     now = _minutes(local.time())
     own = _describe_own(sessions, day)

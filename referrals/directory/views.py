@@ -35,7 +35,7 @@ from .export import export_count, export_stream
 from .finding import find_services
 from .forms import ProblemForm, SearchForm
 from .geocoder import current_geocoder
-from .hours import today_text, week
+from .hours import holiday_note, today_text, week
 from .locate import Origin
 from .search import DEFAULT_RADIUS_KM, Filters
 from .search_fields import search_fields
@@ -83,7 +83,8 @@ def directory_helpers() -> dict:
 
 
 def today_hours(service: Service) -> str:
-    return today_text(service.opening_hours, now_local())
+    now = now_local()
+    return today_text(service.opening_hours, now, holiday_note(now.date()))
 
 
 @bp.get("/services")
@@ -191,11 +192,13 @@ def load_service(service_id: int) -> Service:
 @bp.get("/services/<int:service_id>")
 def service_detail(service_id: int):
     service = load_service(service_id)
+    now = now_local()
     return render_template(
         "directory/service.html",
         service=service,
         week=week(service.opening_hours),
-        today=now_local().weekday(),
+        today=now.weekday(),
+        holiday=holiday_note(now.date()),
         show_address=address_viewer().reveals_service(service),
         can_edit=can_edit(service),
         can_refer=_can_refer(),
