@@ -238,3 +238,25 @@ def test_a_form_opened_before_another_administrators_change_does_not_undo_it(app
     assert [s.code for s in saved.suites] == [
         "GLA-LR"
     ] and saved.contact_email != "ops@example.org"
+
+
+def test_an_administrator_widening_a_systems_scope_is_told_it_must_read_again(client, session):
+    """A suite added to a custody system: the referrals of that suite changed before the
+    system's last read, so its list of changes never gives them; the administrator is
+    told to have the system read again from the start. Taking a suite away says nothing
+    of the kind."""
+    make_user(session, Role.ADMIN, email="a@t.example")
+    west, east = suite(session, "GLA-LR"), suite(session, "ABD-KB")
+    system, _ = make_api_client(session, Role.CUSTODY, suites=[west], name="Custody West")
+    session.commit()
+    url = f"/admin/api-clients/{system.id}"
+    sign_in(client, "a@t.example")
+    shown = form_as_shown(client.get(url).text, url)
+    widened = client.post(url, data=shown | {"suite_ids": [str(west.id), str(east.id)]})
+    page = client.get(widened.location).text
+    assert "Saved Custody West." in page
+    assert "read its referrals again from the start, without changed_since" in page
+    shown = form_as_shown(page, url)
+    narrowed = client.post(url, data=shown | {"suite_ids": [str(east.id)]})
+    page = client.get(narrowed.location).text
+    assert "Saved Custody West." in page and "from the start" not in page

@@ -128,6 +128,7 @@ def edit(client_id: int):
     if not form.is_submitted():
         _fill(form, client)
     elif client.active and form.validate():
+        seen_before = _scope_ids(client)
         try:
             changes = clients.update(
                 db.session,
@@ -147,8 +148,27 @@ def edit(client_id: int):
         else:
             db.session.commit()
             flash(f"Saved {client.name}." if changes else "Nothing was changed.", "success")
+            if not _scope_ids(client) <= seen_before:
+                flash(WIDENED, "warning")
             return redirect(url_for("api_clients.edit", client_id=client.id))
     return _client_page(form, client, 400 if form.is_submitted() else 200)
+
+
+# A system keeping a copy reads the referrals changed since its last read: referrals
+# newly in its scope changed before that, so it would never be given them.
+WIDENED = (
+    "The system now sees referrals it could not see before. Its list of changes does not "
+    "include them (they changed before its last read): ask its supplier to read its "
+    "referrals again from the start, without changed_since."
+)
+
+
+def _scope_ids(client: ApiClient) -> set[tuple[str, int]]:
+    """What a client's scope is made of: its custody suites, or its organisation."""
+    if client.role == Role.CUSTODY:
+        return {("suite", suite.id) for suite in client.suites}
+    organisation_id = client.user.organisation_id
+    return {("organisation", organisation_id)} if organisation_id else set()
 
 
 def _fill(form: ApiClientForm, client: ApiClient) -> None:
