@@ -457,3 +457,55 @@ def test_websites_saved_before_they_were_checked_are_left_out_not_published_brok
     )
     listed = client.get(f"/api/v1/organizations/{org.uuid}").get_json()
     assert "website" not in listed
+
+
+def test_minimal_services_take_as_many_a_page_as_the_description_says(client, session):
+    for i in range(3):
+        make_service(session, name=f"S{i}")
+    session.commit()
+    described = client.get("/api/v1/openapi.json").get_json()["paths"]["/services"]["get"]
+    [per_page] = [p for p in described["parameters"] if p["name"] == "per_page"]
+    most = per_page["schema"]["maximum"]
+    # The largest page described is given (with minimal=true); one more is refused.
+    largest = client.get(f"/api/v1/services?minimal=true&per_page={most}")
+    assert largest.status_code == 200 and largest.get_json()["size"] == 3
+    over = client.get(f"/api/v1/services?minimal=true&per_page={most + 1}")
+    assert over.status_code == 400 and "per_page" in over.get_json()["errors"]
+    # Without minimal=true pages are smaller, as the description says.
+    assert "200" in per_page["description"] and "minimal" in per_page["description"]
+    assert client.get("/api/v1/services?per_page=200").status_code == 200
+    smaller = client.get(f"/api/v1/services?per_page={most}")
+    assert smaller.status_code == 400 and "per_page" in smaller.get_json()["errors"]
+    assert client.get("/api/v1/services?per_page=201").status_code == 400
+
+
+def test_an_inactive_services_locations_are_published_nowhere(
+    client, session, changes_listed_at_once
+):
+    kept = make_service(session, name="Open Clinic")
+    gone = make_service(session, name="Closed Clinic", postcode="G3 8AA")
+    gone.status = ServiceStatus.INACTIVE
+    session.commit()
+    where = str(gone.locations[0].uuid)
+    assert client.get(f"/api/v1/service_at_locations/{where}").status_code == 404
+    for url in (
+        "/api/v1/service_at_locations",
+        "/api/v1/service_at_locations?modified_after=2000-01-01",
+        "/api/v1/service_at_locations?modified_after=2000-01-01&format=ndjson",
+        "/api/v1/service_at_locations?modified_after=2000-01-01&postcode=G1&proximity=5000",
+        "/api/v1/services?modified_after=2000-01-01&full=true",
+        "/api/v1/services?modified_after=2000-01-01&full=true&format=ndjson",
+        f"/api/v1/services/{gone.uuid}",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        assert where not in text and "G3 8AA" not in text, url
+    # The service itself is still given (a copy learns that it closed), without locations.
+    closed = client.get(f"/api/v1/services/{gone.uuid}").get_json()
+    assert closed["status"] == "inactive" and closed["service_at_locations"] == []
+    # Every service at a location the lists give is there to be read on its own.
+    listed = client.get("/api/v1/service_at_locations?modified_after=2000-01-01").get_json()
+    assert [item["service_id"] for item in listed["contents"]] == [str(kept.uuid)]
+    for item in listed["contents"]:
+        assert client.get(f"/api/v1/service_at_locations/{item['id']}").status_code == 200

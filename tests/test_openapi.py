@@ -12,9 +12,10 @@ import schemathesis
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from jsonschema import Draft202012Validator
 from schemathesis import GenerationMode, checks
 
-from referrals.choices import ReferralStatus, Role
+from referrals.choices import ReferralStatus, Role, ServiceStatus
 from referrals.clock import now_utc, today_local
 from referrals.models import Referral
 from referrals.tracking.retention import purge_personal_data
@@ -242,3 +243,44 @@ def test_a_reports_system_asking_for_referrals_is_refused_as_described(api_schem
         case = api_schema[path]["GET"].Case(path_parameters=ids)
         answer = case.call_and_validate(headers=bearer(api_world["reports"]), checks=CHECKS)
         assert answer.status_code == 403, path
+
+
+def _parameter(operation, name: str) -> dict:
+    [found] = [p for p in operation.definition.raw["parameters"] if p["name"] == name]
+    return found
+
+
+def test_the_largest_page_of_minimal_services_is_within_the_description(api_schema, api_world):
+    services = api_schema["/services"]["GET"]
+    per_page = Draft202012Validator(_parameter(services, "per_page")["schema"])
+    for size in (200, 5000):
+        assert per_page.is_valid(size), size
+        case = services.Case(query={"minimal": "true", "per_page": size})
+        answer = case.call_and_validate(checks=CHECKS)
+        assert answer.status_code == 200 and answer.json()["size"] == 2, size
+    for query in ({"minimal": "true", "per_page": 5001}, {"per_page": 201}):
+        refused = services.Case(query=query).call_and_validate(checks=CHECKS)
+        assert refused.status_code == 400 and "per_page" in refused.json()["errors"], query
+    assert not per_page.is_valid(5001)
+
+
+def test_an_inactive_services_location_is_answered_as_described(
+    session, api_schema, api_world, changes_listed_at_once
+):
+    gone = make_service(session, name="Closed Clinic", status=ServiceStatus.INACTIVE)
+    session.commit()
+    where = str(gone.locations[0].uuid)
+    one = api_schema["/service_at_locations/{id}"]["GET"]
+    assert "404" in one.definition.raw["responses"]
+    missing = one.Case(path_parameters={"id": where}).call_and_validate(checks=CHECKS)
+    assert missing.status_code == 404
+    listing = api_schema["/service_at_locations"]["GET"]
+    changed = listing.Case(query={"modified_after": "2000-01-01T00:00:00Z"})
+    answer = changed.call_and_validate(checks=CHECKS)
+    assert answer.status_code == 200 and answer.json()["contents"]
+    assert where not in {item["id"] for item in answer.json()["contents"]}
+    modified_after = _parameter(listing, "modified_after")["description"]
+    assert "inactive service are never listed" in modified_after
+    service = api_schema["/services/{id}"]["GET"].Case(path_parameters={"id": str(gone.uuid)})
+    closed = service.call_and_validate(checks=CHECKS)
+    assert closed.status_code == 200 and closed.json()["service_at_locations"] == []

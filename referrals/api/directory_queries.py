@@ -5,11 +5,14 @@ organisation or type), ``taxonomy_term_id``, ``taxonomy_id``, ``organization_id`
 ``modified_after`` (changed on or after that time), and the local ``type`` (any of the
 type codes given); a service must meet every filter sent. Inactive services are left
 out, except when asking what changed since a time: a system keeping a copy must learn
-that a service closed. ``postcode`` limits locations to services covering its council
-area, and with ``proximity`` (metres) to those that close to it, nearest first: the
-locations in the bounding box are measured in one vectorised pass and put in order
-here, so the list's pages are taken from that order, not from SQL holding an id per
-location (thousands of them within a few hundred kilometres).
+that a service closed. Their locations are left out always, as confidential addresses
+are: a location is published only while its service is listed (not inactive), so the
+lists of services at locations and each one on its own agree. ``postcode`` limits
+locations to services covering its council area, and with ``proximity`` (metres) to
+those that close to it, nearest first: the locations in the bounding box are measured
+in one vectorised pass and put in order here, so the list's pages are taken from that
+order, not from SQL holding an id per location (thousands of them within a few hundred
+kilometres).
 """
 
 from __future__ import annotations
@@ -149,11 +152,17 @@ def locations_by_id(session: Session, ids: list[int]) -> list[Location]:
 
 
 def public_location_ids(f: DirectoryFilter) -> sa.Select:
-    """Locations of matching services whose addresses are public, in a stable order."""
+    """Locations of matching services whose addresses are public, in a stable order: never
+    those of an inactive service (even among what changed since a time, which lists the
+    service itself), nor confidential addresses."""
     return (
         sa.select(Location.id)
         .join(Service, Service.id == Location.service_id)
-        .where(~Service.confidential_address, *service_conditions(f))
+        .where(
+            ~Service.confidential_address,
+            Service.status != ServiceStatus.INACTIVE,
+            *service_conditions(f),
+        )
         .order_by(Location.id)
     )
 

@@ -30,6 +30,7 @@ from .directory_queries import (
 from .lists import listed, listing
 from .params import (
     MAX_PER_PAGE,
+    MINIMAL_MAX_PER_PAGE,
     ApiError,
     Paging,
     bool_arg,
@@ -41,8 +42,6 @@ from .params import (
     text_arg,
     uuid_arg,
 )
-
-MINIMAL_MAX_PER_PAGE = 5000
 
 
 def _filter() -> DirectoryFilter:

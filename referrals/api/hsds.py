@@ -8,7 +8,8 @@ so the same part always has the same id. Fields the product does not
 hold are left out rather than sent empty or null (HSDS types them as strings).
 
 Confidential addresses (a women's refuge) never appear: such a service is listed with
-its areas served but no locations.
+its areas served but no locations. Nor do an inactive service's locations: it is given
+(to say that it closed) with none.
 """
 
 from __future__ import annotations
@@ -253,8 +254,11 @@ def _attributes(service: Service) -> list[dict]:
 
 
 def public_locations(service: Service) -> list[Location]:
-    """The locations anyone may see: none for a confidential address."""
-    return [] if service.confidential_address else list(service.locations)
+    """The locations anyone may see: none for a confidential address or an inactive
+    service (as ``directory_queries.public_location_ids`` lists them)."""
+    if service.confidential_address or service.status == ServiceStatus.INACTIVE:
+        return []
+    return list(service.locations)
 
 
 def location(loc: Location) -> dict:

@@ -22,7 +22,9 @@ from .openapi_parts import (
     ok,
     page_of,
     page_with_cursor,
+    paging,
     path_id,
+    problem,
     query,
     ref,
 )
@@ -30,22 +32,38 @@ from .openapi_referral_paths import referral_paths
 from .openapi_referrals import REFERRAL_SCHEMAS
 from .openapi_reports import REPORT_SCHEMAS, report_paths
 from .openapi_schemas import DIRECTORY_SCHEMAS
+from .params import MAX_PER_PAGE, MINIMAL_MAX_PER_PAGE
 
 SEARCH = query("search", {"type": "string", "maxLength": 200}, "Words that must all appear.")
-SERVICE_FILTERS = [
-    SEARCH,
-    query("taxonomy_term_id", UUID, "Only services of this service type (/taxonomy_terms)."),
-    query("taxonomy_id", UUID, "Only services with a term from this taxonomy."),
-    query("organization_id", UUID, "Only this organisation's services."),
-    query(
-        "modified_after",
-        {"type": "string", "format": "date-time"},
-        "Only services changed on or after this time (UTC if no offset); includes services "
-        "that became inactive, so a copy can be kept in step.",
-    ),
-    query("type", {"type": "string"}, "Local: only services of this type code, like ost."),
-    query("full", {"type": "boolean"}, "true: each item fully nested."),
-]
+CHANGED = "Only services changed on or after this time (UTC if no offset)"
+
+
+def service_filters(modified_after: str) -> list[dict]:
+    """The filters of the services lists; ``modified_after`` as described."""
+    return [
+        SEARCH,
+        query("taxonomy_term_id", UUID, "Only services of this service type (/taxonomy_terms)."),
+        query("taxonomy_id", UUID, "Only services with a term from this taxonomy."),
+        query("organization_id", UUID, "Only this organisation's services."),
+        query("modified_after", {"type": "string", "format": "date-time"}, modified_after),
+        query("type", {"type": "string"}, "Local: only services of this type code, like ost."),
+        query("full", {"type": "boolean"}, "true: each item fully nested."),
+    ]
+
+
+SERVICE_FILTERS = service_filters(
+    f"{CHANGED}; includes services that became inactive (given without locations), so a "
+    "copy can be kept in step."
+)
+LOCATION_FILTERS = service_filters(
+    f"{CHANGED}. The locations of an inactive service are never listed, whenever it "
+    "changed: /services with modified_after lists the services that became inactive, so "
+    "a copy can drop their locations."
+)
+SAL_NOT_FOUND = problem(
+    "No such service at a location, or not one that is published: the locations of an "
+    "inactive service, and confidential addresses, are not."
+)
 CURSOR = query(
     "cursor",
     {"type": "string"},
@@ -85,20 +103,24 @@ def _paths() -> dict:
                     "minimal",
                     {"type": "boolean"},
                     "true: id, name, status and last_modified only; per_page may then be up "
-                    "to 5,000.",
+                    f"to {MINIMAL_MAX_PER_PAGE:,}.",
                 ),
-                *PAGING,
+                *paging(
+                    MINIMAL_MAX_PER_PAGE,
+                    f"Items a page: at most {MAX_PER_PAGE:,}, or {MINIMAL_MAX_PER_PAGE:,} "
+                    "with minimal=true; more is answered 400.",
+                ),
                 CURSOR,
             ],
         ),
         "/services/{id}": get(
-            "One service, fully nested",
+            "One service, fully nested (an inactive one without its locations)",
             "getFullyNestedServiceById",
             {"200": ok(ref("Service")), "404": NOT_FOUND},
             [path_id("The service's id.")],
         ),
         "/service_at_locations": get(
-            "Services at their (public) locations",
+            "Services at their public locations (none of an inactive service)",
             "getPaginatedListOfServiceAtLocation",
             {
                 "200": ok(page_with_cursor(ref("ServiceAtLocation"), always=False), ndjson=True),
@@ -106,7 +128,7 @@ def _paths() -> dict:
                 "429": TOO_MANY,
             },
             [
-                *SERVICE_FILTERS,
+                *LOCATION_FILTERS,
                 query(
                     "postcode",
                     {"type": "string", "maxLength": 100},
@@ -125,7 +147,7 @@ def _paths() -> dict:
         "/service_at_locations/{id}": get(
             "The service, fully nested, at one of its locations (as HSDS 3.0 describes it)",
             "getServiceAtLocationWithNestedDataById",
-            {"200": ok(ref("Service")), "404": NOT_FOUND},
+            {"200": ok(ref("Service")), "404": SAL_NOT_FOUND},
             [path_id("The service-at-location's id.")],
         ),
         "/organizations": get(

@@ -93,15 +93,25 @@ def ok(schema: dict, description: str = "OK", ndjson: bool = False) -> dict:
     return {"description": description, "content": content}
 
 
-PAGING = [
-    query("page", {"type": "integer", "minimum": 1, "maximum": 10**6}, "Page number, from 1."),
-    query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "Items a page."),
-    query(
-        "format",
-        {"type": "string", "enum": ["json", "ndjson"]},
-        "ndjson: every item, one JSON object a line, without pagination.",
-    ),
-]
+def paging(max_per_page: int = MAX_PER_PAGE, per_page: str | None = None) -> list[dict]:
+    """``page``, ``per_page`` (at most ``max_per_page``; described as ``per_page`` says)
+    and ``format``."""
+    return [
+        query("page", {"type": "integer", "minimum": 1, "maximum": 10**6}, "Page number, from 1."),
+        query(
+            "per_page",
+            {"type": "integer", "minimum": 1, "maximum": max_per_page},
+            per_page or f"Items a page, at most {max_per_page:,}.",
+        ),
+        query(
+            "format",
+            {"type": "string", "enum": ["json", "ndjson"]},
+            "ndjson: every item, one JSON object a line, without pagination.",
+        ),
+    ]
+
+
+PAGING = paging()
 BAD_QUERY = problem("A query parameter is not valid: errors names it.")
 NOT_FOUND = problem("No such record (or, for referrals, none this system may see).")
 TOO_MANY = problem(

@@ -19,6 +19,7 @@ from flask import request
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
+MINIMAL_MAX_PER_PAGE = 5000  # services with minimal=true: four fields each
 STREAM_BATCH = 200
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
