@@ -390,3 +390,38 @@ def test_the_worklist_statements_are_short_enough_to_be_parsed_once(app):
                     )
                 )
                 assert len(text.encode()) <= PSYCOPG_KEEPS_PARSED, (scope, key, way)
+
+
+def test_people_in_treatment_are_found_from_the_worklist(client, session, people):
+    """In treatment, with nothing due until the 12-week check: not on the worklist, whose
+    link lists them in the referral list (the organisation's only)."""
+    started = TODAY - dt.timedelta(days=20)
+    ours = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=started - dt.timedelta(days=10),
+        status="treatment_started",
+        accepted_on=started - dt.timedelta(days=9),
+        engaged_on=started - dt.timedelta(days=5),
+        treatment_started_on=started,
+    )
+    theirs = make_referral(
+        session,
+        service=make_service(session, organisation=make_organisation(session, "Org Y")),
+        referrer=people["custody"],
+        referred_on=started - dt.timedelta(days=10),
+        status="treatment_started",
+        accepted_on=started - dt.timedelta(days=9),
+        engaged_on=started - dt.timedelta(days=5),
+        treatment_started_on=started,
+    )
+    waiting = make_referral(session, service=people["service"], referrer=people["custody"])
+    session.commit()
+    sign_in(client, "p@t.example")
+    page = client.get("/worklist").get_data(as_text=True)
+    assert ours.reference not in page and waiting.reference in page
+    link = re.search(r'<a href="([^"]+)">referral list, in treatment</a>', page).group(1)
+    listed = client.get(unescape(link)).get_data(as_text=True)
+    assert ours.reference in listed
+    assert theirs.reference not in listed and waiting.reference not in listed
