@@ -531,7 +531,15 @@ def test_passing_on_by_mistake_is_undone_and_the_new_referral_withdrawn(
     first, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
     assert (first.status, first.closed_on, first.close_reason) == ("made", None, None)
     assert (new.status, new.close_reason, new.closed_on) == ("closed", "entered_in_error", TODAY)
-    assert new.events[-1].user_id == people["provider"].id
+    # Nobody's change to undo (it goes with the undo that made it); the audit log says
+    # who withdrew it.
+    assert new.events[-1].user_id is None
+    withdrawn = session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "referral_withdrawn", AuditEvent.object_id == str(new.id)
+        )
+    )
+    assert withdrawn.user_id == people["provider"].id
     # Hillside Detox had not been sent the new referral yet: it never will be, and is
     # not told of a withdrawal; the referrer is not told it was passed on.
     messages = {
@@ -604,6 +612,35 @@ def test_passing_on_cannot_be_undone_once_the_new_service_has_acted(
     first, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
     assert (first.status, first.close_reason) == ("closed", "referred_on")
     assert new.status == "accepted"
+
+
+def test_a_referral_withdrawn_by_undoing_its_passing_on_stays_withdrawn(
+    client, session, people, referral, clock
+):
+    """Custody passes a referral on and takes it back: the new referral, withdrawn,
+    cannot be undone back to open, nor reopened by an administrator, while the first is
+    followed instead (the person would be counted twice)."""
+    sign_in(client, "c@t.example")
+    assert pass_on(client, referral.id, people["other_service"].id, "Oops.").status_code == 302
+    new = session.scalar(sa.select(Referral).where(Referral.referred_from_id == referral.id))
+    assert client.post(f"/referrals/{referral.id}/undo", data={"version": "2"}).status_code == 302
+    page = client.get(f"/referrals/{new.id}").get_data(as_text=True)
+    assert f'action="/referrals/{new.id}/undo"' not in page
+    refused = client.post(f"/referrals/{new.id}/undo", data={"version": "2"})
+    assert refused.status_code == 400
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    reopened = client.post(
+        f"/referrals/{new.id}/reopen",
+        data={"reopen-version": "2", "reopen-note": "Should be open", "reopen-on": TODAY},
+    )
+    assert reopened.status_code == 400
+    assert (
+        f"This referral was withdrawn when passing {referral.reference} on was undone"
+        in reopened.get_data(as_text=True)
+    )
+    first, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
+    assert (first.status, new.status, new.close_reason) == ("made", "closed", "entered_in_error")
 
 
 def test_kits_supplied_in_custody_are_counted_once_when_referrals_are_passed_on(

@@ -187,8 +187,9 @@ def test_a_referral_closed_as_completed_counts_as_retained_unless_the_check_said
 ):
     """February, all starting within 84 days: 6 retained at the check; 3 with nothing
     recorded at the check but closed as completed (one before the check, two after); 1
-    recorded as dropped out, then closed as completed; 2 closed as disengaged and 2 with
-    nothing recorded. Retained or completed: 9 of 14."""
+    recorded as dropped out, then closed as completed; 2 closed as disengaged, 2 with
+    nothing recorded, and 10 on the diversion pathway closed by their diversion completed.
+    Retained or completed: 9 of 24."""
     started = FEBRUARY + dt.timedelta(days=20)
     check = started + dt.timedelta(days=84)
     for _ in range(6):
@@ -233,9 +234,24 @@ def test_a_referral_closed_as_completed_counts_as_retained_unless_the_check_said
         )
     for _ in range(2):
         maker(referred=FEBRUARY, accepted=1, engaged=10, started=20)
+    # A diversion completed closes its referral as completed: not a treatment completed
+    # (ten of them, so that the diversion pathway's own figure is not too small to show).
+    for _ in range(10):
+        maker(
+            referred=FEBRUARY,
+            pathway="diversion",
+            accepted=1,
+            engaged=10,
+            started=20,
+            diversion_outcome="completed",
+            diversion_outcome_on=check,
+            status="closed",
+            close_reason="completed",
+            closed_on=check,
+        )
     pattern(maker)
     year = entry(figures(session), "12m-2026-03", "national")
-    assert year["retention_12_weeks"] == [9, 14]
+    assert year["retention_12_weeks"] == [9, 24]
 
 
 def test_diversion_completion_and_children_affected(session, maker):

@@ -1073,3 +1073,53 @@ def test_a_closing_undone_is_never_announced_to_the_service(
     assert mailbox.to("mat-referrals@harbour.example.org") == []
     [row] = rows(session, kind=Kind.WITHDRAWN)
     assert row.status == Status.CANCELLED and row.last_error == "The change was undone."
+
+
+def test_a_service_told_to_stop_is_told_when_the_referral_is_reopened(
+    app, client, session, people, smtp, mailbox, clock
+):
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=clock.at.date()
+    )
+    session.commit()
+    sign_in(client, "admin@t.example")
+    assert close_as(client, referral, "entered_in_error", clock.at.date()).status_code == 302
+    clock.advance(minutes=17)
+    deliver(app)
+    assert len(mailbox.to("mat-referrals@harbour.example.org")) == 1  # closed: stop
+    reopened = client.post(
+        f"/referrals/{referral.id}/reopen",
+        data={
+            "reopen-version": "2",
+            "reopen-note": "Closed by mistake",
+            "reopen-on": clock.at.date().isoformat(),
+        },
+    )
+    assert reopened.status_code == 302
+    deliver(app)
+    _closed, back = mailbox.to("mat-referrals@harbour.example.org")
+    assert back["Subject"] == f"Referral {referral.reference} to Harbour MAT reopened"
+    assert "has been reopened by an administrator" in back.get_content()
+
+
+def test_a_closing_taken_back_before_the_service_heard_of_it_says_nothing_more(
+    app, client, session, people, smtp, mailbox, clock
+):
+    referral = make_referral(
+        session, service=people["service"], referrer=people["custody"], referred_on=clock.at.date()
+    )
+    session.commit()
+    sign_in(client, "admin@t.example")
+    assert close_as(client, referral, "entered_in_error", clock.at.date()).status_code == 302
+    reopened = client.post(
+        f"/referrals/{referral.id}/reopen",
+        data={
+            "reopen-version": "2",
+            "reopen-note": "Closed by mistake",
+            "reopen-on": clock.at.date().isoformat(),
+        },
+    )
+    assert reopened.status_code == 302
+    clock.advance(minutes=17)
+    deliver(app)
+    assert mailbox.to("mat-referrals@harbour.example.org") == []

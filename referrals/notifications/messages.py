@@ -146,6 +146,8 @@ def _referral_context(row: Notification, payload: dict) -> dict:
         "by": payload.get("by"),
         # A referral passed on by mistake and taken back at once (``withdraw_new_referral``).
         "taken_back": bool(payload.get("taken_back")),
+        # A referral reopened after the service was told to stop (``announce_reopened``).
+        "reopened": bool(payload.get("reopened")),
         "suite": referral.custody_suite.name,
     }
 

@@ -134,6 +134,20 @@ def withdraw_new_referral(session: Session, referral: Referral, service: Service
         session.add(_to_service_inbox(Kind.WITHDRAWN, referral, service, taken_back=True))
 
 
+def announce_reopened(session: Session, referral: Referral) -> None:
+    """A referral reopened after its service was told it was closed or withdrawn (the
+    message went): the service's inbox is told it is back, as a new referral is."""
+    told = sa.exists().where(
+        Notification.referral_id == referral.id,
+        Notification.kind == Kind.WITHDRAWN,
+        Notification.status == Status.SENT,
+    )
+    if session.scalar(sa.select(told)):
+        session.add(
+            _to_service_inbox(Kind.NEW_REFERRAL, referral, referral.service, reopened=True)
+        )
+
+
 def withdraw_status_message(
     session: Session, referral_id: int, status: str, *, why: str = "The change was undone."
 ) -> None:

@@ -11,7 +11,8 @@ engagement window, 28 days, T the treatment window, 84 days):
 - started within 21 days, started after 42 days (the 3-week standard, and nobody over 6);
 - naloxone supplied in custody; near-fatal overdose (the referral's pathway); declined;
 - retained: treatment started within T days and the 12-week check found the person still in
-  treatment or having completed it;
+  treatment or having completed it (or, with nothing recorded at the check, the referral
+  was closed as completed, not by a diversion's end);
 - diversion outcome: a diversion outcome recorded; diversion completed: recorded as completed;
 - children: children in the household.
 
@@ -291,7 +292,10 @@ def retained_or_completed() -> sa.ColumnElement[bool]:
     r = Referral
     recorded = r.retention_outcome.in_([RetentionOutcome.RETAINED, RetentionOutcome.COMPLETED])
     closed_completed = sa.and_(
-        r.retention_outcome.is_(None), r.close_reason == CloseReason.COMPLETED
+        r.retention_outcome.is_(None),
+        r.close_reason == CloseReason.COMPLETED,
+        # A diversion completed closes its referral as completed too: not a treatment.
+        r.diversion_outcome.is_(None),
     )
     return sa.or_(recorded, closed_completed)
 

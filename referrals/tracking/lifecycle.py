@@ -39,7 +39,11 @@ from ..choices import (
 from ..clock import now_utc
 from ..contacts.linking import take_contact_back
 from ..models import Referral, ReferralEvent, User
-from ..notifications.outbox import announce_status_change, withdraw_status_message
+from ..notifications.outbox import (
+    announce_reopened,
+    announce_status_change,
+    withdraw_status_message,
+)
 from ..templating import format_date
 from .actions import (
     ACTIONS,
@@ -185,6 +189,13 @@ def apply(
                 "This referral was passed on to another service; follow the new referral "
                 "instead of reopening this one."
             )
+        came_from = referral.referred_from
+        if came_from is not None and came_from.close_reason != CloseReason.REFERRED_ON:
+            raise TransitionError(
+                f"This referral was withdrawn when passing {came_from.reference} on was "
+                f"undone, and {came_from.reference} is followed instead. Pass "
+                f"{came_from.reference} on again if the person should go to this service."
+            )
         if referral.personal_data_erased_at is not None:
             # Erased under the retention rules: nothing about the person may be written
             # to it again (the purge erases each referral once).
@@ -249,6 +260,7 @@ def apply(
         withdraw_status_message(
             session, referral.id, source.value, why="The referral was reopened."
         )
+        announce_reopened(session, referral)
     else:
         announce_status_change(session, referral, event, now_utc())
     return event

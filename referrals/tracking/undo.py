@@ -16,6 +16,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..audit import record
 from ..choices import BbvTesting, CloseReason, ReferralStatus
 from ..models import Referral, ReferralEvent, User
 from ..notifications.outbox import withdraw_new_referral, withdraw_status_message
@@ -133,10 +134,13 @@ def _take_back_passing_on(
             "so passing this one on cannot be undone. Ask them to pass it back or close it."
         )
     new.status, new.closed_on, new.close_reason = S.CLOSED, today, CloseReason.ENTERED_IN_ERROR
+    # Nobody's change of its own (no user): it is taken back only with the undo that
+    # made it, which cannot be undone, so the person is never counted twice; who did it
+    # is in the audit log.
     session.add(
         ReferralEvent(
             referral=new,
-            user_id=user.id,
+            user_id=None,
             from_status=S.MADE,
             to_status=S.CLOSED,
             event_date=today,
@@ -146,6 +150,12 @@ def _take_back_passing_on(
         )
     )
     withdraw_new_referral(session, new, new.service)
+    record(
+        "referral_withdrawn",
+        new,
+        user=user,
+        detail={"passing_on_undone": referral.id, "reference": referral.reference},
+    )
     return new
 
 
