@@ -1,7 +1,9 @@
 """Writing messages to the outbox, in the same transaction as the change they announce.
 
-Each function adds exactly one row and runs no query: the caller has the referral and
-its service (with the organisation) loaded already. The sender process works out the
+A change announced adds its rows and runs no query: the caller has the referral and its
+service (with the organisation) loaded already. A change taken back cancels the
+messages still waiting, and, where one went already (``withdraw_new_referral``,
+``announce_reopened``), reads so and says what changed. The sender process works out the
 rest when it sends (``recipients``): the recipient's current address, whether they
 still want the message and may still see the referral, and the service's inbox as it is
 then (the one written here only shows where it would have gone; a failed message sent
