@@ -144,8 +144,18 @@ def _truth(session, when=lambda day: month_index(day) // 3) -> dict[str, dict[tu
         "started": r.treatment_started_on.is_not(None),
         "within_21": r.days_to_treatment <= 21,
         "nfo": r.pathway == "near_fatal_overdose",
+        # Retained or completed at the check, or with nothing recorded there closed as
+        # completed (a diversion's end aside).
         "retained": sa.and_(
-            r.days_to_treatment <= 84, r.retention_outcome.in_(["retained", "completed"])
+            r.days_to_treatment <= 84,
+            sa.or_(
+                r.retention_outcome.in_(["retained", "completed"]),
+                sa.and_(
+                    r.retention_outcome.is_(None),
+                    r.close_reason == "completed",
+                    r.diversion_outcome.is_(None),
+                ),
+            ),
         ),
         "diversion_outcome": r.diversion_outcome.is_not(None),
         "diversion_completed": r.diversion_outcome == "completed",
