@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db
@@ -35,6 +36,21 @@ class IdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+def hold_row(session: Session, model: Any, row_id: int) -> None:
+    """Make every other transaction that holds the same row wait until this one ends,
+    and let this one's reads from here on see every earlier commit: a check then the
+    write it allows cannot be overtaken. Objects already loaded are not read again: the
+    caller expires what it checks.
+
+    On PostgreSQL, the row locked (``SELECT ... FOR UPDATE``). On SQLite, where one
+    transaction at a time writes, the write lock, taken by an update of no row."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(model.id).where(model.id == row_id).with_for_update())
+    else:
+        table = model.__table__
+        session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))
 
 
 def reset_schema(url: str) -> None:

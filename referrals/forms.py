@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
@@ -14,6 +14,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from .clock import today_local
+from .database import hold_row
 from .dates import DateProblem, parse_date, short_date
 
 # Said when a record was changed by someone else while the form was open: the form comes
@@ -32,16 +33,17 @@ def state_mark(values: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def changed_meanwhile(session, shown: str | None, row, values: dict) -> bool:
-    """Whether ``row`` (an ORM object whose editable ``values`` the form shows) changed
-    since the form was filled with mark ``shown`` (``state_mark``). Its row is locked
-    until the save commits, so no other save comes between this check and the save. A
-    form sent without its mark (a page shown before marks were sent) is not checked."""
+def changed_meanwhile(session, shown: str | None, row, values_of: Callable[[Any], dict]) -> bool:
+    """Whether ``row`` (an ORM object whose editable values, ``values_of(row)``, the form
+    shows) changed since the form was filled with mark ``shown`` (``state_mark``). Its
+    row is held until the save commits and read again, so no other save comes between
+    this check and the save. A form sent without its mark (a page shown before marks
+    were sent) is not checked."""
     if not shown:
         return False
-    model = type(row)
-    session.execute(sa.select(model.id).where(model.id == row.id).with_for_update())
-    return shown != state_mark(values)
+    hold_row(session, type(row), row.id)
+    session.expire(row)
+    return shown != state_mark(values_of(row))
 
 
 def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:

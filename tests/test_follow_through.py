@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from referrals.choices import ReferralStatus, Role
 from referrals.contacts.models import CustodyContact
@@ -612,6 +614,75 @@ def test_passing_on_cannot_be_undone_once_the_new_service_has_acted(
     first, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
     assert (first.status, first.close_reason) == ("closed", "referred_on")
     assert new.status == "accepted"
+
+
+@pytest.mark.parametrize("first", ["attempt", "undo"])
+def test_a_contact_attempt_and_an_undo_of_the_passing_on_at_once_never_both_happen(
+    app, client, session, people, referral, clock, first
+):
+    """The new service logs a contact attempt on the new referral at the very moment the
+    passing-on is undone. Whichever saves first wins and the other is refused: never an
+    attempt on a withdrawn referral, nor a withdrawal of one being worked on."""
+    new = passed_on_by_mistake(client, session, people, referral)
+    hillside = app.test_client()
+    sign_in(hillside, "q@t.example")
+    held, release = threading.Event(), threading.Event()
+
+    def is_first_write(flushing) -> bool:
+        if first == "attempt":
+            return any(isinstance(o, ContactAttempt) for o in flushing.new)
+        return any(
+            isinstance(o, Referral) and o.close_reason == "entered_in_error"
+            for o in flushing.dirty
+        )
+
+    @sa.event.listens_for(Session, "after_flush")
+    def hold_the_first(flushing, _context):
+        # The first request waits, its write made but not committed, while the other runs.
+        if threading.current_thread().name == first and is_first_write(flushing):
+            held.set()
+            release.wait(20)
+
+    answers = {}
+    requests = {
+        "attempt": lambda: hillside.post(
+            f"/referrals/{new.id}/attempts",
+            data={"attempted_on": TODAY.isoformat(), "method": "phone", "outcome": "spoke"},
+        ),
+        "undo": lambda: client.post(f"/referrals/{referral.id}/undo", data={"version": "2"}),
+    }
+
+    def send(name):
+        answers[name] = requests[name]()
+
+    second = "undo" if first == "attempt" else "attempt"
+    threads = {name: threading.Thread(target=send, args=(name,), name=name) for name in requests}
+    try:
+        threads[first].start()
+        assert held.wait(20)
+        threads[second].start()
+        threads[second].join(timeout=1.5)
+        waited = threads[second].is_alive()  # for the first to commit
+        release.set()
+        for thread in threads.values():
+            thread.join(timeout=30)
+    finally:
+        release.set()
+        sa.event.remove(Session, "after_flush", hold_the_first)
+    assert waited
+    assert answers[first].status_code == 302 and answers[second].status_code == 400
+    attempts = session.scalar(
+        sa.select(sa.func.count()).where(ContactAttempt.referral_id == new.id)
+    )
+    first_referral, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
+    refused = answers[second].get_data(as_text=True)
+    if first == "attempt":
+        assert "Hillside Detox has already started on the new referral" in refused
+        assert (first_referral.close_reason, new.status, attempts) == ("referred_on", "made", 1)
+    else:
+        assert "Contact attempts can only be logged on an open referral." in refused
+        withdrawn = (first_referral.status, new.close_reason, attempts)
+        assert withdrawn == ("made", "entered_in_error", 0)
 
 
 def test_a_referral_withdrawn_by_undoing_its_passing_on_stays_withdrawn(

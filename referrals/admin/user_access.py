@@ -68,7 +68,7 @@ def edit_user(user_id: int):
     _prepare(form)
     password_form = PasswordForm(prefix="pw", formdata=None)
     if form.is_submitted() and changed_meanwhile(
-        db.session, form.shown.data, user, account_values(user)
+        db.session, form.shown.data, user, account_values
     ):
         # Saving over another administrator's change would undo it (a deactivation, a
         # role taken away): the form shows the account as it is now.

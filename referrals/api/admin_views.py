@@ -116,7 +116,7 @@ def edit(client_id: int):
     form = ApiClientForm()
     _prepare(form)
     if form.is_submitted() and changed_meanwhile(
-        db.session, form.shown.data, client, clients.client_values(client)
+        db.session, form.shown.data, client, clients.client_values
     ):
         # Saving over another administrator's change would undo it (a suite taken away
         # would be given back): the form shows the system as it is now.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import record
 from ..choices import UNSUCCESSFUL_OUTCOMES, AttemptMethod, AttemptOutcome
+from ..database import hold_row
 from ..directory.listings import phone_problem
 from ..models import Referral, User
 from ..notifications.outbox import announce_update
@@ -41,7 +42,11 @@ def log_attempt(
     note: str | None,
     today: dt.date,
 ) -> ContactAttempt:
-    """Record an attempt to reach the person; the referral's status is left alone."""
+    """Record an attempt to reach the person; the referral's status is left alone.
+    The referral is held first and its state read again: a passing-on being undone, or a
+    closing, that commits meanwhile is seen, and one that has not yet waits for this."""
+    hold_row(session, Referral, referral.id)
+    session.expire(referral, ["status", "personal_data_erased_at"])
     if referral.status not in OPEN_STATES:
         raise TransitionError("Contact attempts can only be logged on an open referral.")
     if referral.personal_data_erased_at is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import record
 from ..choices import BbvTesting, CloseReason, ReferralStatus
+from ..database import hold_row
 from ..models import Referral, ReferralEvent, User
 from ..notifications.outbox import withdraw_new_referral, withdraw_status_message
 from .actions import ACTIONS, CLOSED_STATES, ERASED, StaleReferral, TransitionError
@@ -127,6 +128,11 @@ def _take_back_passing_on(
     new = passed_on_to(session, referral)
     if new is None:  # pragma: no cover - passing on always makes one
         raise TransitionError("The referral this one was passed on to is not found.")
+    # Held and read again, so that the new service's change or contact attempt either
+    # committed before (and is seen here) or waits for this to end (and then finds it
+    # withdrawn): a contact attempt does not change the referral's version.
+    hold_row(session, Referral, new.id)
+    session.expire(new)
     attempted = session.scalar(sa.select(sa.exists().where(ContactAttempt.referral_id == new.id)))
     if new.status != S.MADE or new.version != 1 or attempted:
         raise TransitionError(
