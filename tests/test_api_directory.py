@@ -350,6 +350,12 @@ def test_a_copy_read_page_by_page_with_the_cursor_misses_nothing_changed_meanwhi
     # Nearest first is an order a cursor cannot continue: pages are numbered.
     near = client.get(f"/api/v1/service_at_locations?postcode=G1&proximity=5000&cursor={cursor}")
     assert near.status_code == 400 and "cursor" in near.get_json()["errors"]
+    # So are the taxonomy's own order and the one taxonomy: a cursor is refused, not
+    # ignored (a copy that sent one would read the first page again and again).
+    for path in ("/api/v1/taxonomy_terms", "/api/v1/taxonomies"):
+        refused = client.get(f"{path}?cursor={cursor}")
+        assert refused.status_code == 400, path
+        assert "ask for pages by number" in refused.get_json()["errors"]["cursor"]
 
 
 def _change(session, which, **values) -> None:

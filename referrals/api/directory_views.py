@@ -242,7 +242,16 @@ def taxonomy_terms():
         return [found[i] for i in page]
 
     # In the taxonomy's own order, not by id: pages are found by number only.
-    return listing(db.session, ids, load, hsds.taxonomy_term, paging, key=None, ndjson=_ndjson())
+    return listing(
+        db.session,
+        ids,
+        load,
+        hsds.taxonomy_term,
+        paging,
+        key=None,
+        cursor=cursor_arg(timed=False),
+        ndjson=_ndjson(),
+    )
 
 
 @bp.get("/taxonomy_terms/<term_id>")

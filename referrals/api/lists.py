@@ -23,7 +23,10 @@ from flask import Response, json, jsonify, stream_with_context
 from sqlalchemy.orm import Session
 
 from .cursors import Cursor, page_after
-from .params import STREAM_BATCH, Paging, bad, page_body
+from .params import STREAM_BATCH, Paging, arg, bad, page_body
+
+# A cursor sent to a list in an order other than by id alone.
+NO_CURSOR = "cannot continue a list in this order: ask for pages by number"
 
 NDJSON = "application/x-ndjson"
 
@@ -84,7 +87,7 @@ def listing(
         return Response(stream_with_context(lines()), mimetype=NDJSON)
     if key is None:
         if cursor is not None:
-            raise bad("cursor", "cannot continue a list in this order: ask for pages by number")
+            raise bad("cursor", NO_CURSOR)
         if order is not None:
             start = (paging.page - 1) * paging.per_page
             total, page_ids = len(order), order[start : start + paging.per_page]
@@ -100,6 +103,8 @@ def listing(
 
 def listed(items: list[dict], paging: Paging, ndjson: bool) -> Response:
     """A short list already in hand (the one taxonomy), answered as the others are."""
+    if arg("cursor"):
+        raise bad("cursor", NO_CURSOR)
     if ndjson:
         return Response("".join(json.dumps(item) + "\n" for item in items), mimetype=NDJSON)
     start = (paging.page - 1) * paging.per_page
