@@ -38,6 +38,7 @@ from referrals.reports.periods import month_index, parse
 from referrals.schemes.models import Scheme, scheme_suites
 
 from .adversary import Cell, Reader
+from .factories import make_referral
 from .test_auth import sign_in
 
 pytest.importorskip("highspy")
@@ -89,9 +90,39 @@ COUNTS = {
 def published(app, client, runner, session):
     result = runner.invoke(args=["seed-demo", "--referrals", "2500", "--seed", "7"])
     assert result.exit_code == 0, result.output
+    _pass_some_on(session)
     sign_in(client, "lead@demo.test", "demo-password")
     assert client.get("/reports/").status_code == 200
     return client
+
+
+def _pass_some_on(session) -> None:
+    """Forty accepted referrals passed on to another service on the day they were
+    accepted, as providers pass them on; every fourth referral they went to is then
+    closed as entered in error, so that the first counts again in its place."""
+    r = Referral
+    firsts = session.scalars(
+        sa.select(r).where(r.status == "accepted").order_by(r.id).limit(40)
+    ).all()
+    services = session.scalars(sa.select(Service).order_by(Service.id)).all()
+    for i, first in enumerate(firsts):
+        day = first.accepted_on
+        first.status, first.close_reason, first.closed_on = "closed", "referred_on", day
+        passed_to = make_referral(
+            session,
+            service=services[(i * 7) % len(services)],
+            referrer=first.referrer,
+            referred_on=day,
+            council_name=first.council_area.name,
+            sex=first.sex,
+            age_band=first.age_band,
+            pathway=first.pathway,
+            referred_from_id=first.id,
+        )
+        if i % 4 == 0:
+            passed_to.status, passed_to.close_reason = "closed", "entered_in_error"
+            passed_to.closed_on = day
+    session.commit()
 
 
 def _families(session) -> dict[str, dict[str, frozenset]]:
@@ -120,6 +151,25 @@ def _families(session) -> dict[str, dict[str, frozenset]]:
         members["service"][code].add(code)
         members["provider"][org.external_id or str(org.id)].add(code)
     return {g: {k: frozenset(v) for k, v in areas.items()} for g, areas in members.items()}
+
+
+def truly_counted() -> sa.ColumnElement[bool]:
+    """The referrals that count, worked out apart from the measures: not closed as
+    entered in error, and not referred on unless it was referred on to at least one
+    referral and to none that is not closed as entered in error."""
+    r, later = Referral, sa.orm.aliased(Referral)
+
+    def went_to(*which) -> sa.Exists:
+        return sa.exists().where(later.referred_from_id == r.id, *which)
+
+    not_in_error = sa.or_(
+        later.close_reason.is_(None), later.close_reason != CloseReason.ENTERED_IN_ERROR
+    )
+    return sa.or_(
+        r.close_reason.is_(None),
+        r.close_reason.not_in([CloseReason.ENTERED_IN_ERROR, CloseReason.REFERRED_ON]),
+        sa.and_(r.close_reason == CloseReason.REFERRED_ON, went_to(), ~went_to(not_in_error)),
+    )
 
 
 def _truth(session, when=lambda day: month_index(day) // 3) -> dict[str, dict[tuple, dict]]:
@@ -172,12 +222,7 @@ def _truth(session, when=lambda day: month_index(day) // 3) -> dict[str, dict[tu
                 r.pathway,
                 *[sa.func.count().filter(c).label(name) for name, c in facts.items()],
             )
-            .where(
-                sa.or_(
-                    r.close_reason.is_(None),
-                    r.close_reason.not_in([CloseReason.ENTERED_IN_ERROR, CloseReason.REFERRED_ON]),
-                )
-            )
+            .where(truly_counted())
             .group_by(key, r.referred_on, r.sex, r.age_band, r.pathway)
         )
         table: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))

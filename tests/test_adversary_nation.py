@@ -25,7 +25,7 @@ from .outputs import (
 )
 from .test_adversary import COUNTS as COUNT_FACTS
 from .test_adversary import RATES as RATE_FACTS
-from .test_adversary import _truth
+from .test_adversary import _pass_some_on, _truth, truly_counted
 from .test_auth import sign_in
 
 pytest.importorskip("highspy")
@@ -35,6 +35,7 @@ pytest.importorskip("highspy")
 def seeded(app, client, runner, session):
     result = runner.invoke(args=["seed-demo", "--referrals", "2500", "--seed", "7"])
     assert result.exit_code == 0, result.output
+    _pass_some_on(session)
     sign_in(client, "lead@demo.test", "demo-password")
     return client
 
@@ -85,10 +86,7 @@ def reason_truth(session) -> dict[str, Counter]:
     """True closures and declines by month referred and reason (declines of the referrals
     the measures count; closures of every referral, entered in error too)."""
     r = Referral
-    counted = sa.or_(
-        r.close_reason.is_(None),
-        r.close_reason.not_in([CloseReason.ENTERED_IN_ERROR, CloseReason.REFERRED_ON]),
-    )
+    counted = truly_counted()
     out = {}
     for kind, column, where in (
         ("closed", r.close_reason, sa.true()),

@@ -62,7 +62,7 @@ from .outputs import (
     json_problem,
     tables,
 )
-from .test_adversary import GROUPINGS, _harvest, _periods
+from .test_adversary import GROUPINGS, _harvest, _pass_some_on, _periods
 from .test_auth import sign_in
 
 pytest.importorskip("highspy")
@@ -72,6 +72,7 @@ pytest.importorskip("highspy")
 def seeded(app, client, runner, session):
     result = runner.invoke(args=["seed-demo", "--referrals", "2500", "--seed", "7"])
     assert result.exit_code == 0, result.output
+    _pass_some_on(session)
     sign_in(client, "lead@demo.test", "demo-password")
     return client
 

@@ -286,6 +286,36 @@ def test_referrals_referred_on_are_left_out_of_the_measures(session, maker):
     assert published.reasons[("closed", "12m-2026-09")]["referred_on"] == 5
 
 
+def test_a_referral_referred_on_counts_while_the_ones_it_went_to_are_entered_in_error(
+    session, maker
+):
+    """Four referrals accepted, then referred on to another service, where the new ones
+    wait unaccepted. Two of the new ones are closed as entered in error: the person was
+    referred once all the same, and the first referral counts again. One was passed on
+    twice (after an undo withdrew the first it went to): only the second counts. So
+    acceptance is 30 + 2 of 36 + 4, not 30 of 38, and changes back as a closing is taken
+    back; every chain counts once."""
+    pattern(maker)
+    firsts = [
+        maker(accepted=1, status="closed", close_reason="referred_on", closed_on=MAY)
+        for _ in range(4)
+    ]
+    later = MAY + dt.timedelta(days=3)  # passed on a few days on: a day of its own
+    nexts = [maker(referred=later, referred_from_id=first.id) for first in firsts]
+    withdrawn = dict(status="closed", close_reason="entered_in_error", closed_on=later)
+    maker(referred=later, referred_from_id=firsts[2].id, **withdrawn)  # an undo's
+    followed = entry(figures(session), "12m-2026-06", "national")
+    assert followed["acceptance_rate"] == [30, 40]
+    for wrong in nexts[:2]:
+        for column, value in withdrawn.items():
+            setattr(wrong, column, value)
+    followed = entry(figures(session), "12m-2026-06", "national")
+    assert followed["acceptance_rate"] == [32, 40]
+    nexts[0].status, nexts[0].close_reason, nexts[0].closed_on = "made", None, None
+    followed = entry(figures(session), "12m-2026-06", "national")
+    assert followed["acceptance_rate"] == [31, 40]
+
+
 def test_referrals_entered_in_error_are_counted_in_closures(session, maker):
     pattern(maker)
     for _ in range(6):

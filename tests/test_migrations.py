@@ -40,6 +40,15 @@ def triggers(connection) -> set[str]:
     return set(connection.exec_driver_sql(query).scalars())
 
 
+def marks_passed_on_from(connection) -> bool:
+    """Whether closing a referral as entered in error marks, on SQLite, the day of the
+    referral it was passed on from (which may count again)."""
+    sql = connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE name = ?", (IN_ERROR_TRIGGER,)
+    ).scalar()
+    return "WHERE id = NEW.referred_from_id" in sql
+
+
 def test_migrated_database_marks_the_days_changes_touch(app):
     with app.app_context(), db.engine.connect() as connection:
         assert triggers(connection) >= HEAD_MARKING
@@ -54,6 +63,11 @@ def test_migrations_run_down_and_up_again_on_an_empty_database(tmp_path):
         with db.engine.connect() as connection:
             assert drift(connection) == []
             assert triggers(connection) >= HEAD_MARKING
+            assert marks_passed_on_from(connection)
+        downgrade(revision="8d2f5a1c3e47")  # before a referral referred on could count
+        with db.engine.connect() as connection:
+            assert IN_ERROR_TRIGGER in triggers(connection)
+            assert not marks_passed_on_from(connection)
         downgrade(revision="4c8e1f6a2b93")  # before the referrals' closings were marked
         with db.engine.connect() as connection:
             assert IN_ERROR_TRIGGER not in triggers(connection)
@@ -67,6 +81,7 @@ def test_migrations_run_down_and_up_again_on_an_empty_database(tmp_path):
         with db.engine.connect() as connection:
             assert drift(connection) == []
             assert triggers(connection) >= HEAD_MARKING
+            assert marks_passed_on_from(connection)
         db.engine.dispose()
 
 

@@ -21,7 +21,8 @@ depends_on = None
 
 
 def upgrade():
-    for statement in contact_marks.in_error_create_statements(op.get_bind().dialect.name):
+    dialect = op.get_bind().dialect.name
+    for statement in contact_marks.in_error_create_statements(dialect, passed_on_from=False):
         op.execute(statement)
 
 

@@ -15,7 +15,9 @@ A contact counts as a referral made only while its referral is not closed as ent
 error (``contact_measures.referral_saved``), so a referral closed so, or its closing taken
 back, marks the day of the contact it came from too (``IN_ERROR_TRIGGER``, on
 ``referrals``; a row trigger that fires only when the closing to or from "entered in
-error" changes).
+error" changes). The same trigger marks, for the referral summaries, the day of the
+referral it was passed on from, if any: that one counts again while every referral it
+was passed on to is closed as entered in error (``measures.counted``).
 
 Made by the migrations (and by ``create_all``, through ``attach_to``); schema comparison
 does not see them.
@@ -55,16 +57,22 @@ _MARK_CONTACT_DAYS = (
     f"INSERT INTO {CONTACTS.changes} (day) SELECT contact_on FROM custody_contacts "  # noqa: S608
     "WHERE referral_id = NEW.id;"
 )
+_MARK_PASSED_ON_FROM = (
+    f"INSERT INTO {summary_marks.REFERRALS.changes} (day) "  # noqa: S608
+    "SELECT referred_on FROM referrals WHERE id = NEW.referred_from_id;"
+)
 
 
-def in_error_create_statements(dialect: str) -> list[str]:
+def in_error_create_statements(dialect: str, passed_on_from: bool = True) -> list[str]:
     """The trigger marking the contact's day when its referral is closed as entered in
-    error, or that closing is taken back."""
+    error, or that closing is taken back, and (``passed_on_from``) the day of the
+    referral it was passed on from."""
+    body = _MARK_CONTACT_DAYS + (" " + _MARK_PASSED_ON_FROM if passed_on_from else "")
     if dialect == "sqlite":
         changed = f"(OLD.close_reason IS '{_ERROR}') <> (NEW.close_reason IS '{_ERROR}')"
         return [
             f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason ON referrals "
-            f"WHEN {changed} BEGIN {_MARK_CONTACT_DAYS} END"
+            f"WHEN {changed} BEGIN {body} END"
         ]
     changed = (
         f"(OLD.close_reason IS NOT DISTINCT FROM '{_ERROR}') IS DISTINCT FROM "
@@ -72,7 +80,7 @@ def in_error_create_statements(dialect: str) -> list[str]:
     )
     return [
         f"CREATE OR REPLACE FUNCTION {_IN_ERROR_FUNCTION}() RETURNS trigger "
-        f"LANGUAGE plpgsql AS $$\nBEGIN\n    {_MARK_CONTACT_DAYS}\n    RETURN NULL;\nEND $$",
+        f"LANGUAGE plpgsql AS $$\nBEGIN\n    {body}\n    RETURN NULL;\nEND $$",
         f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason ON referrals "
         f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {_IN_ERROR_FUNCTION}()",
     ]

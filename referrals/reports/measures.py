@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .. import nation
 from ..choices import AgeBand, CloseReason, DiversionOutcome, Pathway, RetentionOutcome, Sex
@@ -278,10 +278,25 @@ def _value(code: Any) -> str:
 
 def counted() -> sa.ColumnElement:
     """Referrals the measures count: all but those closed as entered in error, or closed
-    as referred on to another service (the referral they were referred on to counts)."""
+    as referred on to another service (the referral they were referred on to counts).
+    A referral referred on counts after all when every referral it was referred on to
+    was closed as entered in error: the person was referred once, and only this one
+    stands (so along a chain of referrals passed on, exactly one counts).
+
+    Those are found once, uncorrelated (the referrals passed on from each, grouped), not
+    by a look-up per referral: the summaries' full rebuild costs what it did."""
+    r, later = Referral, aliased(Referral)
+    in_error = sa.case((later.close_reason == CloseReason.ENTERED_IN_ERROR, 1), else_=0)
+    only_in_error_after = (
+        sa.select(later.referred_from_id)
+        .where(later.referred_from_id.is_not(None))
+        .group_by(later.referred_from_id)
+        .having(sa.func.min(in_error) == 1)
+    )
     return sa.or_(
-        Referral.close_reason.is_(None),
-        Referral.close_reason.not_in([CloseReason.ENTERED_IN_ERROR, CloseReason.REFERRED_ON]),
+        r.close_reason.is_(None),
+        r.close_reason.not_in([CloseReason.ENTERED_IN_ERROR, CloseReason.REFERRED_ON]),
+        sa.and_(r.close_reason == CloseReason.REFERRED_ON, r.id.in_(only_in_error_after)),
     )
 
 

@@ -109,11 +109,14 @@ class Refreshed:
 
 
 def signature(session: Session, engagement_days: int, treatment_days: int) -> str:
-    """A fingerprint of the SQL that makes a profile: when a fact is added or a window
-    changes, the summaries no longer match and are rebuilt."""
+    """A fingerprint of the SQL that makes a profile, and of which referrals count: when
+    a fact is added, a window changes or the rule of what counts does, the summaries no
+    longer match and are rebuilt."""
     flags = _flags(engagement_days, treatment_days)
-    sql = sa.select(*flags).compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    sql = (
+        sa.select(*flags)
+        .where(counted())
+        .compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
     )
     return hashlib.sha256(str(sql).encode()).hexdigest()
 
