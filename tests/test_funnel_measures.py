@@ -314,6 +314,12 @@ def test_a_referral_referred_on_counts_while_the_ones_it_went_to_are_entered_in_
     nexts[0].status, nexts[0].close_reason, nexts[0].closed_on = "made", None, None
     followed = entry(figures(session), "12m-2026-06", "national")
     assert followed["acceptance_rate"] == [31, 40]
+    # One more referred on whose next referral is not in yet, then comes in already
+    # closed as entered in error (as an import brings it): the first counts from then.
+    fifth = maker(accepted=1, status="closed", close_reason="referred_on", closed_on=MAY)
+    assert entry(figures(session), "12m-2026-06", "national")["acceptance_rate"] == [31, 40]
+    maker(referred=later, referred_from_id=fifth.id, **withdrawn)
+    assert entry(figures(session), "12m-2026-06", "national")["acceptance_rate"] == [32, 41]
 
 
 def test_referrals_entered_in_error_are_counted_in_closures(session, maker):

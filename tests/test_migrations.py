@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from referrals.extensions import db
-from referrals.reports.contact_marks import CONTACTS, IN_ERROR_TRIGGER
+from referrals.reports.contact_marks import CONTACTS, IN_ERROR_TRIGGER, PASSED_ON_TRIGGERS
 from referrals.reports.summary_marks import REFERRALS
 from referrals.spatial import include_name
 
@@ -29,7 +29,8 @@ def test_migrated_database_matches_the_models(app):
 # The triggers that mark the days the summaries must add up again: schema comparison
 # does not see them, and SQLite loses a table's triggers when a migration makes it again.
 MARKING = {*REFERRALS.triggers, *CONTACTS.triggers}
-HEAD_MARKING = {*MARKING, IN_ERROR_TRIGGER}  # and the referrals' closings in error
+# and the referrals' closings in error, and the referrals passed on added or removed
+HEAD_MARKING = {*MARKING, IN_ERROR_TRIGGER, *PASSED_ON_TRIGGERS}
 
 
 def triggers(connection) -> set[str]:
@@ -68,6 +69,7 @@ def test_migrations_run_down_and_up_again_on_an_empty_database(tmp_path):
         with db.engine.connect() as connection:
             assert IN_ERROR_TRIGGER in triggers(connection)
             assert not marks_passed_on_from(connection)
+            assert not set(PASSED_ON_TRIGGERS) & triggers(connection)
         downgrade(revision="4c8e1f6a2b93")  # before the referrals' closings were marked
         with db.engine.connect() as connection:
             assert IN_ERROR_TRIGGER not in triggers(connection)

@@ -1,6 +1,7 @@
 """A referral referred on counts in the measures while every referral it was passed on
 to is closed as entered in error; so closing such a referral so, or taking that closing
-back, marks the day of the referral it was passed on from as well as its contact's. The
+back, marks the day of the referral it was passed on from as well as its contact's, as
+does adding, removing or relinking a referral passed on (an import, a repair). The
 referral summaries are added up again in full at their next refresh (what counts
 changed, and with it their signature)
 

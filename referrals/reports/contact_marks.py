@@ -17,7 +17,8 @@ back, marks the day of the contact it came from too (``IN_ERROR_TRIGGER``, on
 ``referrals``; a row trigger that fires only when the closing to or from "entered in
 error" changes). The same trigger marks, for the referral summaries, the day of the
 referral it was passed on from, if any: that one counts again while every referral it
-was passed on to is closed as entered in error (``measures.counted``).
+was passed on to is closed as entered in error (``measures.counted``); so do two more
+(``PASSED_ON_TRIGGERS``) when a referral passed on is added or removed.
 
 Made by the migrations (and by ``create_all``, through ``attach_to``); schema comparison
 does not see them.
@@ -51,47 +52,98 @@ drop_statements = CONTACTS.drop_statements
 
 IN_ERROR_TRIGGER = "referrals_contact_error_mark"
 _IN_ERROR_FUNCTION = "contact_error_mark"
+# A referral passed on from another, added or removed (an import, a repair by hand):
+# the other's day. The app itself adds them only beside a change to the other.
+PASSED_ON_TRIGGERS = ("referrals_passed_on_mark_insert", "referrals_passed_on_mark_delete")
+_PASSED_ON_FUNCTIONS = ("passed_on_mark_new", "passed_on_mark_old")
 # The names and the code in these statements are this module's own constants, never input.
 _ERROR = CloseReason.ENTERED_IN_ERROR.value
 _MARK_CONTACT_DAYS = (
     f"INSERT INTO {CONTACTS.changes} (day) SELECT contact_on FROM custody_contacts "  # noqa: S608
     "WHERE referral_id = NEW.id;"
 )
-_MARK_PASSED_ON_FROM = (
-    f"INSERT INTO {summary_marks.REFERRALS.changes} (day) "  # noqa: S608
-    "SELECT referred_on FROM referrals WHERE id = NEW.referred_from_id;"
-)
 
 
-def in_error_create_statements(dialect: str, passed_on_from: bool = True) -> list[str]:
-    """The trigger marking the contact's day when its referral is closed as entered in
-    error, or that closing is taken back, and (``passed_on_from``) the day of the
-    referral it was passed on from."""
-    body = _MARK_CONTACT_DAYS + (" " + _MARK_PASSED_ON_FROM if passed_on_from else "")
-    if dialect == "sqlite":
-        changed = f"(OLD.close_reason IS '{_ERROR}') <> (NEW.close_reason IS '{_ERROR}')"
+def _mark_passed_on_from(row: str) -> str:
+    return (
+        f"INSERT INTO {summary_marks.REFERRALS.changes} (day) "  # noqa: S608
+        f"SELECT referred_on FROM referrals WHERE id = {row}.referred_from_id;"
+    )
+
+
+def _sqlite_statements(passed_on_from: bool) -> list[str]:
+    changed = f"(OLD.close_reason IS '{_ERROR}') <> (NEW.close_reason IS '{_ERROR}')"
+    if not passed_on_from:
         return [
             f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason ON referrals "
-            f"WHEN {changed} BEGIN {body} END"
+            f"WHEN {changed} BEGIN {_MARK_CONTACT_DAYS} END"
         ]
+    moved = "OLD.referred_from_id IS NOT NEW.referred_from_id"
+    both = _mark_passed_on_from("OLD") + " " + _mark_passed_on_from("NEW")
+    insert, delete = PASSED_ON_TRIGGERS
+    return [
+        f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason, referred_from_id "
+        f"ON referrals WHEN {changed} OR {moved} BEGIN {_MARK_CONTACT_DAYS} {both} END",
+        f"CREATE TRIGGER {insert} AFTER INSERT ON referrals "
+        f"WHEN NEW.referred_from_id IS NOT NULL BEGIN {_mark_passed_on_from('NEW')} END",
+        f"CREATE TRIGGER {delete} AFTER DELETE ON referrals "
+        f"WHEN OLD.referred_from_id IS NOT NULL BEGIN {_mark_passed_on_from('OLD')} END",
+    ]
+
+
+def _function(name: str, body: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$\nBEGIN\n    {body}\n    RETURN NULL;\nEND $$"
+    )
+
+
+def _postgresql_statements(passed_on_from: bool) -> list[str]:
     changed = (
         f"(OLD.close_reason IS NOT DISTINCT FROM '{_ERROR}') IS DISTINCT FROM "
         f"(NEW.close_reason IS NOT DISTINCT FROM '{_ERROR}')"
     )
+    if not passed_on_from:
+        return [
+            _function(_IN_ERROR_FUNCTION, _MARK_CONTACT_DAYS),
+            f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason ON referrals "
+            f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {_IN_ERROR_FUNCTION}()",
+        ]
+    moved = "OLD.referred_from_id IS DISTINCT FROM NEW.referred_from_id"
+    both = _mark_passed_on_from("OLD") + " " + _mark_passed_on_from("NEW")
+    insert, delete = PASSED_ON_TRIGGERS
+    new, old = _PASSED_ON_FUNCTIONS
     return [
-        f"CREATE OR REPLACE FUNCTION {_IN_ERROR_FUNCTION}() RETURNS trigger "
-        f"LANGUAGE plpgsql AS $$\nBEGIN\n    {body}\n    RETURN NULL;\nEND $$",
-        f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason ON referrals "
-        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {_IN_ERROR_FUNCTION}()",
+        _function(_IN_ERROR_FUNCTION, f"{_MARK_CONTACT_DAYS} {both}"),
+        f"CREATE TRIGGER {IN_ERROR_TRIGGER} AFTER UPDATE OF close_reason, referred_from_id "
+        f"ON referrals FOR EACH ROW WHEN ({changed} OR {moved}) "
+        f"EXECUTE FUNCTION {_IN_ERROR_FUNCTION}()",
+        _function(new, _mark_passed_on_from("NEW")),
+        _function(old, _mark_passed_on_from("OLD")),
+        f"CREATE TRIGGER {insert} AFTER INSERT ON referrals FOR EACH ROW "
+        f"WHEN (NEW.referred_from_id IS NOT NULL) EXECUTE FUNCTION {new}()",
+        f"CREATE TRIGGER {delete} AFTER DELETE ON referrals FOR EACH ROW "
+        f"WHEN (OLD.referred_from_id IS NOT NULL) EXECUTE FUNCTION {old}()",
     ]
 
 
-def in_error_drop_statements(dialect: str) -> list[str]:
+def in_error_create_statements(dialect: str, passed_on_from: bool = True) -> list[str]:
+    """The trigger marking the contact's day when its referral is closed as entered in
+    error, or that closing is taken back; and (``passed_on_from``) those marking the day
+    of the referral a referral was passed on from, when that closing changes, or a
+    referral passed on is added, removed or linked to another."""
     if dialect == "sqlite":
-        return [f"DROP TRIGGER IF EXISTS {IN_ERROR_TRIGGER}"]
+        return _sqlite_statements(passed_on_from)
+    return _postgresql_statements(passed_on_from)
+
+
+def in_error_drop_statements(dialect: str) -> list[str]:
+    names = (IN_ERROR_TRIGGER, *PASSED_ON_TRIGGERS)
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
     return [
-        f"DROP TRIGGER IF EXISTS {IN_ERROR_TRIGGER} ON referrals",
-        f"DROP FUNCTION IF EXISTS {_IN_ERROR_FUNCTION}()",
+        *(f"DROP TRIGGER IF EXISTS {name} ON referrals" for name in names),
+        *(f"DROP FUNCTION IF EXISTS {f}()" for f in (_IN_ERROR_FUNCTION, *_PASSED_ON_FUNCTIONS)),
     ]
 
 
