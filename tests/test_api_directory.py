@@ -353,9 +353,14 @@ def test_a_copy_read_page_by_page_with_the_cursor_misses_nothing_changed_meanwhi
     # So are the taxonomy's own order and the one taxonomy: a cursor is refused, not
     # ignored (a copy that sent one would read the first page again and again).
     for path in ("/api/v1/taxonomy_terms", "/api/v1/taxonomies"):
-        refused = client.get(f"{path}?cursor={cursor}")
-        assert refused.status_code == 400, path
-        assert "ask for pages by number" in refused.get_json()["errors"]["cursor"]
+        for extra in ("", "&format=ndjson"):
+            refused = client.get(f"{path}?cursor={cursor}{extra}")
+            assert refused.status_code == 400, path + extra
+            assert "ask for pages by number" in refused.get_json()["errors"]["cursor"]
+    # A stream is the whole list: a cursor there would be ignored, so it is refused.
+    streamed = client.get(f"/api/v1/services?format=ndjson&cursor={cursor}")
+    assert streamed.status_code == 400
+    assert streamed.get_json()["errors"]["cursor"] == "a stream is the whole list: send no cursor"
 
 
 def _change(session, which, **values) -> None:

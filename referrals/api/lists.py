@@ -76,7 +76,12 @@ def listing(
     """A page of ``ids`` as JSON, or (``ndjson``) all of them, one per line, streamed in
     batches. ``key`` is the column the list is ordered by alone (None when it is in
     another order): its pages then name the cursor of the next. ``order``: the ids of
-    the list, in its order, already worked out (nearest first)."""
+    the list, in its order, already worked out (nearest first). A cursor is refused
+    where it cannot be followed: in another order, or in a stream (the whole list)."""
+    if cursor is not None and key is None:
+        raise bad("cursor", NO_CURSOR)
+    if cursor is not None and ndjson:
+        raise bad("cursor", "a stream is the whole list: send no cursor")
     if ndjson:
 
         def lines():
@@ -86,8 +91,6 @@ def listing(
 
         return Response(stream_with_context(lines()), mimetype=NDJSON)
     if key is None:
-        if cursor is not None:
-            raise bad("cursor", NO_CURSOR)
         if order is not None:
             start = (paging.page - 1) * paging.per_page
             total, page_ids = len(order), order[start : start + paging.per_page]
@@ -104,7 +107,7 @@ def listing(
 def listed(items: list[dict], paging: Paging, ndjson: bool) -> Response:
     """A short list already in hand (the one taxonomy), answered as the others are."""
     if arg("cursor"):
-        raise bad("cursor", NO_CURSOR)
+        raise bad("cursor", NO_CURSOR)  # one taxonomy, in no order a cursor follows
     if ndjson:
         return Response("".join(json.dumps(item) + "\n" for item in items), mimetype=NDJSON)
     start = (paging.page - 1) * paging.per_page

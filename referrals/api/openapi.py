@@ -72,7 +72,8 @@ CURSOR = query(
     "(modified_after): when an item leaves the list while the pages are read (a service "
     "closed, an address made confidential), every page numbered after it shifts up one "
     "and an item listed throughout is missed; a page after a cursor starts after the "
-    "last item given, however the list changed meanwhile.",
+    "last item given, however the list changed meanwhile. Not with format=ndjson, "
+    "which is the whole list.",
 )
 
 
