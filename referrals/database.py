@@ -44,10 +44,13 @@ def hold_row(session: Session, model: Any, row_id: int) -> None:
     write it allows cannot be overtaken. Objects already loaded are not read again: the
     caller expires what it checks.
 
-    On PostgreSQL, the row locked (``SELECT ... FOR UPDATE``). On SQLite, where one
-    transaction at a time writes, the write lock, taken by an update of no row."""
+    On PostgreSQL, the row locked against other changes (``SELECT ... FOR NO KEY
+    UPDATE``: rows that refer to it, such as its events, may still be added meanwhile).
+    On SQLite, where one transaction at a time writes, the write lock, taken by an
+    update of no row."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(model.id).where(model.id == row_id).with_for_update())
+        held = sa.select(model.id).where(model.id == row_id).with_for_update(key_share=True)
+        session.execute(held)
     else:
         table = model.__table__
         session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))

@@ -42,7 +42,9 @@ def changed_meanwhile(session, shown: str | None, row, values_of: Callable[[Any]
     if not shown:
         return False
     hold_row(session, type(row), row.id)
-    session.expire(row)
+    # Everything read again, not only the row: its values may come from rows it links
+    # to (a system's organisation, through its account). Nothing is pending yet.
+    session.expire_all()
     return shown != state_mark(values_of(row))
 
 

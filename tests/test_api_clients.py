@@ -240,6 +240,44 @@ def test_a_form_opened_before_another_administrators_change_does_not_undo_it(app
     ] and saved.contact_email != "ops@example.org"
 
 
+def test_a_change_saved_while_a_save_is_on_its_way_is_seen_through_the_systems_account(
+    client, session
+):
+    """B moves a provider system to another organisation just after A's save has read
+    the system (and its account): A's save compares what the form showed with the
+    system as it is once held, its organisation (kept on its account) too, and is
+    refused rather than moving it back unseen."""
+    make_user(session, Role.ADMIN, email="a@t.example")
+    harbour, hillside = make_organisation(session, "Harbour"), make_organisation(session, "Hill")
+    system, _ = make_api_client(session, Role.PROVIDER, organisation=harbour, name="Case system")
+    session.commit()
+    url = f"/admin/api-clients/{system.id}"
+    sign_in(client, "a@t.example")
+    opened_by_a = form_as_shown(client.get(url).text, url)
+    account_id, saved_by_b = system.user_id, []
+
+    def b_saves_meanwhile(target, _context):
+        if target.id == account_id and not saved_by_b:  # A's request has just read it
+            saved_by_b.append(True)
+            with session.get_bind().begin() as connection:
+                connection.execute(
+                    sa.update(User)
+                    .where(User.id == account_id)
+                    .values(organisation_id=hillside.id)
+                )
+
+    sa.event.listen(User, "load", b_saves_meanwhile)
+    try:
+        answer = client.post(url, data=opened_by_a | {"contact_email": ["ops@example.org"]})
+    finally:
+        sa.event.remove(User, "load", b_saves_meanwhile)
+    assert saved_by_b
+    assert answer.status_code == 409
+    assert "Someone else changed this while you had it open" in answer.text
+    session.expire_all()
+    assert session.get(User, account_id).organisation_id == hillside.id
+
+
 def test_an_administrator_widening_a_systems_scope_is_told_it_must_read_again(client, session):
     """A suite added to a custody system: the referrals of that suite changed before the
     system's last read, so its list of changes never gives them; the administrator is

@@ -21,6 +21,7 @@ from referrals.notifications.models import Notification
 from referrals.reports.figures import Settings, build
 from referrals.tracking.models import ContactAttempt, ReferralUpdate
 from referrals.tracking.retention import purge_personal_data
+from referrals.tracking.undo import UNDO_REASON
 
 from .factories import (
     make_contact,
@@ -683,6 +684,55 @@ def test_a_contact_attempt_and_an_undo_of_the_passing_on_at_once_never_both_happ
         assert "Contact attempts can only be logged on an open referral." in refused
         withdrawn = (first_referral.status, new.close_reason, attempts)
         assert withdrawn == ("made", "entered_in_error", 0)
+
+
+def test_an_undo_of_a_passing_on_clicked_twice_is_done_once_and_answered_as_done(
+    app, client, session, people, referral, clock
+):
+    """Two undos of the same passing-on at once (a double click): the first withdraws
+    the new referral; the second, held until the first is saved, finds the referral
+    already undone by this person and says so, not that the new service has started."""
+    new = passed_on_by_mistake(client, session, people, referral)
+    first_tab, second_tab = tabs(app, "p@t.example", 2)
+    held, release = threading.Event(), threading.Event()
+
+    @sa.event.listens_for(Session, "after_flush")
+    def hold_the_first(flushing, _context):
+        withdrawing = any(
+            isinstance(o, Referral) and o.close_reason == "entered_in_error"
+            for o in flushing.dirty
+        )
+        if threading.current_thread().name == "first" and withdrawing:
+            held.set()
+            release.wait(20)
+
+    answers = {}
+
+    def undo(name, tab):
+        answers[name] = tab.post(f"/referrals/{referral.id}/undo", data={"version": "2"})
+
+    threads = [
+        threading.Thread(target=undo, args=("first", first_tab), name="first"),
+        threading.Thread(target=undo, args=("second", second_tab), name="second"),
+    ]
+    try:
+        threads[0].start()
+        assert held.wait(20)
+        threads[1].start()
+        threads[1].join(timeout=1.5)
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        release.set()
+        sa.event.remove(Session, "after_flush", hold_the_first)
+    assert [answers[n].status_code for n in ("first", "second")] == [302, 302]
+    again = second_tab.get(answers["second"].location).get_data(as_text=True)
+    assert "Undone" in again and "has already started" not in again
+    first, new = fresh(session, Referral, referral.id), fresh(session, Referral, new.id)
+    assert (first.status, new.close_reason) == ("made", "entered_in_error")
+    undos = [e for e in first.events if e.reason == UNDO_REASON]
+    assert len(undos) == 1
 
 
 def test_a_referral_withdrawn_by_undoing_its_passing_on_stays_withdrawn(

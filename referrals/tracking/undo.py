@@ -174,7 +174,12 @@ def undo(
     today: dt.date,
     expected_version: int | None,
 ) -> ReferralEvent:
-    """Take back the last status change, restoring the referral as it was before it."""
+    """Take back the last status change, restoring the referral as it was before it.
+    The referral is held and read again first: of two undos sent at once (a double
+    click), the second finds it changed (``StaleReferral``) rather than a referral
+    passed on already withdrawn."""
+    hold_row(session, Referral, referral.id)
+    session.expire(referral)
     if expected_version is not None and expected_version != referral.version:
         raise StaleReferral()
     problem = undo_problem(referral, user, now)
