@@ -25,7 +25,7 @@ from .outputs import (
 )
 from .test_adversary import COUNTS as COUNT_FACTS
 from .test_adversary import RATES as RATE_FACTS
-from .test_adversary import _pass_some_on, _truth, truly_counted
+from .test_adversary import _truth, truly_counted
 from .test_auth import sign_in
 
 pytest.importorskip("highspy")
@@ -35,7 +35,6 @@ pytest.importorskip("highspy")
 def seeded(app, client, runner, session):
     result = runner.invoke(args=["seed-demo", "--referrals", "2500", "--seed", "7"])
     assert result.exit_code == 0, result.output
-    _pass_some_on(session)
     sign_in(client, "lead@demo.test", "demo-password")
     return client
 
