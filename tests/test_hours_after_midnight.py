@@ -100,3 +100,26 @@ def test_on_a_bank_holiday_the_usual_hours_come_with_a_warning(app, client, sess
     # The day after, Boxing Day, is one too; the Monday after is not.
     app.config["CLOCK"] = Clock(CHRISTMAS_MORNING + dt.timedelta(days=3))
     assert "bank holiday" not in page(app.test_client(), "/services?q=Glasgow")
+
+
+def test_open_now_on_a_bank_holiday_says_it_goes_by_the_usual_hours(app, client, session):
+    """The "Open now" filter has only weekly hours to go by: on a bank holiday the list
+    and the map say so, and that many services close or keep other hours; on other
+    days, and without the filter, they say nothing of the kind."""
+    make_service(session, name="Office Hours", hours=[(4, "09:00", "17:00")])
+    session.commit()
+    note = (
+        "Today is Christmas Day, a bank holiday. “Open now” goes by each service's usual "
+        "weekly hours, and many services close or keep other hours on a bank holiday: "
+        "phone first."
+    )
+    app.config["CLOCK"] = Clock(CHRISTMAS_MORNING)
+    listed = page(client, "/services?q=Glasgow&open_now=y")
+    assert note in listed and "Office Hours" in listed
+    assert note in page(client, "/map?q=Glasgow&open_now=y")
+    assert note not in page(client, "/services?q=Glasgow")
+    app.config["CLOCK"] = Clock(CHRISTMAS_MORNING + dt.timedelta(days=7))  # 1 January
+    assert "Today is New Year" in page(client, "/services?q=Glasgow&open_now=y")
+    app.config["CLOCK"] = Clock(CHRISTMAS_MORNING + dt.timedelta(days=14))  # a Friday
+    ordinary = page(client, "/services?q=Glasgow&open_now=y")
+    assert "Office Hours" in ordinary and "bank holiday" not in ordinary

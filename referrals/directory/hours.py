@@ -173,6 +173,18 @@ def holiday_note(day: dt.date) -> str | None:
     return f"{name} (bank holiday): hours may differ, so phone first" if name else None
 
 
+def open_now_holiday_note(day: dt.date) -> str | None:
+    """What the "Open now" filter adds on a bank holiday: it goes by the weekly hours,
+    which that day many services do not keep."""
+    name = holiday_name(day)
+    if not name:
+        return None
+    return (
+        f"Today is {name}, a bank holiday. “Open now” goes by each service's usual weekly "
+        "hours, and many services close or keep other hours on a bank holiday: phone first."
+    )
+
+
 def today_text(sessions: Sequence[Session], local: dt.datetime, holiday: str | None = None) -> str:
     """Today's hours at local time ``local``, and whether open now: ``"Today 09:00 to
     17:00 (open now)"``, ``"Open 24 hours today (open now)"``, ``"Open now until 02:00

@@ -23,6 +23,7 @@ from .finding import with_query
 from .forms import SearchForm
 from .gazetteer import Gazetteer
 from .geocoder import current_geocoder
+from .hours import open_now_holiday_note
 from .locate import NotFound, Origin, locate
 from .map_page import area_extent, council_areas, extent_of, stored
 from .maps import Assets, MarkerType, ServiceMarkers, document, fit, new_map, text_colour
@@ -167,6 +168,9 @@ def services_map():
             origin=origin,
             what=understood.what,
             show_map=valid and not isinstance(origin, NotFound),
+            open_now_note=(
+                open_now_holiday_note(now_local().date()) if form.open_now.data else None
+            ),
             settings=json.dumps(settings, separators=(",", ":")),
             data_attributions=data_attributions,
             types=types,

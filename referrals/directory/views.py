@@ -35,7 +35,7 @@ from .export import export_count, export_stream
 from .finding import find_services
 from .forms import ProblemForm, SearchForm
 from .geocoder import current_geocoder
-from .hours import holiday_note, today_text, week
+from .hours import holiday_note, open_now_holiday_note, today_text, week
 from .locate import Origin
 from .search import DEFAULT_RADIUS_KM, Filters
 from .search_fields import search_fields
@@ -113,6 +113,7 @@ def search():
             load=_card_loader(local),
         )
     result = found.result if found else None
+    open_now_note = open_now_holiday_note(now_local().date()) if form.open_now.data else None
     wider = None
     if result is not None and result.total == 0 and result.nearest_outside_km is not None:
         steps = (25, 50, 100, 200, 500, 1000)
@@ -126,6 +127,7 @@ def search():
             result=result,
             submitted=submitted,
             wider=wider,
+            open_now_note=open_now_note,
             query_with=query_with,
             service_card=cards.card_html,
             search_fields=search_fields,
