@@ -591,6 +591,22 @@ def test_a_new_referral_already_sent_is_withdrawn_in_a_message_to_its_service(
     ) in message.body
 
 
+def test_an_update_from_the_referrer_is_not_the_new_service_acting(
+    app, client, session, people, referral, clock
+):
+    """The referrer sends a message on the new referral (a new version of it): its
+    service has still done nothing, so the passing-on can still be undone."""
+    new = passed_on_by_mistake(client, session, people, referral)
+    custody = app.test_client()
+    sign_in(custody, "c@t.example")
+    url = f"/referrals/{new.id}"
+    fields = hidden_fields(custody.get(url).get_data(as_text=True), "update")
+    sent = custody.post(f"{url}/updates", data={**fields, "message": "Call after 5pm."})
+    assert sent.status_code == 302 and fresh(session, Referral, new.id).version == 2
+    assert client.post(f"/referrals/{referral.id}/undo", data={"version": "2"}).status_code == 302
+    assert fresh(session, Referral, new.id).close_reason == "entered_in_error"
+
+
 def test_passing_on_cannot_be_undone_once_the_new_service_has_acted(
     client, session, people, referral, clock
 ):
@@ -985,6 +1001,31 @@ def test_an_update_from_a_page_shown_before_a_colleagues_new_number_is_refused_a
     assert answer.status_code == 302
     assert fresh(session, Referral, referral.id).contact_phone == "07700 900222"
     assert session.scalar(sa.select(sa.func.count()).select_from(ReferralUpdate)) == 2
+
+
+def test_a_service_acting_from_a_page_shown_before_a_message_from_the_referrer_sees_it_first(
+    app, client, session, people, referral, clock
+):
+    """The referrer sends a message alone (no new number) while the service has the
+    referral open: the service's click, from the page shown before it, is refused and
+    the page shows the message; from the page shown now, it is saved."""
+    url = f"/referrals/{referral.id}"
+    sign_in(client, "p@t.example")
+    assert "Accept" in client.get(url).get_data(as_text=True)  # the page, at version 1
+    custody = app.test_client()
+    sign_in(custody, "c@t.example")
+    fields = hidden_fields(custody.get(url).get_data(as_text=True), "update")
+    message = {**fields, "message": "Released early: call today."}
+    assert custody.post(f"{url}/updates", data=message).status_code == 302
+    accept = {"accept-version": "1", "accept-on": TODAY.isoformat()}
+    refused = client.post(f"{url}/accept", data=accept)
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "changed by someone else" in page and "Released early: call today." in page
+    saved = fresh(session, Referral, referral.id)
+    assert (saved.status, saved.version) == ("made", 2)
+    assert client.post(f"{url}/accept", data={**accept, "accept-version": "2"}).status_code == 302
+    assert fresh(session, Referral, referral.id).status == "accepted"
 
 
 # -- no duplicates -----------------------------------------------------------------------------

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from ..audit import record
 from ..choices import UNSUCCESSFUL_OUTCOMES, AttemptMethod, AttemptOutcome
 from ..database import hold_row
 from ..directory.listings import phone_problem
-from ..models import Referral, User
+from ..models import Referral, User, utcnow
 from ..notifications.outbox import announce_update
 from ..templating import format_date
 from .actions import ERASED, OPEN_STATES, StaleReferral, TransitionError
@@ -92,7 +93,8 @@ def add_update(
 
     Refused (``StaleReferral``) when the referral changed after the form's page was
     shown (its version is not ``expected_version``): a colleague's new number would be
-    overwritten unseen, and the old one is kept nowhere. The caller commits;
+    overwritten unseen, and the old one is kept nowhere. Any update gives the referral
+    a new version. The caller commits;
     ``StaleDataError`` on commit means a concurrent change won."""
     if expected_version is not None and expected_version != referral.version:
         raise StaleReferral()
@@ -125,6 +127,11 @@ def add_update(
     )
     if new_phone is not None:
         referral.contact_phone = new_phone
+    # Every update is a change to the referral, a new version, a message or a release
+    # date alone too: a page shown before it (the service's, a colleague's) cannot act
+    # on the referral without seeing the update first.
+    referral.updated_at = utcnow()
+    flag_modified(referral, "updated_at")  # written even when the time reads the same
     session.add(update)
     record(
         "referral_updated_by_referrer",

@@ -134,7 +134,9 @@ def _take_back_passing_on(
     hold_row(session, Referral, new.id)
     session.expire(new)
     attempted = session.scalar(sa.select(sa.exists().where(ContactAttempt.referral_id == new.id)))
-    if new.status != S.MADE or new.version != 1 or attempted:
+    # Untouched by its service: still made, with no change of status (an update from
+    # the referrer gives it a new version, but is not the service acting), no attempt.
+    if new.status != S.MADE or len(new.events) > 1 or attempted:
         raise TransitionError(
             f"{new.service.name} has already started on the new referral {new.reference}, "
             "so passing this one on cannot be undone. Ask them to pass it back or close it."
