@@ -38,22 +38,23 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def hold_row(session: Session, model: Any, row_id: int) -> None:
-    """Make every other transaction that holds the same row wait until this one ends,
-    and let this one's reads from here on see every earlier commit: a check then the
-    write it allows cannot be overtaken. Objects already loaded are not read again: the
-    caller expires what it checks.
+def hold_row(session: Session, row: Any, *attributes: str) -> None:
+    """Make every other transaction that holds the same row as ORM object ``row`` wait
+    until this one ends, and read ``row`` again (only ``attributes``, if named): a check
+    on it then the write it allows cannot be overtaken. Reads from here on see every
+    earlier commit.
 
     On PostgreSQL, the row locked against other changes (``SELECT ... FOR NO KEY
     UPDATE``: rows that refer to it, such as its events, may still be added meanwhile).
     On SQLite, where one transaction at a time writes, the write lock, taken by an
     update of no row."""
+    table = type(row).__table__
     if session.get_bind().dialect.name == "postgresql":
-        held = sa.select(model.id).where(model.id == row_id).with_for_update(key_share=True)
+        held = sa.select(table.c.id).where(table.c.id == row.id).with_for_update(key_share=True)
         session.execute(held)
     else:
-        table = model.__table__
         session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))
+    session.expire(row, list(attributes) or None)
 
 
 def reset_schema(url: str) -> None:

@@ -41,7 +41,7 @@ def changed_meanwhile(session, shown: str | None, row, values_of: Callable[[Any]
     were sent) is not checked."""
     if not shown:
         return False
-    hold_row(session, type(row), row.id)
+    hold_row(session, row)
     # Everything read again, not only the row: its values may come from rows it links
     # to (a system's organisation, through its account). Nothing is pending yet.
     session.expire_all()

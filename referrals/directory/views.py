@@ -96,10 +96,10 @@ def search():
     submitted = bool(request.args)
     status = 200
     found = None
+    local = now_local()
     if submitted and not form.validate():
         status = 400
     elif submitted and form.q.data:
-        local = now_local()
         found = find_services(
             db.session,
             form.q.data,
@@ -113,7 +113,7 @@ def search():
             load=_card_loader(local),
         )
     result = found.result if found else None
-    open_now_note = open_now_holiday_note(now_local().date()) if form.open_now.data else None
+    open_now_note = open_now_holiday_note(local.date()) if form.open_now.data else None
     wider = None
     if result is not None and result.total == 0 and result.nearest_outside_km is not None:
         steps = (25, 50, 100, 200, 500, 1000)

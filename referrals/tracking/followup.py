@@ -46,8 +46,7 @@ def log_attempt(
     """Record an attempt to reach the person; the referral's status is left alone.
     The referral is held first and its state read again: a passing-on being undone, or a
     closing, that commits meanwhile is seen, and one that has not yet waits for this."""
-    hold_row(session, Referral, referral.id)
-    session.expire(referral, ["status", "personal_data_erased_at"])
+    hold_row(session, referral, "status", "personal_data_erased_at")
     if referral.status not in OPEN_STATES:
         raise TransitionError("Contact attempts can only be logged on an open referral.")
     if referral.personal_data_erased_at is not None:

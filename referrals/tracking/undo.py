@@ -131,8 +131,7 @@ def _take_back_passing_on(
     # Held and read again, so that the new service's change or contact attempt either
     # committed before (and is seen here) or waits for this to end (and then finds it
     # withdrawn): a contact attempt does not change the referral's version.
-    hold_row(session, Referral, new.id)
-    session.expire(new)
+    hold_row(session, new)
     attempted = session.scalar(sa.select(sa.exists().where(ContactAttempt.referral_id == new.id)))
     # Untouched by its service: still made, with no change of status (an update from
     # the referrer gives it a new version, but is not the service acting), no attempt.
@@ -180,8 +179,7 @@ def undo(
     The referral is held and read again first: of two undos sent at once (a double
     click), the second finds it changed (``StaleReferral``) rather than a referral
     passed on already withdrawn."""
-    hold_row(session, Referral, referral.id)
-    session.expire(referral)
+    hold_row(session, referral)
     if expected_version is not None and expected_version != referral.version:
         raise StaleReferral()
     problem = undo_problem(referral, user, now)
