@@ -817,6 +817,8 @@ class FormSubmission(db.Model):
     token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
     object_id: Mapped[int | None] = mapped_column(sa.Integer)
+    # what was sent (``once.sent``): a changed form sent with the same token is new
+    digest: Mapped[str | None] = mapped_column(sa.String(64))
     made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

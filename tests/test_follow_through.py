@@ -1111,6 +1111,34 @@ def test_a_contact_changed_by_a_colleague_while_its_referral_is_saved_keeps_the_
     assert session.get(CustodyContact, contact.id).referral_id is not None
 
 
+def test_a_form_brought_back_and_filled_in_for_someone_else_makes_a_second_referral(
+    client, session, people
+):
+    """Two people arrested together: the officer makes the first referral, presses Back,
+    changes the custody record number and the service, and sends the form again. That
+    is a second referral (made once however often it is sent), not the first again; and
+    with a mistake in it, it is shown again with the message, not as the first made."""
+    sign_in(client, "c@t.example")
+    data = new_form(client, people["service"].id)
+    first = client.post("/referrals/new", data=data)
+    other = {**data, "person_ref": "GLA/26/009999", "service_id": str(people["other_service"].id)}
+    mistaken = client.post("/referrals/new", data={**other, "age_band": ""})
+    assert mistaken.status_code == 400
+    assert "GLA/26/009999" in mistaken.get_data(as_text=True)
+    second = client.post("/referrals/new", data=other)
+    again = client.post("/referrals/new", data=other)
+    assert first.status_code == second.status_code == again.status_code == 302
+    assert second.location == again.location != first.location
+    session.expire_all()
+    made = session.scalars(sa.select(Referral).order_by(Referral.id)).all()
+    assert [(r.person_ref, r.service_id) for r in made] == [
+        ("GLA/26/001234", people["service"].id),
+        ("GLA/26/009999", people["other_service"].id),
+    ]
+    # The first form, sent once more unchanged, is still the first referral.
+    assert client.post("/referrals/new", data=data).location == first.location
+
+
 def test_ten_parallel_posts_of_one_form_make_one_referral(app, session, people):
     # One officer's signed-in session, the same form sent from ten tabs at once.
     clients = tabs(app, "c@t.example", 10)

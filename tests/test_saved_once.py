@@ -119,7 +119,7 @@ def another(session, people):  # noqa: F811
     return made
 
 
-def test_a_contact_attempt_sent_again_with_another_referral_is_answered_about_the_first(
+def test_a_contact_attempt_sent_with_another_referrals_form_is_logged_there_alone(
     client,
     session,
     people,  # noqa: F811
@@ -127,24 +127,27 @@ def test_a_contact_attempt_sent_again_with_another_referral_is_answered_about_th
     another,
     clock,  # noqa: F811
 ):
-    """Its token sent by hand with another referral's form: nothing is logged on the
-    other referral, and the answer is the first save's (its referral, its message), not
-    a claim that the other referral's attempt was logged."""
+    """Its token sent by hand with another referral's form: that is not the first form
+    sent again (it goes elsewhere), so the attempt is logged on the other referral, once
+    however often it is sent, and the answer says nothing of the first."""
     sign_in(client, "p@t.example")
     page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
     attempt = {"attempted_on": TODAY.isoformat(), "method": "phone", "outcome": "no_answer"}
     attempt["form_token"] = token_in(page, "attempt")
     first = client.post(f"/referrals/{referral.id}/attempts", data=attempt)
-    again = client.post(f"/referrals/{another.id}/attempts", data=attempt)
-    assert first.status_code == again.status_code == 302
-    assert again.location == first.location == f"/referrals/{referral.id}#timeline"
+    client.get(first.location)  # its message read
+    again = twice(client, f"/referrals/{another.id}/attempts", attempt)
+    assert first.location == f"/referrals/{referral.id}#timeline"
+    assert again.location == f"/referrals/{another.id}#timeline"
     shown = client.get(again.location).get_data(as_text=True)
-    assert f"Contact attempt logged for referral {referral.reference}." in shown
-    assert another.reference not in shown
-    assert session.scalars(sa.select(ContactAttempt.referral_id)).all() == [referral.id]
+    assert f"Contact attempt logged for referral {another.reference}." in shown
+    assert referral.reference not in shown
+    assert sorted(session.scalars(sa.select(ContactAttempt.referral_id)).all()) == sorted(
+        [referral.id, another.id]
+    )
 
 
-def test_an_update_sent_again_with_another_referral_is_answered_about_the_first(
+def test_an_update_sent_with_another_referrals_form_goes_to_that_referral_alone(
     client,
     session,
     people,  # noqa: F811
@@ -152,24 +155,88 @@ def test_an_update_sent_again_with_another_referral_is_answered_about_the_first(
     another,
     clock,  # noqa: F811
 ):
-    """Its token sent by hand with another referral's form: the other referral keeps its
-    phone number and gets no update, and the answer is the first save's."""
-    phone = another.contact_phone
+    """Its token sent by hand with another referral's form: the update is that
+    referral's, once, and the first referral's update is not named."""
     sign_in(client, "c@t.example")
     page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
     update = {"new_phone": "07700 900111", **hidden_fields(page, "update")}
     first = client.post(f"/referrals/{referral.id}/updates", data=update)
+    client.get(first.location)  # its message read
     page = client.get(f"/referrals/{another.id}").get_data(as_text=True)
     by_hand = {**update, **hidden_fields(page, "update"), "form_token": update["form_token"]}
-    again = client.post(f"/referrals/{another.id}/updates", data=by_hand)
-    assert first.status_code == again.status_code == 302
-    assert again.location == first.location == f"/referrals/{referral.id}#timeline"
+    again = twice(client, f"/referrals/{another.id}/updates", by_hand)
+    assert first.location == f"/referrals/{referral.id}#timeline"
+    assert again.location == f"/referrals/{another.id}#timeline"
     shown = client.get(again.location).get_data(as_text=True)
-    assert f"Update added to referral {referral.reference};" in shown
-    assert f"Update added to referral {another.reference}" not in shown
+    assert f"Update added to referral {another.reference};" in shown
+    assert referral.reference not in shown
     session.expire_all()
-    assert session.scalars(sa.select(ReferralUpdate.referral_id)).all() == [referral.id]
-    assert session.get(Referral, another.id).contact_phone == phone
+    assert sorted(session.scalars(sa.select(ReferralUpdate.referral_id)).all()) == sorted(
+        [referral.id, another.id]
+    )
+    assert session.get(Referral, another.id).contact_phone == "07700 900111"
+
+
+def test_a_form_brought_back_changed_and_sent_again_is_a_new_save(
+    client,
+    session,
+    people,  # noqa: F811
+    referral,  # noqa: F811
+    clock,  # noqa: F811
+):
+    """The browser's Back button brings back a sent form with its token: changed (the
+    next try's outcome) and sent, it is a second attempt, itself saved once however often
+    it is sent; sent unchanged, it is the first again."""
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    attempt = {"attempted_on": TODAY.isoformat(), "method": "phone", "outcome": "no_answer"}
+    attempt["form_token"] = token_in(page, "attempt")
+    url = f"/referrals/{referral.id}/attempts"
+    twice(client, url, attempt)
+    twice(client, url, {**attempt, "outcome": "message_left"})
+    client.post(url, data=attempt)
+    session.expire_all()
+    outcomes = session.scalars(sa.select(ContactAttempt.outcome).order_by(ContactAttempt.id))
+    assert [str(getattr(o, "value", o)) for o in outcomes] == ["no_answer", "message_left"]
+
+
+def test_a_contact_form_brought_back_and_filled_in_for_someone_else_saves_both(
+    client,
+    session,
+    contact_people,  # noqa: F811
+):
+    """Two people brought in together: the officer saves the first, goes Back, changes
+    the answers and saves again. Both are kept (once each, however often sent)."""
+    sign_in(client, "c@t.example")
+    page = client.get("/contacts/new").get_data(as_text=True)
+    first = contact_form(form_token=token_in(page))
+    twice(client, "/contacts/new", first)
+    twice(client, "/contacts/new", {**first, "sex": "male", "age_band": "35_44"})
+    assert count(session, CustodyContact) == 2
+
+
+def test_a_token_seen_on_a_colleagues_screen_gives_nothing_of_theirs(
+    app,
+    session,
+    contact_people,  # noqa: F811
+):
+    """Another officer sending the same answers with a colleague's used token saves
+    their own contact, and is not sent to the colleague's."""
+    first, second = tabs(app, "c@t.example", 1)[0], app.test_client()
+    token = token_in(first.get("/contacts/new").get_data(as_text=True))
+    first.post("/contacts/new", data=contact_form(form_token=token))
+    from referrals.choices import Role
+
+    from .factories import make_user
+
+    suite = session.scalar(sa.select(CustodyContact.custody_suite_id))
+    make_user(session, Role.CUSTODY, email="c2@t.example", custody_suite_id=suite)
+    session.commit()
+    sign_in(second, "c2@t.example")
+    assert second.post("/contacts/new", data=contact_form(form_token=token)).status_code == 302
+    session.expire_all()
+    makers = session.scalars(sa.select(CustodyContact.recorded_by_id)).all()
+    assert len(makers) == 2 and len(set(makers)) == 2
 
 
 def test_a_form_shown_again_with_a_message_keeps_its_token(client, people, referral, clock):  # noqa: F811

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..clock import now_utc
 from ..extensions import db
-from ..once import OnceForm, commit_once
+from ..once import OnceForm, commit_once, sent
 from ..security import limiter
 from . import bp
 from .feedback import from_page, send_feedback
@@ -80,7 +80,7 @@ def contact():
             role=current_user.role.value if current_user.is_authenticated else None,
             now=now_utc(),
         )
-        commit_once(db.session, form.form_token.data, "feedback")
+        commit_once(db.session, form.form_token.data, "feedback", digest=sent(None))
         flash(
             "Thank you. Your feedback has been sent to the team that runs this service.", "success"
         )

@@ -13,7 +13,7 @@ from ..clock import today_local
 from ..database import as_id
 from ..extensions import db
 from ..forms import options
-from ..once import commit_once
+from ..once import commit_once, sent
 from . import bp
 from .choices import ContactOutcome
 from .forms import MAX_BATCH_ROWS, BatchForm, ContactFilterForm, ContactForm
@@ -124,7 +124,9 @@ def new_contact():
     db.session.flush()
     # The same form sent twice (a double click) saves one contact, and both are answered
     # as the first save was.
-    earlier = commit_once(db.session, form.form_token.data, "custody_contact", contact.id)
+    earlier = commit_once(
+        db.session, form.form_token.data, "custody_contact", contact.id, sent(current_user.id)
+    )
     if earlier is not None:
         contact = db.session.get(CustodyContact, earlier.object_id)
     if contact.outcome == ContactOutcome.REFERRAL_MADE and not _is_admin():
@@ -162,7 +164,8 @@ def new_batch():
         return render_template("contacts/batch.html", form=form, problems=problems), 400
     user = _user()
     contacts = [add_contact(db.session, user, values, batch_row=n) for n, values in rows]
-    if commit_once(db.session, form.form_token.data, "custody_contacts") is not None:
+    saved = commit_once(db.session, form.form_token.data, "custody_contacts", None, sent(user.id))
+    if saved is not None:
         flash("These contacts were saved already: they are in the list below.", "success")
         return redirect(url_for("contacts.contact_list"))
     waiting = sum(c.outcome == ContactOutcome.REFERRAL_MADE for c in contacts)

@@ -17,7 +17,7 @@ from ..database import as_id
 from ..extensions import db
 from ..forms import options
 from ..models import CouncilArea, ListingProblem, Organisation, Service
-from ..once import commit_once, done
+from ..once import commit_once, done, sent
 from ..postcodes import normalise_postcode
 from . import bp
 from .access import editable_services, service_to_edit
@@ -189,7 +189,9 @@ def _save(form: ServiceForm, service: Service, organisation: Organisation, actio
     db.session.flush()
     # The same form sent twice (a double click) saves once: the second is answered as the
     # first was.
-    earlier = commit_once(db.session, form.form_token.data, action, service.id)
+    earlier = commit_once(
+        db.session, form.form_token.data, action, service.id, sent(current_user.id)
+    )
     return service if earlier is None else db.session.get(Service, earlier.object_id)
 
 
@@ -219,7 +221,7 @@ def edit_service(service_id: int):
     if not form.is_submitted():
         _fill(form, service)
         form.edited_from.data = changed
-    elif done(db.session, form.form_token.data, "service_updated"):
+    elif done(db.session, form.form_token.data, "service_updated", sent(current_user.id)):
         # This very form was saved already (a double click): not someone else's change.
         flash("The listing is saved and marked as checked today.", "success")
         return redirect(url_for("directory.service_detail", service_id=service.id))

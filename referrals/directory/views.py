@@ -27,7 +27,7 @@ from ..clock import now_local, today_local
 from ..extensions import db
 from ..forms import options
 from ..models import ListingProblem, Service
-from ..once import commit_once
+from ..once import commit_once, sent
 from ..security import limiter
 from . import bp, cards
 from .access import address_viewer, can_edit
@@ -229,7 +229,7 @@ def report_problem(service_id: int):
         db.session.add(problem)
         db.session.flush()
         record("problem_reported", problem, detail={"service_id": service.id})
-        commit_once(db.session, form.form_token.data, "problem_reported", problem.id)
+        commit_once(db.session, form.form_token.data, "problem_reported", problem.id, sent(None))
         flash(
             "Thank you. The service's provider and the directory's administrators will check "
             "the listing.",

@@ -2,7 +2,9 @@
 
 - Each blank referral form carries a one-time token, saved with the referral it makes
   (the column is unique). A second submit of the same form, a double click or ten
-  parallel posts, finds that referral instead of making another.
+  parallel posts, finds that referral instead of making another. It is the same form
+  only for the same person and service (``same_referral``): a form brought back with
+  the browser's Back button and filled in for someone else is a new referral.
 - A referral for the same custody record number (found by its keyed search hash, as the
   number itself is stored encrypted) to the same service within 28 days
   (not counting one entered in error) from the same custody suite is made only when the
@@ -50,8 +52,20 @@ class EarlierReferral(Protocol):
     uuid: uuid.UUID
     reference: str
     person_ref: str | None
+    person_ref_hash: str | None
+    service_id: int
     referred_on: dt.date
     custody_suite_id: int
+
+
+def same_referral(earlier: EarlierReferral, person_ref: str, service_id: object) -> bool:
+    """Whether ``earlier`` (the referral a form's token made) is for this custody record
+    number and service: the same form sent again, not one filled in again for another."""
+    return (
+        str(earlier.service_id) == str(service_id)
+        and bool(person_ref)
+        and earlier.person_ref_hash in keyring().search_hashes(person_ref)
+    )
 
 
 def earlier_referrals(
@@ -108,6 +122,8 @@ def _earlier_statement(with_token: bool) -> sa.Select:
             Referral.uuid,
             Referral.reference,
             Referral.person_ref,
+            Referral.person_ref_hash,
+            Referral.service_id,
             Referral.referred_on,
             Referral.custody_suite_id,
             by_token.label("by_token"),

@@ -18,7 +18,7 @@ from ..directory.hours import week
 from ..extensions import db
 from ..forms import form_errors
 from ..models import FormSubmission, ServiceType
-from ..once import commit_once, done
+from ..once import commit_once, done, sent
 from . import bp
 from .actions import StaleReferral, TransitionError
 from .detail import detail_page
@@ -82,7 +82,9 @@ def log_contact_attempt(referral_id: int):
         db.session.rollback()
         return detail_page(referral, str(exc), "attempt", form, 400)
     # The same form sent twice (a double click) logs one attempt; both are told it is.
-    earlier = commit_once(db.session, form.form_token.data, "contact_attempt", referral.id)
+    earlier = commit_once(
+        db.session, form.form_token.data, "contact_attempt", referral.id, sent(current_user.id)
+    )
     if earlier is not None:
         return _answered(earlier, ATTEMPT_LOGGED, referral.id)
     return _saved(referral.id, ATTEMPT_LOGGED, referral.reference)
@@ -97,8 +99,8 @@ def add_referrer_update(referral_id: int):
         return detail_page(referral, _first_error(form), "update", form, 400)
     # The same form sent twice sends one update, and tells the service once. Sent again
     # after the first was saved, its page is out of date by the first's own new number.
-    token = form.form_token.data
-    if (earlier := done(db.session, token, "referrer_update")) is not None:
+    token, digest = form.form_token.data, sent(current_user.id)
+    if (earlier := done(db.session, token, "referrer_update", digest)) is not None:
         return _answered(earlier, UPDATE_SENT, referral.id)
     try:
         add_update(
@@ -111,11 +113,11 @@ def add_referrer_update(referral_id: int):
             today=today_local(),
             expected_version=form.version.data,
         )
-        earlier = commit_once(db.session, token, "referrer_update", referral.id)
+        earlier = commit_once(db.session, token, "referrer_update", referral.id, digest)
     except (StaleReferral, StaleDataError):
         db.session.rollback()
         db.session.expire_all()
-        if (earlier := done(db.session, token, "referrer_update")) is not None:
+        if (earlier := done(db.session, token, "referrer_update", digest)) is not None:
             return _answered(earlier, UPDATE_SENT, referral.id)  # both sent at once
         referral = referral_for(db.session, current_user, referral_id)
         return detail_page(referral, str(StaleReferral()), "update", form, 409)

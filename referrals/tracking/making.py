@@ -36,6 +36,7 @@ from ..contacts.linking import (
 from ..database import as_id
 from ..directory.access import EVERYTHING
 from ..directory.search import Filters, Hit, search_services
+from ..encryption import keyring
 from ..forms import options
 from ..models import (
     CouncilArea,
@@ -48,10 +49,10 @@ from ..models import (
     User,
 )
 from ..notifications.outbox import announce_new_referral_to, service_inbox
-from ..once import TOKEN_LENGTH, new_token
+from ..once import TOKEN_LENGTH, derived_token, new_token
 from ..postcodes import normalise_district
 from ..webhooks.events import listening_column, new_referral_made, remember
-from .duplicates import EarlierReferral, earlier_referrals, made_with_token
+from .duplicates import EarlierReferral, earlier_referrals, made_with_token, same_referral
 from .form_lookups import form_lookups
 from .forms import ReferralForm
 from .new_form_fields import blank_fields
@@ -364,9 +365,12 @@ class ReferralMaker:
         self._keep_service()
         self._keep_contact()
         valid = self._check(valid)
+        person_ref = (self.form.person_ref.data or "").strip()
         if not valid:
             already = made_with_token(self.session, token, self.suite_id)
-            if already is not None:
+            if already is not None and same_referral(
+                already, person_ref, self.form.service_id.data
+            ):
                 return self._made(already)
             self._to_show()
             self._suggest()
@@ -375,13 +379,17 @@ class ReferralMaker:
         # The form's earlier submit and a recent referral of the same person to the same
         # service are looked for in one statement.
         already, duplicates = earlier_referrals(
-            self.session,
-            token,
-            self.suite_id,
-            self.form.person_ref.data.strip(),
-            self.chosen.id,
-            self.today,
+            self.session, token, self.suite_id, person_ref, self.chosen.id, self.today
         )
+        if already is not None and not same_referral(already, person_ref, self.chosen.id):
+            # The form made a referral for someone else (brought back and filled in
+            # again): this is a new one, kept under a token of its own that sending it
+            # again finds.
+            token = derived_token(token, keyring().search_hash(person_ref), self.chosen.id)
+            self.form.form_token.data = token
+            already, duplicates = earlier_referrals(
+                self.session, token, self.suite_id, person_ref, self.chosen.id, self.today
+            )
         if already is not None:
             return self._made(already)
         # The latest the referrer may see is asked about. Another suite's referral is not
