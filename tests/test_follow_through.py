@@ -23,6 +23,7 @@ from referrals.tracking.models import ContactAttempt, ReferralUpdate
 from referrals.tracking.retention import purge_personal_data
 from referrals.tracking.undo import UNDO_REASON
 
+from .conftest import form_as_shown
 from .factories import (
     make_contact,
     make_organisation,
@@ -130,6 +131,74 @@ def test_contact_attempts_are_logged_without_changing_status_and_suggest_closing
     attempt(client, referral.id, "spoke")
     assert "attempts in a row" not in client.get("/worklist").get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 4
+
+
+def test_a_refused_close_keeps_the_reason_chosen_not_the_one_suggested(
+    client, session, people, referral, clock
+):
+    """Three unanswered calls suggest "Not contactable"; a provider who chose "Moved
+    area" and mistyped the date gets the form back with "Moved area" still chosen."""
+    sign_in(client, "p@t.example")
+    for _ in range(3):
+        attempt(client, referral.id, "no_answer")
+    close = f"/referrals/{referral.id}/close"
+    refused = client.post(
+        close,
+        data={
+            "close-version": "1",
+            "close-reason": "moved_area",
+            "close-on": (TODAY - dt.timedelta(days=30)).isoformat(),
+        },
+    )
+    assert refused.status_code == 400
+    assert form_as_shown(refused.get_data(as_text=True), close)["close-reason"] == ["moved_area"]
+
+
+def test_closing_someone_in_treatment_suggests_no_reason_however_many_calls_went_unanswered(
+    client, session, people, clock
+):
+    """The suggestion is for people who have not attended yet (as the page's notice and
+    the worklist say): for someone in treatment the close form starts with no reason."""
+    day = TODAY - dt.timedelta(days=1)
+    referral = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY - dt.timedelta(days=10),
+        status="treatment_started",
+        accepted_on=day,
+        engaged_on=day,
+        treatment_started_on=day,
+    )
+    session.commit()
+    sign_in(client, "p@t.example")
+    for _ in range(3):
+        assert attempt(client, referral.id, "no_answer").status_code == 302
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "attempts in a row without reaching the person" not in page
+    assert form_as_shown(page, f"/referrals/{referral.id}/close").get("close-reason") in (
+        None,
+        [""],
+    )
+
+
+def test_the_overdue_tag_and_the_slip_name_the_working_days_set(app, client, session, people):
+    app.config["OVERDUE_WORKING_DAYS"] = 10
+    referral = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY - dt.timedelta(days=30),
+        contact_method="phone",
+    )
+    session.commit()
+    sign_in(client, "p@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert "Overdue: no response within 10 working days" in page
+    custody = app.test_client()
+    sign_in(custody, "c@t.example")
+    slip = custody.get(f"/referrals/{referral.id}/slip").get_data(as_text=True)
+    assert "within 10 working days, by" in slip
 
 
 @pytest.mark.parametrize(
@@ -1278,7 +1347,9 @@ def test_the_slip_names_the_service_and_how_to_reach_it_and_nobody(
     sign_in(client, "c@t.example")
     made = client.get(f"/referrals/{referral.id}/made").get_data(as_text=True)
     assert f"/referrals/{referral.id}/slip" in made
-    slip = client.get(f"/referrals/{referral.id}/slip").get_data(as_text=True)
+    answer = client.get(f"/referrals/{referral.id}/slip")
+    slip = answer.get_data(as_text=True)
+    print(answer.status_code, re.findall(r"<title>.*</title>", slip))
     service = people["service"]
     assert "Your referral to Harbour MAT" in slip and referral.reference in slip
     assert "1 Test Street" in slip and "Monday" in slip and "09:00 to 17:00" in slip
@@ -1290,7 +1361,9 @@ def test_the_slip_names_the_service_and_how_to_reach_it_and_nobody(
     css.close()
     service.confidential_address = True
     session.commit()
-    slip = client.get(f"/referrals/{referral.id}/slip").get_data(as_text=True)
+    answer = client.get(f"/referrals/{referral.id}/slip")
+    slip = answer.get_data(as_text=True)
+    print(answer.status_code, re.findall(r"<title>.*</title>", slip))
     assert (
         "1 Test Street" not in slip
         and "The address is given when the service contacts you." in slip

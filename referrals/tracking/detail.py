@@ -7,7 +7,7 @@ from flask import render_template
 from flask_login import current_user
 
 from ..audit import record_together
-from ..choices import CloseReason, Role
+from ..choices import CloseReason, ReferralStatus, Role
 from ..clock import now_utc, today_local
 from ..extensions import db
 from ..models import Referral
@@ -49,7 +49,12 @@ def detail_page(
     role = current_user.role
     today = today_local()
     follow, entries = follow_through(db.session, referral)
-    suggest = follow.suggest_closing and role != Role.CUSTODY
+    # As the page's notice and the worklist: only while the person has not attended.
+    suggest = (
+        follow.suggest_closing
+        and role != Role.CUSTODY
+        and referral.status in (ReferralStatus.MADE, ReferralStatus.ACCEPTED)
+    )
     forms = change_forms(
         referral,
         allowed_actions(referral, current_user),

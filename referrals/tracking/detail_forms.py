@@ -130,7 +130,7 @@ def change_forms(
             failed_form.version.data = referral.version
             if "reason" in failed_form:
                 failed_form.reason.choices = change_reasons(name, role)
-                if reason:
+                if reason and not failed_form.reason.data:  # the one chosen is kept
                     failed_form.reason.data = reason
             failed_form.on.label.text = action.date_label
             forms[name] = change_fields(name, failed_form)

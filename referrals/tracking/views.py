@@ -64,6 +64,7 @@ def tracking_helpers() -> dict:
         "coded_list": coded_list,
         "reason_label": reason_label,
         "undo_window": UNDO_WINDOW,
+        "working_days": working_days(),
     }
 
 
