@@ -36,6 +36,12 @@ def normalise_postcode(text: str) -> str | None:
     return f"{match.group(1)} {match.group(2)}" if match else None
 
 
+# What a referral form's ``council_filled_for`` holds when its council came with "no fixed
+# abode" (the custody contact's, filled in), followed by that council's id: a district
+# typed later brings the district's council instead, unless the council was changed.
+FILLED_FOR_NO_FIXED_ABODE = "no-fixed-abode:"
+
+
 def normalise_district(text: str) -> str | None:
     """``" g31 "`` -> ``"G31"``; ``None`` if not a postcode district."""
     squashed = _squash(text)

@@ -15,6 +15,7 @@ from referrals.contacts.models import CustodyContact
 from referrals.extensions import db
 from referrals.models import AuditEvent, Referral
 
+from .conftest import form_as_shown
 from .factories import council, make_organisation, make_service, make_user, suite
 from .test_auth import sign_in
 
@@ -322,6 +323,39 @@ def test_referral_made_continues_into_the_referral_form_and_links_the_two(client
     assert "contact_linked" in actions(session)
     listing = client.get("/contacts").get_data(as_text=True)
     assert referral.reference in listing and "Referral not made yet" not in listing
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{"postcode_district": "g31"}, {"postcode_district": None, "no_fixed_abode": "y"}],
+    ids=["district", "no fixed abode"],
+)
+def test_a_district_corrected_on_the_referral_form_brings_its_own_council(
+    client, session, people, where
+):
+    """The referral form filled in from a contact (G31, Glasgow City; or no fixed abode,
+    the suite's council): the officer corrects the district to EH1 and sends the form as
+    shown. The referral, and the contact it is linked to, are counted in Edinburgh."""
+    sign_in(client, "c@t.example")
+    client.post(
+        "/contacts/new",
+        data=contact_form(outcome="referral_made", offered=None, decline_reason=None, **where),
+    )
+    [contact] = contacts(session)
+    page = client.get(f"/referrals/new?contact={contact.id}&service={people['service'].id}")
+    data = form_as_shown(page.get_data(as_text=True), "/referrals/new")
+    data.pop("no_fixed_abode", None)
+    data |= {
+        "postcode_district": ["EH1"],
+        "person_ref": ["GLA/26/004321"],
+        "consent_recorded": ["y"],
+        "contact_method": ["self_present"],
+    }
+    assert client.post("/referrals/new", data=data).status_code == 302
+    referral = session.scalar(sa.select(Referral))
+    [contact] = contacts(session)
+    assert referral.council_area.name == contact.council_area.name == "City of Edinburgh"
+    assert referral.postcode_district == contact.postcode_district == "EH1"
 
 
 def test_a_referral_made_straight_from_the_directory_records_its_contact(

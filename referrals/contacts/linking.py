@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..choices import AgeBand, CloseReason, Sex
 from ..models import CouncilArea, CustodySuite, Referral, User, utcnow
+from ..postcodes import FILLED_FOR_NO_FIXED_ABODE
 from .choices import NALOXONE_FLAGS, ContactOutcome, naloxone_status
 from .models import CustodyContact
 
@@ -135,6 +136,9 @@ def prefill(contact: CustodyContact) -> dict:
         "postcode_district": contact.postcode_district or "",
         "no_fixed_abode": contact.postcode_district is None,
         "council_area_id": str(contact.council_area_id),
+        # Filled in, not chosen: a district corrected on the form brings its own council.
+        "council_filled_for": contact.postcode_district
+        or f"{FILLED_FOR_NO_FIXED_ABODE}{contact.council_area_id}",
         "naloxone_offered": offered,
         "naloxone_supplied": supplied,
         "pathway": "arrest_referral",

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from .. import nation
 from ..choices import ContactMethod
 from ..directory.listings import phone_problem
-from ..postcodes import normalise_district
+from ..postcodes import FILLED_FOR_NO_FIXED_ABODE, normalise_district
 from .forms import ReferralForm
 
 CONSENT_MAX_AGE_DAYS = 30
@@ -109,9 +109,13 @@ def _where(form: ReferralForm, council_of: Callable[[str], str | None]) -> bool:
 def _filled_for_another(
     form: ReferralForm, district: str, council_of: Callable[[str], str | None]
 ) -> bool:
-    """Whether the council was filled in from another district and left as it was: the
-    district has since been corrected, so its council must be too."""
-    filled_for = normalise_district(form.council_filled_for.data or "")
+    """Whether the council was filled in from another district (or with "no fixed
+    abode") and left as it was: the district has since been corrected (or given), so its
+    council must be too."""
+    filled = form.council_filled_for.data or ""
+    if filled.startswith(FILLED_FOR_NO_FIXED_ABODE):
+        return filled == f"{FILLED_FOR_NO_FIXED_ABODE}{form.council_area_id.data}"
+    filled_for = normalise_district(filled)
     return (
         filled_for is not None
         and filled_for != district

@@ -9,8 +9,11 @@
   var filledFor = document.getElementById("council_filled_for");
   if (!district || !council || !filledFor) { return; }
   function squash(text) { return text.replace(/\s+/g, "").toUpperCase(); }
-  // Filled in from a district (by the server or by this script) and not changed since.
-  var filledByScript = filledFor.value !== "" && districts[squash(filledFor.value)] === council.value;
+  // Filled in from a district (by the server or by this script), or with "no fixed abode"
+  // from the custody contact, and not changed since.
+  var filledByScript = filledFor.value !== "" && (
+    districts[squash(filledFor.value)] === council.value ||
+    filledFor.value === "no-fixed-abode:" + council.value);
   function update() {
     var key = squash(district.value);
     if (districts[key] && (council.value === "" || filledByScript)) {
