@@ -292,3 +292,48 @@ def test_provider_adds_a_service_to_their_organisation(client, session, orgs):
     assert response.status_code == 302
     created = session.scalar(sa.select(Service).where(Service.name == "Brand New"))
     assert created.organisation.name == "Our Org"
+
+
+def _edit_page_as_sent(client, service) -> dict:
+    """The edit form of ``service`` as the browser sends it unchanged."""
+    from html import unescape
+
+    from .conftest import form_as_shown
+
+    url = f"/services/{service.id}/edit"
+    page = client.get(url).get_data(as_text=True)
+    form = page[page.rindex("<form", 0, page.index('name="locations-0-postcode"')) :]
+    data = form_as_shown(form.replace("<form ", f'<form action="{url}" ', 1), url)
+    textareas = r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>'
+    for name, text in re.findall(textareas, form, re.S):
+        data[name] = [unescape(text.strip())]
+    return data
+
+
+@pytest.mark.parametrize("by_hand", [False, True], ids=["position as filled in", "typed"])
+def test_a_new_postcode_moves_the_listing_unless_its_position_is_typed_too(
+    client, session, by_hand
+):
+    """A provider changes only the postcode of the address (the form carries the old
+    position): the pin, the distances and the council follow the new postcode. A
+    position typed with it is kept."""
+    org = make_organisation(session, "Our Org")
+    service = make_service(
+        session, organisation=org, name="Moving", lat=55.8642, lon=-4.2518, postcode="G1 1AA"
+    )
+    make_user(session, Role.PROVIDER, email="p@test.example", organisation=org)
+    session.commit()
+    sign_in(client, "p@test.example")
+    data = _edit_page_as_sent(client, service)
+    assert data["locations-0-latitude"] == ["55.8642"]
+    data |= {"locations-0-postcode": ["EH1 1YZ"], "locations-0-town": ["Edinburgh"]}
+    if by_hand:
+        data |= {"locations-0-latitude": ["55.9"], "locations-0-longitude": ["-3.2"]}
+    assert client.post(f"/services/{service.id}/edit", data=data).status_code == 302
+    session.expire_all()
+    [location] = session.get(Service, service.id).locations
+    if by_hand:
+        assert (location.latitude, location.longitude) == (55.9, -3.2)
+    else:
+        assert abs(location.latitude - 55.95) < 0.05 and abs(location.longitude + 3.19) < 0.05
+    assert location.postcode == "EH1 1YZ" and location.council_area.name == "City of Edinburgh"

@@ -135,6 +135,9 @@ class LocationForm(Form):
         "Longitude (optional)",
         validators=[Optional(), NumberRange(-180, 180, "Longitude runs from -180 to 180.")],
     )
+    # The postcode and position the form was filled in with ("postcode|lat|lon"): a new
+    # postcode sent with that position unchanged is placed afresh.
+    placed_for = HiddenField()
 
 
 class ServiceForm(OnceForm):

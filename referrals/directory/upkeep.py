@@ -86,8 +86,21 @@ def _fill(form: ServiceForm, service: Service) -> None:
                 "postcode": location.postcode,
                 "latitude": location.latitude,
                 "longitude": location.longitude,
+                "placed_for": f"{location.postcode}|{location.latitude}|{location.longitude}",
             }
         )
+
+
+def _placed_for_another(placed_for: str | None, postcode: str, lat, lon) -> bool:
+    """Whether the position sent is the one the form was filled in with for another
+    postcode: the postcode was changed and the position left as it was."""
+    old_postcode, _, position = (placed_for or "").partition("|")
+    old_lat, _, old_lon = position.partition("|")
+    try:
+        same = abs(float(lat) - float(old_lat)) < 1e-6 and abs(float(lon) - float(old_lon)) < 1e-6
+    except ValueError:
+        return False
+    return same and normalise_postcode(old_postcode) != postcode
 
 
 def _checked_data(form: ServiceForm) -> ServiceData | None:
@@ -125,6 +138,8 @@ def _checked_data(form: ServiceForm) -> ServiceData | None:
             sub.longitude.errors.append("Give both latitude and longitude, or neither.")
             ok = False
             continue
+        if lat is not None and _placed_for_another(sub.placed_for.data, postcode, lat, lon):
+            lat = lon = None  # it came with the old postcode: the new one places it
         if lat is None:
             if position is None:
                 sub.postcode.errors.append(
