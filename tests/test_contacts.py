@@ -736,6 +736,20 @@ def test_a_contact_can_be_changed_and_the_change_is_audited(client, session, peo
     assert contacts(session)[0].decline_reason == "self_refer"
 
 
+def test_a_corrected_district_is_not_kept_in_the_audit_log(client, session, people):
+    """The district is erased with the referral's personal data, and the audit log is
+    never changed: a correction of it is logged as a change, without either district."""
+    sign_in(client, "c@t.example")
+    client.post("/contacts/new", data=contact_form())
+    [contact] = contacts(session)
+    assert edit_contact(client, session, contact.id, postcode_district="G40").status_code == 302
+    assert contacts(session)[0].postcode_district == "G40"
+    change = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "contact_updated"))
+    assert '"postcode_district": "changed"' in change.detail
+    every = " ".join(d or "" for d in session.scalars(sa.select(AuditEvent.detail)))
+    assert "G31" not in every and "G40" not in every
+
+
 def test_a_contact_that_led_to_a_referral_is_not_changed_here(client, session, people):
     sign_in(client, "c@t.example")
     client.post("/referrals/new", data=referral_data(people["service"].id))

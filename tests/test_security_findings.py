@@ -162,6 +162,51 @@ def test_lists_searches_the_made_page_and_the_worklist_are_audited(client, sessi
     assert json.loads(worklist.detail)["ids"] == [rid]
 
 
+def test_custody_contacts_problem_reporters_and_feedback_shown_are_audited(
+    client, session, people
+):
+    """Custody contacts (listed, or one in its edit form), a problem reporter's contact
+    details and a feedback reply address are personal data: each showing is audited,
+    with the ids shown, as lists of referrals are."""
+    from referrals.about.models import Feedback
+
+    from .factories import make_contact
+
+    contact = make_contact(
+        session, recorder=people["custody"], contact_on=dt.date.today(), outcome="declined"
+    )
+    session.add(
+        ListingProblem(
+            service_id=people["service"].id,
+            category="wrong_phone",
+            description="Rings out.",
+            reporter_contact="Jo 07700 900999",
+        )
+    )
+    session.add(Feedback(message="Useful.", reply_to="jo@example.org"))
+    session.commit()
+    sign_in(client, "c@t.example")
+    assert client.get("/contacts").status_code == 200
+    assert client.get(f"/contacts/{contact.id}/edit").status_code == 200
+    [listed] = audit(session, "contacts_listed")
+    assert json.loads(listed.detail)["ids"] == [contact.id]
+    assert listed.user_id == people["custody"].id
+    [viewed] = audit(session, "contact_viewed")
+    assert viewed.object_id == str(contact.id) and "edit" in viewed.detail
+    client.post("/logout")
+    sign_in(client, "p@t.example")
+    assert "Jo 07700 900999" in client.get("/listings").get_data(as_text=True)
+    [problems] = audit(session, "listing_problems_viewed")
+    assert (
+        problems.user_id == people["provider"].id and len(json.loads(problems.detail)["ids"]) == 1
+    )
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    assert "jo@example.org" in client.get("/admin/feedback").get_data(as_text=True)
+    [feedback] = audit(session, "feedback_viewed")
+    assert len(json.loads(feedback.detail)["ids"]) == 1
+
+
 def test_the_custody_record_search_form_posts(client, people):
     sign_in(client, "c@t.example")
     page = client.get("/referrals").get_data(as_text=True)

@@ -26,9 +26,14 @@ def feedback():
     listing = feedback_page(
         db.session, waiting_only=waiting_only, page=request.args.get("page", 1, type=int)
     )
-    return render_template(
+    shown = render_template(
         "admin/feedback.html", listing=listing, waiting_only=waiting_only, kept=_kept()
     )
+    # The reply addresses shown (given to be answered).
+    if repliers := [item.id for item in listing.items if item.reply_to]:
+        record("feedback_viewed", object_type="feedback", detail={"ids": repliers})
+        db.session.commit()
+    return shown
 
 
 @bp.post("/feedback/<int:feedback_id>/dealt-with")

@@ -277,7 +277,10 @@ def update_contact(
     for field in fields(ContactValues):
         before, after = getattr(contact, field.name), getattr(values, field.name)
         if before != after:
-            changes[field.name] = [_plain(before), _plain(after)]
+            # The district is erased with the referral's personal data; the audit log,
+            # which is never changed, keeps only that it changed.
+            kept = "changed" if field.name in ERASED_WITH_REFERRAL else None
+            changes[field.name] = kept or [_plain(before), _plain(after)]
             setattr(contact, field.name, after)
     released = release(contact)
     if released is not None:
@@ -285,6 +288,10 @@ def update_contact(
     if changes:
         record("contact_updated", contact, user=user, detail=changes)
     return changes
+
+
+# A contact's answers erased with its referral's personal data (``tracking.retention``).
+ERASED_WITH_REFERRAL = frozenset({"postcode_district"})
 
 
 def _plain(value: object) -> object:

@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record
+from ..audit import record, record_together
 from ..auth.access import role_required
 from ..choices import ReferralStatus, Role
 from ..clock import today_local
@@ -89,20 +89,24 @@ def contact_list():
         older = url_for("contacts.contact_list", **filters, before=page.next_cursor)
     if page.previous_cursor:
         newer = url_for("contacts.contact_list", **filters, newer=page.previous_cursor)
-    return (
-        render_template(
-            "contacts/list.html",
-            form=form,
-            page=page,
-            awaiting=awaiting,
-            older=older,
-            newer=newer,
-            newest=url_for("contacts.contact_list", **filters),
-            paged=after is not None or newer_than is not None,
-            filtered=bool(filters),
-        ),
-        200 if valid else 400,
+    shown = render_template(
+        "contacts/list.html",
+        form=form,
+        page=page,
+        awaiting=awaiting,
+        older=older,
+        newer=newer,
+        newest=url_for("contacts.contact_list", **filters),
+        paged=after is not None or newer_than is not None,
+        filtered=bool(filters),
     )
+    # Person-level records, audited as lists of referrals are: the ids shown.
+    ids = sorted({c.id for c in page.contacts} | {c.id for c in awaiting})
+    record_together(
+        {"action": "contacts_listed", "object_type": "custody_contacts", "detail": {"ids": ids}}
+    )
+    db.session.commit()
+    return shown, 200 if valid else 400
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
@@ -201,7 +205,10 @@ def edit_contact(contact_id: int):
     _prepare(form)
     if not form.is_submitted():
         fill_contact_form(form, contact)
-        return render_template("contacts/new.html", form=form, contact=contact)
+        shown = render_template("contacts/new.html", form=form, contact=contact)
+        record("contact_viewed", contact, detail={"page": "edit"})
+        db.session.commit()
+        return shown
     if str(contact.version) != (form.version.data or ""):
         return _changed_meanwhile(contact)
     valid = form.validate()

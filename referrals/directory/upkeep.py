@@ -342,13 +342,22 @@ def my_listings():
             .order_by(ListingProblem.created_at)
         )
     )
-    return render_template(
+    shown = render_template(
         "directory/listings.html",
         services=services,
         stale=stale,
         problems=problems,
         stale_days=stale_days,
     )
+    # The reporters' contact details shown (given to be contacted about the report).
+    if reporters := [p.id for p in problems if p.reporter_contact]:
+        record(
+            "listing_problems_viewed",
+            object_type="listing_problems",
+            detail={"ids": reporters},
+        )
+        db.session.commit()
+    return shown
 
 
 @bp.post("/problems/<int:problem_id>/resolve")
