@@ -7,7 +7,7 @@ from referrals.choices import Role
 from referrals.models import AuditEvent, User
 
 from .conftest import form_as_shown
-from .factories import make_organisation, make_user, suite
+from .factories import PASSWORD, make_organisation, make_user, suite
 from .test_auth import sign_in
 
 GOOD_PASSWORD = "several unrelated words"
@@ -219,6 +219,30 @@ def test_admin_cannot_lock_themselves_out(admin_client, session):
     )
     assert response.status_code == 400
     assert "You cannot deactivate your own account" in response.get_data(as_text=True)
+
+
+def test_an_administrators_own_password_and_sign_in_app_are_changed_where_it_is_asked_for(
+    admin_client, session
+):
+    """Someone at an administrator's session left open cannot take the account over from
+    the users' pages: its own password and sign-in app are changed on the sign-in
+    settings page, which asks for the current password first."""
+    me = session.scalar(sa.select(User).where(User.email == "admin@t.example"))
+    page = admin_client.get(f"/admin/users/{me.id}").get_data(as_text=True)
+    assert f"/admin/users/{me.id}/password" not in page and "your sign-in settings" in page
+    new = {
+        "pw-password": "a brand new long passphrase",
+        "pw-confirm": "a brand new long passphrase",
+    }
+    for path, data in (("password", new), ("sign-in-app", {})):
+        answer = admin_client.post(f"/admin/users/{me.id}/{path}", data=data)
+        assert answer.status_code == 302 and answer.location == "/settings/sign-in"
+    shown = admin_client.get("/settings/sign-in").get_data(as_text=True)
+    assert "Change your own password and sign-in app on your sign-in settings page" in shown
+    session.expire_all()
+    me = session.get(User, me.id)
+    assert me.check_password(PASSWORD) and me.totp_enrolled_at is not None
+    assert "user_password_reset" not in audit(session)
 
 
 def test_clearing_failed_sign_ins_lets_a_paused_account_in(admin_client, app, session):

@@ -124,9 +124,27 @@ def _user_page(form: UserForm, user: User, password_form: PasswordForm, status: 
     ), status
 
 
+OWN_SIGN_IN = (
+    "Change your own password and sign-in app on your sign-in settings page, which asks "
+    "for your current password first."
+)
+
+
+def _own_sign_in(user: User):
+    """An administrator's own password and sign-in app are changed where the current
+    password is asked for first (``/settings/sign-in``), not here: someone at a session
+    left open could otherwise take the account over."""
+    if user.id != current_user.id:
+        return None
+    flash(OWN_SIGN_IN, "warning")
+    return redirect(url_for("auth.account"))
+
+
 @bp.post("/users/<int:user_id>/password")
 def reset_password(user_id: int):
     user = _user_or_404(user_id)
+    if (elsewhere := _own_sign_in(user)) is not None:
+        return elsewhere
     form = PasswordForm(prefix="pw")
     ok = form.validate()
     if ok and (problem := password_problem(form.password.data, user.email)):
@@ -189,6 +207,8 @@ def unlock_user(user_id: int):
 @bp.post("/users/<int:user_id>/sign-in-app")
 def reset_sign_in_app(user_id: int):
     user = _user_or_404(user_id)
+    if (elsewhere := _own_sign_in(user)) is not None:
+        return elsewhere
     mfa.reset(db.session, user)
     user.session_version += 1
     sessions.end_all(db.session, user.id, now_utc(), "sign_in_app_reset")
