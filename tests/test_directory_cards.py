@@ -79,7 +79,7 @@ def test_cards_show_each_services_record(session):
     assert not first.address_hidden
 
     assert secret.address_hidden and secret.location.town == "Testtown"
-    assert secret.hours_today == "Closed today"
+    assert secret.hours_today == "No set hours: phone to check"
     assert secret.refer_url == f"/referrals/new?service={refuge.id}"
     assert not secret.stale
 

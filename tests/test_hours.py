@@ -114,6 +114,8 @@ def test_a_day_shows_the_night_before_running_past_midnight():
         ("Fri 20:00-02:00", 4, "21:00", "Today 20:00 to 02:00 (Saturday) (open now)"),
         ("Mon-Fri 09:00-17:00", 5, "12:00", "Closed today"),
         ("Mon-Sun 00:00-23:59", 2, "03:00", "Open 24 hours today (open now)"),
+        ("Fri 18:00-00:00", 4, "23:59", "Today 18:00 to midnight (open now)"),
+        ("Fri 18:00-00:00", 5, "00:30", "Closed today"),
     ],
 )
 def test_todays_text_after_midnight(hours, day, time, expected):
@@ -127,6 +129,7 @@ def test_todays_text_says_open_now_exactly_when_open():
         sessions("Sun 22:00-06:00"),
         sessions("Mon 08:30-12:30,13:30-16:30; Sun 23:00-01:00"),
         sessions("Mon-Sun 00:00-23:59"),
+        sessions("Fri 18:00-00:00"),
         [],
     ]
     for pattern in patterns:
@@ -135,6 +138,22 @@ def test_todays_text_says_open_now_exactly_when_open():
                 moment = at(day, f"{minute // 60:02}:{minute % 60:02}")
                 text = today_text(pattern, moment).lower()
                 assert ("open now" in text) == is_open(pattern, moment), (pattern, moment, text)
+
+
+def test_closing_at_00_00_is_midnight_not_the_next_day():
+    """A provider writes "until midnight" as 18:00-00:00: the evening, nothing the day
+    after (it was shown as "Until 00:00 (Friday night's hours)" on Saturday)."""
+    evening = sessions("Fri 18:00-00:00")
+    assert describe_day(evening, 4) == "18:00 to midnight"
+    assert describe_day(evening, 5) == "Closed"
+    assert is_open(evening, at(4, "23:59")) and not is_open(evening, at(5, "00:00"))
+
+
+def test_a_listing_with_no_set_hours_is_not_called_closed():
+    """Appointments or outreach only: never open now, but not "Closed" either."""
+    assert today_text([], at(2, "12:00")) == "No set hours: phone to check"
+    assert week([])[0] == ("Monday", "No set hours")
+    assert not is_open([], at(2, "12:00"))
 
 
 def test_parse_and_format_round_trip():
@@ -171,6 +190,7 @@ def test_sql_open_now_agrees_with_is_open(session):
         "split": [(0, "08:30", "12:30"), (0, "13:30", "16:30")],
         "always": [(d, "00:00", "23:59") for d in range(7)],
         "sunday_night": [(6, "22:00", "06:00")],
+        "until_midnight": [(4, "18:00", "00:00")],
         "none": [],
     }
     services = {

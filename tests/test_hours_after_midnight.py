@@ -123,3 +123,26 @@ def test_open_now_on_a_bank_holiday_says_it_goes_by_the_usual_hours(app, client,
     app.config["CLOCK"] = Clock(CHRISTMAS_MORNING + dt.timedelta(days=14))  # a Friday
     ordinary = page(client, "/services?q=Glasgow&open_now=y")
     assert "Office Hours" in ordinary and "bank holiday" not in ordinary
+
+
+def test_a_listing_with_no_set_hours_says_so_on_its_card_and_page(client, session):
+    """The edit form says to leave the hours empty when there are none (appointments,
+    outreach): the card and the service page say there are no set hours, not "Closed"."""
+    service = make_service(session, name="By Appointment", hours=[])
+    session.commit()
+    assert card_opening(page(client, "/services?q=Glasgow"), "By Appointment") == (
+        "No set hours: phone to check"
+    )
+    shown = page(client, f"/services/{service.id}")
+    table = shown[shown.index("<h2>Opening hours</h2>") :]
+    table = table[: table.index("</table>")]
+    assert "Closed" not in table and "No set hours" in table
+
+
+def test_a_page_past_the_last_of_a_search_by_name_is_the_last(client, session):
+    """A page number typed into the address (however large) is not a server error."""
+    make_service(session, name="Naloxone Point", type_code="naloxone")
+    session.commit()
+    response = client.get("/services?q=naloxone&page=1000000000000000000")
+    assert response.status_code == 200
+    assert "Naloxone Point" in response.get_data(as_text=True)

@@ -121,7 +121,8 @@ def locations_in(
 def open_now_condition(at: dt.datetime) -> sa.ColumnElement[bool]:
     """SQL for "this opening session is open at local time ``at``", the same rule as
     ``hours.is_open``: open from the opening minute, closed from the closing minute,
-    sessions closing before they open run past midnight, 23:59 means midnight."""
+    sessions closing before they open run past midnight (one closing at 00:00 ends at
+    midnight, as ``hours`` reads it), 23:59 means midnight."""
     day, previous = at.weekday(), (at.weekday() - 1) % 7
     now = dt.time(at.hour, at.minute)
     midnight = END_OF_DAY

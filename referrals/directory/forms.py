@@ -208,7 +208,8 @@ class ServiceForm(OnceForm):
         validators=[Optional(), Length(max=1000)],
         description="One part per day or range of days, separated by semicolons, e.g. "
         "Mon-Fri 09:00-17:00; Sat 10:00-13:00. A closing time before the opening time "
-        "runs past midnight (Fri 20:00-02:00). Leave empty if there are no set hours.",
+        "runs past midnight (Fri 20:00-02:00); 00:00 as a closing time is midnight (Fri "
+        "18:00-00:00). Leave empty if there are no set hours: the listing then says so.",
     )
     areas_served = MultiCheckboxField("Council areas served", choices=[], coerce=int)
     locations = FieldList(FormField(LocationForm), min_entries=1, max_entries=10)

@@ -2,8 +2,11 @@
 
 A session runs from ``opens`` to ``closes`` on its weekday (0 is Monday). When
 ``closes`` is earlier than ``opens`` the session runs past midnight into the next day
-(a night outreach from 20:00 to 02:00). A closing time of 23:59 means "until midnight",
-so 00:00 to 23:59 is open all day.
+(a night outreach from 20:00 to 02:00). A closing time of 23:59 or 00:00 means "until
+midnight", so 00:00 to 23:59 is open all day, and 18:00 to 00:00 is the evening only.
+
+A listing with no sessions at all has no set hours (appointments, outreach): it is never
+open now, but its days are not called closed.
 
 A day's hours are its own sessions and the end of the previous day's session that runs
 past midnight into it: at 01:30 on a Saturday, Friday's 20:00 to 02:00 is open, and the
@@ -21,6 +24,8 @@ from ..workdays import holiday_name
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 DAY_ABBREVIATIONS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 END_OF_DAY = dt.time(23, 59)
+MIDNIGHT = dt.time(0)
+NO_SET_HOURS = "No set hours"
 
 
 class Session(Protocol):
@@ -34,7 +39,7 @@ def _minutes(t: dt.time) -> int:
 
 
 def _closing_minutes(t: dt.time) -> int:
-    return 24 * 60 if t == END_OF_DAY else _minutes(t)
+    return 24 * 60 if t in (END_OF_DAY, MIDNIGHT) else _minutes(t)
 
 
 def _runs_past_midnight(s: Session) -> bool:
@@ -72,6 +77,10 @@ def _fmt(t: dt.time) -> str:
     return "midnight" if t == END_OF_DAY else t.strftime("%H:%M")
 
 
+def _fmt_closing(t: dt.time) -> str:
+    return "midnight" if t == MIDNIGHT else _fmt(t)
+
+
 def _night_before(weekday: int) -> str:
     return f"{DAY_NAMES[(weekday - 1) % 7]} night's hours"
 
@@ -83,7 +92,7 @@ def _describe_own(sessions: Sequence[Session], weekday: int) -> str:
         return "Open 24 hours"
     parts = []
     for s in todays:
-        text = f"{_fmt(s.opens)} to {_fmt(s.closes)}"
+        text = f"{_fmt(s.opens)} to {_fmt_closing(s.closes)}"
         if _runs_past_midnight(s):
             text += f" ({DAY_NAMES[(weekday + 1) % 7]})"
         parts.append(text)
@@ -93,7 +102,10 @@ def _describe_own(sessions: Sequence[Session], weekday: int) -> str:
 def describe_day(sessions: Sequence[Session], weekday: int) -> str:
     """``"09:00 to 17:00"``, ``"08:30 to 12:30 and 13:30 to 16:30"``, ``"Open 24 hours"``,
     ``"Until 02:00 (Friday night's hours)"`` (the previous day's session running past
-    midnight, before any of the day's own) or ``"Closed"``."""
+    midnight, before any of the day's own), ``"Closed"``, or ``"No set hours"`` for a
+    listing with none."""
+    if not sessions:
+        return NO_SET_HOURS
     own = _describe_own(sessions, weekday)
     if own == "Open 24 hours":
         return own
@@ -189,10 +201,13 @@ def today_text(sessions: Sequence[Session], local: dt.datetime, holiday: str | N
     """Today's hours at local time ``local``, and whether open now: ``"Today 09:00 to
     17:00 (open now)"``, ``"Open 24 hours today (open now)"``, ``"Open now until 02:00
     (Friday night's hours)"`` (followed by today's own hours, if any), ``"Closed for the
-    rest of today"`` (after such a session ended) or ``"Closed today"``. On a bank
-    holiday (``holiday``: ``holiday_note`` of the day) any hours are followed by it.
+    rest of today"`` (after such a session ended), ``"Closed today"``, or ``"No set
+    hours: phone to check"`` for a listing with none. On a bank holiday (``holiday``:
+    ``holiday_note`` of the day) any hours are followed by it.
 
     "Open now" is said exactly when ``is_open`` is true."""
+    if not sessions:
+        return f"{NO_SET_HOURS}: phone to check"
     text = _today(sessions, local)
     if holiday and not text.startswith("Closed"):
         return f"{text}. {holiday}"

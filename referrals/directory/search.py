@@ -280,6 +280,8 @@ def list_services(
     need with no place)."""
     services = matching_services(filters, now_local).subquery()
     total = session.scalar(sa.select(sa.func.count()).select_from(services)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(page, pages)  # a page past the last (typed in the address) is the last
     page_ids = list(
         session.scalars(
             sa.select(Service.id)
@@ -290,7 +292,7 @@ def list_services(
         )
     )
     hits = (load or load_hits)(session, page_ids, {}, viewer)
-    return SearchResult(hits, total, page, max(1, math.ceil(total / per_page)), None)
+    return SearchResult(hits, total, page, pages, None)
 
 
 def load_hits(session, page_ids, exact, viewer) -> list[Hit]:
