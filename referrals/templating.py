@@ -16,6 +16,7 @@ from .clock import local_zone, now_utc, today_local
 from .dates import example_hint
 from .forms import form_errors
 from .nation import demo_data_loaded
+from .phones import dialable
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def init_app(app: Flask) -> None:
         label=label,
         web_link=web_link,
         role_label=role_label,
+        tel=dialable,
     )
 
     @app.context_processor

@@ -1011,3 +1011,80 @@ def test_the_contact_list_date_hint_is_an_example_in_the_way_dates_are_typed(cli
     sign_in(client, "c@t.example")
     html = client.get("/contacts").get_data(as_text=True)
     assert "2026-11-30" not in html and "For example," in html
+
+
+# -- answers as a tired officer types them ------------------------------------------------
+
+
+def _referrals(session):
+    session.expire_all()
+    return session.scalars(sa.select(Referral).order_by(Referral.id)).all()
+
+
+@pytest.mark.parametrize(
+    ("method", "phone", "saved"),
+    [
+        ("text", "0141 496 0123", False),  # a landline cannot take a text
+        ("text", "0800 123 456", False),
+        ("text", "07700 900123", True),
+        ("text", "+44 (0)7700 900123", True),
+        ("phone", "+44 (0)7700 900123", True),  # written the way many people write it
+        ("phone", "0044 141 496 0123", True),
+        ("phone", "0141 496 0123", True),
+    ],
+)
+def test_phone_numbers_are_read_as_people_write_them_and_texts_need_a_mobile(
+    client, session, people, method, phone, saved
+):
+    sign_in(client, "c@t.example")
+    answer = client.post(
+        "/referrals/new",
+        data=referral_data(people["service"].id, contact_method=method, contact_phone=phone),
+    )
+    assert (answer.status_code == 302) is saved
+    if not saved:
+        assert "Text messages need a mobile number, starting 07" in answer.get_data(as_text=True)
+        assert _referrals(session) == []
+
+
+def test_a_phone_number_with_plus_44_and_0_is_dialled_without_the_0(client, session, people):
+    from .factories import make_user
+
+    make_user(
+        session, Role.PROVIDER, email="p@t.example", organisation=people["service"].organisation
+    )
+    session.commit()
+    sign_in(client, "c@t.example")
+    client.post(
+        "/referrals/new",
+        data=referral_data(
+            people["service"].id, contact_method="phone", contact_phone="+44 (0)7700 900123"
+        ),
+    )
+    [referral] = _referrals(session)
+    provider = client.application.test_client()
+    sign_in(provider, "p@t.example")
+    for page in (f"/referrals/{referral.id}", "/worklist"):
+        assert 'href="tel:+447700900123"' in provider.get(page).get_data(as_text=True)
+
+
+def test_no_fixed_abode_typed_in_a_shifts_batch_is_understood(client, session, people):
+    sign_in(client, "c@t.example")
+    answer = client.post(
+        "/contacts/new/batch", data=batch([row(postcode_district="No fixed abode")])
+    )
+    assert answer.status_code == 302
+    [contact] = contacts(session)
+    assert contact.postcode_district is None
+
+
+def test_under_16_as_the_reason_needs_the_under_18_age_band(client, session, people):
+    sign_in(client, "c@t.example")
+    answers = dict(outcome="not_suitable", offered=None, decline_reason=None)
+    answers["not_suitable_reason"] = "under_16"
+    refused = client.post("/contacts/new", data=contact_form(age_band="45_54", **answers))
+    assert refused.status_code == 400
+    assert "does not fit the age band “45 to 54”" in unescape(refused.get_data(as_text=True))
+    assert contacts(session) == []
+    ok = client.post("/contacts/new", data=contact_form(age_band="under_18", **answers))
+    assert ok.status_code == 302 and len(contacts(session)) == 1

@@ -182,6 +182,27 @@ def test_closing_someone_in_treatment_suggests_no_reason_however_many_calls_went
     )
 
 
+def test_a_new_number_for_a_referral_by_text_message_must_be_a_mobile(
+    client, session, people, clock
+):
+    referral = make_referral(
+        session,
+        service=people["service"],
+        referrer=people["custody"],
+        referred_on=TODAY - dt.timedelta(days=1),
+        contact_method="text",
+        contact_phone="07700 900123",
+    )
+    session.commit()
+    sign_in(client, "c@t.example")
+    page = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    update = {**hidden_fields(page, "update"), "new_phone": "0141 496 0123"}
+    refused = client.post(f"/referrals/{referral.id}/updates", data=update)
+    assert refused.status_code == 400
+    assert "Text messages need a mobile number" in refused.get_data(as_text=True)
+    assert fresh(session, Referral, referral.id).contact_phone == "07700 900123"
+
+
 def test_the_overdue_tag_and_the_slip_name_the_working_days_set(app, client, session, people):
     app.config["OVERDUE_WORKING_DAYS"] = 10
     referral = make_referral(

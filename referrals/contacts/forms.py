@@ -43,7 +43,8 @@ def _district(label: str = "Home postcode district") -> StringField:
         label,
         validators=[
             Optional(),
-            Length(max=8, message="Use 2 to 4 letters and numbers, like G31."),
+            # The checker says what is wrong with a district (and reads "No fixed abode").
+            Length(max=40, message="Use 2 to 4 letters and numbers, like G31."),
         ],
     )
 

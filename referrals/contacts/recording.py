@@ -214,6 +214,18 @@ class ContactChecker:
             service_id = as_id(answers.get("treatment_service_id"))
 
         age_band = _choice(AgeBand, answers.get("age_band"))
+        if (
+            outcome == ContactOutcome.NOT_SUITABLE
+            and unsuitable == NotSuitableReason.UNDER_16
+            and age_band not in (None, AgeBand.UNDER_18)
+        ):
+            problems.append(
+                (
+                    "age_band",
+                    f"“{unsuitable.label}” does not fit the age band “{age_band.label}”: "
+                    "choose “Under 18”, or another reason.",
+                )
+            )
         sex = _choice(Sex, answers.get("sex"))
         naloxone = _choice(NaloxoneStatus, answers.get("naloxone"))
         if problems or None in (outcome, age_band, sex, naloxone):

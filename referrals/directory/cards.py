@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..form_html import escape_text as _e
 from ..models import Location, OpeningHours, Organisation, Service, ServiceType, service_type_links
+from ..phones import dialable
 from ..templating import format_date
 from .access import AddressViewer
 from .hours import holiday_note, today_text
@@ -317,7 +318,7 @@ def _summary(card: Card) -> str:
         address = f"\n    \n    <dt>Address</dt>\n    <dd>{_address(card)}</dd>\n    \n"
     phone = ""
     if card.phone:
-        number = _e(card.phone.replace(" ", ""))
+        number = _e(dialable(card.phone))
         phone = f'<dt>Phone</dt><dd><a href="tel:{number}">{_e(card.phone)}</a></dd>'
     checked = format_date(card.last_verified_on) if card.last_verified_on else "Never"
     return (

@@ -10,13 +10,13 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from ..choices import Gender, ServiceStatus
+from ..phones import phone_problem
 from ..postcodes import normalise_postcode
 from .hours import parse_hours
 from .listings import (
     LocationData,
     ServiceData,
     nearest_council_id,
-    phone_problem,
     position_for_postcode,
     website_problem,
 )

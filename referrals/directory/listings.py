@@ -25,21 +25,6 @@ from ..models import (
 )
 from ..postcodes import normalise_postcode
 
-_PHONE_ALLOWED = re.compile(r"^[0-9 +()\-]+$")
-
-
-def phone_problem(phone: str) -> str | None:
-    """Why ``phone`` is not a usable UK phone number; ``None`` if it is."""
-    if not _PHONE_ALLOWED.match(phone):
-        return "Use only digits, spaces and + ( ) -, like 0141 496 0123."
-    digits = re.sub(r"\D", "", phone)
-    if digits.startswith("44"):
-        digits = "0" + digits[2:]
-    if not digits.startswith("0") or not 10 <= len(digits) <= 11:
-        return "Enter a UK number of 10 or 11 digits, like 0141 496 0123 or 0800 123 456."
-    return None
-
-
 # RFC 3986's characters, less "[" and "]" (only for IPv6 hosts, which no listing has).
 _URI_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]+")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")

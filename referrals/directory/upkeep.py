@@ -18,6 +18,7 @@ from ..extensions import db
 from ..forms import options
 from ..models import CouncilArea, ListingProblem, Organisation, Service
 from ..once import commit_once, done, sent
+from ..phones import phone_problem
 from ..postcodes import normalise_postcode
 from . import bp
 from .access import editable_services, service_to_edit
@@ -28,7 +29,6 @@ from .listings import (
     ServiceData,
     apply_service_data,
     nearest_council_id,
-    phone_problem,
     position_for_postcode,
 )
 from .views import type_choices

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..audit import record
-from ..choices import UNSUCCESSFUL_OUTCOMES, AttemptMethod, AttemptOutcome
+from ..choices import UNSUCCESSFUL_OUTCOMES, AttemptMethod, AttemptOutcome, ContactMethod
 from ..database import hold_row
-from ..directory.listings import phone_problem
 from ..models import Referral, User, utcnow
 from ..notifications.outbox import announce_update
+from ..phones import phone_problem, text_problem
 from ..templating import format_date
 from .actions import ERASED, OPEN_STATES, StaleReferral, TransitionError
 from .models import ContactAttempt, ReferralUpdate
@@ -115,7 +115,9 @@ def add_update(
             "The release date must be on or after the day the referral was made, and "
             "within two years."
         )
-    if new_phone is not None and (problem := phone_problem(new_phone)):
+    texted = referral.contact_method == ContactMethod.TEXT
+    check = text_problem if texted else phone_problem
+    if new_phone is not None and (problem := check(new_phone)):
         raise TransitionError(problem)
     update = ReferralUpdate(
         referral_id=referral.id,

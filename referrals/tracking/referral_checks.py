@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from .. import nation
 from ..choices import ContactMethod
-from ..directory.listings import phone_problem
+from ..phones import phone_problem, text_problem
 from ..postcodes import FILLED_FOR_NO_FIXED_ABODE, normalise_district
 from .forms import ReferralForm
 
@@ -128,12 +128,13 @@ def _contact(form: ReferralForm) -> bool:
     method = form.contact_method.data
     phone = (form.contact_phone.data or "").strip()
     if method in (ContactMethod.PHONE, ContactMethod.TEXT):
+        check = text_problem if method == ContactMethod.TEXT else phone_problem
         if not phone:
             form.contact_phone.errors.append(
                 "Enter a phone number, or choose another way to make contact."
             )
             valid = False
-        elif problem := phone_problem(phone):
+        elif problem := check(phone):
             form.contact_phone.errors.append(problem)
             valid = False
     elif phone and (problem := phone_problem(phone)):

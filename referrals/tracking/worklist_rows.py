@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..encryption import keyring
 from ..models import CouncilArea, Referral, Service, User
+from ..phones import dialable
 from ..templating import format_date, label
 from ..workdays import region, respond_by
 from .followup import FollowUp
@@ -221,7 +222,7 @@ def items(
                 contact_method=method_text(method),
                 contact_name=name,
                 phone=phone,
-                tel=phone.replace(" ", "") if phone else None,
+                tel=dialable(phone) if phone else None,
                 release_on=release_on,
                 attempts=attempts,
                 last_attempt=last_attempt,
