@@ -118,3 +118,33 @@ def test_places_and_postcodes_still_come_first(client, directory):
     assert heading == "4 services within 25 km of Paisley"
     heading, _, html = found(client, "Paisleyy")
     assert heading is None and "We could not find a place called “Paisleyy”" in html
+
+
+@pytest.mark.parametrize("q", ["near Paisley", "in Paisley", "Paisley please", "near PA1 1BU"])
+def test_a_place_with_a_joining_word_first_or_a_please_after_is_the_place(client, directory, q):
+    heading, names, _ = found(client, q)
+    assert heading is not None and "within 25 km of" in heading, heading
+    assert "Paisley Naloxone Point" in names
+
+
+@pytest.mark.parametrize(
+    ("q", "needs"), [("Fife", ""), ("East Lothian", ""), ("naloxone Fife", " for naloxone")]
+)
+def test_a_council_areas_name_is_a_place_to_search_from(client, session, q, needs):
+    """Fife, Moray, East Lothian... are no town's name: distances are from the council
+    area's middle, and the page says they are approximate."""
+    for council_name, lat, lon in (("Fife", 56.2, -3.1), ("East Lothian", 55.95, -2.75)):
+        make_service(
+            session,
+            name=f"{council_name} Naloxone",
+            type_code="naloxone",
+            council_name=council_name,
+            lat=lat,
+            lon=lon,
+        )
+    session.commit()
+    heading, names, html = found(client, q)
+    place = q.removeprefix("naloxone ")
+    assert heading == f"1 service{needs} within 25 km of {place}"
+    assert names == [f"{place} Naloxone"]
+    assert "distances are from its middle and are approximate" in unescape(html)

@@ -218,6 +218,17 @@ def _locate_postcode(session, text, parsed, geocoder, gazetteer) -> Origin | Not
 def _locate_place(session, text, geocoder, gazetteer) -> Origin | NotFound:
     key = place_key(text)
     place = gazetteer.place(key)
+    if place is None and (council := gazetteer.council(key)) is not None:
+        area = nation.current().in_sentence("council")
+        return Origin(
+            council.latitude,
+            council.longitude,
+            council.name,
+            approximate=True,
+            note=f"{council.name} is a {area}, so distances are from its middle and are "
+            "approximate. Search for a town in it for a better answer.",
+            council_area_id=council.id,
+        )
     also: tuple[str, ...] = ()
     if place is None and len(key) >= 3:
         matches = session.scalars(

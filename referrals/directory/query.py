@@ -5,7 +5,8 @@
 
 1. "WHAT near|in|around|at WHERE": WHERE is the place, WHAT the needs and name.
 2. Text that is a place or postcode as a whole is a place (as before).
-3. Needs are picked out ("rehab", "women", ...); what is left is the place if it is one.
+3. Needs and filler ("near", "please") are picked out ("rehab", "women", ...); what is
+   left is the place if it is one ("near Glasgow", "Fife please").
 4. Text matching a service's or organisation's name as a whole is a name.
 5. The longest run of words at the end (or start) that is a place is the place; the
    rest gives the needs, and any words left, the name.
@@ -69,7 +70,7 @@ def is_place(session: Session, text: str, gazetteer: Gazetteer | None = None) ->
         if known:
             return True
     key = place_key(text)
-    return bool(key) and gazetteer.place(key) is not None
+    return bool(key) and (gazetteer.place(key) is not None or gazetteer.council(key) is not None)
 
 
 def names_match(session: Session, text: str) -> bool:
@@ -120,7 +121,8 @@ def understand(
     rest = " ".join(w for w in left if w not in FILLER)
     if needs and not rest:
         return Understood(None, needs)
-    if needs and is_place(session, rest, gazetteer):
+    # "near Glasgow", "in G31", "Glasgow please": the place once the filler is gone.
+    if rest and rest != text and is_place(session, rest, gazetteer):
         return Understood(rest, needs)
     if names_match(session, text):
         return Understood(
