@@ -102,6 +102,25 @@ def test_custody_system_makes_a_referral_as_the_form_would(client, session, worl
     assert audit.user_id == world["west"].user_id and audit.object_id == str(made.id)
 
 
+def test_a_person_the_services_listing_does_not_take_needs_confirming(client, session, world):
+    """As on the form: a man to a service for women is asked about first (409, nothing
+    made), and made when confirmed."""
+    world["service"].gender = "female"
+    session.commit()
+    headers = bearer(world["west_token"])
+    asked = client.post("/api/v1/referrals", json=new_referral(world, sex="male"), headers=headers)
+    assert asked.status_code == 409
+    assert "takes women only" in asked.get_json()["detail"]
+    assert "confirm_eligibility" in asked.get_json()["detail"]
+    assert count(session, Referral) == 2  # the two in the world
+    confirmed = client.post(
+        "/api/v1/referrals",
+        json=new_referral(world, sex="male", confirm_eligibility=True),
+        headers=headers,
+    )
+    assert confirmed.status_code == 201, confirmed.get_json()
+
+
 def test_the_same_person_to_the_same_service_within_28_days_needs_confirming(
     client, session, world
 ):

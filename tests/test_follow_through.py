@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -1267,6 +1268,31 @@ def test_the_same_person_to_the_same_service_within_28_days_asks_first_and_is_fl
     assert f"Possible duplicate of {earlier.reference}" in client.get("/worklist").get_data(
         as_text=True
     )
+
+
+def test_a_person_the_service_does_not_take_is_asked_about_before_the_referral_is_made(
+    client, session, people
+):
+    """A man under 18 to a service for women aged 18 and over: the form comes back with
+    the question and nothing saved; "Refer anyway" makes it. An age band that straddles
+    the service's youngest age is not asked about."""
+    service = make_service(
+        session, name="Women's Recovery", gender="female", min_age=18, lat=55.856, lon=-4.21
+    )
+    young = make_service(session, name="Youth Drugs Team", max_age=21, lat=55.856, lon=-4.21)
+    session.commit()
+    sign_in(client, "c@t.example")
+    data = {**new_form(client, service.id), "age_band": "under_18"}
+    asked = client.post("/referrals/new", data=data)
+    page = unescape(asked.get_data(as_text=True))
+    assert asked.status_code == 200 and "Does the service take this person?" in page
+    assert "Women's Recovery takes women only, and this person is recorded as male." in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 0
+    made = client.post("/referrals/new", data={**data, "confirm_eligibility": "y"})
+    assert made.status_code == 302
+    straddling = {**new_form(client, young.id), "age_band": "18_24"}
+    assert client.post("/referrals/new", data=straddling).status_code == 302
+    assert session.scalar(sa.select(sa.func.count()).select_from(Referral)) == 2
 
 
 def test_another_suites_referral_is_not_named_when_the_form_comes_back_after_a_contact_change(

@@ -110,7 +110,9 @@ def referral_paths() -> dict:
                         "days from one of this system's suites: send again with "
                         "confirm_duplicate true if this is a new one. (A referral from "
                         "another suite is not named: the new one is made and flagged to "
-                        "the service.)"
+                        "the service.) Or the person clearly does not fit who the service "
+                        "takes (its listing's gender or ages): send again with "
+                        "confirm_eligibility true if the service will take them."
                     ),
                     "422": INVALID,
                 },

@@ -90,6 +90,12 @@ REFERRAL_SCHEMAS: dict[str, Any] = {
             "description": "Set true to make the referral even though the same person was "
             "referred to the same service in the last 28 days (otherwise 409).",
         },
+        confirm_eligibility={
+            **BOOLEAN,
+            "description": "Set true to make the referral even though the person clearly "
+            "does not fit who the service takes, by its listing's gender or ages (otherwise "
+            "409).",
+        },
     ),
     "StatusChange": obj(
         ["action", "version"],

@@ -57,6 +57,7 @@ FIELDS: dict[str, tuple[str, str | None]] = {
     "contact_phone": (TEXT, "contact_phone"),
     "notes": (TEXT, "notes"),
     "confirm_duplicate": (FLAG, "confirm_duplicate"),
+    "confirm_eligibility": (FLAG, "confirm_eligibility"),
 }
 FORM_TO_API = {form: api for api, (_kind, form) in FIELDS.items() if form}
 FORM_TO_API |= {"council_area_id": "council_area", "chosen_service": "service_id"}

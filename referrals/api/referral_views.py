@@ -133,6 +133,14 @@ def create_referral():
             "referral, send it again with confirm_duplicate set to true.",
             {"confirm_duplicate": earlier.reference},
         )
+    if referral is None and maker.ineligible is not None:
+        db.session.rollback()
+        raise ApiError(
+            409,
+            f"{maker.ineligible} If the service will take them, send it again with "
+            "confirm_eligibility set to true.",
+            {"confirm_eligibility": maker.ineligible},
+        )
     if referral is None:
         db.session.rollback()
         errors = form_errors(maker.form, maker.service_problem)

@@ -52,6 +52,8 @@ class ReferralForm(FlaskForm):
     form_token = HiddenField()
     # Asked only when the same custody record number went to the same service lately.
     confirm_duplicate = BooleanField("Yes, this is a new referral: make it anyway")
+    # Asked only when the person clearly does not fit who the service takes.
+    confirm_eligibility = BooleanField("Refer anyway: the service may still take them")
     contact_id = HiddenField()  # the custody contact this referral comes from, if any
     # Its choices are the suggestions worked out after validation, so it is checked by
     # the referral maker, not here.

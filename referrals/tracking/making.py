@@ -53,6 +53,7 @@ from ..once import TOKEN_LENGTH, derived_token, new_token
 from ..postcodes import normalise_district
 from ..webhooks.events import listening_column, new_referral_made, remember
 from .duplicates import EarlierReferral, earlier_referrals, made_with_token, same_referral
+from .eligibility import eligibility_problem
 from .form_lookups import form_lookups
 from .forms import ReferralForm
 from .new_form_fields import blank_fields
@@ -82,6 +83,9 @@ class ChosenService(Protocol):
     referral_email: str | None
     organisation_id: int
     organisation_referral_email: str | None
+    gender: str
+    min_age: int | None
+    max_age: int | None
 
 
 @dataclass
@@ -151,6 +155,9 @@ def _service_statement(with_district: bool = False) -> sa.Select:
         Service.referral_email,
         Service.organisation_id,
         Organisation.referral_email.label("organisation_referral_email"),
+        Service.gender,
+        Service.min_age,
+        Service.max_age,
     ]
     if with_district:
         columns.append(
@@ -221,6 +228,7 @@ class ReferralMaker:
         # see: the form asks about it (``duplicate``). The one the new referral is flagged
         # as possibly duplicating (``_flagged``) may be another suite's, never shown.
         self.duplicate: EarlierReferral | None = None
+        self.ineligible: str | None = None  # what about the person the service does not take
         self._flagged: EarlierReferral | None = None
         self.contact = None  # the custody contact the referral comes from
         self.contact_problem: str | None = None
@@ -399,10 +407,19 @@ class ReferralMaker:
         seen = [referral for referral in duplicates if self._sees(referral)]
         self.duplicate = seen[0] if seen else None
         self._flagged = seen[0] if seen else duplicates[0] if duplicates else None
-        if not seen:
-            return self._save()
-        if not self.form.confirm_duplicate.data:
-            self._to_show(awaiting=False)  # the form is shown again, with the question
+        chosen = self.chosen
+        self.ineligible = eligibility_problem(
+            chosen.name,
+            chosen.gender,
+            chosen.min_age,
+            chosen.max_age,
+            self.form.sex.data,
+            self.form.age_band.data,
+        )
+        if (seen and not self.form.confirm_duplicate.data) or (
+            self.ineligible and not self.form.confirm_eligibility.data
+        ):
+            self._to_show(awaiting=False)  # the form is shown again, with the questions
             return None
         return self._save()
 

@@ -80,8 +80,10 @@ def new_referral():
         return render_template("tracking/new.html", maker=maker, form=maker.form)
     referral = maker.submit()
     if referral is None:
-        # A possible duplicate is a question, not an error in what was typed.
-        status = 200 if maker.duplicate is not None and not form_errors(maker.form) else 400
+        # A possible duplicate, or a person the service may not take, is a question, not
+        # an error in what was typed.
+        asked = maker.duplicate is not None or maker.ineligible is not None
+        status = 200 if asked and not form_errors(maker.form) else 400
         return render_template("tracking/new.html", maker=maker, form=maker.form), status
     return redirect(url_for("tracking.referral_made", referral_id=maker.made_id))
 
