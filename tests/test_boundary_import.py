@@ -252,3 +252,29 @@ def test_a_file_missing_councils_says_which_keep_their_earlier_boundary(client, 
     html = _upload(client, [_glasgow()]).get_data(as_text=True)
     assert "Loaded boundaries for 1 council areas" in html
     assert "The file has no boundary for 31 council areas" in html
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity"])
+def test_a_polygon_with_coordinates_that_are_not_numbers_loads_nothing(client, session, bad):
+    """JSON readers accept NaN and Infinity: the file is refused with a message, not a
+    server error."""
+    admin = make_user(session, Role.ADMIN)
+    session.commit()
+    sign_in(client, admin.email)
+    ring = f"[[-4.3, 55.8], [-4.2, 55.8], [{bad}, 55.9], [-4.3, 55.8]]"
+    text = (
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"code": "S12000049"}, "geometry": {"type": "Polygon", "coordinates": [' + ring + "]}}]}"
+    )
+    response = client.post(
+        "/admin/boundaries",
+        data={
+            "file": (io.BytesIO(text.encode()), "bad.geojson"),
+            "code_property": "code",
+            "attribution": "Test data",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "feature 1 has coordinates that are not numbers" in response.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0

@@ -92,6 +92,16 @@ def simplify_line(points: list, tolerance: float) -> list:
     return [p for p, k in zip(points, keep, strict=True) if k]
 
 
+def _finite(coordinates: Any) -> bool:
+    """Whether no number in the nested coordinate lists is NaN or infinite (anything
+    else wrong with them is for ``shape`` to find)."""
+    if isinstance(coordinates, float):
+        return math.isfinite(coordinates)
+    if isinstance(coordinates, list):
+        return all(_finite(c) for c in coordinates)
+    return True
+
+
 def _polygonal(geometry: dict, number: int) -> shapely.Geometry:
     """The feature's geometry as a valid (Multi)Polygon."""
     kind = geometry.get("type")
@@ -99,6 +109,9 @@ def _polygonal(geometry: dict, number: int) -> shapely.Geometry:
         raise BoundaryFileError(
             f"feature {number} has a {kind or 'missing'} geometry, not a polygon"
         )
+    # NaN or Infinity (which Python's JSON reader accepts) place nothing anywhere.
+    if not _finite(geometry.get("coordinates")):
+        raise BoundaryFileError(f"feature {number} has coordinates that are not numbers")
     try:
         geom = shape(geometry)
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
