@@ -1088,3 +1088,35 @@ def test_under_16_as_the_reason_needs_the_under_18_age_band(client, session, peo
     assert contacts(session) == []
     ok = client.post("/contacts/new", data=contact_form(age_band="under_18", **answers))
     assert ok.status_code == 302 and len(contacts(session)) == 1
+
+
+def test_a_contact_released_from_a_referral_is_erased_and_exported_with_it(
+    app, client, session, people
+):
+    """The referral was entered in error and its contact given another outcome: the
+    contact still points at the referral (and holds the district copied from it). The
+    purge erases that district too, and a subject-access export shows the contact."""
+    import json
+
+    from referrals.privacy.purge import run_scheduled_purge
+
+    sign_in(client, "c@t.example")
+    wrong, contact = referral_in_error(client, session, people)
+    assert edit_contact(client, session, contact.id, outcome="declined").status_code == 302
+    client.post("/logout")
+    sign_in(client, "a@t.example")
+    download = client.post(
+        "/admin/subject-access", data={"person_ref": "GLA/26/001234", "download": "1"}
+    )
+    [record] = json.loads(download.get_data(as_text=True))["referrals"]
+    assert record["custody_contact"]["outcome"] == "Declined"
+    assert record["custody_contact"]["released_from_the_referral"] is True
+    assert record["custody_contact"]["postcode_district"] == "G31"
+    old = dt.date.today() - dt.timedelta(days=800)
+    session.execute(sa.update(Referral).where(Referral.id == wrong.id).values(closed_on=old))
+    session.commit()
+    with app.app_context():
+        assert run_scheduled_purge(db.session).referrals.erased == 1
+        db.session.commit()
+    [contact] = contacts(session)
+    assert contact.released_from_id == wrong.id and contact.postcode_district is None

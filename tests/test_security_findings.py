@@ -6,6 +6,7 @@ limits shared by workers and big imports through the admin page."""
 import datetime as dt
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -205,6 +206,31 @@ def test_custody_contacts_problem_reporters_and_feedback_shown_are_audited(
     assert "jo@example.org" in client.get("/admin/feedback").get_data(as_text=True)
     [feedback] = audit(session, "feedback_viewed")
     assert len(json.loads(feedback.detail)["ids"]) == 1
+
+
+@pytest.mark.parametrize("typed", ["2024-0815", "12345678", "gl26 0012"])
+def test_a_custody_record_number_that_looks_like_a_reference_stays_out_of_addresses(
+    client, session, people, typed
+):
+    """Custody record numbers of 8 letters and digits read as a referral's reference
+    too: the search finds the person's referral on the page it posted to, and the
+    number goes into no address and no audit row."""
+    custody = people["custody"]
+    mine = make_referral(session, service=people["service"], referrer=custody, person_ref=typed)
+    session.commit()
+    sign_in(client, "c@t.example")
+    answer = client.post("/referrals", data={"reference": typed})
+    assert answer.status_code == 200 and "Location" not in answer.headers
+    html = answer.get_data(as_text=True)
+    assert mine.reference in html
+    squashed = typed.replace(" ", "").replace("-", "").upper()
+    for link in re.findall(r'href="([^"]*)"', html):
+        assert squashed not in link.replace("-", "").upper(), link
+    [searched] = audit(session, "referral_searched")
+    assert squashed not in searched.detail.replace("-", "").upper()
+    # A reference written as one is still answered as a link.
+    found = client.post("/referrals", data={"reference": mine.reference.lower()})
+    assert found.status_code == 302 and mine.reference.lower() in found.location
 
 
 def test_the_custody_record_search_form_posts(client, people):

@@ -79,6 +79,8 @@ def _contact_record(contact: CustodyContact | None) -> dict[str, Any] | None:
         "naloxone": _label(contact.naloxone),
         "veteran": contact.veteran,
         "recorded_by": _staff(contact.recorded_by),
+        # The referral was entered in error and the contact then given another outcome.
+        "released_from_the_referral": contact.referral_id is None,
     }
 
 
@@ -118,12 +120,22 @@ class FollowUps:
                     "recorded_by": _staff(update.user),
                 }
             )
-        self.contacts = {
-            contact.referral_id: contact
-            for contact in session.scalars(
-                sa.select(CustodyContact).where(CustodyContact.referral_id.in_(ids))
+        # The contact each came from; or one released from it (the referral was entered
+        # in error and the contact given another outcome), which still points at it.
+        self.contacts: dict[int, CustodyContact] = {}
+        found = session.scalars(
+            sa.select(CustodyContact).where(
+                sa.or_(
+                    CustodyContact.referral_id.in_(ids),
+                    sa.and_(
+                        CustodyContact.referral_id.is_(None),
+                        CustodyContact.released_from_id.in_(ids),
+                    ),
+                )
             )
-        }
+        )
+        for contact in found:
+            self.contacts[contact.referral_id or contact.released_from_id] = contact
 
 
 def referral_record(referral: Referral, more: FollowUps) -> dict[str, Any]:

@@ -34,9 +34,10 @@ class ReferralSearch:
     before: int | None = None  # the page before this referral (newer ones)
 
     def link_args(self) -> dict[str, str]:
-        """The filters for page links: everything but a custody record number."""
+        """The filters for page links: everything but a custody record number (nor a
+        reference read from what was typed as one)."""
         args = {
-            "reference": self.reference,
+            "reference": None if self.person_ref else self.reference,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "status": self.status,

@@ -72,7 +72,14 @@ def purge_personal_data(
         session.execute(
             sa.update(CustodyContact.__table__)
             .where(
-                CustodyContact.referral_id.in_(ids),
+                sa.or_(
+                    CustodyContact.referral_id.in_(ids),
+                    # Released from it (entered in error), and not tied to another since.
+                    sa.and_(
+                        CustodyContact.referral_id.is_(None),
+                        CustodyContact.released_from_id.in_(ids),
+                    ),
+                ),
                 CustodyContact.postcode_district.is_not(None),
             )
             .values(postcode_district=None)

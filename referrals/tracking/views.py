@@ -200,7 +200,11 @@ def referral_list():
             "Search for a custody record number with the Search button on this page."
         )
         valid = False
-    if posted and valid and not (text and not reference):
+    # A custody record number can look like a reference ("2024-0815"): only text written
+    # as one ("RP-...") is taken for a reference alone; other text is searched for both
+    # ways, here, and never put in a link.
+    written_as_reference = reference is not None and text.upper().startswith("RP")
+    if posted and valid and (not text or written_as_reference):
         # Filters only (or a referral's reference): answered as a link, so that coming
         # back to the list after opening a referral does not ask to send the form again.
         return redirect(url_for("tracking.referral_list", **_filter_args(request.form)))
