@@ -129,6 +129,11 @@ def date_example() -> str:
     return example_hint(today_local())
 
 
+# What a page sent back with a form's problems answers with: refused (400), a wrong code
+# (401), changed meanwhile (409), not made (422).
+REFUSED = frozenset({400, 401, 409, 422})
+
+
 def init_app(app: Flask) -> None:
     # A misspelt name in a template is an error, not a silently empty page section.
     app.jinja_env.undefined = StrictUndefined
@@ -143,6 +148,20 @@ def init_app(app: Flask) -> None:
         role_label=role_label,
         tel=dialable,
     )
+
+    @app.after_request
+    def refused_title(response):
+        """A page answering a form (or a search) with what is wrong in it says so first
+        in its title, "Error: New referral", which a screen reader reads first."""
+        if (
+            response.status_code in REFUSED
+            and response.mimetype == "text/html"
+            and not response.is_streamed
+        ):
+            page = response.get_data()
+            if b"<title>Error: " not in page:
+                response.set_data(page.replace(b"<title>", b"<title>Error: ", 1))
+        return response
 
     @app.context_processor
     def inject() -> dict:

@@ -361,3 +361,18 @@ def test_wrong_codes_from_elsewhere_do_not_pause_the_owners_recognised_browser(a
     # Paused: sent back to the password before any code is checked (a wrong one is a 401).
     paused = another.post("/login/verify", data={"code": "000000"}, environ_base=at_intruder)
     assert paused.status_code == 302 and paused.location.startswith("/login")
+
+
+def test_a_wrong_sign_in_code_is_tied_to_the_code_box_and_the_title_says_so(client, session):
+    """The message is the code box's own (aria-invalid, described by it, listed in the
+    summary), the box is emptied for the next code, and the title starts "Error:"."""
+    user = make_user(session, Role.CUSTODY, custody_suite=suite(session, "GLA-LR"), mfa=True)
+    session.commit()
+    password_step(client, user.email)
+    response = client.post("/login/verify", data={"code": "000000"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401 and "That code is not right" in html
+    assert "<title>Error: Enter your code" in html
+    box = re.search(r'<input[^>]*\bid="code"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in box and "code-error" in box and 'value="000000"' not in box
+    assert '<a href="#code">That code is not right' in html

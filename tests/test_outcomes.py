@@ -433,7 +433,7 @@ def test_a_refused_outcome_is_shown_again_with_what_was_chosen(client, session, 
     assert "That change was not saved" in page
     assert "12-week check: The date cannot be in the future." in page
     # The summary at the top leads to the form, further down the page.
-    assert f'<a href="#{prefix}-value">Go to the answer to put it right</a>' in page
+    assert f'<a href="#{prefix}-value-0">Go to the answer to put it right</a>' in page
     form = page[page.rindex("<form", 0, page.index(f'id="{prefix}-value"')) :]
     form = form[: form.index("</form>")]
     assert f'value="{future.isoformat()}"' in form

@@ -203,7 +203,7 @@ def account_enrol():
         return redirect(url_for("auth.account"))
     form = EnrolForm()
     ask_password = not _enrol_confirmed()
-    error, status = None, 200
+    status = 200
     if form.validate_on_submit():
         now = now_utc()
         if ask_password and not form.password.data:
@@ -231,11 +231,11 @@ def account_enrol():
         elif outcome == "taken":  # changed meanwhile in another of their sessions
             return redirect(url_for("auth.account"))
         else:
-            error, status = (
+            form.refuse(
                 "That code is not right. Check that the app shows Referral Pathways and "
-                "enter the six digits it shows now.",
-                401,
+                "enter the six digits it shows now."
             )
+            status = 401
     elif form.is_submitted():
         status = 400
     secret = mfa.start_enrolment(session, user)
@@ -244,7 +244,6 @@ def account_enrol():
         render_template(
             "auth/enrol.html",
             form=form,
-            error=error,
             qr=mfa.qr_data_uri(uri),
             key=mfa.group_key(secret),
             action=url_for("auth.account_enrol"),

@@ -29,6 +29,13 @@ class CodeForm(FlaskForm):
         ],
     )
 
+    def refuse(self, message: str) -> None:
+        """A wrong code: the message goes on the code box (tied to it, and listed in the
+        page's summary) and the box is emptied for the next code."""
+        self.code.errors = [*self.code.errors, message]
+        self.code.raw_data = []
+        self.code.data = ""
+
 
 def _start_again(message: str):
     session.pop(PENDING, None)
@@ -53,7 +60,7 @@ def second_factor():
     if not mfa.enrolled(user):
         return redirect(url_for("auth.enrol"))
     form = CodeForm()
-    error, status = None, 200
+    status = 200
     if form.validate_on_submit():
         now = now_utc()
         until, keys = _reserve(user)
@@ -76,14 +83,14 @@ def second_factor():
             return response
         record("sign_in_failed", user, user=user, detail={"reason": "wrong code"})
         db.session.commit()
-        error, status = (
+        form.refuse(
             "That code is not right. Check the six digits now shown in your sign-in app "
-            "and try again, or use one of your recovery codes.",
-            401,
+            "and try again, or use one of your recovery codes."
         )
+        status = 401
     elif form.is_submitted():
         status = 400
-    return render_template("auth/verify.html", form=form, error=error, user=user), status
+    return render_template("auth/verify.html", form=form, user=user), status
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
@@ -95,7 +102,7 @@ def enrol():
     if mfa.enrolled(user):
         return redirect(url_for("auth.second_factor"))
     form = CodeForm()
-    error, status = None, 200
+    status = 200
     if form.validate_on_submit():
         until, keys = _reserve(user)
         if until is not None:
@@ -112,11 +119,11 @@ def enrol():
         db.session.commit()
         if outcome == "taken":  # set up meanwhile in another browser: its code is asked
             return redirect(url_for("auth.second_factor"))
-        error, status = (
+        form.refuse(
             "That code is not right. Check that the app shows Referral Pathways and enter the "
-            "six digits it shows now.",
-            401,
+            "six digits it shows now."
         )
+        status = 401
     elif form.is_submitted():
         status = 400
     secret = mfa.start_enrolment(session, user)
@@ -125,7 +132,6 @@ def enrol():
         render_template(
             "auth/enrol.html",
             form=form,
-            error=error,
             qr=mfa.qr_data_uri(uri),
             key=mfa.group_key(secret),
             action=url_for("auth.enrol"),
