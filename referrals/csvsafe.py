@@ -26,14 +26,16 @@ def csv_cell(value: object) -> str:
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
+    # Text that already starts with apostrophes before a formula's first character
+    # ("'-10% off") gets one more too, so that ``csv_uncell`` gives it back exactly.
+    if text.lstrip("'").startswith(FORMULA_STARTS):
         return "'" + text
     return text
 
 
 def csv_uncell(text: str) -> str:
     """Undo ``csv_cell`` on a value read from a file the app wrote."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
+    if len(text) > 1 and text[0] == "'" and text[1:].lstrip("'").startswith(FORMULA_STARTS):
         return text[1:]
     return text
 

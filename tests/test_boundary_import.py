@@ -278,3 +278,40 @@ def test_a_polygon_with_coordinates_that_are_not_numbers_loads_nothing(client, s
     assert response.status_code == 400
     assert "feature 1 has coordinates that are not numbers" in response.get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0
+
+
+def test_boundaries_in_eastings_and_northings_are_refused(client, session):
+    """The same boundaries are published in British National Grid metres: the map needs
+    longitude and latitude, so such a file is refused with what to load instead."""
+    admin = make_user(session, Role.ADMIN)
+    session.commit()
+    sign_in(client, admin.email)
+    ring = [
+        [255000, 660000],
+        [265000, 660000],
+        [265000, 670000],
+        [255000, 670000],
+        [255000, 660000],
+    ]
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "S12000049"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        ],
+    }
+    response = client.post(
+        "/admin/boundaries",
+        content_type="multipart/form-data",
+        data={
+            "file": (io.BytesIO(json.dumps(collection).encode()), "bng.geojson"),
+            "code_property": "code",
+            "attribution": "ONS",
+        },
+    )
+    assert response.status_code == 400
+    assert "not longitude and latitude" in response.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0

@@ -288,3 +288,20 @@ def test_import_postcodes_with_named_columns(runner, session, tmp_path):
     )
     assert "Loaded 1 postcodes" in result.output
     assert session.get(Postcode, "KY1 1AA").council_area_id is not None
+
+
+def test_text_starting_with_an_apostrophe_survives_export_and_import(client, session):
+    """The CSV guards formulas with an apostrophe and drops it on the way back in: text
+    that itself starts with an apostrophe before a formula character comes back whole."""
+    from referrals.models import Service
+
+    from .factories import make_service, make_user
+
+    service = make_service(session, description="'-10% off' said the sign")
+    admin = make_user(session, Role.ADMIN)
+    session.commit()
+    sign_in(client, admin.email)
+    exported = client.get("/services.csv").get_data()
+    assert upload_services(client, io.BytesIO(exported)).status_code == 302
+    session.expire_all()
+    assert session.get(Service, service.id).description == "'-10% off' said the sign"

@@ -32,7 +32,6 @@ EVERY_OTHER_REPORT = (
     "/reports/trends",
     "/reports/targets",
     "/reports/quarterly",
-    "/reports/definitions.csv",
 )
 
 

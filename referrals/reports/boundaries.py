@@ -118,6 +118,13 @@ def _polygonal(geometry: dict, number: int) -> shapely.Geometry:
         raise BoundaryFileError(
             f"feature {number} has coordinates that are not a polygon"
         ) from exc
+    west, south, east, north = geom.bounds
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise BoundaryFileError(
+            f"feature {number} has coordinates that are not longitude and latitude (they "
+            "look like eastings and northings): load the file published in WGS84 "
+            "(EPSG:4326)"
+        )
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and not p.is_empty]

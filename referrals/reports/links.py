@@ -9,6 +9,9 @@ from collections.abc import Callable, Iterable
 
 from flask import current_app, request, url_for
 
+from .measures import GEOGRAPHIES
+from .params import AREA_GROUPINGS
+
 MARKER = "__each__"
 PLAIN = re.compile(r"[A-Za-z0-9_.~-]+\Z")  # written as they are in a path or a query
 PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.~:-]+\Z")  # ... in a query
@@ -44,6 +47,15 @@ def report_urls(endpoint: str, key: str, values: Iterable[str], **changes) -> di
     return each_url(build, values, PLAIN_QUERY)
 
 
+def profile_args(choices) -> dict[str, str | None]:
+    """What a unit's profile link keeps of this page's choices: the period where the
+    profiles offer it (not the nation's months and monthly years), and the date the
+    figures were published."""
+    period = request.args.get("period")
+    offered = period and (choices.snapshot.period(period) or {}).get("below")
+    return {"period": period if offered else None, "as_of": request.args.get("as_of")}
+
+
 def profile_urls(grouping: str, codes: Iterable[str], period: str) -> dict[str, str]:
     """Each area's profile for the period."""
 
@@ -69,6 +81,13 @@ def menu_urls(group: str | None, measure: str | None) -> dict[str, str]:
         if len(urls) >= MENU_URLS_KEPT:  # choices typed into the address: start again
             urls.clear()
         found = urls[key] = {
-            page: url_for(page, group=group, measure=measure) for page in MENU_PAGES
+            page: url_for(page, group=_offered(page, group), measure=measure)
+            for page in MENU_PAGES
         }
     return found
+
+
+def _offered(page: str, group: str | None) -> str | None:
+    """``group`` where ``page`` offers it; else none, and the page shows its default."""
+    offers = {"reports.area_map": GEOGRAPHIES, "reports.trends": AREA_GROUPINGS}.get(page)
+    return group if offers is None or group in offers else None

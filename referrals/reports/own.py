@@ -32,7 +32,13 @@ from .tables import FAMILY, area_names
 REPORT_ROLES = (Role.LEAD, Role.ADMIN)
 # The only report pages of users who see their own units' figures and no others.
 OWN_FIGURES_PAGES = frozenset(
-    {"reports.mine", "reports.area_profile", "reports.profile_by_code", "reports.definitions"}
+    {
+        "reports.mine",
+        "reports.area_profile",
+        "reports.profile_by_code",
+        "reports.definitions",
+        "reports.definitions_csv",  # the definitions page links to it; it holds no figures
+    }
 )
 
 
@@ -41,9 +47,23 @@ class Unit:
     """One area, suite, service, provider or scheme as the published figures key it."""
 
     grouping: str
-    code: str  # as in URLs: an area's or suite's code, a service's or provider's reference
+    code: str  # as shown: an area's or suite's code, a service's or provider's reference
     name: str
     key: str  # the figures' key, e.g. ``custody_suite:GLA-LR`` or ``service:12``
+
+    @property
+    def url_code(self) -> str:
+        """What its profile's address holds (``url_code``)."""
+        return url_code(self.grouping, self.code, self.key)
+
+
+BY_ID = ("service", "provider")
+
+
+def url_code(grouping: str, code: str, key: str) -> str:
+    """What a unit's profile address holds: its code, but a service's or provider's id
+    (its reference is the provider's own, and may be another one's id, or hold a "/")."""
+    return key.partition(":")[2] if grouping in BY_ID else code
 
 
 def sees_every_area(user) -> bool:
@@ -179,11 +199,13 @@ def find_unit(session: Session, grouping: str, code: str) -> Unit | None:
     """The unit of ``grouping`` with ``code`` (as in its URL), or None."""
     if grouping not in FAMILY:
         return None
-    if grouping in ("service", "provider"):
+    if grouping in BY_ID:
         model = Service if grouping == "service" else Organisation
-        found = session.scalar(sa.select(model).where(model.external_id == code))
-        if found is None and code.isdigit():
+        # By id, as addresses now hold it; a reference not all digits, as older ones did.
+        if code.isdigit():
             found = session.get(model, int(code))
+        else:
+            found = session.scalar(sa.select(model).where(model.external_id == code))
         if found is None:
             return None
         return Unit(

@@ -22,7 +22,7 @@ from .area_lookups import AreaLookups, area_lookups
 from .charts import bar_chart, funnel_plot
 from .colours import RAG_LABELS, RAG_SYMBOLS, SEQUENTIAL, STATES, SUPPRESSED, state_for
 from .exports import area_rows, csv_response, definition_rows
-from .links import menu_urls, profile_urls, report_urls
+from .links import menu_urls, profile_args, profile_urls, report_urls
 from .measures import (
     BREAKDOWNS,
     GROUPING_LABELS,
@@ -43,6 +43,7 @@ from .own import (
     own_names,
     own_units,
     sees_every_area,
+    url_code,
 )
 from .pack_access import PACK_PAGES, own_packs
 from .params import Choices, breakdown_choices, read_choices
@@ -82,6 +83,7 @@ def report_helpers() -> dict:
         "GROUPING_LABELS_PLURAL": GROUPING_LABELS_PLURAL,
         "report_url": report_url,
         "menu_urls": menu_urls,
+        "profile_args": profile_args,
         "people_choices": breakdown_choices,
         "sees_every_area": lambda: sees_every_area(current_user),
         "has_own_figures": lambda: has_own_figures(current_user),
@@ -319,7 +321,10 @@ def area_report():
         mark_own(chart.bars, own_names(table, own))
     sorts = sort_links(sort, SORTS)
     provision = lookups.provision
-    links = profile_urls(choices.grouping, [row.code for row in table.rows], choices.period)
+    grouping = choices.grouping
+    addressed = {row.code: url_code(grouping, row.code, row.key) for row in table.rows}
+    urls = profile_urls(grouping, addressed.values(), choices.period)
+    links = {code: urls[at] for code, at in addressed.items()}
     rows = sorted_rows(table, sort, choices.measure)
     lines = table_lines(table, rows, choices.measure, own, links, provision)
     return render_template(
