@@ -211,6 +211,13 @@ def test_create_api_client_command_prints_the_token_once(runner, session):
     org_missing = runner.invoke(args=["create-api-client", "--name", "Y", "--role", "provider"])
     assert org_missing.exit_code != 0
     assert "Choose the organisation whose case system this is." in org_missing.output
+    # A suite or an organisation given to a system of another kind is refused, not ignored.
+    for args in (
+        ["--role", "reports", "--custody-suite", "ELG"],
+        ["--role", "custody", "--custody-suite", "ELG", "--organisation", "1"],
+    ):
+        refused = runner.invoke(args=["create-api-client", "--name", "Z", *args])
+        assert refused.exit_code != 0 and "only a" in refused.output
     audit = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "api_client_created"))
     assert audit.actor == "command line"
 

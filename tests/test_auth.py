@@ -228,6 +228,19 @@ def test_create_user_refuses_incomplete_accounts(runner, session, args, message)
     assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
+def test_create_user_reads_an_area_code_in_any_case(runner, session):
+    result = runner.invoke(
+        args=[
+            "create-user",
+            *("--email", "lead@police.example", "--role", "lead", "--area", "s12000049"),
+            *("--password", "a sufficiently long one"),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    user = session.scalar(sa.select(User).where(User.email == "lead@police.example"))
+    assert [a.code for a in user.areas] == ["S12000049"]
+
+
 def test_create_user_refuses_an_organisation_name_that_several_share(runner, session):
     """Names are not unique: an account attached to the wrong organisation would see its
     referrals. The command lists them and asks for the id."""

@@ -45,6 +45,14 @@ def create_api_client_command(name, role, suite_codes, organisation, contact_ema
     do; a reports system reads /api/v1/reports/ as an area lead may. Replace or revoke
     the token at /admin/api-clients; give it a webhook address with set-webhook."""
     codes = sorted({code.strip().upper() for code in suite_codes})
+    if codes and role != "custody":
+        raise click.BadParameter(
+            "only a custody system has custody suites", param_hint="--custody-suite"
+        )
+    if organisation and role != "provider":
+        raise click.BadParameter(
+            "only a provider's system has an organisation", param_hint="--organisation"
+        )
     suites = list(db.session.scalars(sa.select(CustodySuite).where(CustodySuite.code.in_(codes))))
     if len(suites) != len(codes):
         known = {s.code for s in suites}

@@ -93,6 +93,7 @@ def create_user_command(
             raise click.BadParameter("give a known organisation", param_hint="--organisation")
         user.organisation = org
     if role == Role.LEAD:
+        area_codes = [code.strip().upper() for code in area_codes]
         areas = list(
             db.session.scalars(sa.select(CouncilArea).where(CouncilArea.code.in_(area_codes)))
         )
