@@ -147,8 +147,9 @@ def form_errors(form) -> list[tuple[str, str]]:
             found += [(field.id, m) for m in field.errors if isinstance(m, str)]
         elif hasattr(field, "form") and field.type == "FormField":
             found += form_errors(field.form)
-        elif field.type in ("RadioField", "MultiCheckboxField") and field.errors:
-            # A group's fieldset takes no focus: the link goes to its first choice.
+        elif field.type in ("RadioField", "MultiCheckboxField") and field.choices:
+            # A group's fieldset takes no focus: the link goes to its first choice (when
+            # it has one; else to the fieldset).
             found += [(f"{field.id}-0", message) for message in field.errors]
         else:
             found += [(field.id, message) for message in field.errors]

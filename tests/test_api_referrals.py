@@ -119,6 +119,15 @@ def test_a_person_the_services_listing_does_not_take_needs_confirming(client, se
         headers=headers,
     )
     assert confirmed.status_code == 201, confirmed.get_json()
+    # The same person again: the duplicate is asked about first, then, confirmed, who
+    # the service takes (not the duplicate again, which a system would send for ever).
+    again = new_referral(world, sex="male", confirm_duplicate=True)
+    asked = client.post("/api/v1/referrals", json=again, headers=headers)
+    assert asked.status_code == 409 and "confirm_eligibility" in asked.get_json()["detail"]
+    both = {**again, "confirm_eligibility": True}
+    assert client.post("/api/v1/referrals", json=both, headers=headers).status_code == 201
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "mobile number" in schema["NewReferral"]["description"]
 
 
 def test_the_same_person_to_the_same_service_within_28_days_needs_confirming(

@@ -1413,6 +1413,19 @@ def test_the_slip_names_the_service_and_how_to_reach_it_and_nobody(
     )
 
 
+def test_every_error_link_has_a_field_to_go_to_when_no_service_is_suggested(client, people):
+    """No service taking custody referrals near the district: "Choose the service to
+    refer to" leads to the (empty) list of services, not to nowhere."""
+    sign_in(client, "c@t.example")
+    page = client.post(
+        "/referrals/new", data=referral_form("", service_id=None, postcode_district="HS1")
+    ).get_data(as_text=True)
+    targets = re.findall(r'<a href="#([^"]+)">', page.split('class="error-summary"')[1])
+    assert "chosen_service" in targets
+    for target in targets:
+        assert f'id="{target}"' in page, target
+
+
 def test_form_errors_are_listed_in_the_order_of_the_page(client, people):
     sign_in(client, "c@t.example")
     response = client.post(

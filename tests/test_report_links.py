@@ -75,3 +75,20 @@ def test_the_definitions_page_links_only_to_what_its_reader_may_open(client, wor
     assert page.status_code == 200
     for link in links_in(page.get_data(as_text=True)):
         assert client.get(link).status_code == 200, link
+
+
+def test_the_area_tables_links_lead_each_service_to_its_own_profile(client, session, world):
+    """One service shows its id as its code, another carries that id as its own
+    reference: each row still links to its own service."""
+    ours, theirs = world["ours"], world["theirs"]
+    theirs.external_id = None
+    ours.external_id = str(theirs.id)
+    session.commit()
+    sign_in(client, "lead@t.example")
+    page = client.get("/reports/areas", query_string={"group": "service"}).get_data(as_text=True)
+    links = set(links_in(page, "/reports/profile/service/"))
+    assert len(links) == 2
+    names = {
+        client.get(link).get_data(as_text=True).count("Kingdom Treatment") > 0 for link in links
+    }
+    assert names == {True, False}

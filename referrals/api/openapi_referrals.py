@@ -59,8 +59,8 @@ REFERRAL_SCHEMAS: dict[str, Any] = {
         ],
         "A referral from custody. The same checks as the referral form apply: consent must "
         "be recorded (given in the last 30 days); the postcode district must be known, or "
-        "no_fixed_abode set with the council_area; a phone number for phone or text "
-        "contact; a name for a letter.",
+        "no_fixed_abode set with the council_area; a phone number for phone contact, a UK "
+        "mobile number (07..., or +44 7...) for text contact; a name for a letter.",
         service_id={**UUID, "description": "A service's id from /services."},
         custody_suite={
             **STRING,

@@ -123,7 +123,7 @@ def create_referral():
         if already is None:
             raise
         return _made_before(already)
-    if referral is None and maker.duplicate is not None:
+    if referral is None and maker.duplicate is not None and not maker.form.confirm_duplicate.data:
         earlier = maker.duplicate
         db.session.rollback()
         raise ApiError(

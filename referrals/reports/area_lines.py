@@ -58,7 +58,7 @@ def table_lines(
             Line(
                 row,
                 "national-row" if national else "own-row" if mine else "",
-                "" if national else links[row.code],
+                "" if national else links[row.key],
                 mine,
                 count_cell(row.counts["made"]),
                 measure_cell(row, measure) if measure != "referrals" else Markup(""),

@@ -321,10 +321,12 @@ def area_report():
         mark_own(chart.bars, own_names(table, own))
     sorts = sort_links(sort, SORTS)
     provision = lookups.provision
+    # Keyed by the rows' keys: two rows may show the same code (one service's own
+    # reference may be another's id), never the same key.
     grouping = choices.grouping
-    addressed = {row.code: url_code(grouping, row.code, row.key) for row in table.rows}
+    addressed = {row.key: url_code(grouping, row.code, row.key) for row in table.rows}
     urls = profile_urls(grouping, addressed.values(), choices.period)
-    links = {code: urls[at] for code, at in addressed.items()}
+    links = {key: urls[at] for key, at in addressed.items()}
     rows = sorted_rows(table, sort, choices.measure)
     lines = table_lines(table, rows, choices.measure, own, links, provision)
     return render_template(
