@@ -9,6 +9,7 @@ import re
 _ALLOWED = re.compile(r"^[0-9 +()\-]+$")
 # "+44 (0)" or "0044 (0)": the international prefix, then the trunk 0 some write too.
 _INTERNATIONAL = re.compile(r"^(?:\+|00)\s*44\s*(?:\(\s*0\s*\))?")
+_NOT_DIALLED = re.compile(r"[^\d+]")
 
 
 def national(phone: str) -> str:
@@ -43,8 +44,11 @@ def text_problem(phone: str) -> str | None:
 
 def dialable(phone: str) -> str:
     """What a ``tel:`` link holds for ``phone``: "+447700900123" for a number written
-    with +44 (and any "(0)"), else its digits."""
+    with +44 (and any "(0)"), else its digits. (A worklist page makes some forty: the
+    usual "07700 900123" takes the short way.)"""
     text = phone.strip()
+    if "(" not in text and not text.startswith(("+", "00")):
+        return text.replace(" ", "").replace("-", "")
     if _INTERNATIONAL.match(text):
         return "+44" + national(text)[1:]
-    return re.sub(r"[^\d+]", "", text)
+    return _NOT_DIALLED.sub("", text)
