@@ -47,6 +47,10 @@ world, clock, names = test_webhooks.world, test_webhooks.clock, test_webhooks.na
         ("https://2130706433/", "2130706433 is 127.0.0.1, this machine"),
         ("https://127.1/", "127.1 is 127.0.0.1, this machine"),
         ("https://[::ffff:127.0.0.1]/", "this machine"),
+        ("https://[64:ff9b::7f00:1]/", "this machine"),  # NAT64
+        ("https://[64:ff9b::a00:5]/", "private network"),
+        ("https://[2002:7f00:1::]/", "this machine"),  # 6to4
+        ("https://[2002:a9fe:a9fe::]/", "link-local"),
         ("https://0.0.0.0/", "this machine"),
         ("https://localhost/", "localhost leads to 127.0.0.1, this machine"),
         ("https://10.0.0.5/", "10.0.0.5 is a private network"),
@@ -189,3 +193,8 @@ def test_what_a_failure_records_does_not_tell_an_open_port_from_a_closed_one(
         f"Could not reach https://127.0.0.1:{open_port}/: TLS handshake failed.",
         f"Could not reach https://127.0.0.1:{closed_port}/: could not connect.",
     }
+
+
+def test_a_public_address_carried_in_ipv6_is_allowed(names):
+    for raw in ("https://[64:ff9b::5db8:d70e]/", "https://[2002:5db8:d70e::]/"):
+        assert checked_url(raw, allow_http_loopback=False) == raw

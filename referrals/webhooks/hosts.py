@@ -7,7 +7,9 @@ to a reserved or multicast one. Otherwise whoever may register an address could 
 sender post to services nobody outside can reach, and learn from its failures which of
 them are there. A host counts as every address it resolves to; an IP literal counts in
 every spelling the system's resolver takes (``0x7f000001``, ``2130706433``, ``127.1``),
-and an IPv4 address written as IPv6 (``::ffff:127.0.0.1``) as the IPv4 one. Loopback is
+and an IPv4 address carried in an IPv6 one as that IPv4 address: mapped
+(``::ffff:127.0.0.1``), 6to4 (``2002:7f00:1::``) or through the NAT64 prefix
+(``64:ff9b::7f00:1``), which a network that routes them delivers to it. Loopback is
 let through only where plain HTTP to this machine is (development, tests,
 ``WEBHOOK_ALLOW_HTTP_LOOPBACK``): the test receivers listen on ``127.0.0.1``.
 """
@@ -18,6 +20,7 @@ import ipaddress
 import socket
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix, RFC 6052
 
 
 class Refused(ValueError):
@@ -30,8 +33,12 @@ class NotFound(LookupError):
 
 
 def _plain(address: Address) -> Address:
-    mapped = getattr(address, "ipv4_mapped", None)
-    return mapped or address
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64), else itself."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.ipv4_mapped or address.sixtofour or address
 
 
 def literal(host: str) -> Address | None:
