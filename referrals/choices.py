@@ -27,6 +27,14 @@ class Choice(StrEnum):
     def values(cls) -> list[str]:
         return [m.value for m in cls]
 
+    @classmethod
+    def of(cls, value: object):
+        """The member coded ``value`` (a code, or a member), or None for anything else."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
 
 class Role(Choice):
     CUSTODY = "custody", "Custody / arrest referral"

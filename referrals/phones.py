@@ -10,14 +10,15 @@ _ALLOWED = re.compile(r"^[0-9 +()\-]+$")
 # "+44 (0)" or "0044 (0)": the international prefix, then the trunk 0 some write too.
 _INTERNATIONAL = re.compile(r"^(?:\+|00)\s*44\s*(?:\(\s*0\s*\))?")
 _NOT_DIALLED = re.compile(r"[^\d+]")
+_NOT_DIGITS = re.compile(r"\D")
 
 
 def national(phone: str) -> str:
     """The number's digits as dialled within the UK: "07700900123"."""
     text = phone.strip()
     if match := _INTERNATIONAL.match(text):
-        return "0" + re.sub(r"\D", "", text[match.end() :]).removeprefix("0")
-    digits = re.sub(r"\D", "", text)
+        return "0" + _NOT_DIGITS.sub("", text[match.end() :]).removeprefix("0")
+    digits = _NOT_DIGITS.sub("", text)
     return "0" + digits[2:] if digits.startswith("44") else digits
 
 

@@ -222,8 +222,8 @@ def _upload(client, features, code_property="code"):
     )
 
 
-def _glasgow(code="S12000049"):
-    ring = [[-4.4, 55.8], [-4.1, 55.8], [-4.1, 55.95], [-4.4, 55.95], [-4.4, 55.8]]
+def _glasgow(code="S12000049", ring=None):
+    ring = ring or [[-4.4, 55.8], [-4.1, 55.8], [-4.1, 55.95], [-4.4, 55.95], [-4.4, 55.8]]
     return {
         "type": "Feature",
         "properties": {"code": code},
@@ -254,48 +254,30 @@ def test_a_file_missing_councils_says_which_keep_their_earlier_boundary(client, 
     assert "The file has no boundary for 31 council areas" in html
 
 
-def refused_upload(client, session, geojson_text: str) -> str:
-    """An administrator uploads ``geojson_text`` (one feature, Glasgow City's code): the
-    page's text, after checking that it was refused and loaded nothing."""
+def refused_upload(client, session, ring) -> str:
+    """An administrator uploads Glasgow City's boundary as ``ring``: the page's text,
+    after checking that it was refused and loaded nothing."""
     admin = make_user(session, Role.ADMIN)
     session.commit()
     sign_in(client, admin.email)
-    response = client.post(
-        "/admin/boundaries",
-        data={
-            "file": (io.BytesIO(geojson_text.encode()), "boundaries.geojson"),
-            "code_property": "code",
-            "attribution": "Test data",
-        },
-        content_type="multipart/form-data",
-    )
+    response = _upload(client, [_glasgow(ring=ring)])
     assert response.status_code == 400
     assert session.scalar(sa.select(sa.func.count()).select_from(AreaBoundary)) == 0
     return response.get_data(as_text=True)
 
 
-def one_polygon(ring_text: str) -> str:
-    return (
-        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-        '{"code": "S12000049"}, "geometry": {"type": "Polygon", "coordinates": ['
-        + ring_text
-        + "]}}]}"
-    )
-
-
-@pytest.mark.parametrize("bad", ["NaN", "Infinity"])
+@pytest.mark.parametrize("bad", ["nan", "inf"])
 def test_a_polygon_with_coordinates_that_are_not_numbers_loads_nothing(client, session, bad):
     """JSON readers accept NaN and Infinity: the file is refused with a message, not a
     server error."""
-    ring = f"[[-4.3, 55.8], [-4.2, 55.8], [{bad}, 55.9], [-4.3, 55.8]]"
-    page = refused_upload(client, session, one_polygon(ring))
+    ring = [[-4.3, 55.8], [-4.2, 55.8], [float(bad), 55.9], [-4.3, 55.8]]
+    page = refused_upload(client, session, ring)
     assert "feature 1 has coordinates that are not numbers" in page
 
 
 def test_boundaries_in_eastings_and_northings_are_refused(client, session):
     """The same boundaries are published in British National Grid metres: the map needs
     longitude and latitude, so such a file is refused with what to load instead."""
-    corners = [(255000, 660000), (265000, 660000), (265000, 670000), (255000, 670000)]
-    ring = json.dumps([list(c) for c in (*corners, corners[0])])
-    page = refused_upload(client, session, one_polygon(ring))
+    corners = [[255000, 660000], [265000, 660000], [265000, 670000], [255000, 670000]]
+    page = refused_upload(client, session, [*corners, corners[0]])
     assert "not longitude and latitude" in page

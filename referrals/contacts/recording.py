@@ -158,7 +158,7 @@ class ContactChecker:
         elif nfa and suite is not None:
             council_id = suite.council_area_id
 
-        outcome = _choice(ContactOutcome, answers.get("outcome"))
+        outcome = ContactOutcome.of(answers.get("outcome"))
         offered = {"yes": True, "no": False}.get(answers.get("offered") or "")
         if outcome is not None:
             if offered is None and outcome in OFFERED_OUTCOMES:
@@ -184,8 +184,8 @@ class ContactChecker:
                     )
                 )
 
-        decline = _choice(ContactDeclineReason, answers.get("decline_reason"))
-        unsuitable = _choice(NotSuitableReason, answers.get("not_suitable_reason"))
+        decline = ContactDeclineReason.of(answers.get("decline_reason"))
+        unsuitable = NotSuitableReason.of(answers.get("not_suitable_reason"))
         # A batch row's one reason column: a reason of the other kind is a mix-up to name.
         other_kind = bool(answers.get("one_reason"))
         if outcome == ContactOutcome.DECLINED and decline is None:
@@ -213,7 +213,7 @@ class ContactChecker:
         if outcome == ContactOutcome.ALREADY_IN_TREATMENT:
             service_id = as_id(answers.get("treatment_service_id"))
 
-        age_band = _choice(AgeBand, answers.get("age_band"))
+        age_band = AgeBand.of(answers.get("age_band"))
         if (
             outcome == ContactOutcome.NOT_SUITABLE
             and unsuitable == NotSuitableReason.UNDER_16
@@ -226,8 +226,8 @@ class ContactChecker:
                     "choose “Under 18”, or another reason.",
                 )
             )
-        sex = _choice(Sex, answers.get("sex"))
-        naloxone = _choice(NaloxoneStatus, answers.get("naloxone"))
+        sex = Sex.of(answers.get("sex"))
+        naloxone = NaloxoneStatus.of(answers.get("naloxone"))
         if problems or None in (outcome, age_band, sex, naloxone):
             return None, problems  # a missing answer: the form says which
         veteran = {"yes": True, "no": False}.get(answers.get("veteran") or "")
@@ -249,10 +249,6 @@ class ContactChecker:
             ),
             [],
         )
-
-
-def _choice(choice: type, value: object):
-    return choice(value) if value in choice.values() else None
 
 
 def _audit_detail(contact: CustodyContact) -> dict:

@@ -34,13 +34,13 @@ def eligibility_problem(
 ) -> str | None:
     """What about the person does not fit the service called ``name``, in words for
     the referrer; ``None`` when nothing clearly does not."""
-    takes = TAKES.get(_choice(Gender, gender))
-    person = _choice(Sex, sex)
+    takes = TAKES.get(Gender.of(gender))
+    person = Sex.of(sex)
     if takes is not None and person in (Sex.FEMALE, Sex.MALE) and person != takes[0]:
         return (
             f"{name} takes {takes[1]} only, and this person is recorded as {person.label.lower()}."
         )
-    band = _choice(AgeBand, age_band)
+    band = AgeBand.of(age_band)
     if band is None:
         return None
     youngest, oldest = BAND_AGES[band]
@@ -50,10 +50,3 @@ def eligibility_problem(
     if max_age is not None and youngest > max_age:
         return f"{name} takes people aged up to {max_age}, and this person is {aged}."
     return None
-
-
-def _choice(kind, value):
-    try:
-        return kind(getattr(value, "value", value))
-    except ValueError:
-        return None
